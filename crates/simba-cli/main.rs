@@ -1,0 +1,216 @@
+//! `simba-tuner`: the command-line surface. Every read command takes `--json` and prints what the
+//! desktop app shows, computed by the same facade (`simba_core::Service`).
+
+mod output;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use simba_core::api::StatusRequest;
+use simba_core::profiles::{ProfileInput, ResolvedProfile, Service as Svc};
+use simba_core::{ApiError, Service};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "simba-tuner", version, about = "Monitor, tune and test an AI data platform's caches, databases and queues")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Host, local engine, Redis and PostgreSQL figures for a profile (or for URLs given here).
+    Status(StatusArgs),
+    /// List, add or remove connection profiles.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Serve the app's UI and API over HTTP on 127.0.0.1 (for a browser or a headless server).
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct StatusArgs {
+    /// Profile name (see `simba-tuner profile list`); default `embedded`.
+    #[arg(long, conflicts_with_all = ["redis", "postgres"])]
+    profile: Option<String>,
+    /// Redis URL to inspect without a profile, e.g. redis://127.0.0.1:6379/0
+    #[arg(long)]
+    redis: Option<String>,
+    /// PostgreSQL URL to inspect without a profile, e.g. postgres://user@127.0.0.1/db
+    #[arg(long)]
+    postgres: Option<String>,
+    /// How many top statements to list.
+    #[arg(long, default_value_t = 10)]
+    top: u32,
+    /// Take two samples this many seconds apart, so rates over the interval are filled in.
+    #[arg(long)]
+    interval: Option<f64>,
+    /// Print JSON (schema: docs/cli.md).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum ProfileCommand {
+    /// List profiles (secrets redacted).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add or replace a profile. Passwords in URLs are moved to the private secrets file.
+    Add(ProfileAddArgs),
+    /// Remove a saved profile and its secrets.
+    Remove { name: String },
+}
+
+#[derive(Args)]
+struct ProfileAddArgs {
+    name: String,
+    #[arg(long)]
+    read_only: bool,
+    #[arg(long)]
+    redis: Option<String>,
+    #[arg(long)]
+    postgres: Option<String>,
+    #[arg(long)]
+    prometheus: Option<String>,
+    #[arg(long)]
+    kubernetes: Option<String>,
+    /// Kubernetes bearer token (read from this environment variable rather than the command line).
+    #[arg(long, env = "SIMBA_KUBERNETES_TOKEN", hide_env_values = true)]
+    kubernetes_token: Option<String>,
+    #[arg(long)]
+    celery_broker: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8650)]
+    port: u16,
+    /// Address to bind. Anything but loopback exposes the API to the network: think twice.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// The built UI folder (default: $SIMBA_UI_DIR or the repository's ui/dist).
+    #[arg(long)]
+    ui_dir: Option<PathBuf>,
+    /// Use this token instead of a random one (from the environment, so it stays out of `ps`).
+    #[arg(long, env = "SIMBA_SERVE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SIMBA_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints an API error the way a person (or, with --json, a program) wants it.
+fn report(e: &ApiError, json: bool) -> ExitCode {
+    if json {
+        println!("{}", serde_json::json!({ "error": e }));
+    }
+    eprintln!("error: {}", e.message);
+    match e.code {
+        simba_core::ErrorCode::InvalidInput | simba_core::ErrorCode::NotFound => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let service = Service::open_default().map_err(|e| anyhow::anyhow!(e.message))?;
+    match cli.command {
+        Command::Status(args) => {
+            let profile = match (&args.redis, &args.postgres) {
+                (None, None) => service.resolve_profile(args.profile.as_deref().unwrap_or(simba_core::profiles::EMBEDDED)),
+                _ => {
+                    let mut urls = vec![];
+                    if let Some(u) = &args.redis {
+                        urls.push((Svc::Redis, u.as_str()));
+                    }
+                    if let Some(u) = &args.postgres {
+                        urls.push((Svc::Postgres, u.as_str()));
+                    }
+                    ResolvedProfile::ad_hoc(&urls)
+                }
+            };
+            let profile = match profile {
+                Ok(p) => p,
+                Err(e) => return Ok(report(&e, args.json)),
+            };
+            let top = args.top.clamp(1, 100) as i64;
+            let mut result = service.status_of(&profile, top).await;
+            if let (Some(secs), Ok(_)) = (args.interval, &result) {
+                tokio::time::sleep(std::time::Duration::from_secs_f64(secs.clamp(0.1, 3600.0))).await;
+                result = service.status_of(&profile, top).await;
+            }
+            match result {
+                Ok(report) if args.json => println!("{}", serde_json::to_string_pretty(&report)?),
+                Ok(report) => print!("{}", output::status_text(&report)),
+                Err(e) => return Ok(report(&e, args.json)),
+            }
+            let _ = StatusRequest::default();
+        }
+        Command::Profile(ProfileCommand::List { json }) => match service.list_profiles() {
+            Ok(list) if json => println!("{}", serde_json::to_string_pretty(&list)?),
+            Ok(list) => print!("{}", output::profiles_text(&list)),
+            Err(e) => return Ok(report(&e, json)),
+        },
+        Command::Profile(ProfileCommand::Add(a)) => {
+            let input = ProfileInput {
+                name: a.name,
+                read_only: a.read_only,
+                redis_url: a.redis,
+                postgres_url: a.postgres,
+                prometheus_url: a.prometheus,
+                kubernetes_url: a.kubernetes,
+                kubernetes_token: a.kubernetes_token,
+                celery_broker_url: a.celery_broker,
+            };
+            match service.save_profile(input) {
+                Ok(view) => print!("saved\n{}", output::profiles_text(&[view])),
+                Err(e) => return Ok(report(&e, false)),
+            }
+        }
+        Command::Profile(ProfileCommand::Remove { name }) => match service.delete_profile(&name) {
+            Ok(()) => println!("removed profile '{name}'"),
+            Err(e) => return Ok(report(&e, false)),
+        },
+        Command::Serve(args) => {
+            if !args.bind.is_loopback() {
+                eprintln!("warning: binding {} exposes the API beyond this machine; the token is its only guard", args.bind);
+            }
+            let token = args.token.unwrap_or_else(simba_server::new_token);
+            let ui_dir = args.ui_dir.or_else(simba_server::default_ui_dir);
+            if ui_dir.is_none() {
+                eprintln!("note: no built UI found (run `cd ui && npm ci && npm run build`); serving the API only");
+            }
+            let options = simba_server::ServeOptions { addr: SocketAddr::new(args.bind, args.port), ui_dir, token: token.clone() };
+            simba_server::serve(service, options, |addr| {
+                println!("Simba Tuner is serving on http://{addr}/?token={token}");
+                println!("API: POST http://{addr}/api/call/<command> with 'Authorization: Bearer <token>'. Ctrl-C stops.");
+            })
+            .await
+            .context("serve")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

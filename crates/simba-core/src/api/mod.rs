@@ -1,0 +1,78 @@
+//! The one service facade every surface calls (Tauri commands, the CLI, `serve`). Requests and
+//! answers are typed; [`dispatch`] maps a command name and JSON arguments onto the typed methods so
+//! that the desktop shell and the HTTP server each need a single generic route.
+
+mod dispatch;
+mod status;
+
+pub use dispatch::{dispatch, COMMANDS};
+pub use status::{EngineSnapshot, StatusReport, StatusRequest};
+
+use crate::error::{ApiError, ApiResult};
+use crate::profiles::{ProfileInput, ProfileStore, ProfileView, ResolvedProfile};
+use crate::sources::host::HostCollector;
+use crate::sources::redis::RedisSnapshot;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// Shared state behind every surface. Cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    profiles: ProfileStore,
+    host: Mutex<HostCollector>,
+    /// The previous Redis sample per profile, for the hit rate over the refresh interval.
+    last_redis: Mutex<HashMap<String, RedisSnapshot>>,
+    engine: crate::engine::Engine,
+}
+
+impl Service {
+    /// A service over the user's config folder and the local engine in the data folder.
+    pub fn open_default() -> ApiResult<Self> {
+        Self::open(ProfileStore::new(crate::paths::config_dir()), crate::engine::Engine::open_default()?)
+    }
+
+    pub fn open(profiles: ProfileStore, engine: crate::engine::Engine) -> ApiResult<Self> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                profiles,
+                host: Mutex::new(HostCollector::new()),
+                last_redis: Mutex::new(HashMap::new()),
+                engine,
+            }),
+        })
+    }
+
+    pub fn engine(&self) -> &crate::engine::Engine {
+        &self.inner.engine
+    }
+
+    pub fn list_profiles(&self) -> ApiResult<Vec<ProfileView>> {
+        self.inner.profiles.list()
+    }
+
+    pub fn save_profile(&self, input: ProfileInput) -> ApiResult<ProfileView> {
+        self.inner.profiles.save(&input)
+    }
+
+    pub fn delete_profile(&self, name: &str) -> ApiResult<()> {
+        self.inner.profiles.delete(name)
+    }
+
+    pub fn resolve_profile(&self, name: &str) -> ApiResult<ResolvedProfile> {
+        self.inner.profiles.resolve(name)
+    }
+
+    /// Refuses with a typed error when `profile` may not write. Every writing path calls this.
+    pub fn ensure_writable(profile: &ResolvedProfile) -> ApiResult<()> {
+        if profile.read_only {
+            Err(ApiError::read_only(&profile.name))
+        } else {
+            Ok(())
+        }
+    }
+}

