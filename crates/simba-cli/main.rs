@@ -1,6 +1,8 @@
 //! `simba-tuner`: the command-line surface. Every read command takes `--json` and prints what the
 //! desktop app shows, computed by the same facade (`simba_core::Service`).
 
+mod bench;
+mod cache;
 mod output;
 
 use anyhow::Context;
@@ -28,6 +30,18 @@ enum Command {
     Profile(ProfileCommand),
     /// Serve the app's UI and API over HTTP on 127.0.0.1 (for a browser or a headless server).
     Serve(ServeArgs),
+    /// The local semantic cache: stats, lookups, stores, invalidation, eval of labelled pairs.
+    #[command(subcommand)]
+    Cache(cache::CacheCommand),
+    /// Measure the engine (see docs/BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Vector lookup latency and recall at several sizes; embedding latency and throughput.
+    Cache(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -194,6 +208,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(()) => println!("removed profile '{name}'"),
             Err(e) => return Ok(report(&e, false)),
         },
+        Command::Cache(cmd) => return cache::run(&service, cmd).await,
+        Command::Bench(BenchCommand::Cache(args)) => return bench::run(&service, args).await,
         Command::Serve(args) => {
             if !args.bind.is_loopback() {
                 eprintln!("warning: binding {} exposes the API beyond this machine; the token is its only guard", args.bind);

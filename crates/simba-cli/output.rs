@@ -122,3 +122,56 @@ pub fn profiles_text(list: &[ProfileView]) -> String {
     }
     o
 }
+
+pub fn eval_text(r: &simba_core::engine::eval::EvalReport) -> String {
+    use simba_core::engine::eval::ServeCounts;
+    let line = |name: &str, c: &ServeCounts| {
+        format!(
+            "{:<18} {:>5}/{:<5} {:>7}   {:>4}/{:<4} {:>7} [{}]   {:>7}\n",
+            name,
+            c.same_served,
+            c.same_total,
+            pct(c.same_served_rate),
+            c.different_served,
+            c.different_total,
+            pct(c.false_hit_rate),
+            c.false_hit_ci95.map(|(a, b)| format!("{:.1}–{:.1}%", a * 100.0, b * 100.0)).unwrap_or_else(|| "–".into()),
+            pct(c.precision)
+        )
+    };
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} pairs, model {}, threshold {:.2}, candidate checks {}",
+        r.pairs,
+        r.model,
+        r.threshold,
+        if r.verify_candidates { "on" } else { "off" }
+    );
+    let _ = writeln!(o, "{:<18} {:>11} {:>7}   {:>9} {:>7} {:<15}   {:>7}", "", "same served", "", "false hits", "", "(95% CI)", "precision");
+    o.push_str(&line("overall", &r.overall));
+    for (cat, c) in &r.by_category {
+        o.push_str(&line(cat, c));
+    }
+    let _ = writeln!(o, "\nthreshold sweep (verified | raw cosine): same served / false hits");
+    for p in r.sweep.iter().step_by(5) {
+        let _ = writeln!(
+            o,
+            "  {:.2}   {:>7} / {:>7}   |   {:>7} / {:>7}",
+            p.threshold,
+            pct(p.verified.same_served_rate),
+            pct(p.verified.false_hit_rate),
+            pct(p.raw.same_served_rate),
+            pct(p.raw.false_hit_rate)
+        );
+    }
+    match r.suggested_threshold {
+        Some(t) => {
+            let _ = writeln!(o, "lowest threshold with at most 2% false hits (verified): {t:.2}");
+        }
+        None => {
+            let _ = writeln!(o, "no threshold in 0.50–1.00 keeps false hits at or below 2%");
+        }
+    }
+    o
+}

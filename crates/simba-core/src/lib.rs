@@ -4,6 +4,7 @@
 //! Data flows one way: sources → snapshots → (history, advisor) → findings → actions → audit.
 
 pub mod api;
+pub mod charts;
 pub mod engine;
 pub mod error;
 pub mod paths;

@@ -9,6 +9,6 @@ export type EngineSnapshot = {
  */
 embedding_model: string, embedding_model_ready: boolean, 
 /**
- * Why the model is not ready, and what to do.
+ * Why the engine is not ready, and what to do.
  */
-embedding_model_problem: string | null, storage: string, namespaces: number, entries: number, hits: number, misses: number, hit_rate: number | null, };
+embedding_model_problem: string | null, storage: string, namespaces: number, entries: number, hits: number, misses: number, hit_rate: number | null, lookup_p99_us: number | null, };

@@ -9,7 +9,19 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::cache::*;
 use super::{StatusReport, StatusRequest};
+use crate::engine::cache::types::{CacheSettings, EntryView, Lookup};
+use crate::engine::cache::{CacheStats, CleanupReport};
+use crate::engine::eval::EvalReport;
+use crate::engine::store::Invalidation;
+
+/// Names one cache entry.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EntryId {
+    pub id: String,
+}
 
 /// Arguments of a command that takes none.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
@@ -79,6 +91,19 @@ commands! {
     "list_profiles" => |s, _a: NoArgs| -> Vec<ProfileView> { s.list_profiles()? }
     "save_profile" writes! => |s, input: ProfileInput| -> ProfileView { s.save_profile(input)? }
     "delete_profile" writes! => |s, p: ProfileName| -> Done { s.delete_profile(&p.name)?; Done { ok: true } }
+    "cache_stats" => |s, _a: NoArgs| -> CacheStats { s.cache_stats().await? }
+    "cache_lookup" => |s, r: CacheLookupRequest| -> Lookup { s.cache_lookup(r).await? }
+    "cache_search" => |s, r: CacheSearchRequest| -> Vec<EntryView> { s.cache_search(r).await? }
+    "cache_entries" => |s, r: CacheEntriesRequest| -> Vec<EntryView> { s.cache_entries(r).await? }
+    "cache_eval" => |s, r: CacheEvalRequest| -> EvalReport { s.cache_eval(r).await? }
+    "cache_store" writes! => |s, r: CacheStoreRequest| -> StoredEntry { s.cache_store(r).await? }
+    "cache_delete_entry" writes! => |s, r: EntryId| -> Count { s.cache_delete_entry(&r.id).await? }
+    "cache_invalidate" writes! => |s, r: Invalidation| -> Count { s.cache_invalidate(r).await? }
+    "cache_set_settings" writes! => |s, r: CacheSettingsRequest| -> CacheSettings { s.cache_set_settings(r).await? }
+    "cache_cleanup" writes! => |s, _a: NoArgs| -> CleanupReport { s.cache_cleanup().await? }
+    "cache_warm" writes! => |s, r: CacheWarmRequest| -> JobId { s.cache_warm(r).await? }
+    "job_status" => |s, r: JobId| -> JobView { s.jobs().get(r.id)? }
+    "list_jobs" => |s, _a: NoArgs| -> Vec<JobView> { s.jobs().list() }
 }
 
 /// TypeScript for the command map, so the UI's `call("status", …)` is typed end to end.

@@ -2,10 +2,11 @@
 //! answers are typed; [`dispatch`] maps a command name and JSON arguments onto the typed methods so
 //! that the desktop shell and the HTTP server each need a single generic route.
 
+pub mod cache;
 mod dispatch;
 mod status;
 
-pub use dispatch::{dispatch, COMMANDS};
+pub use dispatch::{command_map_ts, dispatch, CommandSig, COMMANDS};
 pub use status::{EngineSnapshot, StatusReport, StatusRequest};
 
 use crate::error::{ApiError, ApiResult};
@@ -28,6 +29,7 @@ struct Inner {
     /// The previous Redis sample per profile, for the hit rate over the refresh interval.
     last_redis: Mutex<HashMap<String, RedisSnapshot>>,
     engine: crate::engine::Engine,
+    jobs: Arc<cache::Jobs>,
 }
 
 impl Service {
@@ -43,12 +45,17 @@ impl Service {
                 host: Mutex::new(HostCollector::new()),
                 last_redis: Mutex::new(HashMap::new()),
                 engine,
+                jobs: Arc::new(cache::Jobs::default()),
             }),
         })
     }
 
     pub fn engine(&self) -> &crate::engine::Engine {
         &self.inner.engine
+    }
+
+    pub fn jobs(&self) -> &Arc<cache::Jobs> {
+        &self.inner.jobs
     }
 
     pub fn list_profiles(&self) -> ApiResult<Vec<ProfileView>> {

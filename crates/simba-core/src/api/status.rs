@@ -71,7 +71,7 @@ impl Service {
             read_only: profile.read_only,
             collected_at: chrono::Utc::now().to_rfc3339(),
             host,
-            engine: self.engine().snapshot(),
+            engine: self.engine().snapshot().await,
             redis: redis_status,
             postgres,
         })

@@ -1,8 +1,20 @@
 //! The local query and cache engine: the laptop twin of the platform. Usable as a library on its
 //! own; at scale the same code runs on Redis and PostgreSQL as its stores.
 
-use crate::error::ApiResult;
+pub mod bench;
+pub mod cache;
+pub mod embed;
+pub mod eval;
+pub mod index;
+pub mod store;
+
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use cache::SemanticCache;
+use embed::Embedder;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
 use ts_rs::TS;
 
 /// The local engine's figures for the overview.
@@ -12,7 +24,7 @@ pub struct EngineSnapshot {
     /// Embedding model in use, and whether its files were found.
     pub embedding_model: String,
     pub embedding_model_ready: bool,
-    /// Why the model is not ready, and what to do.
+    /// Why the engine is not ready, and what to do.
     pub embedding_model_problem: Option<String>,
     pub storage: String,
     #[ts(type = "number")]
@@ -24,18 +36,129 @@ pub struct EngineSnapshot {
     #[ts(type = "number")]
     pub misses: u64,
     pub hit_rate: Option<f64>,
+    pub lookup_p99_us: Option<f64>,
 }
 
-/// The engine as a whole. Cheap to clone.
-#[derive(Clone, Default)]
-pub struct Engine {}
+/// Where the engine keeps its cache.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A SQLite file with an in-process index (the default, in the data folder).
+    Embedded { path: PathBuf },
+    /// Entries in Redis, index in process.
+    Redis { endpoint: crate::profiles::Endpoint, prefix: String },
+    /// pgvector table, searched in SQL.
+    Postgres { endpoint: crate::profiles::Endpoint },
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Embedded { .. } => "embedded",
+            Backend::Redis { .. } => "redis",
+            Backend::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+pub const MODEL_DIR_NAME: &str = "all-MiniLM-L6-v2";
+
+/// The engine as a whole. Cheap to clone; the model and store open on first use.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+struct EngineInner {
+    model_dir: PathBuf,
+    backend: Backend,
+    cache: OnceCell<Arc<SemanticCache>>,
+    /// The model is loaded once, shared by every cache.
+    embedder: OnceCell<Arc<dyn Embedder>>,
+}
 
 impl Engine {
+    /// The embedded default: MiniLM from the models folder, SQLite in the data folder.
     pub fn open_default() -> ApiResult<Self> {
-        Ok(Self {})
+        Ok(Self::new(
+            crate::paths::models_dir().join(MODEL_DIR_NAME),
+            Backend::Embedded { path: crate::paths::data_dir().join("cache.db") },
+        ))
     }
 
-    pub fn snapshot(&self) -> EngineSnapshot {
-        EngineSnapshot { storage: "embedded".into(), ..Default::default() }
+    pub fn new(model_dir: PathBuf, backend: Backend) -> Self {
+        Self { inner: Arc::new(EngineInner { model_dir, backend, cache: OnceCell::new(), embedder: OnceCell::new() }) }
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.inner.backend
+    }
+
+    /// The embedding model (loaded on first use, off the async threads).
+    pub async fn embedder(&self) -> ApiResult<Arc<dyn Embedder>> {
+        self.inner
+            .embedder
+            .get_or_try_init(|| async {
+                let dir = self.inner.model_dir.clone();
+                let loaded = tokio::task::spawn_blocking(move || embed::MiniLmEmbedder::load(&dir))
+                    .await
+                    .map_err(|e| ApiError::internal(format!("model loading stopped: {e}")))?;
+                let model = loaded.map_err(|e| ApiError::new(ErrorCode::MissingResource, e.to_string()))?;
+                let cached: Arc<dyn Embedder> = Arc::new(embed::CachedEmbedder::new(model, 10_000));
+                Ok(cached)
+            })
+            .await
+            .cloned()
+    }
+
+    /// The semantic cache on the configured backend (opened on first use).
+    pub async fn cache(&self) -> ApiResult<Arc<SemanticCache>> {
+        self.inner
+            .cache
+            .get_or_try_init(|| async {
+                let embedder = self.embedder().await?;
+                let dims = embedder.dims();
+                let unavailable = |e: store::StoreError| ApiError::new(ErrorCode::Unreachable, e.to_string());
+                let store: Arc<dyn store::CacheStore> = match &self.inner.backend {
+                    Backend::Embedded { path } => {
+                        let persist = store::sqlite::SqlitePersistence::open(path).await.map_err(unavailable)?;
+                        Arc::new(store::indexed::IndexedStore::open(persist, dims).await.map_err(unavailable)?)
+                    }
+                    Backend::Redis { .. } => {
+                        return Err(ApiError::new(ErrorCode::InvalidInput, "the Redis backend is not available in this build"));
+                    }
+                    Backend::Postgres { endpoint } => {
+                        Arc::new(store::postgres::PostgresStore::open(endpoint.url.expose(), dims, 8).await.map_err(unavailable)?)
+                    }
+                };
+                Ok(Arc::new(SemanticCache::new(embedder, store)))
+            })
+            .await
+            .cloned()
+    }
+
+    pub async fn snapshot(&self) -> EngineSnapshot {
+        let mut snap = EngineSnapshot {
+            embedding_model: embed::MINILM_MODEL_ID.into(),
+            storage: self.inner.backend.name().into(),
+            ..Default::default()
+        };
+        match self.cache().await {
+            Ok(cache) => {
+                snap.embedding_model_ready = true;
+                match cache.stats().await {
+                    Ok(s) => {
+                        snap.namespaces = s.namespaces.len() as u64;
+                        snap.entries = s.entries;
+                        snap.hits = s.hits;
+                        snap.misses = s.misses;
+                        snap.hit_rate = s.hit_rate;
+                        snap.lookup_p99_us = s.lookup_latency.p99_us;
+                    }
+                    Err(e) => snap.embedding_model_problem = Some(e.message),
+                }
+            }
+            Err(e) => snap.embedding_model_problem = Some(e.message),
+        }
+        snap
     }
 }

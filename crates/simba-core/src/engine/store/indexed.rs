@@ -16,7 +16,8 @@ pub trait Persistence: Send + Sync {
     async fn load_all(&self) -> StoreResult<Vec<CacheEntry>>;
     async fn put(&self, entry: &CacheEntry) -> StoreResult<()>;
     async fn delete(&self, ids: &[u64]) -> StoreResult<()>;
-    async fn touch(&self, id: u64, last_hit_at_ms: i64, hits: u64, expires_at_ms: Option<i64>) -> StoreResult<()>;
+    /// Records a hit; returns false when the entry no longer exists in the persistence.
+    async fn touch(&self, id: u64, last_hit_at_ms: i64, hits: u64, expires_at_ms: Option<i64>) -> StoreResult<bool>;
 }
 
 pub struct IndexedStore<P: Persistence> {
@@ -135,10 +136,10 @@ impl<P: Persistence> CacheStore for IndexedStore<P> {
             .collect())
     }
 
-    async fn record_hit(&self, id: u64, now_ms: i64, new_expiry_ms: Option<i64>) -> StoreResult<()> {
+    async fn record_hit(&self, id: u64, now_ms: i64, new_expiry_ms: Option<i64>) -> StoreResult<bool> {
         let (hits, expiry) = {
             let mut state = self.state.lock();
-            let Some(entry) = state.entries.get_mut(&id) else { return Ok(()) };
+            let Some(entry) = state.entries.get_mut(&id) else { return Ok(false) };
             let old = (entry.last_hit_at_ms, id);
             entry.last_hit_at_ms = now_ms;
             entry.hits += 1;
@@ -152,7 +153,12 @@ impl<P: Persistence> CacheStore for IndexedStore<P> {
             }
             (hits, expiry)
         };
-        self.persist.touch(id, now_ms, hits, expiry).await
+        let exists = self.persist.touch(id, now_ms, hits, expiry).await?;
+        if !exists {
+            // Expired or evicted in the persistence (e.g. by Redis itself): drop our copy too.
+            self.state.lock().remove(id);
+        }
+        Ok(exists)
     }
 
     async fn get(&self, id: u64) -> StoreResult<Option<CacheEntry>> {

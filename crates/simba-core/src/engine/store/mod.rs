@@ -8,6 +8,7 @@
 //! of its own partition.
 
 pub mod indexed;
+pub mod postgres;
 pub mod sqlite;
 
 use super::cache::types::{CacheEntry, Namespace, Partition};
@@ -77,7 +78,9 @@ pub trait CacheStore: Send + Sync {
     /// The `k` most similar live (unexpired) entries of `partition`, most similar first.
     async fn search(&self, partition: &Partition, vector: &[f32], k: usize, now_ms: i64) -> StoreResult<Vec<(CacheEntry, f32)>>;
     /// Marks a hit: last use time, hit count, and a new expiry when TTLs refresh on hits.
-    async fn record_hit(&self, id: u64, now_ms: i64, new_expiry_ms: Option<i64>) -> StoreResult<()>;
+    /// Returns false when the entry is gone from the store (expired or evicted there meanwhile):
+    /// the caller must not serve it.
+    async fn record_hit(&self, id: u64, now_ms: i64, new_expiry_ms: Option<i64>) -> StoreResult<bool>;
     async fn get(&self, id: u64) -> StoreResult<Option<CacheEntry>>;
     /// Deletes what matches; returns how many entries went.
     async fn invalidate(&self, what: &Invalidation) -> StoreResult<u64>;

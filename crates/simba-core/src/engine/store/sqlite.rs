@@ -136,8 +136,8 @@ impl Persistence for SqlitePersistence {
         tx.commit().await.map_err(unavailable)
     }
 
-    async fn touch(&self, id: u64, last_hit_at_ms: i64, hits: u64, expires_at_ms: Option<i64>) -> StoreResult<()> {
-        sqlx::query("UPDATE cache_entries SET last_hit_at_ms = ?, hits = ?, expires_at_ms = ? WHERE id = ?")
+    async fn touch(&self, id: u64, last_hit_at_ms: i64, hits: u64, expires_at_ms: Option<i64>) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE cache_entries SET last_hit_at_ms = ?, hits = ?, expires_at_ms = ? WHERE id = ?")
             .bind(last_hit_at_ms)
             .bind(hits as i64)
             .bind(expires_at_ms)
@@ -145,6 +145,6 @@ impl Persistence for SqlitePersistence {
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 }

@@ -1,0 +1,175 @@
+//! `simba-tuner cache …`: the local semantic cache from the terminal.
+
+use crate::report;
+use clap::{Args, Subcommand};
+use simba_core::api::cache::{CacheEvalRequest, CacheLookupRequest, CacheStoreRequest};
+use simba_core::engine::cache::types::{Lookup, Scope};
+use simba_core::engine::store::Invalidation;
+use simba_core::Service;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum CacheCommand {
+    /// Entries, hit rates, evictions and latency per namespace.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Look a query up (check_get_cache) and show the decision.
+    Lookup {
+        query: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store an answer for a query (update_cache).
+    Store {
+        query: String,
+        response: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        /// TTL for this entry in seconds (0 = never expires); default: the namespace's.
+        #[arg(long)]
+        ttl: Option<u64>,
+    },
+    /// Delete entries: one by id, an item's, a user's, or everything.
+    Invalidate {
+        #[arg(long, conflicts_with_all = ["item", "user", "all"])]
+        entry: Option<String>,
+        #[arg(long)]
+        item: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        all: bool,
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Evaluate labelled query pairs (JSONL or CSV: a, b, same_answer, category).
+    Eval {
+        file: PathBuf,
+        #[arg(long, default_value_t = 0.8)]
+        threshold: f32,
+        /// Raw cosine only, without the candidate checks.
+        #[arg(long)]
+        no_verify: bool,
+        /// Write the sweep chart (SVG) here.
+        #[arg(long)]
+        chart: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct ScopeArgs {
+    #[arg(long, default_value = "admin")]
+    user: String,
+    #[arg(long)]
+    item: Option<String>,
+    #[arg(long, default_value = "default")]
+    tenant: String,
+}
+
+impl ScopeArgs {
+    fn scope(&self) -> Scope {
+        Scope { tenant: self.tenant.clone(), user: self.user.clone(), item: self.item.clone(), conversation: vec![] }
+    }
+}
+
+fn pct(r: Option<f64>) -> String {
+    r.map(|r| format!("{:.1}%", r * 100.0)).unwrap_or_else(|| "–".into())
+}
+
+pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        CacheCommand::Stats { json } => match service.cache_stats().await {
+            Ok(s) if json => println!("{}", serde_json::to_string_pretty(&s)?),
+            Ok(s) => {
+                println!(
+                    "{} backend, model {}, {} entries, hit rate {}, {} evictions, lookup p50 {} µs p99 {} µs",
+                    s.backend,
+                    s.embedding_model,
+                    s.entries,
+                    pct(s.hit_rate),
+                    s.evictions,
+                    s.lookup_latency.p50_us.map(|v| format!("{v:.0}")).unwrap_or("–".into()),
+                    s.lookup_latency.p99_us.map(|v| format!("{v:.0}")).unwrap_or("–".into())
+                );
+                for n in &s.namespaces {
+                    println!(
+                        "  {:<50} {:>7} entries {:>10} bytes  hit rate {:>6} (recent {:>6})  evictions {}",
+                        n.id, n.entries, n.bytes, pct(n.hit_rate), pct(n.recent_hit_rate), n.evictions
+                    );
+                }
+            }
+            Err(e) => return Ok(report(&e, json)),
+        },
+        CacheCommand::Lookup { query, scope, json } => {
+            match service.cache_lookup(CacheLookupRequest { scope: scope.scope(), query }).await {
+                Ok(l) if json => println!("{}", serde_json::to_string_pretty(&l)?),
+                Ok(Lookup::Hit { response, similarity, matched_query, entry_age_ms, .. }) => {
+                    println!("HIT  similarity {similarity:.3}, matched \"{matched_query}\", entry age {:.1} s", entry_age_ms as f64 / 1000.0);
+                    println!("{response}");
+                }
+                Ok(Lookup::Miss { reason, .. }) => println!("MISS {reason}"),
+                Err(e) => return Ok(report(&e, json)),
+            }
+        }
+        CacheCommand::Store { query, response, scope, ttl } => {
+            match service.cache_store(CacheStoreRequest { scope: scope.scope(), query, response, ttl_seconds: ttl }).await {
+                Ok(s) => println!("stored entry {}", s.id),
+                Err(e) => return Ok(report(&e, false)),
+            }
+        }
+        CacheCommand::Invalidate { entry, item, user, all, tenant } => {
+            let what = match (entry, item, user, all) {
+                (Some(id), ..) => match id.parse() {
+                    Ok(id) => Invalidation::Entry { id },
+                    Err(_) => return Ok(report(&simba_core::ApiError::invalid(format!("'{id}' is not an entry id")), false)),
+                },
+                (None, Some(item), None, false) => Invalidation::Item { tenant, item },
+                (None, None, Some(user), false) => Invalidation::User { tenant, user },
+                (None, None, None, true) => Invalidation::All,
+                _ => {
+                    return Ok(report(
+                        &simba_core::ApiError::invalid("say exactly one of --entry ID, --item ID, --user NAME or --all"),
+                        false,
+                    ))
+                }
+            };
+            match service.cache_invalidate(what).await {
+                Ok(c) => println!("deleted {} entries", c.count),
+                Err(e) => return Ok(report(&e, false)),
+            }
+        }
+        CacheCommand::Eval { file, threshold, no_verify, chart, json } => {
+            let content = match std::fs::read(&file) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        return Ok(report(&simba_core::ApiError::invalid(format!("{} is not UTF-8 text", file.display())), json))
+                    }
+                },
+                Err(e) => return Ok(report(&simba_core::ApiError::invalid(format!("cannot read {}: {e}", file.display())), json)),
+            };
+            let req = CacheEvalRequest { content, threshold: Some(threshold), verify_candidates: Some(!no_verify) };
+            match service.cache_eval(req).await {
+                Ok(r) => {
+                    if let Some(path) = &chart {
+                        std::fs::write(path, &r.chart_svg)?;
+                    }
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&r)?);
+                    } else {
+                        print!("{}", crate::output::eval_text(&r));
+                    }
+                }
+                Err(e) => return Ok(report(&e, json)),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,136 @@
+//! Measurements behind `simba-tuner bench cache` and docs/BENCHMARKS.md: lookup latency and
+//! recall of the vector index at a given size, and embedding latency and throughput.
+
+use super::embed::Embedder;
+use super::index::testdata::clustered;
+use super::index::{AutoIndex, ExactIndex};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct IndexBench {
+    pub entries: u32,
+    pub dims: u32,
+    pub kind: String,
+    pub build_seconds: f64,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub lookups_per_second: f64,
+    /// Share of queries whose top hit equals the exact scan's.
+    pub recall_at_1: f64,
+    pub memory_bytes_per_entry: f64,
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
+
+/// Builds an automatically chosen index of `entries` clustered 384-d vectors (MiniLM-like:
+/// points around many topic centres) and times `queries` top-5 lookups on one thread.
+pub fn index_bench(entries: usize, queries: usize, seed: u64) -> IndexBench {
+    let dims = 384;
+    let centres = (entries / 50).max(10);
+    let data = clustered(entries, dims, centres, 0.6, seed);
+    let started = Instant::now();
+    let mut index = AutoIndex::new(dims);
+    for (i, v) in data.iter().enumerate() {
+        index.insert(i as u64, v).expect("valid vectors");
+    }
+    let build_seconds = started.elapsed().as_secs_f64();
+    let probes = clustered(queries, dims, centres, 0.6, seed ^ 0xABCDEF);
+    let mut times = Vec::with_capacity(queries);
+    let mut results = Vec::with_capacity(queries);
+    let all = Instant::now();
+    for q in &probes {
+        let t = Instant::now();
+        let r = index.search(q, 5).expect("valid query");
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+        results.push(r.first().map(|x| x.0));
+    }
+    let total = all.elapsed().as_secs_f64();
+    // Recall against an exact scan (skipped when the index is the exact scan itself).
+    let recall_at_1 = if index.kind() == "exact" {
+        1.0
+    } else {
+        let mut exact = ExactIndex::new(dims);
+        for (i, v) in data.iter().enumerate() {
+            exact.insert(i as u64, v).expect("valid vectors");
+        }
+        let agree = probes
+            .iter()
+            .zip(&results)
+            .filter(|(q, got)| exact.search(q, 1).expect("valid").first().map(|x| x.0) == **got)
+            .count();
+        agree as f64 / queries as f64
+    };
+    times.sort_by(f64::total_cmp);
+    IndexBench {
+        entries: entries as u32,
+        dims: dims as u32,
+        kind: index.kind().into(),
+        build_seconds,
+        p50_us: percentile(&times, 0.5),
+        p99_us: percentile(&times, 0.99),
+        lookups_per_second: queries as f64 / total,
+        recall_at_1,
+        memory_bytes_per_entry: index.memory_bytes() as f64 / entries as f64,
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EmbedBench {
+    pub model: String,
+    pub texts: u32,
+    pub single_p50_ms: f64,
+    pub single_p99_ms: f64,
+    pub batch32_sentences_per_second: f64,
+}
+
+/// Embedding latency one text at a time, and throughput in batches of 32.
+pub fn embed_bench(embedder: &dyn Embedder, texts: &[String]) -> Result<EmbedBench, super::embed::EmbedError> {
+    let singles = texts.len().min(200);
+    let mut times = Vec::with_capacity(singles);
+    for t in &texts[..singles] {
+        let s = Instant::now();
+        embedder.embed(t)?;
+        times.push(s.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let s = Instant::now();
+    for chunk in refs.chunks(32) {
+        embedder.embed_batch(chunk)?;
+    }
+    let throughput = texts.len() as f64 / s.elapsed().as_secs_f64();
+    Ok(EmbedBench {
+        model: embedder.model_id().into(),
+        texts: texts.len() as u32,
+        single_p50_ms: percentile(&times, 0.5),
+        single_p99_ms: percentile(&times, 0.99),
+        batch32_sentences_per_second: throughput,
+    })
+}
+
+/// Short analytics-style questions for embedding benchmarks (built from parts, deterministic).
+pub fn sample_questions(n: usize) -> Vec<String> {
+    const STARTS: &[&str] = &["What was the", "Show me the", "How many", "List the", "Compare the", "Which region had the highest", "Give me the weekly", "Break down the"];
+    const METRICS: &[&str] = &["total revenue", "open support tickets", "active customers", "average order value", "refund rate", "warehouse stock", "churned accounts", "marketing spend", "new signups", "late shipments"];
+    const TAILS: &[&str] = &["last month", "in 2023", "by region", "for the Berlin store", "this quarter", "per sales rep", "year over year", "since January", "for enterprise plans", "on weekends"];
+    (0..n)
+        .map(|i| {
+            format!(
+                "{} {} {}?",
+                STARTS[i % STARTS.len()],
+                METRICS[(i / STARTS.len()) % METRICS.len()],
+                TAILS[(i / (STARTS.len() * METRICS.len())) % TAILS.len()]
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,436 @@
+//! The semantic cache: `check_get_cache` / `update_cache` as the platform uses them, with
+//! per-user namespaces, item isolation, conversation context, TTL, a max-entries cap with LRU
+//! eviction, shadow mode, statistics and checks on the best candidates before anything is served.
+
+pub mod stats;
+pub mod types;
+pub mod verify;
+
+use crate::engine::embed::{EmbedError, Embedder, MAX_QUERY_BYTES};
+use crate::engine::store::{CacheStore, Invalidation, NamespaceUsage};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use parking_lot::{Mutex, RwLock};
+use serde::{Deserialize, Serialize};
+use stats::{LatencyHistogram, LatencySummary, NamespaceCounters, SCORE_BINS};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use ts_rs::TS;
+use types::*;
+
+/// How many nearest candidates a lookup weighs before it gives up.
+const CANDIDATES: usize = 5;
+
+pub struct SemanticCache {
+    embedder: Arc<dyn Embedder>,
+    store: Arc<dyn CacheStore>,
+    template_version: RwLock<String>,
+    settings: RwLock<SettingsTable>,
+    counters: Mutex<HashMap<String, NamespaceCounters>>,
+    latency: Mutex<LatencyHistogram>,
+}
+
+#[derive(Default)]
+struct SettingsTable {
+    defaults: CacheSettings,
+    per_namespace: HashMap<String, CacheSettings>,
+}
+
+/// One namespace as the Cache page shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct NamespaceStats {
+    pub id: String,
+    pub namespace: Namespace,
+    #[ts(type = "number")]
+    pub entries: u64,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    #[ts(type = "number")]
+    pub hits: u64,
+    #[ts(type = "number")]
+    pub misses: u64,
+    pub hit_rate: Option<f64>,
+    /// Over the last five minutes.
+    pub recent_hit_rate: Option<f64>,
+    #[ts(type = "number")]
+    pub evictions: u64,
+    #[ts(type = "number")]
+    pub expirations: u64,
+    #[ts(type = "number")]
+    pub shadow_hits: u64,
+    /// Best-candidate similarity of lookups, 20 bins over 0–1.
+    #[ts(type = "Array<number>")]
+    pub score_histogram: Vec<u64>,
+    pub settings: CacheSettings,
+}
+
+/// The whole cache's figures.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct CacheStats {
+    pub backend: String,
+    pub embedding_model: String,
+    pub template_version: String,
+    pub defaults: CacheSettings,
+    #[ts(type = "number")]
+    pub entries: u64,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    #[ts(type = "number")]
+    pub hits: u64,
+    #[ts(type = "number")]
+    pub misses: u64,
+    pub hit_rate: Option<f64>,
+    #[ts(type = "number")]
+    pub evictions: u64,
+    #[ts(type = "number")]
+    pub expirations: u64,
+    pub lookup_latency: LatencySummary,
+    pub namespaces: Vec<NamespaceStats>,
+}
+
+/// What cleanup removed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct CleanupReport {
+    #[ts(type = "number")]
+    pub expired_removed: u64,
+    #[ts(type = "number")]
+    pub evicted_for_cap: u64,
+}
+
+fn embed_error(e: EmbedError) -> ApiError {
+    match e {
+        EmbedError::InvalidInput(m) => ApiError::invalid(m),
+        EmbedError::ModelMissing { .. } => ApiError::new(ErrorCode::MissingResource, e.to_string()),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+/// Rejects queries the cache must not take, with a message that says why.
+pub fn validate_text(what: &str, text: &str) -> ApiResult<()> {
+    if text.trim().is_empty() {
+        return Err(ApiError::invalid(format!("the {what} is empty")));
+    }
+    if text.len() > MAX_QUERY_BYTES {
+        return Err(ApiError::invalid(format!(
+            "the {what} is {} bytes; the cache takes at most {MAX_QUERY_BYTES} bytes",
+            text.len()
+        )));
+    }
+    if text.chars().any(|c| c == '\0') {
+        return Err(ApiError::invalid(format!("the {what} contains a NUL character")));
+    }
+    Ok(())
+}
+
+fn new_id() -> u64 {
+    // 63 bits: fits SQL BIGINT.
+    rand::random::<u64>() >> 1
+}
+
+impl SemanticCache {
+    pub fn new(embedder: Arc<dyn Embedder>, store: Arc<dyn CacheStore>) -> Self {
+        Self {
+            embedder,
+            store,
+            template_version: RwLock::new("v1".into()),
+            settings: RwLock::new(SettingsTable::default()),
+            counters: Mutex::new(HashMap::new()),
+            latency: Mutex::new(LatencyHistogram::default()),
+        }
+    }
+
+    pub fn embedder(&self) -> &Arc<dyn Embedder> {
+        &self.embedder
+    }
+
+    pub fn store(&self) -> &Arc<dyn CacheStore> {
+        &self.store
+    }
+
+    /// The prompt/template version is part of every namespace: bumping it starts fresh namespaces.
+    pub fn set_template_version(&self, version: &str) {
+        *self.template_version.write() = version.to_string();
+    }
+
+    pub fn partition(&self, scope: &Scope) -> Partition {
+        Partition::new(scope, self.embedder.model_id(), &self.template_version.read())
+    }
+
+    pub fn settings_for(&self, namespace_id: &str) -> CacheSettings {
+        let t = self.settings.read();
+        t.per_namespace.get(namespace_id).cloned().unwrap_or_else(|| t.defaults.clone())
+    }
+
+    /// Changes the defaults (`namespace` None) or one namespace's settings, at run time.
+    pub fn set_settings(&self, namespace: Option<&str>, settings: CacheSettings) -> ApiResult<()> {
+        settings.validate().map_err(ApiError::invalid)?;
+        let mut t = self.settings.write();
+        match namespace {
+            None => t.defaults = settings,
+            Some(ns) => {
+                t.per_namespace.insert(ns.to_string(), settings);
+            }
+        }
+        Ok(())
+    }
+
+    fn embed(&self, text: &str) -> ApiResult<Vec<f32>> {
+        self.embedder.embed(text).map_err(embed_error)
+    }
+
+    /// Looks `query` up in `scope`'s partition. A store failure is a miss with a warning, never a
+    /// wrong hit; bad input is an error that says what is wrong.
+    pub async fn check_get_cache(&self, query: &str, scope: &Scope) -> ApiResult<Lookup> {
+        validate_text("query", query)?;
+        let started = Instant::now();
+        let partition = self.partition(scope);
+        let ns_id = partition.namespace.id();
+        let settings = self.settings_for(&ns_id);
+        let vector = self.embed(query)?;
+        let now = now_ms();
+        let candidates = match self.store.search(&partition, &vector, CANDIDATES, now).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(namespace = %ns_id, "semantic cache lookup failed, answering as a miss: {e}");
+                self.counters.lock().entry(ns_id.clone()).or_default().record(now, false, None);
+                return Ok(Lookup::Miss { namespace: ns_id, best_similarity: None, reason: format!("cache store unavailable: {e}"), shadow_hit: None });
+            }
+        };
+        let best_similarity = candidates.first().map(|(_, s)| *s);
+        let mut chosen = None;
+        let mut reason = match best_similarity {
+            None => "no entries in this namespace".to_string(),
+            Some(s) => format!("best similarity {s:.3} is below the threshold {:.3}", settings.similarity_threshold),
+        };
+        let new_expiry = (settings.refresh_ttl_on_hit && settings.ttl_seconds > 0).then(|| now + settings.ttl_seconds as i64 * 1000);
+        for (entry, sim) in &candidates {
+            if !sim.is_finite() || *sim < settings.similarity_threshold {
+                break;
+            }
+            if settings.verify_candidates {
+                if let Some(why) = verify::disagreement(query, &entry.query) {
+                    reason = format!("closest match \"{}\" ({sim:.3}) refused: {why}", clip(&entry.query, 80));
+                    continue;
+                }
+            }
+            if !settings.shadow_mode {
+                // Confirm the entry still exists in the store (it may have expired or been evicted there).
+                match self.store.record_hit(entry.id, now, new_expiry).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        reason = "the matching entry was evicted or expired in the store".into();
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(namespace = %ns_id, "could not confirm a cache hit, answering as a miss: {e}");
+                        reason = format!("cache store unavailable: {e}");
+                        break;
+                    }
+                }
+            }
+            chosen = Some((entry.clone(), *sim));
+            break;
+        }
+        let hit = chosen.is_some() && !settings.shadow_mode;
+        self.counters.lock().entry(ns_id.clone()).or_default().record(now, hit, best_similarity);
+        let result = match chosen {
+            Some((entry, similarity)) if !settings.shadow_mode => {
+                Lookup::Hit {
+                    response: entry.response,
+                    similarity,
+                    matched_query: entry.query,
+                    entry_age_ms: now - entry.created_at_ms,
+                    entry_id: entry.id,
+                    namespace: ns_id,
+                }
+            }
+            Some((entry, similarity)) => {
+                self.counters.lock().entry(ns_id.clone()).or_default().shadow_hits += 1;
+                Lookup::Miss {
+                    namespace: ns_id,
+                    best_similarity,
+                    reason: format!("shadow mode: would have served \"{}\" ({similarity:.3})", clip(&entry.query, 80)),
+                    shadow_hit: Some(entry.query),
+                }
+            }
+            None => Lookup::Miss { namespace: ns_id, best_similarity, reason, shadow_hit: None },
+        };
+        self.latency.lock().record(started.elapsed().as_secs_f64() * 1e6);
+        Ok(result)
+    }
+
+    /// Stores `response` for `query` in `scope`'s partition; `ttl_seconds` overrides the
+    /// namespace's TTL (0 = no expiry). Returns the entry id once it is durable.
+    pub async fn update_cache(&self, query: &str, response: &str, scope: &Scope, ttl_seconds: Option<u64>) -> ApiResult<u64> {
+        validate_text("query", query)?;
+        if response.is_empty() {
+            return Err(ApiError::invalid("the response is empty; nothing to cache"));
+        }
+        let vector = self.embed(query)?;
+        self.insert_embedded(query, response, scope, vector, ttl_seconds).await
+    }
+
+    async fn insert_embedded(&self, query: &str, response: &str, scope: &Scope, embedding: Vec<f32>, ttl_seconds: Option<u64>) -> ApiResult<u64> {
+        let partition = self.partition(scope);
+        let ns = partition.namespace.clone();
+        let ns_id = ns.id();
+        let settings = self.settings_for(&ns_id);
+        let now = now_ms();
+        let ttl = ttl_seconds.unwrap_or(settings.ttl_seconds);
+        let entry = CacheEntry {
+            id: new_id(),
+            partition,
+            query: query.to_string(),
+            response: response.to_string(),
+            embedding,
+            created_at_ms: now,
+            expires_at_ms: (ttl > 0).then(|| now + ttl as i64 * 1000),
+            last_hit_at_ms: now,
+            hits: 0,
+        };
+        let id = entry.id;
+        self.store
+            .insert(entry)
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Unreachable, format!("could not store the cache entry: {e}")))?;
+        // The cap holds whatever the TTLs: evict least recently used beyond max_entries.
+        match self.store.enforce_cap(&ns, settings.max_entries).await {
+            Ok(n) if n > 0 => self.counters.lock().entry(ns_id).or_default().evictions += n,
+            Ok(_) => {}
+            Err(e) => tracing::warn!("could not enforce max_entries: {e}"),
+        }
+        Ok(id)
+    }
+
+    /// Stores many pairs with one batched embedding pass (warm-up, imports).
+    pub async fn update_many(&self, pairs: &[(String, String)], scope: &Scope, mut progress: impl FnMut(usize)) -> ApiResult<usize> {
+        let mut stored = 0;
+        for chunk in pairs.chunks(32) {
+            for (q, r) in chunk {
+                validate_text("query", q)?;
+                if r.is_empty() {
+                    return Err(ApiError::invalid(format!("the response for \"{}\" is empty", clip(q, 60))));
+                }
+            }
+            let texts: Vec<&str> = chunk.iter().map(|(q, _)| q.as_str()).collect();
+            let vectors = self.embedder.embed_batch(&texts).map_err(embed_error)?;
+            for ((q, r), v) in chunk.iter().zip(vectors) {
+                self.insert_embedded(q, r, scope, v, None).await?;
+                stored += 1;
+            }
+            progress(stored);
+        }
+        Ok(stored)
+    }
+
+    pub async fn invalidate(&self, what: &Invalidation) -> ApiResult<u64> {
+        self.store
+            .invalidate(what)
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Unreachable, format!("could not invalidate: {e}")))
+    }
+
+    /// Bumping a data source's version invalidates every entry cached for it.
+    pub async fn bump_item_version(&self, tenant: &str, item: &str) -> ApiResult<u64> {
+        self.invalidate(&Invalidation::Item { tenant: tenant.into(), item: item.into() }).await
+    }
+
+    /// Smart cleanup: expired entries first, then least recently used beyond each namespace's cap.
+    /// Only entries of this cache are touched, never other keys.
+    pub async fn cleanup(&self) -> ApiResult<CleanupReport> {
+        let store_err = |e: crate::engine::store::StoreError| ApiError::new(ErrorCode::Unreachable, e.to_string());
+        let expired = self.store.purge_expired(now_ms()).await.map_err(store_err)?;
+        let mut evicted = 0;
+        for usage in self.store.namespaces().await.map_err(store_err)? {
+            let cap = self.settings_for(&usage.id).max_entries;
+            let n = self.store.enforce_cap(&usage.namespace, cap).await.map_err(store_err)?;
+            if n > 0 {
+                self.counters.lock().entry(usage.id.clone()).or_default().evictions += n;
+            }
+            evicted += n;
+        }
+        if expired > 0 {
+            // Expirations are not attributed per namespace by the store; count them on the total.
+            self.counters.lock().entry(String::new()).or_default().expirations += expired;
+        }
+        Ok(CleanupReport { expired_removed: expired, evicted_for_cap: evicted })
+    }
+
+    /// Entries of a namespace nearest to `text`, with their similarity (for the Cache page).
+    pub async fn search(&self, scope: &Scope, text: &str, k: usize) -> ApiResult<Vec<EntryView>> {
+        validate_text("search text", text)?;
+        let partition = self.partition(scope);
+        let vector = self.embed(text)?;
+        let found = self
+            .store
+            .search(&partition, &vector, k.clamp(1, 100), now_ms())
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Unreachable, e.to_string()))?;
+        Ok(found.iter().map(|(e, s)| EntryView::of(e, Some(*s))).collect())
+    }
+
+    pub async fn stats(&self) -> ApiResult<CacheStats> {
+        let usage: Vec<NamespaceUsage> =
+            self.store.namespaces().await.map_err(|e| ApiError::new(ErrorCode::Unreachable, e.to_string()))?;
+        let now = now_ms();
+        let counters = self.counters.lock().clone();
+        let mut namespaces = Vec::new();
+        for u in &usage {
+            let c = counters.get(&u.id).cloned().unwrap_or_default();
+            namespaces.push(NamespaceStats {
+                id: u.id.clone(),
+                namespace: u.namespace.clone(),
+                entries: u.entries,
+                bytes: u.bytes,
+                hits: c.hits,
+                misses: c.misses,
+                hit_rate: crate::sources::redis::ratio(c.hits, c.misses),
+                recent_hit_rate: c.recent_hit_rate(now),
+                evictions: c.evictions,
+                expirations: c.expirations,
+                shadow_hits: c.shadow_hits,
+                score_histogram: c.scores.to_vec(),
+                settings: self.settings_for(&u.id),
+            });
+        }
+        let total = |f: fn(&NamespaceCounters) -> u64| counters.values().map(f).sum::<u64>();
+        let (hits, misses) = (total(|c| c.hits), total(|c| c.misses));
+        let _ = SCORE_BINS;
+        Ok(CacheStats {
+            backend: self.store.kind().to_string(),
+            embedding_model: self.embedder.model_id().to_string(),
+            template_version: self.template_version.read().clone(),
+            defaults: self.settings.read().defaults.clone(),
+            entries: usage.iter().map(|u| u.entries).sum(),
+            bytes: usage.iter().map(|u| u.bytes).sum(),
+            hits,
+            misses,
+            hit_rate: crate::sources::redis::ratio(hits, misses),
+            evictions: total(|c| c.evictions),
+            expirations: total(|c| c.expirations),
+            lookup_latency: self.latency.lock().summary(),
+            namespaces,
+        })
+    }
+
+    /// Entries of one namespace, most recently used first.
+    pub async fn entries(&self, namespace_id: &str, offset: usize, limit: usize) -> ApiResult<Vec<EntryView>> {
+        let list = self
+            .store
+            .entries(namespace_id, offset, limit.clamp(1, 500))
+            .await
+            .map_err(|e| ApiError::new(ErrorCode::Unreachable, e.to_string()))?;
+        Ok(list.iter().map(|e| EntryView::of(e, None)).collect())
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    }
+}

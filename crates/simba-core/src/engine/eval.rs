@@ -1,0 +1,265 @@
+//! `cache eval`: how well the cache tells true paraphrases from near-miss traps, on labelled pairs.
+//! For each pair (a, b, same_answer) the question is: with `a` cached, would a lookup of `b` be
+//! served? Reported overall and per category, with a threshold sweep, with and without the
+//! candidate checks.
+
+use crate::engine::cache::verify;
+use crate::engine::embed::Embedder;
+use crate::error::{ApiError, ApiResult};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use ts_rs::TS;
+
+/// One labelled pair.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+#[ts(export)]
+pub struct LabelledPair {
+    pub a: String,
+    pub b: String,
+    pub same_answer: bool,
+    #[serde(default)]
+    pub category: Option<String>,
+}
+
+/// Reads JSONL (`{"a":…,"b":…,"same_answer":true,"category":…}` per line) or CSV with a header
+/// row naming the same columns. The format is taken from the content, not the file name.
+pub fn parse_pairs(text: &str) -> ApiResult<Vec<LabelledPair>> {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.is_empty() {
+        return Err(ApiError::invalid("the eval file is empty"));
+    }
+    let pairs = if trimmed.starts_with('{') {
+        let mut out = Vec::new();
+        for (i, line) in trimmed.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let pair: LabelledPair = serde_json::from_str(line)
+                .map_err(|e| ApiError::invalid(format!("line {}: not a pair ({e}); expected {{\"a\",\"b\",\"same_answer\"}}", i + 1)))?;
+            out.push(pair);
+        }
+        out
+    } else {
+        let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::Fields).from_reader(trimmed.as_bytes());
+        let headers = reader.headers().map_err(|e| ApiError::invalid(format!("CSV header: {e}")))?.clone();
+        for needed in ["a", "b", "same_answer"] {
+            if !headers.iter().any(|h| h == needed) {
+                return Err(ApiError::invalid(format!("the CSV header has no '{needed}' column (it needs a, b, same_answer and optionally category)")));
+            }
+        }
+        let col = |name: &str| headers.iter().position(|h| h == name);
+        let (ca, cb, cs, cc) = (col("a").unwrap(), col("b").unwrap(), col("same_answer").unwrap(), col("category"));
+        let mut out = Vec::new();
+        for (i, row) in reader.records().enumerate() {
+            let row = row.map_err(|e| ApiError::invalid(format!("CSV row {}: {e}", i + 2)))?;
+            let same = match row.get(cs).unwrap_or("").to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                other => return Err(ApiError::invalid(format!("CSV row {}: same_answer is '{other}', expected true or false", i + 2))),
+            };
+            out.push(LabelledPair {
+                a: row.get(ca).unwrap_or("").to_string(),
+                b: row.get(cb).unwrap_or("").to_string(),
+                same_answer: same,
+                category: cc.and_then(|c| row.get(c)).filter(|s| !s.is_empty()).map(String::from),
+            });
+        }
+        out
+    };
+    if pairs.is_empty() {
+        return Err(ApiError::invalid("the eval file holds no pairs"));
+    }
+    for (i, p) in pairs.iter().enumerate() {
+        if p.a.trim().is_empty() || p.b.trim().is_empty() {
+            return Err(ApiError::invalid(format!("pair {} has an empty side", i + 1)));
+        }
+    }
+    Ok(pairs)
+}
+
+/// Counts at one operating point.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS, PartialEq)]
+#[ts(export)]
+pub struct ServeCounts {
+    pub same_total: u32,
+    pub same_served: u32,
+    pub different_total: u32,
+    pub different_served: u32,
+    /// Share of same-answer pairs served (recall).
+    pub same_served_rate: Option<f64>,
+    /// Share of different-answer pairs served: false hits.
+    pub false_hit_rate: Option<f64>,
+    /// Wilson 95% interval of the false-hit rate.
+    pub false_hit_ci95: Option<(f64, f64)>,
+    /// Of all served, the share that was right.
+    pub precision: Option<f64>,
+}
+
+impl ServeCounts {
+    fn add(&mut self, same: bool, served: bool) {
+        if same {
+            self.same_total += 1;
+            self.same_served += served as u32;
+        } else {
+            self.different_total += 1;
+            self.different_served += served as u32;
+        }
+    }
+
+    fn finish(mut self) -> Self {
+        let rate = |k: u32, n: u32| (n > 0).then(|| k as f64 / n as f64);
+        self.same_served_rate = rate(self.same_served, self.same_total);
+        self.false_hit_rate = rate(self.different_served, self.different_total);
+        self.false_hit_ci95 = wilson(self.different_served, self.different_total);
+        self.precision = rate(self.same_served, self.same_served + self.different_served);
+        self
+    }
+}
+
+/// Wilson score interval, 95%.
+pub fn wilson(k: u32, n: u32) -> Option<(f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    let (k, n, z) = (k as f64, n as f64, 1.959964f64);
+    let p = k / n;
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * ((p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt()) / denom;
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SweepPoint {
+    pub threshold: f32,
+    /// Raw cosine only.
+    pub raw: ServeCounts,
+    /// Cosine plus the candidate checks (what the cache does by default).
+    pub verified: ServeCounts,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EvalReport {
+    pub model: String,
+    pub threshold: f32,
+    pub verify_candidates: bool,
+    pub pairs: u32,
+    pub overall: ServeCounts,
+    pub by_category: BTreeMap<String, ServeCounts>,
+    pub sweep: Vec<SweepPoint>,
+    /// The lowest threshold whose verified false-hit rate is at most 2%, and what it serves.
+    pub suggested_threshold: Option<f32>,
+    /// Per pair: similarity and the check's objection (for inspection).
+    pub details: Vec<PairResult>,
+    /// SVG chart of the sweep.
+    pub chart_svg: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PairResult {
+    pub a: String,
+    pub b: String,
+    pub same_answer: bool,
+    pub category: Option<String>,
+    pub similarity: f32,
+    pub objection: Option<String>,
+    pub served: bool,
+}
+
+/// Scores every pair once, then derives every operating point from the scores.
+pub fn evaluate(embedder: &dyn Embedder, pairs: &[LabelledPair], threshold: f32, verify_candidates: bool) -> ApiResult<EvalReport> {
+    if !(0.0..=1.0).contains(&threshold) {
+        return Err(ApiError::invalid(format!("threshold must be between 0 and 1, not {threshold}")));
+    }
+    let mut texts: Vec<&str> = Vec::with_capacity(pairs.len() * 2);
+    for p in pairs {
+        texts.push(&p.a);
+        texts.push(&p.b);
+    }
+    let mut vectors = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(64) {
+        vectors.extend(embedder.embed_batch(chunk).map_err(|e| ApiError::invalid(e.to_string()))?);
+    }
+    let mut details = Vec::with_capacity(pairs.len());
+    for (i, p) in pairs.iter().enumerate() {
+        let (va, vb) = (&vectors[2 * i], &vectors[2 * i + 1]);
+        let similarity: f32 = va.iter().zip(vb).map(|(x, y)| x * y).sum();
+        // The cached side is `a`; the incoming query is `b`.
+        let objection = verify::disagreement(&p.b, &p.a);
+        let served = similarity >= threshold && (!verify_candidates || objection.is_none());
+        details.push(PairResult {
+            a: p.a.clone(),
+            b: p.b.clone(),
+            same_answer: p.same_answer,
+            category: p.category.clone(),
+            similarity,
+            objection,
+            served,
+        });
+    }
+    let mut overall = ServeCounts::default();
+    let mut by_category: BTreeMap<String, ServeCounts> = BTreeMap::new();
+    for d in &details {
+        overall.add(d.same_answer, d.served);
+        by_category.entry(d.category.clone().unwrap_or_else(|| "(none)".into())).or_default().add(d.same_answer, d.served);
+    }
+    let mut sweep = Vec::new();
+    for step in 0..=50 {
+        let t = 0.5 + step as f32 * 0.01;
+        let (mut raw, mut verified) = (ServeCounts::default(), ServeCounts::default());
+        for d in &details {
+            raw.add(d.same_answer, d.similarity >= t);
+            verified.add(d.same_answer, d.similarity >= t && d.objection.is_none());
+        }
+        sweep.push(SweepPoint { threshold: (t * 100.0).round() / 100.0, raw: raw.finish(), verified: verified.finish() });
+    }
+    let suggested_threshold = sweep
+        .iter()
+        .find(|p| p.verified.false_hit_rate.is_some_and(|r| r <= 0.02))
+        .map(|p| p.threshold);
+    let chart_svg = crate::charts::sweep_chart(&sweep, threshold).unwrap_or_else(|e| {
+        tracing::warn!("could not draw the sweep chart: {e}");
+        String::new()
+    });
+    Ok(EvalReport {
+        model: embedder.model_id().to_string(),
+        threshold,
+        verify_candidates,
+        pairs: pairs.len() as u32,
+        overall: overall.finish(),
+        by_category: by_category.into_iter().map(|(k, v)| (k, v.finish())).collect(),
+        sweep,
+        suggested_threshold,
+        details,
+        chart_svg,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_jsonl_and_csv_alike() {
+        let j = parse_pairs("{\"a\":\"x\",\"b\":\"y\",\"same_answer\":true,\"category\":\"para\"}\n\n{\"a\":\"p\",\"b\":\"q\",\"same_answer\":false}\n").unwrap();
+        let c = parse_pairs("a,b,same_answer,category\nx,y,true,para\np,q,false,\n").unwrap();
+        assert_eq!(j, c);
+        assert!(parse_pairs("a,b\nx,y\n").unwrap_err().message.contains("same_answer"));
+        assert!(parse_pairs("{\"a\":1}").is_err());
+        assert!(parse_pairs("a,b,same_answer\nx,y,maybe\n").unwrap_err().message.contains("maybe"));
+        assert!(parse_pairs("").is_err());
+    }
+
+    #[test]
+    fn wilson_interval() {
+        let (lo, hi) = wilson(0, 100).unwrap();
+        assert_eq!(lo, 0.0);
+        assert!((hi - 0.037).abs() < 0.002, "{hi}");
+        let (lo, hi) = wilson(50, 100).unwrap();
+        assert!((lo - 0.404).abs() < 0.002 && (hi - 0.596).abs() < 0.002);
+        assert!(wilson(0, 0).is_none());
+    }
+}

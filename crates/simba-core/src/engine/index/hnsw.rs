@@ -1,0 +1,192 @@
+//! Approximate search for large partitions: an HNSW graph from hnsw_rs. hnsw_rs cannot delete, so
+//! removed ids are tombstoned, filtered out during the search, and the graph is rebuilt from the
+//! live vectors when tombstones pass a quarter of it. Candidates are re-scored exactly.
+
+use super::exact::{dot, ExactIndex};
+use super::{check_vector, IndexError};
+use hnsw_rs::prelude::{Distance, Hnsw};
+use std::collections::{HashMap, HashSet};
+
+/// 1 − cosine for normalised vectors, with our SIMD dot product. Clamped at 0: rounding can push
+/// the dot product of two equal vectors a hair above 1 (hnsw_rs's own DistDot asserts on that).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CosineDistance;
+
+impl Distance<f32> for CosineDistance {
+    fn eval(&self, va: &[f32], vb: &[f32]) -> f32 {
+        (1.0 - dot(va, vb)).max(0.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct HnswParams {
+    /// Links per node (M).
+    pub max_connections: usize,
+    pub ef_construction: usize,
+    pub ef_search: usize,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        Self { max_connections: 24, ef_construction: 200, ef_search: 96 }
+    }
+}
+
+pub struct HnswIndex {
+    params: HnswParams,
+    graph: Hnsw<'static, f32, CosineDistance>,
+    /// Live vectors (for exact re-scoring and rebuilds); the graph's internal ids are positions
+    /// in `internal_ids`.
+    live: ExactIndex,
+    internal_of: HashMap<u64, usize>,
+    internal_ids: Vec<u64>,
+    tombstones: HashSet<usize>,
+}
+
+impl HnswIndex {
+    pub fn new(dims: usize, params: HnswParams, capacity: usize) -> Self {
+        Self {
+            params,
+            graph: Hnsw::new(params.max_connections, capacity.max(1024), 16, params.ef_construction, CosineDistance),
+            live: ExactIndex::new(dims),
+            internal_of: HashMap::new(),
+            internal_ids: Vec::new(),
+            tombstones: HashSet::new(),
+        }
+    }
+
+    pub fn from_exact(exact: &ExactIndex, params: HnswParams) -> Self {
+        let mut h = Self::new(exact.dims(), params, exact.len() * 2);
+        let items: Vec<(u64, Vec<f32>)> = exact.iter().map(|(id, v)| (id, v.to_vec())).collect();
+        for (id, v) in items {
+            h.insert(id, &v).expect("vectors from an index are valid");
+        }
+        h
+    }
+
+    pub fn to_exact(&self) -> ExactIndex {
+        let mut e = ExactIndex::new(self.live.dims());
+        for (id, v) in self.live.iter() {
+            e.insert(id, v).expect("vectors from an index are valid");
+        }
+        e
+    }
+
+    pub fn len(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live.is_empty()
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        // Vectors twice (graph + live copy) plus links.
+        self.live.memory_bytes() * 2 + self.internal_ids.len() * (self.params.max_connections * 2 * 8 + 64)
+    }
+
+    pub fn insert(&mut self, id: u64, v: &[f32]) -> Result<(), IndexError> {
+        check_vector(v, self.live.dims())?;
+        if let Some(old) = self.internal_of.remove(&id) {
+            self.tombstones.insert(old);
+        }
+        let internal = self.internal_ids.len();
+        self.internal_ids.push(id);
+        self.internal_of.insert(id, internal);
+        self.graph.insert((v, internal));
+        self.live.insert(id, v)?;
+        self.maybe_rebuild();
+        Ok(())
+    }
+
+    pub fn remove(&mut self, id: u64) -> bool {
+        let Some(internal) = self.internal_of.remove(&id) else { return false };
+        self.tombstones.insert(internal);
+        self.live.remove(id);
+        self.maybe_rebuild();
+        true
+    }
+
+    fn maybe_rebuild(&mut self) {
+        if self.tombstones.len() * 4 > self.internal_ids.len() && self.internal_ids.len() > 1024 {
+            *self = Self::from_exact(&self.live, self.params);
+        }
+    }
+
+    pub fn search(&self, q: &[f32], k: usize) -> Result<Vec<(u64, f32)>, IndexError> {
+        check_vector(q, self.live.dims())?;
+        if k == 0 || self.live.is_empty() {
+            return Ok(vec![]);
+        }
+        let want = (k * 2).max(10);
+        let ef = self.params.ef_search.max(want);
+        let filter = |internal: &usize| !self.tombstones.contains(internal);
+        let found = if self.tombstones.is_empty() {
+            self.graph.search(q, want, ef)
+        } else {
+            self.graph.search_filter(q, want, ef, Some(&filter))
+        };
+        // Exact re-scoring of the candidates.
+        let mut out: Vec<(u64, f32)> = found
+            .iter()
+            .filter(|n| !self.tombstones.contains(&n.d_id))
+            .filter_map(|n| {
+                let id = self.internal_ids[n.d_id];
+                self.live.get(id).map(|v| (id, dot(q, v)))
+            })
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.dedup_by_key(|x| x.0);
+        out.truncate(k);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::index::testdata::clustered;
+
+    #[test]
+    fn recall_at_1_against_exact() {
+        let data = clustered(5000, 64, 100, 0.35, 11);
+        let mut h = HnswIndex::new(64, HnswParams::default(), 5000);
+        let mut e = ExactIndex::new(64);
+        for (i, v) in data.iter().enumerate() {
+            h.insert(i as u64, v).unwrap();
+            e.insert(i as u64, v).unwrap();
+        }
+        let queries = clustered(300, 64, 100, 0.35, 99);
+        let agree = queries.iter().filter(|q| h.search(q, 1).unwrap()[0].0 == e.search(q, 1).unwrap()[0].0).count();
+        assert!(agree as f64 / 300.0 >= 0.99, "recall@1 {agree}/300");
+    }
+
+    #[test]
+    fn tombstones_are_filtered_and_rebuilt() {
+        let data = clustered(3000, 32, 50, 0.3, 5);
+        let mut h = HnswIndex::new(32, HnswParams::default(), 3000);
+        for (i, v) in data.iter().enumerate() {
+            h.insert(i as u64, v).unwrap();
+        }
+        for i in 0..500 {
+            assert!(h.remove(i));
+        }
+        assert!(!h.tombstones.is_empty());
+        for i in 0..500usize {
+            let got = h.search(&data[i], 5).unwrap();
+            assert_eq!(got.len(), 5);
+            assert!(got.iter().all(|(id, _)| *id >= 500), "a removed id came back");
+        }
+        for i in 500..1000 {
+            h.remove(i);
+        }
+        // More than a quarter removed: the graph was rebuilt without tombstones.
+        assert!(h.tombstones.len() * 4 <= h.internal_ids.len());
+        assert_eq!(h.len(), 2000);
+        assert_eq!(h.search(&data[2500], 1).unwrap()[0].0, 2500);
+        // Replacing an id keeps one live copy.
+        h.insert(2500, &data[10]).unwrap();
+        assert_eq!(h.search(&data[10], 1).unwrap()[0].0, 2500);
+        assert_eq!(h.len(), 2000);
+    }
+}

@@ -1,0 +1,182 @@
+//! Vector search for one cache partition: an exact SIMD scan while the partition is small, an
+//! HNSW graph (hnsw_rs) once it is large, switched automatically. Vectors are L2-normalised, so
+//! similarity is the dot product.
+
+mod exact;
+mod hnsw;
+
+pub use exact::{dot, ExactIndex};
+pub use hnsw::{HnswIndex, HnswParams};
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum IndexError {
+    #[error("the vector has {got} dimensions; this index holds {expected}")]
+    Dimension { expected: usize, got: usize },
+    #[error("the vector holds NaN or infinite values")]
+    NotFinite,
+}
+
+pub fn check_vector(v: &[f32], dims: usize) -> Result<(), IndexError> {
+    if v.len() != dims {
+        return Err(IndexError::Dimension { expected: dims, got: v.len() });
+    }
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(IndexError::NotFinite);
+    }
+    Ok(())
+}
+
+/// Above this many entries a partition moves to HNSW; below `EXACT_BELOW` it moves back.
+pub const HNSW_ABOVE: usize = 20_000;
+pub const EXACT_BELOW: usize = 10_000;
+
+/// The index one partition uses, chosen by its size.
+pub struct AutoIndex {
+    inner: Inner,
+    hnsw_above: usize,
+    exact_below: usize,
+    params: HnswParams,
+}
+
+enum Inner {
+    Exact(ExactIndex),
+    Hnsw(HnswIndex),
+}
+
+impl AutoIndex {
+    pub fn new(dims: usize) -> Self {
+        Self::with_thresholds(dims, HNSW_ABOVE, EXACT_BELOW, HnswParams::default())
+    }
+
+    /// Custom switch points (`exact_below` < `hnsw_above` keeps it from flapping).
+    pub fn with_thresholds(dims: usize, hnsw_above: usize, exact_below: usize, params: HnswParams) -> Self {
+        Self { inner: Inner::Exact(ExactIndex::new(dims)), hnsw_above, exact_below: exact_below.min(hnsw_above), params }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self.inner {
+            Inner::Exact(_) => "exact",
+            Inner::Hnsw(_) => "hnsw",
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.inner {
+            Inner::Exact(i) => i.len(),
+            Inner::Hnsw(i) => i.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        match &self.inner {
+            Inner::Exact(i) => i.memory_bytes(),
+            Inner::Hnsw(i) => i.memory_bytes(),
+        }
+    }
+
+    /// Adds (or replaces) `id`.
+    pub fn insert(&mut self, id: u64, v: &[f32]) -> Result<(), IndexError> {
+        match &mut self.inner {
+            Inner::Exact(i) => {
+                i.insert(id, v)?;
+                if i.len() > self.hnsw_above {
+                    self.inner = Inner::Hnsw(HnswIndex::from_exact(i, self.params));
+                }
+            }
+            Inner::Hnsw(i) => i.insert(id, v)?,
+        }
+        Ok(())
+    }
+
+    pub fn remove(&mut self, id: u64) -> bool {
+        match &mut self.inner {
+            Inner::Exact(i) => i.remove(id),
+            Inner::Hnsw(h) => {
+                let removed = h.remove(id);
+                if h.len() < self.exact_below {
+                    self.inner = Inner::Exact(h.to_exact());
+                }
+                removed
+            }
+        }
+    }
+
+    /// The `k` most similar ids, most similar first.
+    pub fn search(&self, v: &[f32], k: usize) -> Result<Vec<(u64, f32)>, IndexError> {
+        match &self.inner {
+            Inner::Exact(i) => i.search(v, k),
+            Inner::Hnsw(i) => i.search(v, k),
+        }
+    }
+}
+
+/// Synthetic data for tests and benchmarks.
+pub mod testdata {
+    /// Deterministic clustered unit vectors: `n` points around `centres` random centres.
+    pub fn clustered(n: usize, dims: usize, centres: usize, noise: f32, seed: u64) -> Vec<Vec<f32>> {
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
+        };
+        let norm = |v: &mut Vec<f32>| {
+            let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+            v.iter_mut().for_each(|a| *a /= n);
+        };
+        let cs: Vec<Vec<f32>> = (0..centres)
+            .map(|_| {
+                let mut c: Vec<f32> = (0..dims).map(|_| next()).collect();
+                norm(&mut c);
+                c
+            })
+            .collect();
+        (0..n)
+            .map(|i| {
+                let c = &cs[i % centres];
+                let mut v: Vec<f32> = c.iter().map(|a| a + noise * next()).collect();
+                norm(&mut v);
+                v
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switches_to_hnsw_and_back() {
+        let (above, below) = (3000, 1500);
+        let data = testdata::clustered(above + 50, 16, 200, 0.3, 7);
+        let mut idx = AutoIndex::with_thresholds(16, above, below, HnswParams::default());
+        for (i, v) in data.iter().enumerate() {
+            idx.insert(i as u64, v).unwrap();
+        }
+        assert_eq!(idx.kind(), "hnsw");
+        assert_eq!(idx.len(), above + 50);
+        assert_eq!(idx.search(&data[123], 1).unwrap()[0].0, 123);
+        for i in 0..(above + 50 - below + 1) {
+            assert!(idx.remove(i as u64));
+        }
+        assert_eq!(idx.kind(), "exact");
+        let last = data.len() - 1;
+        assert_eq!(idx.search(&data[last], 1).unwrap()[0].0, last as u64);
+        assert!(!idx.remove(0));
+    }
+
+    #[test]
+    fn bad_vectors_are_errors() {
+        let mut idx = AutoIndex::new(4);
+        assert_eq!(idx.insert(1, &[1.0, 0.0]), Err(IndexError::Dimension { expected: 4, got: 2 }));
+        assert_eq!(idx.insert(1, &[f32::NAN, 0.0, 0.0, 0.0]), Err(IndexError::NotFinite));
+        assert!(idx.search(&[1.0], 1).is_err());
+        assert!(idx.search(&[1.0, 0.0, 0.0, 0.0], 3).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,161 @@
+//! The semantic cache with the real MiniLM model, on the embedded store and on Redis.
+
+use simba_core::engine::cache::types::{CacheSettings, Lookup, Scope};
+use simba_core::engine::cache::SemanticCache;
+use simba_core::engine::embed::{Embedder, MiniLmEmbedder, MAX_QUERY_BYTES};
+use simba_core::engine::store::indexed::IndexedStore;
+use simba_core::engine::store::sqlite::SqlitePersistence;
+use simba_core::engine::store::Invalidation;
+use simba_core::ErrorCode;
+use std::sync::{Arc, OnceLock};
+
+fn model() -> Arc<dyn Embedder> {
+    static MODEL: OnceLock<Arc<dyn Embedder>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let dir = simba_core::paths::models_dir().join(simba_core::engine::MODEL_DIR_NAME);
+            Arc::new(MiniLmEmbedder::load(&dir).unwrap_or_else(|e| panic!("{e} (run `bash .ci/setup test`)")))
+        })
+        .clone()
+}
+
+async fn embedded_cache(dir: &tempfile::TempDir) -> SemanticCache {
+    let persist = SqlitePersistence::open(&dir.path().join("cache.db")).await.unwrap();
+    let store = Arc::new(IndexedStore::open(persist, model().dims()).await.unwrap());
+    SemanticCache::new(model(), store)
+}
+
+fn hit_response(l: &Lookup) -> Option<&str> {
+    match l {
+        Lookup::Hit { response, .. } => Some(response),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn paraphrase_hits_and_trap_misses() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = embedded_cache(&dir).await;
+    let alice = Scope::user("alice");
+    cache.update_cache("What was our total revenue in 2023?", "R2023", &alice, None).await.unwrap();
+    let hit = cache.check_get_cache("what was the total revenue for 2023", &alice).await.unwrap();
+    assert_eq!(hit_response(&hit), Some("R2023"), "{hit:?}");
+    if let Lookup::Hit { similarity, matched_query, entry_age_ms, .. } = &hit {
+        assert!(*similarity >= 0.8);
+        assert_eq!(matched_query, "What was our total revenue in 2023?");
+        assert!(*entry_age_ms >= 0);
+    }
+    // A changed year is close in embedding space but must not be served.
+    let trap = cache.check_get_cache("What was our total revenue in 2024?", &alice).await.unwrap();
+    assert!(!trap.is_hit(), "{trap:?}");
+    if let Lookup::Miss { reason, best_similarity, .. } = &trap {
+        assert!(best_similarity.unwrap() > 0.8, "the trap should be close: {trap:?}");
+        assert!(reason.contains("differ"), "{reason}");
+    }
+    let stats = cache.stats().await.unwrap();
+    assert_eq!((stats.hits, stats.misses, stats.entries), (1, 1, 1));
+    assert!(stats.lookup_latency.p99_us.is_some());
+}
+
+#[tokio::test]
+async fn partitions_never_cross() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = embedded_cache(&dir).await;
+    let q = "How many active customers do we have?";
+    let a = Scope::user("alice");
+    cache.update_cache(q, "alice-global", &a, None).await.unwrap();
+    cache.update_cache(q, "alice-crm", &a.clone().with_item("crm"), None).await.unwrap();
+    for scope in [Scope::user("bob"), Scope::user("alice").with_item("erp"), Scope { tenant: "other".into(), ..Scope::user("alice") }] {
+        assert!(!cache.check_get_cache(q, &scope).await.unwrap().is_hit(), "{scope:?}");
+    }
+    assert_eq!(hit_response(&cache.check_get_cache(q, &a).await.unwrap()), Some("alice-global"));
+    assert_eq!(hit_response(&cache.check_get_cache(q, &a.clone().with_item("crm")).await.unwrap()), Some("alice-crm"));
+    // A follow-up never hits an answer given in another conversation.
+    let conv1 = a.clone().with_conversation(vec!["Show me sales in Germany".into()]);
+    let conv2 = a.clone().with_conversation(vec!["Show me sales in France".into()]);
+    cache.update_cache("and last month?", "germany-last-month", &conv1, None).await.unwrap();
+    assert_eq!(hit_response(&cache.check_get_cache("and last month?", &conv1).await.unwrap()), Some("germany-last-month"));
+    assert!(!cache.check_get_cache("and last month?", &conv2).await.unwrap().is_hit());
+    assert!(!cache.check_get_cache("and last month?", &a).await.unwrap().is_hit());
+    // A new template version is a new namespace.
+    cache.set_template_version("v2");
+    assert!(!cache.check_get_cache(q, &a).await.unwrap().is_hit());
+    cache.set_template_version("v1");
+    // Bumping the item's version invalidates its entries for every user.
+    assert_eq!(cache.bump_item_version("default", "crm").await.unwrap(), 1);
+    assert!(!cache.check_get_cache(q, &a.clone().with_item("crm")).await.unwrap().is_hit());
+    assert!(cache.check_get_cache(q, &a).await.unwrap().is_hit());
+}
+
+#[tokio::test]
+async fn cap_ttl_shadow_and_settings_at_run_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = embedded_cache(&dir).await;
+    let u = Scope::user("u");
+    let ns = cache.partition(&u).namespace.id();
+    cache
+        .set_settings(Some(&ns), CacheSettings { max_entries: 3, ttl_seconds: 3600, ..CacheSettings::default() })
+        .unwrap();
+    let topics = ["inventory levels in the Berlin warehouse", "open support tickets by priority", "monthly active users trend", "employee headcount by department", "average shipping time to customers"];
+    for t in topics {
+        cache.update_cache(t, t, &u, None).await.unwrap();
+    }
+    let stats = cache.stats().await.unwrap();
+    let n = stats.namespaces.iter().find(|n| n.id == ns).unwrap();
+    assert_eq!(n.entries, 3, "the cap holds with TTLs set");
+    assert_eq!(n.evictions, 2);
+    assert!(!cache.check_get_cache(topics[0], &u).await.unwrap().is_hit(), "least recently used evicted first");
+    assert!(cache.check_get_cache(topics[4], &u).await.unwrap().is_hit());
+
+    // Per-entry TTL: an entry that expired is never served, and cleanup removes it.
+    cache.update_cache("number of refunds issued", "refunds", &u, Some(1)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(!cache.check_get_cache("number of refunds issued", &u).await.unwrap().is_hit());
+    assert!(cache.cleanup().await.unwrap().expired_removed >= 1);
+
+    // Shadow mode records the would-be hit without serving it.
+    cache.set_settings(Some(&ns), CacheSettings { shadow_mode: true, max_entries: 3, ..CacheSettings::default() }).unwrap();
+    let l = cache.check_get_cache(topics[4], &u).await.unwrap();
+    match &l {
+        Lookup::Miss { shadow_hit: Some(q), best_similarity: Some(s), .. } => {
+            assert_eq!(q, topics[4]);
+            assert!(*s > 0.99);
+        }
+        other => panic!("{other:?}"),
+    }
+    let stats = cache.stats().await.unwrap();
+    let n = stats.namespaces.iter().find(|n| n.id == ns).unwrap();
+    assert_eq!(n.shadow_hits, 1);
+    assert!(n.score_histogram.iter().sum::<u64>() >= 3);
+    assert_eq!(n.score_histogram[19], n.score_histogram.iter().skip(19).sum::<u64>());
+
+    // Invalid settings are refused with a reason.
+    let err = cache.set_settings(None, CacheSettings { similarity_threshold: 1.5, ..CacheSettings::default() }).unwrap_err();
+    assert!(err.message.contains("similarity_threshold"));
+    // A threshold raised at run time applies at once.
+    cache.set_settings(Some(&ns), CacheSettings { similarity_threshold: 0.999, max_entries: 3, ..CacheSettings::default() }).unwrap();
+    assert!(!cache.check_get_cache("avg shipping time to our customers", &u).await.unwrap().is_hit());
+}
+
+#[tokio::test]
+async fn bad_input_is_a_clear_error_never_a_hit() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = embedded_cache(&dir).await;
+    let u = Scope::user("u");
+    cache.update_cache("revenue by region", "r", &u, None).await.unwrap();
+    for q in ["", "   ", "\0revenue"] {
+        let e = cache.check_get_cache(q, &u).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidInput, "{q:?}");
+    }
+    let huge = "revenue ".repeat(MAX_QUERY_BYTES / 4);
+    let e = cache.check_get_cache(&huge, &u).await.unwrap_err();
+    assert!(e.message.contains("at most"), "{}", e.message);
+    // Hostile text is just text.
+    let hostile = "'; DROP TABLE cache_entries; -- \u{202e}\u{7}";
+    assert!(!cache.check_get_cache(hostile, &u).await.unwrap().is_hit());
+    cache.update_cache(hostile, "x", &u, None).await.unwrap();
+    assert!(cache.check_get_cache(hostile, &u).await.unwrap().is_hit());
+    assert!(cache.update_cache("q", "", &u, None).await.is_err());
+    assert_eq!(cache.invalidate(&Invalidation::All).await.unwrap(), 2);
+}
+

@@ -1,0 +1,167 @@
+//! One behaviour suite for every cache store backend, run against real servers:
+//! the embedded store (SQLite file + in-process index), Redis, and PostgreSQL + pgvector.
+
+use simba_core::engine::cache::types::{CacheEntry, Namespace, Partition};
+use simba_core::engine::store::indexed::IndexedStore;
+use simba_core::engine::store::postgres::PostgresStore;
+use simba_core::engine::store::sqlite::SqlitePersistence;
+use simba_core::engine::store::{CacheStore, Invalidation, StoreError};
+use std::sync::Arc;
+
+const DIMS: usize = 384;
+
+fn unit(seed: u64) -> Vec<f32> {
+    // Deterministic pseudo-random unit vector (xorshift).
+    let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+    let mut v: Vec<f32> = (0..DIMS)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
+        })
+        .collect();
+    let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|a| *a /= n);
+    v
+}
+
+fn ns(user: &str, item: Option<&str>) -> Namespace {
+    Namespace {
+        tenant: "t1".into(),
+        user: user.into(),
+        item: item.map(String::from),
+        model: "m".into(),
+        template_version: "v1".into(),
+    }
+}
+
+fn part(user: &str, item: Option<&str>) -> Partition {
+    Partition { namespace: ns(user, item), context: String::new() }
+}
+
+fn entry(id: u64, p: &Partition, seed: u64, now: i64) -> CacheEntry {
+    CacheEntry {
+        id,
+        partition: p.clone(),
+        query: format!("query {id}"),
+        response: format!("response {id}"),
+        embedding: unit(seed),
+        created_at_ms: now,
+        expires_at_ms: Some(now + 3_600_000),
+        last_hit_at_ms: now,
+        hits: 0,
+    }
+}
+
+async fn behaviour(store: Arc<dyn CacheStore>, many: u64) {
+    let now = chrono::Utc::now().timestamp_millis();
+    let a = part("alice", None);
+    let b = part("bob", None);
+
+    // Partition isolation at scale: many entries as alice, none found as bob.
+    for i in 0..many {
+        store.insert(entry(1_000_000 + i, &a, i, now)).await.unwrap();
+    }
+    for probe in [0u64, 7, many - 1] {
+        let found = store.search(&a, &unit(probe), 3, now).await.unwrap();
+        assert_eq!(found[0].0.id, 1_000_000 + probe, "{}", store.kind());
+        assert!((found[0].1 - 1.0).abs() < 1e-3, "{}", found[0].1);
+        assert!(store.search(&b, &unit(probe), 3, now).await.unwrap().is_empty(), "{}: leaked across users", store.kind());
+    }
+    // Items and conversation contexts are partitions too.
+    let item = part("alice", Some("sales-db"));
+    let conv = Partition { namespace: ns("alice", None), context: "abc".into() };
+    assert!(store.search(&item, &unit(0), 3, now).await.unwrap().is_empty());
+    assert!(store.search(&conv, &unit(0), 3, now).await.unwrap().is_empty());
+    store.insert(entry(1, &item, 0, now)).await.unwrap();
+    let found = store.search(&item, &unit(0), 3, now).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].0.response, "response 1");
+    assert_eq!(store.get(1).await.unwrap().unwrap().query, "query 1");
+
+    // Expiry: an expired entry is never returned, and purge removes it.
+    let mut old = entry(2, &b, 42, now - 10_000);
+    old.expires_at_ms = Some(now - 1);
+    store.insert(old).await.unwrap();
+    assert!(store.search(&b, &unit(42), 3, now).await.unwrap().is_empty());
+    assert!(store.purge_expired(now).await.unwrap() >= 1);
+    assert!(store.get(2).await.unwrap().is_none());
+
+    // LRU cap: the least recently used go first; a hit makes an entry recent.
+    let c = part("carol", None);
+    for i in 0..5u64 {
+        let mut e = entry(10 + i, &c, 100 + i, now);
+        e.last_hit_at_ms = now - 5000 + i as i64 * 1000;
+        e.expires_at_ms = None; // the cap holds with and without TTLs
+        store.insert(e).await.unwrap();
+    }
+    assert!(store.record_hit(10, now + 1, None).await.unwrap());
+    assert!(!store.record_hit(999_999, now, None).await.unwrap(), "a missing entry must not be 'hit'");
+    assert_eq!(store.enforce_cap(&ns("carol", None), 3).await.unwrap(), 2);
+    let left: Vec<u64> = store.entries(&ns("carol", None).id(), 0, 10).await.unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(left, vec![10, 14, 13], "{}: most recently used first", store.kind());
+    assert_eq!(store.get(10).await.unwrap().unwrap().hits, 1);
+
+    // Usage per namespace.
+    let usage = store.namespaces().await.unwrap();
+    let alice = usage.iter().find(|u| u.namespace == ns("alice", None)).unwrap();
+    assert_eq!(alice.entries, many);
+    assert!(alice.bytes > many * DIMS as u64);
+    assert_eq!(usage.iter().find(|u| u.namespace == ns("carol", None)).unwrap().entries, 3);
+
+    // Bad input is an error, not a panic or a wrong answer.
+    let mut bad = entry(3, &b, 1, now);
+    bad.embedding.truncate(10);
+    assert!(matches!(store.insert(bad).await, Err(StoreError::Invalid(_))));
+
+    // Invalidation by entry, item, user, namespace and all.
+    assert_eq!(store.invalidate(&Invalidation::Item { tenant: "t1".into(), item: "sales-db".into() }).await.unwrap(), 1);
+    assert!(store.search(&item, &unit(0), 3, now).await.unwrap().is_empty());
+    assert_eq!(store.invalidate(&Invalidation::Entry { id: 14 }).await.unwrap(), 1);
+    assert_eq!(store.invalidate(&Invalidation::Namespace { namespace: ns("carol", None).id() }).await.unwrap(), 2);
+    assert_eq!(store.invalidate(&Invalidation::User { tenant: "t1".into(), user: "alice".into() }).await.unwrap(), many);
+    store.insert(entry(4, &b, 4, now)).await.unwrap();
+    assert_eq!(store.invalidate(&Invalidation::All).await.unwrap(), 1);
+    assert!(store.namespaces().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let persist = SqlitePersistence::open(&dir.path().join("cache.db")).await.unwrap();
+    let store = Arc::new(IndexedStore::open(persist, DIMS).await.unwrap());
+    behaviour(store, 10_000).await;
+}
+
+#[tokio::test]
+async fn embedded_store_reopens_with_its_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.db");
+    let now = chrono::Utc::now().timestamp_millis();
+    {
+        let store = IndexedStore::open(SqlitePersistence::open(&path).await.unwrap(), DIMS).await.unwrap();
+        for i in 0..50 {
+            store.insert(entry(i + 1, &part("u", None), i, now)).await.unwrap();
+        }
+    }
+    let store = IndexedStore::open(SqlitePersistence::open(&path).await.unwrap(), DIMS).await.unwrap();
+    assert_eq!(store.len(), 50);
+    assert_eq!(store.search(&part("u", None), &unit(7), 1, now).await.unwrap()[0].0.id, 8);
+}
+
+#[tokio::test]
+async fn postgres_store() {
+    let server = simba_testkit::PostgresServer::start().unwrap();
+    let store = Arc::new(PostgresStore::open(&server.url(), DIMS, 4).await.unwrap());
+    // Each insert maintains the HNSW index in the server: 2k keeps the suite quick; the 10k
+    // isolation check runs on the embedded and Redis stores.
+    behaviour(store, 2_000).await;
+}
+
+#[tokio::test]
+async fn dead_servers_are_unavailable_not_a_panic() {
+    let port = simba_testkit::free_port();
+    let err = PostgresStore::open(&format!("postgres://postgres@127.0.0.1:{port}/postgres"), DIMS, 1).await.err().unwrap();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+}

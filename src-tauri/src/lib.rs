@@ -1,0 +1,53 @@
+//! Simba Tuner's desktop shell. No logic lives here: one Tauri command, [`call`], forwards a command
+//! name and JSON arguments to the core's facade ([`simba_core::api::dispatch`]), which is the same
+//! route `simba-tuner serve` takes over HTTP.
+
+use simba_core::{ApiError, Service};
+
+/// The facade, or the error it failed to open with: the window still opens then, and every
+/// `call` answers with that error so the front end can show it.
+pub struct AppState(Result<Service, ApiError>);
+
+impl AppState {
+    pub fn open() -> Self {
+        let service = Service::open_default();
+        if let Err(e) = &service {
+            tracing::error!(code = ?e.code, "the Simba Tuner service failed to open: {}", e.message);
+        }
+        Self(service)
+    }
+}
+
+/// The one command: `invoke("call", { command, args })`.
+#[tauri::command]
+async fn call(
+    state: tauri::State<'_, AppState>,
+    command: String,
+    args: serde_json::Value,
+) -> Result<serde_json::Value, ApiError> {
+    let service = state.0.as_ref().map_err(Clone::clone)?;
+    simba_core::api::dispatch(service, &command, args).await
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default: info for Simba Tuner, warn for the rest).
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,simba_core=info,simba_tuner_app=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Opens the window and runs until it closes.
+pub fn run() {
+    init_logging();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting Simba Tuner");
+    tauri::Builder::default()
+        .manage(AppState::open())
+        .invoke_handler(tauri::generate_handler![call])
+        // The config lives at the repository's top level (see build.rs).
+        .run(tauri::generate_context!("../tauri.conf.json"))
+        .unwrap_or_else(|e| {
+            tracing::error!("the desktop shell stopped: {e}");
+            std::process::exit(1);
+        });
+}

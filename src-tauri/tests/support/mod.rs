@@ -1,0 +1,206 @@
+//! Process management for the desktop end-to-end test: a private X server (Xvfb) when there is no
+//! display, and tauri-driver (which starts WebKitWebDriver, which starts the app). Every process
+//! runs in its own process group and the guards SIGTERM the whole group on drop, also when the test
+//! panics: tauri-driver's own SIGTERM handling leaves the app running, and a tauri-driver killed
+//! alone leaves WebKitWebDriver holding the native port.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SETUP_HINT: &str = "install the test tools with `bash .ci/setup test` \
+     (apt packages xvfb, xauth, webkit2gtk-driver; `cargo install tauri-driver --locked --version '^2'`)";
+
+/// A child process in its own process group; the group is ended on drop.
+pub struct GroupGuard {
+    name: &'static str,
+    child: Child,
+    log: Option<PathBuf>,
+}
+
+impl GroupGuard {
+    fn spawn(name: &'static str, cmd: &mut Command, log: Option<PathBuf>) -> Self {
+        cmd.process_group(0);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}; {SETUP_HINT}"));
+        Self { name, child, log }
+    }
+
+    fn signal_group(&self, signal: libc::c_int) {
+        // The child is its group's leader (process_group(0)), so its pid is the group id.
+        unsafe {
+            libc::kill(-(self.child.id() as libc::pid_t), signal);
+        }
+    }
+
+    /// Panics with the log's tail when the process has already exited.
+    pub fn ensure_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("{} exited early ({status}); its output:\n{}", self.name, self.log_tail(60));
+        }
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        let Some(path) = &self.log else { return String::from("(not logged)") };
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if std::thread::panicking() && self.log.is_some() {
+            eprintln!("---- last lines of {} (and the app it started) ----\n{}", self.name, self.log_tail(60));
+        }
+        self.signal_group(libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Whatever of the group is still there (the app, WebKitWebDriver) goes now.
+        std::thread::sleep(Duration::from_millis(200));
+        self.signal_group(libc::SIGKILL);
+        let _ = self.child.wait();
+    }
+}
+
+/// An executable on PATH (or in cargo's bin folder), or a failure that says how to install it.
+pub fn require_tool(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    if let Some(cargo_home) = std::env::var_os("CARGO_HOME") {
+        dirs.push(PathBuf::from(cargo_home).join("bin"));
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".cargo/bin"));
+    }
+    dirs.iter()
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+        .unwrap_or_else(|| panic!("`{name}` not found on PATH: the desktop end-to-end test needs it; {SETUP_HINT}"))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+/// A loopback port nobody listens on right now (tauri-driver exits 0 on a port in use).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("no free loopback port").port()
+}
+
+/// The display to use: `$DISPLAY` when set, else a private Xvfb started here.
+pub enum Display {
+    Existing(String),
+    Xvfb { display: String, _guard: GroupGuard },
+}
+
+impl Display {
+    pub fn name(&self) -> &str {
+        match self {
+            Display::Existing(d) | Display::Xvfb { display: d, .. } => d,
+        }
+    }
+
+    pub fn open() -> Self {
+        if let Some(d) = std::env::var("DISPLAY").ok().filter(|d| !d.is_empty()) {
+            return Display::Existing(d);
+        }
+        let xvfb = require_tool("Xvfb");
+        let mut cmd = Command::new(xvfb);
+        // -displayfd 1: Xvfb picks a free display number and writes it to stdout once it is ready.
+        cmd.args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0", "1920x1080x24"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut guard = GroupGuard::spawn("Xvfb", &mut cmd, None);
+        let stdout = guard.child.stdout.take().expect("Xvfb stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("Xvfb did not report a display within 20 s; {SETUP_HINT}"));
+        let number = line.trim();
+        assert!(!number.is_empty() && number.chars().all(|c| c.is_ascii_digit()), "Xvfb failed to start (said {line:?}); {SETUP_HINT}");
+        Display::Xvfb { display: format!(":{number}"), _guard: guard }
+    }
+}
+
+/// tauri-driver on free ports, its output (and the app's) in `log`.
+pub struct TauriDriver {
+    pub port: u16,
+    guard: GroupGuard,
+}
+
+impl TauriDriver {
+    /// Starts tauri-driver with `env` added to this process's environment and waits until its
+    /// `/status` answers.
+    pub fn start(display: &str, env: &[(&str, &Path)], log: PathBuf) -> Self {
+        let driver = require_tool("tauri-driver");
+        let native = require_tool("WebKitWebDriver");
+        let (port, native_port) = loop {
+            let (a, b) = (free_port(), free_port());
+            if a != b {
+                break (a, b);
+            }
+        };
+        let out = File::create(&log).expect("create the driver log");
+        let mut cmd = Command::new(driver);
+        cmd.args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .arg("--native-driver")
+            .arg(&native)
+            .env("DISPLAY", display)
+            .env("NO_AT_BRIDGE", "1")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log handle"))
+            .stderr(out);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut guard = GroupGuard::spawn("tauri-driver", &mut cmd, Some(log));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            guard.ensure_running();
+            if http_status_ok(port) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "tauri-driver did not answer on port {port} within 20 s:\n{}", guard.log_tail(40));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Self { port, guard }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.guard.log_tail(lines)
+    }
+}
+
+/// Whether `GET /status` on the port answers 200.
+fn http_status_ok(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(500)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(format!("GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 16];
+    let n = s.read(&mut head).unwrap_or(0);
+    let head = String::from_utf8_lossy(&head[..n]);
+    head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200")
+}
