@@ -19,6 +19,8 @@ impl Cli {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_simba-tuner"));
         cmd.env("SIMBA_CONFIG_DIR", self.home.path().join("config"))
             .env("SIMBA_DATA_DIR", self.home.path().join("data"))
+            // The model files stay where .ci/setup put them.
+            .env("SIMBA_MODELS_DIR", simba_core::paths::models_dir())
             .env_remove("SIMBA_REDIS_URL")
             .env_remove("SIMBA_POSTGRES_URL")
             .env_remove("SIMBA_SERVE_TOKEN");
