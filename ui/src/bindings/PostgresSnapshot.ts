@@ -2,7 +2,7 @@
 import type { PgSetting } from "./PgSetting";
 import type { StatementStat } from "./StatementStat";
 
-export type PostgresSnapshot = { version: string, database: string, connections: bigint, max_connections: bigint, 
+export type PostgresSnapshot = { version: string, database: string, connections: number, max_connections: number, 
 /**
  * shared buffer hits / (hits + reads) for this database since stats were reset.
  */

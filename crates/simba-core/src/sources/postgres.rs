@@ -15,7 +15,9 @@ use ts_rs::TS;
 pub struct PostgresSnapshot {
     pub version: String,
     pub database: String,
+    #[ts(type = "number")]
     pub connections: i64,
+    #[ts(type = "number")]
     pub max_connections: i64,
     /// shared buffer hits / (hits + reads) for this database since stats were reset.
     pub cache_hit_ratio: Option<f64>,

@@ -1,0 +1,54 @@
+import { useEffect, useState } from "react";
+import { createRoot } from "react-dom/client";
+import type { ProfileView } from "./bindings/ProfileView";
+import { call, takeToken } from "./platform";
+import { Overview } from "./pages/Overview";
+import { Profiles } from "./pages/Profiles";
+import { CachePage } from "./pages/CachePage";
+import "./style.css";
+
+type Page = "overview" | "profiles" | "cache";
+
+function App() {
+  const [page, setPage] = useState<Page>("overview");
+  const [profiles, setProfiles] = useState<ProfileView[]>([]);
+  const [profile, setProfile] = useState(localStorage.getItem("simba-profile") ?? "embedded");
+  const loadProfiles = () => call("list_profiles", {}).then(setProfiles).catch(() => {});
+  useEffect(() => {
+    loadProfiles();
+  }, []);
+  const nav = (p: Page, label: string) => (
+    <button className={page === p ? "active" : ""} data-testid={`nav-${p}`} onClick={() => setPage(p)}>
+      {label}
+    </button>
+  );
+  return (
+    <div className="app">
+      <nav>
+        <h1>Simba Tuner</h1>
+        {nav("overview", "Overview")}
+        {nav("profiles", "Profiles")}
+        {nav("cache", "Cache")}
+      </nav>
+      <main>
+        <header>
+          <select
+            data-testid="profile-select"
+            value={profile}
+            onChange={(e) => (setProfile(e.target.value), localStorage.setItem("simba-profile", e.target.value))}
+          >
+            {(profiles.length ? profiles.map((p) => p.name) : ["embedded"]).map((n) => (
+              <option key={n}>{n}</option>
+            ))}
+          </select>
+        </header>
+        {page === "overview" && <Overview profile={profile} />}
+        {page === "profiles" && <Profiles onChange={loadProfiles} />}
+        {page === "cache" && <CachePage />}
+      </main>
+    </div>
+  );
+}
+
+takeToken();
+createRoot(document.getElementById("root")!).render(<App />);
