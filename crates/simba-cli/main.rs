@@ -17,6 +17,10 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "simba-tuner", version, about = "Monitor, tune and test an AI data platform's caches, databases and queues")]
 struct Cli {
+    /// Where the semantic cache keeps its entries: `embedded` (default), a redis:// or postgres://
+    /// URL, or redis@PROFILE / postgres@PROFILE. Also read from SIMBA_CACHE_STORE.
+    #[arg(long, global = true)]
+    cache_store: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -150,7 +154,8 @@ fn report(e: &ApiError, json: bool) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let service = Service::open_default().map_err(|e| anyhow::anyhow!(e.message))?;
+    let store = cli.cache_store.clone().or_else(|| std::env::var("SIMBA_CACHE_STORE").ok());
+    let service = Service::open_with_store(store.as_deref()).map_err(|e| anyhow::anyhow!(e.message))?;
     match cli.command {
         Command::Status(args) => {
             let profile = match (&args.redis, &args.postgres) {

@@ -38,7 +38,9 @@ function App() {
             onChange={(e) => (setProfile(e.target.value), localStorage.setItem("simba-profile", e.target.value))}
           >
             {(profiles.length ? profiles.map((p) => p.name) : ["embedded"]).map((n) => (
-              <option key={n}>{n}</option>
+              <option key={n} value={n}>
+                {n}
+              </option>
             ))}
           </select>
         </header>

@@ -4,6 +4,8 @@ use simba_core::engine::cache::types::{CacheSettings, Lookup, Scope};
 use simba_core::engine::cache::SemanticCache;
 use simba_core::engine::embed::{Embedder, MiniLmEmbedder, MAX_QUERY_BYTES};
 use simba_core::engine::store::indexed::IndexedStore;
+use simba_core::engine::store::redis::{follow, RedisPersistence};
+use simba_core::profiles::{ResolvedProfile, Service};
 use simba_core::engine::store::sqlite::SqlitePersistence;
 use simba_core::engine::store::Invalidation;
 use simba_core::ErrorCode;
@@ -159,3 +161,25 @@ async fn bad_input_is_a_clear_error_never_a_hit() {
     assert_eq!(cache.invalidate(&Invalidation::All).await.unwrap(), 2);
 }
 
+
+/// Redis dies between a store and a lookup: the lookup is a miss that says why (never a hit it
+/// cannot confirm), and a store is a clear "unreachable" error.
+#[tokio::test]
+async fn redis_going_away_is_a_miss_not_a_crash() {
+    let mut server = simba_testkit::RedisServer::start().unwrap();
+    let profile = ResolvedProfile::ad_hoc(&[(Service::Redis, server.url().as_str())]).unwrap();
+    let persist = RedisPersistence::open(profile.endpoint(Service::Redis).unwrap(), "simba:sc:").await.unwrap();
+    let store = Arc::new(IndexedStore::open(persist, model().dims()).await.unwrap());
+    follow(&store);
+    let cache = SemanticCache::new(model(), store);
+    let u = Scope::user("u");
+    cache.update_cache("top selling products this quarter", "p", &u, None).await.unwrap();
+    assert_eq!(hit_response(&cache.check_get_cache("top selling products this quarter", &u).await.unwrap()), Some("p"));
+    server.kill();
+    match cache.check_get_cache("top selling products this quarter", &u).await.unwrap() {
+        Lookup::Miss { reason, .. } => assert!(reason.contains("unavailable") || reason.contains("Redis"), "{reason}"),
+        other => panic!("served a hit that could not be confirmed: {other:?}"),
+    }
+    let e = cache.update_cache("another question", "a", &u, None).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Unreachable, "{}", e.message);
+}

@@ -4,6 +4,8 @@
 use simba_core::engine::cache::types::{CacheEntry, Namespace, Partition};
 use simba_core::engine::store::indexed::IndexedStore;
 use simba_core::engine::store::postgres::PostgresStore;
+use simba_core::engine::store::redis::{follow, RedisPersistence};
+use simba_core::profiles::{ResolvedProfile, Service};
 use simba_core::engine::store::sqlite::SqlitePersistence;
 use simba_core::engine::store::{CacheStore, Invalidation, StoreError};
 use std::sync::Arc;
@@ -164,4 +166,81 @@ async fn dead_servers_are_unavailable_not_a_panic() {
     let port = simba_testkit::free_port();
     let err = PostgresStore::open(&format!("postgres://postgres@127.0.0.1:{port}/postgres"), DIMS, 1).await.err().unwrap();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+}
+
+async fn redis_store(url: &str) -> Arc<IndexedStore<RedisPersistence>> {
+    let profile = ResolvedProfile::ad_hoc(&[(Service::Redis, url)]).unwrap();
+    let persist = RedisPersistence::open(profile.endpoint(Service::Redis).unwrap(), "simba:sc:").await.unwrap();
+    let store = Arc::new(IndexedStore::open(persist, DIMS).await.unwrap());
+    follow(&store);
+    store
+}
+
+#[tokio::test]
+async fn redis_store_behaviour() {
+    let server = simba_testkit::RedisServer::start().unwrap();
+    behaviour(redis_store(&server.url()).await, 10_000).await;
+}
+
+/// Two app instances on one Redis: what one stores, deletes or hits, the other sees; a restart
+/// finds everything; entries Redis expires itself are never served.
+#[tokio::test]
+async fn redis_instances_stay_consistent() {
+    let server = simba_testkit::RedisServer::start().unwrap();
+    let one = redis_store(&server.url()).await;
+    let two = redis_store(&server.url()).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let p = part("dana", None);
+    for i in 0..200u64 {
+        one.insert(entry(i + 1, &p, i, now)).await.unwrap();
+    }
+    assert!(eventually(|| async { two.len() == 200 }).await, "instance two saw {} of instance one's 200 entries", two.len());
+    assert_eq!(two.search(&p, &unit(150), 1, now).await.unwrap()[0].0.id, 151);
+
+    // A delete on two reaches one.
+    assert_eq!(two.invalidate(&Invalidation::Entry { id: 151 }).await.unwrap(), 1);
+    assert!(eventually(|| async { one.get(151).await.unwrap().is_none() }).await, "the delete never reached instance one");
+    assert_ne!(one.search(&p, &unit(150), 1, now).await.unwrap()[0].0.id, 151);
+
+    // A hit on one moves the entry up two's LRU order.
+    assert!(one.record_hit(5, now + 10, None).await.unwrap());
+    assert!(eventually(|| async { two.get(5).await.unwrap().is_some_and(|e| e.hits == 1) }).await);
+    assert_eq!(two.entries(&ns("dana", None).id(), 0, 1).await.unwrap()[0].id, 5);
+
+    // Redis expires an entry itself: a hit on it is refused, in both instances.
+    let mut short = entry(9_000, &p, 9_000, now);
+    short.expires_at_ms = Some(chrono::Utc::now().timestamp_millis() + 300);
+    one.insert(short).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert!(!two.record_hit(9_000, now, None).await.unwrap_or(false), "served an entry Redis had expired");
+
+    // A new instance (a restart) loads everything that is left.
+    let three = redis_store(&server.url()).await;
+    assert_eq!(three.len(), 199);
+}
+
+#[tokio::test]
+async fn redis_going_away_is_unavailable_then_recovers() {
+    let mut server = simba_testkit::RedisServer::start().unwrap();
+    let store = redis_store(&server.url()).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    store.insert(entry(1, &part("erin", None), 1, now)).await.unwrap();
+    server.kill();
+    let err = store.insert(entry(2, &part("erin", None), 2, now)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(ref m) if m.contains("Redis")), "{err}");
+    assert!(store.record_hit(1, now, None).await.is_err(), "a hit that cannot be confirmed must not count");
+}
+
+async fn eventually<F, Fut>(mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
 }

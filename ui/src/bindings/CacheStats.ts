@@ -6,4 +6,8 @@ import type { NamespaceStats } from "./NamespaceStats";
 /**
  * The whole cache's figures.
  */
-export type CacheStats = { backend: string, embedding_model: string, template_version: string, defaults: CacheSettings, entries: number, bytes: number, hits: number, misses: number, hit_rate: number | null, evictions: number, expirations: number, lookup_latency: LatencySummary, namespaces: Array<NamespaceStats>, };
+export type CacheStats = { backend: string, 
+/**
+ * How the store searches, e.g. which server-side vector search a Redis offers.
+ */
+backend_detail: string, embedding_model: string, template_version: string, defaults: CacheSettings, entries: number, bytes: number, hits: number, misses: number, hit_rate: number | null, evictions: number, expirations: number, lookup_latency: LatencySummary, namespaces: Array<NamespaceStats>, };

@@ -34,8 +34,19 @@ struct Inner {
 
 impl Service {
     /// A service over the user's config folder and the local engine in the data folder.
+    /// The user's profiles, and the cache store chosen by `SIMBA_CACHE_STORE` (embedded when unset).
     pub fn open_default() -> ApiResult<Self> {
-        Self::open(ProfileStore::new(crate::paths::config_dir()), crate::engine::Engine::open_default()?)
+        Self::open_with_store(std::env::var("SIMBA_CACHE_STORE").ok().as_deref())
+    }
+
+    /// As [`Service::open_default`], with the cache store given (see [`crate::engine::Backend::parse`]).
+    pub fn open_with_store(store: Option<&str>) -> ApiResult<Self> {
+        let profiles = ProfileStore::new(crate::paths::config_dir());
+        let engine = match store.filter(|s| !s.trim().is_empty()) {
+            Some(choice) => crate::engine::Engine::with_backend(crate::engine::Backend::parse(&choice, &profiles)?),
+            None => crate::engine::Engine::open_default()?,
+        };
+        Self::open(profiles, engine)
     }
 
     pub fn open(profiles: ProfileStore, engine: crate::engine::Engine) -> ApiResult<Self> {

@@ -50,7 +50,49 @@ pub enum Backend {
     Postgres { endpoint: crate::profiles::Endpoint },
 }
 
+/// Where the Redis backend keeps its keys unless told otherwise.
+pub const DEFAULT_REDIS_PREFIX: &str = "simba:sc:";
+
 impl Backend {
+    /// Reads a store choice (`SIMBA_CACHE_STORE`, `--cache-store`): `embedded`, a `redis://`,
+    /// `rediss://` or `postgres://` URL, or `redis@PROFILE` / `postgres@PROFILE` to use a saved
+    /// profile's server (its password stays in the secrets file).
+    pub fn parse(choice: &str, profiles: &crate::profiles::ProfileStore) -> ApiResult<Self> {
+        use crate::profiles::{ResolvedProfile, Service};
+        let choice = choice.trim();
+        let from_profile = |service: Service, name: &str| -> ApiResult<crate::profiles::Endpoint> {
+            let profile = profiles.resolve(name)?;
+            if profile.read_only {
+                return Err(ApiError::invalid(format!(
+                    "profile '{name}' is read-only, and the cache writes its entries to the store; use a writable profile"
+                )));
+            }
+            profile.endpoint(service).cloned().ok_or_else(|| {
+                ApiError::invalid(format!("profile '{name}' has no {service:?} URL; add one with `simba-tuner profile add`"))
+            })
+        };
+        let ad_hoc = |service: Service| -> ApiResult<crate::profiles::Endpoint> {
+            let profile = ResolvedProfile::ad_hoc(&[(service, choice)])?;
+            Ok(profile.endpoint(service).cloned().expect("ad-hoc profile has the endpoint it was given"))
+        };
+        let lower = choice.to_ascii_lowercase();
+        Ok(if lower == "embedded" {
+            Backend::Embedded { path: crate::paths::data_dir().join("cache.db") }
+        } else if let Some(name) = lower.strip_prefix("redis@").map(|_| &choice[6..]) {
+            Backend::Redis { endpoint: from_profile(Service::Redis, name)?, prefix: DEFAULT_REDIS_PREFIX.into() }
+        } else if let Some(name) = lower.strip_prefix("postgres@").map(|_| &choice[9..]) {
+            Backend::Postgres { endpoint: from_profile(Service::Postgres, name)? }
+        } else if lower.starts_with("redis://") || lower.starts_with("rediss://") {
+            Backend::Redis { endpoint: ad_hoc(Service::Redis)?, prefix: DEFAULT_REDIS_PREFIX.into() }
+        } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Backend::Postgres { endpoint: ad_hoc(Service::Postgres)? }
+        } else {
+            return Err(ApiError::invalid(
+                "the cache store must be `embedded`, a redis:// or postgres:// URL, or redis@PROFILE / postgres@PROFILE",
+            ));
+        })
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Backend::Embedded { .. } => "embedded",
@@ -83,6 +125,11 @@ impl Engine {
             crate::paths::models_dir().join(MODEL_DIR_NAME),
             Backend::Embedded { path: crate::paths::data_dir().join("cache.db") },
         ))
+    }
+
+    /// The local model with the given store.
+    pub fn with_backend(backend: Backend) -> Self {
+        Self::new(crate::paths::models_dir().join(MODEL_DIR_NAME), backend)
     }
 
     pub fn new(model_dir: PathBuf, backend: Backend) -> Self {
@@ -123,8 +170,12 @@ impl Engine {
                         let persist = store::sqlite::SqlitePersistence::open(path).await.map_err(unavailable)?;
                         Arc::new(store::indexed::IndexedStore::open(persist, dims).await.map_err(unavailable)?)
                     }
-                    Backend::Redis { .. } => {
-                        return Err(ApiError::new(ErrorCode::InvalidInput, "the Redis backend is not available in this build"));
+                    Backend::Redis { endpoint, prefix } => {
+                        let persist = store::redis::RedisPersistence::open(endpoint, prefix).await.map_err(unavailable)?;
+                        let store = Arc::new(store::indexed::IndexedStore::open(persist, dims).await.map_err(unavailable)?);
+                        // Other instances' changes reach this one's index through the change feed.
+                        store::redis::follow(&store);
+                        store
                     }
                     Backend::Postgres { endpoint } => {
                         Arc::new(store::postgres::PostgresStore::open(endpoint.url.expose(), dims, 8).await.map_err(unavailable)?)

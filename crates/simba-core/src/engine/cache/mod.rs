@@ -70,6 +70,8 @@ pub struct NamespaceStats {
 #[ts(export)]
 pub struct CacheStats {
     pub backend: String,
+    /// How the store searches, e.g. which server-side vector search a Redis offers.
+    pub backend_detail: String,
     pub embedding_model: String,
     pub template_version: String,
     pub defaults: CacheSettings,
@@ -401,6 +403,7 @@ impl SemanticCache {
         let _ = SCORE_BINS;
         Ok(CacheStats {
             backend: self.store.kind().to_string(),
+            backend_detail: self.store.describe(),
             embedding_model: self.embedder.model_id().to_string(),
             template_version: self.template_version.read().clone(),
             defaults: self.settings.read().defaults.clone(),

@@ -13,6 +13,9 @@ use std::collections::{BTreeSet, HashMap};
 #[async_trait]
 pub trait Persistence: Send + Sync {
     fn kind(&self) -> &'static str;
+    fn describe(&self) -> String {
+        format!("{} with an in-process vector index", self.kind())
+    }
     async fn load_all(&self) -> StoreResult<Vec<CacheEntry>>;
     async fn put(&self, entry: &CacheEntry) -> StoreResult<()>;
     async fn delete(&self, ids: &[u64]) -> StoreResult<()>;
@@ -67,6 +70,11 @@ impl State {
 impl<P: Persistence> IndexedStore<P> {
     /// Opens the store and rebuilds the index from everything the persistence holds.
     pub async fn open(persist: P, dims: usize) -> StoreResult<Self> {
+        let state = Self::load(&persist, dims).await?;
+        Ok(Self { persist, dims, state: Mutex::new(state) })
+    }
+
+    async fn load(persist: &P, dims: usize) -> StoreResult<State> {
         let all = persist.load_all().await?;
         let mut state = State::default();
         for entry in all {
@@ -76,7 +84,15 @@ impl<P: Persistence> IndexedStore<P> {
             }
             state.add(entry, dims)?;
         }
-        Ok(Self { persist, dims, state: Mutex::new(state) })
+        Ok(state)
+    }
+
+    /// Rebuilds the in-process index from the persistence (after losing track of other
+    /// instances' changes).
+    pub async fn reload(&self) -> StoreResult<()> {
+        let state = Self::load(&self.persist, self.dims).await?;
+        *self.state.lock() = state;
+        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -114,6 +130,10 @@ impl<P: Persistence> IndexedStore<P> {
 impl<P: Persistence> CacheStore for IndexedStore<P> {
     fn kind(&self) -> &'static str {
         self.persist.kind()
+    }
+
+    fn describe(&self) -> String {
+        self.persist.describe()
     }
 
     async fn insert(&self, entry: CacheEntry) -> StoreResult<()> {

@@ -9,6 +9,7 @@
 
 pub mod indexed;
 pub mod postgres;
+pub mod redis;
 pub mod sqlite;
 
 use super::cache::types::{CacheEntry, Namespace, Partition};
@@ -73,6 +74,10 @@ pub struct NamespaceUsage {
 #[async_trait]
 pub trait CacheStore: Send + Sync {
     fn kind(&self) -> &'static str;
+    /// One line on how this store keeps and searches entries (shown with the cache's figures).
+    fn describe(&self) -> String {
+        self.kind().to_string()
+    }
     /// Stores an entry (replacing one with the same id). Durable when it returns Ok.
     async fn insert(&self, entry: CacheEntry) -> StoreResult<()>;
     /// The `k` most similar live (unexpired) entries of `partition`, most similar first.
