@@ -65,6 +65,7 @@ const bob = namespace("bob", null, 7);
 
 const stats: CacheStats = {
   backend: "embedded",
+  backend_detail: "embedded with an in-process vector index",
   embedding_model: MODEL,
   template_version: "v3",
   defaults: settings,

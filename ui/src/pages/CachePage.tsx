@@ -95,6 +95,9 @@ export function CachePage({ confirm = browserConfirm, refreshMs = 5000 }: { conf
           <h3>
             Semantic cache ({stats.backend}, {stats.embedding_model}, templates {stats.template_version})
           </h3>
+          <div className="muted" data-testid="cache-backend">
+            {stats.backend_detail}
+          </div>
           <div data-testid="cache-summary">
             {stats.entries} entries in {stats.namespaces.length} namespaces, {bytes(stats.bytes)}, hit rate {pct(stats.hit_rate)} (
             {stats.hits} hits, {stats.misses} misses), {stats.evictions} evictions, {stats.expirations} expirations
