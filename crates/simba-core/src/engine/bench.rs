@@ -68,9 +68,8 @@ pub fn index_bench(entries: usize, queries: usize, seed: u64) -> IndexBench {
     let data = clustered(entries, dims, centres, TOPIC_NOISE, seed);
     let started = Instant::now();
     let mut index = AutoIndex::new(dims);
-    for (i, v) in data.iter().enumerate() {
-        index.insert(i as u64, v).expect("valid vectors");
-    }
+    let items: Vec<(u64, &[f32])> = data.iter().enumerate().map(|(i, v)| (i as u64, v.as_slice())).collect();
+    index.insert_many(&items).expect("valid vectors");
     let build_seconds = started.elapsed().as_secs_f64();
     let probes = probes(&data, queries, centres, seed);
     let mut times = Vec::with_capacity(queries);

@@ -146,12 +146,11 @@ impl Engine {
             .embedder
             .get_or_try_init(|| async {
                 let dir = self.inner.model_dir.clone();
-                let loaded = tokio::task::spawn_blocking(move || embed::MiniLmEmbedder::load(&dir))
+                // MiniLM unless SIMBA_EMBEDDINGS names an online provider (embed::provider).
+                let loaded = tokio::task::spawn_blocking(move || embed::load_configured(&dir))
                     .await
                     .map_err(|e| ApiError::internal(format!("model loading stopped: {e}")))?;
-                let model = loaded.map_err(|e| ApiError::new(ErrorCode::MissingResource, e.to_string()))?;
-                let cached: Arc<dyn Embedder> = Arc::new(embed::CachedEmbedder::new(model, 10_000));
-                Ok(cached)
+                loaded.map_err(cache::embed_error)
             })
             .await
             .cloned()
@@ -171,11 +170,10 @@ impl Engine {
                         Arc::new(store::indexed::IndexedStore::open(persist, dims).await.map_err(unavailable)?)
                     }
                     Backend::Redis { endpoint, prefix } => {
-                        let persist = store::redis::RedisPersistence::open(endpoint, prefix).await.map_err(unavailable)?;
-                        let store = Arc::new(store::indexed::IndexedStore::open(persist, dims).await.map_err(unavailable)?);
-                        // Other instances' changes reach this one's index through the change feed.
-                        store::redis::follow(&store);
-                        store
+                        // Vector sets on the server when it has VSIM, else an in-process index kept in
+                        // step with other instances by the change feed (SIMBA_REDIS_SEARCH=in-process forces it).
+                        let mode = store::redis::RedisSearch::from_env().map_err(|e| ApiError::new(ErrorCode::BadConfig, e.to_string()))?;
+                        store::redis::open_store(endpoint, prefix, dims, mode).await.map_err(unavailable)?
                     }
                     Backend::Postgres { endpoint } => {
                         Arc::new(store::postgres::PostgresStore::open(endpoint.url.expose(), dims, 8).await.map_err(unavailable)?)
@@ -196,6 +194,7 @@ impl Engine {
         match self.cache().await {
             Ok(cache) => {
                 snap.embedding_model_ready = true;
+                snap.embedding_model = cache.embedder().model_id().to_string();
                 match cache.stats().await {
                     Ok(s) => {
                         snap.namespaces = s.namespaces.len() as u64;

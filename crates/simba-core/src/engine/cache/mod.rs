@@ -102,10 +102,13 @@ pub struct CleanupReport {
     pub evicted_for_cap: u64,
 }
 
-fn embed_error(e: EmbedError) -> ApiError {
+/// How an embedding failure reaches the user (also when the model or provider is first loaded).
+pub(crate) fn embed_error(e: EmbedError) -> ApiError {
     match e {
         EmbedError::InvalidInput(m) => ApiError::invalid(m),
         EmbedError::ModelMissing { .. } => ApiError::new(ErrorCode::MissingResource, e.to_string()),
+        EmbedError::Config(_) => ApiError::new(ErrorCode::BadConfig, e.to_string()),
+        EmbedError::Provider(_) => ApiError::new(ErrorCode::Unreachable, e.to_string()),
         other => ApiError::internal(other.to_string()),
     }
 }

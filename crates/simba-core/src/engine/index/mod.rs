@@ -92,6 +92,35 @@ impl AutoIndex {
         Ok(())
     }
 
+    /// Adds (or replaces) many vectors at once: a store loading its entries, a warm-up. Large
+    /// batches go straight into an HNSW graph built on all cores.
+    pub fn insert_many(&mut self, items: &[(u64, &[f32])]) -> Result<(), IndexError> {
+        for (_, v) in items {
+            check_vector(v, self.dims())?;
+        }
+        match &mut self.inner {
+            Inner::Exact(i) if i.len() + items.len() > self.hnsw_above => {
+                let mut h = HnswIndex::from_exact(i, self.params);
+                h.insert_many(items)?;
+                self.inner = Inner::Hnsw(h);
+            }
+            Inner::Exact(i) => {
+                for (id, v) in items {
+                    i.insert(*id, v)?;
+                }
+            }
+            Inner::Hnsw(h) => h.insert_many(items)?,
+        }
+        Ok(())
+    }
+
+    pub fn dims(&self) -> usize {
+        match &self.inner {
+            Inner::Exact(i) => i.dims(),
+            Inner::Hnsw(i) => i.dims(),
+        }
+    }
+
     pub fn remove(&mut self, id: u64) -> bool {
         match &mut self.inner {
             Inner::Exact(i) => i.remove(id),

@@ -76,13 +76,33 @@ impl<P: Persistence> IndexedStore<P> {
 
     async fn load(persist: &P, dims: usize) -> StoreResult<State> {
         let all = persist.load_all().await?;
-        let mut state = State::default();
+        // Grouped per partition and bulk-inserted: a large partition's graph is then built on
+        // every core at once instead of one vector at a time. Ids are the persistence's keys, so
+        // unique; a repeat would be a corrupt store and is skipped with a warning.
+        let mut groups: HashMap<Partition, Vec<CacheEntry>> = HashMap::new();
+        let mut seen = std::collections::HashSet::new();
         for entry in all {
-            if entry.embedding.len() != dims {
-                tracing::warn!(id = entry.id, "skipping a stored entry whose embedding has {} dimensions, not {dims}", entry.embedding.len());
+            if let Err(e) = crate::engine::index::check_vector(&entry.embedding, dims) {
+                tracing::warn!(id = entry.id, "skipping a stored entry whose embedding is unusable: {e}");
                 continue;
             }
-            state.add(entry, dims)?;
+            if !seen.insert(entry.id) {
+                tracing::warn!(id = entry.id, "skipping a second stored entry with the same id");
+                continue;
+            }
+            groups.entry(entry.partition.clone()).or_default().push(entry);
+        }
+        let mut state = State::default();
+        for (partition, entries) in groups {
+            let mut index = AutoIndex::new(dims);
+            let items: Vec<(u64, &[f32])> = entries.iter().map(|e| (e.id, e.embedding.as_slice())).collect();
+            index.insert_many(&items).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            state.partitions.insert(partition, index);
+            for mut entry in entries {
+                state.lru.entry(entry.partition.namespace.clone()).or_default().insert((entry.last_hit_at_ms, entry.id));
+                entry.embedding = Vec::new();
+                state.entries.insert(entry.id, entry);
+            }
         }
         Ok(state)
     }

@@ -1,7 +1,8 @@
 //! Where the semantic cache keeps its entries. One trait, three backends, one behaviour suite:
 //! - `embedded` (default): an in-process vector index over a local SQLite file (WAL, synchronous
 //!   FULL), so every acknowledged update survives kill -9;
-//! - `redis`: entries in Redis with native TTL and memory accounting;
+//! - `redis`: entries in Redis with native TTL and memory accounting, searched on the server with
+//!   Redis 8 vector sets when it has them, else with an in-process index;
 //! - `postgres`: a pgvector table with an HNSW index and expiry, searched in SQL.
 //!
 //! The partition is applied before similarity in every backend: a search only ever sees entries
@@ -10,6 +11,7 @@
 pub mod indexed;
 pub mod postgres;
 pub mod redis;
+pub mod redis_vset;
 pub mod sqlite;
 
 use super::cache::types::{CacheEntry, Namespace, Partition};

@@ -1,21 +1,31 @@
-//! The Redis backend's persistence: each entry is a hash with Redis's own TTL (PEXPIREAT), so
-//! Redis expires and, under `maxmemory`, evicts entries itself and accounts for their memory.
+//! The Redis backend: each entry is a hash with Redis's own TTL (PEXPIREAT), so Redis expires and,
+//! under `maxmemory` (a `volatile-*` policy), evicts entries itself and accounts for their memory.
+//! How entries are searched is chosen at connect by [`open_store`]:
 //!
-//! Redis 7 has no vector search of its own (no RediSearch in Debian's build), so the vectors are
-//! searched in process ([`IndexedStore`]). To stay consistent across several app instances on the
-//! same Redis, every change is also appended to a stream (`<prefix>feed`) in the same MULTI as the
-//! change itself; [`follow`] tails that stream and applies what other instances did. An instance
-//! that fell behind further than the stream keeps (or lost its connection) reloads everything.
-//! Entries Redis expired or evicted on its own are noticed on the hit: `touch` finds the key gone
-//! and the hit is not served.
+//! - **Server-side (Redis 8 vector sets)** when the server has `VSIM`: [`super::redis_vset`] keeps
+//!   one vector set per partition (`VADD key FP32 <blob> <id> Q8`, `VSIM key FP32 <blob> COUNT n EF
+//!   ef`, `VREM` on delete/evict/expiry), re-scores the candidates exactly from the hash's vector and
+//!   keeps nothing in process: several app instances are consistent because the server holds the
+//!   index.
+//! - **In-process** otherwise (Redis 7, RediSearch-only servers — FT.SEARCH is detected but not
+//!   used), or when `SIMBA_REDIS_SEARCH=in-process` forces it for comparison: [`IndexedStore`] over
+//!   [`RedisPersistence`]. To stay consistent across several app instances on the same Redis, every
+//!   change is also appended to a stream (`<prefix>feed`) in the same MULTI as the change itself;
+//!   [`follow`] tails that stream and applies what other instances did. An instance that fell
+//!   behind further than the stream keeps (or lost its connection) reloads everything. Entries Redis
+//!   expired or evicted on its own are noticed on the hit: `touch` finds the key gone and the hit is
+//!   not served.
 //!
-//! Server-side search: [`server_vector_search`] detects Redis 8 vector sets (VSIM) and RediSearch
-//! (FT.SEARCH); what it finds is reported in the cache's figures (see docs/NOTES.md for why the
-//! in-process index is still the one used).
+//! Both paths write the same entry hashes (`<prefix>e:<id>`); a vector-set instance indexes, at
+//! open, entries an in-process instance wrote. Instances on one prefix should use one path at a
+//! time (the automatic choice does, as they see the same server): the in-process path does not
+//! maintain the vector sets and the vector-set path does not write the change feed.
+//! [`CacheStore::describe`] says which search is in use (shown with the cache's figures).
 
 use super::indexed::{IndexedStore, Persistence};
 use super::sqlite::{blob_to_vector, vector_to_blob};
-use super::{StoreError, StoreResult};
+use super::redis_vset::RedisVsetStore;
+use super::{CacheStore, StoreError, StoreResult};
 use crate::engine::cache::types::{CacheEntry, Namespace, Partition};
 use crate::profiles::Endpoint;
 use async_trait::async_trait;
@@ -27,7 +37,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Every Redis call gives up after this long: a dead server is a miss, not a hang.
-const OP_TIMEOUT: Duration = Duration::from_secs(3);
+pub(super) const OP_TIMEOUT: Duration = Duration::from_secs(3);
 /// How many change events the feed keeps (approximately): an instance further behind reloads.
 const FEED_MAXLEN: usize = 100_000;
 
@@ -41,27 +51,80 @@ pub struct RedisPersistence {
     /// The feed position `load_all` read up to; [`follow`] starts there.
     feed_position: parking_lot::Mutex<String>,
     server_search: Option<&'static str>,
+    /// In-process search although the server has vector sets (`SIMBA_REDIS_SEARCH=in-process`).
+    forced_in_process: bool,
 }
 
-fn unavailable(display: &str, e: redis::RedisError) -> StoreError {
+/// What [`server_vector_search`] reports for Redis 8 vector sets.
+pub const VECTOR_SETS: &str = "vector sets (VSIM)";
+/// What [`server_vector_search`] reports for RediSearch.
+pub const REDISEARCH: &str = "RediSearch (FT.SEARCH)";
+
+/// Which search the Redis backend uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedisSearch {
+    /// Vector sets when the server has VSIM, else the in-process index.
+    Auto,
+    /// Always the in-process index (for comparison).
+    InProcess,
+}
+
+impl RedisSearch {
+    /// From `SIMBA_REDIS_SEARCH`: unset or `auto`, or `in-process`.
+    pub fn from_env() -> StoreResult<Self> {
+        match std::env::var("SIMBA_REDIS_SEARCH").ok().as_deref().map(str::trim) {
+            None | Some("") | Some("auto") => Ok(Self::Auto),
+            Some("in-process") | Some("in_process") => Ok(Self::InProcess),
+            Some(other) => Err(StoreError::Invalid(format!("SIMBA_REDIS_SEARCH={other:?}: use `auto` or `in-process`"))),
+        }
+    }
+}
+
+/// Connects and picks the search path (see the module docs): vector sets when the server has VSIM
+/// and `mode` allows, else the in-process index kept in step by the change feed (its follower task
+/// is started here).
+pub async fn open_store(endpoint: &Endpoint, prefix: &str, dims: usize, mode: RedisSearch) -> StoreResult<Arc<dyn CacheStore>> {
+    let (client, mut conn, display) = connect(endpoint).await?;
+    let server_search = server_vector_search(&mut conn).await;
+    if server_search == Some(VECTOR_SETS) && mode == RedisSearch::Auto {
+        return Ok(Arc::new(RedisVsetStore::open(conn, display, prefix, dims).await?));
+    }
+    let mut persist = RedisPersistence::from_connection(client, conn, display, prefix, server_search);
+    persist.forced_in_process = server_search == Some(VECTOR_SETS);
+    let store = Arc::new(IndexedStore::open(persist, dims).await?);
+    follow(&store);
+    Ok(store)
+}
+
+async fn connect(endpoint: &Endpoint) -> StoreResult<(redis::Client, ConnectionManager, String)> {
+    let display = endpoint.display.clone();
+    let client = redis::Client::open(endpoint.url.expose())
+        .map_err(|e| StoreError::Unavailable(format!("Redis URL {display} is not usable: {:?}", e.kind())))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(OP_TIMEOUT)
+        .set_response_timeout(OP_TIMEOUT)
+        .set_number_of_retries(1);
+    let conn = tokio::time::timeout(OP_TIMEOUT, ConnectionManager::new_with_config(client.clone(), config))
+        .await
+        .map_err(|_| StoreError::Unavailable(format!("cannot reach Redis at {display}: no answer within {OP_TIMEOUT:?}")))?
+        .map_err(|e| unavailable(&display, e))?;
+    Ok((client, conn, display))
+}
+
+pub(super) fn unavailable(display: &str, e: redis::RedisError) -> StoreError {
     StoreError::Unavailable(crate::sources::redis::redis_error(display, &e).message)
 }
 
 impl RedisPersistence {
+    /// The in-process path's persistence (whatever the server offers).
     pub async fn open(endpoint: &Endpoint, prefix: &str) -> StoreResult<Self> {
-        let display = endpoint.display.clone();
-        let client = redis::Client::open(endpoint.url.expose())
-            .map_err(|e| StoreError::Unavailable(format!("Redis URL {display} is not usable: {:?}", e.kind())))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(OP_TIMEOUT)
-            .set_response_timeout(OP_TIMEOUT)
-            .set_number_of_retries(1);
-        let mut conn = tokio::time::timeout(OP_TIMEOUT, ConnectionManager::new_with_config(client.clone(), config))
-            .await
-            .map_err(|_| StoreError::Unavailable(format!("cannot reach Redis at {display}: no answer within {OP_TIMEOUT:?}")))?
-            .map_err(|e| unavailable(&display, e))?;
+        let (client, mut conn, display) = connect(endpoint).await?;
         let server_search = server_vector_search(&mut conn).await;
-        Ok(Self {
+        Ok(Self::from_connection(client, conn, display, prefix, server_search))
+    }
+
+    fn from_connection(client: redis::Client, conn: ConnectionManager, display: String, prefix: &str, server_search: Option<&'static str>) -> Self {
+        Self {
             conn,
             client,
             display,
@@ -69,7 +132,8 @@ impl RedisPersistence {
             instance: format!("{:016x}", rand::random::<u64>()),
             feed_position: parking_lot::Mutex::new("0-0".into()),
             server_search,
-        })
+            forced_in_process: false,
+        }
     }
 
     fn key(&self, id: u64) -> String {
@@ -128,12 +192,12 @@ impl RedisPersistence {
 pub async fn server_vector_search(conn: &mut ConnectionManager) -> Option<&'static str> {
     let vsim: redis::RedisResult<redis::Value> = redis::cmd("COMMAND").arg("INFO").arg("VSIM").query_async(conn).await;
     if matches!(&vsim, Ok(redis::Value::Array(items)) if items.iter().any(|v| !matches!(v, redis::Value::Nil))) {
-        return Some("vector sets (VSIM)");
+        return Some(VECTOR_SETS);
     }
     let modules: redis::RedisResult<redis::Value> = redis::cmd("MODULE").arg("LIST").query_async(conn).await;
     if let Ok(v) = modules {
         if format!("{v:?}").to_ascii_lowercase().contains("search") {
-            return Some("RediSearch (FT.SEARCH)");
+            return Some(REDISEARCH);
         }
     }
     None
@@ -161,7 +225,7 @@ fn number(map: &HashMap<String, Vec<u8>>, name: &str) -> Option<i64> {
     text(map, name)?.parse().ok()
 }
 
-fn decode(map: &HashMap<String, Vec<u8>>) -> Option<CacheEntry> {
+pub(super) fn decode(map: &HashMap<String, Vec<u8>>) -> Option<CacheEntry> {
     let item = text(map, "item").filter(|s| !s.is_empty());
     Some(CacheEntry {
         id: text(map, "id")?.parse().ok()?,
@@ -192,9 +256,11 @@ impl Persistence for RedisPersistence {
     }
 
     fn describe(&self) -> String {
+        let base = format!("Redis at {}: entries as hashes with Redis's own TTL, searched with an in-process vector index kept in step across instances by a change feed", self.display);
         match self.server_search {
-            Some(found) => format!("Redis at {} with an in-process vector index, kept in step across instances by a change feed (the server also offers {found})", self.display),
-            None => format!("Redis at {} with an in-process vector index, kept in step across instances by a change feed (the server has no vector search)", self.display),
+            Some(found) if self.forced_in_process => format!("{base} (forced by SIMBA_REDIS_SEARCH; the server's {found} is not used)"),
+            Some(found) => format!("{base} (the server offers {found}, which this store does not use)"),
+            None => format!("{base} (the server has no vector search)"),
         }
     }
 

@@ -1,0 +1,183 @@
+//! Content-word alignment, in the spirit of BERTScore but on words: every content word of each side
+//! must find its match on the other (same stem or synonym, a typo, or the same word under a
+//! negative prefix). What stays unmatched decides:
+//! - an unmatched name or code refuses (another entity);
+//! - a short unmatched run in the same place on both sides, or inserted between two words that are
+//!   neighbours on the other side, refuses: the pair differs in exactly that detail ("billing team"
+//!   vs "onboarding team", "active users" vs "users");
+//! - when both sides use the same words, their roles must agree (who did what to whom).
+
+use super::facts::{self, Facts};
+use super::lexicon as lex;
+use super::text::{one_typo_apart, Kind, Tok};
+
+/// Longest run of unmatched words still read as one changed detail rather than a rewording.
+const MAX_SLOT: usize = 2;
+
+struct Side<'a> {
+    toks: &'a [Tok],
+    /// Indexes of the content tokens in `toks`.
+    content: Vec<usize>,
+    matched: Vec<bool>,
+    /// Words negated by a prefix whose base word is on the other side ("unpaid" vs "paid").
+    prefix_negations: usize,
+}
+
+fn is_content(t: &Tok) -> bool {
+    match t.kind {
+        Kind::Punct => false,
+        Kind::Num => !t.soft,
+        Kind::Ident => true,
+        Kind::Word => !lex::is_filler(&t.raw) && !lex::is_filler(&t.w) && !facts::is_fact_word(t),
+    }
+}
+
+impl<'a> Side<'a> {
+    fn new(toks: &'a [Tok]) -> Self {
+        let content: Vec<usize> = (0..toks.len()).filter(|&i| is_content(&toks[i])).collect();
+        // Numbers were compared as sets already; here they only anchor the word order.
+        let matched = content.iter().map(|&i| toks[i].kind == Kind::Num).collect();
+        Side { toks, content, matched, prefix_negations: 0 }
+    }
+    fn tok(&self, k: usize) -> &Tok {
+        &self.toks[self.content[k]]
+    }
+    fn unmatched(&self) -> Vec<&Tok> {
+        (0..self.content.len()).filter(|&k| !self.matched[k]).map(|k| self.tok(k)).collect()
+    }
+}
+
+fn align(a: &mut Side, b: &mut Side) {
+    // Same concept (stem or synonym), one to one.
+    for i in 0..a.content.len() {
+        if let Some(j) = (0..b.content.len()).find(|&j| !b.matched[j] && b.tok(j).w == a.tok(i).w) {
+            a.matched[i] = true;
+            b.matched[j] = true;
+        }
+    }
+    // Typos in ordinary words (never in names: "Chen" is not "Cheng").
+    for i in 0..a.content.len() {
+        let ta = a.tok(i);
+        if a.matched[i] || ta.name || ta.kind != Kind::Word {
+            continue;
+        }
+        if let Some(j) = (0..b.content.len()).find(|&j| {
+            let tb = b.tok(j);
+            !b.matched[j] && !tb.name && tb.kind == Kind::Word && (one_typo_apart(&ta.raw, &tb.raw) || one_typo_apart(&ta.w, &tb.w))
+        }) {
+            a.matched[i] = true;
+            b.matched[j] = true;
+        }
+    }
+    prefix_negation(a, b);
+    prefix_negation(b, a);
+}
+
+/// "unverified" against "verified", "non-members" against "members": the same word, negated.
+fn prefix_negation(a: &mut Side, b: &mut Side) {
+    for i in 0..a.content.len() {
+        if a.matched[i] || a.tok(i).kind != Kind::Word {
+            continue;
+        }
+        let raw = a.tok(i).raw.clone();
+        for p in lex::NEGATIVE_PREFIXES {
+            let Some(base) = raw.strip_prefix(p).filter(|b| b.chars().count() >= 3) else { continue };
+            let base = lex::concept(base);
+            if let Some(j) = (0..b.content.len()).find(|&j| b.tok(j).w == base) {
+                a.matched[i] = true;
+                b.matched[j] = true;
+                a.prefix_negations += 1;
+                break;
+            }
+        }
+    }
+}
+
+/// Unmatched runs with the matched concepts (or sentence ends) either side.
+fn runs(s: &Side) -> Vec<(String, Vec<usize>, String)> {
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < s.content.len() {
+        if s.matched[k] {
+            k += 1;
+            continue;
+        }
+        let start = k;
+        while k < s.content.len() && !s.matched[k] {
+            k += 1;
+        }
+        let left = if start == 0 { "^".to_string() } else { s.tok(start - 1).w.clone() };
+        let right = if k == s.content.len() { "$".to_string() } else { s.tok(k).w.clone() };
+        out.push((left, (start..k).collect(), right));
+    }
+    out
+}
+
+/// True when `l` is directly followed by `r` among the matched words of `s`.
+fn adjacent(s: &Side, l: &str, r: &str) -> bool {
+    let seq: Vec<&str> = std::iter::once("^")
+        .chain((0..s.content.len()).filter(|&k| s.matched[k]).map(|k| s.tok(k).w.as_str()))
+        .chain(std::iter::once("$"))
+        .collect();
+    seq.windows(2).any(|w| w[0] == l && w[1] == r)
+}
+
+/// An inserted verb form ("made", "assigned", "orbiting") restates the action; an inserted
+/// adjective or noun ("active", "enterprise") narrows what is asked.
+fn only_verb_forms(s: &Side, ks: &[usize]) -> bool {
+    ks.iter().all(|&k| {
+        let t = s.tok(k);
+        !t.name && t.kind == Kind::Word && (t.raw.ends_with("ed") || t.raw.ends_with("ing") || lex::irregular(&t.raw).is_some())
+    })
+}
+
+fn words(s: &Side, ks: &[usize]) -> String {
+    ks.iter().map(|&k| s.tok(k).raw.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+pub fn compare(q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &Facts) -> Option<String> {
+    let (mut q, mut c) = (Side::new(q_toks), Side::new(c_toks));
+    align(&mut q, &mut c);
+    if (qf.negations + q.prefix_negations) % 2 != (cf.negations + c.prefix_negations) % 2 {
+        return Some("one is negated and the other is not".into());
+    }
+    let (uq, uc) = (q.unmatched(), c.unmatched());
+    // A name counts as missing only when the other side never mentions it.
+    let names = |u: &[&Tok], other: &[Tok]| {
+        u.iter().filter(|t| (t.name || t.kind == Kind::Ident) && !other.iter().any(|o| o.w == t.w)).map(|t| t.raw.clone()).collect::<Vec<_>>()
+    };
+    let (nq, nc) = (names(&uq, c_toks), names(&uc, q_toks));
+    if !nq.is_empty() || !nc.is_empty() {
+        let show = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+        return Some(format!("names differ ({} vs {})", show(&nq), show(&nc)));
+    }
+    if let Some(why) = changed_detail(&q, &c) {
+        return Some(why);
+    }
+    if uq.is_empty() && uc.is_empty() {
+        return super::roles::compare(q_toks, c_toks, &q.content, &c.content);
+    }
+    None
+}
+
+/// One short run of words changed in place, or inserted between two neighbours of the other side.
+fn changed_detail(q: &Side, c: &Side) -> Option<String> {
+    let (rq, rc) = (runs(q), runs(c));
+    for (l, ks, r) in &rq {
+        if ks.len() > MAX_SLOT {
+            continue;
+        }
+        if let Some((_, kc, _)) = rc.iter().find(|(l2, kc, r2)| l2 == l && r2 == r && kc.len() <= MAX_SLOT) {
+            return Some(format!("\"{}\" vs \"{}\" in the same place", words(q, ks), words(c, kc)));
+        }
+        if adjacent(c, l, r) && !only_verb_forms(q, ks) {
+            return Some(format!("only one mentions \"{}\"", words(q, ks)));
+        }
+    }
+    for (l, kc, r) in &rc {
+        if kc.len() <= MAX_SLOT && adjacent(q, l, r) && !only_verb_forms(c, kc) {
+            return Some(format!("only one mentions \"{}\"", words(c, kc)));
+        }
+    }
+    None
+}

@@ -1,0 +1,226 @@
+//! Structured facts that must agree exactly: numbers and durations, dates and periods, negation,
+//! the kind of figure asked for (total, average, top …), comparison direction, scope words and
+//! opposite words.
+
+use super::lexicon::{self as lex, lookup};
+use super::text::{stem, Kind, Tok};
+use std::collections::BTreeSet;
+
+#[derive(Debug, Default)]
+pub struct Facts {
+    pub numbers: BTreeSet<String>,
+    /// Numbers written only as "one", "once" or "single", which are often no quantity at all.
+    pub soft_numbers: BTreeSet<String>,
+    pub dates: BTreeSet<String>,
+    pub negations: usize,
+    pub aggregations: BTreeSet<&'static str>,
+    pub comparators: BTreeSet<&'static str>,
+    pub scope: BTreeSet<&'static str>,
+    pub concepts: BTreeSet<String>,
+}
+
+fn month_of(t: &Tok, prev: Option<&Tok>, next: Option<&Tok>) -> Option<String> {
+    let r = t.raw.as_str();
+    if r == "may" {
+        // "may" is a month after "in/of/since …" or before a day number, otherwise a verb.
+        let by_prep = prev.is_some_and(|p| matches!(p.raw.as_str(), "in" | "of" | "during" | "since" | "until" | "before" | "after" | "by" | "from" | "to" | "through"));
+        return (by_prep || next.is_some_and(|n| n.kind == Kind::Num)).then(|| "month:may".into());
+    }
+    if let Some(m) = lex::MONTHS.iter().find(|m| **m == r) {
+        return Some(format!("month:{}", &m[..3]));
+    }
+    lex::MONTH_ABBR.iter().find(|m| **m == r).map(|m| format!("month:{}", &m[..3]))
+}
+
+pub fn is_unit(raw: &str) -> Option<f64> {
+    lookup(lex::UNITS, raw)
+}
+
+fn unit_name(raw: &str) -> String {
+    let s = raw.trim_end_matches('s');
+    match s {
+        "hr" => "hour".into(),
+        "yr" => "year".into(),
+        "min" => "minute".into(),
+        "sec" => "second".into(),
+        s => s.into(),
+    }
+}
+
+/// Words whose meaning is carried by a fact above rather than by the content-word alignment.
+pub fn is_fact_word(t: &Tok) -> bool {
+    let r = t.raw.as_str();
+    let s = t.w.as_str();
+    lex::NEGATORS.contains(&r)
+        || lookup(lex::AGGREGATIONS, r).is_some()
+        || lookup(lex::AGGREGATIONS, s).is_some()
+        || lookup(lex::COMPARATORS, r).is_some()
+        || lookup(lex::COMPARATORS, s).is_some()
+        || lookup(lex::SCOPE, r).is_some()
+        || lookup(lex::RELATIVE, r).is_some()
+        || is_unit(r).is_some()
+        || lookup(lex::PER_UNIT, r).is_some()
+        || lookup(lex::SPELLED, r).is_some()
+        || lookup(lex::SCALES, r).is_some()
+        || lex::MONTHS.contains(&r)
+        || lex::MONTH_ABBR.contains(&r)
+        || lex::WEEKDAYS.contains(&r.trim_end_matches('s'))
+        || lex::CALENDAR.contains(&r)
+        || matches!(r, "fail" | "failed" | "fails" | "failing")
+}
+
+impl Facts {
+    pub fn of(toks: &[Tok]) -> Facts {
+        let mut f = Facts::default();
+        for (i, t) in toks.iter().enumerate() {
+            let prev = i.checked_sub(1).and_then(|p| toks.get(p));
+            let next = toks.get(i + 1);
+            let r = t.raw.as_str();
+            match t.kind {
+                Kind::Punct => continue,
+                Kind::Ident => continue,
+                Kind::Num => {
+                    let is_year = t.w.len() == 4 && t.w.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y)) && !t.soft;
+                    if is_year {
+                        f.dates.insert(format!("year:{}", t.w));
+                    } else if t.soft {
+                        f.soft_numbers.insert(t.w.clone());
+                    } else {
+                        f.numbers.insert(t.w.clone());
+                    }
+                    continue;
+                }
+                Kind::Word => {}
+            }
+            f.concepts.insert(t.w.clone());
+            // Negation, including "fail to", "failed to".
+            if lex::NEGATORS.contains(&r) || (matches!(r, "fail" | "failed" | "fails" | "failing") && next.is_some_and(|n| n.raw == "to")) {
+                f.negations += 1;
+            }
+            // Dates and periods.
+            if let Some(m) = month_of(t, prev, next) {
+                f.dates.insert(m);
+            }
+            let day = r.trim_end_matches('s');
+            if lex::WEEKDAYS.contains(&day) {
+                f.dates.insert(format!("day:{day}"));
+            }
+            if lex::CALENDAR.contains(&r) {
+                match r {
+                    "tonight" => {
+                        f.dates.insert("today".into());
+                        f.dates.insert("night".into());
+                    }
+                    r if lookup(lex::PER_UNIT, r).is_some() => {}
+                    r => {
+                        f.dates.insert(if r == "fall" { "autumn".into() } else { r.to_string() });
+                    }
+                }
+            }
+            if let Some(u) = lookup(lex::PER_UNIT, r) {
+                f.dates.insert(format!("per:{u}"));
+            }
+            // "per week", "each month", "by day", "every year": grouping by a period.
+            if matches!(r, "per" | "each" | "every" | "by" | "a") {
+                if let Some(n) = next.filter(|n| n.kind == Kind::Word && is_unit(&n.raw).is_some()) {
+                    f.dates.insert(format!("per:{}", unit_name(&n.raw)));
+                }
+            }
+            // "last week", "past 7 days", "this quarter", "next Monday".
+            if let Some(rel) = lookup(lex::RELATIVE, r) {
+                let ahead = &toks[i + 1..toks.len().min(i + 3)];
+                let unit = ahead.iter().find(|n| n.kind == Kind::Word && is_unit(&n.raw).is_some());
+                let dur = ahead.iter().any(|n| n.kind == Kind::Num && n.w.starts_with("dur:"));
+                let named = ahead.iter().any(|n| lex::WEEKDAYS.contains(&n.raw.trim_end_matches('s')) || lex::CALENDAR.contains(&n.raw.as_str()) || lex::MONTHS.contains(&n.raw.as_str()));
+                if unit.is_some() || dur || named {
+                    f.dates.insert(format!("rel:{rel}"));
+                }
+                if let (Some(u), false) = (unit, dur) {
+                    if let Some(h) = is_unit(&u.raw) {
+                        f.numbers.insert(format!("dur:{}", super::text::fmt(h)));
+                    }
+                }
+            }
+            // The kind of figure asked for.
+            if let Some(a) = lookup(lex::AGGREGATIONS, r).or_else(|| lookup(lex::AGGREGATIONS, &t.w)) {
+                // "how many hours/dollars" asks for an amount, not a count of things.
+                let amount = a == "count" && next.is_some_and(|n| is_unit(&n.raw).is_some() || matches!(n.raw.as_str(), "dollar" | "dollars" | "euro" | "euros" | "pound" | "pounds"));
+                f.aggregations.insert(if amount { "total" } else { a });
+            }
+            // Comparison direction, when it bounds a quantity or a date.
+            if let Some(c) = lookup(lex::COMPARATORS, r).or_else(|| lookup(lex::COMPARATORS, &t.w)) {
+                if bounds_a_quantity(toks, i) {
+                    f.comparators.insert(c);
+                }
+            }
+            if let Some(s) = lookup(lex::SCOPE, r) {
+                f.scope.insert(s);
+            }
+        }
+        f
+    }
+}
+
+fn bounds_a_quantity(toks: &[Tok], i: usize) -> bool {
+    if matches!(toks[i].raw.as_str(), "atleast" | "atmost") {
+        return true;
+    }
+    let Some(next) = toks.get(i + 1) else { return false };
+    if matches!(next.raw.as_str(), "the" | "a" | "an" | "last" | "past" | "next" | "this" | "our" | "my") {
+        return false;
+    }
+    toks[i + 1..toks.len().min(i + 4)].iter().take_while(|t| t.kind != Kind::Punct).any(|t| {
+        t.kind == Kind::Num || t.raw == "than" || lex::MONTHS.contains(&t.raw.as_str()) || lex::MONTH_ABBR.contains(&t.raw.as_str()) || lex::WEEKDAYS.contains(&t.raw.trim_end_matches('s'))
+    })
+}
+
+fn show<T: AsRef<str>>(s: &BTreeSet<T>) -> String {
+    if s.is_empty() {
+        "none".into()
+    } else {
+        s.iter().map(|x| x.as_ref().to_string()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The first fact that differs, as a reason an admin can read.
+pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
+    // Soft numbers count only when the other side names that number too, or names none at all.
+    let with_soft = |a: &Facts, b: &Facts| -> BTreeSet<String> {
+        let mut n = a.numbers.clone();
+        for s in &a.soft_numbers {
+            if b.numbers.contains(s) || b.soft_numbers.contains(s) {
+                n.insert(s.clone());
+            }
+        }
+        n
+    };
+    let (qn, cn) = (with_soft(q, c), with_soft(c, q));
+    if qn != cn {
+        return Some(format!("numbers differ ({} vs {})", show(&qn), show(&cn)));
+    }
+    if q.dates != c.dates {
+        return Some(format!("dates or periods differ ({} vs {})", show(&q.dates), show(&c.dates)));
+    }
+    // "total" is the default reading of an amount: it only conflicts with another kind of figure.
+    let strip = |s: &BTreeSet<&'static str>| -> BTreeSet<&'static str> { s.iter().copied().filter(|a| *a != "total").collect() };
+    let (qa, ca) = (strip(&q.aggregations), strip(&c.aggregations));
+    if qa != ca {
+        return Some(format!("the figure asked for differs ({} vs {})", show(&q.aggregations), show(&c.aggregations)));
+    }
+    if q.comparators != c.comparators {
+        return Some(format!("comparison direction differs ({} vs {})", show(&q.comparators), show(&c.comparators)));
+    }
+    if q.scope != c.scope {
+        return Some(format!("scope words differ ({} vs {})", show(&q.scope), show(&c.scope)));
+    }
+    for a in &q.concepts {
+        if c.concepts.contains(a) {
+            continue;
+        }
+        if let Some(b) = lex::antonyms(a).iter().find(|b| c.concepts.contains(*b) && !q.concepts.contains(*b)) {
+            return Some(format!("opposite words ({a} vs {b})"));
+        }
+    }
+    let _ = stem;
+    None
+}

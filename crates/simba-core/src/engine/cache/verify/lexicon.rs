@@ -1,0 +1,306 @@
+//! Small, general-English word lists the checks rely on. Nothing here is specific to one data set:
+//! function words, common synonyms and abbreviations, antonyms, number and calendar words.
+
+use super::text::stem;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Words that never change an answer on their own: function words, pronouns, politeness and the
+/// verbs people use to ask for something ("show me", "can you tell me").
+pub const FILLERS: &[&str] = &[
+    "a", "an", "the", "of", "in", "on", "at", "for", "with", "about", "as", "is", "are", "was", "were", "be", "been",
+    "being", "am", "do", "does", "did", "done", "doing", "have", "has", "had", "having", "will", "would", "shall", "should",
+    "can", "could", "may", "might", "must", "i", "me", "my", "mine", "we", "us", "our", "ours", "you", "your", "yours",
+    "it", "its", "they", "them", "their", "he", "him", "his", "she", "her", "that", "these", "those", "there", "here",
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "whether", "if", "then", "so", "and", "or",
+    "but", "also", "just", "still", "yet", "already", "ever", "please", "thanks", "thank", "hey", "hi", "hello", "um",
+    "uh", "ok", "okay", "quick", "question", "show", "list", "give", "tell", "find", "display", "get", "see", "know",
+    "want", "need", "like", "let", "help", "provide", "fetch", "pull", "view", "look", "check", "identify", "calculate",
+    "compute", "determine", "plot", "chart", "summarise", "summarize", "way", "possible", "able", "all", "really",
+    "actually", "currently", "now", "right", "moment", "exactly", "roughly", "approximately", "around", "during",
+    "throughout", "trailing", "rolling", "some", "any", "much", "many", "something", "anything", "someone", "somebody",
+    "thing", "things", "kind", "sort", "to", "from", "by", "than", "into", "onto", "via", "through", "per", "each",
+    "every", "between", "against", "versus", "vs", "after", "before", "since", "until", "till", "over", "under", "above",
+    "below", "within", "out", "up", "down", "off", "again", "too", "very", "whats", "one's", "etc", "whom's",
+];
+
+/// Verbs that only carry the request ("show", "list") are fillers; these are the stems of a few
+/// more that people add without changing what they ask.
+pub const LIGHT_VERBS: &[&str] = &["go", "make", "take", "come", "want", "like", "ask"];
+
+/// Synonym groups of general English; every member maps to the group's first word.
+const SYNONYMS: &[&[&str]] = &[
+    &["customer", "client", "shopper", "buyer", "purchaser", "consumer", "patron"],
+    &["employee", "staff", "worker", "personnel", "staffer", "workforce"],
+    &["vendor", "supplier"],
+    &["invoice", "bill"],
+    &["cancel", "terminate", "discontinue", "abort"],
+    &["delete", "remove", "erase"],
+    &["buy", "purchase"],
+    &["revenue", "sales"],
+    &["attrition", "turnover", "churn"],
+    &["truck", "lorry"],
+    &["car", "automobile", "auto"],
+    &["register", "enroll", "enrol", "signup", "registration", "enrollment", "enrolment"],
+    &["change", "modify", "update", "edit", "alter", "amend"],
+    &["start", "begin", "commence"],
+    &["complete", "finish"],
+    &["big", "large"],
+    &["ship", "dispatch"],
+    &["people", "person", "individual", "folk"],
+    &["company", "firm", "business", "organisation", "organization", "corporation"],
+    &["information", "info", "details"],
+    &["application", "app"],
+    &["advertisement", "ad", "advert", "advertising"],
+    &["statistic", "stat"],
+    &["photo", "picture", "image", "pic"],
+    &["movie", "film"],
+    &["website", "site"],
+    &["phone", "telephone", "cellphone"],
+    &["cost", "spend", "spending", "expense", "expenditure"],
+    &["refund", "reimburse", "reimbursement"],
+    &["meet", "achieve", "reach", "hit"],
+    &["close", "shut"],
+    &["remote", "remotely"],
+    &["salesrep", "salesperson", "salespeople"],
+    &["doctor", "physician"],
+    &["child", "kid"],
+    &["answer", "reply", "respond", "response"],
+    &["repeat", "returning"],
+    &["locate", "located", "situated", "based"],
+    &["duplicate", "double"],
+    &["annual", "yearly"],
+    &["error", "mistake"],
+];
+
+/// Irregular forms to their base, so "sold" matches "sell" and "met" matches "meet".
+const IRREGULAR: &[(&str, &str)] = &[
+    ("sold", "sell"), ("bought", "buy"), ("met", "meet"), ("wrote", "write"), ("written", "write"), ("sent", "send"),
+    ("paid", "pay"), ("won", "win"), ("lost", "lose"), ("made", "make"), ("took", "take"), ("taken", "take"),
+    ("went", "go"), ("gone", "go"), ("gave", "give"), ("given", "give"), ("got", "get"), ("gotten", "get"),
+    ("spent", "spend"), ("grew", "grow"), ("grown", "grow"), ("rose", "rise"), ("risen", "rise"), ("fell", "fall"),
+    ("fallen", "fall"), ("began", "begin"), ("begun", "begin"), ("ran", "run"), ("left", "leave"), ("brought", "bring"),
+    ("thought", "think"), ("found", "find"), ("held", "hold"), ("kept", "keep"), ("led", "lead"), ("saw", "see"),
+    ("seen", "see"), ("spoke", "speak"), ("spoken", "speak"), ("drove", "drive"), ("driven", "drive"), ("flew", "fly"),
+    ("flown", "fly"), ("chose", "choose"), ("chosen", "choose"), ("knew", "know"), ("known", "know"), ("shut", "shut"),
+    ("people", "people"), ("men", "man"), ("women", "woman"), ("children", "child"), ("data", "data"),
+    ("outsold", "outsell"), ("oversold", "oversell"), ("bills", "bill"), ("billing", "billing"),
+];
+
+/// Multi-word expressions rewritten to one token before anything else, matched on stems.
+/// Abbreviations and their spelled-out forms meet on one token; idioms become one concept.
+const PHRASES: &[(&str, &str)] = &[
+    // Aggregations and counts.
+    ("total number of", "count"), ("number of", "count"), ("how many", "count"), ("largest number of", "most"),
+    ("highest number of", "most"), ("greatest number of", "most"), ("smallest number of", "least"),
+    ("lowest number of", "least"), ("most recent", "latest"), ("on average", "average"), ("in total", "total"),
+    ("all together", "total"), ("altogether", "total"), ("combined", "total"), ("head count", "headcount"),
+    ("descending order", "descending"), ("ascending order", "ascending"), ("what time", "when"), ("highest to lowest", "descending"), ("lowest to highest", "ascending"), ("largest to smallest", "descending"),
+    ("smallest to largest", "ascending"), ("most to least", "descending"), ("least to most", "ascending"),
+    // Comparisons.
+    ("at least", "atleast"), ("or more", "atleast"), ("no less than", "atleast"), ("not less than", "atleast"),
+    ("at most", "atmost"), ("no more than", "atmost"), ("not more than", "atmost"), ("up to", "atmost"),
+    ("or less", "atmost"), ("or fewer", "atmost"), ("prior to", "before"), ("compared with", "versus"),
+    ("compared to", "versus"), ("as well as", "and"),
+    // Calendar.
+    ("first half", "h1"), ("second half", "h2"), ("first quarter", "q1"), ("second quarter", "q2"),
+    ("third quarter", "q3"), ("fourth quarter", "q4"), ("day of the week", "weekday"), ("day of week", "weekday"),
+    ("year over year", "yoy"), ("month over month", "mom"), ("quarter over quarter", "qoq"), ("week over week", "wow"),
+    ("year to date", "ytd"), ("month to date", "mtd"), ("quarter to date", "qtd"), ("at the moment", "now"),
+    ("right now", "now"), ("so far", "now"), ("as of today", "now"),
+    // States and actions.
+    ("log in to", "login"), ("sign in to", "login"), ("log in", "login"), ("log into", "login"), ("log on", "login"), ("sign in", "login"), ("sign into", "login"),
+    ("log out", "logout"), ("sign out", "logout"), ("log off", "logout"), ("sign up", "register"),
+    ("opt out of", "optout from"), ("opt out", "optout"), ("unsubscribe", "optout"), ("opt in", "optin"), ("subscribe", "optin"),
+    ("turn on", "enable"), ("switch on", "enable"), ("turn off", "disable"), ("switch off", "disable"),
+    ("out of stock", "outofstock"), ("sold out", "outofstock"), ("in stock", "instock"),
+    ("work from home", "work remote"), ("from home", "remote"), ("staff member", "staff"), ("team member", "staff"),
+    ("sales rep", "salesrep"), ("sales representative", "salesrep"), ("web site", "website"), ("e mail", "email"),
+    ("per cent", "percent"), ("set foot on", "walk on"),
+];
+
+/// Abbreviations of general business, tech and geography, spelled out before anything else so that
+/// "AOV" and "average order value" are read alike (and "average" still counts as an average).
+pub const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("nyc", "new york city"), ("us", "united states"), ("usa", "united states"), ("uk", "united kingdom"), ("la", "los angeles"),
+    ("sf", "san francisco"), ("eu", "european union"), ("uae", "united arab emirates"), ("hr", "human resources"),
+    ("r&d", "research and development"), ("p&l", "profit and loss"), ("kpi", "key performance indicator"),
+    ("nps", "net promoter score"), ("mrr", "monthly recurring revenue"), ("arr", "annual recurring revenue"),
+    ("aov", "average order value"), ("ltv", "lifetime value"), ("dau", "daily active user"),
+    ("mau", "monthly active user"), ("wau", "weekly active user"), ("cogs", "cost of goods sold"),
+    ("cac", "customer acquisition cost"), ("roi", "return on investment"), ("ctr", "click through rate"),
+    ("cpc", "cost per click"), ("cpa", "cost per acquisition"), ("sla", "service level agreement"),
+    ("gmv", "gross merchandise value"), ("csat", "customer satisfaction"), ("ceo", "chief executive officer"),
+    ("cfo", "chief financial officer"), ("cto", "chief technology officer"), ("2fa", "two factor authentication"),
+    ("mfa", "multi factor authentication"), ("faq", "frequently asked question"),
+    ("eta", "estimated time of arrival"),
+    ("api", "application programming interface"), ("seo", "search engine optimization"), ("pos", "point of sale"),
+    ("b2b", "business to business"), ("b2c", "business to consumer"), ("ai", "artificial intelligence"),
+    ("ml", "machine learning"), ("os", "operating system"), ("ui", "user interface"), ("vat", "value added tax"),
+    ("gdp", "gross domestic product"), ("ye", "year end"), ("eod", "end of day"), ("asap", "as soon as possible"),
+];
+
+/// Pairs whose members ask opposite things.
+const ANTONYMS: &[(&str, &str)] = &[
+    ("open", "close"), ("enable", "disable"), ("include", "exclude"), ("instock", "outofstock"), ("optin", "optout"),
+    ("meet", "miss"), ("pass", "fail"), ("win", "lose"), ("accept", "reject"), ("approve", "reject"), ("approve", "deny"),
+    ("start", "end"), ("start", "finish"), ("earliest", "latest"), ("ascending", "descending"), ("increase", "decrease"),
+    ("rise", "fall"), ("grow", "shrink"), ("grow", "decline"), ("gain", "loss"), ("profit", "loss"), ("gross", "net"),
+    ("new", "repeat"), ("new", "existing"), ("inbound", "outbound"), ("import", "export"), ("incoming", "outgoing"),
+    ("send", "receive"), ("buy", "sell"), ("credit", "debit"), ("man", "woman"), ("male", "female"), ("online", "offline"),
+    ("public", "private"), ("internal", "external"), ("input", "output"), ("upload", "download"), ("upgrade", "downgrade"),
+    ("high", "low"), ("higher", "lower"), ("positive", "negative"), ("domestic", "international"), ("success", "failure"),
+    ("succeed", "fail"), ("login", "logout"), ("arrive", "depart"), ("arrival", "departure"), ("add", "remove"),
+    ("add", "delete"), ("hire", "fire"), ("lend", "borrow"), ("deposit", "withdraw"), ("push", "pull"), ("min", "max"),
+    ("first", "last"), ("light", "dark"), ("hot", "cold"), ("early", "late"), ("full", "part"), ("full", "empty"),
+];
+
+pub const NEGATORS: &[&str] = &[
+    "not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "except", "excluding", "exclude",
+    "lack", "lacking", "absent", "unless", "nowhere",
+];
+
+/// Prefixes that negate the word they are glued to ("unpaid", "inactive", "non-members").
+pub const NEGATIVE_PREFIXES: &[&str] = &["non", "un", "in", "im", "il", "ir", "dis"];
+
+/// Superlatives and aggregations: the kind of number asked for.
+pub const AGGREGATIONS: &[(&str, &str)] = &[
+    ("average", "average"), ("avg", "average"), ("mean", "average"), ("median", "median"), ("total", "total"),
+    ("sum", "total"), ("overall", "total"), ("aggregate", "total"), ("cumulative", "cumulative"),
+    ("count", "count"), ("headcount", "count"), ("distinct", "distinct"), ("unique", "distinct"), ("max", "max"),
+    ("maximum", "max"), ("highest", "max"), ("largest", "max"), ("biggest", "max"), ("most", "max"), ("top", "max"),
+    ("best", "max"), ("greatest", "max"), ("peak", "max"), ("longest", "max"), ("min", "min"), ("minimum", "min"),
+    ("lowest", "min"), ("smallest", "min"), ("least", "min"), ("fewest", "min"), ("bottom", "min"), ("worst", "min"),
+    ("shortest", "min"), ("percentage", "share"), ("percent", "share"), ("share", "share"), ("proportion", "share"),
+    ("fraction", "share"), ("ratio", "ratio"), ("variance", "variance"), ("deviation", "deviation"),
+    ("percentile", "percentile"),
+];
+
+/// Comparison words and the direction they bound a quantity in.
+pub const COMPARATORS: &[(&str, &str)] = &[
+    ("more", "above"), ("over", "above"), ("above", "above"), ("exceed", "above"), ("greater", "above"),
+    ("higher", "above"), ("larger", "above"), ("longer", "above"), ("bigger", "above"), ("older", "above"),
+    ("after", "above"), ("since", "above"), ("later", "above"), ("beyond", "above"), ("atleast", "above"),
+    ("less", "below"), ("fewer", "below"), ("under", "below"), ("below", "below"), ("lower", "below"),
+    ("smaller", "below"), ("shorter", "below"), ("younger", "below"), ("within", "below"), ("before", "below"),
+    ("until", "below"), ("till", "below"), ("earlier", "below"), ("atmost", "below"),
+];
+
+/// Scope words: each answers a different set.
+pub const SCOPE: &[(&str, &str)] = &[("only", "only"), ("both", "both"), ("either", "either"), ("solely", "only"), ("exclusively", "only")];
+
+/// Prepositions that mark a role (source, goal, agent, standard of comparison).
+pub const ROLE_MARKERS: &[(&str, &str)] = &[
+    ("from", "source"), ("to", "goal"), ("into", "goal"), ("onto", "goal"), ("toward", "goal"), ("towards", "goal"),
+    ("by", "agent"), ("versus", "versus"), ("vs", "versus"), ("against", "versus"), ("of", "of"),
+    ("after", "after"), ("before", "before"), ("between", "between"), ("per", "group"), ("each", "group"),
+    ("every", "group"),
+];
+
+pub const MONTHS: &[&str] = &[
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december",
+];
+pub const MONTH_ABBR: &[&str] = &["jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"];
+pub const WEEKDAYS: &[&str] = &[
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "weekend", "weekday",
+];
+/// Calendar words that name one period by themselves.
+pub const CALENDAR: &[&str] = &[
+    "today", "tomorrow", "yesterday", "tonight", "morning", "afternoon", "evening", "night", "overnight", "midnight",
+    "noon", "summer", "winter", "spring", "autumn", "fiscal", "ytd", "mtd", "qtd", "yoy", "mom", "qoq", "wow",
+    "h1", "h2", "q1", "q2", "q3", "q4", "holiday", "christmas", "easter", "weekly", "daily", "monthly", "quarterly",
+    "yearly", "annually", "hourly", "biweekly",
+];
+/// "last/this/next" words, to one of three.
+pub const RELATIVE: &[(&str, &str)] = &[
+    ("last", "last"), ("past", "last"), ("previous", "last"), ("prior", "last"), ("preceding", "last"),
+    ("this", "this"), ("current", "this"), ("next", "next"), ("coming", "next"), ("upcoming", "next"),
+    ("following", "next"),
+];
+/// Period units in hours, so "24 hours" and "a day", "two weeks" and "a fortnight" agree.
+pub const UNITS: &[(&str, f64)] = &[
+    ("second", 1.0 / 3600.0), ("seconds", 1.0 / 3600.0), ("sec", 1.0 / 3600.0), ("secs", 1.0 / 3600.0),
+    ("minute", 1.0 / 60.0), ("minutes", 1.0 / 60.0), ("min", 1.0 / 60.0), ("mins", 1.0 / 60.0), ("hour", 1.0),
+    ("hours", 1.0), ("hr", 1.0), ("hrs", 1.0), ("day", 24.0), ("days", 24.0), ("week", 168.0), ("weeks", 168.0),
+    ("fortnight", 336.0), ("fortnights", 336.0), ("month", 720.0), ("months", 720.0), ("quarter", 2160.0),
+    ("quarters", 2160.0), ("year", 8760.0), ("years", 8760.0), ("yr", 8760.0), ("yrs", 8760.0), ("decade", 87600.0),
+];
+/// Adjectives of frequency to the unit they group by.
+pub const PER_UNIT: &[(&str, &str)] = &[
+    ("hourly", "hour"), ("daily", "day"), ("weekly", "week"), ("biweekly", "fortnight"), ("monthly", "month"),
+    ("quarterly", "quarter"), ("yearly", "year"), ("annually", "year"), ("annual", "year"),
+];
+
+pub const SPELLED: &[(&str, f64)] = &[
+    ("zero", 0.0), ("one", 1.0), ("two", 2.0), ("three", 3.0), ("four", 4.0), ("five", 5.0), ("six", 6.0),
+    ("seven", 7.0), ("eight", 8.0), ("nine", 9.0), ("ten", 10.0), ("eleven", 11.0), ("twelve", 12.0),
+    ("thirteen", 13.0), ("fourteen", 14.0), ("fifteen", 15.0), ("sixteen", 16.0), ("seventeen", 17.0),
+    ("eighteen", 18.0), ("nineteen", 19.0), ("twenty", 20.0), ("thirty", 30.0), ("forty", 40.0), ("fifty", 50.0),
+    ("sixty", 60.0), ("seventy", 70.0), ("eighty", 80.0), ("ninety", 90.0), ("dozen", 12.0), ("twice", 2.0),
+    ("thrice", 3.0), ("once", 1.0), ("single", 1.0), ("half", 0.5),
+];
+pub const SCALES: &[(&str, f64)] = &[("hundred", 100.0), ("thousand", 1e3), ("million", 1e6), ("billion", 1e9)];
+
+/// Currency symbols become the word for the currency, so "$50" meets "fifty dollars".
+pub const CURRENCY: &[(char, &str)] = &[('$', "dollar"), ('€', "euro"), ('£', "pound"), ('¥', "yen")];
+
+pub fn is_filler(w: &str) -> bool {
+    FILLERS.contains(&w) || LIGHT_VERBS.contains(&w)
+}
+
+struct Tables {
+    synonyms: HashMap<String, String>,
+    antonyms: HashMap<String, Vec<String>>,
+    phrases: Vec<(Vec<String>, Vec<String>)>,
+}
+
+fn tables() -> &'static Tables {
+    static T: OnceLock<Tables> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut synonyms = HashMap::new();
+        for group in SYNONYMS {
+            let head = stem(group[0]);
+            for w in group.iter() {
+                synonyms.entry(stem(w)).or_insert_with(|| head.clone());
+            }
+        }
+        let mut antonyms: HashMap<String, Vec<String>> = HashMap::new();
+        for (a, b) in ANTONYMS {
+            let (a, b) = (canonical(&stem(a), &synonyms), canonical(&stem(b), &synonyms));
+            antonyms.entry(a.clone()).or_default().push(b.clone());
+            antonyms.entry(b).or_default().push(a);
+        }
+        let mut phrases: Vec<(Vec<String>, Vec<String>)> = PHRASES
+            .iter()
+            .map(|(p, r)| (p.split(' ').map(stem).collect(), r.split(' ').map(String::from).collect()))
+            .collect();
+        // Longest first, so "total number of" wins over "number of".
+        phrases.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        Tables { synonyms, antonyms, phrases }
+    })
+}
+
+fn canonical(stemmed: &str, synonyms: &HashMap<String, String>) -> String {
+    synonyms.get(stemmed).cloned().unwrap_or_else(|| stemmed.to_string())
+}
+
+/// The form two words are compared in: stemmed, then the head of its synonym group.
+pub fn concept(word: &str) -> String {
+    canonical(&stem(word), &tables().synonyms)
+}
+
+pub fn irregular(word: &str) -> Option<&'static str> {
+    IRREGULAR.iter().find(|(w, _)| *w == word).map(|(_, b)| *b)
+}
+
+pub fn antonyms(concept: &str) -> &'static [String] {
+    tables().antonyms.get(concept).map(Vec::as_slice).unwrap_or(&[])
+}
+
+pub fn phrases() -> &'static [(Vec<String>, Vec<String>)] {
+    &tables().phrases
+}
+
+pub fn lookup<'a, T: Copy>(table: &'a [(&'a str, T)], w: &str) -> Option<T> {
+    table.iter().find(|(k, _)| *k == w).map(|(_, v)| *v)
+}

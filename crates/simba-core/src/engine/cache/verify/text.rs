@@ -1,0 +1,396 @@
+//! Turns a question into tokens the checks compare: lower-cased, contractions opened, hyphens and
+//! multi-word expressions resolved, numbers (digits or spelled, with %, currency and time units)
+//! made canonical, and every word reduced to a stem. Works on any input without panicking.
+
+use super::lexicon::{self as lex, lookup};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// An ordinary word (already stemmed and mapped to its synonym group).
+    Word,
+    /// A canonical number: "5", "0.2" (from 20%), "dur:168" (a week, in hours), "9am".
+    Num,
+    /// A code or identifier such as "a-1029" or "order_items": compared literally.
+    Ident,
+    /// A sentence or clause boundary.
+    Punct,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tok {
+    pub w: String,
+    pub kind: Kind,
+    /// Written like a name: capitalised inside a sentence, or an acronym.
+    pub name: bool,
+    /// A number only by a soft word ("one", "once", "single") that often is no quantity at all.
+    pub soft: bool,
+    /// The lower-cased word before stemming (for the word lists).
+    pub raw: String,
+}
+
+impl Tok {
+    fn new(w: impl Into<String>, kind: Kind, name: bool) -> Self {
+        let w = w.into();
+        Tok { raw: w.clone(), w, kind, name, soft: false }
+    }
+}
+
+/// Longest text looked at: beyond this a question is no longer a question (and cost stays bounded).
+const MAX_CHARS: usize = 4000;
+
+pub fn analyse(text: &str) -> Vec<Tok> {
+    let raw = scan(text);
+    let words = open_words(raw);
+    let words = apply_phrases(words);
+    let words = merge_numbers(words);
+    words
+        .into_iter()
+        .map(|mut t| {
+            if t.kind == Kind::Word {
+                t.raw = t.w.clone();
+                t.w = lex::concept(&t.w);
+            }
+            t
+        })
+        .collect()
+}
+
+/// Splits into words and boundaries, noting which words look like names.
+fn scan(text: &str) -> Vec<Tok> {
+    let chars: Vec<char> = text.chars().take(MAX_CHARS).map(|c| if c == '’' || c == '‘' { '\'' } else { c }).collect();
+    let mut out = Vec::new();
+    let mut sentence_start = true;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_alphanumeric() {
+            let start = i;
+            while i < chars.len() {
+                let ch = chars[i];
+                let next_alnum = chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+                let prev_digit = i > start && chars[i - 1].is_ascii_digit();
+                let next_digit = chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+                if ch.is_alphanumeric() || (matches!(ch, '\'' | '-' | '_' | '&') && next_alnum) || (matches!(ch, '.' | ',') && prev_digit && next_digit) {
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            let mut word: String = chars[start..i].iter().collect();
+            if chars.get(i) == Some(&'%') {
+                word.push('%');
+                i += 1;
+            }
+            let letters: Vec<char> = word.chars().filter(|c| c.is_alphabetic()).collect();
+            let acronym = letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase());
+            let capital = word.chars().next().is_some_and(char::is_uppercase) && !sentence_start;
+            let name = (acronym || capital) && word != "I";
+            out.push(Tok::new(word, Kind::Word, name));
+            sentence_start = false;
+        } else if let Some((_, cur)) = lex::CURRENCY.iter().find(|(s, _)| *s == c) {
+            // "$50": the amount first, then its currency, like "50 dollars".
+            let j = i + 1;
+            if chars.get(j).is_some_and(|n| n.is_ascii_digit()) {
+                let mut k = j;
+                while k < chars.len() && (chars[k].is_alphanumeric() || (matches!(chars[k], '.' | ',') && chars.get(k + 1).is_some_and(|n| n.is_ascii_digit()))) {
+                    k += 1;
+                }
+                out.push(Tok::new(chars[j..k].iter().collect::<String>(), Kind::Word, false));
+                i = k;
+            } else {
+                i += 1;
+            }
+            out.push(Tok::new(*cur, Kind::Word, false));
+            sentence_start = false;
+        } else {
+            if matches!(c, '.' | '?' | '!' | ':' | ';') {
+                out.push(Tok::new(".", Kind::Punct, false));
+                sentence_start = true;
+            } else if matches!(c, ',' | '(' | ')' | '/' | '"' | '“' | '”') {
+                out.push(Tok::new(",", Kind::Punct, false));
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+fn is_number_like(w: &str) -> bool {
+    w.chars().next().is_some_and(|c| c.is_ascii_digit())
+}
+
+/// Lower-cases, opens contractions and hyphenated words, and reads digit tokens.
+fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
+    let mut out = Vec::with_capacity(raw.len() + 4);
+    for t in raw {
+        if t.kind != Kind::Word {
+            out.push(t);
+            continue;
+        }
+        let lower = t.w.to_lowercase();
+        // Contractions: "don't" -> do not, "won't" -> will not; "'s", "'re" … carry nothing we compare.
+        let (base, negated) = match lower.strip_suffix("n't") {
+            Some(b) => (match b { "ca" => "can".to_string(), "wo" => "will".to_string(), "sha" => "shall".to_string(), b => b.to_string() }, true),
+            None => match lower.as_str() {
+                "cannot" | "cant" => ("can".into(), true),
+                "dont" | "doesnt" | "didnt" | "isnt" | "arent" | "wasnt" | "werent" | "havent" | "hasnt" | "hadnt" | "wont"
+                | "wouldnt" | "shouldnt" | "couldnt" => (lower.trim_end_matches("nt").to_string(), true),
+                _ => (lower.clone(), false),
+            },
+        };
+        let base = match base.find('\'') {
+            Some(p) => base[..p].to_string(),
+            None => base,
+        };
+        if base.is_empty() {
+            continue;
+        }
+        // Abbreviations are spelled out; one that is also an ordinary word ("us") only when written in capitals.
+        let abbreviation = lookup(lex::ABBREVIATIONS, &base).or_else(|| base.strip_suffix('s').filter(|b| b.len() >= 3).and_then(|b| lookup(lex::ABBREVIATIONS, b)));
+        if let Some(full) = abbreviation.filter(|_| t.name || !lex::is_filler(&base)) {
+            for w in full.split(' ') {
+                out.push(word_or_number(w.to_string(), t.name));
+            }
+            if negated {
+                out.push(Tok::new("not", Kind::Word, false));
+            }
+            continue;
+        }
+        let has_digit = base.chars().any(|c| c.is_ascii_digit());
+        let has_alpha = base.chars().any(char::is_alphabetic);
+        if base.contains('-') && !(has_digit && has_alpha) {
+            let parts: Vec<&str> = base.split('-').filter(|p| !p.is_empty()).collect();
+            // "un-resolved", "non-members": the prefix belongs to the word.
+            if parts.len() == 2 && lex::NEGATIVE_PREFIXES.contains(&parts[0]) {
+                out.push(word_or_number(format!("{}{}", parts[0], parts[1]), t.name));
+            } else {
+                for p in parts {
+                    out.push(word_or_number(p.to_string(), t.name));
+                }
+            }
+        } else {
+            out.push(word_or_number(base, t.name));
+        }
+        if negated {
+            out.push(Tok::new("not", Kind::Word, false));
+        }
+    }
+    out
+}
+
+fn word_or_number(w: String, name: bool) -> Tok {
+    if let Some(n) = read_number(&w) {
+        return Tok::new(n, Kind::Num, false);
+    }
+    let has_digit = w.chars().any(|c| c.is_ascii_digit());
+    // Quarters and halves written short ("Q3", "H2") are calendar words, not codes.
+    if has_digit && (w.len() == 2 && (w.starts_with('q') || w.starts_with('h'))) {
+        return Tok::new(w, Kind::Word, false);
+    }
+    if w.contains('_') || has_digit {
+        return Tok::new(w, Kind::Ident, true);
+    }
+    Tok::new(w, Kind::Word, name)
+}
+
+/// "1,000" -> 1000, "2.50" -> 2.5, "20%" -> 0.2, "1st" -> 1, "5k" -> 5000, "9am" stays "9am".
+fn read_number(w: &str) -> Option<String> {
+    if !is_number_like(w) {
+        return None;
+    }
+    let digits_end = w.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ',')).unwrap_or(w.len());
+    let (num, rest) = w.split_at(digits_end);
+    let value: f64 = num.replace(',', "").trim_end_matches('.').parse().ok()?;
+    let scaled = match rest {
+        "" => value,
+        "%" => value / 100.0,
+        "st" | "nd" | "rd" | "th" => value,
+        "k" => value * 1e3,
+        "m" | "mm" => value * 1e6,
+        "bn" | "b" => value * 1e9,
+        "am" | "pm" => return Some(format!("{}{rest}", fmt(value))),
+        _ => return None,
+    };
+    Some(fmt(scaled))
+}
+
+pub fn fmt(v: f64) -> String {
+    if !v.is_finite() {
+        return "nan".into();
+    }
+    let r = (v * 1e6).round() / 1e6;
+    format!("{r}")
+}
+
+/// Spelled numbers ("one thousand", "a dozen"), percent and currency words after a number, and
+/// "N units of time" as one duration.
+fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
+    let mut out: Vec<Tok> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let t = &words[i];
+        // A run of spelled number words, optionally starting with a digit number ("2 million").
+        let mut value: Option<f64> = None;
+        let (mut total, mut current) = (0.0f64, 0.0f64);
+        let mut j = i;
+        let mut soft = true;
+        while j < words.len() {
+            let w = &words[j];
+            if w.kind == Kind::Num && j == i {
+                current = w.w.parse().unwrap_or(0.0);
+                soft = false;
+            } else if w.kind == Kind::Word {
+                if let Some(v) = lookup(lex::SPELLED, &w.w) {
+                    if v == 0.5 && value.is_some() {
+                        break;
+                    }
+                    current += v;
+                    soft &= matches!(w.w.as_str(), "one" | "once" | "single");
+                } else if let Some(s) = lookup(lex::SCALES, &w.w) {
+                    if value.is_none() && j == i {
+                        break;
+                    }
+                    current = current.max(1.0) * s;
+                    if s >= 1000.0 {
+                        total += current;
+                        current = 0.0;
+                    }
+                    soft = false;
+                } else if w.w == "a" && j == i && words.get(j + 1).is_some_and(|n| matches!(n.w.as_str(), "dozen" | "hundred" | "thousand" | "million" | "billion")) {
+                    // "a dozen" is 12, "a hundred" is 100.
+                    current = if words[j + 1].w == "dozen" { 0.0 } else { 1.0 };
+                    j += 1;
+                    value = Some(0.0);
+                    soft = false;
+                    continue;
+                } else {
+                    break;
+                }
+            } else {
+                break;
+            }
+            value = Some(total + current);
+            j += 1;
+        }
+        let Some(v) = value.map(|_| total + current) else {
+            out.push(t.clone());
+            i += 1;
+            continue;
+        };
+        let mut v = v;
+        let mut tok = Tok::new(fmt(v), Kind::Num, false);
+        tok.soft = soft;
+        // What follows the number: percent, cents, or a unit of time.
+        match words.get(j).map(|n| n.w.as_str()) {
+            Some("percent" | "pct") => {
+                v /= 100.0;
+                tok.w = fmt(v);
+                j += 1;
+            }
+            Some("time" | "times") => {
+                // "two times" is "twice".
+                j += 1;
+            }
+            Some("cent" | "cents") => {
+                tok.w = fmt(v / 100.0);
+                out.push(tok);
+                out.push(Tok::new("dollar", Kind::Word, false));
+                i = j + 1;
+                continue;
+            }
+            Some(u) => {
+                if let Some(h) = lookup(lex::UNITS, u) {
+                    tok.w = format!("dur:{}", fmt(v * h));
+                    tok.soft = false;
+                    j += 1;
+                }
+            }
+            None => {}
+        }
+        out.push(tok);
+        i = j.max(i + 1);
+    }
+    out
+}
+
+/// Multi-word expressions to one token, matched on stems (so "signed up" is "sign up").
+fn apply_phrases(words: Vec<Tok>) -> Vec<Tok> {
+    let stems: Vec<String> = words.iter().map(|t| if t.kind == Kind::Word { stem(&t.w) } else { String::new() }).collect();
+    let mut out = Vec::with_capacity(words.len());
+    let mut i = 0;
+    'outer: while i < words.len() {
+        for (pat, rep) in lex::phrases() {
+            let end = i + pat.len();
+            if end <= words.len() && (i..end).all(|k| words[k].kind == Kind::Word && stems[k] == pat[k - i]) {
+                let name = words[i..end].iter().any(|t| t.name);
+                for r in rep {
+                    out.push(Tok::new(r.clone(), Kind::Word, name));
+                }
+                i = end;
+                continue 'outer;
+            }
+        }
+        out.push(words[i].clone());
+        i += 1;
+    }
+    out
+}
+
+/// A light suffix-stripping stemmer: enough for "orders"/"order", "shipped"/"ship", "closing"/"close".
+pub fn stem(w: &str) -> String {
+    if let Some(base) = lex::irregular(w) {
+        return stem_regular(base);
+    }
+    stem_regular(w)
+}
+
+fn stem_regular(w: &str) -> String {
+    if !w.is_ascii() || w.len() <= 3 || !w.chars().all(|c| c.is_ascii_alphabetic()) {
+        return w.to_string();
+    }
+    let mut s = w.to_string();
+    if s.ends_with("ies") && s.len() > 4 {
+        s.truncate(s.len() - 3);
+        s.push('y');
+    } else if s.ends_with("sses") {
+        s.truncate(s.len() - 2);
+    } else if s.ends_with('s') && !s.ends_with("ss") && !s.ends_with("us") && !s.ends_with("is") {
+        s.pop();
+    }
+    let mut stripped = false;
+    if s.ends_with("ied") && s.len() > 4 {
+        s.truncate(s.len() - 3);
+        s.push('y');
+    } else if s.ends_with("ed") && s.len() >= 4 {
+        s.truncate(s.len() - 2);
+        stripped = true;
+    } else if s.ends_with("ing") && s.len() > 5 {
+        s.truncate(s.len() - 3);
+        stripped = true;
+    }
+    let b = s.as_bytes();
+    if stripped && b.len() >= 3 && b[b.len() - 1] == b[b.len() - 2] && !b"aeioulsz".contains(&b[b.len() - 1]) {
+        s.pop();
+    }
+    if s.len() > 2 && s.ends_with('e') {
+        s.pop();
+    }
+    s
+}
+
+/// True when `a` and `b` differ by one edit or one swap of neighbours: a typo, for longer words.
+pub fn one_typo_apart(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().min(b.len()) < 5 || a.len().abs_diff(b.len()) > 1 || a == b {
+        return false;
+    }
+    let p = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let (ra, rb) = (&a[p..], &b[p..]);
+    if ra.len() == rb.len() {
+        ra[1..] == rb[1..] || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
+    } else if ra.len() > rb.len() {
+        ra[1..] == *rb
+    } else {
+        rb[1..] == *ra
+    }
+}
