@@ -141,6 +141,11 @@ impl Engine {
     }
 
     /// The embedding model (loaded on first use, off the async threads).
+    /// Where the local model is read from.
+    pub fn model_dir(&self) -> &std::path::Path {
+        &self.inner.model_dir
+    }
+
     pub async fn embedder(&self) -> ApiResult<Arc<dyn Embedder>> {
         self.inner
             .embedder

@@ -103,7 +103,7 @@ pub struct CleanupReport {
 }
 
 /// How an embedding failure reaches the user (also when the model or provider is first loaded).
-pub(crate) fn embed_error(e: EmbedError) -> ApiError {
+pub fn embed_error(e: EmbedError) -> ApiError {
     match e {
         EmbedError::InvalidInput(m) => ApiError::invalid(m),
         EmbedError::ModelMissing { .. } => ApiError::new(ErrorCode::MissingResource, e.to_string()),

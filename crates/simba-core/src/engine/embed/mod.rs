@@ -40,10 +40,27 @@ pub enum EmbedError {
 /// `SIMBA_EMBEDDINGS` names one (openai, azure, vertex), the local MiniLM from `model_dir`
 /// otherwise. Blocking: loads a model or asks the provider for its dimension.
 pub fn load_configured(model_dir: &Path) -> Result<Arc<dyn Embedder>, EmbedError> {
+    Ok(Arc::new(CachedEmbedder::new(load_uncached(model_dir)?, EMBED_CACHE_ENTRIES)))
+}
+
+/// The configured model without the exact-text cache in front (benchmarks measure the model).
+pub fn load_uncached(model_dir: &Path) -> Result<Box<dyn Embedder>, EmbedError> {
     Ok(match ProviderConfig::from_env()? {
-        Some(config) => Arc::new(CachedEmbedder::new(ProviderEmbedder::connect(config)?, EMBED_CACHE_ENTRIES)),
-        None => Arc::new(CachedEmbedder::new(MiniLmEmbedder::load(model_dir)?, EMBED_CACHE_ENTRIES)),
+        Some(config) => Box::new(ProviderEmbedder::connect(config)?),
+        None => Box::new(MiniLmEmbedder::load(model_dir)?),
     })
+}
+
+impl Embedder for Box<dyn Embedder> {
+    fn model_id(&self) -> &str {
+        self.as_ref().model_id()
+    }
+    fn dims(&self) -> usize {
+        self.as_ref().dims()
+    }
+    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        self.as_ref().embed_batch(texts)
+    }
 }
 
 pub trait Embedder: Send + Sync {

@@ -41,10 +41,28 @@ fn quantise(v: &[f32], limit: f32, out: &mut Vec<i8>) -> f32 {
 const STORED_LIMIT: f32 = 127.0;
 const QUERY_LIMIT: f32 = 63.0;
 
+/// Scans with at least this many rows are split across the cores: it buys one lookup's latency
+/// (a 10k scan runs in about half the time on 2 cores), at no cost in total work.
+const PARALLEL_ROWS: usize = 8192;
+
 /// For every stored vector (codes offset by +128 into u8), the integer dot product with the
-/// query's codes, written to `out`. `q_sum` is the sum of the query codes (to undo the offset).
+/// query's codes, written to `out`.
 pub fn dot_u8i8_all(codes: &[u8], dims: usize, q: &[i8], out: &mut [i32]) {
     debug_assert_eq!(q.len(), dims);
+    debug_assert_eq!(codes.len(), out.len() * dims);
+    let threads = rayon::current_num_threads();
+    if out.len() >= PARALLEL_ROWS && threads > 1 {
+        use rayon::prelude::*;
+        let rows_per_task = out.len().div_ceil(threads);
+        out.par_chunks_mut(rows_per_task)
+            .zip(codes.par_chunks(rows_per_task * dims))
+            .for_each(|(o, c)| dot_u8i8_rows(c, dims, q, o));
+    } else {
+        dot_u8i8_rows(codes, dims, q, out);
+    }
+}
+
+fn dot_u8i8_rows(codes: &[u8], dims: usize, q: &[i8], out: &mut [i32]) {
     #[cfg(target_arch = "x86_64")]
     {
         if avx2_fma() {
@@ -67,22 +85,51 @@ unsafe fn dot_u8i8_all_avx2(codes: &[u8], dims: usize, q: &[i8], out: &mut [i32]
     let ones = _mm256_set1_epi16(1);
     let body = dims / 32 * 32;
     let pq = q.as_ptr();
-    for (row, o) in codes.chunks_exact(dims).zip(out.iter_mut()) {
-        let pc = row.as_ptr();
+    let pc = codes.as_ptr();
+    let tail = |row: usize| -> i32 { (body..dims).map(|j| codes[row * dims + j] as i32 * q[j] as i32).sum() };
+    // u8×i8 pairs summed into i16 (never saturating, see QUERY_LIMIT), then into i32 lanes.
+    let step = |acc: __m256i, row: *const u8, qv: __m256i| {
+        _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_loadu_si256(row as *const __m256i), qv), ones))
+    };
+    let rows = out.len();
+    let mut r = 0;
+    // Four rows at a time: each query block is loaded once for the four, and the four horizontal
+    // sums share their hadd steps.
+    while r + 4 <= rows {
+        let p0 = pc.add(r * dims);
+        let (p1, p2, p3) = (p0.add(dims), p0.add(2 * dims), p0.add(3 * dims));
+        let (mut a0, mut a1, mut a2, mut a3) = (_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256());
+        let mut i = 0;
+        while i < body {
+            let qv = _mm256_loadu_si256(pq.add(i) as *const __m256i);
+            a0 = step(a0, p0.add(i), qv);
+            a1 = step(a1, p1.add(i), qv);
+            a2 = step(a2, p2.add(i), qv);
+            a3 = step(a3, p3.add(i), qv);
+            i += 32;
+        }
+        // [a0 a1 a2 a3] per 128-bit half after two hadds; the halves added give the four sums.
+        let s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+        let sums = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256::<1>(s));
+        let mut lanes = [0i32; 4];
+        _mm_storeu_si128(lanes.as_mut_ptr() as *mut __m128i, sums);
+        for (j, lane) in lanes.iter().enumerate() {
+            out[r + j] = lane + tail(r + j) - 128 * q_sum;
+        }
+        r += 4;
+    }
+    while r < rows {
+        let p = pc.add(r * dims);
         let mut acc = _mm256_setzero_si256();
         let mut i = 0;
         while i < body {
-            let pairs = _mm256_maddubs_epi16(_mm256_loadu_si256(pc.add(i) as *const __m256i), _mm256_loadu_si256(pq.add(i) as *const __m256i));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, ones));
+            acc = step(acc, p.add(i), _mm256_loadu_si256(pq.add(i) as *const __m256i));
             i += 32;
         }
         let mut lanes = [0i32; 8];
         _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, acc);
-        let mut sum: i32 = lanes.iter().sum();
-        for j in body..dims {
-            sum += row[j] as i32 * q[j] as i32;
-        }
-        *o = sum - 128 * q_sum;
+        out[r] = lanes.iter().sum::<i32>() + tail(r) - 128 * q_sum;
+        r += 1;
     }
 }
 
@@ -357,11 +404,12 @@ mod tests {
 
     #[test]
     fn int8_kernel_agrees_with_scalar() {
-        for dims in [1, 31, 32, 389] {
-            let signed: Vec<Vec<i8>> = (0..5).map(|r| (0..dims).map(|i| (((i + r) * 37) % 255) as i32 - 127).map(|x| x as i8).collect()).collect();
+        // Row counts around the four-row blocks, and one past the parallel split.
+        for (dims, rows) in [(1, 5), (31, 7), (32, 4), (389, 5), (384, PARALLEL_ROWS + 3)] {
+            let signed: Vec<Vec<i8>> = (0..rows).map(|r| (0..dims).map(|i| (((i + r) * 37) % 255) as i32 - 127).map(|x| x as i8).collect()).collect();
             let codes: Vec<u8> = signed.iter().flatten().map(|c| (*c as i16 + 128) as u8).collect();
             let q: Vec<i8> = (0..dims).map(|i| ((i * 53) % 127) as i32 - 63).map(|x| x as i8).collect();
-            let mut got = vec![0; 5];
+            let mut got = vec![0; rows];
             dot_u8i8_all(&codes, dims, &q, &mut got);
             for (row, g) in signed.iter().zip(&got) {
                 assert_eq!(*g, row.iter().zip(&q).map(|(a, b)| *a as i32 * *b as i32).sum::<i32>(), "dims {dims}");
@@ -397,3 +445,4 @@ mod tests {
         assert_eq!(idx.get(10).unwrap(), &data[0][..]);
     }
 }
+

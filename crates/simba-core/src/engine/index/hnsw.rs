@@ -99,6 +99,11 @@ impl HnswIndex {
         self.live.dims()
     }
 
+    /// Search effort (candidates explored); more finds the true nearest more often, slower.
+    pub fn set_ef_search(&mut self, ef: usize) {
+        self.params.ef_search = ef.max(1);
+    }
+
     pub fn len(&self) -> usize {
         self.live.len()
     }

@@ -100,7 +100,9 @@ impl AutoIndex {
         }
         match &mut self.inner {
             Inner::Exact(i) if i.len() + items.len() > self.hnsw_above => {
-                let mut h = HnswIndex::from_exact(i, self.params);
+                let mut h = HnswIndex::new(i.dims(), self.params, i.len() + items.len());
+                let existing: Vec<(u64, &[f32])> = i.iter().collect();
+                h.insert_many(&existing)?;
                 h.insert_many(items)?;
                 self.inner = Inner::Hnsw(h);
             }
@@ -112,6 +114,14 @@ impl AutoIndex {
             Inner::Hnsw(h) => h.insert_many(items)?,
         }
         Ok(())
+    }
+
+    /// The HNSW search effort, now and after a later switch to HNSW.
+    pub fn set_ef_search(&mut self, ef: usize) {
+        self.params.ef_search = ef.max(1);
+        if let Inner::Hnsw(h) = &mut self.inner {
+            h.set_ef_search(ef);
+        }
     }
 
     pub fn dims(&self) -> usize {
