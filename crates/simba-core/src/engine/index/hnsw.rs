@@ -1,8 +1,11 @@
-//! Approximate search for large partitions: an HNSW graph from hnsw_rs. hnsw_rs cannot delete, so
-//! removed ids are tombstoned, filtered out during the search, and the graph is rebuilt from the
-//! live vectors when tombstones pass a quarter of it. Candidates are re-scored exactly.
+//! Approximate search for large partitions: an HNSW graph built by hnsw_rs (on all cores for bulk
+//! loads) and searched through a flat copy of it ([`FrozenGraph`]); vectors added since the copy
+//! are searched exactly beside it until there are enough to copy again. hnsw_rs cannot delete, so
+//! removed ids are tombstoned, left out of results, and the graph is rebuilt from the live vectors
+//! when tombstones pass a quarter of it. Candidates are re-scored exactly.
 
 use super::exact::{dot, ExactIndex};
+use super::frozen::FrozenGraph;
 use super::{check_vector, IndexError};
 use hnsw_rs::prelude::{Distance, Hnsw};
 use std::collections::{HashMap, HashSet};
@@ -41,7 +44,14 @@ pub struct HnswIndex {
     internal_of: HashMap<u64, usize>,
     internal_ids: Vec<u64>,
     tombstones: HashSet<usize>,
+    /// The graph as of the last copy, and the vectors added since (searched exactly).
+    frozen: FrozenGraph,
+    recent: ExactIndex,
 }
+
+/// Vectors added since the last copy of the graph that trigger a new copy: at least this many,
+/// and at least a twentieth of the graph (a copy costs about a second per million entries).
+const RECOPY_MIN: usize = 2_000;
 
 impl HnswIndex {
     pub fn new(dims: usize, params: HnswParams, capacity: usize) -> Self {
@@ -52,7 +62,21 @@ impl HnswIndex {
             internal_of: HashMap::new(),
             internal_ids: Vec::new(),
             tombstones: HashSet::new(),
+            frozen: FrozenGraph::empty(dims),
+            recent: ExactIndex::new(dims),
         }
+    }
+
+    /// Copies the graph for searching when enough vectors were added since the last copy.
+    fn maybe_copy_graph(&mut self) {
+        if self.recent.len() < RECOPY_MIN.max(self.frozen.len() / 20) {
+            return;
+        }
+        let (live, ids, tombstones) = (&self.live, &self.internal_ids, &self.tombstones);
+        self.frozen = FrozenGraph::copy(&self.graph, self.live.dims(), ids.len(), |g| {
+            (!tombstones.contains(&g)).then(|| live.get(ids[g]).map(<[f32]>::to_vec)).flatten()
+        });
+        self.recent = ExactIndex::new(self.live.dims());
     }
 
     pub fn from_exact(exact: &ExactIndex, params: HnswParams) -> Self {
@@ -78,12 +102,14 @@ impl HnswIndex {
             self.internal_ids.push(*id);
             self.internal_of.insert(*id, internal);
             self.live.insert(*id, v)?;
+            self.recent.insert(*id, v)?;
             batch.push((*v, internal));
         }
         // A later duplicate of an id in the same batch supersedes the earlier one.
         let batch: Vec<(&[f32], usize)> = batch.into_iter().filter(|(_, i)| !self.tombstones.contains(i)).collect();
         self.graph.parallel_insert_slice(&batch);
         self.maybe_rebuild();
+        self.maybe_copy_graph();
         Ok(())
     }
 
@@ -113,8 +139,9 @@ impl HnswIndex {
     }
 
     pub fn memory_bytes(&self) -> usize {
-        // Vectors twice (graph + live copy) plus links.
-        self.live.memory_bytes() * 2 + self.internal_ids.len() * (self.params.max_connections * 2 * 8 + 64)
+        // hnsw_rs's vectors and links, the live copy, the flat copy and the recent additions.
+        let graph = self.internal_ids.len() * (self.live.dims() * 4 + self.params.max_connections * 2 * 8 + 64);
+        graph + self.live.memory_bytes() + self.frozen.memory_bytes() + self.recent.memory_bytes()
     }
 
     pub fn insert(&mut self, id: u64, v: &[f32]) -> Result<(), IndexError> {
@@ -127,7 +154,9 @@ impl HnswIndex {
         self.internal_of.insert(id, internal);
         self.graph.insert((v, internal));
         self.live.insert(id, v)?;
+        self.recent.insert(id, v)?;
         self.maybe_rebuild();
+        self.maybe_copy_graph();
         Ok(())
     }
 
@@ -135,6 +164,7 @@ impl HnswIndex {
         let Some(internal) = self.internal_of.remove(&id) else { return false };
         self.tombstones.insert(internal);
         self.live.remove(id);
+        self.recent.remove(id);
         self.maybe_rebuild();
         true
     }
@@ -150,23 +180,16 @@ impl HnswIndex {
         if k == 0 || self.live.is_empty() {
             return Ok(vec![]);
         }
-        let want = (k * 2).max(10);
-        let ef = self.params.ef_search.max(want);
-        let filter = |internal: &usize| !self.tombstones.contains(internal);
-        let found = if self.tombstones.is_empty() {
-            self.graph.search(q, want, ef)
-        } else {
-            self.graph.search_filter(q, want, ef, Some(&filter))
-        };
-        // Exact re-scoring of the candidates.
-        let mut out: Vec<(u64, f32)> = found
-            .iter()
-            .filter(|n| !self.tombstones.contains(&n.d_id))
-            .filter_map(|n| {
-                let id = self.internal_ids[n.d_id];
-                self.live.get(id).map(|v| (id, dot(q, v)))
-            })
+        let ef = self.params.ef_search.max(k * 2).max(10);
+        // The copied graph (leaving out removed and since-replaced entries), then what was added
+        // since the copy; scores are exact dot products in both.
+        let mut out: Vec<(u64, f32)> = self
+            .frozen
+            .search(q, ef, |g| self.tombstones.contains(&(g as usize)))
+            .into_iter()
+            .map(|(g, score)| (self.internal_ids[g as usize], score))
             .collect();
+        out.extend(self.recent.search(q, k)?);
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out.dedup_by_key(|x| x.0);
         out.truncate(k);

@@ -3,6 +3,7 @@
 //! similarity is the dot product.
 
 mod exact;
+mod frozen;
 mod hnsw;
 
 pub use exact::{dot, ExactIndex};
