@@ -1,17 +1,27 @@
-//! The answer-safety target on the development pairs, through the real MiniLM model and the same
-//! evaluation the `cache eval` command runs: at the default threshold (0.8) with the candidate
-//! checks on, serve at least 65% of same-answer pairs and at most 2% of trap pairs.
-//! (The hold-out set is for reporting only and is not asserted here.)
+//! The answer-safety target, through the real MiniLM model and the same evaluation the `cache eval`
+//! command runs: at the default threshold (0.8) with the candidate checks on, serve at least 65% of
+//! same-answer pairs and at most 2% of trap pairs.
+//! - the development pairs (`eval_dev.jsonl`) must meet it;
+//! - the hold-out pairs (`eval_holdout.jsonl`, other domains, never used to write the checks) are
+//!   printed only: they do not meet the target yet (last seen: 49% same served, 7% traps served).
+//!   Set `HOLDOUT_ASSERTED` once they do.
+//!
+//! `SIMBA_EVAL_DUMP=<file>` writes every pair of the development set with its similarity and the
+//! checks' objection, one JSON object a line, for inspection.
 
 use simba_core::engine::cache::types::CacheSettings;
 use simba_core::engine::embed::{Embedder, MiniLmEmbedder};
-use simba_core::engine::eval::{evaluate, parse_pairs};
+use simba_core::engine::eval::{evaluate, parse_pairs, EvalReport};
 
-#[test]
-fn dev_set_meets_the_target_at_the_default_threshold() {
+const SAME_TARGET: f64 = 0.65;
+const TRAP_TARGET: f64 = 0.02;
+/// Whether the hold-out figures are asserted (true once the checks generalise to them; not yet).
+const HOLDOUT_ASSERTED: bool = false;
+
+fn run(file: &str) -> (EvalReport, f64, f64, String) {
     let dir = simba_core::paths::models_dir().join(simba_core::engine::MODEL_DIR_NAME);
     let model = MiniLmEmbedder::load(&dir).unwrap_or_else(|e| panic!("{e} (run `bash .ci/setup test`)"));
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/eval_dev.jsonl");
+    let path = format!("{}/../../tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
     let pairs = parse_pairs(&std::fs::read_to_string(path).unwrap()).unwrap();
     let defaults = CacheSettings::default();
     assert!(defaults.verify_candidates);
@@ -24,7 +34,27 @@ fn dev_set_meets_the_target_at_the_default_threshold() {
         .iter()
         .map(|(k, v)| format!("{k}: {:.0}%", 100.0 * v.same_served_rate.or(v.false_hit_rate).unwrap_or(0.0)))
         .collect();
-    eprintln!("threshold {threshold}: same served {:.1}%, traps served {:.1}% ({})", same * 100.0, traps * 100.0, by_cat.join(", "));
-    assert!(same >= 0.65, "same-answer pairs served {:.1}% < 65% ({})", same * 100.0, by_cat.join(", "));
-    assert!(traps <= 0.02, "trap pairs served {:.1}% > 2% ({})", traps * 100.0, by_cat.join(", "));
+    let by_cat = by_cat.join(", ");
+    eprintln!("{file} at threshold {threshold}: same served {:.1}%, traps served {:.1}% ({by_cat})", same * 100.0, traps * 100.0);
+    (report, same as f64, traps as f64, by_cat)
+}
+
+#[test]
+fn dev_set_meets_the_target_at_the_default_threshold() {
+    let (report, same, traps, by_cat) = run("eval_dev.jsonl");
+    if let Ok(out) = std::env::var("SIMBA_EVAL_DUMP") {
+        let lines: Vec<String> = report.details.iter().map(|d| serde_json::to_string(d).unwrap()).collect();
+        std::fs::write(out, lines.join("\n") + "\n").unwrap();
+    }
+    assert!(same >= SAME_TARGET, "same-answer pairs served {:.1}% < 65% ({by_cat})", same * 100.0);
+    assert!(traps <= TRAP_TARGET, "trap pairs served {:.1}% > 2% ({by_cat})", traps * 100.0);
+}
+
+#[test]
+fn holdout_set_figures() {
+    let (_, same, traps, by_cat) = run("eval_holdout.jsonl");
+    if HOLDOUT_ASSERTED {
+        assert!(same >= SAME_TARGET, "hold-out: same-answer pairs served {:.1}% < 65% ({by_cat})", same * 100.0);
+        assert!(traps <= TRAP_TARGET, "hold-out: trap pairs served {:.1}% > 2% ({by_cat})", traps * 100.0);
+    }
 }

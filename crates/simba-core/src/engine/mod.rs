@@ -152,7 +152,11 @@ impl Engine {
             .get_or_try_init(|| async {
                 let dir = self.inner.model_dir.clone();
                 // MiniLM unless SIMBA_EMBEDDINGS names an online provider (embed::provider).
-                let loaded = tokio::task::spawn_blocking(move || embed::load_configured(&dir))
+                // The hit checks' WordNet is loaded beside the model, not on the first lookup.
+                let loaded = tokio::task::spawn_blocking(move || {
+                    cache::verify::warm_up();
+                    embed::load_configured(&dir)
+                })
                     .await
                     .map_err(|e| ApiError::internal(format!("model loading stopped: {e}")))?;
                 loaded.map_err(cache::embed_error)

@@ -181,13 +181,16 @@ impl HnswIndex {
             return Ok(vec![]);
         }
         let ef = self.params.ef_search.max(k * 2).max(10);
-        // The copied graph (leaving out removed and since-replaced entries), then what was added
-        // since the copy; scores are exact dot products in both.
+        // The copied graph (leaving out removed and since-replaced entries), its candidates
+        // re-scored exactly, then what was added since the copy (exact already).
         let mut out: Vec<(u64, f32)> = self
             .frozen
             .search(q, ef, |g| self.tombstones.contains(&(g as usize)))
             .into_iter()
-            .map(|(g, score)| (self.internal_ids[g as usize], score))
+            .filter_map(|(g, _)| {
+                let id = self.internal_ids[g as usize];
+                self.live.get(id).map(|v| (id, dot(q, v)))
+            })
             .collect();
         out.extend(self.recent.search(q, k)?);
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -9,7 +9,8 @@
 
 use super::facts::{self, Facts};
 use super::lexicon as lex;
-use super::text::{one_typo_apart, Kind, Tok};
+use super::text::{one_typo_apart, typo_apart, Kind, Tok};
+use super::wordnet;
 
 /// Longest run of unmatched words still read as one changed detail rather than a rewording.
 const MAX_SLOT: usize = 2;
@@ -21,6 +22,8 @@ struct Side<'a> {
     matched: Vec<bool>,
     /// Words negated by a prefix whose base word is on the other side ("unpaid" vs "paid").
     prefix_negations: usize,
+    /// WordNet base forms of each plain content word (empty for names, codes and numbers).
+    lemmas: Vec<Vec<u32>>,
 }
 
 fn is_content(t: &Tok) -> bool {
@@ -28,8 +31,23 @@ fn is_content(t: &Tok) -> bool {
         Kind::Punct => false,
         Kind::Num => !t.soft,
         Kind::Ident => true,
-        Kind::Word => !lex::is_filler(&t.raw) && !lex::is_filler(&t.w) && !facts::is_fact_word(t),
+        Kind::Word => !lex::is_filler(&t.raw) && !lex::is_filler(&t.w) && !facts::is_fact_word(t) && !misspelt_filler(t),
     }
+}
+
+/// A word no dictionary knows, one typo from a function word: "teh", "wich", "waht".
+fn misspelt_filler(t: &Tok) -> bool {
+    let wn = wordnet::get();
+    !t.name && (3..=7).contains(&t.raw.len()) && !wn.is_empty() && lex::FILLERS.iter().any(|f| f.len() >= 3 && typo_apart(&t.raw, f, 3)) && !wn.knows(&t.raw)
+}
+
+/// A typo: one edit apart, for longer words; for shorter ones, only when one of them is no word at all.
+fn typo(a: &Tok, b: &Tok) -> bool {
+    if one_typo_apart(&a.raw, &b.raw) || one_typo_apart(&a.w, &b.w) {
+        return true;
+    }
+    let wn = wordnet::get();
+    typo_apart(&a.raw, &b.raw, 4) && !wn.is_empty() && (!wn.knows(&a.raw) || !wn.knows(&b.raw))
 }
 
 impl<'a> Side<'a> {
@@ -37,13 +55,40 @@ impl<'a> Side<'a> {
         let content: Vec<usize> = (0..toks.len()).filter(|&i| is_content(&toks[i])).collect();
         // Numbers were compared as sets already; here they only anchor the word order.
         let matched = content.iter().map(|&i| toks[i].kind == Kind::Num).collect();
-        Side { toks, content, matched, prefix_negations: 0 }
+        let wn = wordnet::get();
+        let lemmas = content.iter().map(|&i| if is_plain_word(&toks[i]) { wn.lemmas(&toks[i].raw) } else { Vec::new() }).collect();
+        Side { toks, content, matched, prefix_negations: 0, lemmas }
     }
     fn tok(&self, k: usize) -> &Tok {
         &self.toks[self.content[k]]
     }
+    /// WordNet base forms of content word `k`.
+    fn lemmas(&self, k: usize) -> &[u32] {
+        &self.lemmas[k]
+    }
     fn unmatched(&self) -> Vec<&Tok> {
         (0..self.content.len()).filter(|&k| !self.matched[k]).map(|k| self.tok(k)).collect()
+    }
+}
+
+/// An ordinary lower-case word (names and codes are compared literally).
+fn is_plain_word(t: &Tok) -> bool {
+    t.kind == Kind::Word && !t.name
+}
+
+/// Marks as matched each unmatched plain word of `a` and the first unmatched plain word of `b`
+/// that `related(raw a, lemmas a, raw b, lemmas b)` accepts (words WordNet does not know are skipped).
+fn pair_up(a: &mut Side, b: &mut Side, related: impl Fn(&str, &[u32], &str, &[u32]) -> bool) {
+    for i in 0..a.content.len() {
+        if a.matched[i] || !is_plain_word(a.tok(i)) || a.lemmas(i).is_empty() {
+            continue;
+        }
+        let found = (0..b.content.len())
+            .find(|&j| !b.matched[j] && is_plain_word(b.tok(j)) && related(&a.tok(i).raw, a.lemmas(i), &b.tok(j).raw, b.lemmas(j)));
+        if let Some(j) = found {
+            a.matched[i] = true;
+            b.matched[j] = true;
+        }
     }
 }
 
@@ -55,6 +100,24 @@ fn align(a: &mut Side, b: &mut Side) {
             b.matched[j] = true;
         }
     }
+    // WordNet: synonyms, derived forms and base forms ("physician" / "doctor", "renewal" / "renew").
+    let wn = wordnet::get();
+    if !wn.is_empty() {
+        pair_up(a, b, |_, la, _, lb| wn.synonyms(la, lb));
+        // A content word whose synonym the other side uses as a light word ("require" / "need").
+        for i in 0..a.content.len() {
+            if a.matched[i] || a.lemmas(i).is_empty() {
+                continue;
+            }
+            let la = a.lemmas(i);
+            let light = b.toks.iter().any(|t| t.kind == Kind::Word && !t.name && lex::is_filler(&t.raw) && t.raw.len() >= 3 && wn.synonyms(la, &wn.lemmas(&t.raw)));
+            if light {
+                a.matched[i] = true;
+            }
+        }
+        // Two verbs for one action, unless they are opposites.
+        pair_up(a, b, |ra, la, rb, lb| wn.mostly_verb(ra) && wn.mostly_verb(rb) && wn.verbs_related(la, lb) && !wn.antonyms(la, lb));
+    }
     // Typos in ordinary words (never in names: "Chen" is not "Cheng").
     for i in 0..a.content.len() {
         let ta = a.tok(i);
@@ -63,7 +126,7 @@ fn align(a: &mut Side, b: &mut Side) {
         }
         if let Some(j) = (0..b.content.len()).find(|&j| {
             let tb = b.tok(j);
-            !b.matched[j] && !tb.name && tb.kind == Kind::Word && (one_typo_apart(&ta.raw, &tb.raw) || one_typo_apart(&ta.w, &tb.w))
+            !b.matched[j] && !tb.name && tb.kind == Kind::Word && typo(ta, tb)
         }) {
             a.matched[i] = true;
             b.matched[j] = true;
@@ -73,15 +136,18 @@ fn align(a: &mut Side, b: &mut Side) {
     prefix_negation(b, a);
 }
 
-/// "unverified" against "verified", "non-members" against "members": the same word, negated.
+/// "unverified" against "verified", "non-members" against "members", "cashless" against "cash":
+/// the same word, negated.
 fn prefix_negation(a: &mut Side, b: &mut Side) {
     for i in 0..a.content.len() {
         if a.matched[i] || a.tok(i).kind != Kind::Word {
             continue;
         }
         let raw = a.tok(i).raw.clone();
-        for p in lex::NEGATIVE_PREFIXES {
-            let Some(base) = raw.strip_prefix(p).filter(|b| b.chars().count() >= 3) else { continue };
+        // "unverified", "non-members", and "cashless" (the suffix).
+        let bases = lex::NEGATIVE_PREFIXES.iter().filter_map(|p| raw.strip_prefix(p)).chain(lex::NEGATIVE_SUFFIXES.iter().filter_map(|s| raw.strip_suffix(s)));
+        for base in bases {
+            let Some(base) = Some(base).filter(|b| b.chars().count() >= 3) else { continue };
             let base = lex::concept(base);
             if let Some(j) = (0..b.content.len()).find(|&j| b.tok(j).w == base) {
                 a.matched[i] = true;
@@ -127,7 +193,7 @@ fn adjacent(s: &Side, l: &str, r: &str) -> bool {
 fn only_verb_forms(s: &Side, ks: &[usize]) -> bool {
     ks.iter().all(|&k| {
         let t = s.tok(k);
-        !t.name && t.kind == Kind::Word && (t.raw.ends_with("ed") || t.raw.ends_with("ing") || lex::irregular(&t.raw).is_some())
+        !t.name && t.kind == Kind::Word && (t.raw.ends_with("ed") || t.raw.ends_with("ing") || lex::irregular_verb(&t.raw))
     })
 }
 
@@ -151,11 +217,45 @@ pub fn compare(q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &Facts) -> Option
         let show = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
         return Some(format!("names differ ({} vs {})", show(&nq), show(&nc)));
     }
+    if let Some(why) = related_swap(&q, &c) {
+        return Some(why);
+    }
     if let Some(why) = changed_detail(&q, &c) {
         return Some(why);
     }
     if uq.is_empty() && uc.is_empty() {
         return super::roles::compare(q_toks, c_toks, &q.content, &c.content);
+    }
+    None
+}
+
+/// Unmatched words that WordNet relates without making them the same: opposites, two kinds of one
+/// thing (another entity), or a kind and its wider class (another scope).
+fn related_swap(q: &Side, c: &Side) -> Option<String> {
+    let wn = wordnet::get();
+    if wn.is_empty() {
+        return None;
+    }
+    let lemmas = |s: &Side| -> Vec<(String, Vec<u32>)> {
+        (0..s.content.len()).filter(|&k| !s.matched[k] && is_plain_word(s.tok(k))).map(|k| (s.tok(k).raw.clone(), s.lemmas(k).to_vec())).filter(|(_, l)| !l.is_empty()).collect()
+    };
+    let (lq, lc) = (lemmas(q), lemmas(c));
+    for (wq, a) in &lq {
+        for (wc, b) in &lc {
+            if wn.antonyms(a, b) {
+                return Some(format!("opposite words ({wq} vs {wc})"));
+            }
+        }
+    }
+    for (wq, a) in &lq {
+        for (wc, b) in &lc {
+            if let Some(class) = wn.cohyponyms(a, b) {
+                return Some(format!("\"{wq}\" vs \"{wc}\": two kinds of {class}"));
+            }
+            if wn.hypernym(a, b) || wn.hypernym(b, a) {
+                return Some(format!("\"{wq}\" vs \"{wc}\": one is a kind of the other (another scope)"));
+            }
+        }
     }
     None
 }

@@ -16,6 +16,7 @@ pub struct Facts {
     pub aggregations: BTreeSet<&'static str>,
     pub comparators: BTreeSet<&'static str>,
     pub scope: BTreeSet<&'static str>,
+    pub quantifiers: BTreeSet<&'static str>,
     pub concepts: BTreeSet<String>,
 }
 
@@ -66,7 +67,8 @@ pub fn is_fact_word(t: &Tok) -> bool {
         || lex::MONTH_ABBR.contains(&r)
         || lex::WEEKDAYS.contains(&r.trim_end_matches('s'))
         || lex::CALENDAR.contains(&r)
-        || matches!(r, "fail" | "failed" | "fails" | "failing")
+        // Sort order is compared as opposite words, not as a role ("sorted from highest to lowest").
+        || matches!(r, "ascending" | "descending")
 }
 
 impl Facts {
@@ -142,7 +144,10 @@ impl Facts {
                 }
             }
             // The kind of figure asked for.
-            if let Some(a) = lookup(lex::AGGREGATIONS, r).or_else(|| lookup(lex::AGGREGATIONS, &t.w)) {
+            // "share" is a figure in "the share of", "market share"; "can you share …" asks, and
+            // "countries that share a border" is a verb.
+            let asking = matches!(r, "share" | "sharing") && !next.is_some_and(|n| n.raw == "of") && !prev.is_some_and(|p| matches!(p.raw.as_str(), "the" | "a" | "an" | "our" | "their" | "its" | "your" | "my" | "market"));
+            if let Some(a) = lookup(lex::AGGREGATIONS, r).or_else(|| lookup(lex::AGGREGATIONS, &t.w)).filter(|_| !asking) {
                 // "how many hours/dollars" asks for an amount, not a count of things.
                 let amount = a == "count" && next.is_some_and(|n| is_unit(&n.raw).is_some() || matches!(n.raw.as_str(), "dollar" | "dollars" | "euro" | "euros" | "pound" | "pounds"));
                 f.aggregations.insert(if amount { "total" } else { a });
@@ -155,6 +160,9 @@ impl Facts {
             }
             if let Some(s) = lookup(lex::SCOPE, r) {
                 f.scope.insert(s);
+            }
+            if let Some(s) = lookup(lex::QUANTIFIERS, r) {
+                f.quantifiers.insert(s);
             }
         }
         f
@@ -170,7 +178,7 @@ fn bounds_a_quantity(toks: &[Tok], i: usize) -> bool {
         return false;
     }
     toks[i + 1..toks.len().min(i + 4)].iter().take_while(|t| t.kind != Kind::Punct).any(|t| {
-        t.kind == Kind::Num || t.raw == "than" || lex::MONTHS.contains(&t.raw.as_str()) || lex::MONTH_ABBR.contains(&t.raw.as_str()) || lex::WEEKDAYS.contains(&t.raw.trim_end_matches('s'))
+        t.kind == Kind::Num || t.raw == "than" || lex::CALENDAR.contains(&t.raw.as_str()) || lex::MONTHS.contains(&t.raw.as_str()) || lex::MONTH_ABBR.contains(&t.raw.as_str()) || lex::WEEKDAYS.contains(&t.raw.trim_end_matches('s'))
     })
 }
 
@@ -212,6 +220,10 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
     }
     if q.scope != c.scope {
         return Some(format!("scope words differ ({} vs {})", show(&q.scope), show(&c.scope)));
+    }
+    // "all" is often a filler ("show all orders"): only a quantifier against another one counts.
+    if !q.quantifiers.is_empty() && !c.quantifiers.is_empty() && q.quantifiers != c.quantifiers {
+        return Some(format!("quantifiers differ ({} vs {})", show(&q.quantifiers), show(&c.quantifiers)));
     }
     for a in &q.concepts {
         if c.concepts.contains(a) {

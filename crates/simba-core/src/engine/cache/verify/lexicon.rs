@@ -1,5 +1,7 @@
 //! Small, general-English word lists the checks rely on. Nothing here is specific to one data set:
-//! function words, common synonyms and abbreviations, antonyms, number and calendar words.
+//! function words, negators, quantifiers and aggregations, comparatives, directions, common
+//! abbreviations, number and calendar words. Content words (synonyms, opposites, kinds of things,
+//! irregular forms) come from WordNet (`wordnet.rs`), not from lists here.
 
 use super::text::stem;
 use std::collections::HashMap;
@@ -22,70 +24,13 @@ pub const FILLERS: &[&str] = &[
     "thing", "things", "kind", "sort", "to", "from", "by", "than", "into", "onto", "via", "through", "per", "each",
     "every", "between", "against", "versus", "vs", "after", "before", "since", "until", "till", "over", "under", "above",
     "below", "within", "out", "up", "down", "off", "again", "too", "very", "whats", "one's", "etc", "whom's",
+    "wonder", "wondering", "curious", "kindly", "mind", "appreciate", "appreciated", "cheers", "assist", "explain",
+    "remind", "interested", "hoping", "basically",
 ];
 
 /// Verbs that only carry the request ("show", "list") are fillers; these are the stems of a few
 /// more that people add without changing what they ask.
 pub const LIGHT_VERBS: &[&str] = &["go", "make", "take", "come", "want", "like", "ask"];
-
-/// Synonym groups of general English; every member maps to the group's first word.
-const SYNONYMS: &[&[&str]] = &[
-    &["customer", "client", "shopper", "buyer", "purchaser", "consumer", "patron"],
-    &["employee", "staff", "worker", "personnel", "staffer", "workforce"],
-    &["vendor", "supplier"],
-    &["invoice", "bill"],
-    &["cancel", "terminate", "discontinue", "abort"],
-    &["delete", "remove", "erase"],
-    &["buy", "purchase"],
-    &["revenue", "sales"],
-    &["attrition", "turnover", "churn"],
-    &["truck", "lorry"],
-    &["car", "automobile", "auto"],
-    &["register", "enroll", "enrol", "signup", "registration", "enrollment", "enrolment"],
-    &["change", "modify", "update", "edit", "alter", "amend"],
-    &["start", "begin", "commence"],
-    &["complete", "finish"],
-    &["big", "large"],
-    &["ship", "dispatch"],
-    &["people", "person", "individual", "folk"],
-    &["company", "firm", "business", "organisation", "organization", "corporation"],
-    &["information", "info", "details"],
-    &["application", "app"],
-    &["advertisement", "ad", "advert", "advertising"],
-    &["statistic", "stat"],
-    &["photo", "picture", "image", "pic"],
-    &["movie", "film"],
-    &["website", "site"],
-    &["phone", "telephone", "cellphone"],
-    &["cost", "spend", "spending", "expense", "expenditure"],
-    &["refund", "reimburse", "reimbursement"],
-    &["meet", "achieve", "reach", "hit"],
-    &["close", "shut"],
-    &["remote", "remotely"],
-    &["salesrep", "salesperson", "salespeople"],
-    &["doctor", "physician"],
-    &["child", "kid"],
-    &["answer", "reply", "respond", "response"],
-    &["repeat", "returning"],
-    &["locate", "located", "situated", "based"],
-    &["duplicate", "double"],
-    &["annual", "yearly"],
-    &["error", "mistake"],
-];
-
-/// Irregular forms to their base, so "sold" matches "sell" and "met" matches "meet".
-const IRREGULAR: &[(&str, &str)] = &[
-    ("sold", "sell"), ("bought", "buy"), ("met", "meet"), ("wrote", "write"), ("written", "write"), ("sent", "send"),
-    ("paid", "pay"), ("won", "win"), ("lost", "lose"), ("made", "make"), ("took", "take"), ("taken", "take"),
-    ("went", "go"), ("gone", "go"), ("gave", "give"), ("given", "give"), ("got", "get"), ("gotten", "get"),
-    ("spent", "spend"), ("grew", "grow"), ("grown", "grow"), ("rose", "rise"), ("risen", "rise"), ("fell", "fall"),
-    ("fallen", "fall"), ("began", "begin"), ("begun", "begin"), ("ran", "run"), ("left", "leave"), ("brought", "bring"),
-    ("thought", "think"), ("found", "find"), ("held", "hold"), ("kept", "keep"), ("led", "lead"), ("saw", "see"),
-    ("seen", "see"), ("spoke", "speak"), ("spoken", "speak"), ("drove", "drive"), ("driven", "drive"), ("flew", "fly"),
-    ("flown", "fly"), ("chose", "choose"), ("chosen", "choose"), ("knew", "know"), ("known", "know"), ("shut", "shut"),
-    ("people", "people"), ("men", "man"), ("women", "woman"), ("children", "child"), ("data", "data"),
-    ("outsold", "outsell"), ("oversold", "oversell"), ("bills", "bill"), ("billing", "billing"),
-];
 
 /// Multi-word expressions rewritten to one token before anything else, matched on stems.
 /// Abbreviations and their spelled-out forms meet on one token; idioms become one concept.
@@ -94,7 +39,7 @@ const PHRASES: &[(&str, &str)] = &[
     ("total number of", "count"), ("number of", "count"), ("how many", "count"), ("largest number of", "most"),
     ("highest number of", "most"), ("greatest number of", "most"), ("smallest number of", "least"),
     ("lowest number of", "least"), ("most recent", "latest"), ("on average", "average"), ("in total", "total"),
-    ("all together", "total"), ("altogether", "total"), ("combined", "total"), ("head count", "headcount"),
+    ("all together", "total"), ("altogether", "total"), ("combined", "total"),
     ("descending order", "descending"), ("ascending order", "ascending"), ("what time", "when"), ("highest to lowest", "descending"), ("lowest to highest", "ascending"), ("largest to smallest", "descending"),
     ("smallest to largest", "ascending"), ("most to least", "descending"), ("least to most", "ascending"),
     // Comparisons.
@@ -102,6 +47,7 @@ const PHRASES: &[(&str, &str)] = &[
     ("at most", "atmost"), ("no more than", "atmost"), ("not more than", "atmost"), ("up to", "atmost"),
     ("or less", "atmost"), ("or fewer", "atmost"), ("prior to", "before"), ("compared with", "versus"),
     ("compared to", "versus"), ("as well as", "and"),
+    ("other than", "except"), ("apart from", "except"), ("aside from", "except"),
     // Calendar.
     ("first half", "h1"), ("second half", "h2"), ("first quarter", "q1"), ("second quarter", "q2"),
     ("third quarter", "q3"), ("fourth quarter", "q4"), ("day of the week", "weekday"), ("day of week", "weekday"),
@@ -114,9 +60,10 @@ const PHRASES: &[(&str, &str)] = &[
     ("opt out of", "optout from"), ("opt out", "optout"), ("unsubscribe", "optout"), ("opt in", "optin"), ("subscribe", "optin"),
     ("turn on", "enable"), ("switch on", "enable"), ("turn off", "disable"), ("switch off", "disable"),
     ("out of stock", "outofstock"), ("sold out", "outofstock"), ("in stock", "instock"),
-    ("work from home", "work remote"), ("from home", "remote"), ("staff member", "staff"), ("team member", "staff"),
-    ("sales rep", "salesrep"), ("sales representative", "salesrep"), ("web site", "website"), ("e mail", "email"),
-    ("per cent", "percent"), ("set foot on", "walk on"),
+    ("web site", "website"), ("e mail", "email"),
+    ("per cent", "percent"),
+    // Pleasantries.
+    ("thanks in advance", "thanks"), ("in advance", "please"), ("any idea", "please"), ("no idea", "please"),
 ];
 
 /// Abbreviations of general business, tech and geography, spelled out before anything else so that
@@ -140,19 +87,15 @@ pub const ABBREVIATIONS: &[(&str, &str)] = &[
     ("gdp", "gross domestic product"), ("ye", "year end"), ("eod", "end of day"), ("asap", "as soon as possible"),
 ];
 
-/// Pairs whose members ask opposite things.
+/// Opposite function words (order, extremes, ends); opposite content words come from WordNet.
 const ANTONYMS: &[(&str, &str)] = &[
-    ("open", "close"), ("enable", "disable"), ("include", "exclude"), ("instock", "outofstock"), ("optin", "optout"),
-    ("meet", "miss"), ("pass", "fail"), ("win", "lose"), ("accept", "reject"), ("approve", "reject"), ("approve", "deny"),
-    ("start", "end"), ("start", "finish"), ("earliest", "latest"), ("ascending", "descending"), ("increase", "decrease"),
-    ("rise", "fall"), ("grow", "shrink"), ("grow", "decline"), ("gain", "loss"), ("profit", "loss"), ("gross", "net"),
-    ("new", "repeat"), ("new", "existing"), ("inbound", "outbound"), ("import", "export"), ("incoming", "outgoing"),
-    ("send", "receive"), ("buy", "sell"), ("credit", "debit"), ("man", "woman"), ("male", "female"), ("online", "offline"),
-    ("public", "private"), ("internal", "external"), ("input", "output"), ("upload", "download"), ("upgrade", "downgrade"),
-    ("high", "low"), ("higher", "lower"), ("positive", "negative"), ("domestic", "international"), ("success", "failure"),
-    ("succeed", "fail"), ("login", "logout"), ("arrive", "depart"), ("arrival", "departure"), ("add", "remove"),
-    ("add", "delete"), ("hire", "fire"), ("lend", "borrow"), ("deposit", "withdraw"), ("push", "pull"), ("min", "max"),
-    ("first", "last"), ("light", "dark"), ("hot", "cold"), ("early", "late"), ("full", "part"), ("full", "empty"),
+    ("earliest", "latest"), ("ascending", "descending"), ("min", "max"), ("first", "last"), ("inbound", "outbound"),
+    ("incoming", "outgoing"), ("inside", "outside"), ("upper", "lower"), ("top", "bottom"),
+    // The one-token forms the phrases above produce ("opt out" -> optout), which WordNet cannot know.
+    ("optin", "optout"), ("instock", "outofstock"), ("login", "logout"),
+    // Directions.
+    ("above", "below"), ("over", "under"), ("before", "after"), ("for", "against"), ("more", "less"), ("more", "fewer"),
+    ("on", "off"),
 ];
 
 pub const NEGATORS: &[&str] = &[
@@ -162,6 +105,8 @@ pub const NEGATORS: &[&str] = &[
 
 /// Prefixes that negate the word they are glued to ("unpaid", "inactive", "non-members").
 pub const NEGATIVE_PREFIXES: &[&str] = &["non", "un", "in", "im", "il", "ir", "dis"];
+/// Suffixes that negate the word they are glued to ("cashless", "wireless").
+pub const NEGATIVE_SUFFIXES: &[&str] = &["less"];
 
 /// Superlatives and aggregations: the kind of number asked for.
 pub const AGGREGATIONS: &[(&str, &str)] = &[
@@ -186,6 +131,12 @@ pub const COMPARATORS: &[(&str, &str)] = &[
     ("until", "below"), ("till", "below"), ("earlier", "below"), ("atmost", "below"),
 ];
 
+/// Quantifiers: "all" and "some" answer different questions when both sides name one.
+pub const QUANTIFIERS: &[(&str, &str)] = &[
+    ("all", "all"), ("every", "all"), ("everyone", "all"), ("everything", "all"), ("some", "some"), ("any", "some"),
+    ("anyone", "some"), ("anything", "some"), ("several", "some"),
+];
+
 /// Scope words: each answers a different set.
 pub const SCOPE: &[(&str, &str)] = &[("only", "only"), ("both", "both"), ("either", "either"), ("solely", "only"), ("exclusively", "only")];
 
@@ -194,7 +145,7 @@ pub const ROLE_MARKERS: &[(&str, &str)] = &[
     ("from", "source"), ("to", "goal"), ("into", "goal"), ("onto", "goal"), ("toward", "goal"), ("towards", "goal"),
     ("by", "agent"), ("versus", "versus"), ("vs", "versus"), ("against", "versus"), ("of", "of"),
     ("after", "after"), ("before", "before"), ("between", "between"), ("per", "group"), ("each", "group"),
-    ("every", "group"),
+    ("every", "group"), ("than", "standard"), ("over", "standard"),
 ];
 
 pub const MONTHS: &[&str] = &[
@@ -249,7 +200,6 @@ pub fn is_filler(w: &str) -> bool {
 }
 
 struct Tables {
-    synonyms: HashMap<String, String>,
     antonyms: HashMap<String, Vec<String>>,
     phrases: Vec<(Vec<String>, Vec<String>)>,
 }
@@ -257,16 +207,9 @@ struct Tables {
 fn tables() -> &'static Tables {
     static T: OnceLock<Tables> = OnceLock::new();
     T.get_or_init(|| {
-        let mut synonyms = HashMap::new();
-        for group in SYNONYMS {
-            let head = stem(group[0]);
-            for w in group.iter() {
-                synonyms.entry(stem(w)).or_insert_with(|| head.clone());
-            }
-        }
         let mut antonyms: HashMap<String, Vec<String>> = HashMap::new();
         for (a, b) in ANTONYMS {
-            let (a, b) = (canonical(&stem(a), &synonyms), canonical(&stem(b), &synonyms));
+            let (a, b) = (stem(a), stem(b));
             antonyms.entry(a.clone()).or_default().push(b.clone());
             antonyms.entry(b).or_default().push(a);
         }
@@ -276,21 +219,23 @@ fn tables() -> &'static Tables {
             .collect();
         // Longest first, so "total number of" wins over "number of".
         phrases.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
-        Tables { synonyms, antonyms, phrases }
+        Tables { antonyms, phrases }
     })
 }
 
-fn canonical(stemmed: &str, synonyms: &HashMap<String, String>) -> String {
-    synonyms.get(stemmed).cloned().unwrap_or_else(|| stemmed.to_string())
-}
-
-/// The form two words are compared in: stemmed, then the head of its synonym group.
+/// The form two words are compared in exactly: their stem (WordNet relates the others).
 pub fn concept(word: &str) -> String {
-    canonical(&stem(word), &tables().synonyms)
+    stem(word)
 }
 
+/// The base of an irregular form ("sold" -> "sell", "children" -> "child"), from WordNet.
 pub fn irregular(word: &str) -> Option<&'static str> {
-    IRREGULAR.iter().find(|(w, _)| *w == word).map(|(_, b)| *b)
+    super::wordnet::get().irregular(word)
+}
+
+/// Whether `word` is an irregular verb form ("sold", "met", "written").
+pub fn irregular_verb(word: &str) -> bool {
+    super::wordnet::get().irregular_verb(word)
 }
 
 pub fn antonyms(concept: &str) -> &'static [String] {

@@ -3,20 +3,36 @@
 //! from Paris to London" from "flights from London to Paris"; these checks refuse a candidate whose
 //! answer-changing details disagree with the query, and let rewordings through.
 //!
-//! Text only (no model), in three steps, each in its own file:
-//! - `text`: tokens — stems, synonyms, abbreviations, numbers with units, multi-word expressions;
+//! Text and WordNet only (no model), in three steps, each in its own file:
+//! - `text`: tokens — stems (irregular forms from WordNet), abbreviations, numbers with units,
+//!   multi-word expressions of function words ("at least", "how many"), "A-to-B" compounds;
 //! - `facts`: numbers, dates and periods, negation, the figure asked for, comparison direction,
-//!   scope and opposite words must agree exactly;
-//! - `align` (+ `roles`): every content word must find its match on the other side; an unmatched
-//!   name, or one short detail changed in place, refuses; with the same words, roles must agree.
+//!   scope words, quantifiers (all / some) and opposite function words must agree exactly;
+//! - `align` (+ `roles`): every content word must find its match on the other side — same stem,
+//!   WordNet synonym or derived form, two verbs for one action, a typo, or the same word under a
+//!   negative prefix or suffix. Unmatched words that WordNet relates refuse (opposites, two kinds of
+//!   one thing, a kind against its wider class); an unmatched name, or one short detail changed in
+//!   place, refuses; with the same words, roles must agree.
 //!
-//! Cost: a few microseconds per checked candidate (see the `cost` test), far below an embedding.
+//! `lexicon` holds only general function-word knowledge; `wordnet` reads WordNet 3.0 (Debian's
+//! `wordnet-base`, /usr/share/wordnet or `$SIMBA_WORDNET_DIR`) once, on first use: about 0.55 s in a
+//! debug build and about 30 MB (the `wordnet_load_cost` test). Without the files the checks still run on stems
+//! and exact words (one warning in the log) and refuse more rewordings.
+//!
+//! Cost: tens of microseconds per checked candidate in a debug build (see the `cost` test), far
+//! below an embedding.
 
 mod align;
 mod facts;
 mod lexicon;
 mod roles;
 mod text;
+mod wordnet;
+
+/// Loads what the checks read (WordNet) now rather than on the first lookup.
+pub fn warm_up() {
+    wordnet::get();
+}
 
 /// Why `candidate` must not answer `query`, or None when no check disagrees.
 pub fn disagreement(query: &str, candidate: &str) -> Option<String> {

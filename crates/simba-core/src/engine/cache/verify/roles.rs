@@ -19,7 +19,7 @@ fn role_of(toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
         if let Some(role) = lookup(lex::ROLE_MARKERS, t.raw.as_str()) {
             if role == "agent" {
                 // "sent by X" marks the doer; "revenue by region" groups.
-                let participle = k.checked_sub(1).map(|p| &toks[p]).is_some_and(|v| v.kind == Kind::Word && (v.raw.ends_with("ed") || v.raw.ends_with("en") || lex::irregular(&v.raw).is_some()));
+                let participle = k.checked_sub(1).map(|p| &toks[p]).is_some_and(|v| v.kind == Kind::Word && (v.raw.ends_with("ed") || v.raw.ends_with("en") || lex::irregular_verb(&v.raw)));
                 // Grouping or ordering ("top customers by sales" = "customers with the highest sales")
                 // is no role of its own.
                 return if participle { "agent" } else { "none" };
@@ -28,7 +28,11 @@ fn role_of(toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
             if role == "of" && !k.checked_sub(1).is_some_and(|p| lookup(lex::AGGREGATIONS, toks[p].raw.as_str()).is_some_and(|a| a == "share" || a == "ratio")) {
                 return "none";
             }
-            return if role == "group" { "none" } else { role };
+            // "more than 10" and "over 10" bound a number alike; "than" sets a standard for words only.
+            if role == "group" || (role == "standard" && toks[k..=i].iter().any(|t| t.kind == Kind::Num)) {
+                return "none";
+            }
+            return role;
         }
         if !(content.contains(&k) || NP_INNER.contains(&t.raw.as_str()) || t.kind == Kind::Num) {
             return "none";
@@ -60,11 +64,14 @@ fn question_role(toks: &[Tok], content: &[usize]) -> Option<&'static str> {
     if toks[w].raw == "whom" && !(w > 0 && toks[w - 1].raw == "by") {
         return Some("object");
     }
-    for k in w + 1..toks.len().min(w + 5) {
-        let t = &toks[k];
-        if matches!(t.raw.as_str(), "do" | "does" | "did") {
-            return Some("object");
-        }
+    // "which courses does the university offer": "do" before the subject; "which restaurants do
+    // deliveries" has "do" as its verb (a plain word follows it).
+    let end = toks.len().min(w + 5);
+    if let Some(d) = (w + 1..end).take_while(|&k| toks[k].kind != Kind::Punct).find(|&k| matches!(toks[k].raw.as_str(), "do" | "does" | "did")) {
+        let verb = toks.get(d + 1).is_some_and(|n| n.kind == Kind::Word && !n.name && content.contains(&(d + 1)));
+        return Some(if verb { "subject" } else { "object" });
+    }
+    for k in w + 1..end {
         if !content.contains(&k) {
             return None;
         }
@@ -80,10 +87,18 @@ const SUBJECT_PRONOUNS: &[(&str, &str)] = &[("i", "me"), ("we", "us"), ("they", 
 
 pub fn compare(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Option<String> {
     let (rq, rc) = (roles(q, qc, c), roles(c, cc, q));
+    // Every marked word must keep its role ("from A to B" vs "from B to A", "promoted by X" vs
+    // "promoted X"). One rewording is let through: the doer of a passive ("signed by the coach")
+    // standing before the same verb in the other text ("did the coach sign").
     if rq != rc {
-        let diff = rq.iter().find(|x| !rc.contains(x)).or_else(|| rc.iter().find(|x| !rq.contains(x)));
-        let what = diff.map(|(w, _)| w.as_str()).unwrap_or("a word");
-        return Some(format!("the same words in different roles (\"{what}\" moved to another role)"));
+        // The passive doer on one side, "none" for the same word on the other.
+        let active = |w: &str| {
+            (rq.contains(&(w.to_string(), "agent")) && subject_elsewhere(q, c, w)) || (rc.contains(&(w.to_string(), "agent")) && subject_elsewhere(c, q, w))
+        };
+        let diff: Vec<&(String, &'static str)> = rq.iter().filter(|x| !rc.contains(x)).chain(rc.iter().filter(|x| !rq.contains(x))).collect();
+        if let Some((what, _)) = diff.iter().find(|(w, r)| !(matches!(*r, "agent" | "none") && active(w))) {
+            return Some(format!("the same words in different roles (\"{what}\" moved to another role)"));
+        }
     }
     if let (Some(a), Some(b)) = (question_role(q, qc), question_role(c, cc)) {
         if a != b {
@@ -99,6 +114,23 @@ pub fn compare(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Option<Strin
     swapped_around_anchor(q, c, qc, cc)
 }
 
+/// "books loaned by the library" against "books the library lent": the doer stands before the same
+/// (or a synonymous) verb in the other text, so it is its subject there.
+fn subject_elsewhere(a: &[Tok], b: &[Tok], w: &str) -> bool {
+    let Some(i) = a.iter().position(|t| t.w == w) else { return false };
+    let Some(by) = a[..i].iter().rposition(|t| t.raw == "by") else { return false };
+    let Some(verb) = by.checked_sub(1).map(|p| &a[p]) else { return false };
+    let wn = super::wordnet::get();
+    let lv = wn.lemmas(&verb.raw);
+    let Some(j) = b.iter().position(|t| t.w == w) else { return false };
+    let v = b.iter().position(|t| t.kind == Kind::Word && (t.w == verb.w || (!lv.is_empty() && wn.synonyms(&lv, &wn.lemmas(&t.raw)))));
+    v.is_some_and(|v| j < v)
+}
+
+fn punct_between(toks: &[Tok], a: usize, b: usize) -> bool {
+    toks[a.min(b)..a.max(b)].iter().any(|t| t.kind == Kind::Punct)
+}
+
 /// "A pays B" vs "B pays A": two words trade places around a word that stays between them.
 fn swapped_around_anchor(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Option<String> {
     let once = |toks: &[Tok], idx: &[usize], w: &str| -> Option<usize> {
@@ -107,6 +139,7 @@ fn swapped_around_anchor(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Op
         it.next().is_none().then_some(first)
     };
     let words: Vec<&str> = qc.iter().map(|&i| q[i].w.as_str()).collect();
+    let words_raw: Vec<&str> = qc.iter().map(|&i| q[i].raw.as_str()).collect();
     let pos: Vec<Option<(usize, usize)>> = words.iter().map(|w| Some((once(q, qc, w)?, once(c, cc, w)?))).collect();
     for x in 0..words.len() {
         for y in x + 1..words.len() {
@@ -116,7 +149,11 @@ fn swapped_around_anchor(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Op
             }
             let between = |a: usize, b: usize, m: usize| a.min(b) < m && m < a.max(b);
             for m in 0..words.len() {
-                if m == x || m == y {
+                // The word between must be the action ("A pays B"), not a noun a reordering moved.
+                // The word between is an action ("A pays B"), or two numbers keep their order around
+                // any word ("2 to the power of 5"); a clause moved past a comma is a rewording.
+                let numbers = q[qc[x]].kind == Kind::Num && q[qc[y]].kind == Kind::Num;
+                if m == x || m == y || !(numbers || super::wordnet::get().can_be_verb(words_raw[m])) || punct_between(q, qc[xq], qc[yq]) || punct_between(c, cc[xc], cc[yc]) {
                     continue;
                 }
                 let Some((mq, mc)) = pos[m] else { continue };

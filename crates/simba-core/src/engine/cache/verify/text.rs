@@ -163,6 +163,14 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
             // "un-resolved", "non-members": the prefix belongs to the word.
             if parts.len() == 2 && lex::NEGATIVE_PREFIXES.contains(&parts[0]) {
                 out.push(word_or_number(format!("{}{}", parts[0], parts[1]), t.name));
+            } else if parts.len() == 3 && parts[1] == "to" {
+                // "trial-to-paid" is "from trial to paid".
+                out.push(Tok::new("from", Kind::Word, false));
+                for p in parts {
+                    out.push(word_or_number(p.to_string(), t.name));
+                }
+                // The compound modifies what follows; the roles end here ("trial-to-paid rate").
+                out.push(Tok::new(",", Kind::Punct, false));
             } else {
                 for p in parts {
                     out.push(word_or_number(p.to_string(), t.name));
@@ -237,7 +245,9 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
         while j < words.len() {
             let w = &words[j];
             if w.kind == Kind::Num && j == i {
-                current = w.w.parse().unwrap_or(0.0);
+                // Times ("9am") and durations are already whole tokens.
+                let Ok(n) = w.w.parse() else { break };
+                current = n;
                 soft = false;
             } else if w.kind == Kind::Word {
                 if let Some(v) = lookup(lex::SPELLED, &w.w) {
@@ -278,6 +288,14 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
             continue;
         };
         let mut v = v;
+        // "9 am" is "9am".
+        if let Some(half) = words.get(j).map(|n| n.w.as_str()).filter(|w| matches!(*w, "am" | "pm")) {
+            if value.is_some() && !soft || words[i].kind == Kind::Num {
+                out.push(Tok::new(format!("{}{half}", fmt(v)), Kind::Num, false));
+                i = j + 1;
+                continue;
+            }
+        }
         let mut tok = Tok::new(fmt(v), Kind::Num, false);
         tok.soft = soft;
         // What follows the number: percent, cents, or a unit of time.
@@ -380,8 +398,13 @@ fn stem_regular(w: &str) -> String {
 
 /// True when `a` and `b` differ by one edit or one swap of neighbours: a typo, for longer words.
 pub fn one_typo_apart(a: &str, b: &str) -> bool {
+    typo_apart(a, b, 5)
+}
+
+/// One edit or one swap of neighbours apart, both words at least `min_len` long.
+pub fn typo_apart(a: &str, b: &str, min_len: usize) -> bool {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a.len().min(b.len()) < 5 || a.len().abs_diff(b.len()) > 1 || a == b {
+    if a.len().min(b.len()) < min_len || a.len().abs_diff(b.len()) > 1 || a == b {
         return false;
     }
     let p = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
