@@ -68,10 +68,17 @@ impl HnswIndex {
     }
 
     /// Copies the graph for searching when enough vectors were added since the last copy.
+    fn copy_due(&self, adding: usize) -> bool {
+        self.recent.len() + adding >= RECOPY_MIN.max(self.frozen.len() / 20)
+    }
+
     fn maybe_copy_graph(&mut self) {
-        if self.recent.len() < RECOPY_MIN.max(self.frozen.len() / 20) {
-            return;
+        if self.copy_due(0) {
+            self.copy_graph();
         }
+    }
+
+    fn copy_graph(&mut self) {
         let (live, ids, tombstones) = (&self.live, &self.internal_ids, &self.tombstones);
         self.frozen = FrozenGraph::copy(&self.graph, self.live.dims(), ids.len(), |g| {
             (!tombstones.contains(&g)).then(|| live.get(ids[g]).map(<[f32]>::to_vec)).flatten()
@@ -93,6 +100,9 @@ impl HnswIndex {
         for (_, v) in items {
             check_vector(v, self.live.dims())?;
         }
+        // A batch that will be copied at once skips the exact side list (at 1M entries that list
+        // would briefly hold another 1.9 GB).
+        let copy_after = self.copy_due(items.len());
         let mut batch: Vec<(&[f32], usize)> = Vec::with_capacity(items.len());
         for (id, v) in items {
             if let Some(old) = self.internal_of.remove(id) {
@@ -102,14 +112,17 @@ impl HnswIndex {
             self.internal_ids.push(*id);
             self.internal_of.insert(*id, internal);
             self.live.insert(*id, v)?;
-            self.recent.insert(*id, v)?;
+            if !copy_after {
+                self.recent.insert(*id, v)?;
+            }
             batch.push((*v, internal));
         }
         // A later duplicate of an id in the same batch supersedes the earlier one.
         let batch: Vec<(&[f32], usize)> = batch.into_iter().filter(|(_, i)| !self.tombstones.contains(i)).collect();
         self.graph.parallel_insert_slice(&batch);
-        self.maybe_rebuild();
-        self.maybe_copy_graph();
+        if !self.maybe_rebuild() && copy_after {
+            self.copy_graph();
+        }
         Ok(())
     }
 
@@ -169,10 +182,13 @@ impl HnswIndex {
         true
     }
 
-    fn maybe_rebuild(&mut self) {
-        if self.tombstones.len() * 4 > self.internal_ids.len() && self.internal_ids.len() > 1024 {
+    /// Rebuilds (and copies) the graph without tombstones when they pass a quarter; true if it did.
+    fn maybe_rebuild(&mut self) -> bool {
+        let due = self.tombstones.len() * 4 > self.internal_ids.len() && self.internal_ids.len() > 1024;
+        if due {
             *self = Self::from_exact(&self.live, self.params);
         }
+        due
     }
 
     pub fn search(&self, q: &[f32], k: usize) -> Result<Vec<(u64, f32)>, IndexError> {
@@ -243,6 +259,34 @@ mod tests {
         let bad = [1.0f32; 31];
         assert!(h.insert_many(&[(9000, data[0].as_slice()), (9001, &bad)]).is_err());
         assert_eq!(h.len(), 3000);
+    }
+
+    #[test]
+    fn additions_after_the_copy_are_found_and_removals_never_return() {
+        let data = clustered(6000, 32, 120, 0.3, 8);
+        let items: Vec<(u64, &[f32])> = data.iter().enumerate().map(|(i, v)| (i as u64, v.as_slice())).collect();
+        let mut h = HnswIndex::new(32, HnswParams::default(), 6000);
+        h.insert_many(&items[..5000]).unwrap();
+        // The bulk load went straight into the copy; nothing waits in the side list.
+        assert_eq!((h.frozen.len(), h.recent.len()), (5000, 0));
+        for (id, v) in &items[5000..5100] {
+            h.insert(*id, v).unwrap();
+        }
+        assert_eq!(h.recent.len(), 100);
+        for i in (5000..5100).step_by(7) {
+            assert_eq!(h.search(&data[i], 1).unwrap()[0].0, i as u64, "a vector added after the copy");
+        }
+        // Removed entries never come back, from the copy or from the side list.
+        for i in (0..5100u64).step_by(10) {
+            assert!(h.remove(i));
+        }
+        for i in (0..5100usize).step_by(10) {
+            assert!(h.search(&data[i], 10).unwrap().iter().all(|(id, _)| id % 10 != 0), "removed id {i} returned");
+        }
+        // Replaced after the copy: the new vector is found under the id, the old one is not.
+        h.insert(3, &data[5500]).unwrap();
+        assert_eq!(h.search(&data[5500], 1).unwrap()[0].0, 3);
+        assert_ne!(h.search(&data[3], 1).unwrap()[0].0, 3);
     }
 
     #[test]
