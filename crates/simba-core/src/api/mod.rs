@@ -43,7 +43,7 @@ impl Service {
     pub fn open_with_store(store: Option<&str>) -> ApiResult<Self> {
         let profiles = ProfileStore::new(crate::paths::config_dir());
         let engine = match store.filter(|s| !s.trim().is_empty()) {
-            Some(choice) => crate::engine::Engine::with_backend(crate::engine::Backend::parse(&choice, &profiles)?),
+            Some(choice) => crate::engine::Engine::with_backend(crate::engine::Backend::parse(choice, &profiles)?),
             None => crate::engine::Engine::open_default()?,
         };
         Self::open(profiles, engine)

@@ -1,10 +1,11 @@
 //! Exact top-k by a dot-product scan over contiguous storage, in two passes:
 //! 1. an int8 scan (a quarter of the memory traffic of f32) keeps the best few dozen candidates;
 //! 2. those are rescored with the f32 vectors.
-//! The int8 score is off by at most a bound computed per query (see [`ExactIndex::search`]); when
-//! that bound cannot prove the top-k exact, the search falls back to a full f32 scan, so results are
-//! always those of the plain f32 scan. Kernels use AVX2(+FMA) when the CPU has them (checked at run
-//! time) and portable loops otherwise.
+//!
+//! The int8 score is off by at most a bound computed per query (see [`ExactIndex::search`]); every
+//! vector whose int8 score comes within that bound of the k-th exact score is rescored too, so
+//! results always equal the plain f32 scan. Kernels use AVX2(+FMA) when the CPU has them (checked
+//! at run time) and portable loops otherwise.
 
 use super::{check_vector, IndexError};
 use std::cmp::Ordering;
@@ -68,7 +69,7 @@ pub fn dot_u8i8_one(row: &[u8], q: &[i8], q_sum: i32) -> i32 {
     debug_assert_eq!(row.len(), q.len());
     #[cfg(target_arch = "x86_64")]
     {
-        if avx2_fma() && row.len() % 32 == 0 {
+        if avx2_fma() && row.len().is_multiple_of(32) {
             // SAFETY: the CPU supports AVX2 (checked just above); lengths are equal multiples of 32.
             return unsafe { dot_u8i8_one_avx2(row, q) } - 128 * q_sum;
         }

@@ -146,7 +146,7 @@ impl Facts {
             // The kind of figure asked for.
             // "share" is a figure in "the share of", "market share"; "can you share …" asks, and
             // "countries that share a border" is a verb.
-            let asking = matches!(r, "share" | "sharing") && !next.is_some_and(|n| n.raw == "of") && !prev.is_some_and(|p| matches!(p.raw.as_str(), "the" | "a" | "an" | "our" | "their" | "its" | "your" | "my" | "market"));
+            let asking = matches!(r, "share" | "sharing") && next.is_none_or(|n| n.raw != "of") && !prev.is_some_and(|p| matches!(p.raw.as_str(), "the" | "a" | "an" | "our" | "their" | "its" | "your" | "my" | "market"));
             if let Some(a) = lookup(lex::AGGREGATIONS, r).or_else(|| lookup(lex::AGGREGATIONS, &t.w)).filter(|_| !asking) {
                 // "how many hours/dollars" asks for an amount, not a count of things.
                 let amount = a == "count" && next.is_some_and(|n| is_unit(&n.raw).is_some() || matches!(n.raw.as_str(), "dollar" | "dollars" | "euro" | "euros" | "pound" | "pounds"));

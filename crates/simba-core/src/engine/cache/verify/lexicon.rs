@@ -218,7 +218,7 @@ fn tables() -> &'static Tables {
             .map(|(p, r)| (p.split(' ').map(stem).collect(), r.split(' ').map(String::from).collect()))
             .collect();
         // Longest first, so "total number of" wins over "number of".
-        phrases.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        phrases.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
         Tables { antonyms, phrases }
     })
 }
