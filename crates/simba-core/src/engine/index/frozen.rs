@@ -54,7 +54,7 @@ impl FrozenGraph {
 
     /// Copies `graph` (graph ids `0..len`); `vector_of(id)` gives each id's vector, None for ids
     /// no longer live (they are traversed but never returned).
-    pub fn copy(graph: &Hnsw<'static, f32, CosineDistance>, dims: usize, len: usize, vector_of: impl Fn(usize) -> Option<Vec<f32>>) -> Self {
+    pub fn copy<'v>(graph: &Hnsw<'static, f32, CosineDistance>, dims: usize, len: usize, vector_of: impl Fn(usize) -> Option<&'v [f32]>) -> Self {
         let mut layer0: Vec<Vec<u32>> = vec![Vec::new(); len];
         let mut upper: Vec<HashMap<u32, Vec<u32>>> = Vec::new();
         let mut entry: Option<(u8, u32)> = None;
@@ -94,7 +94,7 @@ impl FrozenGraph {
         for id in 0..len {
             if let Some(v) = vector_of(id) {
                 signed.clear();
-                scales[id] = quantise(&v, STORED_LIMIT, &mut signed);
+                scales[id] = quantise(v, STORED_LIMIT, &mut signed);
                 for (c, s) in codes[id * dims..(id + 1) * dims].iter_mut().zip(&signed) {
                     *c = (*s as i16 + 128) as u8;
                 }

@@ -80,9 +80,8 @@ impl HnswIndex {
 
     fn copy_graph(&mut self) {
         let (live, ids, tombstones) = (&self.live, &self.internal_ids, &self.tombstones);
-        self.frozen = FrozenGraph::copy(&self.graph, self.live.dims(), ids.len(), |g| {
-            (!tombstones.contains(&g)).then(|| live.get(ids[g]).map(<[f32]>::to_vec)).flatten()
-        });
+        self.frozen =
+            FrozenGraph::copy(&self.graph, self.live.dims(), ids.len(), |g| if tombstones.contains(&g) { None } else { live.get(ids[g]) });
         self.recent = ExactIndex::new(self.live.dims());
     }
 
@@ -105,16 +104,7 @@ impl HnswIndex {
         let copy_after = self.copy_due(items.len());
         let mut batch: Vec<(&[f32], usize)> = Vec::with_capacity(items.len());
         for (id, v) in items {
-            if let Some(old) = self.internal_of.remove(id) {
-                self.tombstones.insert(old);
-            }
-            let internal = self.internal_ids.len();
-            self.internal_ids.push(*id);
-            self.internal_of.insert(*id, internal);
-            self.live.insert(*id, v)?;
-            if !copy_after {
-                self.recent.insert(*id, v)?;
-            }
+            let internal = self.register(*id, v, !copy_after)?;
             batch.push((*v, internal));
         }
         // A later duplicate of an id in the same batch supersedes the earlier one.
@@ -157,17 +147,26 @@ impl HnswIndex {
         graph + self.live.memory_bytes() + self.frozen.memory_bytes() + self.recent.memory_bytes()
     }
 
-    pub fn insert(&mut self, id: u64, v: &[f32]) -> Result<(), IndexError> {
-        check_vector(v, self.live.dims())?;
+    /// Gives `id` a new graph id (tombstoning the one it had) and keeps its vector; also in the
+    /// exact side list when `to_recent`. The caller links the graph id into the graph.
+    fn register(&mut self, id: u64, v: &[f32], to_recent: bool) -> Result<usize, IndexError> {
         if let Some(old) = self.internal_of.remove(&id) {
             self.tombstones.insert(old);
         }
         let internal = self.internal_ids.len();
         self.internal_ids.push(id);
         self.internal_of.insert(id, internal);
-        self.graph.insert((v, internal));
         self.live.insert(id, v)?;
-        self.recent.insert(id, v)?;
+        if to_recent {
+            self.recent.insert(id, v)?;
+        }
+        Ok(internal)
+    }
+
+    pub fn insert(&mut self, id: u64, v: &[f32]) -> Result<(), IndexError> {
+        check_vector(v, self.live.dims())?;
+        let internal = self.register(id, v, true)?;
+        self.graph.insert((v, internal));
         self.maybe_rebuild();
         self.maybe_copy_graph();
         Ok(())

@@ -101,10 +101,11 @@ impl AutoIndex {
         }
         match &mut self.inner {
             Inner::Exact(i) if i.len() + items.len() > self.hnsw_above => {
-                let mut h = HnswIndex::new(i.dims(), self.params, i.len() + items.len());
-                let existing: Vec<(u64, &[f32])> = i.iter().collect();
-                h.insert_many(&existing)?;
-                h.insert_many(items)?;
+                // One batch (what is there, then the new ones, which replace any same id), so the
+                // graph is built and copied once.
+                let all: Vec<(u64, &[f32])> = i.iter().chain(items.iter().copied()).collect();
+                let mut h = HnswIndex::new(i.dims(), self.params, all.len());
+                h.insert_many(&all)?;
                 self.inner = Inner::Hnsw(h);
             }
             Inner::Exact(i) => {

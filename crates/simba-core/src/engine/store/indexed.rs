@@ -39,14 +39,19 @@ struct State {
 }
 
 impl State {
-    fn add(&mut self, mut entry: CacheEntry, dims: usize) -> StoreResult<()> {
+    fn add(&mut self, entry: CacheEntry, dims: usize) -> StoreResult<()> {
         self.remove(entry.id);
         let index = self.partitions.entry(entry.partition.clone()).or_insert_with(|| AutoIndex::new(dims));
         index.insert(entry.id, &entry.embedding).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.track(entry);
+        Ok(())
+    }
+
+    /// Records an entry whose vector is already in its partition's index.
+    fn track(&mut self, mut entry: CacheEntry) {
         self.lru.entry(entry.partition.namespace.clone()).or_default().insert((entry.last_hit_at_ms, entry.id));
         entry.embedding = Vec::new();
         self.entries.insert(entry.id, entry);
-        Ok(())
     }
 
     fn remove(&mut self, id: u64) -> Option<CacheEntry> {
@@ -98,10 +103,8 @@ impl<P: Persistence> IndexedStore<P> {
             let items: Vec<(u64, &[f32])> = entries.iter().map(|e| (e.id, e.embedding.as_slice())).collect();
             index.insert_many(&items).map_err(|e| StoreError::Invalid(e.to_string()))?;
             state.partitions.insert(partition, index);
-            for mut entry in entries {
-                state.lru.entry(entry.partition.namespace.clone()).or_default().insert((entry.last_hit_at_ms, entry.id));
-                entry.embedding = Vec::new();
-                state.entries.insert(entry.id, entry);
+            for entry in entries {
+                state.track(entry);
             }
         }
         Ok(state)
