@@ -87,6 +87,25 @@ pub const ABBREVIATIONS: &[(&str, &str)] = &[
     ("gdp", "gross domestic product"), ("ye", "year end"), ("eod", "end of day"), ("asap", "as soon as possible"),
 ];
 
+/// Chat spellings, read only when written in lower case.
+pub const CHAT_SPELLINGS: &[(&str, &str)] = &[
+    ("r", "are"), ("u", "you"), ("ur", "your"), ("pls", "please"), ("plz", "please"), ("thx", "thanks"),
+    ("ty", "thanks"), ("b4", "before"), ("cuz", "because"), ("coz", "because"), ("wanna", "want to"),
+    ("gonna", "going to"), ("gimme", "give me"), ("abt", "about"),
+];
+
+/// Nouns that only restate a question word of the other text: "what is the date" asks "when",
+/// "the process for" asks "how", "what quantity" asks "how much".
+pub const QUESTION_NOUNS: &[(&str, &[&str])] = &[
+    ("date", &["when"]), ("time", &["when", "long"]), ("moment", &["when"]), ("process", &["how"]), ("step", &["how"]),
+    ("steps", &["how"]), ("method", &["how"]), ("procedure", &["how"]), ("instructions", &["how"]), ("manner", &["how"]),
+    ("amount", &["much", "many"]), ("quantity", &["much", "many"]), ("place", &["where"]), ("location", &["where"]),
+    ("person", &["who"]), ("people", &["who"]), ("reason", &["why"]), ("reasons", &["why"]), ("cause", &["why"]),
+];
+
+/// Times of day said in words, read as the clock time they are.
+pub const CLOCK_WORDS: &[(&str, &str)] = &[("noon", "12pm"), ("midday", "12pm"), ("midnight", "12am")];
+
 /// Opposite function words (order, extremes, ends); opposite content words come from WordNet.
 const ANTONYMS: &[(&str, &str)] = &[
     ("earliest", "latest"), ("ascending", "descending"), ("min", "max"), ("first", "last"), ("inbound", "outbound"),

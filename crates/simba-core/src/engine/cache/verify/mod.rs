@@ -6,6 +6,8 @@
 //! Text and WordNet only (no model), in three steps, each in its own file:
 //! - `text`: tokens — stems (irregular forms from WordNet), abbreviations, numbers with units,
 //!   multi-word expressions of function words ("at least", "how many"), "A-to-B" compounds;
+//!   then `spelling` writes the pair alike where one side abbreviates ("ER") or joins ("heatpump")
+//!   what the other spells out or splits;
 //! - `facts`: numbers, dates and periods, negation, the figure asked for, comparison direction,
 //!   scope words, quantifiers (all / some) and opposite function words must agree exactly;
 //! - `align` (+ `roles`): every content word must find its match on the other side — same stem,
@@ -26,6 +28,7 @@ mod align;
 mod facts;
 mod lexicon;
 mod roles;
+mod spelling;
 mod text;
 mod wordnet;
 
@@ -36,7 +39,8 @@ pub fn warm_up() {
 
 /// Why `candidate` must not answer `query`, or None when no check disagrees.
 pub fn disagreement(query: &str, candidate: &str) -> Option<String> {
-    let (q, c) = (text::analyse(query), text::analyse(candidate));
+    let (mut q, mut c) = (text::analyse(query), text::analyse(candidate));
+    spelling::harmonise(&mut q, &mut c);
     let (qf, cf) = (facts::Facts::of(&q), facts::Facts::of(&c));
     facts::compare(&qf, &cf).or_else(|| align::compare(&q, &c, &qf, &cf))
 }

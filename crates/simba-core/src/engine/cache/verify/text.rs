@@ -145,8 +145,13 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
         if base.is_empty() {
             continue;
         }
-        // Abbreviations are spelled out; one that is also an ordinary word ("us") only when written in capitals.
-        let abbreviation = lookup(lex::ABBREVIATIONS, &base).or_else(|| base.strip_suffix('s').filter(|b| b.len() >= 3).and_then(|b| lookup(lex::ABBREVIATIONS, b)));
+        let base = squeeze(base);
+        // Abbreviations are spelled out; one that is also an ordinary word ("us") only when written
+        // in capitals. Chat spellings ("r", "pls") only in lower case ("R" is a language).
+        let abbreviation = lookup(lex::ABBREVIATIONS, &base)
+            .or_else(|| base.strip_suffix('s').filter(|b| b.len() >= 3).and_then(|b| lookup(lex::ABBREVIATIONS, b)))
+            .or_else(|| lookup(lex::CLOCK_WORDS, &base))
+            .or_else(|| lookup(lex::CHAT_SPELLINGS, &base).filter(|_| !t.name));
         if let Some(full) = abbreviation.filter(|_| t.name || !lex::is_filler(&base)) {
             for w in full.split(' ') {
                 out.push(word_or_number(w.to_string(), t.name));
@@ -184,6 +189,43 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
         }
     }
     out
+}
+
+/// "sooo" -> "so", "pleeease" -> "please": letters held for emphasis (three or more in a row)
+/// once, or twice where once makes no word ("coool" -> "cool").
+fn squeeze(w: String) -> String {
+    let chars: Vec<char> = w.chars().collect();
+    if !chars.windows(3).any(|x| x[0] == x[1] && x[1] == x[2] && x[0].is_alphabetic()) {
+        return w;
+    }
+    let keep = |most: usize| -> String {
+        let mut out = String::with_capacity(w.len());
+        let mut run = 0;
+        for (i, c) in chars.iter().enumerate() {
+            run = if i > 0 && chars[i - 1] == *c { run + 1 } else { 1 };
+            // Runs of one or two letters stay as they are; longer ones shrink to `most`.
+            let long = {
+                let (mut s, mut e) = (i, i);
+                while s > 0 && chars[s - 1] == *c {
+                    s -= 1;
+                }
+                while e + 1 < chars.len() && chars[e + 1] == *c {
+                    e += 1;
+                }
+                e - s + 1 >= 3
+            };
+            if !long || run <= most {
+                out.push(*c);
+            }
+        }
+        out
+    };
+    let once = keep(1);
+    if lex::is_filler(&once) || super::wordnet::get().knows(&once) {
+        once
+    } else {
+        keep(2)
+    }
 }
 
 fn word_or_number(w: String, name: bool) -> Tok {

@@ -32,6 +32,8 @@ const VERB_STEPS: usize = 1;
 #[derive(Default)]
 struct Synset {
     pos: u8,
+    /// WordNet's lexicographer file (18 is `noun.person`).
+    lex_file: u8,
     /// Lemma ids, in the synset's order.
     words: Box<[u32]>,
     /// Direct hypernyms, class and instance (`@`, `@i`).
@@ -133,7 +135,7 @@ impl WordNet {
                 }
                 let body = line.split(" | ").next().unwrap_or(line);
                 let mut f = body.split(' ');
-                let (Some(off), Some(_lex), Some(_ty), Some(wcnt)) = (f.next(), f.next(), f.next(), f.next()) else { continue };
+                let (Some(off), Some(lex_file), Some(_ty), Some(wcnt)) = (f.next(), f.next(), f.next(), f.next()) else { continue };
                 let (Ok(off), Ok(wcnt)) = (off.parse::<u32>(), usize::from_str_radix(wcnt, 16)) else { continue };
                 let mut words = Vec::with_capacity(wcnt);
                 for _ in 0..wcnt {
@@ -160,7 +162,7 @@ impl WordNet {
                 }
                 let id = db.synsets.len() as u32;
                 by_offset.insert((p as u8, off), id);
-                db.synsets.push(Synset { pos: p as u8, words: words.into(), ..Default::default() });
+                db.synsets.push(Synset { pos: p as u8, lex_file: lex_file.parse().unwrap_or(0), words: words.into(), ..Default::default() });
                 pending.push(ptrs);
             }
         }
@@ -403,12 +405,15 @@ impl WordNet {
         None
     }
 
-    /// `a` is a kind of `b` (a common noun sense of `b` is a hypernym of one of `a`, up to two levels).
-    pub fn hypernym(&self, a: &[u32], b: &[u32]) -> bool {
+    /// `a` is directly a kind of person `b` (a common sense of `b` in `noun.person` is the hypernym
+    /// of one of `a`'s): "policyholder" / "customer", "footballer" / "player". Questions name the
+    /// same people by their role in the question; for things ("sedan" / "car") a kind narrows.
+    pub fn person_kind_of(&self, a: &[u32], b: &[u32]) -> bool {
+        const NOUN_PERSON: u8 = 18;
         let sb = self.noun_senses(b);
-        self.noun_senses(a).iter().any(|&x| {
-            self.synsets[x as usize].hypernyms.iter().any(|&h| sb.contains(&h) || self.synsets[h as usize].hypernyms.iter().any(|g| sb.contains(g)))
-        })
+        self.noun_senses(a)
+            .iter()
+            .any(|&x| self.synsets[x as usize].hypernyms.iter().any(|&h| self.synsets[h as usize].lex_file == NOUN_PERSON && sb.contains(&h)))
     }
 
     fn first_word(&self, syn: u32) -> String {

@@ -1,0 +1,138 @@
+//! Two texts written differently for the same words: one abbreviates what the other spells out
+//! ("ER" / "emergency room", "GPA" / "grade point average"), or joins what the other writes apart
+//! ("heatpump" / "heat pump", "setup" / "set up"). The spelled-out or split side is rewritten to
+//! the other's token before any fact or word is compared, so that "average" inside "grade point
+//! average" is not read as a second figure and "pump" is not a detail only one side mentions.
+//!
+//! Works on the pair, not on one text: an acronym is only expanded when the other text spells it
+//! out, so no list of acronyms is needed and none is guessed.
+
+use super::lexicon as lex;
+use super::text::{Kind, Tok};
+
+/// Longest acronym read as initials.
+const MAX_ACRONYM: usize = 6;
+/// Short words an expansion may hold without an initial of their own ("estimated time of arrival").
+const LINKERS: &[&str] = &["of", "and", "the", "for", "to", "&", "in", "on"];
+
+/// Rewrites each text where it spells out or splits a token the other one has whole.
+pub fn harmonise(a: &mut Vec<Tok>, b: &mut Vec<Tok>) {
+    for _ in 0..2 {
+        expand_into(a, b);
+        expand_into(b, a);
+    }
+}
+
+/// Replaces in `other` the runs that spell out an acronym or a joined word of `from`.
+fn expand_into(from: &[Tok], other: &mut Vec<Tok>) {
+    for t in from {
+        if t.kind == Kind::Punct || t.kind == Kind::Num || other.iter().any(|o| o.w == t.w) {
+            continue;
+        }
+        let found = acronym_run(t, other).or_else(|| joined_run(t, other));
+        if let Some((start, end)) = found {
+            let mut whole = t.clone();
+            whole.name |= other[start..end].iter().any(|o| o.name);
+            other.splice(start..end, std::iter::once(whole));
+        }
+    }
+}
+
+/// An acronym written in capitals ("ER", "DOB", "ATMs") or unknown as a word, whose letters are the
+/// initials of consecutive words of `other`.
+fn acronym_run(t: &Tok, other: &[Tok]) -> Option<(usize, usize)> {
+    let looks_like_acronym = t.name || !super::wordnet::get().knows(&t.raw);
+    if !looks_like_acronym || lex::is_filler(&t.raw) {
+        return None;
+    }
+    // "ATMs": the plural s is no initial (tried after the whole word, for "GPS").
+    let plural = t.raw.strip_suffix('s').filter(|s| s.len() >= 2);
+    std::iter::once(t.raw.as_str()).chain(plural).find_map(|letters| initials_run(letters, other))
+}
+
+fn initials_run(letters: &str, other: &[Tok]) -> Option<(usize, usize)> {
+    let initials: Vec<char> = letters.chars().collect();
+    let n = initials.len();
+    if !(2..=MAX_ACRONYM).contains(&n) || !initials.iter().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    for start in 0..other.len() {
+        let (mut k, mut end) = (0, start);
+        while end < other.len() && k < n {
+            let w = &other[end];
+            if w.kind != Kind::Word {
+                break;
+            }
+            if w.raw.starts_with(initials[k]) && w.raw.len() > 1 {
+                k += 1;
+            } else if !(k > 0 && LINKERS.contains(&w.raw.as_str())) {
+                break;
+            }
+            end += 1;
+        }
+        // Every initial found, and the words are more than function words.
+        if k == n && other[start..end].iter().any(|w| !lex::is_filler(&w.raw)) {
+            return Some((start, end));
+        }
+    }
+    None
+}
+
+/// A word written joined on one side and as two words on the other ("heatpump" / "heat pump",
+/// "co-operative" / "cooperative", "headcount" / "head count").
+fn joined_run(t: &Tok, other: &[Tok]) -> Option<(usize, usize)> {
+    if t.kind != Kind::Word || t.raw.chars().count() < 5 {
+        return None;
+    }
+    (0..other.len().saturating_sub(1)).find_map(|j| {
+        let (x, y) = (&other[j], &other[j + 1]);
+        let both_words = x.kind == Kind::Word && y.kind == Kind::Word && x.raw.len() >= 2 && y.raw.len() >= 2;
+        (both_words && t.raw.len() == x.raw.len() + y.raw.len() && t.raw.starts_with(&x.raw) && t.raw.ends_with(&y.raw)).then_some((j, j + 2))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::text::analyse;
+    use super::*;
+
+    fn words(t: &[Tok]) -> Vec<String> {
+        t.iter().filter(|t| t.kind != Kind::Punct).map(|t| t.raw.clone()).collect()
+    }
+
+    fn both(a: &str, b: &str) -> (Vec<String>, Vec<String>) {
+        let (mut x, mut y) = (analyse(a), analyse(b));
+        harmonise(&mut x, &mut y);
+        (words(&x), words(&y))
+    }
+
+    #[test]
+    fn acronyms_meet_their_spelled_out_words() {
+        let (a, b) = both("How many ER visits on Monday?", "How many emergency room visits on Monday?");
+        assert_eq!(a, b);
+        let (a, b) = both("What is the GPA cutoff?", "What is the grade point average cutoff?");
+        assert_eq!(a, b);
+        let (a, b) = both("Where is the nearest ATMs?", "Where are the nearest automated teller machines?");
+        assert!(b.contains(&"atms".to_string()), "{b:?}");
+        assert!(a.contains(&"atms".to_string()));
+    }
+
+    #[test]
+    fn nothing_is_expanded_that_the_other_side_does_not_spell_out() {
+        let (_, b) = both("Show the ER waiting times", "Show the emergency waiting times");
+        assert_eq!(b, vec!["show", "the", "emergency", "waiting", "times"]);
+        // A plain word is no acronym.
+        let (_, b) = both("sales in each region", "show every area country");
+        assert!(b.contains(&"area".to_string()) && b.contains(&"country".to_string()));
+    }
+
+    #[test]
+    fn joined_and_split_words_agree() {
+        let (a, b) = both("How does a heatpump work?", "How does a heat pump work?");
+        assert_eq!(a, b);
+        let (a, b) = both("how do i setup voicemail", "How do I set up voicemail?");
+        assert_eq!(a, b);
+        let (a, b) = both("average yield across the co-operative", "average yield across the cooperative");
+        assert_eq!(a, b);
+    }
+}
