@@ -14,6 +14,9 @@ pub struct Facts {
     pub dates: BTreeSet<String>,
     pub negations: usize,
     pub aggregations: BTreeSet<&'static str>,
+    /// Words that may carry a figure the text does not name: a rate ("churn rate" is a share), a
+    /// superlative of any adjective ("tallest", "cheapest" are a top or a bottom).
+    pub implied: BTreeSet<&'static str>,
     pub comparators: BTreeSet<&'static str>,
     pub scope: BTreeSet<&'static str>,
     pub quantifiers: BTreeSet<&'static str>,
@@ -152,6 +155,12 @@ impl Facts {
                 let amount = a == "count" && next.is_some_and(|n| is_unit(&n.raw).is_some() || matches!(n.raw.as_str(), "dollar" | "dollars" | "euro" | "euros" | "pound" | "pounds"));
                 f.aggregations.insert(if amount { "total" } else { a });
             }
+            if r == "rate" || r == "rates" {
+                f.implied.insert("share");
+            }
+            if r.ends_with("est") && !lex::is_filler(r) && super::wordnet::get().superlative(r) {
+                f.implied.extend(["max", "min"]);
+            }
             // Comparison direction, when it bounds a quantity or a date.
             if let Some(c) = lookup(lex::COMPARATORS, r).or_else(|| lookup(lex::COMPARATORS, &t.w)) {
                 if bounds_a_quantity(toks, i) {
@@ -212,7 +221,12 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
     // "total" is the default reading of an amount: it only conflicts with another kind of figure.
     let strip = |s: &BTreeSet<&'static str>| -> BTreeSet<&'static str> { s.iter().copied().filter(|a| *a != "total").collect() };
     let (qa, ca) = (strip(&q.aggregations), strip(&c.aggregations));
-    if qa != ca {
+    // A figure one side names and the other leaves to a word that may carry it ("churn rate" /
+    // "what percentage", "tallest" / "highest"); a figure against another figure always counts.
+    let unexplained = |a: &BTreeSet<&'static str>, other: &Facts, other_names: &BTreeSet<&'static str>| {
+        a.iter().any(|x| !other_names.contains(x) && !(other_names.is_empty() && other.implied.contains(x)))
+    };
+    if qa != ca && (unexplained(&qa, c, &ca) || unexplained(&ca, q, &qa)) {
         return Some(format!("the figure asked for differs ({} vs {})", show(&q.aggregations), show(&c.aggregations)));
     }
     if q.comparators != c.comparators {

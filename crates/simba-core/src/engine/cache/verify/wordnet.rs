@@ -291,6 +291,14 @@ impl WordNet {
         !verbs.is_empty()
     }
 
+    /// Whether `w` is the superlative of an adjective WordNet knows ("tallest", "cheapest",
+    /// "biggest"), not a word that only ends so ("interest", "forest").
+    pub fn superlative(&self, w: &str) -> bool {
+        let mut adjectives = Vec::new();
+        self.morphy(w, ADJ, &mut adjectives);
+        adjectives.iter().any(|&id| self.names.get(id as usize).is_some_and(|base| &**base != w))
+    }
+
     /// Whether `w` is read as a verb first: an inflected verb form ("paid", "beating"), or a word
     /// whose verb senses are seen in the tagged corpus at least as often as its noun senses. Without
     /// WordNet every word may be one.
