@@ -2,9 +2,12 @@
 //! command runs: at the default threshold (0.8) with the candidate checks on, serve at least 65% of
 //! same-answer pairs and at most 2% of trap pairs.
 //! - the development pairs (`eval_dev.jsonl`) must meet it;
-//! - the hold-out pairs (`eval_holdout.jsonl`, other domains, never used to write the checks) are
-//!   printed only: they do not meet the target yet (last seen: 49% same served, 7% traps served).
-//!   Set `HOLDOUT_ASSERTED` once they do.
+//! - the hold-out pairs (`eval_holdout.jsonl`, other domains) and the fresh pairs (`eval_fresh.jsonl`,
+//!   written by a helper that never saw the checks) do not meet it yet: they are held to floors just
+//!   under what they score now (hold-out 59.9% served / 4.0% traps, fresh 54.3% / 1.5%), so a change
+//!   to the checks cannot lose ground unnoticed. Set `HOLDOUT_ASSERTED` once they meet the target.
+//!   Both sets have been read while improving the checks (session 6), so they are no longer blind;
+//!   the measure of generality is the next set written without looking at the checks.
 //!
 //! `SIMBA_EVAL_DUMP=<file>` writes every pair of the development set with its similarity and the
 //! checks' objection, one JSON object a line, for inspection.
@@ -50,11 +53,20 @@ fn dev_set_meets_the_target_at_the_default_threshold() {
     assert!(traps <= TRAP_TARGET, "trap pairs served {:.1}% > 2% ({by_cat})", traps * 100.0);
 }
 
+/// Served share of same-answer pairs at least `min_same`, of traps at most `max_traps`.
+fn floor(file: &str, min_same: f64, max_traps: f64) {
+    let (_, same, traps, by_cat) = run(file);
+    let (min_same, max_traps) = if HOLDOUT_ASSERTED { (SAME_TARGET, TRAP_TARGET) } else { (min_same, max_traps) };
+    assert!(same >= min_same, "{file}: same-answer pairs served {:.1}% < {:.0}% ({by_cat})", same * 100.0, min_same * 100.0);
+    assert!(traps <= max_traps, "{file}: trap pairs served {:.1}% > {:.0}% ({by_cat})", traps * 100.0, max_traps * 100.0);
+}
+
 #[test]
-fn holdout_set_figures() {
-    let (_, same, traps, by_cat) = run("eval_holdout.jsonl");
-    if HOLDOUT_ASSERTED {
-        assert!(same >= SAME_TARGET, "hold-out: same-answer pairs served {:.1}% < 65% ({by_cat})", same * 100.0);
-        assert!(traps <= TRAP_TARGET, "hold-out: trap pairs served {:.1}% > 2% ({by_cat})", traps * 100.0);
-    }
+fn holdout_set_keeps_its_ground() {
+    floor("eval_holdout.jsonl", 0.58, 0.05);
+}
+
+#[test]
+fn fresh_set_keeps_its_ground() {
+    floor("eval_fresh.jsonl", 0.52, 0.02);
 }
