@@ -214,6 +214,10 @@ fn rewordings_are_served() {
         ("How many policyholders filed a claim after the hailstorm?", "How many customers filed a claim after the hailstorm?"),
         ("When was the Magna Carta signed?", "What is the date on which the Magna Carta was signed?"),
         ("What is the churn rate of prepaid customers?", "What percentage of prepaid customers churn?"),
+        ("List the books checked out by member 88417.", "List the books checked out by member no. 88417."),
+        ("List appointments that lasted longer than half an hour.", "List appointments that lasted longer than 30 minutes."),
+        ("Which properties sold for more than two and a half million?", "Which properties sold for more than 2.5 million?"),
+        ("Which players were transferred in FY2022?", "Which players were transferred in fiscal year 2022?"),
     ] {
         if let Some(why) = disagreement(a, b) {
             failed.push(format!("{a} / {b}: {why}"));

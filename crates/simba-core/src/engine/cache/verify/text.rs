@@ -77,6 +77,11 @@ fn scan(text: &str) -> Vec<Tok> {
                 }
             }
             let mut word: String = chars[start..i].iter().collect();
+            // "No. 88417" is the number itself, not a "no".
+            if word.eq_ignore_ascii_case("no") && chars.get(i) == Some(&'.') && chars[i + 1..].iter().find(|c| !c.is_whitespace()).is_some_and(char::is_ascii_digit) {
+                i += 1;
+                continue;
+            }
             if chars.get(i) == Some(&'%') {
                 word.push('%');
                 i += 1;
@@ -181,6 +186,9 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
                     out.push(word_or_number(p.to_string(), t.name));
                 }
             }
+        } else if let Some(year) = fiscal_year(&base) {
+            // "FY2022", "fy22": the fiscal year, as "fiscal year 2022" reads.
+            out.extend([Tok::new("fiscal", Kind::Word, false), Tok::new("year", Kind::Word, false), Tok::new(year, Kind::Num, false)]);
         } else {
             out.push(word_or_number(base, t.name));
         }
@@ -189,6 +197,16 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
         }
     }
     out
+}
+
+/// "fy2022" -> "2022", "fy22" -> "2022".
+fn fiscal_year(w: &str) -> Option<String> {
+    let digits = w.strip_prefix("fy")?;
+    match digits.len() {
+        4 if digits.chars().all(|c| c.is_ascii_digit()) => Some(digits.to_string()),
+        2 if digits.chars().all(|c| c.is_ascii_digit()) => Some(format!("20{digits}")),
+        _ => None,
+    }
 }
 
 /// "sooo" -> "so", "pleeease" -> "please": letters held for emphasis (three or more in a row)
@@ -292,6 +310,13 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
                 current = n;
                 soft = false;
             } else if w.kind == Kind::Word {
+                if w.w == "and" && value.is_some() && words.get(j + 1).is_some_and(|n| n.w == "a") && words.get(j + 2).is_some_and(|n| n.w == "half") {
+                    // "two and a half (million)".
+                    current += 0.5;
+                    j += 3;
+                    value = Some(total + current);
+                    continue;
+                }
                 if let Some(v) = lookup(lex::SPELLED, &w.w) {
                     if v == 0.5 && value.is_some() {
                         break;
@@ -340,6 +365,11 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
         }
         let mut tok = Tok::new(fmt(v), Kind::Num, false);
         tok.soft = soft;
+        // "half an hour", "half a day".
+        let unit_after = |k: usize| words.get(k).is_some_and(|n| lookup(lex::UNITS, &n.w).is_some());
+        if v == 0.5 && words.get(j).is_some_and(|n| matches!(n.w.as_str(), "a" | "an")) && unit_after(j + 1) {
+            j += 1;
+        }
         // What follows the number: percent, cents, or a unit of time.
         match words.get(j).map(|n| n.w.as_str()) {
             Some("percent" | "pct") => {
