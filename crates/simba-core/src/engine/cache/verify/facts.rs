@@ -18,6 +18,9 @@ pub struct Facts {
     /// superlative of any adjective ("tallest", "cheapest" are a top or a bottom).
     pub implied: BTreeSet<&'static str>,
     pub comparators: BTreeSet<&'static str>,
+    /// "current", "previous", "next" before anything else than a period ("the previous billing
+    /// cycle"); "this" is left out (it is mostly a plain determiner).
+    pub relative: BTreeSet<&'static str>,
     pub scope: BTreeSet<&'static str>,
     pub quantifiers: BTreeSet<&'static str>,
     pub concepts: BTreeSet<String>,
@@ -139,6 +142,8 @@ impl Facts {
                 let named = ahead.iter().any(|n| lex::WEEKDAYS.contains(&n.raw.trim_end_matches('s')) || lex::CALENDAR.contains(&n.raw.as_str()) || lex::MONTHS.contains(&n.raw.as_str()));
                 if unit.is_some() || dur || named {
                     f.dates.insert(format!("rel:{rel}"));
+                } else if r != "this" {
+                    f.relative.insert(rel);
                 }
                 if let (Some(u), false) = (unit, dur) {
                     if let Some(h) = is_unit(&u.raw) {
@@ -228,6 +233,9 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
     };
     if qa != ca && (unexplained(&qa, c, &ca) || unexplained(&ca, q, &qa)) {
         return Some(format!("the figure asked for differs ({} vs {})", show(&q.aggregations), show(&c.aggregations)));
+    }
+    if !q.relative.is_empty() && !c.relative.is_empty() && q.relative.is_disjoint(&c.relative) {
+        return Some(format!("one asks about the {} one, the other about the {} one", show(&q.relative), show(&c.relative)));
     }
     if q.comparators != c.comparators {
         return Some(format!("comparison direction differs ({} vs {})", show(&q.comparators), show(&c.comparators)));

@@ -239,6 +239,8 @@ fn parts_trading_places_are_refused() {
     // A figure only implied on one side still differs from another figure, or from an opposite.
     assert!(disagreement("Cheapest room rate at the Vegas property", "Most expensive room rate at the Vegas property").is_some());
     assert!(disagreement("Which is the deepest lake in Europe?", "Which is the largest lake in Europe?").is_some());
+    // "current" against "previous" of anything, not only of a period.
+    assert!(disagreement("Give me data usage for the current billing cycle.", "Give me data usage for the previous billing cycle.").is_some());
     // Parts joined by "and" or "or" may trade places freely.
     assert_eq!(disagreement("How many farms grow wheat and barley?", "How many farms grow barley and wheat?"), None);
 }
