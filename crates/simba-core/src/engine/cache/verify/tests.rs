@@ -2,10 +2,15 @@
 
 use super::disagreement;
 
+/// Every pair passes the checks (the failures listed with their reasons).
+fn assert_served(pairs: &[(&str, &str)]) {
+    let failed: Vec<String> = pairs.iter().filter_map(|(a, b)| disagreement(a, b).map(|why| format!("{a} / {b}: {why}"))).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
 #[test]
 fn paraphrases_pass() {
-    let mut failed = Vec::new();
-    for (a, b) in [
+    assert_served(&[
         ("How many orders did we get in March?", "What is the number of orders in March?"),
         ("What was total revenue in 2023?", "Total revenue for 2023?"),
         ("Show the top 5 customers by sales", "Which 5 customers have the highest sales?"),
@@ -27,18 +32,12 @@ fn paraphrases_pass() {
         ("Which courses does the college offer online?", "Which online courses does the college offer?"),
         ("Which players were signed by the coach?", "Which players did the coach sign?"),
         ("List cities by population, from largest to smallest", "List cities in descending order of population"),
-    ] {
-        if let Some(why) = disagreement(a, b) {
-            failed.push(format!("{a} / {b}: {why}"));
-        }
-    }
-    assert!(failed.is_empty(), "{failed:#?}");
+    ]);
 }
 
 #[test]
 fn traps_are_refused() {
-    let mut failed = Vec::new();
-    for (a, b) in [
+    assert_served(&[
         ("Which stores are open on Sundays?", "Which stores are closed on Sundays?"),
         ("Total revenue in 2023", "Total revenue in 2024"),
         ("Show the top 5 customers", "Show the top 10 customers"),
@@ -142,12 +141,7 @@ fn wordnet_rewordings_pass() {
         ("Which warehouses hold the most pallets?", "Which warehouses hold the most palets?"),
         ("What is teh boiling point of ethanol?", "What is the boiling point of ethanol?"),
         ("How many tractors did the cooperative buy?", "How many tractors did the co-operative purchase?"),
-    ] {
-        if let Some(why) = disagreement(a, b) {
-            failed.push(format!("{a} / {b}: {why}"));
-        }
-    }
-    assert!(failed.is_empty(), "{failed:#?}");
+    ]);
 }
 
 /// Swaps WordNet relates without making them the same: opposites, two kinds of one thing, a kind
@@ -201,8 +195,7 @@ fn rewordings_are_served() {
         eprintln!("WordNet missing: skipped");
         return;
     }
-    let mut failed = Vec::new();
-    for (a, b) in [
+    assert_served(&[
         ("How many ER visits did we have on New Year's Eve?", "How many emergency room visits did we have on New Year's Eve?"),
         ("What is the GPA cutoff for the honours list?", "What is the grade point average cutoff for the honours list?"),
         ("List account holders whose DOB is missing.", "List account holders whose date of birth is missing."),
@@ -218,12 +211,7 @@ fn rewordings_are_served() {
         ("List appointments that lasted longer than half an hour.", "List appointments that lasted longer than 30 minutes."),
         ("Which properties sold for more than two and a half million?", "Which properties sold for more than 2.5 million?"),
         ("Which players were transferred in FY2022?", "Which players were transferred in fiscal year 2022?"),
-    ] {
-        if let Some(why) = disagreement(a, b) {
-            failed.push(format!("{a} / {b}: {why}"));
-        }
-    }
-    assert!(failed.is_empty(), "{failed:#?}");
+    ]);
 }
 
 /// The same words with two parts trading places across a word that stays: another question.
