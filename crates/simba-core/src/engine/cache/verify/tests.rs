@@ -37,7 +37,8 @@ fn paraphrases_pass() {
 
 #[test]
 fn traps_are_refused() {
-    assert_served(&[
+    let mut failed = Vec::new();
+    for (a, b) in [
         ("Which stores are open on Sundays?", "Which stores are closed on Sundays?"),
         ("Total revenue in 2023", "Total revenue in 2024"),
         ("Show the top 5 customers", "Show the top 10 customers"),
@@ -126,8 +127,7 @@ fn wordnet_rewordings_pass() {
         eprintln!("WordNet missing: skipped");
         return;
     }
-    let mut failed = Vec::new();
-    for (a, b) in [
+    assert_served(&[
         ("Which physicians work at the clinic?", "Which doctors work at the clinic?"),
         ("Which clients signed up in June?", "Which customers registered in June?"),
         ("How many automobiles were sold in Ohio?", "How many cars were sold in Ohio?"),
