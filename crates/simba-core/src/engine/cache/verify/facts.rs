@@ -229,7 +229,8 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
     // A figure one side names and the other leaves to a word that may carry it ("churn rate" /
     // "what percentage", "tallest" / "highest"); a figure against another figure always counts.
     let unexplained = |a: &BTreeSet<&'static str>, other: &Facts, other_names: &BTreeSet<&'static str>| {
-        a.iter().any(|x| !other_names.contains(x) && !(other_names.is_empty() && other.implied.contains(x)))
+        let explained = |x: &&str| other_names.contains(x) || (other_names.is_empty() && other.implied.contains(x));
+        !a.iter().all(explained)
     };
     if qa != ca && (unexplained(&qa, c, &ca) || unexplained(&ca, q, &qa)) {
         return Some(format!("the figure asked for differs ({} vs {})", show(&q.aggregations), show(&c.aggregations)));
