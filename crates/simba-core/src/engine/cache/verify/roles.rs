@@ -117,52 +117,50 @@ pub fn compare(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Option<Strin
 /// Words that join two parts without ranking them: "wheat and barley" is "barley and wheat".
 const SYMMETRIC: &[&str] = &["and", "or", "nor", "&", "plus", "vs", "versus", "both", "either"];
 
+/// The words two texts are compared on for a swap: no punctuation, no articles.
+fn without_articles(t: &[Tok]) -> Vec<&Tok> {
+    t.iter().filter(|x| x.kind != Kind::Punct && !matches!(x.raw.as_str(), "a" | "an" | "the")).collect()
+}
+
+fn sorted_concepts<'t>(v: &[&'t Tok]) -> Vec<&'t str> {
+    let mut w: Vec<&str> = v.iter().map(|t| t.w.as_str()).collect();
+    w.sort_unstable();
+    w
+}
+
 /// "sales exceeded forecast" vs "forecast exceeded sales", "20 pounds in yen" vs "20 yen in pounds",
 /// "is Lisbon west of Madrid" vs "is Madrid west of Lisbon": the same words, with two parts
 /// trading places across words that stay between them (unless those only join, like "and").
-pub fn swapped_parts(q: &[Tok], c: &[Tok]) -> Option<String> {
-    let seq = |t: &[Tok]| -> Vec<(String, String)> {
-        t.iter().filter(|x| x.kind != Kind::Punct && !matches!(x.raw.as_str(), "a" | "an" | "the")).map(|x| (x.w.clone(), x.raw.clone())).collect()
-    };
-    let (a, b) = (seq(q), seq(c));
-    let concepts = |v: &[(String, String)]| v.iter().map(|(w, _)| w.clone()).collect::<Vec<_>>();
-    let (wa, wb) = (concepts(&a), concepts(&b));
-    if wa.len() != wb.len() || wa == wb {
+fn swapped_parts(q: &[Tok], c: &[Tok]) -> Option<String> {
+    let (a, b) = (without_articles(q), without_articles(c));
+    let same = |x: &[&Tok], y: &[&Tok]| x.len() == y.len() && x.iter().zip(y).all(|(s, t)| s.w == t.w);
+    if same(&a, &b) {
         return None;
     }
-    let (mut sa, mut sb) = (wa.clone(), wb.clone());
-    sa.sort();
-    sb.sort();
-    if sa != sb {
+    if sorted_concepts(&a) != sorted_concepts(&b) {
         return None;
     }
-    let prefix = wa.iter().zip(&wb).take_while(|(x, y)| x == y).count();
-    let suffix = wa.iter().rev().zip(wb.iter().rev()).take_while(|(x, y)| x == y).count();
-    let end = wa.len() - suffix;
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x.w == y.w).count();
+    let suffix = a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x.w == y.w).count();
+    let end = a.len() - suffix;
     if prefix >= end {
         return None;
     }
-    let (ma, mb) = (&wa[prefix..end], &wb[prefix..end]);
+    let (ma, mb) = (&a[prefix..end], &b[prefix..end]);
     let n = ma.len();
+    let show = |v: &[&Tok]| v.iter().map(|t| t.raw.as_str()).collect::<Vec<_>>().join(" ");
     // ma = A Y B and mb = B Y A, with Y not empty.
     for la in 1..n {
         for lb in 1..n.saturating_sub(la) {
             let ly = n - la - lb;
             let (part_a, middle, part_b) = (&ma[..la], &ma[la..la + ly], &ma[la + ly..]);
-            if mb[..lb] != *part_b || mb[lb..lb + ly] != *middle || mb[lb + ly..] != *part_a {
+            if !(same(&mb[..lb], part_b) && same(&mb[lb..lb + ly], middle) && same(&mb[lb + ly..], part_a)) {
                 continue;
             }
-            let raw_middle = &a[prefix + la..prefix + la + ly];
-            if raw_middle.iter().all(|(_, r)| SYMMETRIC.contains(&r.as_str())) {
+            if middle.iter().all(|t| SYMMETRIC.contains(&t.raw.as_str())) {
                 continue;
             }
-            let show = |v: &[(String, String)]| v.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>().join(" ");
-            return Some(format!(
-                "\"{}\" and \"{}\" trade places around \"{}\"",
-                show(&a[prefix..prefix + la]),
-                show(&a[prefix + la + ly..end]),
-                show(raw_middle)
-            ));
+            return Some(format!("\"{}\" and \"{}\" trade places around \"{}\"", show(part_a), show(part_b), show(middle)));
         }
     }
     None

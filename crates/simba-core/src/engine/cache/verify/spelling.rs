@@ -17,10 +17,10 @@ const LINKERS: &[&str] = &["of", "and", "the", "for", "to", "&", "in", "on"];
 
 /// Rewrites each text where it spells out or splits a token the other one has whole.
 pub fn harmonise(a: &mut Vec<Tok>, b: &mut Vec<Tok>) {
-    for _ in 0..2 {
-        expand_into(a, b);
-        expand_into(b, a);
-    }
+    // One pass each way is enough: what is spliced into one side is a copy of a token the other
+    // side already has, so a second pass finds nothing new.
+    expand_into(a, b);
+    expand_into(b, a);
 }
 
 /// Replaces in `other` the runs that spell out an acronym or a joined word of `from`.

@@ -166,7 +166,7 @@ fn wordnet_swaps_are_refused() {
         ("Which cars are painted red?", "Painted blue, which cars are there?", "kinds"),
         ("How many violins does the school own?", "How many cellos does the school own?", ""),
         // A kind of thing against its wider class: another scope (refused as a detail only one
-        // side names; kinds of people are matched, see `reworded_people_are_served`).
+        // side names; kinds of people are matched, see `rewordings_are_served`).
         ("How many dogs live in the shelter?", "How many animals live in the shelter?", ""),
         ("How many sedans are parked outside?", "Parked outside, how many cars are there?", "sedans"),
         // Function-word opposites and quantifiers.

@@ -213,31 +213,19 @@ fn fiscal_year(w: &str) -> Option<String> {
 /// once, or twice where once makes no word ("coool" -> "cool").
 fn squeeze(w: String) -> String {
     let chars: Vec<char> = w.chars().collect();
-    if !chars.windows(3).any(|x| x[0] == x[1] && x[1] == x[2] && x[0].is_alphabetic()) {
+    // Runs of one letter: (letter, length).
+    let mut runs: Vec<(char, usize)> = Vec::new();
+    for &c in &chars {
+        match runs.last_mut() {
+            Some((last, n)) if *last == c => *n += 1,
+            _ => runs.push((c, 1)),
+        }
+    }
+    if !runs.iter().any(|(c, n)| *n >= 3 && c.is_alphabetic()) {
         return w;
     }
-    let keep = |most: usize| -> String {
-        let mut out = String::with_capacity(w.len());
-        let mut run = 0;
-        for (i, c) in chars.iter().enumerate() {
-            run = if i > 0 && chars[i - 1] == *c { run + 1 } else { 1 };
-            // Runs of one or two letters stay as they are; longer ones shrink to `most`.
-            let long = {
-                let (mut s, mut e) = (i, i);
-                while s > 0 && chars[s - 1] == *c {
-                    s -= 1;
-                }
-                while e + 1 < chars.len() && chars[e + 1] == *c {
-                    e += 1;
-                }
-                e - s + 1 >= 3
-            };
-            if !long || run <= most {
-                out.push(*c);
-            }
-        }
-        out
-    };
+    // Runs of one or two letters stay as they are; longer ones shrink to `most`.
+    let keep = |most: usize| -> String { runs.iter().flat_map(|&(c, n)| std::iter::repeat_n(c, if n >= 3 { most } else { n })).collect() };
     let once = keep(1);
     if lex::is_filler(&once) || super::wordnet::get().knows(&once) {
         once
