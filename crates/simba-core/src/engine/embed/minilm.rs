@@ -4,16 +4,19 @@
 use super::{check_text, normalise, EmbedError, Embedder};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config, DTYPE};
+use super::bert::MiniLmBert;
+use candle_transformers::models::bert::{Config, DTYPE};
 use std::path::Path;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 pub const MINILM_MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2";
-/// Texts per forward pass: large enough to use both cores, small enough to keep padding low.
-const BATCH: usize = 32;
+/// Texts per forward pass. A batch of more is split into passes of this size run side by side on
+/// all cores: candle runs only its matrix products on several threads, so one pass over the whole
+/// batch left a core idle during the attention, GELU and normalisation steps.
+const BATCH: usize = 16;
 
 pub struct MiniLmEmbedder {
-    model: BertModel,
+    model: MiniLmBert,
     tokenizer: Tokenizer,
     device: Device,
     dims: usize,
@@ -56,7 +59,7 @@ impl MiniLmEmbedder {
         let device = Device::Cpu;
         // SAFETY: the file is memory-mapped read-only and not modified while the model lives.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DTYPE, &device).map_err(backend)? };
-        let model = BertModel::load(vb, &config).map_err(backend)?;
+        let model = MiniLmBert::load(vb, &config).map_err(backend)?;
         Ok(Self { model, tokenizer, device, dims: config.hidden_size })
     }
 
@@ -72,8 +75,7 @@ impl MiniLmEmbedder {
         }
         let ids = Tensor::from_vec(ids, (n, len), &self.device).map_err(backend)?;
         let mask = Tensor::from_vec(mask, (n, len), &self.device).map_err(backend)?;
-        let type_ids = ids.zeros_like().map_err(backend)?;
-        let hidden = self.model.forward(&ids, &type_ids, Some(&mask)).map_err(backend)?; // (n, len, dims)
+        let hidden = self.model.forward(&ids, &mask).map_err(backend)?; // (n, len, dims)
         // Mean over real tokens only.
         let mask_f = mask.to_dtype(DType::F32).map_err(backend)?.unsqueeze(2).map_err(backend)?;
         let summed = hidden.broadcast_mul(&mask_f).map_err(backend)?.sum(1).map_err(backend)?;
@@ -103,12 +105,14 @@ impl Embedder for MiniLmEmbedder {
         // Sort by length so each batch pads little; put results back in order.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
+        use rayon::prelude::*;
+        let passes: Vec<Vec<Vec<f32>>> = order
+            .par_chunks(BATCH)
+            .map(|chunk| self.forward(&chunk.iter().map(|&i| texts[i]).collect::<Vec<&str>>()))
+            .collect::<Result<_, _>>()?;
         let mut out = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(BATCH) {
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            for (&i, v) in chunk.iter().zip(self.forward(&batch)?) {
-                out[i] = v;
-            }
+        for (&i, v) in order.iter().zip(passes.into_iter().flatten()) {
+            out[i] = v;
         }
         Ok(out)
     }
