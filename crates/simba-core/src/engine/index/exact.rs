@@ -108,6 +108,44 @@ unsafe fn dot_u8i8_one_avx2(row: &[u8], q: &[i8]) -> i32 {
     _mm_cvtsi128_si32(h)
 }
 
+/// Two stored vectors' codes (both u8, offset +128) against each other, for building the graph.
+/// Both sides use the full int8 range, too wide for the u8×i8 kernel, so this one widens to 16
+/// bits first.
+pub fn dot_codes(a: &[u8], b: &[u8]) -> i32 {
+    debug_assert_eq!(a.len(), b.len());
+    let scalar = |a: &[u8], b: &[u8]| a.iter().zip(b).map(|(x, y)| (*x as i32 - 128) * (*y as i32 - 128)).sum::<i32>();
+    #[cfg(target_arch = "x86_64")]
+    {
+        if avx2_fma() {
+            let body = a.len() / 16 * 16;
+            // SAFETY: the CPU supports AVX2 (checked just above); both slices are `body` long,
+            // a multiple of 16.
+            let head = unsafe { dot_codes_avx2(&a[..body], &b[..body]) };
+            return head + scalar(&a[body..], &b[body..]);
+        }
+    }
+    scalar(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_codes_avx2(a: &[u8], b: &[u8]) -> i32 {
+    use std::arch::x86_64::*;
+    let offset = _mm256_set1_epi16(128);
+    let mut sum = _mm256_setzero_si256();
+    let mut i = 0;
+    while i < a.len() {
+        let x = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(a.as_ptr().add(i) as *const __m128i)), offset);
+        let y = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(b.as_ptr().add(i) as *const __m128i)), offset);
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(x, y));
+        i += 16;
+    }
+    let h = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256::<1>(sum));
+    let h = _mm_add_epi32(h, _mm_shuffle_epi32::<0b01_00_11_10>(h));
+    let h = _mm_add_epi32(h, _mm_shuffle_epi32::<0b10_11_00_01>(h));
+    _mm_cvtsi128_si32(h)
+}
+
 /// One row at a time: the scan is bound by memory bandwidth (measured: blocking four rows together
 /// was slower, 221 µs against 180 µs for 10k rows).
 fn dot_u8i8_rows(codes: &[u8], dims: usize, q: &[i8], out: &mut [i32]) {
@@ -402,7 +440,15 @@ mod tests {
             for (row, g) in signed.iter().zip(&got) {
                 assert_eq!(*g, row.iter().zip(&q).map(|(a, b)| *a as i32 * *b as i32).sum::<i32>(), "dims {dims}");
             }
+            // Stored against stored (full range on both sides, including -128 after rounding).
+            for r in 1..rows.min(6) {
+                let (a, b) = (&codes[..dims], &codes[r * dims..(r + 1) * dims]);
+                let want: i32 = signed[0].iter().zip(&signed[r]).map(|(x, y)| *x as i32 * *y as i32).sum();
+                assert_eq!(dot_codes(a, b), want, "codes, dims {dims}");
+            }
         }
+        let extremes = [0u8, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255];
+        assert_eq!(dot_codes(&extremes, &extremes), 8 * 128 * 128 + 8 * 127 * 127);
     }
 
     #[test]

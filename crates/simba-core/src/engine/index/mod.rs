@@ -1,9 +1,9 @@
 //! Vector search for one cache partition: an exact SIMD scan while the partition is small, an
-//! HNSW graph (hnsw_rs) once it is large, switched automatically. Vectors are L2-normalised, so
+//! HNSW graph (our own, over int8 codes: `graph`) once it is large, switched automatically. Vectors are L2-normalised, so
 //! similarity is the dot product.
 
 mod exact;
-mod frozen;
+mod graph;
 mod hnsw;
 
 pub use exact::{dot, ExactIndex};
@@ -104,7 +104,7 @@ impl AutoIndex {
                 // One batch (what is there, then the new ones, which replace any same id), so the
                 // graph is built and copied once.
                 let all: Vec<(u64, &[f32])> = i.iter().chain(items.iter().copied()).collect();
-                let mut h = HnswIndex::new(i.dims(), self.params, all.len());
+                let mut h = HnswIndex::new(i.dims(), self.params);
                 h.insert_many(&all)?;
                 self.inner = Inner::Hnsw(h);
             }
