@@ -79,15 +79,37 @@ fn is_plain_word(t: &Tok) -> bool {
 /// Marks as matched each unmatched plain word of `a` and the first unmatched plain word of `b`
 /// that `related(raw a, lemmas a, raw b, lemmas b)` accepts (words WordNet does not know are skipped).
 fn pair_up(a: &mut Side, b: &mut Side, related: impl Fn(&str, &[u32], &str, &[u32]) -> bool) {
+    pair_up_toks(a, b, |(ta, ia), la, (tb, ib), lb| related(&ta[ia].raw, la, &tb[ib].raw, lb));
+}
+
+/// `pair_up`, with each word given by its place in its text: `related((toks, index), lemmas, …)`.
+fn pair_up_toks(a: &mut Side, b: &mut Side, related: impl Fn((&[Tok], usize), &[u32], (&[Tok], usize), &[u32]) -> bool) {
     for i in 0..a.content.len() {
         if a.matched[i] || !is_plain_word(a.tok(i)) || a.lemmas(i).is_empty() {
             continue;
         }
-        let found = (0..b.content.len())
-            .find(|&j| !b.matched[j] && is_plain_word(b.tok(j)) && related(&a.tok(i).raw, a.lemmas(i), &b.tok(j).raw, b.lemmas(j)));
+        let found = (0..b.content.len()).find(|&j| {
+            !b.matched[j] && is_plain_word(b.tok(j)) && related((a.toks, a.content[i]), a.lemmas(i), (b.toks, b.content[j]), b.lemmas(j))
+        });
         if let Some(j) = found {
             a.matched[i] = true;
             b.matched[j] = true;
+        }
+    }
+}
+
+/// Whether the token before `t` is "least" or "less" (in its own text).
+fn lessened(t: (&[Tok], usize)) -> bool {
+    let (toks, i) = t;
+    i.checked_sub(1).is_some_and(|p| matches!(toks[p].raw.as_str(), "least" | "less"))
+}
+
+/// The same word, written so that only one side reads it as content ("SIM" / "sim", which looks
+/// like a typo of "him" in lower case).
+fn same_word_as_light_word(a: &mut Side, b: &Side) {
+    for i in 0..a.content.len() {
+        if !a.matched[i] && b.toks.iter().any(|t| t.kind == Kind::Word && t.w == a.tok(i).w && !is_content(t)) {
+            a.matched[i] = true;
         }
     }
 }
@@ -100,6 +122,8 @@ fn align(a: &mut Side, b: &mut Side) {
             b.matched[j] = true;
         }
     }
+    same_word_as_light_word(a, b);
+    same_word_as_light_word(b, a);
     // WordNet: synonyms, derived forms and base forms ("physician" / "doctor", "renewal" / "renew").
     let wn = wordnet::get();
     if !wn.is_empty() {
@@ -110,7 +134,13 @@ fn align(a: &mut Side, b: &mut Side) {
                 continue;
             }
             let la = a.lemmas(i);
-            let light = b.toks.iter().any(|t| t.kind == Kind::Word && !t.name && lex::is_filler(&t.raw) && t.raw.len() >= 3 && wn.synonyms(la, &wn.lemmas(&t.raw)));
+            // Also a superlative the other side states as the figure asked for ("tiniest" / "smallest").
+            let ra = &a.tok(i).raw;
+            let light = b.toks.iter().any(|t| {
+                let filler = lex::is_filler(&t.raw) && wn.synonyms(la, &wn.lemmas(&t.raw));
+                let figure = lex::lookup(lex::AGGREGATIONS, &t.raw).is_some() && wn.same_adjective(ra, &t.raw);
+                t.kind == Kind::Word && !t.name && t.raw.len() >= 3 && (filler || figure)
+            });
             if light {
                 a.matched[i] = true;
             }
@@ -137,8 +167,32 @@ fn align(a: &mut Side, b: &mut Side) {
     }
     prefix_negation(a, b);
     prefix_negation(b, a);
+    if !wn.is_empty() {
+        // "least expensive" is "cheapest", "less common" is "rarer": the opposite, turned round.
+        pair_up_toks(a, b, |ta, la, tb, lb| (lessened(ta) != lessened(tb)) && wn.antonyms(la, lb));
+    }
     restated_question(a, b);
     restated_question(b, a);
+    if !wn.is_empty() {
+        same_place_rewording(a, b);
+    }
+}
+
+/// One word against one word in the same place (same neighbours), sharing a meaning in some
+/// sense WordNet lists ("output" / "production"): the rest of the question says which sense.
+fn same_place_rewording(a: &mut Side, b: &mut Side) {
+    let wn = wordnet::get();
+    let rb = runs(b);
+    for (l, ks, r) in runs(a) {
+        let [i] = ks[..] else { continue };
+        let Some([j]) = rb.iter().find(|(l2, kb, r2)| *l2 == l && *r2 == r && kb.len() == 1).map(|(_, kb, _)| [kb[0]]) else { continue };
+        let (ta, tb, la, lb) = (a.tok(i), b.tok(j), a.lemmas(i), b.lemmas(j));
+        let verbs = wn.mostly_verb(&ta.raw) && wn.mostly_verb(&tb.raw);
+        if is_plain_word(ta) && is_plain_word(tb) && (wn.share_a_sense(la, lb) || (verbs && wn.verb_manner_of(la, lb))) {
+            a.matched[i] = true;
+            b.matched[j] = true;
+        }
+    }
 }
 
 /// "What is the date on which …" against "When …": the noun only restates the question word the
@@ -153,6 +207,12 @@ fn restated_question(a: &mut Side, b: &Side) {
             if asks.iter().any(|w| has(b.toks, w) && !has(a.toks, w)) {
                 a.matched[i] = true;
             }
+        }
+        // "Which drivers …" asks "who …": a kind of person right after the question word.
+        let t = a.tok(i);
+        let asked = a.content[i].checked_sub(1).is_some_and(|p| matches!(a.toks[p].raw.as_str(), "which" | "what"));
+        if asked && is_plain_word(t) && has(b.toks, "who") && !has(a.toks, "who") && wordnet::get().person_noun(&t.raw) {
+            a.matched[i] = true;
         }
     }
 }
@@ -210,12 +270,21 @@ fn adjacent(s: &Side, l: &str, r: &str) -> bool {
 }
 
 /// An inserted verb form ("made", "assigned", "orbiting") restates the action; an inserted
-/// adjective or noun ("active", "enterprise") narrows what is asked.
+/// adjective or noun ("active", "enterprise") narrows what is asked, and so does a participle
+/// standing before a noun as its modifier ("paying users", "returning customers").
 fn only_verb_forms(s: &Side, ks: &[usize]) -> bool {
-    ks.iter().all(|&k| {
-        let t = s.tok(k);
-        !t.name && t.kind == Kind::Word && (t.raw.ends_with("ed") || t.raw.ends_with("ing") || lex::irregular_verb(&t.raw))
-    })
+    // The participle opens a noun phrase (after a determiner, a preposition or nothing) and a
+    // common noun follows: "per paying user", not "moons orbiting Jupiter" or "medium sized".
+    let before_noun = ks.first().zip(ks.last()).is_some_and(|(&first, &last)| {
+        let (start, end) = (s.content[first], s.content[last]);
+        let opens = start.checked_sub(1).is_none_or(|p| !is_content(&s.toks[p]));
+        opens && s.toks.get(end + 1).is_some_and(|n| n.kind == Kind::Word && !n.name && is_content(n))
+    });
+    !before_noun
+        && ks.iter().all(|&k| {
+            let t = s.tok(k);
+            !t.name && t.kind == Kind::Word && (t.raw.ends_with("ed") || t.raw.ends_with("ing") || lex::irregular_verb(&t.raw))
+        })
 }
 
 fn words(s: &Side, ks: &[usize]) -> String {

@@ -1,10 +1,10 @@
 //! Structured facts that must agree exactly: numbers and durations, dates and periods, negation,
-//! the kind of figure asked for (total, average, top …), comparison direction, scope words and
-//! opposite words.
+//! the kind of figure asked for (total, average, top …), comparison direction, scope words,
+//! quantifiers and determiners, "and" / "or", states ("in" / "out of") and opposite words.
 
 use super::lexicon::{self as lex, lookup};
 use super::text::{stem, Kind, Tok};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Default)]
 pub struct Facts {
@@ -23,6 +23,14 @@ pub struct Facts {
     pub relative: BTreeSet<&'static str>,
     pub scope: BTreeSet<&'static str>,
     pub quantifiers: BTreeSet<&'static str>,
+    /// Two words joined by "and" or "or" (the pair sorted): "wheat or barley" asks about either,
+    /// "wheat and barley" about both.
+    pub joined: BTreeMap<(String, String), &'static str>,
+    /// The determiner of a noun when it says how many of them: "a planet" (any one) against
+    /// "every planet" (all of them).
+    pub determined: BTreeMap<String, &'static str>,
+    /// A thing said to be inside or outside a state: "under warranty" against "out of warranty".
+    pub states: BTreeMap<String, &'static str>,
     pub concepts: BTreeSet<String>,
 }
 
@@ -157,7 +165,9 @@ impl Facts {
             let asking = matches!(r, "share" | "sharing") && next.is_none_or(|n| n.raw != "of") && !prev.is_some_and(|p| matches!(p.raw.as_str(), "the" | "a" | "an" | "our" | "their" | "its" | "your" | "my" | "market"));
             if let Some(a) = lookup(lex::AGGREGATIONS, r).or_else(|| lookup(lex::AGGREGATIONS, &t.w)).filter(|_| !asking) {
                 // "how many hours/dollars" asks for an amount, not a count of things.
-                let amount = a == "count" && next.is_some_and(|n| is_unit(&n.raw).is_some() || matches!(n.raw.as_str(), "dollar" | "dollars" | "euro" | "euros" | "pound" | "pounds"));
+                // So does "the calorie count".
+                let unit = |n: &Tok| n.kind == Kind::Word && (is_unit(&n.raw).is_some() || super::wordnet::get().measure_unit(&n.raw));
+                let amount = a == "count" && (next.is_some_and(unit) || prev.is_some_and(unit));
                 f.aggregations.insert(if amount { "total" } else { a });
             }
             if r == "rate" || r == "rates" {
@@ -178,9 +188,48 @@ impl Facts {
             if let Some(s) = lookup(lex::QUANTIFIERS, r) {
                 f.quantifiers.insert(s);
             }
+            let det = match r {
+                "a" | "an" => Some("a"),
+                "every" | "all" | "each" => Some("every"),
+                _ => None,
+            };
+            if let Some(det) = det {
+                // "once a week" is a frequency (compared as a period above), not one week.
+                if let Some(h) = head_after(toks, i).filter(|h| is_unit(&h.raw).is_none()) {
+                    f.determined.insert(h.w.clone(), det);
+                }
+            }
+            let state = match r {
+                "in" | "under" | "within" | "inside" => Some("in"),
+                "out" if next.is_some_and(|n| n.raw == "of") => Some("out of"),
+                "outside" => Some("out of"),
+                _ => None,
+            };
+            if let Some(state) = state {
+                if let Some(h) = head_after(toks, i) {
+                    f.states.insert(h.w.clone(), state);
+                }
+            }
+            let op = match r {
+                "and" => Some("and"),
+                "or" => Some("or"),
+                _ => None,
+            };
+            if let (Some(op), Some(p), Some(n)) = (op, prev, next) {
+                if p.kind == Kind::Word && n.kind == Kind::Word {
+                    let key = if p.w <= n.w { (p.w.clone(), n.w.clone()) } else { (n.w.clone(), p.w.clone()) };
+                    f.joined.insert(key, op);
+                }
+            }
         }
         f
     }
+}
+
+/// The first content word in the three words after `i`, within the phrase: what a determiner or
+/// a preposition at `i` applies to ("every planet", "out of the warranty").
+fn head_after(toks: &[Tok], i: usize) -> Option<&Tok> {
+    toks[i + 1..toks.len().min(i + 4)].iter().take_while(|n| n.kind == Kind::Word).find(|n| !lex::is_filler(&n.raw))
 }
 
 fn bounds_a_quantity(toks: &[Tok], i: usize) -> bool {
@@ -194,6 +243,16 @@ fn bounds_a_quantity(toks: &[Tok], i: usize) -> bool {
     toks[i + 1..toks.len().min(i + 4)].iter().take_while(|t| t.kind != Kind::Punct).any(|t| {
         t.kind == Kind::Num || t.raw == "than" || lex::CALENDAR.contains(&t.raw.as_str()) || lex::MONTHS.contains(&t.raw.as_str()) || lex::MONTH_ABBR.contains(&t.raw.as_str()) || lex::WEEKDAYS.contains(&t.raw.trim_end_matches('s'))
     })
+}
+
+/// Months and years are not whole numbers of days: "12 months" (360 days as read) is "a year",
+/// so the numbers agree when the only difference is durations within 2% of each other.
+fn same_durations(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
+    let hours = |s: &BTreeSet<String>, other: &BTreeSet<String>| -> Option<Vec<f64>> {
+        s.difference(other).map(|n| n.strip_prefix("dur:").and_then(|h| h.parse().ok())).collect()
+    };
+    let (Some(x), Some(y)) = (hours(a, b), hours(b, a)) else { return false };
+    x.len() == y.len() && x.iter().all(|h| y.iter().any(|g| (h - g).abs() <= 0.02 * h.max(*g)))
 }
 
 fn show<T: AsRef<str>>(s: &BTreeSet<T>) -> String {
@@ -217,7 +276,7 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
         n
     };
     let (qn, cn) = (with_soft(q, c), with_soft(c, q));
-    if qn != cn {
+    if qn != cn && !same_durations(&qn, &cn) {
         return Some(format!("numbers differ ({} vs {})", show(&qn), show(&cn)));
     }
     if q.dates != c.dates {
@@ -247,6 +306,17 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
     // "all" is often a filler ("show all orders"): only a quantifier against another one counts.
     if !q.quantifiers.is_empty() && !c.quantifiers.is_empty() && q.quantifiers != c.quantifiers {
         return Some(format!("quantifiers differ ({} vs {})", show(&q.quantifiers), show(&c.quantifiers)));
+    }
+    if let Some(((x, y), op)) = q.joined.iter().find(|(k, op)| c.joined.get(*k).is_some_and(|o| o != *op)) {
+        return Some(format!("\"{x}\" and \"{y}\" joined by \"{op}\" in one, by \"{}\" in the other", c.joined[&(x.clone(), y.clone())]));
+    }
+    if let Some((w, d)) = q.determined.iter().find(|(w, d)| c.determined.get(*w).is_some_and(|o| o != *d)) {
+        let other = if *d == "a" { "every" } else { "a" };
+        return Some(format!("quantifiers differ ({d} {w} vs {other} {w})"));
+    }
+    if let Some((w, st)) = q.states.iter().find(|(w, st)| c.states.get(*w).is_some_and(|o| o != *st)) {
+        let other = if *st == "in" { "out of" } else { "in" };
+        return Some(format!("opposite states ({st} {w} vs {other} {w})"));
     }
     for a in &q.concepts {
         if c.concepts.contains(a) {

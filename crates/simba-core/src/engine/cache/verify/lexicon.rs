@@ -25,7 +25,7 @@ pub const FILLERS: &[&str] = &[
     "every", "between", "against", "versus", "vs", "after", "before", "since", "until", "till", "over", "under", "above",
     "below", "within", "out", "up", "down", "off", "again", "too", "very", "whats", "one's", "etc", "whom's",
     "wonder", "wondering", "curious", "kindly", "mind", "appreciate", "appreciated", "cheers", "assist", "explain",
-    "remind", "interested", "hoping", "basically",
+    "remind", "interested", "hoping", "basically", "whole", "entire", "across",
 ];
 
 /// Verbs that only carry the request ("show", "list") are fillers; these are the stems of a few
@@ -38,8 +38,10 @@ const PHRASES: &[(&str, &str)] = &[
     // Aggregations and counts.
     ("total number of", "count"), ("number of", "count"), ("how many", "count"), ("largest number of", "most"),
     ("highest number of", "most"), ("greatest number of", "most"), ("smallest number of", "least"),
-    ("lowest number of", "least"), ("most recent", "latest"), ("on average", "average"), ("in total", "total"),
-    ("all together", "total"), ("altogether", "total"), ("combined", "total"),
+    ("lowest number of", "least"), ("highest count of", "most"), ("largest count of", "most"), ("greatest count of", "most"),
+    ("lowest count of", "least"), ("smallest count of", "least"), ("most recent", "latest"), ("on average", "average"), ("in total", "total"),
+    ("all together", "total"), ("altogether", "total"), ("combined", "total"), ("running total", "cumulative"),
+    ("cumulative total", "cumulative"),
     ("descending order", "descending"), ("ascending order", "ascending"), ("what time", "when"), ("highest to lowest", "descending"), ("lowest to highest", "ascending"), ("largest to smallest", "descending"),
     ("smallest to largest", "ascending"), ("most to least", "descending"), ("least to most", "ascending"),
     // Comparisons.
@@ -153,7 +155,7 @@ pub const COMPARATORS: &[(&str, &str)] = &[
 /// Quantifiers: "all" and "some" answer different questions when both sides name one.
 pub const QUANTIFIERS: &[(&str, &str)] = &[
     ("all", "all"), ("every", "all"), ("everyone", "all"), ("everything", "all"), ("some", "some"), ("any", "some"),
-    ("anyone", "some"), ("anything", "some"), ("several", "some"),
+    ("anyone", "some"), ("anything", "some"), ("several", "some"), ("whole", "all"), ("entire", "all"),
 ];
 
 /// Scope words: each answers a different set.

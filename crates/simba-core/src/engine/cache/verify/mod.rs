@@ -9,12 +9,17 @@
 //!   then `spelling` writes the pair alike where one side abbreviates ("ER") or joins ("heatpump")
 //!   what the other spells out or splits;
 //! - `facts`: numbers, dates and periods, negation, the figure asked for, comparison direction,
-//!   scope words, quantifiers (all / some) and opposite function words must agree exactly;
+//!   scope words, quantifiers (all / some, "a planet" / "every planet"), "and" / "or" between the
+//!   same two words, a state and its opposite ("under" / "out of warranty") and opposite function
+//!   words must agree exactly;
 //! - `align` (+ `roles`): every content word must find its match on the other side — same stem,
-//!   WordNet synonym or derived form, two verbs for one action, a typo, or the same word under a
-//!   negative prefix or suffix. Unmatched words that WordNet relates refuse (opposites, two kinds of
-//!   one thing, a kind against its wider class); an unmatched name, or one short detail changed in
-//!   place, refuses; with the same words, roles must agree.
+//!   WordNet synonym or derived form, two verbs for one action, a typo, the same word under a
+//!   negative prefix or suffix, or an opposite after "least" ("least expensive" / "cheapest"); one
+//!   word against one in the same place also matches on a rarer shared sense or a verb that is a
+//!   manner of the other ("output" / "production", "cultivate" / "grow"). Unmatched words that
+//!   WordNet relates refuse (opposites, two kinds of one thing, a kind against its wider class); an
+//!   unmatched name, or one short detail changed in place or added before a noun ("paying users"),
+//!   refuses; with the same words, roles must agree.
 //!
 //! `lexicon` holds only general function-word knowledge; `wordnet` reads WordNet 3.0 (Debian's
 //! `wordnet-base`, /usr/share/wordnet or `$SIMBA_WORDNET_DIR`) once, on first use: about 0.55 s in a

@@ -5,7 +5,7 @@ use super::lexicon::{self as lex, lookup};
 use super::text::{Kind, Tok};
 
 /// Words that may stand between a role preposition and the word it marks.
-const NP_INNER: &[&str] = &["the", "a", "an", "our", "my", "your", "their", "its", "his", "her", "this", "that", "these", "those", "some", "all", "any"];
+const NP_INNER: &[&str] = &["the", "a", "an", "our", "my", "your", "their", "its", "his", "her", "this", "that", "these", "those", "some", "all", "any", "whole", "entire"];
 
 fn role_of(toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
     let mut k = i;
@@ -47,11 +47,11 @@ fn is_calendar_name(t: &Tok) -> bool {
 }
 
 /// (word, role) for the role-bearing words whose concept is on both sides.
-fn roles(toks: &[Tok], content: &[usize], other: &[Tok]) -> Vec<(String, &'static str)> {
+fn roles(toks: &[Tok], content: &[usize], other: &[Tok], other_content: &[usize]) -> Vec<(String, &'static str)> {
     let mut v: Vec<(String, &'static str)> = (0..toks.len())
         // Durations are left out: "30 days overdue" and "overdue by 30 days" say the same.
         .filter(|&i| (content.contains(&i) && !toks[i].w.starts_with("dur:")) || is_calendar_name(&toks[i]))
-        .filter(|&i| other.iter().any(|o| o.w == toks[i].w))
+        .filter(|&i| other.iter().enumerate().any(|(k, o)| o.w == toks[i].w && (other_content.contains(&k) || is_calendar_name(o))))
         .map(|i| (toks[i].w.clone(), role_of(toks, i, content)))
         .collect();
     v.sort();
@@ -86,7 +86,7 @@ fn question_role(toks: &[Tok], content: &[usize]) -> Option<&'static str> {
 const SUBJECT_PRONOUNS: &[(&str, &str)] = &[("i", "me"), ("we", "us"), ("they", "them"), ("he", "him"), ("she", "her")];
 
 pub fn compare(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Option<String> {
-    let (rq, rc) = (roles(q, qc, c), roles(c, cc, q));
+    let (rq, rc) = (roles(q, qc, c, cc), roles(c, cc, q, qc));
     // Every marked word must keep its role ("from A to B" vs "from B to A", "promoted by X" vs
     // "promoted X"). One rewording is let through: the doer of a passive ("signed by the coach")
     // standing before the same verb in the other text ("did the coach sign").

@@ -256,3 +256,71 @@ fn wordnet_load_cost() {
     assert!(!db.is_empty());
     assert!(db.irregular("sold") == Some("sell"));
 }
+
+/// Checks added in session 7, each with sentences of its own: operators, determiners, states,
+/// modifiers, and WordNet rewordings that stand in the same place.
+#[test]
+fn connectives_determiners_and_states_are_refused() {
+    for (a, b, want) in [
+        // "or" asks about either, "and" about both.
+        ("Which students take French or German?", "Which students take French and German?", "joined"),
+        // One of a kind against all of them.
+        ("Name a river that crosses Spain", "Name every river that crosses Spain", "quantifiers"),
+        // Inside a state against out of it.
+        ("Which laptops are under guarantee?", "Which laptops are out of guarantee?", "opposite states"),
+        ("Which printers are in service?", "Which printers are out of service?", "opposite states"),
+        // A participle before the noun narrows it.
+        ("Average spend per returning visitor", "Average spend per visitor", "returning"),
+        // A running total is another figure than the amounts themselves.
+        ("Running total of parcels sorted per day in May", "Parcels sorted per day in May", "figure"),
+        // "Which employees report to X" asks for the subordinates, "who does X report to" the boss.
+        ("Which nurses report to Dr Osei?", "Who does Dr Osei report to?", ""),
+    ] {
+        match disagreement(a, b) {
+            None => panic!("{a} / {b}: served"),
+            Some(why) => assert!(why.contains(want), "{a} / {b}: {why} (wanted \"{want}\")"),
+        }
+    }
+    // The same connective, determiner or state on both sides is no difference.
+    assert_served(&[
+        ("Which students take French or German?", "Which students take German or French?"),
+        ("Is there a pharmacy open once a week on Sundays?", "Is there a pharmacy open every week on Sundays?"),
+        ("How many parcels were delivered to the whole country?", "How many parcels were delivered to the country?"),
+        ("How many orders were made in March?", "How many orders in March?"),
+        ("How many lemons were shipped in 2-kilo bags?", "How many lemons were shipped in two-kilo bags?"),
+    ]);
+}
+
+/// WordNet rewordings added in session 7: a word sharing a rarer sense, or a verb a manner of the
+/// other, in the same place; "least" with the opposite; a superlative against the figure's word;
+/// a kind of person after "which" against "who"; an amount of a unit of measurement; durations a
+/// few hours apart.
+#[test]
+fn same_place_and_figure_rewordings_pass() {
+    if super::wordnet::get().is_empty() {
+        eprintln!("WordNet missing: skipped");
+        return;
+    }
+    assert_served(&[
+        ("What was the output of the mill in June?", "What was the production of the mill in June?"),
+        ("Which gardens cultivate tulips in Delft?", "Which gardens grow tulips in Delft?"),
+        ("What is the least expensive hostel in Porto?", "What is the cheapest hostel in Porto?"),
+        ("Which is the tiniest island in the archipelago?", "Which is the smallest island in the archipelago?"),
+        ("Which sailor first crossed the Atlantic alone?", "Who first crossed the Atlantic alone?"),
+        ("How many litres of milk did the dairy sell in 2020?", "Total litres of milk the dairy sold in 2020"),
+        ("How many loans were approved in the last 12 months?", "How many loans were approved in the past year?"),
+        ("Which chefs had the most complaints in May?", "Which chefs had the highest count of complaints in May?"),
+    ]);
+    // Still refused: two kinds of one thing in the same place, a narrower kind of a thing, and
+    // "least" in front of the same word as the other side's.
+    for (a, b) in [
+        ("How much coffee did the office drink in May?", "How much tea did the office drink in May?"),
+        ("How many sedans are parked outside?", "How many cars are parked outside?"),
+        ("What is the least expensive hostel in Porto?", "What is the most expensive hostel in Porto?"),
+        ("Which is the deepest lake in Europe?", "Which is the largest lake in Europe?"),
+        ("How many units did the dairy sell in 2020?", "Total units the dairy sold in 2020"),
+        ("How many loans were approved in the last 11 months?", "How many loans were approved in the past year?"),
+    ] {
+        assert!(disagreement(a, b).is_some(), "{a} / {b}: served");
+    }
+}

@@ -168,7 +168,11 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
         }
         let has_digit = base.chars().any(|c| c.is_ascii_digit());
         let has_alpha = base.chars().any(char::is_alphabetic);
-        if base.contains('-') && !(has_digit && has_alpha) {
+        if let Some((n, w)) = counted_word(&base) {
+            // "2-bedroom", "30-day": a number and the word it counts, as "two bedroom" reads.
+            out.push(word_or_number(n.to_string(), false));
+            out.push(word_or_number(w.to_string(), t.name));
+        } else if base.contains('-') && !(has_digit && has_alpha) {
             let parts: Vec<&str> = base.split('-').filter(|p| !p.is_empty()).collect();
             // "un-resolved", "non-members": the prefix belongs to the word.
             if parts.len() == 2 && lex::NEGATIVE_PREFIXES.contains(&parts[0]) {
@@ -197,6 +201,14 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
         }
     }
     out
+}
+
+/// "2-bedroom" -> ("2", "bedroom"): digits, a hyphen and a word the dictionary knows (codes such
+/// as "A-1029" or "4-B" stay whole).
+fn counted_word(w: &str) -> Option<(&str, &str)> {
+    let (n, word) = w.split_once('-')?;
+    let known = word.len() >= 3 && word.chars().all(|c| c.is_ascii_alphabetic()) && (lookup(lex::UNITS, word).is_some() || super::wordnet::get().knows(word));
+    (!n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) && known).then_some((n, word))
 }
 
 /// "fy2022" -> "2022", "fy22" -> "2022".

@@ -28,6 +28,8 @@ const ADV: u8 = 3;
 const MAX_COMMON: usize = 3;
 /// Hypernym steps climbed from each verb when asking whether two verbs name one action.
 const VERB_STEPS: usize = 1;
+/// WordNet's lexicographer file of kinds of people (`noun.person`).
+const NOUN_PERSON: u8 = 18;
 
 #[derive(Default)]
 struct Synset {
@@ -351,6 +353,27 @@ impl WordNet {
         a.iter().any(|x| b.contains(x)) || ((one_way(a, b) || one_way(b, a)) && !self.antonyms(a, b))
     }
 
+    /// One meaning shared in any sense, however rare ("output" / "production", "homes" / "houses"):
+    /// weaker than `synonyms`, for two words that stand in the same place of two questions.
+    pub fn share_a_sense(&self, a: &[u32], b: &[u32]) -> bool {
+        let all = |lemmas: &[u32]| -> Vec<u32> {
+            let mut v: Vec<u32> = lemmas.iter().flat_map(|&l| self.senses_of(l, false, None)).collect();
+            v.sort_unstable();
+            v
+        };
+        let sb = all(b);
+        all(a).iter().any(|s| sb.binary_search(s).is_ok()) && !self.antonyms(a, b)
+    }
+
+    /// One verb a manner of the other in some sense (a direct hypernym, any sense): "cultivate" is
+    /// a way to "grow", "employ" to make "work". Not antonyms.
+    pub fn verb_manner_of(&self, a: &[u32], b: &[u32]) -> bool {
+        let all = |lemmas: &[u32]| -> Vec<u32> { lemmas.iter().flat_map(|&l| self.senses_of(l, false, Some(VERB))).collect() };
+        let (sa, sb) = (all(a), all(b));
+        let up = |x: &[u32], y: &[u32]| x.iter().any(|&s| self.synsets[s as usize].hypernyms.iter().any(|h| y.contains(h)));
+        (up(&sa, &sb) || up(&sb, &sa)) && !self.antonyms(a, b)
+    }
+
     /// Opposite words: an antonym pointer from a sense of one to the other, directly or through
     /// the head of an adjective cluster.
     pub fn antonyms(&self, a: &[u32], b: &[u32]) -> bool {
@@ -417,11 +440,50 @@ impl WordNet {
     /// of one of `a`'s): "policyholder" / "customer", "footballer" / "player". Questions name the
     /// same people by their role in the question; for things ("sedan" / "car") a kind narrows.
     pub fn person_kind_of(&self, a: &[u32], b: &[u32]) -> bool {
-        const NOUN_PERSON: u8 = 18;
         let sb = self.noun_senses(b);
         self.noun_senses(a)
             .iter()
             .any(|&x| self.synsets[x as usize].hypernyms.iter().any(|&h| self.synsets[h as usize].lex_file == NOUN_PERSON && sb.contains(&h)))
+    }
+
+    /// Whether the most frequent adjective senses of `a` and `b` share one cluster ("tiniest" and
+    /// "smallest" through "small"; not "deepest" and "largest", which only meet in rarer senses).
+    pub fn same_adjective(&self, a: &str, b: &str) -> bool {
+        let first = |w: &str| {
+            let mut adj = Vec::new();
+            self.morphy(w, ADJ, &mut adj);
+            adj.iter().find_map(|&l| self.senses_of(l, false, Some(ADJ)).next())
+        };
+        let (Some(x), Some(y)) = (first(a), first(b)) else { return false };
+        let (sx, sy) = (&self.synsets[x as usize].similar, &self.synsets[y as usize].similar);
+        x == y || sx.contains(&y) || sy.contains(&x) || sx.iter().any(|h| sy.contains(h))
+    }
+
+    /// Whether the most frequent noun sense of `w` is a unit of measurement ("hectares", "miles",
+    /// "calories"), not the word "unit" itself: "how many hectares" asks for an amount.
+    pub fn measure_unit(&self, w: &str) -> bool {
+        let mut nouns = Vec::new();
+        self.morphy(w, NOUN, &mut nouns);
+        let first = nouns.iter().find_map(|&l| self.senses[l as usize].iter().find(|s| s.pos == NOUN).and_then(|s| s.synsets.first().copied()));
+        let Some(first) = first else { return false };
+        // Climb the first hypernyms; the unit synset must be at least two steps up.
+        let mut at = first;
+        for step in 0..8 {
+            let syn = &self.synsets[at as usize];
+            if step >= 2 && syn.words.first().is_some_and(|&id| &*self.names[id as usize] == "unit_of_measurement") {
+                return true;
+            }
+            let Some(&up) = syn.hypernyms.first() else { return false };
+            at = up;
+        }
+        false
+    }
+
+    /// Whether the most frequent noun sense of `w` names a kind of person ("drivers", "astronaut").
+    pub fn person_noun(&self, w: &str) -> bool {
+        let mut nouns = Vec::new();
+        self.morphy(w, NOUN, &mut nouns);
+        nouns.iter().filter_map(|&l| self.senses[l as usize].iter().find(|s| s.pos == NOUN)).any(|s| s.synsets.first().is_some_and(|&x| self.synsets[x as usize].lex_file == NOUN_PERSON))
     }
 
     fn first_word(&self, syn: u32) -> String {
