@@ -5,9 +5,8 @@
 //! build time and memory; docs/BENCHMARKS.md records both.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use simba_core::engine::bench::{lookup_probes, sample_questions, BENCH_TOPIC_NOISE};
+use simba_core::engine::bench::{lookup_probes, sample_questions, EmbeddingLike};
 use simba_core::engine::embed::{Embedder, MiniLmEmbedder};
-use simba_core::engine::index::testdata::clustered;
 use simba_core::engine::index::AutoIndex;
 use std::hint::black_box;
 
@@ -25,12 +24,12 @@ fn lookup(c: &mut Criterion) {
     let mut group = c.benchmark_group("lookup_top5");
     group.throughput(Throughput::Elements(1));
     for n in sizes() {
-        let centres = (n / 50).max(10);
-        let data = clustered(n, DIMS, centres, BENCH_TOPIC_NOISE, 7);
+        let mut generator = EmbeddingLike::new(n, DIMS, 7);
+        let data = generator.questions(n);
         let mut index = AutoIndex::new(DIMS);
         let items: Vec<(u64, &[f32])> = data.iter().enumerate().map(|(i, v)| (i as u64, v.as_slice())).collect();
         index.insert_many(&items).expect("valid vectors");
-        let probes = lookup_probes(&data, 1000, centres, 7);
+        let probes = lookup_probes(&data, 1000, &mut generator, 7);
         let mut i = 0usize;
         group.bench_with_input(BenchmarkId::new(index.kind(), n), &n, |b, _| {
             b.iter(|| {
