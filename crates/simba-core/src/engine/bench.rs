@@ -35,7 +35,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// Benchmark vectors shaped like MiniLM embeddings of questions. Measured on the 1,057 distinct
-/// questions of the three labelled sets (sentence-transformers, docs/BENCHMARKS.md): cosine of two
+/// questions of the three labelled sets (`.ci/tools/measure_embedding_shape.py`): cosine of two
 /// unrelated questions averages 0.115 (standard deviation 0.11), all vectors share a mean
 /// direction of length 0.34, and the variance is spread over about 87 effective dimensions
 /// (participation ratio of the covariance), not 384. Generated here: a shared direction, then a

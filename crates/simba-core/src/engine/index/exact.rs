@@ -7,8 +7,8 @@
 //! results always equal the plain f32 scan. Kernels use AVX2(+FMA) when the CPU has them (checked
 //! at run time) and portable loops otherwise.
 
-use super::{check_vector, IndexError};
-use std::cmp::Ordering;
+use super::{check_vector, IndexError, Ranked};
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
 pub struct ExactIndex {
@@ -225,21 +225,8 @@ unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
     sum
 }
 
-/// Min-heap entry for top-k.
-#[derive(PartialEq)]
-struct Scored(f32, u64);
-impl Eq for Scored {}
-impl PartialOrd for Scored {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scored {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: the heap's top is the worst kept score.
-        other.0.total_cmp(&self.0).then(other.1.cmp(&self.1))
-    }
-}
+/// Top-k heap entry: reversed, so the heap's top is the worst score kept.
+type Kept = Reverse<Ranked<u64>>;
 
 impl ExactIndex {
     pub fn new(dims: usize) -> Self {
@@ -333,18 +320,18 @@ impl ExactIndex {
         let mut dots = vec![0i32; self.ids.len()];
         dot_u8i8_all(&self.codes, d, &q_codes, &mut dots);
         let approx: Vec<f32> = dots.iter().zip(&self.scales).map(|(x, scale)| *x as f32 / (q_scale * scale)).collect();
-        let mut best: BinaryHeap<Scored> = BinaryHeap::with_capacity(keep + 1);
+        let mut best: BinaryHeap<Kept> = BinaryHeap::with_capacity(keep + 1);
         for (slot, &s) in approx.iter().enumerate() {
             if best.len() < keep {
-                best.push(Scored(s, slot as u64));
-            } else if s > best.peek().map(|w| w.0).unwrap_or(f32::MIN) {
+                best.push(Reverse(Ranked(s, slot as u64)));
+            } else if s > best.peek().map(|w| w.0 .0).unwrap_or(f32::MIN) {
                 best.pop();
-                best.push(Scored(s, slot as u64));
+                best.push(Reverse(Ranked(s, slot as u64)));
             }
         }
         // Pass 2: exact scores of the kept candidates.
         let exact_at = |slot: usize| (slot, dot(q, &self.data[slot * d..(slot + 1) * d]));
-        let mut rescored: Vec<(usize, f32)> = best.into_iter().map(|Scored(_, slot)| exact_at(slot as usize)).collect();
+        let mut rescored: Vec<(usize, f32)> = best.into_iter().map(|Reverse(Ranked(_, slot))| exact_at(slot as usize)).collect();
         rescored.sort_by(|a, b| b.1.total_cmp(&a.1));
         // Exactness. By Cauchy–Schwarz the int8 score of v differs from q·v by at most
         // ‖q‖·r_v + r_q·‖v̂‖, where r are the rounding residuals (‖v − v̂‖) measured at insert and
@@ -369,17 +356,17 @@ impl ExactIndex {
 
     /// Plain f32 scan: the reference result.
     fn scan_f32(&self, q: &[f32], k: usize) -> Vec<(u64, f32)> {
-        let mut heap: BinaryHeap<Scored> = BinaryHeap::with_capacity(k + 1);
+        let mut heap: BinaryHeap<Kept> = BinaryHeap::with_capacity(k + 1);
         for (slot, v) in self.data.chunks_exact(self.dims).enumerate() {
             let s = dot(q, v);
             if heap.len() < k {
-                heap.push(Scored(s, self.ids[slot]));
-            } else if s > heap.peek().map(|w| w.0).unwrap_or(f32::MIN) {
+                heap.push(Reverse(Ranked(s, self.ids[slot])));
+            } else if s > heap.peek().map(|w| w.0 .0).unwrap_or(f32::MIN) {
                 heap.pop();
-                heap.push(Scored(s, self.ids[slot]));
+                heap.push(Reverse(Ranked(s, self.ids[slot])));
             }
         }
-        let mut out: Vec<(u64, f32)> = heap.into_iter().map(|Scored(s, id)| (id, s)).collect();
+        let mut out: Vec<(u64, f32)> = heap.into_iter().map(|Reverse(Ranked(s, id))| (id, s)).collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out
     }

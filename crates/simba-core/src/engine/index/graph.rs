@@ -17,25 +17,13 @@
 //! batch of one is the textbook insert; batches start at one node and grow with the graph.
 
 use super::exact::{dot_codes, dot_u8i8_one, quantise, QUERY_LIMIT, STORED_LIMIT};
+use super::Ranked;
 use rayon::prelude::*;
-use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::ops::Range;
 
 /// (distance, graph id), ordered by distance then id.
-#[derive(PartialEq, Clone, Copy, Debug)]
-struct Near(f32, u32);
-impl Eq for Near {}
-impl PartialOrd for Near {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Near {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
-    }
-}
+type Near = Ranked<u32>;
 
 /// Graph ids already seen by one search.
 struct Visited(Vec<u64>);
@@ -205,7 +193,7 @@ impl Graph {
                 }
                 let cap = if layer == 0 { 2 * self.m } else { self.m };
                 if list.len() > cap {
-                    let mut near: Vec<Near> = list.iter().map(|&n| Near(self.between(t, n), n)).collect();
+                    let mut near: Vec<Near> = list.iter().map(|&n| Ranked(self.between(t, n), n)).collect();
                     near.sort_unstable();
                     list = self.select(&near, cap);
                 }
@@ -228,7 +216,7 @@ impl Graph {
         let top = self.levels[entry as usize] as usize;
         let distance = |n: u32| self.between(x, n);
         let mut visited = Visited::new(batch.start);
-        let mut nearest = vec![Near(distance(entry), entry)];
+        let mut nearest = vec![Ranked(distance(entry), entry)];
         for layer in (level + 1..=top).rev() {
             nearest = vec![self.greedy(&distance, nearest[0], layer)];
         }
@@ -237,7 +225,7 @@ impl Graph {
             visited.clear();
             nearest = self.beam(&distance, &nearest, self.ef_construction, layer, &mut visited);
             let mut pool = nearest.clone();
-            pool.extend(batch.clone().filter(|&y| y != x as usize && self.levels[y] as usize >= layer).map(|y| Near(distance(y as u32), y as u32)));
+            pool.extend(batch.clone().filter(|&y| y != x as usize && self.levels[y] as usize >= layer).map(|y| Ranked(distance(y as u32), y as u32)));
             pool.sort_unstable();
             out[layer] = self.select(&pool, self.m);
         }
@@ -252,7 +240,7 @@ impl Graph {
     fn select(&self, near: &[Near], cap: usize) -> Vec<u32> {
         let mut kept: Vec<u32> = Vec::with_capacity(cap);
         let mut skipped: Vec<u32> = Vec::new();
-        for &Near(d, n) in near {
+        for &Ranked(d, n) in near {
             if kept.len() >= cap {
                 break;
             }
@@ -275,7 +263,7 @@ impl Graph {
             for &n in self.links(best.1, layer) {
                 let d = distance(n);
                 if d < best.0 {
-                    best = Near(d, n);
+                    best = Ranked(d, n);
                     moved = true;
                 }
             }
@@ -299,7 +287,7 @@ impl Graph {
         while kept.len() > ef {
             kept.pop();
         }
-        while let Some(std::cmp::Reverse(Near(d, node))) = candidates.pop() {
+        while let Some(std::cmp::Reverse(Ranked(d, node))) = candidates.pop() {
             if kept.len() >= ef && d > kept.peek().map_or(f32::MAX, |f| f.0) {
                 break;
             }
@@ -309,8 +297,8 @@ impl Graph {
                 }
                 let dn = distance(n);
                 if kept.len() < ef || dn < kept.peek().map_or(f32::MAX, |f| f.0) {
-                    candidates.push(std::cmp::Reverse(Near(dn, n)));
-                    kept.push(Near(dn, n));
+                    candidates.push(std::cmp::Reverse(Ranked(dn, n)));
+                    kept.push(Ranked(dn, n));
                     if kept.len() > ef {
                         kept.pop();
                     }
@@ -328,15 +316,15 @@ impl Graph {
         let q_scale = quantise(q, QUERY_LIMIT, &mut q_codes);
         let q_sum: i32 = q_codes.iter().map(|x| *x as i32).sum();
         let distance = |id: u32| 1.0 - dot_u8i8_one(self.code(id), &q_codes, q_sum) as f32 / (q_scale * self.scales[id as usize]);
-        let mut nearest = Near(distance(entry), entry);
+        let mut nearest = Ranked(distance(entry), entry);
         for layer in (1..=self.levels[entry as usize] as usize).rev() {
             nearest = self.greedy(&distance, nearest, layer);
         }
         let mut visited = Visited::new(self.len());
         self.beam(&distance, &[nearest], ef, 0, &mut visited)
             .into_iter()
-            .filter(|Near(_, id)| !skip(*id))
-            .map(|Near(d, id)| (id, 1.0 - d))
+            .filter(|Ranked(_, id)| !skip(*id))
+            .map(|Ranked(d, id)| (id, 1.0 - d))
             .collect()
     }
 }

@@ -17,6 +17,22 @@ pub enum IndexError {
     NotFinite,
 }
 
+/// A score or distance with its id, ordered by the value (a total order: NaN-safe) then the id,
+/// for the heaps of top-k and graph searches.
+#[derive(PartialEq, Clone, Copy, Debug)]
+pub(crate) struct Ranked<I>(pub f32, pub I);
+impl<I: Ord> Eq for Ranked<I> {}
+impl<I: Ord> PartialOrd for Ranked<I> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<I: Ord> Ord for Ranked<I> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
 pub fn check_vector(v: &[f32], dims: usize) -> Result<(), IndexError> {
     if v.len() != dims {
         return Err(IndexError::Dimension { expected: dims, got: v.len() });
