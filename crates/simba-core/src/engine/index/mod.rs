@@ -57,7 +57,7 @@ pub struct AutoIndex {
 
 enum Inner {
     Exact(ExactIndex),
-    Hnsw(HnswIndex),
+    Hnsw(Box<HnswIndex>),
 }
 
 impl AutoIndex {
@@ -101,7 +101,7 @@ impl AutoIndex {
             Inner::Exact(i) => {
                 i.insert(id, v)?;
                 if i.len() > self.hnsw_above {
-                    self.inner = Inner::Hnsw(HnswIndex::from_exact(i, self.params));
+                    self.inner = Inner::Hnsw(Box::new(HnswIndex::from_exact(i, self.params)));
                 }
             }
             Inner::Hnsw(i) => i.insert(id, v)?,
@@ -122,7 +122,7 @@ impl AutoIndex {
                 let all: Vec<(u64, &[f32])> = i.iter().chain(items.iter().copied()).collect();
                 let mut h = HnswIndex::new(i.dims(), self.params);
                 h.insert_many(&all)?;
-                self.inner = Inner::Hnsw(h);
+                self.inner = Inner::Hnsw(Box::new(h));
             }
             Inner::Exact(i) => {
                 for (id, v) in items {
