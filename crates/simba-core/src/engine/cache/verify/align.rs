@@ -98,6 +98,27 @@ fn pair_up_toks(a: &mut Side, b: &mut Side, related: impl Fn((&[Tok], usize), &[
     }
 }
 
+/// A name and the word derived from it, which WordNet links as a pertainym or a derived form
+/// ("Brazilian" / "Brazil", "Parisians" / "Paris"): the same place or people, said two ways.
+fn derived_names(a: &mut Side, b: &mut Side) {
+    let wn = wordnet::get();
+    for i in 0..a.content.len() {
+        let ta = a.tok(i);
+        if a.matched[i] || ta.kind != Kind::Word {
+            continue;
+        }
+        let la = wn.lemmas(&ta.raw);
+        let found = (0..b.content.len()).find(|&j| {
+            let tb = b.tok(j);
+            !b.matched[j] && tb.kind == Kind::Word && (ta.name || tb.name) && !la.is_empty() && wn.derived(&la, &wn.lemmas(&tb.raw))
+        });
+        if let Some(j) = found {
+            a.matched[i] = true;
+            b.matched[j] = true;
+        }
+    }
+}
+
 /// Whether the token before `t` is "least" or "less" (in its own text).
 fn lessened(t: (&[Tok], usize)) -> bool {
     let (toks, i) = t;
@@ -128,6 +149,7 @@ fn align(a: &mut Side, b: &mut Side) {
     let wn = wordnet::get();
     if !wn.is_empty() {
         pair_up(a, b, |_, la, _, lb| wn.synonyms(la, lb));
+        derived_names(a, b);
         // A content word whose synonym the other side uses as a light word ("require" / "need").
         for i in 0..a.content.len() {
             if a.matched[i] || a.lemmas(i).is_empty() {

@@ -32,14 +32,18 @@ pub struct Facts {
     /// A thing said to be inside or outside a state: "under warranty" against "out of warranty".
     pub states: BTreeMap<String, &'static str>,
     pub concepts: BTreeSet<String>,
+    /// A unit of time named without a number ("the first week", "within a day"), in hours: one
+    /// of it, as the other text may write in figures ("the first seven days").
+    pub bare_units: BTreeSet<String>,
 }
 
 fn month_of(t: &Tok, prev: Option<&Tok>, next: Option<&Tok>) -> Option<String> {
     let r = t.raw.as_str();
     if r == "may" {
         // "may" is a month after "in/of/since …" or before a day number, otherwise a verb.
-        let by_prep = prev.is_some_and(|p| matches!(p.raw.as_str(), "in" | "of" | "during" | "since" | "until" | "before" | "after" | "by" | "from" | "to" | "through"));
-        return (by_prep || next.is_some_and(|n| n.kind == Kind::Num)).then(|| "month:may".into());
+        // Capitalised inside a sentence it is the month too ("following May's price rise").
+        let by_prep = prev.is_some_and(|p| matches!(p.raw.as_str(), "in" | "of" | "during" | "since" | "until" | "before" | "after" | "following" | "by" | "from" | "to" | "through"));
+        return (by_prep || t.name || next.is_some_and(|n| n.kind == Kind::Num)).then(|| "month:may".into());
     }
     if let Some(m) = lex::MONTHS.iter().find(|m| **m == r) {
         return Some(format!("month:{}", &m[..3]));
@@ -138,12 +142,16 @@ impl Facts {
             }
             // "per week", "each month", "by day", "every year": grouping by a period.
             if matches!(r, "per" | "each" | "every" | "by" | "a") {
-                if let Some(n) = next.filter(|n| n.kind == Kind::Word && is_unit(&n.raw).is_some()) {
+                // "per flight hour", "each business day": one word may name the kind of unit.
+                let after = toks.get(i + 2).filter(|_| matches!(r, "per" | "each" | "every") && next.is_some_and(|m| m.kind == Kind::Word && !lex::is_filler(&m.raw)));
+                if let Some(n) = next.into_iter().chain(after).find(|n| n.kind == Kind::Word && is_unit(&n.raw).is_some()) {
                     f.dates.insert(format!("per:{}", unit_name(&n.raw)));
                 }
             }
             // "last week", "past 7 days", "this quarter", "next Monday".
-            if let Some(rel) = lookup(lex::RELATIVE, r) {
+            // "Following the launch" is "after the launch"; "the following week" is the next one.
+            let preposition = r == "following" && !prev.is_some_and(|p| matches!(p.raw.as_str(), "the" | "this" | "that"));
+            if let Some(rel) = lookup(lex::RELATIVE, r).filter(|_| !preposition) {
                 let ahead = &toks[i + 1..toks.len().min(i + 3)];
                 let unit = ahead.iter().find(|n| n.kind == Kind::Word && is_unit(&n.raw).is_some());
                 let dur = ahead.iter().any(|n| n.kind == Kind::Num && n.w.starts_with("dur:"));
@@ -168,7 +176,12 @@ impl Facts {
                 // So does "the calorie count".
                 let unit = |n: &Tok| n.kind == Kind::Word && (is_unit(&n.raw).is_some() || super::wordnet::get().measure_unit(&n.raw));
                 let amount = a == "count" && (next.is_some_and(unit) || prev.is_some_and(unit));
-                f.aggregations.insert(if amount { "total" } else { a });
+                // "total incidents" asks how many incidents; "total revenue" stays an amount.
+                let counted = r == "total" && counted_head(toks, i);
+                f.aggregations.insert(if amount { "total" } else if counted { "count" } else { a });
+            }
+            if let Some(h) = is_unit(r).filter(|_| t.kind == Kind::Word) {
+                f.bare_units.insert(format!("dur:{}", super::text::fmt(h)));
             }
             if r == "rate" || r == "rates" {
                 f.implied.insert("share");
@@ -226,6 +239,15 @@ impl Facts {
     }
 }
 
+/// Whether the words after "total" at `i` name a plural noun of things one counts ("total
+/// reported incidents"), not of money, measures or substances ("total costs", "total hours").
+fn counted_head(toks: &[Tok], i: usize) -> bool {
+    let phrase: Vec<&Tok> = toks[i + 1..toks.len().min(i + 4)].iter().take_while(|n| n.kind == Kind::Word && !lex::is_filler(&n.raw)).collect();
+    // The first plural is the head ("total reported incidents", "total sales orders").
+    let wn = super::wordnet::get();
+    phrase.iter().find_map(|h| wn.counted_plural(&h.raw)).is_some_and(|counted| counted && phrase.iter().all(|h| is_unit(&h.raw).is_none()))
+}
+
 /// The first content word in the three words after `i`, within the phrase: what a determiner or
 /// a preposition at `i` applies to ("every planet", "out of the warranty").
 fn head_after(toks: &[Tok], i: usize) -> Option<&Tok> {
@@ -275,7 +297,11 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
         }
         n
     };
-    let (qn, cn) = (with_soft(q, c), with_soft(c, q));
+    // A duration one side writes in figures and the other as a bare unit ("7 days" / "a week").
+    let in_words = |n: BTreeSet<String>, other: &Facts| -> BTreeSet<String> {
+        n.into_iter().filter(|d| !d.starts_with("dur:") || other.numbers.contains(d) || !other.bare_units.contains(d)).collect()
+    };
+    let (qn, cn) = (in_words(with_soft(q, c), c), in_words(with_soft(c, q), q));
     if qn != cn && !same_durations(&qn, &cn) {
         return Some(format!("numbers differ ({} vs {})", show(&qn), show(&cn)));
     }

@@ -93,7 +93,22 @@ pub const ABBREVIATIONS: &[(&str, &str)] = &[
 pub const CHAT_SPELLINGS: &[(&str, &str)] = &[
     ("r", "are"), ("u", "you"), ("ur", "your"), ("pls", "please"), ("plz", "please"), ("thx", "thanks"),
     ("ty", "thanks"), ("b4", "before"), ("cuz", "because"), ("coz", "because"), ("wanna", "want to"),
-    ("gonna", "going to"), ("gimme", "give me"), ("abt", "about"),
+    ("gonna", "going to"), ("gimme", "give me"), ("abt", "about"), ("w/", "with"), ("w/o", "without"),
+    ("rn", "right now"), ("tmrw", "tomorrow"), ("yday", "yesterday"), ("ppl", "people"), ("thru", "through"),
+];
+
+/// Abbreviated units of measure, spelled out so "ha" meets "hectares" and "kWh" "kilowatt-hours".
+pub const UNIT_ABBREVIATIONS: &[(&str, &str)] = &[
+    ("ha", "hectare"), ("km", "kilometer"), ("kms", "kilometer"), ("kg", "kilogram"), ("kgs", "kilogram"), ("lb", "pound"),
+    ("lbs", "pound"), ("oz", "ounce"), ("ft", "foot"), ("sqft", "square foot"), ("mi", "mile"), ("cm", "centimeter"),
+    ("mg", "milligram"), ("gal", "gallon"), ("mph", "mile per hour"), ("kph", "kilometer per hour"),
+    ("kw", "kilowatt"), ("kwh", "kilowatt hour"), ("mw", "megawatt"), ("mwh", "megawatt hour"),
+];
+
+/// Nouns that count with a numeral after them, which may be a Roman one ("phase II", "World War I").
+pub const COUNTING_NOUNS: &[&str] = &[
+    "phase", "stage", "type", "level", "tier", "class", "grade", "part", "chapter", "volume", "war", "book", "act",
+    "article", "title", "schedule", "category",
 ];
 
 /// Nouns that only restate a question word of the other text: "what is the date" asks "when",
@@ -215,6 +230,26 @@ pub const SCALES: &[(&str, f64)] = &[("hundred", 100.0), ("thousand", 1e3), ("mi
 
 /// Currency symbols become the word for the currency, so "$50" meets "fifty dollars".
 pub const CURRENCY: &[(char, &str)] = &[('$', "dollar"), ('€', "euro"), ('£', "pound"), ('¥', "yen")];
+
+/// The closed vocabularies the facts are read from (figures, comparisons, scope, quantifiers,
+/// periods, negators, number words): a misspelling of one of them is corrected before reading.
+pub fn keywords() -> impl Iterator<Item = &'static str> {
+    let keys = |t: &'static [(&'static str, &'static str)]| t.iter().map(|(k, _)| *k);
+    let nums = |t: &'static [(&'static str, f64)]| t.iter().map(|(k, _)| *k);
+    keys(AGGREGATIONS)
+        .chain(keys(COMPARATORS))
+        .chain(keys(QUANTIFIERS))
+        .chain(keys(SCOPE))
+        .chain(keys(RELATIVE))
+        .chain(keys(PER_UNIT))
+        .chain(nums(UNITS))
+        .chain(nums(SPELLED))
+        .chain(nums(SCALES))
+        .chain(NEGATORS.iter().copied())
+        .chain(MONTHS.iter().copied())
+        .chain(WEEKDAYS.iter().copied())
+        .chain(CALENDAR.iter().copied())
+}
 
 pub fn is_filler(w: &str) -> bool {
     FILLERS.contains(&w) || LIGHT_VERBS.contains(&w)

@@ -4,18 +4,21 @@
 //! answer-changing details disagree with the query, and let rewordings through.
 //!
 //! Text and WordNet only (no model), in three steps, each in its own file:
-//! - `text`: tokens — stems (irregular forms from WordNet), abbreviations, numbers with units,
-//!   multi-word expressions of function words ("at least", "how many"), "A-to-B" compounds;
-//!   then `spelling` writes the pair alike where one side abbreviates ("ER") or joins ("heatpump")
-//!   what the other spells out or splits;
+//! - `text`: tokens — stems (irregular forms from WordNet), abbreviations (general, chat, units),
+//!   misspelt keywords of the facts ("avrage"), numbers with units, Roman numerals after a counting
+//!   noun ("phase II"), multi-word expressions of function words ("at least", "how many"), "A-to-B"
+//!   compounds; then `spelling` writes the pair alike where one side abbreviates ("ER", "LTL" with
+//!   two initials from "truckload") or joins ("heatpump") what the other spells out or splits, or
+//!   uses one word for a WordNet lemma of several ("ATM" / "cash machine");
 //! - `facts`: numbers, dates and periods, negation, the figure asked for, comparison direction,
 //!   scope words, quantifiers (all / some, "a planet" / "every planet"), "and" / "or" between the
 //!   same two words, a state and its opposite ("under" / "out of warranty") and opposite function
 //!   words must agree exactly;
 //! - `align` (+ `roles`): every content word must find its match on the other side — same stem,
-//!   WordNet synonym or derived form, two verbs for one action, a typo, the same word under a
-//!   negative prefix or suffix, or an opposite after "least" ("least expensive" / "cheapest"); one
-//!   word against one in the same place also matches on a rarer shared sense or a verb that is a
+//!   WordNet synonym or derived form (also a name and its adjective, "Brazilian" / "Brazil"), two
+//!   verbs for one action, a typo, the same word under a negative prefix or suffix, or an opposite
+//!   after "least" ("least expensive" / "cheapest"); one word against one in the same place also
+//!   matches on a rarer shared sense or a verb that is a
 //!   manner of the other ("output" / "production", "cultivate" / "grow"). Unmatched words that
 //!   WordNet relates refuse (opposites, two kinds of one thing, a kind against its wider class); an
 //!   unmatched name, or one short detail changed in place or added before a noun ("paying users"),

@@ -13,7 +13,7 @@ use super::text::{Kind, Tok};
 /// Longest acronym read as initials.
 const MAX_ACRONYM: usize = 6;
 /// Short words an expansion may hold without an initial of their own ("estimated time of arrival").
-const LINKERS: &[&str] = &["of", "and", "the", "for", "to", "&", "in", "on"];
+const LINKERS: &[&str] = &["of", "and", "the", "for", "to", "&", "in", "on", "than"];
 
 /// Rewrites each text where it spells out or splits a token the other one has whole.
 pub fn harmonise(a: &mut Vec<Tok>, b: &mut Vec<Tok>) {
@@ -29,7 +29,7 @@ fn expand_into(from: &[Tok], other: &mut Vec<Tok>) {
         if t.kind == Kind::Punct || t.kind == Kind::Num || other.iter().any(|o| o.w == t.w) {
             continue;
         }
-        let found = acronym_run(t, other).or_else(|| joined_run(t, other));
+        let found = acronym_run(t, other).or_else(|| joined_run(t, other)).or_else(|| lemma_run(t, other));
         if let Some((start, end)) = found {
             let mut whole = t.clone();
             whole.name |= other[start..end].iter().any(|o| o.name);
@@ -56,23 +56,58 @@ fn initials_run(letters: &str, other: &[Tok]) -> Option<(usize, usize)> {
     if !(2..=MAX_ACRONYM).contains(&n) || !initials.iter().all(|c| c.is_ascii_alphabetic()) {
         return None;
     }
-    for start in 0..other.len() {
-        let (mut k, mut end) = (0, start);
-        while end < other.len() && k < n {
-            let w = &other[end];
-            if w.kind != Kind::Word {
-                break;
-            }
-            if w.raw.starts_with(initials[k]) && w.raw.len() > 1 {
-                k += 1;
-            } else if !(k > 0 && LINKERS.contains(&w.raw.as_str())) {
-                break;
-            }
-            end += 1;
-        }
+    (0..other.len()).find_map(|start| {
         // Every initial found, and the words are more than function words.
-        if k == n && other[start..end].iter().any(|w| !lex::is_filler(&w.raw)) {
-            return Some((start, end));
+        let end = spell_initials(&initials, other, start, false)?;
+        other[start..end].iter().any(|w| !lex::is_filler(&w.raw)).then_some((start, end))
+    })
+}
+
+/// Where the words from `at` on spell out all of `initials`: each word gives its initial, or a
+/// closed compound the initials of both parts ("truckload" the T and L of "LTL"), and a linker
+/// inside (`started`) may give none. Tries each reading (acronyms are at most `MAX_ACRONYM` letters).
+fn spell_initials(initials: &[char], other: &[Tok], at: usize, started: bool) -> Option<usize> {
+    let Some((&first, rest)) = initials.split_first() else { return Some(at) };
+    let w = other.get(at).filter(|w| w.kind == Kind::Word)?;
+    let compound = compound_initials(&w.raw).filter(|&(a, b)| a == first && rest.first() == Some(&b));
+    let two = compound.and_then(|_| spell_initials(&rest[1..], other, at + 1, true));
+    let one = || (w.raw.starts_with(first) && w.raw.len() > 1).then(|| spell_initials(rest, other, at + 1, true)).flatten();
+    let linker = || (started && LINKERS.contains(&w.raw.as_str())).then(|| spell_initials(initials, other, at + 1, true)).flatten();
+    two.or_else(one).or_else(linker)
+}
+
+/// The initials of a closed compound of two dictionary words ("truckload" -> t, l; "kilowatt" ->
+/// k, w), which acronyms often take one letter from each part of.
+fn compound_initials(w: &str) -> Option<(char, char)> {
+    let wn = super::wordnet::get();
+    if w.len() < 6 || !w.is_ascii() {
+        return None;
+    }
+    (3..=w.len() - 3).find(|&p| wn.knows(&w[..p]) && wn.knows(&w[p..])).map(|p| (w.as_bytes()[0] as char, w.as_bytes()[p] as char))
+}
+
+/// Two or three words of `other` that WordNet lists as one lemma with the meaning of `t`
+/// ("cash machines" for "ATMs", "real estate" for "property"): read as that one word.
+fn lemma_run(t: &Tok, other: &[Tok]) -> Option<(usize, usize)> {
+    let wn = super::wordnet::get();
+    if t.kind != Kind::Word || lex::is_filler(&t.raw) || wn.is_empty() {
+        return None;
+    }
+    let lt = wn.lemmas(&t.raw);
+    if lt.is_empty() {
+        return None;
+    }
+    for len in [2, 3] {
+        for start in 0..other.len().saturating_sub(len - 1) {
+            let run = &other[start..start + len];
+            if !run.iter().all(|w| w.kind == Kind::Word && !lex::is_filler(&w.raw)) {
+                continue;
+            }
+            let joined = run.iter().map(|w| w.raw.as_str()).collect::<Vec<_>>().join("_");
+            let lr = wn.lemmas(&joined);
+            if !lr.is_empty() && wn.synonyms(&lt, &lr) {
+                return Some((start, start + len));
+            }
         }
     }
     None

@@ -324,3 +324,49 @@ fn same_place_and_figure_rewordings_pass() {
         assert!(disagreement(a, b).is_some(), "{a} / {b}: served");
     }
 }
+
+/// Shorthand, spelling and word-formation the checks read through: WordNet lemmas of several words
+/// ("cash machine"), initials across a compound ("GHG"), misspelt keywords, chat and unit
+/// abbreviations, names and the words derived from them, Roman numerals after a counting noun, a
+/// bare unit of time, "total" before a plural of things counted, codes in the plural.
+#[test]
+fn shorthand_and_derived_forms_pass() {
+    if super::wordnet::get().is_empty() {
+        eprintln!("WordNet missing: skipped");
+        return;
+    }
+    assert_served(&[
+        ("Is there a cash machine near the ferry terminal?", "Is there an ATM near the ferry terminal?"),
+        ("What were our GHG emissions in 2022?", "What were our greenhouse gas emissions in 2022?"),
+        ("What is the maximun wait time at the clinic?", "What is the maximum wait time at the clinic?"),
+        ("What is the balance of my savings acount?", "What is the balance of my savings account?"),
+        ("Orders w/ gift cards from Leeds", "Orders with gift cards from Leeds"),
+        ("is the rooftop pool open rn", "Is the rooftop pool open right now?"),
+        ("How many kg of flour did the bakery use?", "How many kilograms of flour did the bakery use?"),
+        ("How many Canadian customers ordered in June?", "How many customers in Canada ordered in June?"),
+        ("Which drugs reached stage III trials?", "Which drugs reached stage 3 trials?"),
+        ("Sales in the first week of the campaign", "Sales in the first seven days of the campaign"),
+        ("Total complaints filed in April", "How many complaints were filed in April?"),
+        ("Following March's outage, how many tickets were opened?", "How many tickets were opened since the outage in March?"),
+        ("Which airlines fly A350s to Lima?", "Which airlines fly the A350 to Lima?"),
+    ]);
+}
+
+#[test]
+fn shorthand_does_not_hide_a_changed_detail() {
+    let mut failed = Vec::new();
+    for (a, b) in [
+        ("Orders w/o gift cards", "Orders with gift cards"),
+        ("How many km did the fleet drive?", "How many miles did the fleet drive?"),
+        ("Which drugs reached stage II trials?", "Which drugs reached stage 3 trials?"),
+        ("Sales in the first week of the campaign", "Sales in the first ten days of the campaign"),
+        ("Which Swiss banks opened branches?", "Which Swedish banks opened branches?"),
+        ("Cost per machine hour", "Cost per machine day"),
+        ("Total revenue in April", "How many sales were made in April?"),
+    ] {
+        if disagreement(a, b).is_none() {
+            failed.push(format!("{a} / {b}"));
+        }
+    }
+    assert!(failed.is_empty(), "passed: {failed:#?}");
+}

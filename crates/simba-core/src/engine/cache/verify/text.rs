@@ -41,6 +41,7 @@ const MAX_CHARS: usize = 4000;
 pub fn analyse(text: &str) -> Vec<Tok> {
     let raw = scan(text);
     let words = open_words(raw);
+    let words = roman_numerals(words);
     let words = apply_phrases(words);
     let words = merge_numbers(words);
     words
@@ -77,6 +78,12 @@ fn scan(text: &str) -> Vec<Tok> {
                 }
             }
             let mut word: String = chars[start..i].iter().collect();
+            // "w/" and "w/o" are chat shorthand for "with" and "without" (see CHAT_SPELLINGS).
+            if word == "w" && chars.get(i) == Some(&'/') {
+                let o = chars.get(i + 1).is_some_and(|c| *c == 'o') && !chars.get(i + 2).is_some_and(|c| c.is_alphanumeric());
+                word.push_str(if o { "/o" } else { "/" });
+                i += if o { 2 } else { 1 };
+            }
             // "No. 88417" is the number itself, not a "no".
             if word.eq_ignore_ascii_case("no") && chars.get(i) == Some(&'.') && chars[i + 1..].iter().find(|c| !c.is_whitespace()).is_some_and(char::is_ascii_digit) {
                 i += 1;
@@ -151,11 +158,13 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
             continue;
         }
         let base = squeeze(base);
+        let base = if t.name { base } else { keyword_spelling(base) };
         // Abbreviations are spelled out; one that is also an ordinary word ("us") only when written
         // in capitals. Chat spellings ("r", "pls") only in lower case ("R" is a language).
         let abbreviation = lookup(lex::ABBREVIATIONS, &base)
             .or_else(|| base.strip_suffix('s').filter(|b| b.len() >= 3).and_then(|b| lookup(lex::ABBREVIATIONS, b)))
             .or_else(|| lookup(lex::CLOCK_WORDS, &base))
+            .or_else(|| lookup(lex::UNIT_ABBREVIATIONS, &base))
             .or_else(|| lookup(lex::CHAT_SPELLINGS, &base).filter(|_| !t.name));
         if let Some(full) = abbreviation.filter(|_| t.name || !lex::is_filler(&base)) {
             for w in full.split(' ') {
@@ -203,6 +212,99 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
     out
 }
 
+/// A misspelt keyword of the facts ("avrage", "maximun", "wendesday") written right, so the
+/// figure or period it names is read: one edit for words of 5 letters or more, two for 8 or more,
+/// and only when the word is no dictionary word itself. Typos keep the first letter, so the keyword
+/// must too, and no other word may be one edit away with it ("acount" is "account", not "count").
+fn keyword_spelling(w: String) -> String {
+    let n = w.chars().count();
+    let wn = super::wordnet::get();
+    if n < 5 || lex::is_filler(&w) || wn.is_empty() || wn.knows(&w) || !w.chars().all(|c| c.is_ascii_lowercase()) {
+        return w;
+    }
+    let most = if n >= 8 { 2 } else { 1 };
+    let first = w.chars().next();
+    let best = lex::keywords().filter(|k| k.len() >= 5 && k.chars().next() == first).map(|k| (edit_distance(&w, k), k)).filter(|(d, _)| *d <= most).min_by_key(|(d, _)| *d);
+    match best {
+        Some((_, k)) if !near_other_word(&w, k) => k.to_string(),
+        _ => w,
+    }
+}
+
+/// Whether one edit after the first letter turns `w` into a dictionary word other than `keyword`
+/// (a lemma as written, or its plural: WordNet's suffix rules would find a base for most strings).
+fn near_other_word(w: &str, keyword: &str) -> bool {
+    let wn = super::wordnet::get();
+    let chars: Vec<char> = w.chars().collect();
+    let known = |c: Vec<char>| {
+        let s: String = c.into_iter().collect();
+        s != keyword && s.len() >= 3 && (wn.is_lemma(&s) || s.strip_suffix('s').is_some_and(|b| wn.is_lemma(b)))
+    };
+    (1..chars.len()).any(|i| {
+        let mut del = chars.clone();
+        del.remove(i);
+        let swap = (i + 1 < chars.len()).then(|| {
+            let mut c = chars.clone();
+            c.swap(i, i + 1);
+            c
+        });
+        known(del) || swap.is_some_and(known)
+    }) || (1..=chars.len()).any(|i| {
+        ('a'..='z').any(|l| {
+            let mut ins = chars.clone();
+            ins.insert(i, l);
+            let sub = (i < chars.len() && chars[i] != l).then(|| {
+                let mut c = chars.clone();
+                c[i] = l;
+                c
+            });
+            known(ins) || sub.is_some_and(known)
+        })
+    })
+}
+
+/// Roman numerals after a noun that counts ("phase II" is "phase 2", "World War I" "world war 1").
+fn roman_numerals(mut words: Vec<Tok>) -> Vec<Tok> {
+    for i in 1..words.len() {
+        let counting = words[i - 1].kind == Kind::Word && lex::COUNTING_NOUNS.contains(&words[i - 1].w.as_str());
+        if let Some(v) = roman_value(&words[i].w).filter(|_| counting && words[i].kind == Kind::Word) {
+            words[i] = Tok::new(v.to_string(), Kind::Num, false);
+        }
+    }
+    words
+}
+
+/// The value of a Roman numeral up to 39, written the standard way ("iv", not "iiii").
+fn roman_value(w: &str) -> Option<u32> {
+    const DIGITS: [(&str, u32); 6] = [("x", 10), ("ix", 9), ("v", 5), ("iv", 4), ("i", 1), ("", 0)];
+    let mut rest = w;
+    let mut v = 0;
+    for (d, n) in DIGITS.iter().take(5) {
+        let most = if *d == "x" { 3 } else if *d == "i" { 3 } else { 1 };
+        for _ in 0..most {
+            match rest.strip_prefix(d) {
+                Some(r) => {
+                    rest = r;
+                    v += n;
+                }
+                None => break,
+            }
+        }
+    }
+    (rest.is_empty() && v > 0 && to_roman(v) == w).then_some(v)
+}
+
+fn to_roman(mut v: u32) -> String {
+    let mut s = String::new();
+    for (d, n) in [("x", 10), ("ix", 9), ("v", 5), ("iv", 4), ("i", 1)] {
+        while v >= n {
+            s.push_str(d);
+            v -= n;
+        }
+    }
+    s
+}
+
 /// "2-bedroom" -> ("2", "bedroom"): digits, a hyphen and a word the dictionary knows (codes such
 /// as "A-1029" or "4-B" stay whole).
 fn counted_word(w: &str) -> Option<(&str, &str)> {
@@ -233,7 +335,8 @@ fn squeeze(w: String) -> String {
             _ => runs.push((c, 1)),
         }
     }
-    if !runs.iter().any(|(c, n)| *n >= 3 && c.is_alphabetic()) {
+    // Roman numerals ("iii", "xxx") hold their letters on purpose.
+    if !runs.iter().any(|(c, n)| *n >= 3 && c.is_alphabetic()) || w.chars().all(|c| matches!(c, 'i' | 'v' | 'x')) {
         return w;
     }
     // Runs of one or two letters stay as they are; longer ones shrink to `most`.
@@ -256,7 +359,9 @@ fn word_or_number(w: String, name: bool) -> Tok {
         return Tok::new(w, Kind::Word, false);
     }
     if w.contains('_') || has_digit {
-        return Tok::new(w, Kind::Ident, true);
+        // "A320s" are A320s: a plural s after a code of letters and digits ("1990s" stays whole).
+        let plural = w.strip_suffix('s').filter(|c| c.ends_with(|l: char| l.is_ascii_digit()) && c.chars().any(char::is_alphabetic));
+        return Tok::new(plural.unwrap_or(&w), Kind::Ident, true);
     }
     Tok::new(w, Kind::Word, name)
 }
@@ -466,6 +571,28 @@ fn stem_regular(w: &str) -> String {
         s.pop();
     }
     s
+}
+
+/// Edits (insert, delete, replace, swap of neighbours) from `a` to `b`.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// True when `a` and `b` differ by one edit or one swap of neighbours: a typo, for longer words.

@@ -341,16 +341,29 @@ impl WordNet {
                     syn.words.iter().any(|w| b.contains(w))
                         // An adjective and the head of its cluster ("huge" / "large", "quick" / "fast").
                         || (syn.pos == ADJ && syn.similar.iter().any(|&h| self.synsets[h as usize].words.iter().any(|w| b.contains(w))))
-                        || syn.derived.iter().any(|d| {
-                            (d.src == 0 || syn.words.get(d.src as usize - 1) == Some(&la))
-                                && self.synsets[d.target as usize].words.iter().enumerate().any(|(k, w)| b.contains(w) && (d.dst == 0 || d.dst as usize == k + 1))
-                        })
+                        || self.derived_in(s, la, b)
                 })
             })
         };
         // Antonym pointers are word to word and outrank a shared rare sense ("king" / "queen" as
         // famous people).
         a.iter().any(|x| b.contains(x)) || ((one_way(a, b) || one_way(b, a)) && !self.antonyms(a, b))
+    }
+
+    /// Whether synset `s` links its word `la` to one of `b` by a derivation or pertainym pointer.
+    fn derived_in(&self, s: u32, la: u32, b: &[u32]) -> bool {
+        let syn = &self.synsets[s as usize];
+        syn.derived.iter().any(|d| {
+            (d.src == 0 || syn.words.get(d.src as usize - 1) == Some(&la))
+                && self.synsets[d.target as usize].words.iter().enumerate().any(|(k, w)| b.contains(w) && (d.dst == 0 || d.dst as usize == k + 1))
+        })
+    }
+
+    /// One derived from the other ("Brazilian" / "Brazil", "renewal" / "renew"), in a common
+    /// sense: a derivation or pertainym pointer only, not a shared synset.
+    pub fn derived(&self, a: &[u32], b: &[u32]) -> bool {
+        let one_way = |a: &[u32], b: &[u32]| a.iter().any(|&la| self.senses_of(la, true, None).any(|s| self.derived_in(s, la, b)));
+        one_way(a, b) || one_way(b, a)
     }
 
     /// One meaning shared in any sense, however rare ("output" / "production", "homes" / "houses"):
@@ -479,6 +492,21 @@ impl WordNet {
         false
     }
 
+    /// For a plural noun (no lemma as written), whether its most frequent sense is a thing one
+    /// counts: not money, a measure, a substance, food, a period or an attribute (WordNet's
+    /// `noun.possession`, `noun.quantity`, `noun.substance`, `noun.food`, `noun.time`,
+    /// `noun.attribute`). None when `w` is no plural noun ("revenue", "sales" as a lemma).
+    pub fn counted_plural(&self, w: &str) -> Option<bool> {
+        const AMOUNTS: [u8; 6] = [7, 13, 21, 23, 27, 28];
+        let mut nouns = Vec::new();
+        self.morphy(w, NOUN, &mut nouns);
+        if nouns.is_empty() || nouns.iter().any(|&l| &*self.names[l as usize] == w) {
+            return None;
+        }
+        let first = nouns.iter().find_map(|&l| self.senses[l as usize].iter().find(|s| s.pos == NOUN).and_then(|s| s.synsets.first().copied()))?;
+        Some(!AMOUNTS.contains(&self.synsets[first as usize].lex_file))
+    }
+
     /// Whether the most frequent noun sense of `w` names a kind of person ("drivers", "astronaut").
     pub fn person_noun(&self, w: &str) -> bool {
         let mut nouns = Vec::new();
@@ -489,6 +517,11 @@ impl WordNet {
     fn first_word(&self, syn: u32) -> String {
         let id = self.synsets[syn as usize].words.first().copied().unwrap_or(0);
         self.names.get(id as usize).map(|k| k.replace('_', " ")).unwrap_or_default()
+    }
+
+    /// Whether `w` is written exactly as a lemma of WordNet (no inflection undone).
+    pub fn is_lemma(&self, w: &str) -> bool {
+        self.id(w).is_some_and(|id| !self.senses[id as usize].is_empty())
     }
 
     /// Whether WordNet knows `w` in some form.
