@@ -50,6 +50,15 @@ fn typo(a: &Tok, b: &Tok) -> bool {
     typo_apart(&a.raw, &b.raw, 4) && !wn.is_empty() && (!wn.knows(&a.raw) || !wn.knows(&b.raw))
 }
 
+/// A name written in lower case one typo from a name WordNet knows, and no word itself: a
+/// misspelling ("farenheit" / "Fahrenheit"). Two capitalised names one letter apart are two
+/// people ("Maria" / "Mario", and "maria" is a word too).
+fn misspelt_name(a: &Tok, b: &Tok) -> bool {
+    let wn = wordnet::get();
+    let one_way = |x: &Tok, y: &Tok| !x.name && y.name && !wn.knows(&x.raw) && wn.knows(&y.raw);
+    one_typo_apart(&a.raw, &b.raw) && !wn.is_empty() && (one_way(a, b) || one_way(b, a))
+}
+
 impl<'a> Side<'a> {
     fn new(toks: &'a [Tok]) -> Self {
         let content: Vec<usize> = (0..toks.len()).filter(|&i| is_content(&toks[i])).collect();
@@ -173,15 +182,17 @@ fn align(a: &mut Side, b: &mut Side) {
         // Two verbs for one action, unless they are opposites.
         pair_up(a, b, |ra, la, rb, lb| wn.mostly_verb(ra) && wn.mostly_verb(rb) && wn.verbs_related(la, lb) && !wn.antonyms(la, lb));
     }
-    // Typos in ordinary words (never in names: "Chen" is not "Cheng").
+    // Typos in ordinary words, and a name misspelt in lower case ("farenheit" / "Fahrenheit");
+    // names against names never ("Chen" is not "Cheng").
     for i in 0..a.content.len() {
         let ta = a.tok(i);
-        if a.matched[i] || ta.name || ta.kind != Kind::Word {
+        if a.matched[i] || ta.kind != Kind::Word {
             continue;
         }
         if let Some(j) = (0..b.content.len()).find(|&j| {
             let tb = b.tok(j);
-            !b.matched[j] && !tb.name && tb.kind == Kind::Word && typo(ta, tb)
+            let words = !ta.name && !tb.name && typo(ta, tb);
+            !b.matched[j] && tb.kind == Kind::Word && (words || misspelt_name(ta, tb))
         }) {
             a.matched[i] = true;
             b.matched[j] = true;

@@ -149,8 +149,7 @@ impl Facts {
                 }
             }
             // "last week", "past 7 days", "this quarter", "next Monday".
-            // "Following the launch" is "after the launch"; "the following week" is the next one.
-            let preposition = r == "following" && !prev.is_some_and(|p| matches!(p.raw.as_str(), "the" | "this" | "that"));
+            let preposition = r == "following" && lex::following_is_preposition(prev.map(|p| p.raw.as_str()));
             if let Some(rel) = lookup(lex::RELATIVE, r).filter(|_| !preposition) {
                 let ahead = &toks[i + 1..toks.len().min(i + 3)];
                 let unit = ahead.iter().find(|n| n.kind == Kind::Word && is_unit(&n.raw).is_some());
@@ -235,7 +234,30 @@ impl Facts {
                 }
             }
         }
+        calendar_ranges(toks, &mut f.dates);
         f
+    }
+}
+
+/// "between January and June", "from July to September", "January through March": a range of
+/// months that is a half or a quarter reads as that period ("the first half", "Q3").
+fn calendar_ranges(toks: &[Tok], dates: &mut BTreeSet<String>) {
+    const PERIODS: [(&str, &str, &str); 6] = [("jan", "mar", "q1"), ("apr", "jun", "q2"), ("jul", "sep", "q3"), ("oct", "dec", "q4"), ("jan", "jun", "h1"), ("jul", "dec", "h2")];
+    let month = |i: usize| toks.get(i).and_then(|t| month_of(t, i.checked_sub(1).map(|p| &toks[p]), toks.get(i + 1)));
+    for i in 0..toks.len() {
+        let (Some(a), Some(b)) = (month(i), month(i + 2)) else { continue };
+        let between = i.checked_sub(1).is_some_and(|p| toks[p].raw == "between");
+        let joined = match toks[i + 1].raw.as_str() {
+            "through" | "to" | "until" | "till" => true,
+            "and" => between,
+            _ => false,
+        };
+        let Some((_, _, period)) = PERIODS.iter().find(|(x, y, _)| a == format!("month:{x}") && b == format!("month:{y}")) else { continue };
+        if joined {
+            dates.remove(&a);
+            dates.remove(&b);
+            dates.insert(period.to_string());
+        }
     }
 }
 

@@ -62,7 +62,7 @@ const PHRASES: &[(&str, &str)] = &[
     ("opt out of", "optout from"), ("opt out", "optout"), ("unsubscribe", "optout"), ("opt in", "optin"), ("subscribe", "optin"),
     ("turn on", "enable"), ("switch on", "enable"), ("turn off", "disable"), ("switch off", "disable"),
     ("out of stock", "outofstock"), ("sold out", "outofstock"), ("in stock", "instock"),
-    ("web site", "website"), ("e mail", "email"),
+    ("in a row", "consecutive"), ("web site", "website"), ("e mail", "email"),
     ("per cent", "percent"),
     // Pleasantries.
     ("thanks in advance", "thanks"), ("in advance", "please"), ("any idea", "please"), ("no idea", "please"),
@@ -103,7 +103,18 @@ pub const UNIT_ABBREVIATIONS: &[(&str, &str)] = &[
     ("lbs", "pound"), ("oz", "ounce"), ("ft", "foot"), ("sqft", "square foot"), ("mi", "mile"), ("cm", "centimeter"),
     ("mg", "milligram"), ("gal", "gallon"), ("mph", "mile per hour"), ("kph", "kilometer per hour"),
     ("kw", "kilowatt"), ("kwh", "kilowatt hour"), ("mw", "megawatt"), ("mwh", "megawatt hour"),
+    // ISO currency codes.
+    ("usd", "dollar"), ("eur", "euro"), ("gbp", "pound"), ("jpy", "yen"), ("cad", "canadian dollar"),
+    ("aud", "australian dollar"), ("chf", "swiss franc"), ("cny", "yuan"), ("inr", "rupee"),
 ];
+
+/// Words between a number and its unit that do not change the duration ("three consecutive
+/// months" is three months in a row).
+pub const IN_A_ROW: &[&str] = &["consecutive", "straight", "successive", "full"];
+
+/// Words that make a following "to" part of a preposition ("close to the airport", "due to"),
+/// not the goal of a movement.
+pub const TO_PREPOSITIONS: &[&str] = &["close", "next", "near", "due", "according", "similar", "relative", "thanks", "owing", "adjacent", "compared", "prior"];
 
 /// Nouns that count with a numeral after them, which may be a Roman one ("phase II", "World War I").
 pub const COUNTING_NOUNS: &[&str] = &[
@@ -180,8 +191,9 @@ pub const SCOPE: &[(&str, &str)] = &[("only", "only"), ("both", "both"), ("eithe
 pub const ROLE_MARKERS: &[(&str, &str)] = &[
     ("from", "source"), ("to", "goal"), ("into", "goal"), ("onto", "goal"), ("toward", "goal"), ("towards", "goal"),
     ("by", "agent"), ("versus", "versus"), ("vs", "versus"), ("against", "versus"), ("of", "of"),
-    ("after", "after"), ("before", "before"), ("between", "between"), ("per", "group"), ("each", "group"),
-    ("every", "group"), ("than", "standard"), ("over", "standard"),
+    // "since" and "following" (as a preposition) mark the same point in time as "after".
+    ("after", "after"), ("since", "after"), ("following", "after"), ("before", "before"), ("between", "between"),
+    ("per", "group"), ("each", "group"), ("every", "group"), ("than", "standard"), ("over", "standard"),
 ];
 
 pub const MONTHS: &[&str] = &[
@@ -249,6 +261,11 @@ pub fn keywords() -> impl Iterator<Item = &'static str> {
         .chain(MONTHS.iter().copied())
         .chain(WEEKDAYS.iter().copied())
         .chain(CALENDAR.iter().copied())
+}
+
+/// "Following the launch" is "after the launch"; "the following week" is the next one.
+pub fn following_is_preposition(prev: Option<&str>) -> bool {
+    !prev.is_some_and(|p| matches!(p, "the" | "this" | "that"))
 }
 
 pub fn is_filler(w: &str) -> bool {

@@ -4,13 +4,14 @@
 //! answer-changing details disagree with the query, and let rewordings through.
 //!
 //! Text and WordNet only (no model), in three steps, each in its own file:
-//! - `text`: tokens — stems (irregular forms from WordNet), abbreviations (general, chat, units),
+//! - `text`: tokens (after `aside` drops what is about the asker, not the question: "I need it
+//!   for a report.", "thanks!", "Hey team,", emoticons) — stems (irregular forms from WordNet), abbreviations (general, chat, units),
 //!   misspelt keywords of the facts ("avrage"), numbers with units, Roman numerals after a counting
 //!   noun ("phase II"), multi-word expressions of function words ("at least", "how many"), "A-to-B"
 //!   compounds; then `spelling` writes the pair alike where one side abbreviates ("ER", "LTL" with
 //!   two initials from "truckload") or joins ("heatpump") what the other spells out or splits, or
 //!   uses one word for a WordNet lemma of several ("ATM" / "cash machine");
-//! - `facts`: numbers, dates and periods, negation, the figure asked for, comparison direction,
+//! - `facts`: numbers, dates and periods (a range of months that is a quarter or a half reads as it), negation, the figure asked for, comparison direction,
 //!   scope words, quantifiers (all / some, "a planet" / "every planet"), "and" / "or" between the
 //!   same two words, a state and its opposite ("under" / "out of warranty") and opposite function
 //!   words must agree exactly;
@@ -33,6 +34,7 @@
 //! below an embedding.
 
 mod align;
+mod aside;
 mod facts;
 mod lexicon;
 mod roles;

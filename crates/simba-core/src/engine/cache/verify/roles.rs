@@ -16,13 +16,18 @@ fn role_of(toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
         if t.kind == Kind::Punct {
             return "none";
         }
-        if let Some(role) = lookup(lex::ROLE_MARKERS, t.raw.as_str()) {
+        let relative = t.raw == "following" && !lex::following_is_preposition(k.checked_sub(1).map(|p| toks[p].raw.as_str()));
+        if let Some(role) = lookup(lex::ROLE_MARKERS, t.raw.as_str()).filter(|_| !relative) {
             if role == "agent" {
                 // "sent by X" marks the doer; "revenue by region" groups.
                 let participle = k.checked_sub(1).map(|p| &toks[p]).is_some_and(|v| v.kind == Kind::Word && (v.raw.ends_with("ed") || v.raw.ends_with("en") || lex::irregular_verb(&v.raw)));
                 // Grouping or ordering ("top customers by sales" = "customers with the highest sales")
                 // is no role of its own.
                 return if participle { "agent" } else { "none" };
+            }
+            // "close to the airport", "due to the strike": "to" without a movement.
+            if role == "goal" && k.checked_sub(1).is_some_and(|p| lex::TO_PREPOSITIONS.contains(&toks[p].raw.as_str())) {
+                return "none";
             }
             // "of" marks a role only in "X as a share of Y"; elsewhere it just links nouns.
             if role == "of" && !k.checked_sub(1).is_some_and(|p| lookup(lex::AGGREGATIONS, toks[p].raw.as_str()).is_some_and(|a| a == "share" || a == "ratio")) {
@@ -34,7 +39,8 @@ fn role_of(toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
             }
             return role;
         }
-        if !(content.contains(&k) || NP_INNER.contains(&t.raw.as_str()) || t.kind == Kind::Num) {
+        // A month or quarter may modify the noun ("after March's outage").
+        if !(content.contains(&k) || NP_INNER.contains(&t.raw.as_str()) || t.kind == Kind::Num || is_calendar_name(t)) {
             return "none";
         }
     }
@@ -46,13 +52,23 @@ fn is_calendar_name(t: &Tok) -> bool {
     t.kind == Kind::Word && (matches!(t.raw.as_str(), "q1" | "q2" | "q3" | "q4" | "h1" | "h2") || lex::MONTHS.contains(&t.raw.as_str()) || lex::WEEKDAYS.contains(&t.raw.trim_end_matches('s')))
 }
 
+/// "after March" against "before March" is a comparison the facts read; "following March's
+/// outage" against "since the outage in March" puts the month in no role of its own.
+fn time_role(t: &Tok, role: &'static str) -> &'static str {
+    if is_calendar_name(t) && matches!(role, "after" | "before") {
+        "none"
+    } else {
+        role
+    }
+}
+
 /// (word, role) for the role-bearing words whose concept is on both sides.
 fn roles(toks: &[Tok], content: &[usize], other: &[Tok], other_content: &[usize]) -> Vec<(String, &'static str)> {
     let mut v: Vec<(String, &'static str)> = (0..toks.len())
         // Durations are left out: "30 days overdue" and "overdue by 30 days" say the same.
         .filter(|&i| (content.contains(&i) && !toks[i].w.starts_with("dur:")) || is_calendar_name(&toks[i]))
         .filter(|&i| other.iter().enumerate().any(|(k, o)| o.w == toks[i].w && (other_content.contains(&k) || is_calendar_name(o))))
-        .map(|i| (toks[i].w.clone(), role_of(toks, i, content)))
+        .map(|i| (toks[i].w.clone(), time_role(&toks[i], role_of(toks, i, content))))
         .collect();
     v.sort();
     v

@@ -39,7 +39,7 @@ impl Tok {
 const MAX_CHARS: usize = 4000;
 
 pub fn analyse(text: &str) -> Vec<Tok> {
-    let raw = scan(text);
+    let raw = super::aside::drop_asides(scan(&super::aside::without_emoticons(text)));
     let words = open_words(raw);
     let words = roman_numerals(words);
     let words = apply_phrases(words);
@@ -280,7 +280,8 @@ fn roman_value(w: &str) -> Option<u32> {
     let mut rest = w;
     let mut v = 0;
     for (d, n) in DIGITS.iter().take(5) {
-        let most = if *d == "x" { 3 } else if *d == "i" { 3 } else { 1 };
+        // x and i repeat up to three times (xxx, iii); v, ix and iv stand once.
+        let most = if *d == "x" || *d == "i" { 3 } else { 1 };
         for _ in 0..most {
             match rest.strip_prefix(d) {
                 Some(r) => {
@@ -475,6 +476,11 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
         if v == 0.5 && words.get(j).is_some_and(|n| matches!(n.w.as_str(), "a" | "an")) && unit_after(j + 1) {
             j += 1;
         }
+        // "three consecutive months": the months are the duration, "consecutive" stays a word.
+        let in_a_row = words.get(j).filter(|n| lex::IN_A_ROW.contains(&n.w.as_str()) && unit_after(j + 1)).cloned();
+        if in_a_row.is_some() {
+            j += 1;
+        }
         // What follows the number: percent, cents, or a unit of time.
         match words.get(j).map(|n| n.w.as_str()) {
             Some("percent" | "pct") => {
@@ -503,6 +509,7 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
             None => {}
         }
         out.push(tok);
+        out.extend(in_a_row);
         i = j.max(i + 1);
     }
     out
@@ -580,8 +587,8 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
