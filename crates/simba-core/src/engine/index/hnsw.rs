@@ -1,7 +1,7 @@
 //! Approximate search for large partitions: an HNSW [`Graph`] over int8 codes, linked in batches
-//! on all cores, with candidates re-scored exactly from the f32 vectors. The graph cannot unlink a
-//! node, so removed ids are tombstoned, left out of results, and the graph is rebuilt from the
-//! live vectors when tombstones pass a quarter of it.
+//! on all cores, with candidates re-scored exactly from the f32 vectors (kept by graph id). The
+//! graph cannot unlink a node, so removed ids are tombstoned, left out of results, and the graph
+//! is rebuilt from the live vectors when tombstones pass a quarter of it.
 
 use super::exact::{dot, ExactIndex};
 use super::graph::Graph;
@@ -25,9 +25,11 @@ impl Default for HnswParams {
 pub struct HnswIndex {
     params: HnswParams,
     graph: Graph,
-    /// Live vectors (for exact re-scoring and rebuilds); graph ids are positions in
-    /// `internal_ids`.
-    live: ExactIndex,
+    dims: usize,
+    /// f32 vectors by graph id (for exact re-scoring and rebuilds; a tombstoned id's stays until
+    /// the next rebuild). Graph ids are positions in `internal_ids`.
+    vectors: Vec<f32>,
+    /// Live ids → graph id.
     internal_of: HashMap<u64, usize>,
     internal_ids: Vec<u64>,
     tombstones: HashSet<usize>,
@@ -38,7 +40,8 @@ impl HnswIndex {
         Self {
             params,
             graph: Graph::new(dims, params.max_connections, params.ef_construction),
-            live: ExactIndex::new(dims),
+            dims,
+            vectors: Vec::new(),
             internal_of: HashMap::new(),
             internal_ids: Vec::new(),
             tombstones: HashSet::new(),
@@ -52,15 +55,24 @@ impl HnswIndex {
         h
     }
 
+    fn vector(&self, graph_id: usize) -> &[f32] {
+        &self.vectors[graph_id * self.dims..(graph_id + 1) * self.dims]
+    }
+
+    /// The live entries, in the order they were added.
+    fn live(&self) -> impl Iterator<Item = (u64, &[f32])> {
+        self.internal_ids.iter().enumerate().filter(|(g, _)| !self.tombstones.contains(g)).map(|(g, id)| (*id, self.vector(g)))
+    }
+
     /// Adds (or replaces) many vectors at once, linking them into the graph in batches on all
     /// cores: a bulk load or rebuild is several times faster than one insert after another.
     /// Nothing is added when any vector is invalid.
     pub fn insert_many(&mut self, items: &[(u64, &[f32])]) -> Result<(), IndexError> {
         for (_, v) in items {
-            check_vector(v, self.live.dims())?;
+            check_vector(v, self.dims)?;
         }
         for (id, v) in items {
-            self.register(*id, v)?;
+            self.register(*id, v);
         }
         let vectors: Vec<&[f32]> = items.iter().map(|(_, v)| *v).collect();
         let ids = self.graph.add(&vectors);
@@ -70,15 +82,15 @@ impl HnswIndex {
     }
 
     pub fn to_exact(&self) -> ExactIndex {
-        let mut e = ExactIndex::new(self.live.dims());
-        for (id, v) in self.live.iter() {
+        let mut e = ExactIndex::new(self.dims);
+        for (id, v) in self.live() {
             e.insert(id, v).expect("vectors from an index are valid");
         }
         e
     }
 
     pub fn dims(&self) -> usize {
-        self.live.dims()
+        self.dims
     }
 
     /// Search effort (candidates explored); more finds the true nearest more often, slower.
@@ -87,16 +99,16 @@ impl HnswIndex {
     }
 
     pub fn len(&self) -> usize {
-        self.live.len()
+        self.internal_of.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.live.is_empty()
+        self.internal_of.is_empty()
     }
 
     pub fn memory_bytes(&self) -> usize {
         self.graph.memory_bytes()
-            + self.live.memory_bytes()
+            + self.vectors.capacity() * 4
             + self.internal_ids.capacity() * 8
             + self.internal_of.capacity() * 24
             + self.tombstones.capacity() * 16
@@ -104,15 +116,13 @@ impl HnswIndex {
 
     /// Gives `id` the next graph id (tombstoning the one it had) and keeps its vector; the
     /// caller adds the vector to the graph, in the same order.
-    fn register(&mut self, id: u64, v: &[f32]) -> Result<usize, IndexError> {
+    fn register(&mut self, id: u64, v: &[f32]) {
         if let Some(old) = self.internal_of.remove(&id) {
             self.tombstones.insert(old);
         }
-        let internal = self.internal_ids.len();
+        self.internal_of.insert(id, self.internal_ids.len());
         self.internal_ids.push(id);
-        self.internal_of.insert(id, internal);
-        self.live.insert(id, v)?;
-        Ok(internal)
+        self.vectors.extend_from_slice(v);
     }
 
     pub fn insert(&mut self, id: u64, v: &[f32]) -> Result<(), IndexError> {
@@ -122,7 +132,6 @@ impl HnswIndex {
     pub fn remove(&mut self, id: u64) -> bool {
         let Some(internal) = self.internal_of.remove(&id) else { return false };
         self.tombstones.insert(internal);
-        self.live.remove(id);
         self.maybe_rebuild();
         true
     }
@@ -131,14 +140,17 @@ impl HnswIndex {
     fn maybe_rebuild(&mut self) -> bool {
         let due = self.tombstones.len() * 4 > self.internal_ids.len() && self.internal_ids.len() > 1024;
         if due {
-            *self = Self::from_exact(&self.live, self.params);
+            let mut fresh = Self::new(self.dims, self.params);
+            let items: Vec<(u64, &[f32])> = self.live().collect();
+            fresh.insert_many(&items).expect("vectors from an index are valid");
+            *self = fresh;
         }
         due
     }
 
     pub fn search(&self, q: &[f32], k: usize) -> Result<Vec<(u64, f32)>, IndexError> {
-        check_vector(q, self.live.dims())?;
-        if k == 0 || self.live.is_empty() {
+        check_vector(q, self.dims)?;
+        if k == 0 || self.is_empty() {
             return Ok(vec![]);
         }
         let ef = self.params.ef_search.max(k * 2).max(10);
@@ -147,10 +159,7 @@ impl HnswIndex {
             .graph
             .search(q, ef, |g| self.tombstones.contains(&(g as usize)))
             .into_iter()
-            .filter_map(|(g, _)| {
-                let id = self.internal_ids[g as usize];
-                self.live.get(id).map(|v| (id, dot(q, v)))
-            })
+            .map(|(g, _)| (self.internal_ids[g as usize], dot(q, self.vector(g as usize))))
             .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out.truncate(k);
