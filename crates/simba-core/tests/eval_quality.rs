@@ -4,7 +4,7 @@
 //! - the development pairs (`eval_dev.jsonl`) must meet it;
 //! - the hold-out pairs (`eval_holdout.jsonl`, other domains) and the fresh pairs (`eval_fresh.jsonl`,
 //!   written by a helper that never saw the checks) do not meet it yet: they are held to floors just
-//!   under what they score now (hold-out 67.3% served / 1.5% traps, fresh 58.6% / 0.0%), so a change
+//!   under what they score now (hold-out 71.6% served / 1.5% traps, fresh 60.5% / 0.0%), so a change
 //!   to the checks cannot lose ground unnoticed. Set `HOLDOUT_ASSERTED` once they meet the target.
 //!   Both sets have been read while improving the checks (session 6), so they are no longer blind;
 //!   the measure of generality is the next set written without looking at the checks.
@@ -63,10 +63,10 @@ fn floor(file: &str, min_same: f64, max_traps: f64) {
 
 #[test]
 fn holdout_set_keeps_its_ground() {
-    floor("eval_holdout.jsonl", 0.67, 0.03);
+    floor("eval_holdout.jsonl", 0.70, 0.03);
 }
 
 #[test]
 fn fresh_set_keeps_its_ground() {
-    floor("eval_fresh.jsonl", 0.58, 0.01);
+    floor("eval_fresh.jsonl", 0.59, 0.01);
 }

@@ -35,9 +35,13 @@ pub struct Facts {
     /// A unit of time named without a number ("the first week", "within a day"), in hours: one
     /// of it, as the other text may write in figures ("the first seven days").
     pub bare_units: BTreeSet<String>,
+    /// Weekdays named with "this" ("this Sunday": one day) and in the plural or with "every"
+    /// ("on Sundays": every one). A bare "Sunday" may be either, so it meets both.
+    pub this_weekday: bool,
+    pub every_weekday: bool,
 }
 
-fn month_of(t: &Tok, prev: Option<&Tok>, next: Option<&Tok>) -> Option<String> {
+pub fn month_of(t: &Tok, prev: Option<&Tok>, next: Option<&Tok>) -> Option<String> {
     let r = t.raw.as_str();
     if r == "may" {
         // "may" is a month after "in/of/since …" or before a day number, otherwise a verb.
@@ -100,6 +104,11 @@ impl Facts {
                 Kind::Punct => continue,
                 Kind::Ident => continue,
                 Kind::Num => {
+                    // Days of a month and decades (see `dates`).
+                    if t.w.starts_with("date:") || t.w.starts_with("decade:") {
+                        f.dates.insert(t.w.clone());
+                        continue;
+                    }
                     let is_year = t.w.len() == 4 && t.w.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y)) && !t.soft;
                     if is_year {
                         f.dates.insert(format!("year:{}", t.w));
@@ -124,6 +133,7 @@ impl Facts {
             let day = r.trim_end_matches('s');
             if lex::WEEKDAYS.contains(&day) {
                 f.dates.insert(format!("day:{day}"));
+                f.every_weekday |= day != r || prev.is_some_and(|p| matches!(p.raw.as_str(), "every" | "each"));
             }
             if lex::CALENDAR.contains(&r) {
                 match r {
@@ -150,7 +160,10 @@ impl Facts {
             }
             // "last week", "past 7 days", "this quarter", "next Monday".
             let preposition = r == "following" && lex::following_is_preposition(prev.map(|p| p.raw.as_str()));
-            if let Some(rel) = lookup(lex::RELATIVE, r).filter(|_| !preposition) {
+            // "this Sunday" is the Sunday a bare "Sunday" names; "next/last Sunday" are others.
+            let this_weekday = r == "this" && next.is_some_and(|n| lex::WEEKDAYS.contains(&n.raw.as_str()));
+            f.this_weekday |= this_weekday;
+            if let Some(rel) = lookup(lex::RELATIVE, r).filter(|_| !preposition && !this_weekday) {
                 let ahead = &toks[i + 1..toks.len().min(i + 3)];
                 let unit = ahead.iter().find(|n| n.kind == Kind::Word && is_unit(&n.raw).is_some());
                 let dur = ahead.iter().any(|n| n.kind == Kind::Num && n.w.starts_with("dur:"));
@@ -289,14 +302,21 @@ fn bounds_a_quantity(toks: &[Tok], i: usize) -> bool {
     })
 }
 
-/// Months and years are not whole numbers of days: "12 months" (360 days as read) is "a year",
-/// so the numbers agree when the only difference is durations within 2% of each other.
-fn same_durations(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
-    let hours = |s: &BTreeSet<String>, other: &BTreeSet<String>| -> Option<Vec<f64>> {
-        s.difference(other).map(|n| n.strip_prefix("dur:").and_then(|h| h.parse().ok())).collect()
+/// Numbers that agree though written apart: months and years are not whole numbers of days ("12
+/// months", 360 days as read, is "a year": durations within 2%), and a fraction that does not end
+/// ("a third", 0.333333) is its rounded percentage ("33%": within half a percent).
+fn same_amounts(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
+    let close = |x: &str, y: &str| match (x.strip_prefix("dur:"), y.strip_prefix("dur:")) {
+        (Some(h), Some(g)) => h.parse::<f64>().ok().zip(g.parse::<f64>().ok()).is_some_and(|(h, g)| (h - g).abs() <= 0.02 * h.max(g)),
+        (None, None) => {
+            let endless = |n: &str| n.split_once('.').is_some_and(|(_, d)| d.len() >= 4);
+            let shares = x.parse::<f64>().ok().zip(y.parse::<f64>().ok()).is_some_and(|(h, g)| h < 1.0 && g < 1.0 && (h - g).abs() <= 0.005);
+            (endless(x) || endless(y)) && shares
+        }
+        _ => false,
     };
-    let (Some(x), Some(y)) = (hours(a, b), hours(b, a)) else { return false };
-    x.len() == y.len() && x.iter().all(|h| y.iter().any(|g| (h - g).abs() <= 0.02 * h.max(*g)))
+    let (x, y): (Vec<&String>, Vec<&String>) = (a.difference(b).collect(), b.difference(a).collect());
+    x.len() == y.len() && x.iter().all(|h| y.iter().any(|g| close(h, g)))
 }
 
 fn show<T: AsRef<str>>(s: &BTreeSet<T>) -> String {
@@ -324,11 +344,14 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
         n.into_iter().filter(|d| !d.starts_with("dur:") || other.numbers.contains(d) || !other.bare_units.contains(d)).collect()
     };
     let (qn, cn) = (in_words(with_soft(q, c), c), in_words(with_soft(c, q), q));
-    if qn != cn && !same_durations(&qn, &cn) {
+    if qn != cn && !same_amounts(&qn, &cn) {
         return Some(format!("numbers differ ({} vs {})", show(&qn), show(&cn)));
     }
     if q.dates != c.dates {
         return Some(format!("dates or periods differ ({} vs {})", show(&q.dates), show(&c.dates)));
+    }
+    if (q.this_weekday && c.every_weekday) || (q.every_weekday && c.this_weekday) {
+        return Some("one asks about this one day, the other about every such day".into());
     }
     // "total" is the default reading of an amount: it only conflicts with another kind of figure.
     let strip = |s: &BTreeSet<&'static str>| -> BTreeSet<&'static str> { s.iter().copied().filter(|a| *a != "total").collect() };

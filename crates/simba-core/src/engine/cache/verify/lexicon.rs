@@ -63,6 +63,8 @@ const PHRASES: &[(&str, &str)] = &[
     ("turn on", "enable"), ("switch on", "enable"), ("turn off", "disable"), ("switch off", "disable"),
     ("out of stock", "outofstock"), ("sold out", "outofstock"), ("in stock", "instock"),
     ("in a row", "consecutive"), ("web site", "website"), ("e mail", "email"),
+    // A change of direction said with a particle ("went up") is the one-word change ("rose").
+    ("go up", "increase"), ("go down", "decrease"),
     ("per cent", "percent"),
     // Pleasantries.
     ("thanks in advance", "thanks"), ("in advance", "please"), ("any idea", "please"), ("no idea", "please"),
@@ -142,7 +144,15 @@ const ANTONYMS: &[(&str, &str)] = &[
     ("optin", "optout"), ("instock", "outofstock"), ("login", "logout"),
     // Directions.
     ("above", "below"), ("over", "under"), ("before", "after"), ("for", "against"), ("more", "less"), ("more", "fewer"),
-    ("on", "off"),
+    ("on", "off"), ("increase", "decrease"),
+];
+
+/// Words for a change in one direction, read as that direction ("rose", "grew", "climbed" are an
+/// increase; "fell", "dropped" a decrease). Up and down stay opposites (`ANTONYMS`).
+const CHANGE_DIRECTIONS: &[(&str, &str)] = &[
+    ("increase", "increase"), ("rise", "increase"), ("grow", "increase"), ("growth", "increase"), ("climb", "increase"),
+    ("surge", "increase"), ("soar", "increase"), ("decrease", "decrease"), ("fall", "decrease"), ("drop", "decrease"),
+    ("decline", "decrease"), ("shrink", "decrease"), ("dip", "decrease"), ("plunge", "decrease"),
 ];
 
 pub const NEGATORS: &[&str] = &[
@@ -238,6 +248,25 @@ pub const SPELLED: &[(&str, f64)] = &[
     ("sixty", 60.0), ("seventy", 70.0), ("eighty", 80.0), ("ninety", 90.0), ("dozen", 12.0), ("twice", 2.0),
     ("thrice", 3.0), ("once", 1.0), ("single", 1.0), ("half", 0.5),
 ];
+/// Ordinal words, for days of the month ("the first of November").
+pub const ORDINALS: &[(&str, u32)] = &[
+    ("first", 1), ("second", 2), ("third", 3), ("fourth", 4), ("fifth", 5), ("sixth", 6), ("seventh", 7), ("eighth", 8),
+    ("ninth", 9), ("tenth", 10), ("eleventh", 11), ("twelfth", 12), ("thirteenth", 13), ("fourteenth", 14),
+    ("fifteenth", 15), ("sixteenth", 16), ("seventeenth", 17), ("eighteenth", 18), ("nineteenth", 19),
+    ("twentieth", 20), ("thirtieth", 30),
+];
+/// Words naming the parts of a whole ("a quarter of", "two thirds of"); "half" is a spelled number.
+pub const FRACTIONS: &[(&str, u32)] = &[
+    ("third", 3), ("thirds", 3), ("quarter", 4), ("quarters", 4), ("fifth", 5), ("fifths", 5), ("sixth", 6),
+    ("sixths", 6), ("eighth", 8), ("eighths", 8), ("tenth", 10), ("tenths", 10),
+];
+/// Decades in words; "twenties" and earlier leave the century open, so they are not listed.
+pub const DECADES: &[(&str, u32)] = &[
+    ("thirties", 1930), ("forties", 1940), ("fifties", 1950), ("sixties", 1960), ("seventies", 1970), ("eighties", 1980),
+    ("nineties", 1990),
+];
+/// Possessives that make "80s" an age ("in their 80s"), not a decade.
+pub const POSSESSIVES: &[&str] = &["my", "your", "his", "her", "its", "our", "their"];
 pub const SCALES: &[(&str, f64)] = &[("hundred", 100.0), ("thousand", 1e3), ("million", 1e6), ("billion", 1e9)];
 
 /// Currency symbols become the word for the currency, so "$50" meets "fifty dollars".
@@ -274,15 +303,19 @@ pub fn is_filler(w: &str) -> bool {
 
 struct Tables {
     antonyms: HashMap<String, Vec<String>>,
+    directions: HashMap<String, &'static str>,
     phrases: Vec<(Vec<String>, Vec<String>)>,
 }
 
 fn tables() -> &'static Tables {
     static T: OnceLock<Tables> = OnceLock::new();
     T.get_or_init(|| {
+        let directions: HashMap<String, &'static str> = CHANGE_DIRECTIONS.iter().map(|(w, d)| (stem(w), *d)).collect();
+        // Keyed by concept (see `concept`), which a word of change is its direction.
+        let concept = |w: &str| directions.get(&stem(w)).map_or_else(|| stem(w), |d| d.to_string());
         let mut antonyms: HashMap<String, Vec<String>> = HashMap::new();
         for (a, b) in ANTONYMS {
-            let (a, b) = (stem(a), stem(b));
+            let (a, b) = (concept(a), concept(b));
             antonyms.entry(a.clone()).or_default().push(b.clone());
             antonyms.entry(b).or_default().push(a);
         }
@@ -292,13 +325,15 @@ fn tables() -> &'static Tables {
             .collect();
         // Longest first, so "total number of" wins over "number of".
         phrases.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
-        Tables { antonyms, phrases }
+        Tables { antonyms, directions, phrases }
     })
 }
 
-/// The form two words are compared in exactly: their stem (WordNet relates the others).
+/// The form two words are compared in exactly: their stem (WordNet relates the others), or the
+/// direction a word of change names.
 pub fn concept(word: &str) -> String {
-    stem(word)
+    let s = stem(word);
+    tables().directions.get(&s).map_or(s, |d| d.to_string())
 }
 
 /// The base of an irregular form ("sold" -> "sell", "children" -> "child"), from WordNet.

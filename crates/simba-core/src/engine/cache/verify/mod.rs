@@ -8,10 +8,11 @@
 //!   for a report.", "thanks!", "Hey team,", emoticons) — stems (irregular forms from WordNet), abbreviations (general, chat, units),
 //!   misspelt keywords of the facts ("avrage"), numbers with units, Roman numerals after a counting
 //!   noun ("phase II"), multi-word expressions of function words ("at least", "how many"), "A-to-B"
-//!   compounds; then `spelling` writes the pair alike where one side abbreviates ("ER", "LTL" with
+//!   compounds, words of change read as their direction ("rose", "went up" / "increase"), parts of a whole (`fractions`: "a quarter of", "one in four"), days of a month and
+//!   decades (`dates`: "the first of November" / "Nov. 1", "the eighties" / "1980s"); then `spelling` writes the pair alike where one side abbreviates ("ER", "LTL" with
 //!   two initials from "truckload") or joins ("heatpump") what the other spells out or splits, or
 //!   uses one word for a WordNet lemma of several ("ATM" / "cash machine");
-//! - `facts`: numbers, dates and periods (a range of months that is a quarter or a half reads as it), negation, the figure asked for, comparison direction,
+//! - `facts`: numbers, dates and periods ("this Sunday" is "Sunday", not "Sundays"; a range of months that is a quarter or a half reads as it), negation, the figure asked for, comparison direction,
 //!   scope words, quantifiers (all / some, "a planet" / "every planet"), "and" / "or" between the
 //!   same two words, a state and its opposite ("under" / "out of warranty") and opposite function
 //!   words must agree exactly;
@@ -35,7 +36,9 @@
 
 mod align;
 mod aside;
+mod dates;
 mod facts;
+mod fractions;
 mod lexicon;
 mod roles;
 mod spelling;

@@ -414,3 +414,46 @@ fn conditions_after_the_question_still_count() {
     }
     assert!(failed.is_empty(), "passed: {failed:#?}");
 }
+
+/// Days of a month, decades, parts of a whole, words of change and "this <weekday>" are read as
+/// one fact however they are written (`dates`, `fractions`, `lexicon::concept`, `facts`).
+#[test]
+fn dates_fractions_and_changes_pass() {
+    assert_served(&[
+        ("Deliveries on the first of March", "Deliveries on March 1st"),
+        ("Deliveries on Mar. 1", "deliveries on 1 March"),
+        ("Deliveries on the twenty first of March", "Deliveries on March 21"),
+        ("Deliveries on 3/25/2024", "Deliveries on March 25, 2024"),
+        ("Deliveries on 2024-03-25", "Deliveries on March 25 2024"),
+        ("Music sales in the eighties", "Music sales in the 1980s"),
+        ("Music sales in the '70s", "music sales in the 1970's"),
+        ("A third of members renewed", "33% of members renewed"),
+        ("One in four members renewed", "25% of members renewed"),
+        ("1 out of every 5 members renewed", "20% of members renewed"),
+        ("a quarter of our revenue", "25% of our revenue"),
+        ("Which fees went up last year?", "Which fees increased last year?"),
+        ("Which fees rose last year?", "Which fees grew last year?"),
+        ("Membership growth in 2022", "How much did membership increase in 2022?"),
+        ("Is the pool open this Saturday?", "Is the pool open on Saturday?"),
+    ]);
+}
+
+#[test]
+fn dates_fractions_and_changes_are_refused() {
+    for (a, b) in [
+        ("Deliveries on March 1", "Deliveries on March 2"),
+        ("Deliveries in March", "Deliveries on March 1"),
+        // Day and month order is open when both are 12 or less.
+        ("Deliveries on 3/4/2024", "Deliveries on March 4, 2024"),
+        ("Residents in their 80s", "Residents in the 1980s"),
+        ("Music sales in the 80s", "Music sales in the 1990s"),
+        ("A third of members renewed", "30% of members renewed"),
+        ("one in four members renewed", "one in five members renewed"),
+        ("Which fees went up last year?", "Which fees went down last year?"),
+        ("Which fees fell last year?", "Which fees rose last year?"),
+        ("Is the pool open this Saturday?", "Is the pool open on Saturdays?"),
+        ("Is the pool open this Saturday?", "Is the pool open next Saturday?"),
+    ] {
+        assert!(disagreement(a, b).is_some(), "{a} / {b} passed");
+    }
+}

@@ -29,7 +29,7 @@ pub struct Tok {
 }
 
 impl Tok {
-    fn new(w: impl Into<String>, kind: Kind, name: bool) -> Self {
+    pub fn new(w: impl Into<String>, kind: Kind, name: bool) -> Self {
         let w = w.into();
         Tok { raw: w.clone(), w, kind, name, soft: false }
     }
@@ -43,7 +43,9 @@ pub fn analyse(text: &str) -> Vec<Tok> {
     let words = open_words(raw);
     let words = roman_numerals(words);
     let words = apply_phrases(words);
+    let words = super::fractions::read(words);
     let words = merge_numbers(words);
+    let words = super::dates::read(words);
     words
         .into_iter()
         .map(|mut t| {
@@ -150,6 +152,9 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
                 _ => (lower.clone(), false),
             },
         };
+        // "1980's" is the decade, written with an apostrophe.
+        let decade = base.strip_suffix("0's").is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()));
+        let base = if decade { base.replace('\'', "") } else { base };
         let base = match base.find('\'') {
             Some(p) => base[..p].to_string(),
             None => base,
