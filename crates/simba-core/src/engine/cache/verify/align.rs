@@ -11,6 +11,7 @@ use super::facts::{self, Facts};
 use super::lexicon as lex;
 use super::text::{one_typo_apart, typo_apart, Kind, Tok};
 use super::wordnet;
+use std::collections::HashSet;
 
 /// Longest run of unmatched words still read as one changed detail rather than a rewording.
 const MAX_SLOT: usize = 2;
@@ -88,7 +89,39 @@ fn is_plain_word(t: &Tok) -> bool {
 /// Marks as matched each unmatched plain word of `a` and the first unmatched plain word of `b`
 /// that `related(raw a, lemmas a, raw b, lemmas b)` accepts (words WordNet does not know are skipped).
 fn pair_up(a: &mut Side, b: &mut Side, related: impl Fn(&str, &[u32], &str, &[u32]) -> bool) {
-    pair_up_toks(a, b, |(ta, ia), la, (tb, ib), lb| related(&ta[ia].raw, la, &tb[ib].raw, lb));
+    // `related` reads only the two words, so a word that found no partner finds none when it comes
+    // again (the unmatched words of `b` only shrink), and a word of `b` refused once is refused
+    // again for the same word of `a`: each pair of distinct words is asked once, which keeps a long
+    // text of repeated words from asking WordNet the same question thousands of times.
+    let (a_toks, b_toks) = (a.toks, b.toks);
+    let mut lonely: HashSet<&str> = HashSet::new();
+    for i in 0..a.content.len() {
+        let ra = a_toks[a.content[i]].raw.as_str();
+        if a.matched[i] || !is_plain_word(a.tok(i)) || a.lemmas(i).is_empty() || lonely.contains(ra) {
+            continue;
+        }
+        let mut refused: HashSet<&str> = HashSet::new();
+        let found = (0..b.content.len()).find(|&j| {
+            let rb = b_toks[b.content[j]].raw.as_str();
+            if b.matched[j] || !is_plain_word(b.tok(j)) || refused.contains(rb) {
+                return false;
+            }
+            let ok = related(ra, a.lemmas(i), rb, b.lemmas(j));
+            if !ok {
+                refused.insert(rb);
+            }
+            ok
+        });
+        match found {
+            Some(j) => {
+                a.matched[i] = true;
+                b.matched[j] = true;
+            }
+            None => {
+                lonely.insert(ra);
+            }
+        }
+    }
 }
 
 /// `pair_up`, with each word given by its place in its text: `related((toks, index), lemmas, …)`.
@@ -111,6 +144,8 @@ fn pair_up_toks(a: &mut Side, b: &mut Side, related: impl Fn((&[Tok], usize), &[
 /// ("Brazilian" / "Brazil", "Parisians" / "Paris"): the same place or people, said two ways.
 fn derived_names(a: &mut Side, b: &mut Side) {
     let wn = wordnet::get();
+    // Base forms of every word of `b`, names included (`Side::lemmas` leaves names out), looked up once.
+    let lb: Vec<Vec<u32>> = (0..b.content.len()).map(|j| if b.tok(j).kind == Kind::Word { wn.lemmas(&b.tok(j).raw) } else { Vec::new() }).collect();
     for i in 0..a.content.len() {
         let ta = a.tok(i);
         if a.matched[i] || ta.kind != Kind::Word {
@@ -119,7 +154,7 @@ fn derived_names(a: &mut Side, b: &mut Side) {
         let la = wn.lemmas(&ta.raw);
         let found = (0..b.content.len()).find(|&j| {
             let tb = b.tok(j);
-            !b.matched[j] && tb.kind == Kind::Word && (ta.name || tb.name) && !la.is_empty() && wn.derived(&la, &wn.lemmas(&tb.raw))
+            !b.matched[j] && tb.kind == Kind::Word && (ta.name || tb.name) && !la.is_empty() && wn.derived(&la, &lb[j])
         });
         if let Some(j) = found {
             a.matched[i] = true;
@@ -160,6 +195,14 @@ fn align(a: &mut Side, b: &mut Side) {
         pair_up(a, b, |_, la, _, lb| wn.synonyms(la, lb));
         derived_names(a, b);
         // A content word whose synonym the other side uses as a light word ("require" / "need").
+        // The light words of `b` and their base forms, looked up once.
+        let light_words: Vec<(&str, Vec<u32>)> = b
+            .toks
+            .iter()
+            .filter(|t| t.kind == Kind::Word && !t.name && t.raw.len() >= 3)
+            .filter(|t| lex::is_filler(&t.raw) || lex::lookup(lex::AGGREGATIONS, &t.raw).is_some())
+            .map(|t| (t.raw.as_str(), if lex::is_filler(&t.raw) { wn.lemmas(&t.raw) } else { Vec::new() }))
+            .collect();
         for i in 0..a.content.len() {
             if a.matched[i] || a.lemmas(i).is_empty() {
                 continue;
@@ -167,10 +210,10 @@ fn align(a: &mut Side, b: &mut Side) {
             let la = a.lemmas(i);
             // Also a superlative the other side states as the figure asked for ("tiniest" / "smallest").
             let ra = &a.tok(i).raw;
-            let light = b.toks.iter().any(|t| {
-                let filler = lex::is_filler(&t.raw) && wn.synonyms(la, &wn.lemmas(&t.raw));
-                let figure = lex::lookup(lex::AGGREGATIONS, &t.raw).is_some() && wn.same_adjective(ra, &t.raw);
-                t.kind == Kind::Word && !t.name && t.raw.len() >= 3 && (filler || figure)
+            let light = light_words.iter().any(|(rb, lb)| {
+                let filler = lex::is_filler(rb) && wn.synonyms(la, lb);
+                let figure = lex::lookup(lex::AGGREGATIONS, rb).is_some() && wn.same_adjective(ra, rb);
+                filler || figure
             });
             if light {
                 a.matched[i] = true;
@@ -184,18 +227,35 @@ fn align(a: &mut Side, b: &mut Side) {
     }
     // Typos in ordinary words, and a name misspelt in lower case ("farenheit" / "Fahrenheit");
     // names against names never ("Chen" is not "Cheng").
+    // As in `pair_up`, each pair of distinct words is compared once.
+    let (a_toks, b_toks) = (a.toks, b.toks);
+    let key = |t: &'_ Tok| (t.raw.clone(), t.w.clone(), t.name);
+    let mut lonely = HashSet::new();
     for i in 0..a.content.len() {
-        let ta = a.tok(i);
-        if a.matched[i] || ta.kind != Kind::Word {
+        let ta = &a_toks[a.content[i]];
+        if a.matched[i] || ta.kind != Kind::Word || lonely.contains(&key(ta)) {
             continue;
         }
-        if let Some(j) = (0..b.content.len()).find(|&j| {
-            let tb = b.tok(j);
-            let words = !ta.name && !tb.name && typo(ta, tb);
-            !b.matched[j] && tb.kind == Kind::Word && (words || misspelt_name(ta, tb))
-        }) {
-            a.matched[i] = true;
-            b.matched[j] = true;
+        let mut refused = HashSet::new();
+        let found = (0..b.content.len()).find(|&j| {
+            let tb = &b_toks[b.content[j]];
+            if b.matched[j] || tb.kind != Kind::Word || refused.contains(&key(tb)) {
+                return false;
+            }
+            let ok = (!ta.name && !tb.name && typo(ta, tb)) || misspelt_name(ta, tb);
+            if !ok {
+                refused.insert(key(tb));
+            }
+            ok
+        });
+        match found {
+            Some(j) => {
+                a.matched[i] = true;
+                b.matched[j] = true;
+            }
+            None => {
+                lonely.insert(key(ta));
+            }
         }
     }
     prefix_negation(a, b);
@@ -359,8 +419,13 @@ fn related_swap(q: &Side, c: &Side) -> Option<String> {
     if wn.is_empty() {
         return None;
     }
+    // Each distinct word once: a long text repeating one word asks WordNet once.
     let lemmas = |s: &Side| -> Vec<(String, Vec<u32>)> {
-        (0..s.content.len()).filter(|&k| !s.matched[k] && is_plain_word(s.tok(k))).map(|k| (s.tok(k).raw.clone(), s.lemmas(k).to_vec())).filter(|(_, l)| !l.is_empty()).collect()
+        let mut seen = HashSet::new();
+        (0..s.content.len())
+            .filter(|&k| !s.matched[k] && is_plain_word(s.tok(k)) && !s.lemmas(k).is_empty() && seen.insert(s.tok(k).raw.as_str()))
+            .map(|k| (s.tok(k).raw.clone(), s.lemmas(k).to_vec()))
+            .collect()
     };
     let (lq, lc) = (lemmas(q), lemmas(c));
     for (wq, a) in &lq {

@@ -94,7 +94,7 @@ fn date_at(words: &[Tok], i: usize) -> Option<(String, usize)> {
         }
     }
     // "2023-11-01" (year, month, day; the year stays a token of its own) and "11/25/2023", "25/11/2023" (the day is the one above 12).
-    let month_name = |m: u32| lex::MONTHS[m as usize - 1][..3].to_string();
+    let month_name = |m: u32| lex::month_key(lex::MONTHS[m as usize - 1]);
     let after_year = i.checked_sub(1).is_some_and(|p| number_in(words.get(p), 1900, 2100).is_some());
     if let (true, Some(m), Some(d)) = (after_year, number_in(words.get(i), 1, 12), number_in(words.get(i + 1), 1, 31)) {
         return Some((format!("date:{}-{d}", month_name(m)), 2));

@@ -3,7 +3,7 @@
 //! quantifiers and determiners, "and" / "or", states ("in" / "out of") and opposite words.
 
 use super::lexicon::{self as lex, lookup};
-use super::text::{stem, Kind, Tok};
+use super::text::{Kind, Tok};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Default)]
@@ -49,10 +49,7 @@ pub fn month_of(t: &Tok, prev: Option<&Tok>, next: Option<&Tok>) -> Option<Strin
         let by_prep = prev.is_some_and(|p| matches!(p.raw.as_str(), "in" | "of" | "during" | "since" | "until" | "before" | "after" | "following" | "by" | "from" | "to" | "through"));
         return (by_prep || t.name || next.is_some_and(|n| n.kind == Kind::Num)).then(|| "month:may".into());
     }
-    if let Some(m) = lex::MONTHS.iter().find(|m| **m == r) {
-        return Some(format!("month:{}", &m[..3]));
-    }
-    lex::MONTH_ABBR.iter().find(|m| **m == r).map(|m| format!("month:{}", &m[..3]))
+    lex::MONTHS.iter().chain(lex::MONTH_ABBR).find(|m| **m == r).map(|m| format!("month:{}", lex::month_key(m)))
 }
 
 pub fn is_unit(raw: &str) -> Option<f64> {
@@ -85,9 +82,8 @@ pub fn is_fact_word(t: &Tok) -> bool {
         || lookup(lex::PER_UNIT, r).is_some()
         || lookup(lex::SPELLED, r).is_some()
         || lookup(lex::SCALES, r).is_some()
-        || lex::MONTHS.contains(&r)
-        || lex::MONTH_ABBR.contains(&r)
-        || lex::WEEKDAYS.contains(&r.trim_end_matches('s'))
+        || lex::is_month_name(r)
+        || lex::is_weekday(r)
         || lex::CALENDAR.contains(&r)
         // Sort order is compared as opposite words, not as a role ("sorted from highest to lowest").
         || matches!(r, "ascending" | "descending")
@@ -143,7 +139,7 @@ impl Facts {
                     }
                     r if lookup(lex::PER_UNIT, r).is_some() => {}
                     r => {
-                        f.dates.insert(if r == "fall" { "autumn".into() } else { r.to_string() });
+                        f.dates.insert(r.to_string());
                     }
                 }
             }
@@ -164,10 +160,10 @@ impl Facts {
             let this_weekday = r == "this" && next.is_some_and(|n| lex::WEEKDAYS.contains(&n.raw.as_str()));
             f.this_weekday |= this_weekday;
             if let Some(rel) = lookup(lex::RELATIVE, r).filter(|_| !preposition && !this_weekday) {
-                let ahead = &toks[i + 1..toks.len().min(i + 3)];
+                let ahead = after(toks, i, 2);
                 let unit = ahead.iter().find(|n| n.kind == Kind::Word && is_unit(&n.raw).is_some());
                 let dur = ahead.iter().any(|n| n.kind == Kind::Num && n.w.starts_with("dur:"));
-                let named = ahead.iter().any(|n| lex::WEEKDAYS.contains(&n.raw.trim_end_matches('s')) || lex::CALENDAR.contains(&n.raw.as_str()) || lex::MONTHS.contains(&n.raw.as_str()));
+                let named = ahead.iter().any(|n| lex::is_weekday(&n.raw) || lex::CALENDAR.contains(&n.raw.as_str()) || lex::MONTHS.contains(&n.raw.as_str()));
                 if unit.is_some() || dur || named {
                     f.dates.insert(format!("rel:{rel}"));
                 } else if r != "this" {
@@ -274,10 +270,15 @@ fn calendar_ranges(toks: &[Tok], dates: &mut BTreeSet<String>) {
     }
 }
 
+/// The (up to) `n` tokens after `i`: the words a word at `i` reads ahead.
+fn after(toks: &[Tok], i: usize, n: usize) -> &[Tok] {
+    &toks[(i + 1).min(toks.len())..toks.len().min(i + 1 + n)]
+}
+
 /// Whether the words after "total" at `i` name a plural noun of things one counts ("total
 /// reported incidents"), not of money, measures or substances ("total costs", "total hours").
 fn counted_head(toks: &[Tok], i: usize) -> bool {
-    let phrase: Vec<&Tok> = toks[i + 1..toks.len().min(i + 4)].iter().take_while(|n| n.kind == Kind::Word && !lex::is_filler(&n.raw)).collect();
+    let phrase: Vec<&Tok> = after(toks, i, 3).iter().take_while(|n| n.kind == Kind::Word && !lex::is_filler(&n.raw)).collect();
     // The first plural is the head ("total reported incidents", "total sales orders").
     let wn = super::wordnet::get();
     phrase.iter().find_map(|h| wn.counted_plural(&h.raw)).is_some_and(|counted| counted && phrase.iter().all(|h| is_unit(&h.raw).is_none()))
@@ -286,7 +287,7 @@ fn counted_head(toks: &[Tok], i: usize) -> bool {
 /// The first content word in the three words after `i`, within the phrase: what a determiner or
 /// a preposition at `i` applies to ("every planet", "out of the warranty").
 fn head_after(toks: &[Tok], i: usize) -> Option<&Tok> {
-    toks[i + 1..toks.len().min(i + 4)].iter().take_while(|n| n.kind == Kind::Word).find(|n| !lex::is_filler(&n.raw))
+    after(toks, i, 3).iter().take_while(|n| n.kind == Kind::Word).find(|n| !lex::is_filler(&n.raw))
 }
 
 fn bounds_a_quantity(toks: &[Tok], i: usize) -> bool {
@@ -297,8 +298,8 @@ fn bounds_a_quantity(toks: &[Tok], i: usize) -> bool {
     if matches!(next.raw.as_str(), "the" | "a" | "an" | "last" | "past" | "next" | "this" | "our" | "my") {
         return false;
     }
-    toks[i + 1..toks.len().min(i + 4)].iter().take_while(|t| t.kind != Kind::Punct).any(|t| {
-        t.kind == Kind::Num || t.raw == "than" || lex::CALENDAR.contains(&t.raw.as_str()) || lex::MONTHS.contains(&t.raw.as_str()) || lex::MONTH_ABBR.contains(&t.raw.as_str()) || lex::WEEKDAYS.contains(&t.raw.trim_end_matches('s'))
+    after(toks, i, 3).iter().take_while(|t| t.kind != Kind::Punct).any(|t| {
+        t.kind == Kind::Num || t.raw == "than" || lex::CALENDAR.contains(&t.raw.as_str()) || lex::is_month_name(&t.raw) || lex::is_weekday(&t.raw)
     })
 }
 
@@ -397,6 +398,5 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
             return Some(format!("opposite words ({a} vs {b})"));
         }
     }
-    let _ = stem;
     None
 }

@@ -213,6 +213,21 @@ pub const MONTH_ABBR: &[&str] = &["jan", "feb", "mar", "apr", "jun", "jul", "aug
 pub const WEEKDAYS: &[&str] = &[
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "weekend", "weekday",
 ];
+/// A weekday, one or many ("Sunday", "Sundays", "weekends").
+pub fn is_weekday(raw: &str) -> bool {
+    WEEKDAYS.contains(&raw.trim_end_matches('s'))
+}
+
+/// A month, written out or abbreviated ("november", "nov", "sept").
+pub fn is_month_name(raw: &str) -> bool {
+    MONTHS.contains(&raw) || MONTH_ABBR.contains(&raw)
+}
+
+/// The key a month is compared by: its first three letters ("sept" and "september" are "sep").
+pub fn month_key(name: &'static str) -> &'static str {
+    &name[..3]
+}
+
 /// Calendar words that name one period by themselves.
 pub const CALENDAR: &[&str] = &[
     "today", "tomorrow", "yesterday", "tonight", "morning", "afternoon", "evening", "night", "overnight", "midnight",

@@ -52,6 +52,10 @@ pub fn warm_up() {
 
 /// Why `candidate` must not answer `query`, or None when no check disagrees.
 pub fn disagreement(query: &str, candidate: &str) -> Option<String> {
+    let too_long = |t: &str| t.chars().nth(text::MAX_CHARS).is_some();
+    if (too_long(query) || too_long(candidate)) && query != candidate {
+        return Some(format!("longer than the {} characters the checks read", text::MAX_CHARS));
+    }
     let (mut q, mut c) = (text::analyse(query), text::analyse(candidate));
     spelling::harmonise(&mut q, &mut c);
     let (qf, cf) = (facts::Facts::of(&q), facts::Facts::of(&c));

@@ -7,6 +7,11 @@ use super::text::{Kind, Tok};
 /// Words that may stand between a role preposition and the word it marks.
 const NP_INNER: &[&str] = &["the", "a", "an", "our", "my", "your", "their", "its", "his", "her", "this", "that", "these", "those", "some", "all", "any", "whole", "entire"];
 
+/// Whether token `i` is a content word: `content` holds their indexes in ascending order.
+fn is_content_at(content: &[usize], i: usize) -> bool {
+    content.binary_search(&i).is_ok()
+}
+
 fn role_of(toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
     let mut k = i;
     for _ in 0..4 {
@@ -40,7 +45,7 @@ fn role_of(toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
             return role;
         }
         // A month or quarter may modify the noun ("after March's outage").
-        if !(content.contains(&k) || NP_INNER.contains(&t.raw.as_str()) || t.kind == Kind::Num || is_calendar_name(t)) {
+        if !(is_content_at(content, k) || NP_INNER.contains(&t.raw.as_str()) || t.kind == Kind::Num || is_calendar_name(t)) {
             return "none";
         }
     }
@@ -49,7 +54,7 @@ fn role_of(toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
 
 /// Short calendar names (quarters, halves, months, weekdays) can trade roles too ("Q1 as a share of Q2").
 fn is_calendar_name(t: &Tok) -> bool {
-    t.kind == Kind::Word && (matches!(t.raw.as_str(), "q1" | "q2" | "q3" | "q4" | "h1" | "h2") || lex::MONTHS.contains(&t.raw.as_str()) || lex::WEEKDAYS.contains(&t.raw.trim_end_matches('s')))
+    t.kind == Kind::Word && (matches!(t.raw.as_str(), "q1" | "q2" | "q3" | "q4" | "h1" | "h2") || lex::MONTHS.contains(&t.raw.as_str()) || lex::is_weekday(&t.raw))
 }
 
 /// "after March" against "before March" is a comparison the facts read; "following March's
@@ -64,10 +69,13 @@ fn time_role(t: &Tok, role: &'static str) -> &'static str {
 
 /// (word, role) for the role-bearing words whose concept is on both sides.
 fn roles(toks: &[Tok], content: &[usize], other: &[Tok], other_content: &[usize]) -> Vec<(String, &'static str)> {
+    // The concepts the other text has as content words or calendar names.
+    let shared: std::collections::HashSet<&str> =
+        other.iter().enumerate().filter(|&(k, o)| is_content_at(other_content, k) || is_calendar_name(o)).map(|(_, o)| o.w.as_str()).collect();
     let mut v: Vec<(String, &'static str)> = (0..toks.len())
         // Durations are left out: "30 days overdue" and "overdue by 30 days" say the same.
-        .filter(|&i| (content.contains(&i) && !toks[i].w.starts_with("dur:")) || is_calendar_name(&toks[i]))
-        .filter(|&i| other.iter().enumerate().any(|(k, o)| o.w == toks[i].w && (other_content.contains(&k) || is_calendar_name(o))))
+        .filter(|&i| (is_content_at(content, i) && !toks[i].w.starts_with("dur:")) || is_calendar_name(&toks[i]))
+        .filter(|&i| shared.contains(toks[i].w.as_str()))
         .map(|i| (toks[i].w.clone(), time_role(&toks[i], role_of(toks, i, content))))
         .collect();
     v.sort();
@@ -84,11 +92,11 @@ fn question_role(toks: &[Tok], content: &[usize]) -> Option<&'static str> {
     // deliveries" has "do" as its verb (a plain word follows it).
     let end = toks.len().min(w + 5);
     if let Some(d) = (w + 1..end).take_while(|&k| toks[k].kind != Kind::Punct).find(|&k| matches!(toks[k].raw.as_str(), "do" | "does" | "did")) {
-        let verb = toks.get(d + 1).is_some_and(|n| n.kind == Kind::Word && !n.name && content.contains(&(d + 1)));
+        let verb = toks.get(d + 1).is_some_and(|n| n.kind == Kind::Word && !n.name && is_content_at(content, d + 1));
         return Some(if verb { "subject" } else { "object" });
     }
     for k in w + 1..end {
-        if !content.contains(&k) {
+        if !is_content_at(content, k) {
             return None;
         }
         // "who reports …", "which customers referred …": a verb right after the wh-phrase.
@@ -167,10 +175,15 @@ fn swapped_parts(q: &[Tok], c: &[Tok]) -> Option<String> {
     let show = |v: &[&Tok]| v.iter().map(|t| t.raw.as_str()).collect::<Vec<_>>().join(" ");
     // ma = A Y B and mb = B Y A, with Y not empty.
     for la in 1..n {
+        // mb ends with A whatever the length of B: checked once per length of A.
+        let part_a = &ma[..la];
+        if !same(&mb[n - la..], part_a) {
+            continue;
+        }
         for lb in 1..n.saturating_sub(la) {
             let ly = n - la - lb;
-            let (part_a, middle, part_b) = (&ma[..la], &ma[la..la + ly], &ma[la + ly..]);
-            if !(same(&mb[..lb], part_b) && same(&mb[lb..lb + ly], middle) && same(&mb[lb + ly..], part_a)) {
+            let (middle, part_b) = (&ma[la..la + ly], &ma[la + ly..]);
+            if !(same(&mb[..lb], part_b) && same(&mb[lb..lb + ly], middle)) {
                 continue;
             }
             if middle.iter().all(|t| SYMMETRIC.contains(&t.raw.as_str())) {
@@ -207,27 +220,28 @@ fn swapped_around_anchor(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Op
         it.next().is_none().then_some(first)
     };
     let words: Vec<&str> = qc.iter().map(|&i| q[i].w.as_str()).collect();
-    let words_raw: Vec<&str> = qc.iter().map(|&i| q[i].raw.as_str()).collect();
     let pos: Vec<Option<(usize, usize)>> = words.iter().map(|w| Some((once(q, qc, w)?, once(c, cc, w)?))).collect();
+    // The word between must be the action ("A pays B"), not a noun a reordering moved; or two
+    // numbers keep their order around any word ("2 to the power of 5"). Looked up once per word.
+    let wn = super::wordnet::get();
+    let action: Vec<bool> = qc.iter().zip(&pos).map(|(&i, p)| p.is_some() && wn.can_be_verb(&q[i].raw)).collect();
+    let between = |a: usize, b: usize, m: usize| a.min(b) < m && m < a.max(b);
     for x in 0..words.len() {
         for y in x + 1..words.len() {
             let (Some((xq, xc)), Some((yq, yc))) = (pos[x], pos[y]) else { continue };
-            if (xq < yq) == (xc < yc) {
+            // A clause moved past a comma is a rewording.
+            if (xq < yq) == (xc < yc) || punct_between(q, qc[xq], qc[yq]) || punct_between(c, cc[xc], cc[yc]) {
                 continue;
             }
-            let between = |a: usize, b: usize, m: usize| a.min(b) < m && m < a.max(b);
-            for m in 0..words.len() {
-                // The word between must be the action ("A pays B"), not a noun a reordering moved.
-                // The word between is an action ("A pays B"), or two numbers keep their order around
-                // any word ("2 to the power of 5"); a clause moved past a comma is a rewording.
-                let numbers = q[qc[x]].kind == Kind::Num && q[qc[y]].kind == Kind::Num;
-                if m == x || m == y || !(numbers || super::wordnet::get().can_be_verb(words_raw[m])) || punct_between(q, qc[xq], qc[yq]) || punct_between(c, cc[xc], cc[yc]) {
-                    continue;
-                }
-                let Some((mq, mc)) = pos[m] else { continue };
-                if between(xq, yq, mq) && between(xc, yc, mc) {
-                    return Some(format!("\"{}\" and \"{}\" swap places around \"{}\"", words[x], words[y], words[m]));
-                }
+            let numbers = q[qc[x]].kind == Kind::Num && q[qc[y]].kind == Kind::Num;
+            // A word that occurs once in each text stands at its own index in `words`, so only
+            // the indexes between x and y in the query can be between them.
+            let found = (xq.min(yq) + 1..xq.max(yq)).find(|&m| {
+                let Some((mq, mc)) = pos[m] else { return false };
+                m != x && m != y && (numbers || action[m]) && between(xq, yq, mq) && between(xc, yc, mc)
+            });
+            if let Some(m) = found {
+                return Some(format!("\"{}\" and \"{}\" swap places around \"{}\"", words[x], words[y], words[m]));
             }
         }
     }

@@ -9,6 +9,7 @@
 
 use super::lexicon as lex;
 use super::text::{Kind, Tok};
+use std::collections::HashSet;
 
 /// Longest acronym read as initials.
 const MAX_ACRONYM: usize = 6;
@@ -25,15 +26,21 @@ pub fn harmonise(a: &mut Vec<Tok>, b: &mut Vec<Tok>) {
 
 /// Replaces in `other` the runs that spell out an acronym or a joined word of `from`.
 fn expand_into(from: &[Tok], other: &mut Vec<Tok>) {
+    // A token that found nothing finds nothing when it comes again until `other` changes (which
+    // then holds it, so it is skipped anyway): each distinct token is tried once.
+    let mut tried: HashSet<(&str, &str, bool)> = HashSet::new();
+    // The runs of `other` that WordNet knows as one lemma, found once (again after a splice).
+    let mut runs: Option<Vec<LemmaRun>> = None;
     for t in from {
-        if t.kind == Kind::Punct || t.kind == Kind::Num || other.iter().any(|o| o.w == t.w) {
+        if t.kind == Kind::Punct || t.kind == Kind::Num || other.iter().any(|o| o.w == t.w) || !tried.insert((&t.w, &t.raw, t.name)) {
             continue;
         }
-        let found = acronym_run(t, other).or_else(|| joined_run(t, other)).or_else(|| lemma_run(t, other));
+        let found = acronym_run(t, other).or_else(|| joined_run(t, other)).or_else(|| lemma_run(t, runs.get_or_insert_with(|| lemma_runs(other))));
         if let Some((start, end)) = found {
             let mut whole = t.clone();
             whole.name |= other[start..end].iter().any(|o| o.name);
             other.splice(start..end, std::iter::once(whole));
+            runs = None;
         }
     }
 }
@@ -86,16 +93,16 @@ fn compound_initials(w: &str) -> Option<(char, char)> {
     (3..=w.len() - 3).find(|&p| wn.knows(&w[..p]) && wn.knows(&w[p..])).map(|p| (w.as_bytes()[0] as char, w.as_bytes()[p] as char))
 }
 
-/// Two or three words of `other` that WordNet lists as one lemma with the meaning of `t`
-/// ("cash machines" for "ATMs", "real estate" for "property"): read as that one word.
-fn lemma_run(t: &Tok, other: &[Tok]) -> Option<(usize, usize)> {
+/// Two or three words in a row (`start`, `end`) that WordNet lists as one lemma ("cash machine",
+/// "real estate"), with that lemma's base forms.
+type LemmaRun = (usize, usize, Vec<u32>);
+
+/// The runs of two, then three, words of `other` that WordNet knows as one lemma, in order.
+fn lemma_runs(other: &[Tok]) -> Vec<LemmaRun> {
     let wn = super::wordnet::get();
-    if t.kind != Kind::Word || lex::is_filler(&t.raw) || wn.is_empty() {
-        return None;
-    }
-    let lt = wn.lemmas(&t.raw);
-    if lt.is_empty() {
-        return None;
+    let mut out = Vec::new();
+    if wn.is_empty() {
+        return out;
     }
     for len in [2, 3] {
         for start in 0..other.len().saturating_sub(len - 1) {
@@ -105,12 +112,27 @@ fn lemma_run(t: &Tok, other: &[Tok]) -> Option<(usize, usize)> {
             }
             let joined = run.iter().map(|w| w.raw.as_str()).collect::<Vec<_>>().join("_");
             let lr = wn.lemmas(&joined);
-            if !lr.is_empty() && wn.synonyms(&lt, &lr) {
-                return Some((start, start + len));
+            if !lr.is_empty() {
+                out.push((start, start + len, lr));
             }
         }
     }
-    None
+    out
+}
+
+/// Two or three words of `other` (its `runs`, from `lemma_runs`) that WordNet lists as one lemma
+/// with the meaning of `t` ("cash machines" for "ATMs", "real estate" for "property"): read as
+/// that one word.
+fn lemma_run(t: &Tok, runs: &[LemmaRun]) -> Option<(usize, usize)> {
+    let wn = super::wordnet::get();
+    if t.kind != Kind::Word || lex::is_filler(&t.raw) || wn.is_empty() {
+        return None;
+    }
+    let lt = wn.lemmas(&t.raw);
+    if lt.is_empty() {
+        return None;
+    }
+    runs.iter().find(|(_, _, lr)| wn.synonyms(&lt, lr)).map(|&(start, end, _)| (start, end))
 }
 
 /// A word written joined on one side and as two words on the other ("heatpump" / "heat pump",

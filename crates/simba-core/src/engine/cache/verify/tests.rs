@@ -457,3 +457,242 @@ fn dates_fractions_and_changes_are_refused() {
         assert!(disagreement(a, b).is_some(), "{a} / {b} passed");
     }
 }
+
+/// Strings a user may type that no question looks like: each runs both ways against every other
+/// and against a normal question, and must not panic.
+fn hostile_strings() -> Vec<String> {
+    let mut v: Vec<String> = [
+        "", " ", "\t\n  \r", "?!.,;:", "...", "!!!???", "🙂🙂🙂", "👍🏽👨‍👩‍👧", "e\u{301}\u{301}\u{301}", "\u{301}\u{308}", "a\u{200d}b",
+        "مرحبا كم عدد الطلبات", "שלום עולם", "\u{202e}abc\u{202c}", "日本の売上は?", "销售总额是多少", "ＡＢＣ１２３",
+        "1e999", "99999999999999999999999999", "-0", "1/0", "0/0", "3/4/", "13/13/2023", "Nov 31", "31st of February",
+        "2023-13-45", "'80s'80s", "MMMMCMXCIX", "phase MMMM", "w/o w/ w/", ":) :( <3 :D", "a quarter of of of", "1 in 0",
+        "one in zero", "first of", "the the the", "Sunday this", "the of a an to is are was", "ToTaL nUmBeR", "a-b-c-d-e",
+        "''''", "٣٤٥", "No.", "no.", "No. ", "$", "$$", "$1e999", "€", "1,000,000,000,000,000,000,000", "0.5.5.5", "9 am pm",
+        "half a", "a dozen", "two and a half", "and a half", "in a row", "per", "every", "each per by", "between and",
+        "from to", "from January to", "between January and", "January through", "q1", "fy", "fy2", "FY99999", "1980's",
+        "0's", "'s", "n't", "w/", "w", "x-", "-x", "--", "&&", "_", "__init__", "ࠠs", "aࠠed", "蠠蠠ed", "ǅǅǅ", "İİİ",
+        "ßßß", "ﬀ", "Ⅻ", "phase Ⅻ", "½ of", "¼", "²³", "১২৩", "一二三", "⁴⁵", "32nd", "0th", "00", "0000-00-00",
+        "2023-02-30", "30/02/2023", "12/12/2012", "31/31/2031", "Feb 0", "the 0th of May", "the 99th of may", "May may May",
+        "twenty first", "twenty thirtieth", "the 80s their their", "nineties eighties", "1 out of", "out of", "1 out of every",
+        "one in every", "a third of a third of", "two thirds", "thirds of", "least less lessest", "un", "non-", "un-un-un",
+        "dis", "less", "cashlessless", "total number of number of", "how many how many", "at least at most",
+        "not not not not", "this Sunday Sundays every Sunday", "sooooooooooooooo", "iiiiiiii", "xxxxxxxxx", "III IV",
+        "phase iiii", "level ix", "ER ER ER", "ABCDEFGHIJ", "heat pump heatpump", "co-co-co-operative",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.push("revenue ".repeat(2048)); // 16 KB of one word
+    v.push("x".repeat(16 * 1024)); // 16 KB without spaces
+    v.push("é".repeat(8 * 1024)); // 16 KB of a two-byte letter
+    v.push("蠠".repeat(5462)); // 16 KB of a three-byte letter
+    v.push("1".repeat(16 * 1024));
+    v.push("1,".repeat(8 * 1024));
+    v.push("a-".repeat(8 * 1024));
+    v.push("./".repeat(8 * 1024));
+    v
+}
+
+#[test]
+fn hostile_input_cannot_panic() {
+    let normal = "How many orders did we ship to Germany in March 2023?";
+    let odd = hostile_strings();
+    for a in &odd {
+        let _ = disagreement(a, normal);
+        let _ = disagreement(normal, a);
+        for b in &odd {
+            // The long strings against each other only once each: they are slow in a debug build.
+            if a.len() > 1000 && b.len() > 1000 && a != b {
+                continue;
+            }
+            let _ = disagreement(a, b);
+        }
+    }
+}
+
+/// A small xorshift generator: the same strings on every run, no crate needed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len())]
+    }
+}
+
+/// Random strings from the closed word lists, digits, punctuation and non-ASCII letters.
+fn random_strings(n: usize, seed: u64) -> Vec<String> {
+    use super::lexicon as lex;
+    let mut words: Vec<&str> = Vec::new();
+    words.extend(lex::FILLERS);
+    words.extend(lex::keywords());
+    words.extend(lex::ORDINALS.iter().map(|(w, _)| *w));
+    words.extend(lex::FRACTIONS.iter().map(|(w, _)| *w));
+    words.extend(lex::DECADES.iter().map(|(w, _)| *w));
+    words.extend(lex::MONTH_ABBR);
+    words.extend(lex::ABBREVIATIONS.iter().map(|(w, _)| *w));
+    words.extend(lex::CHAT_SPELLINGS.iter().map(|(w, _)| *w));
+    words.extend(lex::UNIT_ABBREVIATIONS.iter().map(|(w, _)| *w));
+    words.extend(lex::COUNTING_NOUNS);
+    words.extend(lex::NEGATIVE_PREFIXES);
+    words.extend(["orders", "revenue", "customers", "shipped", "Germany", "Paris", "SKU-1042", "ix", "iv", "xii", "phase"]);
+    let bits = [
+        "0", "1", "7", "12", "13", "31", "80s", "1980s", "'80s", "2023", "1e9", "3/4", "/", "-", "'", ".", ",", "?", "!", ":", ";",
+        "(", ")", "%", "$", "€", "&", "_", ":)", "<3", "w/", "é", "\u{301}", "蠠", "ࠠ", "٣", "🙂", "İ", "ß", "’", "\"", "No.",
+    ];
+    let mut rng = Rng(seed);
+    (0..n)
+        .map(|_| {
+            let len = 1 + rng.below(14);
+            let mut s = String::new();
+            for _ in 0..len {
+                match rng.below(10) {
+                    0..=5 => {
+                        let w = *rng.pick(&words);
+                        // Some words capitalised, some glued to the next piece.
+                        if rng.below(5) == 0 {
+                            let mut c = w.chars();
+                            s.extend(c.next().map(|f| f.to_ascii_uppercase()));
+                            s.push_str(c.as_str());
+                        } else {
+                            s.push_str(w);
+                        }
+                    }
+                    6..=8 => {
+                        let bit: &&str = rng.pick(&bits[..]);
+                        s.push_str(bit);
+                    }
+                    _ => s.push_str(&rng.below(100_000).to_string()),
+                }
+                if rng.below(4) != 0 {
+                    s.push(' ');
+                }
+            }
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn random_input_cannot_panic() {
+    let normal = "How many orders did we ship to Germany in March 2023?";
+    let strings = random_strings(3000, 0x9e37_79b9_7f4a_7c15);
+    for pair in strings.chunks(2) {
+        let a = &pair[0];
+        let b = pair.get(1).unwrap_or(a);
+        let _ = disagreement(a, b);
+        let _ = disagreement(b, a);
+        let _ = disagreement(a, normal);
+        let _ = disagreement(normal, a);
+    }
+}
+
+/// The first `n` bytes of `s`, ending on a character boundary.
+fn cut(s: &str, n: usize) -> String {
+    s.char_indices().take_while(|(i, c)| i + c.len_utf8() <= n).map(|(_, c)| c).collect()
+}
+
+#[test]
+fn long_input_stays_fast() {
+    let cases = [
+        "revenue ".repeat(2048),
+        "x".repeat(16 * 1024),
+        cut(&random_strings(3000, 7).join(" "), 16 * 1024),
+        cut(&random_strings(3000, 11).join(" "), 16 * 1024),
+        // Distinct words on both sides, the same words in another order: every word matches, so
+        // the role checks run over all of them.
+        (0..640).map(|i| format!("w{i}q")).collect::<Vec<_>>().join(" "),
+        (0..640).rev().map(|i| format!("w{i}q")).collect::<Vec<_>>().join(" "),
+        // The same two words alternating, starting with either: many ways to split into parts.
+        "apple pear ".repeat(340),
+        "pear apple ".repeat(340),
+    ];
+    let normal = "How many orders did we ship to Germany in March 2023?";
+    let _ = disagreement(normal, normal);
+    for a in &cases {
+        for b in cases.iter().map(String::as_str).chain([normal]) {
+            let t = std::time::Instant::now();
+            let _ = disagreement(a, b);
+            let _ = disagreement(b, a);
+            let took = t.elapsed();
+            assert!(took < std::time::Duration::from_millis(1000), "{took:?} for {} / {} bytes", a.len(), b.len());
+        }
+    }
+}
+
+/// The worst case for the role checks: hundreds of distinct dictionary words, all matched, in
+/// opposite orders on the two sides (verbs, which stop at the first swap found, and nouns that
+/// are no verbs, which never do).
+#[test]
+fn long_reordered_words_stay_fast() {
+    let dir = std::env::var("SIMBA_WORDNET_DIR").unwrap_or_else(|_| "/usr/share/wordnet".into());
+    let (Ok(verbs), Ok(nouns)) = (std::fs::read_to_string(format!("{dir}/index.verb")), std::fs::read_to_string(format!("{dir}/index.noun"))) else {
+        eprintln!("WordNet missing: skipped");
+        return;
+    };
+    let verb_set: std::collections::HashSet<&str> = verbs.lines().filter_map(|l| l.split(' ').next()).collect();
+    let words = |index: &str, skip: usize| -> Vec<String> {
+        index
+            .lines()
+            .skip(skip)
+            .filter_map(|l| l.split(' ').next())
+            .filter(|w| (4..=8).contains(&w.len()) && w.chars().all(|c| c.is_ascii_lowercase()) && !super::lexicon::is_filler(w))
+            .filter(|w| std::ptr::eq(index, verbs.as_str()) || !verb_set.contains(w))
+            .step_by(7)
+            // Within the length read (4000 characters), so both sides keep the same words.
+            .scan(0, |len, w| {
+                *len += w.len() + 1;
+                (*len < 3900).then(|| w.to_string())
+            })
+            .collect()
+    };
+    for (list, other) in [(words(&verbs, 0), words(&verbs, 3)), (words(&nouns, 0), words(&nouns, 3))] {
+        let a = list.join(" ");
+        let b = list.iter().rev().cloned().collect::<Vec<_>>().join(" ");
+        // Unrelated words throughout (another slice of the dictionary).
+        let other = other.join(" ");
+        for (x, y) in [(&a, &other), (&other, &a)] {
+            let t = std::time::Instant::now();
+            let why = disagreement(x, y);
+            let took = t.elapsed();
+            eprintln!("unrelated {} / {} bytes: {took:?} {:?}", x.len(), y.len(), why.map(|w| w.chars().take(80).collect::<String>()));
+        }
+        for (x, y) in [(&a, &b), (&b, &a), (&a, &a)] {
+            let t = std::time::Instant::now();
+            let why = disagreement(x, y);
+            let took = t.elapsed();
+            eprintln!("{} / {} bytes: {took:?} {:?}", x.len(), y.len(), why.map(|w| w.chars().take(80).collect::<String>()));
+            assert!(took < std::time::Duration::from_millis(1000), "{took:?}");
+        }
+    }
+}
+
+/// `typo_apart` is the one-edit case of `edit_distance`, written as a single pass.
+#[test]
+fn typo_is_edit_distance_one() {
+    use super::text::{edit_distance, typo_apart};
+    let mut rng = Rng(42);
+    let letters = ['a', 'b', 'c', 'é'];
+    let word = |rng: &mut Rng| -> String { (0..rng.below(6)).map(|_| *rng.pick(&letters[..])).collect() };
+    for _ in 0..20_000 {
+        let (a, b) = (word(&mut rng), word(&mut rng));
+        assert_eq!(typo_apart(&a, &b, 0), edit_distance(&a, &b) == 1, "{a} / {b}");
+    }
+}
+
+#[test]
+fn long_texts_that_differ_past_the_read_limit_are_refused() {
+    let head = "total revenue by region for the last quarter ".repeat(100);
+    let (a, b) = (format!("{head} in euros"), format!("{head} in dollars"));
+    assert!(a.chars().count() > super::text::MAX_CHARS);
+    assert!(super::disagreement(&a, &b).is_some());
+    assert_eq!(super::disagreement(&a, &a), None, "the same text is the same question");
+}

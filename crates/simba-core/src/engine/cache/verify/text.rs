@@ -36,7 +36,9 @@ impl Tok {
 }
 
 /// Longest text looked at: beyond this a question is no longer a question (and cost stays bounded).
-const MAX_CHARS: usize = 4000;
+/// Two texts that differ and are not both within it are refused unread (`disagreement`), so a
+/// difference past the limit can never be served as a rewording.
+pub const MAX_CHARS: usize = 4000;
 
 pub fn analyse(text: &str) -> Vec<Tok> {
     let raw = super::aside::drop_asides(scan(&super::aside::without_emoticons(text)));
@@ -397,7 +399,9 @@ pub fn fmt(v: f64) -> String {
     if !v.is_finite() {
         return "nan".into();
     }
-    let r = (v * 1e6).round() / 1e6;
+    // Six decimals; beyond 1e15 there are none to round (and `v * 1e6` would overflow to
+    // infinity from 1.8e302 on, making every larger number one).
+    let r = if v.abs() < 1e15 { (v * 1e6).round() / 1e6 } else { v };
     format!("{r}")
 }
 
@@ -612,7 +616,9 @@ pub fn one_typo_apart(a: &str, b: &str) -> bool {
     typo_apart(a, b, 5)
 }
 
-/// One edit or one swap of neighbours apart, both words at least `min_len` long.
+/// One edit or one swap of neighbours apart, both words at least `min_len` long: the same as
+/// `edit_distance(a, b) == 1` (the `typo_is_edit_distance_one` test), in one pass without a table,
+/// as the alignment asks it for every pair of unmatched words.
 pub fn typo_apart(a: &str, b: &str, min_len: usize) -> bool {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     if a.len().min(b.len()) < min_len || a.len().abs_diff(b.len()) > 1 || a == b {

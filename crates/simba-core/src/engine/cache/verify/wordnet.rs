@@ -28,13 +28,20 @@ const ADV: u8 = 3;
 const MAX_COMMON: usize = 3;
 /// Hypernym steps climbed from each verb when asking whether two verbs name one action.
 const VERB_STEPS: usize = 1;
-/// WordNet's lexicographer file of kinds of people (`noun.person`).
+/// WordNet's lexicographer files (`lexnames`) the checks read: kinds of people (`noun.person`),
+/// and the kinds of nouns one measures rather than counts (see `counted_plural`).
 const NOUN_PERSON: u8 = 18;
+const NOUN_ATTRIBUTE: u8 = 7;
+const NOUN_FOOD: u8 = 13;
+const NOUN_POSSESSION: u8 = 21;
+const NOUN_QUANTITY: u8 = 23;
+const NOUN_SUBSTANCE: u8 = 27;
+const NOUN_TIME: u8 = 28;
 
 #[derive(Default)]
 struct Synset {
     pos: u8,
-    /// WordNet's lexicographer file (18 is `noun.person`).
+    /// WordNet's lexicographer file (`NOUN_PERSON` …).
     lex_file: u8,
     /// Lemma ids, in the synset's order.
     words: Box<[u32]>,
@@ -55,6 +62,10 @@ struct Lexical {
     src: u8,
     dst: u8,
 }
+
+/// A pointer as read from a data file, before its target is resolved: (kind, target part of
+/// speech, target byte offset, source word, target word).
+type Pointer = (char, u8, u32, u8, u8);
 
 #[derive(Clone)]
 struct Senses {
@@ -128,7 +139,7 @@ impl WordNet {
         let mut db = WordNet::default();
         // Synsets first: (pos, byte offset) -> id, pointers resolved once every file is read.
         let mut by_offset: HashMap<(u8, u32), u32> = HashMap::new();
-        let mut pending: Vec<Vec<(char, u8, u32, u8, u8)>> = Vec::new();
+        let mut pending: Vec<Vec<Pointer>> = Vec::new();
         for (p, name) in POS.iter().enumerate() {
             let text = std::fs::read_to_string(dir.join(format!("data.{name}")))?;
             for line in text.lines() {
@@ -253,13 +264,27 @@ impl WordNet {
         for (suffix, ending) in rules {
             if let Some(stem) = w.strip_suffix(suffix).filter(|s| s.len() >= 2) {
                 push(out, &format!("{stem}{ending}"));
-                // Doubled consonants: "shipped" -> ship, "biggest" -> big.
-                let b = stem.as_bytes();
-                if ending.is_empty() && b.len() >= 3 && b[b.len() - 1] == b[b.len() - 2] && (pos == VERB || pos == ADJ) {
+                // Doubled consonants: "shipped" -> ship, "biggest" -> big. Compared as letters, not
+                // bytes: two equal trailing bytes may be one multi-byte character ("蠠").
+                let mut last = stem.chars().rev();
+                let doubled = matches!((last.next(), last.next()), (Some(x), Some(y)) if x == y && x.is_ascii_alphabetic());
+                if ending.is_empty() && stem.len() >= 3 && doubled && (pos == VERB || pos == ADJ) {
                     push(out, &stem[..stem.len() - 1]);
                 }
             }
         }
+    }
+
+    /// Base forms of `w` in one part of speech (see `morphy`).
+    fn bases(&self, w: &str, pos: u8) -> Vec<u32> {
+        let mut out = Vec::new();
+        self.morphy(w, pos, &mut out);
+        out
+    }
+
+    /// The most frequent noun sense of the first of `nouns` (noun base forms) that has one.
+    fn first_noun_sense(&self, nouns: &[u32]) -> Option<u32> {
+        nouns.iter().find_map(|&l| self.senses[l as usize].iter().find(|s| s.pos == NOUN).and_then(|s| s.synsets.first().copied()))
     }
 
     /// Every base form of `w` in any part of speech (lower-case input).
@@ -288,16 +313,14 @@ impl WordNet {
         if self.is_empty() {
             return true;
         }
-        let mut verbs = Vec::new();
-        self.morphy(w, VERB, &mut verbs);
+        let verbs = self.bases(w, VERB);
         !verbs.is_empty()
     }
 
     /// Whether `w` is the superlative of an adjective WordNet knows ("tallest", "cheapest",
     /// "biggest"), not a word that only ends so ("interest", "forest").
     pub fn superlative(&self, w: &str) -> bool {
-        let mut adjectives = Vec::new();
-        self.morphy(w, ADJ, &mut adjectives);
+        let adjectives = self.bases(w, ADJ);
         adjectives.iter().any(|&id| self.names.get(id as usize).is_some_and(|base| &**base != w))
     }
 
@@ -308,16 +331,14 @@ impl WordNet {
         if self.is_empty() {
             return true;
         }
-        let mut verbs = Vec::new();
-        self.morphy(w, VERB, &mut verbs);
+        let verbs = self.bases(w, VERB);
         if verbs.is_empty() {
             return false;
         }
         if self.exceptions[VERB as usize].contains_key(w) || w.ends_with("ed") || w.ends_with("ing") {
             return true;
         }
-        let mut nouns = Vec::new();
-        self.morphy(w, NOUN, &mut nouns);
+        let nouns = self.bases(w, NOUN);
         let tagged = |ids: &[u32], pos: u8| -> u16 { ids.iter().flat_map(|&l| self.senses[l as usize].iter()).filter(|s| s.pos == pos).map(|s| s.tagged).max().unwrap_or(0) };
         tagged(&verbs, VERB) >= tagged(&nouns, NOUN)
     }
@@ -463,8 +484,7 @@ impl WordNet {
     /// "smallest" through "small"; not "deepest" and "largest", which only meet in rarer senses).
     pub fn same_adjective(&self, a: &str, b: &str) -> bool {
         let first = |w: &str| {
-            let mut adj = Vec::new();
-            self.morphy(w, ADJ, &mut adj);
+            let adj = self.bases(w, ADJ);
             adj.iter().find_map(|&l| self.senses_of(l, false, Some(ADJ)).next())
         };
         let (Some(x), Some(y)) = (first(a), first(b)) else { return false };
@@ -475,10 +495,8 @@ impl WordNet {
     /// Whether the most frequent noun sense of `w` is a unit of measurement ("hectares", "miles",
     /// "calories"), not the word "unit" itself: "how many hectares" asks for an amount.
     pub fn measure_unit(&self, w: &str) -> bool {
-        let mut nouns = Vec::new();
-        self.morphy(w, NOUN, &mut nouns);
-        let first = nouns.iter().find_map(|&l| self.senses[l as usize].iter().find(|s| s.pos == NOUN).and_then(|s| s.synsets.first().copied()));
-        let Some(first) = first else { return false };
+        let nouns = self.bases(w, NOUN);
+        let Some(first) = self.first_noun_sense(&nouns) else { return false };
         // Climb the first hypernyms; the unit synset must be at least two steps up.
         let mut at = first;
         for step in 0..8 {
@@ -497,20 +515,18 @@ impl WordNet {
     /// `noun.possession`, `noun.quantity`, `noun.substance`, `noun.food`, `noun.time`,
     /// `noun.attribute`). None when `w` is no plural noun ("revenue", "sales" as a lemma).
     pub fn counted_plural(&self, w: &str) -> Option<bool> {
-        const AMOUNTS: [u8; 6] = [7, 13, 21, 23, 27, 28];
-        let mut nouns = Vec::new();
-        self.morphy(w, NOUN, &mut nouns);
+        const AMOUNTS: [u8; 6] = [NOUN_ATTRIBUTE, NOUN_FOOD, NOUN_POSSESSION, NOUN_QUANTITY, NOUN_SUBSTANCE, NOUN_TIME];
+        let nouns = self.bases(w, NOUN);
         if nouns.is_empty() || nouns.iter().any(|&l| &*self.names[l as usize] == w) {
             return None;
         }
-        let first = nouns.iter().find_map(|&l| self.senses[l as usize].iter().find(|s| s.pos == NOUN).and_then(|s| s.synsets.first().copied()))?;
+        let first = self.first_noun_sense(&nouns)?;
         Some(!AMOUNTS.contains(&self.synsets[first as usize].lex_file))
     }
 
     /// Whether the most frequent noun sense of `w` names a kind of person ("drivers", "astronaut").
     pub fn person_noun(&self, w: &str) -> bool {
-        let mut nouns = Vec::new();
-        self.morphy(w, NOUN, &mut nouns);
+        let nouns = self.bases(w, NOUN);
         nouns.iter().filter_map(|&l| self.senses[l as usize].iter().find(|s| s.pos == NOUN)).any(|s| s.synsets.first().is_some_and(|&x| self.synsets[x as usize].lex_file == NOUN_PERSON))
     }
 
