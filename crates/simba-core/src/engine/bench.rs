@@ -128,6 +128,10 @@ const PARAPHRASE_STEP: f32 = 0.4;
 /// Probes for the lookup benchmark: half rephrase a stored entry (a would-be hit), half are new
 /// questions on the stored topics (a miss, mostly).
 pub fn lookup_probes(data: &[Vec<f32>], queries: usize, generator: &mut EmbeddingLike, seed: u64) -> Vec<Vec<f32>> {
+    if data.is_empty() {
+        // Nothing to rephrase (`bench --sizes 0`): fresh questions only.
+        return (0..queries).map(|i| generator.question(i)).collect();
+    }
     (0..queries)
         .map(|i| {
             let pick = (i.wrapping_mul(2_654_435_761) ^ seed as usize) % data.len();
@@ -320,6 +324,13 @@ mod tests {
         let (c, d) = (g.question(7), g.question(8));
         assert!((cos(&a, &b) - 0.62).abs() < 0.1, "same topic {}", cos(&a, &b));
         assert!((cos(&c, &d) - 0.30).abs() < 0.1, "same domain {}", cos(&c, &d));
+    }
+
+    #[test]
+    fn an_empty_index_is_measured_without_panicking() {
+        let rows = index_bench(0, 4, 1, &[]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].kind, "exact");
     }
 
     #[test]

@@ -118,8 +118,12 @@ impl candle_core::CustomOp1 for GeluErf {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         use rayon::prelude::*;
-        let (CpuStorage::F32(all), Some((start, end))) = (storage, layout.contiguous_offsets()) else {
-            bail!("gelu-erf takes a contiguous f32 tensor, not {:?}", storage.dtype());
+        let CpuStorage::F32(all) = storage else {
+            bail!("gelu-erf takes an f32 tensor, not {:?}", storage.dtype());
+        };
+        // The tensor's elements in order: a view (narrowed, offset) starts past 0.
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            bail!("gelu-erf takes a contiguous tensor");
         };
         let src = &all[start..end];
         let mut out = vec![0f32; src.len()];
@@ -160,6 +164,24 @@ fn exp_neg(z: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The custom op against the textbook GELU, on an offset view, and refusing what it cannot
+    /// take (other dtypes, strided views).
+    #[test]
+    fn gelu_op_reads_views_and_refuses_what_it_cannot_take() {
+        let dev = candle_core::Device::Cpu;
+        let xs: Vec<f32> = (0..40).map(|i| (i as f32 - 20.0) / 4.0).collect();
+        let t = Tensor::from_vec(xs.clone(), (4, 10), &dev).unwrap();
+        let view = t.narrow(0, 1, 2).unwrap(); // contiguous, starting at element 10
+        let got: Vec<f32> = view.apply_op1_no_bwd(&GeluErf).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        assert_eq!(got.len(), 20);
+        for (g, &x) in got.iter().zip(&xs[10..30]) {
+            let want = 0.5 * x as f64 * (1.0 + libm::erf(x as f64 / std::f64::consts::SQRT_2));
+            assert!((*g as f64 - want).abs() < 1e-5, "gelu({x}) = {g}, want {want}");
+        }
+        assert!(t.t().unwrap().apply_op1_no_bwd(&GeluErf).is_err(), "a transposed view");
+        assert!(t.to_dtype(DType::F64).unwrap().apply_op1_no_bwd(&GeluErf).is_err());
+    }
 
     #[test]
     fn fast_erf_matches_the_reference() {

@@ -137,26 +137,35 @@ impl Graph {
     /// Appends vectors (graph ids `len()..`, in order) and links them in; returns their ids.
     pub fn add(&mut self, vectors: &[&[f32]]) -> Range<usize> {
         let first = self.len();
-        let mut signed = Vec::with_capacity(self.dims);
         for v in vectors {
-            debug_assert_eq!(v.len(), self.dims);
-            signed.clear();
-            self.scales.push(quantise(v, STORED_LIMIT, &mut signed));
-            self.codes.extend(signed.iter().map(|s| (*s as i16 + 128) as u8));
             let level = self.draw_level();
-            self.levels.push(level);
-            self.links0.extend(std::iter::repeat_n(0, self.slot()));
-            if self.upper.len() < level as usize {
-                self.upper.resize_with(level as usize, HashMap::new);
-            }
+            self.push(v, level);
         }
+        self.link_from(first);
+        first..self.len()
+    }
+
+    /// Appends one node on layers `0..=level`, not yet linked.
+    fn push(&mut self, v: &[f32], level: u8) {
+        debug_assert_eq!(v.len(), self.dims);
+        let mut signed = Vec::with_capacity(self.dims);
+        self.scales.push(quantise(v, STORED_LIMIT, &mut signed));
+        self.codes.extend(signed.iter().map(|s| (*s as i16 + 128) as u8));
+        self.levels.push(level);
+        self.links0.extend(std::iter::repeat_n(0, self.slot()));
+        if self.upper.len() < level as usize {
+            self.upper.resize_with(level as usize, HashMap::new);
+        }
+    }
+
+    /// Links the appended nodes `first..` in batches.
+    fn link_from(&mut self, first: usize) {
         let mut next = first;
         while next < self.len() {
             let batch = (next / 8).clamp(1, MAX_BATCH).min(self.len() - next);
             self.link(next..next + batch);
             next += batch;
         }
-        first..self.len()
     }
 
     /// Links the nodes of `batch` (appended, not yet linked) into the graph.
@@ -221,10 +230,15 @@ impl Graph {
             nearest = vec![self.greedy(&distance, nearest[0], layer)];
         }
         let mut out = vec![Vec::new(); level + 1];
-        for layer in (0..=level.min(top)).rev() {
-            visited.clear();
-            nearest = self.beam(&distance, &nearest, self.ef_construction, layer, &mut visited);
-            let mut pool = nearest.clone();
+        for layer in (0..=level).rev() {
+            // Above the graph's top layer only the batch's other nodes are there to link to.
+            let mut pool = if layer <= top {
+                visited.clear();
+                nearest = self.beam(&distance, &nearest, self.ef_construction, layer, &mut visited, &|_| false);
+                nearest.clone()
+            } else {
+                Vec::new()
+            };
             pool.extend(batch.clone().filter(|&y| y != x as usize && self.levels[y] as usize >= layer).map(|y| Ranked(distance(y as u32), y as u32)));
             pool.sort_unstable();
             out[layer] = self.select(&pool, self.m);
@@ -273,15 +287,20 @@ impl Graph {
         }
     }
 
-    /// Beam search on one layer from `starts`, keeping the `ef` nearest (sorted, nearest first).
-    fn beam(&self, distance: &impl Fn(u32) -> f32, starts: &[Near], ef: usize, layer: usize, visited: &mut Visited) -> Vec<Near> {
+    /// Beam search on one layer from `starts`, keeping the `ef` nearest (sorted, nearest first)
+    /// that `skip` does not name. Skipped nodes are still traversed but take no place among the
+    /// `ef`: otherwise a run of removed entries (a whole topic expired) near the query would fill
+    /// the beam and hide the live entries behind it.
+    fn beam(&self, distance: &impl Fn(u32) -> f32, starts: &[Near], ef: usize, layer: usize, visited: &mut Visited, skip: &impl Fn(u32) -> bool) -> Vec<Near> {
         let ef = ef.max(1);
         let mut candidates: BinaryHeap<std::cmp::Reverse<Near>> = BinaryHeap::new();
         let mut kept: BinaryHeap<Near> = BinaryHeap::new(); // farthest kept on top
         for &s in starts {
             if visited.mark(s.1) {
                 candidates.push(std::cmp::Reverse(s));
-                kept.push(s);
+                if !skip(s.1) {
+                    kept.push(s);
+                }
             }
         }
         while kept.len() > ef {
@@ -298,9 +317,11 @@ impl Graph {
                 let dn = distance(n);
                 if kept.len() < ef || dn < kept.peek().map_or(f32::MAX, |f| f.0) {
                     candidates.push(std::cmp::Reverse(Ranked(dn, n)));
-                    kept.push(Ranked(dn, n));
-                    if kept.len() > ef {
-                        kept.pop();
+                    if !skip(n) {
+                        kept.push(Ranked(dn, n));
+                        if kept.len() > ef {
+                            kept.pop();
+                        }
                     }
                 }
             }
@@ -309,7 +330,8 @@ impl Graph {
     }
 
     /// The `ef` nearest graph ids found for `q` with their approximate cosine similarity (best
-    /// first), leaving out ids that `skip` names (they are still traversed).
+    /// first), leaving out ids that `skip` names (they are still traversed, and do not count
+    /// toward the `ef`).
     pub fn search(&self, q: &[f32], ef: usize, skip: impl Fn(u32) -> bool) -> Vec<(u32, f32)> {
         let Some(entry) = self.entry else { return vec![] };
         let mut q_codes = Vec::with_capacity(self.dims);
@@ -321,11 +343,7 @@ impl Graph {
             nearest = self.greedy(&distance, nearest, layer);
         }
         let mut visited = Visited::new(self.len());
-        self.beam(&distance, &[nearest], ef, 0, &mut visited)
-            .into_iter()
-            .filter(|Ranked(_, id)| !skip(*id))
-            .map(|Ranked(d, id)| (id, 1.0 - d))
-            .collect()
+        self.beam(&distance, &[nearest], ef, 0, &mut visited, &skip).into_iter().map(|Ranked(d, id)| (id, 1.0 - d)).collect()
     }
 }
 
@@ -358,9 +376,125 @@ mod tests {
         // is among the first few by int8 score (the owner re-scores those).
         let found = queries.iter().filter(|q| g.search(q, 128, |_| false).iter().take(5).any(|r| r.0 == exact_top1(&data, q))).count();
         assert!(found >= 294, "true nearest in the top 5: {found}/300");
-        // Links respect their capacities and never point at the node itself.
-        for i in 0..6000u32 {
-            assert!(g.links(i, 0).len() <= 32 && !g.links(i, 0).contains(&i));
+        check_invariants(&g);
+    }
+
+    /// On every layer: links point at other nodes of that layer (never the node itself, never an
+    /// id past the end, never twice), within capacity (2M on layer 0, M above), and every node
+    /// that shares the layer with another has at least one. The entry point is on the top layer.
+    fn check_invariants(g: &Graph) {
+        let n = g.len();
+        let Some(entry) = g.entry else {
+            assert_eq!(n, 0, "nodes but no entry point");
+            return;
+        };
+        let top = g.levels[entry as usize] as usize;
+        assert!(g.levels.iter().all(|&l| l as usize <= top), "the entry point is below the top layer");
+        for layer in 0..=top {
+            let on_layer: Vec<u32> = (0..n as u32).filter(|&i| g.levels[i as usize] as usize >= layer).collect();
+            let cap = if layer == 0 { 2 * g.m } else { g.m };
+            for &i in &on_layer {
+                let links = g.links(i, layer);
+                assert!(links.len() <= cap, "node {i} has {} links on layer {layer}", links.len());
+                assert!(on_layer.len() == 1 || !links.is_empty(), "node {i} has no links on layer {layer}");
+                let mut seen = std::collections::HashSet::new();
+                for &t in links {
+                    assert!((t as usize) < n && t != i && seen.insert(t), "node {i} links {t} on layer {layer}");
+                    assert!(g.levels[t as usize] as usize >= layer, "node {i} links {t}, which is not on layer {layer}");
+                }
+            }
+        }
+        for (above, nodes) in g.upper.iter().enumerate() {
+            assert!(nodes.keys().all(|&i| g.levels[i as usize] as usize > above), "links on a layer above a node's level");
+        }
+    }
+
+    #[test]
+    fn an_empty_graph_then_single_inserts() {
+        let data = clustered(60, 8, 6, 0.3, 2);
+        let mut g = Graph::new(8, 4, 16);
+        assert!(g.search(&data[0], 10, |_| false).is_empty());
+        assert_eq!(g.add(&[]), 0..0);
+        check_invariants(&g);
+        // One node: every query finds it, at whatever distance.
+        assert_eq!(g.add(&[&data[0]]), 0..1);
+        check_invariants(&g);
+        for q in &data {
+            let got = g.search(q, 10, |_| false);
+            assert_eq!(got.len(), 1);
+            assert_eq!(got[0].0, 0);
+        }
+        assert!(g.search(&data[0], 10, |_| true).is_empty(), "the only node skipped");
+        for (i, v) in data.iter().enumerate().skip(1) {
+            assert_eq!(g.add(&[v]), i..i + 1);
+            check_invariants(&g);
+        }
+        for (i, q) in data.iter().enumerate() {
+            assert_eq!(g.search(q, 16, |_| false)[0].0, i as u32);
+        }
+        // An ef above the size returns every node once, best first.
+        let all = g.search(&data[0], 1000, |_| false);
+        let mut ids: Vec<u32> = all.iter().map(|r| r.0).collect();
+        assert!(all.windows(2).all(|w| w[0].1 >= w[1].1));
+        ids.sort_unstable();
+        assert_eq!(ids, (0..60).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn identical_and_zero_vectors() {
+        // All the same: every score ties. Nothing panics, the links keep their invariants, and
+        // the search returns distinct nodes at similarity 1. (Not all of them can be reached:
+        // ties go to the lower id, so trimming always drops the newest reverse link and only
+        // the first couple of dozen copies keep any in-links. Exact duplicates under different
+        // ids are rare in a cache; see the review notes.)
+        let same = [0.25f32; 16];
+        let mut g = Graph::new(16, 8, 32);
+        g.add(&vec![same.as_slice(); 700]);
+        check_invariants(&g);
+        let got = g.search(&same, 10, |_| false);
+        assert_eq!(got.len(), 10);
+        assert!(got.iter().all(|(_, s)| (s - 1.0).abs() < 1e-3), "{got:?}");
+        assert_eq!(got.iter().map(|r| r.0).collect::<std::collections::HashSet<_>>().len(), 10);
+        // All-zero vectors quantise with scale 1 (codes all 0): scores are 0, not NaN, for them
+        // and for a zero query.
+        let mut data = clustered(200, 16, 10, 0.3, 4);
+        for v in data.iter_mut().step_by(10) {
+            v.iter_mut().for_each(|x| *x = 0.0);
+        }
+        let mut g = Graph::new(16, 8, 32);
+        g.add(&data.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        check_invariants(&g);
+        for q in [&data[0], &data[1], &vec![0.0; 16]] {
+            let got = g.search(q, 50, |_| false);
+            assert_eq!(got.len(), 50);
+            assert!(got.iter().all(|(_, s)| s.is_finite()));
+        }
+        assert_eq!(g.search(&data[1], 10, |_| false)[0].0, 1);
+    }
+
+    #[test]
+    fn a_batch_above_the_top_layer_links_its_own_nodes_there() {
+        let data = clustered(4, 8, 4, 0.3, 6);
+        let mut g = Graph::new(8, 4, 16);
+        g.push(&data[0], 0);
+        g.link_from(0);
+        // Three nodes on layers 0..=2, linked as one batch while the graph is one layer high:
+        // on layers 1 and 2 they have only each other.
+        for v in &data[1..] {
+            g.push(v, 2);
+        }
+        g.link(1..4);
+        check_invariants(&g);
+        assert_eq!(g.levels[g.entry.unwrap() as usize], 2);
+        for x in 1..4u32 {
+            for layer in 1..=2 {
+                let mut links = g.links(x, layer).to_vec();
+                links.sort_unstable();
+                assert_eq!(links, (1..4).filter(|&y| y != x).collect::<Vec<u32>>(), "node {x}, layer {layer}");
+            }
+        }
+        for (i, q) in data.iter().enumerate() {
+            assert_eq!(g.search(q, 4, |_| false)[0].0, i as u32);
         }
     }
 

@@ -6,7 +6,7 @@
 use super::exact::{dot, ExactIndex};
 use super::graph::Graph;
 use super::{check_vector, IndexError};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy)]
 pub struct HnswParams {
@@ -32,7 +32,11 @@ pub struct HnswIndex {
     /// Live ids → graph id.
     internal_of: HashMap<u64, usize>,
     internal_ids: Vec<u64>,
-    tombstones: HashSet<usize>,
+    /// By graph id: removed, or replaced by a later graph id. A flag rather than a set: the graph
+    /// search asks about every node it reaches.
+    dead: Vec<bool>,
+    /// How many `dead` flags are set.
+    tombstones: usize,
 }
 
 impl HnswIndex {
@@ -44,7 +48,8 @@ impl HnswIndex {
             vectors: Vec::new(),
             internal_of: HashMap::new(),
             internal_ids: Vec::new(),
-            tombstones: HashSet::new(),
+            dead: Vec::new(),
+            tombstones: 0,
         }
     }
 
@@ -61,7 +66,7 @@ impl HnswIndex {
 
     /// The live entries, in the order they were added.
     fn live(&self) -> impl Iterator<Item = (u64, &[f32])> {
-        self.internal_ids.iter().enumerate().filter(|(g, _)| !self.tombstones.contains(g)).map(|(g, id)| (*id, self.vector(g)))
+        self.internal_ids.iter().enumerate().filter(|(g, _)| !self.dead[*g]).map(|(g, id)| (*id, self.vector(g)))
     }
 
     /// Adds (or replaces) many vectors at once, linking them into the graph in batches on all
@@ -111,17 +116,17 @@ impl HnswIndex {
             + self.vectors.capacity() * 4
             + self.internal_ids.capacity() * 8
             + self.internal_of.capacity() * 24
-            + self.tombstones.capacity() * 16
+            + self.dead.capacity()
     }
 
     /// Gives `id` the next graph id (tombstoning the one it had) and keeps its vector; the
     /// caller adds the vector to the graph, in the same order.
     fn register(&mut self, id: u64, v: &[f32]) {
-        if let Some(old) = self.internal_of.remove(&id) {
-            self.tombstones.insert(old);
+        if let Some(old) = self.internal_of.insert(id, self.internal_ids.len()) {
+            self.bury(old);
         }
-        self.internal_of.insert(id, self.internal_ids.len());
         self.internal_ids.push(id);
+        self.dead.push(false);
         self.vectors.extend_from_slice(v);
     }
 
@@ -131,14 +136,20 @@ impl HnswIndex {
 
     pub fn remove(&mut self, id: u64) -> bool {
         let Some(internal) = self.internal_of.remove(&id) else { return false };
-        self.tombstones.insert(internal);
+        self.bury(internal);
         self.maybe_rebuild();
         true
     }
 
+    fn bury(&mut self, graph_id: usize) {
+        debug_assert!(!self.dead[graph_id]);
+        self.dead[graph_id] = true;
+        self.tombstones += 1;
+    }
+
     /// Rebuilds the graph without tombstones when they pass a quarter; true if it did.
     fn maybe_rebuild(&mut self) -> bool {
-        let due = self.tombstones.len() * 4 > self.internal_ids.len() && self.internal_ids.len() > 1024;
+        let due = self.tombstones * 4 > self.internal_ids.len() && self.internal_ids.len() > 1024;
         if due {
             let mut fresh = Self::new(self.dims, self.params);
             let items: Vec<(u64, &[f32])> = self.live().collect();
@@ -153,11 +164,11 @@ impl HnswIndex {
         if k == 0 || self.is_empty() {
             return Ok(vec![]);
         }
-        let ef = self.params.ef_search.max(k * 2).max(10);
+        let ef = self.params.ef_search.max(k.saturating_mul(2)).max(10);
         // Graph candidates (leaving out removed and since-replaced entries), re-scored exactly.
         let mut out: Vec<(u64, f32)> = self
             .graph
-            .search(q, ef, |g| self.tombstones.contains(&(g as usize)))
+            .search(q, ef, |g| self.dead[g as usize])
             .into_iter()
             .map(|(g, _)| (self.internal_ids[g as usize], dot(q, self.vector(g as usize))))
             .collect();
@@ -245,6 +256,96 @@ mod tests {
     }
 
     #[test]
+    fn a_removed_cluster_does_not_hide_the_live_entries_behind_it() {
+        // 50 clusters of 120: a member's 119 nearest are its own cluster, more than ef (96).
+        let data = clustered(6000, 32, 50, 0.3, 4);
+        let mut h = HnswIndex::new(32, HnswParams::default());
+        h.insert_many(&data.iter().enumerate().map(|(i, v)| (i as u64, v.as_slice())).collect::<Vec<_>>()).unwrap();
+        // Remove all of cluster 0 (2% of the index: no rebuild).
+        for i in (0..6000u64).step_by(50) {
+            assert!(h.remove(i));
+        }
+        assert_eq!(h.tombstones, 120);
+        for i in (0..6000usize).step_by(50).take(20) {
+            let got = h.search(&data[i], 5).unwrap();
+            assert_eq!(got.len(), 5, "query {i}: only {} results from 5880 live entries", got.len());
+            assert!(got.iter().all(|(id, _)| id % 50 != 0));
+        }
+    }
+
+    #[test]
+    fn replacing_every_id_and_rebuilding_keeps_each_live_id_once_with_its_latest_vector() {
+        let data = clustered(4000, 32, 80, 0.3, 12);
+        let latest = |id: u64| data[2000 + id as usize].as_slice();
+        let mut h = HnswIndex::new(32, HnswParams::default());
+        h.insert_many(&(0..2000u64).map(|i| (i, data[i as usize].as_slice())).collect::<Vec<_>>()).unwrap();
+        // Every id gets a new vector, one at a time: rebuilds happen on the way.
+        for id in 0..2000u64 {
+            h.insert(id, latest(id)).unwrap();
+        }
+        assert!(h.internal_ids.len() < 4000, "no rebuild happened");
+        assert!(h.tombstones * 4 <= h.internal_ids.len());
+        let check = |h: &HnswIndex, live: &dyn Fn(u64) -> bool| {
+            let mut seen = std::collections::HashSet::new();
+            for (id, v) in h.live() {
+                assert!(live(id) && seen.insert(id), "id {id} live twice or when removed");
+                assert_eq!(v, latest(id), "id {id} kept an old vector");
+            }
+            assert_eq!(seen.len(), h.len());
+            assert_eq!(h.dead.iter().filter(|d| **d).count(), h.tombstones);
+            let e = h.to_exact();
+            assert_eq!(e.len(), h.len());
+            for id in 0..2000u64 {
+                assert_eq!(e.get(id), live(id).then(|| latest(id)));
+            }
+        };
+        check(&h, &|_| true);
+        assert_eq!(h.len(), 2000);
+        for id in (0..2000u64).step_by(37) {
+            assert_eq!(h.search(latest(id), 1).unwrap()[0].0, id);
+        }
+        // A third removed: a rebuild, after which none of them is ever returned.
+        for id in (0..2000u64).step_by(3) {
+            assert!(h.remove(id));
+        }
+        check(&h, &|id| id % 3 != 0);
+        assert_eq!(h.len(), 2000 - 667);
+        for id in (0..2000u64).step_by(3) {
+            let got = h.search(latest(id), 10).unwrap();
+            assert_eq!(got.len(), 10);
+            assert!(got.iter().all(|(id, _)| id % 3 != 0), "removed id returned for {id}");
+            assert!(!h.remove(id));
+        }
+    }
+
+    #[test]
+    fn edge_cases_of_search() {
+        let mut h = HnswIndex::new(4, HnswParams::default());
+        let q = [1.0f32, 0.0, 0.0, 0.0];
+        assert!(h.search(&q, 5).unwrap().is_empty(), "empty index");
+        assert_eq!(h.search(&[1.0], 1), Err(IndexError::Dimension { expected: 4, got: 1 }));
+        assert_eq!(h.search(&[f32::NAN, 0.0, 0.0, 0.0], 1), Err(IndexError::NotFinite));
+        assert!(h.insert(1, &[1.0, 2.0]).is_err());
+        assert!(h.insert_many(&[]).is_ok());
+        h.insert(7, &q).unwrap();
+        // One node.
+        assert!(h.search(&q, 0).unwrap().is_empty(), "k = 0");
+        assert_eq!(h.search(&[0.0, 1.0, 0.0, 0.0], 10).unwrap(), vec![(7, 0.0)]);
+        // k above the size, up to usize::MAX: everything there, once.
+        h.insert(8, &[0.0, 0.0, 0.0, 0.0]).unwrap();
+        h.insert(9, &[0.0, 0.6, 0.8, 0.0]).unwrap();
+        for k in [3, 4, 1000, usize::MAX] {
+            let got = h.search(&q, k).unwrap();
+            assert_eq!(got.iter().map(|r| r.0).collect::<Vec<_>>(), vec![7, 8, 9], "k = {k}");
+        }
+        // A zero query scores 0 against everything (no NaN).
+        assert!(h.search(&[0.0; 4], 3).unwrap().iter().all(|r| r.1 == 0.0));
+        assert!(h.remove(7) && h.remove(8) && h.remove(9));
+        assert!(!h.remove(7));
+        assert!(h.is_empty() && h.search(&q, 3).unwrap().is_empty());
+    }
+
+    #[test]
     fn tombstones_are_filtered_and_rebuilt() {
         let data = clustered(3000, 32, 50, 0.3, 5);
         let mut h = HnswIndex::new(32, HnswParams::default());
@@ -254,9 +355,9 @@ mod tests {
         for i in 0..500 {
             assert!(h.remove(i));
         }
-        assert!(!h.tombstones.is_empty());
-        for i in 0..500usize {
-            let got = h.search(&data[i], 5).unwrap();
+        assert_eq!(h.tombstones, 500);
+        for q in &data[..500] {
+            let got = h.search(q, 5).unwrap();
             assert_eq!(got.len(), 5);
             assert!(got.iter().all(|(id, _)| *id >= 500), "a removed id came back");
         }
@@ -264,7 +365,7 @@ mod tests {
             h.remove(i);
         }
         // More than a quarter removed: the graph was rebuilt without tombstones.
-        assert!(h.tombstones.len() * 4 <= h.internal_ids.len());
+        assert!(h.tombstones * 4 <= h.internal_ids.len());
         assert_eq!(h.len(), 2000);
         assert_eq!(h.search(&data[2500], 1).unwrap()[0].0, 2500);
         // Replacing an id keeps one live copy.

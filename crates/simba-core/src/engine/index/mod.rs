@@ -1,6 +1,6 @@
 //! Vector search for one cache partition: an exact SIMD scan while the partition is small, an
-//! HNSW graph (our own, over int8 codes: `graph`) once it is large, switched automatically. Vectors are L2-normalised, so
-//! similarity is the dot product.
+//! HNSW graph (our own, over int8 codes: `graph`) once it is large, switched automatically.
+//! Vectors are L2-normalised, so similarity is the dot product.
 
 mod exact;
 mod graph;
