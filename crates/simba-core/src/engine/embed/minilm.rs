@@ -1,11 +1,12 @@
 //! all-MiniLM-L6-v2 on candle: BERT, mean pooling over the attention mask, L2 normalisation —
 //! exactly what sentence-transformers does for this model (its 1_Pooling config says mean tokens).
 
+use super::bert::MiniLmBert;
 use super::{check_text, normalise, EmbedError, Embedder};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use super::bert::MiniLmBert;
 use candle_transformers::models::bert::{Config, DTYPE};
+use rayon::prelude::*;
 use std::path::Path;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
@@ -105,7 +106,6 @@ impl Embedder for MiniLmEmbedder {
         // Sort by length so each batch pads little; put results back in order.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
-        use rayon::prelude::*;
         let passes: Vec<Vec<Vec<f32>>> = order
             .par_chunks(BATCH)
             .map(|chunk| self.forward(&chunk.iter().map(|&i| texts[i]).collect::<Vec<&str>>()))

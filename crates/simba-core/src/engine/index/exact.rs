@@ -37,9 +37,18 @@ pub(super) fn quantise(v: &[f32], limit: f32, out: &mut Vec<i8>) -> f32 {
     scale
 }
 
+/// A stored vector's codes as the scan kernels read them: int8 at `STORED_LIMIT`, offset +128 into
+/// u8, appended to `codes`. Returns the scale; the signed codes are left in `signed`.
+pub(super) fn encode_stored(v: &[f32], signed: &mut Vec<i8>, codes: &mut Vec<u8>) -> f32 {
+    signed.clear();
+    let scale = quantise(v, STORED_LIMIT, signed);
+    codes.extend(signed.iter().map(|c| (*c as i16 + 128) as u8));
+    scale
+}
+
 /// Stored vectors use the full int8 range; queries use ±63 so that the AVX2 kernel's pairwise
 /// u8×i8 sums (at most 2·255·63) never saturate 16 bits.
-pub(super) const STORED_LIMIT: f32 = 127.0;
+const STORED_LIMIT: f32 = 127.0;
 pub(super) const QUERY_LIMIT: f32 = 63.0;
 
 /// Scans with at least this many rows are split across the cores: it buys one lookup's latency
@@ -251,10 +260,9 @@ impl ExactIndex {
 
     pub fn insert(&mut self, id: u64, v: &[f32]) -> Result<(), IndexError> {
         check_vector(v, self.dims)?;
-        let mut signed = Vec::with_capacity(self.dims);
-        let scale = quantise(v, STORED_LIMIT, &mut signed);
+        let (mut signed, mut codes) = (Vec::with_capacity(self.dims), Vec::with_capacity(self.dims));
+        let scale = encode_stored(v, &mut signed, &mut codes);
         let residual = v.iter().zip(&signed).map(|(x, c)| (x - *c as f32 / scale).powi(2)).sum::<f32>().sqrt();
-        let codes: Vec<u8> = signed.iter().map(|c| (*c as i16 + 128) as u8).collect();
         // A hair of slack for the f32 rounding in these sums.
         self.max_norm = self.max_norm.max(dot(v, v).sqrt() * 1.001);
         self.max_residual = self.max_residual.max(residual * 1.01 + 1e-6);

@@ -16,7 +16,7 @@
 //! reverse link is trimmed back to its capacity with the same heuristic, again in parallel. A
 //! batch of one is the textbook insert; batches start at one node and grow with the graph.
 
-use super::exact::{dot_codes, dot_u8i8_one, quantise, QUERY_LIMIT, STORED_LIMIT};
+use super::exact::{dot_codes, dot_u8i8_one, encode_stored, quantise, QUERY_LIMIT};
 use super::Ranked;
 use rayon::prelude::*;
 use std::collections::{BinaryHeap, HashMap};
@@ -149,8 +149,7 @@ impl Graph {
     fn push(&mut self, v: &[f32], level: u8) {
         debug_assert_eq!(v.len(), self.dims);
         let mut signed = Vec::with_capacity(self.dims);
-        self.scales.push(quantise(v, STORED_LIMIT, &mut signed));
-        self.codes.extend(signed.iter().map(|s| (*s as i16 + 128) as u8));
+        self.scales.push(encode_stored(v, &mut signed, &mut self.codes));
         self.levels.push(level);
         self.links0.extend(std::iter::repeat_n(0, self.slot()));
         if self.upper.len() < level as usize {

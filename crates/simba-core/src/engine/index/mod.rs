@@ -118,7 +118,7 @@ impl AutoIndex {
         match &mut self.inner {
             Inner::Exact(i) if i.len() + items.len() > self.hnsw_above => {
                 // One batch (what is there, then the new ones, which replace any same id), so the
-                // graph is built and copied once.
+                // graph is built in one bulk load.
                 let all: Vec<(u64, &[f32])> = i.iter().chain(items.iter().copied()).collect();
                 let mut h = HnswIndex::new(i.dims(), self.params);
                 h.insert_many(&all)?;

@@ -5,7 +5,7 @@
 
 use super::facts::month_of;
 use super::lexicon::{self as lex, lookup};
-use super::text::{Kind, Tok};
+use super::text::{rewrite_runs, Kind, Tok};
 
 pub fn read(words: Vec<Tok>) -> Vec<Tok> {
     let mut words = words;
@@ -16,21 +16,7 @@ pub fn read(words: Vec<Tok>) -> Vec<Tok> {
             words[i] = Tok::new(format!("decade:{y}"), Kind::Num, false);
         }
     }
-    let mut out = Vec::with_capacity(words.len());
-    let mut i = 0;
-    while i < words.len() {
-        match date_at(&words, i) {
-            Some((date, len)) => {
-                out.push(Tok::new(date, Kind::Num, false));
-                i += len;
-            }
-            None => {
-                out.push(words[i].clone());
-                i += 1;
-            }
-        }
-    }
-    out
+    rewrite_runs(words, |words, i| date_at(words, i).map(|(date, len)| (vec![Tok::new(date, Kind::Num, false)], len)))
 }
 
 /// The first year of a decade: "1980s", "80s" (from the 30s on: "20s" leaves the century open),

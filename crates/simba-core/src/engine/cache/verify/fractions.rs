@@ -4,24 +4,10 @@
 
 use super::facts::is_unit;
 use super::lexicon::{self as lex, lookup};
-use super::text::{fmt, Kind, Tok};
+use super::text::{fmt, rewrite_runs, Kind, Tok};
 
 pub fn read(words: Vec<Tok>) -> Vec<Tok> {
-    let mut out = Vec::with_capacity(words.len());
-    let mut i = 0;
-    while i < words.len() {
-        match fraction_at(&words, i) {
-            Some((v, len)) => {
-                out.push(Tok::new(fmt(v), Kind::Num, false));
-                i += len;
-            }
-            None => {
-                out.push(words[i].clone());
-                i += 1;
-            }
-        }
-    }
-    out
+    rewrite_runs(words, |words, i| fraction_at(words, i).map(|(v, len)| (vec![Tok::new(fmt(v), Kind::Num, false)], len)))
 }
 
 /// A whole number in digits or one spelled word ("four"; not "once", "half", "dozen").

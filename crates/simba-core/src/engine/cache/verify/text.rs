@@ -527,22 +527,35 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
 /// Multi-word expressions to one token, matched on stems (so "signed up" is "sign up").
 fn apply_phrases(words: Vec<Tok>) -> Vec<Tok> {
     let stems: Vec<String> = words.iter().map(|t| if t.kind == Kind::Word { stem(&t.w) } else { String::new() }).collect();
+    rewrite_runs(words, |words, i| {
+        lex::phrases().iter().find_map(|(pat, rep)| {
+            let end = i + pat.len();
+            let here = end <= words.len() && (i..end).all(|k| words[k].kind == Kind::Word && stems[k] == pat[k - i]);
+            here.then(|| {
+                let name = words[i..end].iter().any(|t| t.name);
+                (rep.iter().map(|r| Tok::new(r.clone(), Kind::Word, name)).collect(), pat.len())
+            })
+        })
+    })
+}
+
+/// Rewrites `words` left to right: where `run_at(words, i)` finds a run of tokens starting at `i`
+/// (its replacement and its length), the replacement goes out instead of the run; every other
+/// token passes unchanged.
+pub fn rewrite_runs(words: Vec<Tok>, run_at: impl Fn(&[Tok], usize) -> Option<(Vec<Tok>, usize)>) -> Vec<Tok> {
     let mut out = Vec::with_capacity(words.len());
     let mut i = 0;
-    'outer: while i < words.len() {
-        for (pat, rep) in lex::phrases() {
-            let end = i + pat.len();
-            if end <= words.len() && (i..end).all(|k| words[k].kind == Kind::Word && stems[k] == pat[k - i]) {
-                let name = words[i..end].iter().any(|t| t.name);
-                for r in rep {
-                    out.push(Tok::new(r.clone(), Kind::Word, name));
-                }
-                i = end;
-                continue 'outer;
+    while i < words.len() {
+        match run_at(&words, i) {
+            Some((replacement, len)) => {
+                out.extend(replacement);
+                i += len.max(1);
+            }
+            None => {
+                out.push(words[i].clone());
+                i += 1;
             }
         }
-        out.push(words[i].clone());
-        i += 1;
     }
     out
 }
