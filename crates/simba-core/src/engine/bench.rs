@@ -2,7 +2,7 @@
 //! recall of the vector index at a given size, and embedding latency and throughput.
 
 use super::embed::Embedder;
-use super::index::{AutoIndex, ExactIndex};
+use super::index::{AutoIndex, ExactIndex, XorShift, BITS53};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 use ts_rs::TS;
@@ -51,7 +51,7 @@ pub struct EmbeddingLike {
     shared: Vec<f32>,
     domains: Vec<Vec<f32>>,
     topics: Vec<Vec<f32>>,
-    rng: u64,
+    rng: XorShift,
 }
 
 /// Squared weights of the parts (they sum to 1): shared, domain, topic, the question's own.
@@ -68,7 +68,7 @@ impl EmbeddingLike {
     pub fn new(entries: usize, dims: usize, seed: u64) -> Self {
         let topics = (entries / PER_TOPIC).max(10);
         let spectrum = (0..dims).map(|i| ((i + 1) as f32).powf(-0.36)).collect();
-        let mut g = Self { dims, spectrum, shared: Vec::new(), domains: Vec::new(), topics: Vec::new(), rng: seed | 1 };
+        let mut g = Self { dims, spectrum, shared: Vec::new(), domains: Vec::new(), topics: Vec::new(), rng: XorShift::new(seed) };
         g.shared = g.part();
         g.domains = (0..topics.div_ceil(TOPICS_PER_DOMAIN)).map(|_| g.part()).collect();
         g.topics = (0..topics).map(|_| g.part()).collect();
@@ -80,10 +80,7 @@ impl EmbeddingLike {
     }
 
     fn uniform(&mut self) -> f64 {
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        ((self.rng >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        (self.rng.next_bits53() as f64 + 0.5) / BITS53
     }
 
     /// A unit vector drawn with the power-law spectrum (Gaussian by Box–Muller).

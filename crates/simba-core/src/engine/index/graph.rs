@@ -17,7 +17,7 @@
 //! batch of one is the textbook insert; batches start at one node and grow with the graph.
 
 use super::exact::{dot_codes, dot_u8i8_one, encode_stored, quantise, QUERY_LIMIT};
-use super::Ranked;
+use super::{Ranked, XorShift, BITS53};
 use rayon::prelude::*;
 use std::collections::{BinaryHeap, HashMap};
 use std::ops::Range;
@@ -61,7 +61,7 @@ pub struct Graph {
     /// Layers 1.. (about 1/M of the nodes each, fewer per layer): node → links.
     upper: Vec<HashMap<u32, Vec<u32>>>,
     entry: Option<u32>,
-    rng: u64,
+    rng: XorShift,
 }
 
 impl Graph {
@@ -76,7 +76,7 @@ impl Graph {
             links0: Vec::new(),
             upper: Vec::new(),
             entry: None,
-            rng: 0x9E37_79B9_7F4A_7C15,
+            rng: XorShift::new(0x9E37_79B9_7F4A_7C15),
         }
     }
 
@@ -127,10 +127,7 @@ impl Graph {
 
     /// A level drawn from the geometric distribution of the HNSW paper (mL = 1/ln M).
     fn draw_level(&mut self) -> u8 {
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        let u = ((self.rng >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        let u = (self.rng.next_bits53() as f64 + 1.0) / BITS53;
         ((-u.ln() / (self.m as f64).ln()) as u32).min(16) as u8
     }
 

@@ -171,17 +171,35 @@ impl AutoIndex {
     }
 }
 
+/// A small deterministic xorshift generator: the graph's levels and the synthetic vectors need
+/// repeatable draws, not statistical quality.
+pub struct XorShift(u64);
+
+impl XorShift {
+    pub fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+
+    /// The next 53 random bits (what an f64 fraction holds).
+    pub fn next_bits53(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 >> 11
+    }
+}
+
+/// 2^53, to scale `XorShift::next_bits53` into [0, 1).
+pub const BITS53: f64 = (1u64 << 53) as f64;
+
 /// Synthetic data for tests and benchmarks.
 pub mod testdata {
+    use super::{XorShift, BITS53};
+
     /// Deterministic clustered unit vectors: `n` points around `centres` random centres.
     pub fn clustered(n: usize, dims: usize, centres: usize, noise: f32, seed: u64) -> Vec<Vec<f32>> {
-        let mut x = seed | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            ((x >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
-        };
+        let mut rng = XorShift::new(seed);
+        let mut next = move || (rng.next_bits53() as f64 / BITS53 * 2.0 - 1.0) as f32;
         let norm = |v: &mut Vec<f32>| {
             let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
             v.iter_mut().for_each(|a| *a /= n);
