@@ -1,7 +1,7 @@
 //! `simba-tuner bench cache`: the measurements recorded in docs/BENCHMARKS.md.
 
 use clap::Args;
-use simba_core::engine::bench::{embed_bench, index_bench, sample_questions};
+use simba_core::engine::bench::{embed_bench, index_bench, judge_bench, sample_questions};
 use simba_core::Service;
 use std::process::ExitCode;
 
@@ -58,6 +58,16 @@ pub async fn run(service: &Service, args: BenchArgs) -> anyhow::Result<ExitCode>
             );
         }
         report.insert("embedding".into(), serde_json::to_value(&r)?);
+        let judge = match service.engine().judge().await {
+            Ok(j) => j,
+            Err(e) => return Ok(crate::report(&simba_core::ApiError::new(simba_core::ErrorCode::MissingResource, e), args.json)),
+        };
+        let texts = sample_questions(args.texts.min(201));
+        let r = tokio::task::spawn_blocking(move || judge_bench(&judge, &texts)).await??;
+        if !args.json {
+            println!("judge ({} pairs): one pair p50 {:.2} ms p99 {:.2} ms", r.pairs, r.single_p50_ms, r.single_p99_ms);
+        }
+        report.insert("judge".into(), serde_json::to_value(&r)?);
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

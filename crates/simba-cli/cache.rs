@@ -52,9 +52,15 @@ pub enum CacheCommand {
         file: PathBuf,
         #[arg(long, default_value_t = 0.8)]
         threshold: f32,
-        /// Raw cosine only, without the candidate checks.
+        /// Raw cosine only, without the candidate checks (nor the judge).
         #[arg(long)]
         no_verify: bool,
+        /// The judge's minimum score (default: the settings' default; above 1 turns the judge off).
+        #[arg(long)]
+        judge_min_score: Option<f32>,
+        /// The lowest similarity the judge reads below the threshold (default: the settings').
+        #[arg(long)]
+        judge_floor: Option<f32>,
         /// Write the sweep chart (SVG) here.
         #[arg(long)]
         chart: Option<PathBuf>,
@@ -145,7 +151,7 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
                 Err(e) => return Ok(report(&e, false)),
             }
         }
-        CacheCommand::Eval { file, threshold, no_verify, chart, json } => {
+        CacheCommand::Eval { file, threshold, no_verify, judge_min_score, judge_floor, chart, json } => {
             let content = match std::fs::read(&file) {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(s) => s,
@@ -155,7 +161,7 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
                 },
                 Err(e) => return Ok(report(&simba_core::ApiError::invalid(format!("cannot read {}: {e}", file.display())), json)),
             };
-            let req = CacheEvalRequest { content, threshold: Some(threshold), verify_candidates: Some(!no_verify) };
+            let req = CacheEvalRequest { content, threshold: Some(threshold), verify_candidates: Some(!no_verify), judge_min_score, judge_floor };
             match service.cache_eval(req).await {
                 Ok(r) => {
                     if let Some(path) = &chart {

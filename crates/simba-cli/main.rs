@@ -3,6 +3,7 @@
 
 mod bench;
 mod cache;
+mod judge;
 mod output;
 
 use anyhow::Context;
@@ -40,6 +41,9 @@ enum Command {
     /// Measure the engine (see docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// The judge that reads a query and a cached question together: train its adapter, score pairs.
+    #[command(subcommand)]
+    Judge(judge::JudgeCommand),
 }
 
 #[derive(Subcommand)]
@@ -215,6 +219,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Cache(cmd) => return cache::run(&service, cmd).await,
         Command::Bench(BenchCommand::Cache(args)) => return bench::run(&service, args).await,
+        Command::Judge(cmd) => return judge::run(cmd),
         Command::Serve(args) => {
             if !args.bind.is_loopback() {
                 eprintln!("warning: binding {} exposes the API beyond this machine; the token is its only guard", args.bind);

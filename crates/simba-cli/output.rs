@@ -142,18 +142,22 @@ pub fn eval_text(r: &simba_core::engine::eval::EvalReport) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{} pairs, model {}, threshold {:.2}, candidate checks {}",
+        "{} pairs, model {}, threshold {:.2}, candidate checks {}, judge {}",
         r.pairs,
         r.model,
         r.threshold,
-        if r.verify_candidates { "on" } else { "off" }
+        if r.verify_candidates { "on" } else { "off" },
+        match (r.judge_min_score, r.judge_floor) {
+            (Some(s), Some(f)) => format!("on (score ≥ {s:.3}, reads down to similarity {f:.2})"),
+            _ => "off".into(),
+        }
     );
     let _ = writeln!(o, "{:<18} {:>11} {:>7}   {:>9} {:>7} {:<15}   {:>7}", "", "same served", "", "false hits", "", "(95% CI)", "precision");
     o.push_str(&line("overall", &r.overall));
     for (cat, c) in &r.by_category {
         o.push_str(&line(cat, c));
     }
-    let _ = writeln!(o, "\nthreshold sweep (verified | raw cosine): same served / false hits");
+    let _ = writeln!(o, "\nthreshold sweep (checks and judge | raw cosine): same served / false hits");
     for p in r.sweep.iter().step_by(5) {
         let _ = writeln!(
             o,

@@ -3,6 +3,7 @@ import { act } from "react";
 import { createRoot, type Root } from "react-dom/client";
 import { renderToStaticMarkup } from "react-dom/server";
 import type { CacheStats } from "./bindings/CacheStats";
+import type { CacheEvalRequest } from "./bindings/CacheEvalRequest";
 import type { CacheSettings } from "./bindings/CacheSettings";
 import type { EntryView } from "./bindings/EntryView";
 import type { EvalReport } from "./bindings/EvalReport";
@@ -34,6 +35,8 @@ const settings: CacheSettings = {
   refresh_ttl_on_hit: true,
   shadow_mode: false,
   verify_candidates: true,
+  judge_min_score: 0.99,
+  judge_floor: 0.6,
 };
 const histogram = [0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 5, 8, 9, 12, 10, 7, 14, 20, 6];
 const NOW = Date.now();
@@ -61,7 +64,8 @@ function namespace(user: string, item: string | null, entries: number, over: Par
 
 const alice = namespace("alice", null, 3);
 const aliceSales = namespace("alice", "sales-db", 2, { hit_rate: 0.25, recent_hit_rate: null });
-const bob = namespace("bob", null, 7);
+// Bob's namespace has its own judge settings (the evaluation uses them when its boxes are empty).
+const bob = namespace("bob", null, 7, { settings: { ...settings, judge_min_score: 0.97, judge_floor: 0.7 } });
 
 const stats: CacheStats = {
   backend: "embedded",
@@ -122,6 +126,8 @@ const evalReport: EvalReport = {
   model: MODEL,
   threshold: 0.85,
   verify_candidates: true,
+  judge_min_score: 0.99,
+  judge_floor: 0.6,
   pairs: 20,
   overall: counts(),
   by_category: {
@@ -134,7 +140,18 @@ const evalReport: EvalReport = {
   ],
   suggested_threshold: 0.9,
   details: [
-    { a: "revenue 2023", b: "revenue 2024", same_answer: false, category: "date_change", similarity: 0.93, objection: null, served: true },
+    // Above the threshold, no objection: served without the judge (which still read it for the sweep).
+    { a: "revenue 2023", b: "revenue 2024", same_answer: false, category: "date_change", similarity: 0.93, objection: null, objection_about_wording: false, judge: 0.97, served: true },
+    // Only a wording objection: the judge vouched for it.
+    { a: "tickets opened in March", b: "cases opened in March", same_answer: false, category: "wording", similarity: 0.95, objection: '"tickets" vs "cases": two kinds of request', objection_about_wording: true, judge: 0.995, served: true },
+    // An objection to a fact: the judge may not overrule it, so it did not read the pair.
+    { a: "How many stores are open?", b: "how many of 12 stores open now", same_answer: true, category: "paraphrase", similarity: 0.91, objection: "numbers differ", objection_about_wording: false, judge: null, served: false },
+    // Between the floor and the threshold: the judge decides, here below its minimum score.
+    { a: "Which stores open on Sundays?", b: "stores with Sunday hours", same_answer: true, category: "paraphrase", similarity: 0.72, objection: null, objection_about_wording: false, judge: 0.42, served: false },
+    // Between the floor and the threshold, vouched for by the judge (not a mistake, so not listed).
+    { a: "staff on shift today", b: "employees working today", same_answer: true, category: "paraphrase", similarity: 0.7, objection: null, objection_about_wording: false, judge: 0.998, served: true },
+    // Below the floor: read for the sweep, but never served at this threshold.
+    { a: "top customers by revenue", b: "customers ranked by spend", same_answer: true, category: "paraphrase", similarity: 0.55, objection: null, objection_about_wording: false, judge: 0.999, served: false },
   ],
   chart_svg: SVG,
 };
@@ -300,6 +317,52 @@ describe("cache page", () => {
     expect((byId("settings-save") as HTMLButtonElement).disabled).toBe(true);
   });
 
+  it("edits the judge's min score and floor, validates them, and saves both", async () => {
+    const confirm = vi.fn((_message: string) => true);
+    await render(confirm);
+    await selectAlice();
+    const minScore = byId("settings-judge_min_score") as HTMLInputElement;
+    const floor = byId("settings-judge_floor") as HTMLInputElement;
+    expect(minScore.value).toBe("0.99");
+    expect(floor.value).toBe("0.6");
+    expect(byId("settings-editor")!.textContent).toContain("above 1 turns the judge off");
+    expect(byId("settings-editor")!.textContent).toContain("lowest similarity the judge reads");
+
+    await type(minScore, "2.5");
+    expect(byId("settings-invalid")!.textContent).toContain("minimum score must be a number between 0 and 1");
+    expect((byId("settings-save") as HTMLButtonElement).disabled).toBe(true);
+    await type(minScore, "");
+    expect(byId("settings-invalid")).not.toBeNull();
+    await type(minScore, "1.5");
+    expect(byId("settings-invalid")).toBeNull();
+
+    await type(floor, "1.2"); // a similarity: 0–1 only
+    expect(byId("settings-invalid")!.textContent).toContain("floor must be a similarity between 0 and 1");
+    expect((byId("settings-save") as HTMLButtonElement).disabled).toBe(true);
+    await type(floor, "");
+    expect(byId("settings-invalid")).not.toBeNull();
+    await type(floor, "0.5");
+    expect(byId("settings-invalid")).toBeNull();
+
+    const preview = byId("settings-preview")!.textContent!;
+    expect(preview).toContain("judge min score: 0.99 → 1.5 (judge off)");
+    expect(preview).toContain("judge floor: 0.6 → 0.5");
+    await click(byId("settings-save"));
+    expect(confirm.mock.calls[0][0]).toContain("judge min score: 0.99 → 1.5 (judge off)");
+    expect(confirm.mock.calls[0][0]).toContain("judge floor: 0.6 → 0.5");
+    expect(callsOf("cache_set_settings")).toEqual([
+      { namespace: alice.id, settings: { ...settings, judge_min_score: 1.5, judge_floor: 0.5 } },
+    ]);
+    expect(byId("settings-saved")!.textContent).toBe("Saved 2 changes.");
+    expect((byId("settings-judge_min_score") as HTMLInputElement).value).toBe("1.5");
+    expect((byId("settings-judge_floor") as HTMLInputElement).value).toBe("0.5");
+
+    await type(byId("defaults-judge_min_score"), "0.95");
+    await type(byId("defaults-judge_floor"), "0.7");
+    await click(byId("defaults-save"));
+    expect(callsOf("cache_set_settings")[1]).toEqual({ namespace: null, settings: { ...settings, judge_min_score: 0.95, judge_floor: 0.7 } });
+  });
+
   it("invalidates a user's cache after previewing and confirming", async () => {
     const confirm = vi.fn((_message: string) => true);
     await render(confirm);
@@ -332,7 +395,10 @@ describe("cache page", () => {
     expect(byId("eval-file-name")!.textContent).toBe("pairs.csv");
 
     await click(byId("eval-run"));
-    expect(callsOf("cache_eval")).toEqual([{ content: csv, threshold: 0.85, verify_candidates: true }]);
+    // Empty boxes: the values in force (no namespace selected: the defaults).
+    expect(callsOf("cache_eval")).toEqual([
+      { content: csv, threshold: 0.85, verify_candidates: true, judge_min_score: 0.99, judge_floor: 0.6 },
+    ]);
     const cats = $$('[data-testid="eval-category"]');
     expect(cats.map((r) => r.dataset.category)).toEqual(["date_change", "paraphrase"]);
     expect(cats[0].textContent).toContain("16.7%"); // false hits
@@ -345,6 +411,39 @@ describe("cache page", () => {
     expect(img.getAttribute("src")!.startsWith("data:image/svg+xml;charset=utf-8,")).toBe(true);
     expect(decodeURIComponent(img.getAttribute("src")!.split(",").slice(1).join(","))).toBe(SVG);
     expect(container.querySelector("[data-testid=eval-result] svg")).toBeNull(); // never inlined
+
+    // The judge's settings, and what it did at the threshold.
+    expect(byId("eval-judge-settings")!.textContent).toBe("judge: score ≥ 0.99, reads down to 0.60");
+    const summary = byId("eval-judge-summary")!.textContent!;
+    expect(summary).toContain("At 0.85 the judge decided 3 pairs");
+    expect(summary).toContain("between 0.60 and 0.85");
+    expect(summary).toContain("served 2 of them with a score ≥ 0.99 (1 different-answer)");
+    // Per pair (false hits, then missed): its score, and "served by the judge" where it vouched for
+    // a pair with an objection or below the threshold.
+    const judge = $$('[data-testid="eval-judge"]').map((c) => c.textContent);
+    expect(judge).toEqual(["judge 0.970", "judge 0.995 — served by the judge", "", "judge 0.420 — below 0.99", "judge 0.999"]);
+  });
+
+  it("passes the judge's min score and floor to the evaluation: the namespace's, or typed ones in range", async () => {
+    await render();
+    await click($(`[data-testid="ns-row"][data-ns="${bob.id}"]`));
+    await type(byId("eval-content"), "a,b,same_answer\nx,y,true\n");
+    expect((byId("eval-judge-min-score") as HTMLInputElement).placeholder).toBe("0.97");
+    expect((byId("eval-judge-floor") as HTMLInputElement).placeholder).toBe("0.7");
+    await click(byId("eval-run")); // empty: bob's own settings
+
+    await type(byId("eval-judge-min-score"), "3");
+    expect((byId("eval-run") as HTMLButtonElement).disabled).toBe(true);
+    await type(byId("eval-judge-min-score"), "1.5"); // turns the judge off: allowed
+    await type(byId("eval-judge-floor"), "1.1");
+    expect((byId("eval-run") as HTMLButtonElement).disabled).toBe(true);
+    await type(byId("eval-judge-floor"), "0.5");
+    await click(byId("eval-run"));
+    const sent = callsOf("cache_eval").map((c) => c as CacheEvalRequest);
+    expect(sent.map((c) => [c.judge_min_score, c.judge_floor])).toEqual([
+      [0.97, 0.7],
+      [1.5, 0.5],
+    ]);
   });
 
   it("cleans up and warms the selected namespace, following the job", async () => {
@@ -399,5 +498,18 @@ describe("eval chart", () => {
     const html = renderToStaticMarkup(<EvalResult report={{ ...evalReport, chart_svg: "<p>not a chart</p>" }} />);
     expect(html).not.toContain("<img");
     expect(html).toContain("No chart for this run.");
+  });
+
+  it("says when the judge was off, with no judge summary", () => {
+    const off = {
+      ...evalReport,
+      judge_min_score: null,
+      judge_floor: null,
+      details: evalReport.details.map((d) => ({ ...d, judge: null, served: d.similarity >= 0.85 && d.objection === null })),
+    };
+    const html = renderToStaticMarkup(<EvalResult report={off} />);
+    expect(html).toContain("candidate checks on, <span data-testid=\"eval-judge-settings\">judge off</span>");
+    expect(html).not.toContain("eval-judge-summary");
+    expect(html).not.toContain("served by the judge");
   });
 });

@@ -44,7 +44,7 @@ describe("overview", () => {
       read_only: false,
       collected_at: "2026-01-01T00:00:00Z",
       host: { hostname: "h", cpu_count: 2, cpu_percent: 12.5, load_average_1m: 0.5, memory_total_bytes: 1073741824, memory_used_bytes: 536870912, memory_available_bytes: 536870912, swap_used_bytes: 0, process_rss_bytes: 1048576 },
-      engine: { embedding_model: "m", embedding_model_ready: true, embedding_model_problem: null, storage: "embedded", namespaces: 1, entries: 3, hits: 1, misses: 1, hit_rate: 0.5, lookup_p99_us: 120 },
+      engine: { embedding_model: "m", embedding_model_ready: true, embedding_model_problem: null, judge_ready: false, judge_problem: "no judge in /models/judge: run `simba models fetch`", storage: "embedded", namespaces: 1, entries: 3, hits: 1, misses: 1, hit_rate: 0.5, lookup_p99_us: 120 },
       redis: { state: "ok", data: { version: "7.0.15", role: "master", uptime_seconds: 1, connected_clients: 1, used_memory_bytes: 1048576, used_memory_peak_bytes: 1048576, maxmemory_bytes: 0, maxmemory_policy: "noeviction", mem_fragmentation_ratio: 1, keyspace_hits: 60, keyspace_misses: 40, hit_rate_lifetime: 0.6, hit_rate_interval: null, evicted_keys: 0, expired_keys: 0, keys_total: 100, databases: [], total_commands_processed: 1, instantaneous_ops_per_sec: 0 } },
       postgres: { state: "error", error: { code: "unreachable", message: "cannot reach PostgreSQL at postgres://h:1/db" } },
     } as unknown as StatusReport;
@@ -54,5 +54,15 @@ describe("overview", () => {
     expect(html).toContain("no limit");
     expect(html).toContain("100 keys");
     expect(html).toContain("cannot reach PostgreSQL");
+    // The judge's problem is a warning, not an error: the checks still decide alone.
+    expect(html).toContain('data-testid="warning-box"');
+    expect(html).toContain("no judge in /models/judge");
+    expect(html).toContain("the candidate checks decide alone");
+    expect(html).not.toContain("Judge ready");
+
+    const ready = { ...report, engine: { ...report.engine, judge_ready: true, judge_problem: null } };
+    const ok = renderToStaticMarkup(<OverviewView report={ready} />);
+    expect(ok).toContain("Judge ready");
+    expect(ok).not.toContain('data-testid="warning-box"');
   });
 });

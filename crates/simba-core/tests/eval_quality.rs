@@ -1,38 +1,46 @@
-//! The answer-safety target, through the real MiniLM model and the same evaluation the `cache eval`
-//! command runs: at the default threshold (0.8) with the candidate checks on, serve at least 65% of
-//! same-answer pairs and at most 2% of trap pairs.
-//! - the development pairs (`eval_dev.jsonl`) must meet it;
-//! - the hold-out pairs (`eval_holdout.jsonl`, other domains) and the fresh pairs (`eval_fresh.jsonl`,
-//!   written by a helper that never saw the checks) do not meet it yet: they are held to floors just
-//!   under what they score now (hold-out 71.6% served / 1.5% traps, fresh 60.5% / 0.0%), so a change
-//!   to the checks cannot lose ground unnoticed. Set `HOLDOUT_ASSERTED` once they meet the target.
-//!   Both sets have been read while improving the checks (session 6), so they are no longer blind;
-//!   the measure of generality is the next set written without looking at the checks.
-//! - two more sets written blind in session 7: `eval_blind.jsonl` (read after its first
-//!   measurement to find error classes) and `eval_blind2.jsonl` (never read; measured once at the
-//!   end of session 7: 43.8% / 0.5%), held to floors the same way.
+//! The answer-safety target, through the real MiniLM model, the real judge and the same evaluation
+//! the `cache eval` command runs, at the default settings (threshold 0.8, candidate checks on, the
+//! judge at its default minimum score and floor): serve at least 65% of same-answer pairs and at
+//! most 2% of trap pairs.
 //!
-//! `SIMBA_EVAL_DUMP=<file>` writes every pair of the development set with its similarity and the
-//! checks' objection, one JSON object a line, for inspection.
+//! Six labelled sets of 360 pairs, none of which the judge trained on (`judge_pairs_stay_apart`):
+//! - `eval_dev`, `eval_holdout`, `eval_fresh`, `eval_blind`: read pair by pair in sessions 1–7
+//!   while writing the checks, and used in session 8 to choose the judge's minimum score and floor;
+//! - `eval_blind2` (written in session 7) and `eval_blind3` (session 8): never read; only their
+//!   overall figures were looked at, once the judge's settings were chosen. They are the honest
+//!   measure of what held-out questions get.
+//! Sets that meet the target must keep meeting it; a set that does not yet is held to a floor just
+//! under its figure, so no change loses ground unnoticed.
+//!
+//! `SIMBA_EVAL_DUMP=<file>` writes every pair of the development set with its similarity, the
+//! checks' objection and the judge's score, one JSON object a line, for inspection.
 
 use simba_core::engine::cache::types::CacheSettings;
 use simba_core::engine::embed::{Embedder, MiniLmEmbedder};
 use simba_core::engine::eval::{evaluate, parse_pairs, EvalReport};
+use simba_core::engine::judge::Judge;
+use std::sync::OnceLock;
 
 const SAME_TARGET: f64 = 0.65;
 const TRAP_TARGET: f64 = 0.02;
-/// Whether the hold-out figures are asserted (true once the checks generalise to them; not yet).
-const HOLDOUT_ASSERTED: bool = false;
+
+fn models() -> &'static (MiniLmEmbedder, Judge) {
+    static MODELS: OnceLock<(MiniLmEmbedder, Judge)> = OnceLock::new();
+    MODELS.get_or_init(|| {
+        let dir = simba_core::paths::models_dir().join(simba_core::engine::MODEL_DIR_NAME);
+        let model = MiniLmEmbedder::load(&dir).unwrap_or_else(|e| panic!("{e} (run `bash .ci/setup test`)"));
+        (model, Judge::load(&dir).unwrap())
+    })
+}
 
 fn run(file: &str) -> (EvalReport, f64, f64, String) {
-    let dir = simba_core::paths::models_dir().join(simba_core::engine::MODEL_DIR_NAME);
-    let model = MiniLmEmbedder::load(&dir).unwrap_or_else(|e| panic!("{e} (run `bash .ci/setup test`)"));
+    let (model, judge) = models();
     let path = format!("{}/../../tests/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
     let pairs = parse_pairs(&std::fs::read_to_string(path).unwrap()).unwrap();
     let defaults = CacheSettings::default();
     assert!(defaults.verify_candidates);
-    let threshold = defaults.similarity_threshold;
-    let report = evaluate(&model as &dyn Embedder, &pairs, threshold, true).unwrap();
+    let report = evaluate(model as &dyn Embedder, Some(judge), &pairs, &defaults).unwrap();
+    assert_eq!(report.judge_min_score, Some(defaults.judge_min_score), "the judge took no part");
     let same = report.overall.same_served_rate.unwrap();
     let traps = report.overall.false_hit_rate.unwrap();
     let by_cat: Vec<String> = report
@@ -41,12 +49,19 @@ fn run(file: &str) -> (EvalReport, f64, f64, String) {
         .map(|(k, v)| format!("{k}: {:.0}%", 100.0 * v.same_served_rate.or(v.false_hit_rate).unwrap_or(0.0)))
         .collect();
     let by_cat = by_cat.join(", ");
-    eprintln!("{file} at threshold {threshold}: same served {:.1}%, traps served {:.1}% ({by_cat})", same * 100.0, traps * 100.0);
+    eprintln!("{file} at the default settings: same served {:.1}%, traps served {:.1}% ({by_cat})", same * 100.0, traps * 100.0);
     (report, same as f64, traps as f64, by_cat)
 }
 
+/// Served share of same-answer pairs at least `min_same`, of traps at most `max_traps`.
+fn floor(file: &str, min_same: f64, max_traps: f64) {
+    let (_, same, traps, by_cat) = run(file);
+    assert!(same >= min_same, "{file}: same-answer pairs served {:.1}% < {:.0}% ({by_cat})", same * 100.0, min_same * 100.0);
+    assert!(traps <= max_traps, "{file}: trap pairs served {:.1}% > {:.1}% ({by_cat})", traps * 100.0, max_traps * 100.0);
+}
+
 #[test]
-fn dev_set_meets_the_target_at_the_default_threshold() {
+fn dev_set_meets_the_target() {
     let (report, same, traps, by_cat) = run("eval_dev.jsonl");
     if let Ok(out) = std::env::var("SIMBA_EVAL_DUMP") {
         let lines: Vec<String> = report.details.iter().map(|d| serde_json::to_string(d).unwrap()).collect();
@@ -56,26 +71,45 @@ fn dev_set_meets_the_target_at_the_default_threshold() {
     assert!(traps <= TRAP_TARGET, "trap pairs served {:.1}% > 2% ({by_cat})", traps * 100.0);
 }
 
-/// Served share of same-answer pairs at least `min_same`, of traps at most `max_traps`.
-fn floor(file: &str, min_same: f64, max_traps: f64) {
-    let (_, same, traps, by_cat) = run(file);
-    let (min_same, max_traps) = if HOLDOUT_ASSERTED { (SAME_TARGET, TRAP_TARGET) } else { (min_same, max_traps) };
-    assert!(same >= min_same, "{file}: same-answer pairs served {:.1}% < {:.0}% ({by_cat})", same * 100.0, min_same * 100.0);
-    assert!(traps <= max_traps, "{file}: trap pairs served {:.1}% > {:.0}% ({by_cat})", traps * 100.0, max_traps * 100.0);
+#[test]
+fn sets_read_while_tuning_meet_the_target() {
+    for file in ["eval_fresh.jsonl", "eval_blind.jsonl"] {
+        floor(file, SAME_TARGET, TRAP_TARGET);
+    }
+    // 84.0% / 2.02%: one trap over (4 of 198; 3 of them pass the checks at 0.8 without the judge).
+    floor("eval_holdout.jsonl", 0.80, 0.021);
 }
 
+/// Session 8 figures at the default settings: blind2 62.3% / 0.5%, blind3 70.4% / 0.5%.
 #[test]
-fn holdout_set_keeps_its_ground() {
-    floor("eval_holdout.jsonl", 0.70, 0.03);
+fn unread_sets_keep_their_ground() {
+    floor("eval_blind3.jsonl", SAME_TARGET, TRAP_TARGET);
+    floor("eval_blind2.jsonl", 0.60, 0.015);
 }
 
+/// The judge never trained on a question of the sets that measure it (see
+/// `.ci/tools/judge_pairs_apart.py`, which drops such pairs).
 #[test]
-fn fresh_set_keeps_its_ground() {
-    floor("eval_fresh.jsonl", 0.59, 0.01);
-}
-
-#[test]
-fn blind_sets_keep_their_ground() {
-    floor("eval_blind.jsonl", 0.48, 0.015);
-    floor("eval_blind2.jsonl", 0.42, 0.015);
+fn judge_pairs_stay_apart() {
+    let norm = |t: &str| t.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' }).collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ");
+    let texts = |dir: &str, prefix: &str| -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"))).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if name.starts_with(prefix) && name.ends_with(".jsonl") {
+                for p in parse_pairs(&std::fs::read_to_string(&path).unwrap()).unwrap() {
+                    out.push((name.clone(), norm(&p.a)));
+                    out.push((name.clone(), norm(&p.b)));
+                }
+            }
+        }
+        out
+    };
+    let held: std::collections::HashSet<String> = texts("../../tests/fixtures", "eval_").into_iter().map(|(_, t)| t).collect();
+    assert!(held.len() > 3000, "the evaluation sets are missing ({} texts)", held.len());
+    let training = texts("judge/pairs", "");
+    assert!(training.len() > 8000, "the judge's training pairs are missing ({} texts)", training.len());
+    let shared: Vec<&(String, String)> = training.iter().filter(|(_, t)| held.contains(t)).collect();
+    assert!(shared.is_empty(), "{} training texts also in an evaluation set, first in {}", shared.len(), shared[0].0);
 }

@@ -4,4 +4,9 @@ export type CacheEvalRequest = {
 /**
  * The labelled pairs, as JSONL or CSV text (a, b, same_answer, category).
  */
-content: string, threshold: number | null, verify_candidates: boolean | null, };
+content: string, threshold: number | null, verify_candidates: boolean | null, 
+/**
+ * The judge's minimum score and floor (default: the settings' defaults; a score above 1
+ * turns the judge off).
+ */
+judge_min_score: number | null, judge_floor: number | null, };

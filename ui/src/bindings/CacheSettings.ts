@@ -27,4 +27,16 @@ shadow_mode: boolean,
 /**
  * Check the best candidates for disagreeing numbers, dates, negations and names.
  */
-verify_candidates: boolean, };
+verify_candidates: boolean, 
+/**
+ * The judge's score (0–1) a candidate needs where the judge decides (see `cache::decide`):
+ * reading the query and the candidate together, it is this sure they ask the same. Above 1
+ * turns the judge off (the similarity threshold and the checks decide alone).
+ */
+judge_min_score: number, 
+/**
+ * The lowest similarity the judge reads below the threshold: candidates between it and the
+ * threshold are served only when the judge vouches for them. At or above the threshold: no
+ * such band.
+ */
+judge_floor: number, };

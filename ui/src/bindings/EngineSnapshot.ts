@@ -11,4 +11,8 @@ embedding_model: string, embedding_model_ready: boolean,
 /**
  * Why the engine is not ready, and what to do.
  */
-embedding_model_problem: string | null, storage: string, namespaces: number, entries: number, hits: number, misses: number, hit_rate: number | null, lookup_p99_us: number | null, };
+embedding_model_problem: string | null, 
+/**
+ * Whether the judge (which may overrule the candidate checks) is loaded, and if not why.
+ */
+judge_ready: boolean, judge_problem: string | null, storage: string, namespaces: number, entries: number, hits: number, misses: number, hit_rate: number | null, lookup_p99_us: number | null, };

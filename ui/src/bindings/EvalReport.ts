@@ -3,13 +3,17 @@ import type { PairResult } from "./PairResult";
 import type { ServeCounts } from "./ServeCounts";
 import type { SweepPoint } from "./SweepPoint";
 
-export type EvalReport = { model: string, threshold: number, verify_candidates: boolean, pairs: number, overall: ServeCounts, by_category: { [key in string]?: ServeCounts }, sweep: Array<SweepPoint>, 
+export type EvalReport = { model: string, threshold: number, verify_candidates: boolean, 
+/**
+ * The judge's minimum score and floor, when the judge took part (None: off or not loaded).
+ */
+judge_min_score: number | null, judge_floor: number | null, pairs: number, overall: ServeCounts, by_category: { [key in string]?: ServeCounts }, sweep: Array<SweepPoint>, 
 /**
  * The lowest threshold whose verified false-hit rate is at most 2%, and what it serves.
  */
 suggested_threshold: number | null, 
 /**
- * Per pair: similarity and the check's objection (for inspection).
+ * Per pair: similarity, the checks' objection and the judge's score (for inspection).
  */
 details: Array<PairResult>, 
 /**

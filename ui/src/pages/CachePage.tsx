@@ -161,7 +161,7 @@ export function CachePage({ confirm = browserConfirm, refreshMs = 5000 }: { conf
 
       <div className="card wide" data-testid="eval-card">
         <h3>Evaluate the threshold on labelled pairs</h3>
-        <EvalPanel defaultThreshold={ns ? ns.settings.similarity_threshold : (stats?.defaults.similarity_threshold ?? null)} />
+        <EvalPanel settings={ns ? ns.settings : (stats?.defaults ?? null)} />
       </div>
 
       {stats && (

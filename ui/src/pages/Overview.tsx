@@ -4,9 +4,10 @@ import type { ApiError } from "../bindings/ApiError";
 import { call, CallError } from "../platform";
 import { bytes, ms, pct } from "../format";
 
-export function ErrorBox({ error }: { error: ApiError }) {
+/** An error (red), or with `warning` something degraded that still works (amber). */
+export function ErrorBox({ error, warning = false }: { error: ApiError; warning?: boolean }) {
   return (
-    <div className="error" data-testid="error-box">
+    <div className={warning ? "error warning" : "error"} data-testid={warning ? "warning-box" : "error-box"}>
       <b>{error.code}</b>: {error.message}
     </div>
   );
@@ -29,6 +30,10 @@ export function OverviewView({ report }: { report: StatusReport }) {
         <h3>Local engine</h3>
         {e.embedding_model_problem && <ErrorBox error={{ code: "missing_resource", message: e.embedding_model_problem }} />}
         <div>{e.embedding_model} ({e.embedding_model_ready ? "ready" : "not ready"}), {e.storage} store</div>
+        <div data-testid="judge-status">
+          Judge {e.judge_ready ? "ready" : e.judge_problem ? "off: the candidate checks decide alone" : "not loaded"}
+        </div>
+        {e.judge_problem && <ErrorBox warning error={{ code: "missing_resource", message: e.judge_problem }} />}
         <div>
           {e.entries} entries in {e.namespaces} namespaces, hit rate {pct(e.hit_rate)}, lookup p99{" "}
           {e.lookup_p99_us === null ? "–" : `${e.lookup_p99_us.toFixed(0)} µs`}

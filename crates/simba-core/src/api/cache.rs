@@ -68,6 +68,12 @@ pub struct CacheEvalRequest {
     pub threshold: Option<f32>,
     #[serde(default)]
     pub verify_candidates: Option<bool>,
+    /// The judge's minimum score and floor (default: the settings' defaults; a score above 1
+    /// turns the judge off).
+    #[serde(default)]
+    pub judge_min_score: Option<f32>,
+    #[serde(default)]
+    pub judge_floor: Option<f32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -196,8 +202,16 @@ impl Service {
         let pairs = eval::parse_pairs(&req.content)?;
         let embedder = self.engine().embedder().await?;
         let threshold = req.threshold.unwrap_or(CacheSettings::default().similarity_threshold);
-        let verify = req.verify_candidates.unwrap_or(true);
-        tokio::task::spawn_blocking(move || eval::evaluate(embedder.as_ref(), &pairs, threshold, verify))
+        let defaults = CacheSettings::default();
+        let settings = CacheSettings {
+            similarity_threshold: threshold,
+            verify_candidates: req.verify_candidates.unwrap_or(true),
+            judge_min_score: req.judge_min_score.unwrap_or(defaults.judge_min_score),
+            judge_floor: req.judge_floor.unwrap_or(defaults.judge_floor),
+            ..defaults
+        };
+        let judge = self.engine().judge().await.ok();
+        tokio::task::spawn_blocking(move || eval::evaluate(embedder.as_ref(), judge.as_deref(), &pairs, &settings))
             .await
             .map_err(|e| ApiError::internal(format!("the evaluation stopped: {e}")))?
     }

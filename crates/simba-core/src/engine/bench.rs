@@ -255,6 +255,30 @@ pub fn embed_bench(embedder: &dyn Embedder, texts: &[String]) -> Result<EmbedBen
     })
 }
 
+#[derive(Debug, Clone, Serialize)]
+pub struct JudgeBench {
+    pub pairs: u32,
+    /// One (query, candidate) pair, as a lookup scores a refused candidate.
+    pub single_p50_ms: f64,
+    pub single_p99_ms: f64,
+}
+
+/// The judge's cost per refused candidate: pairs of neighbouring sample questions, one at a time.
+pub fn judge_bench(judge: &super::judge::Judge, texts: &[String]) -> Result<JudgeBench, super::judge::JudgeError> {
+    let pairs: Vec<(&str, &str)> = texts.windows(2).map(|w| (w[0].as_str(), w[1].as_str())).take(200).collect();
+    for p in pairs.iter().take(10) {
+        judge.score(std::slice::from_ref(p))?;
+    }
+    let mut times = Vec::with_capacity(pairs.len());
+    for p in &pairs {
+        let s = Instant::now();
+        judge.score(std::slice::from_ref(p))?;
+        times.push(s.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(JudgeBench { pairs: pairs.len() as u32, single_p50_ms: percentile(&times, 0.5), single_p99_ms: percentile(&times, 0.99) })
+}
+
 /// Short analytics-style questions for embedding benchmarks (built from parts, deterministic).
 pub fn sample_questions(n: usize) -> Vec<String> {
     const STARTS: &[&str] = &["What was the", "Show me the", "How many", "List the", "Compare the", "Which region had the highest", "Give me the weekly", "Break down the"];

@@ -5,10 +5,17 @@
 
 use crate::engine::cache::verify;
 use crate::engine::embed::Embedder;
+use crate::engine::cache::decide::{self, JudgePolicy, Step};
+use crate::engine::cache::types::CacheSettings;
+use crate::engine::cache::verify::Objection;
+use crate::engine::judge::Judge;
 use crate::error::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use ts_rs::TS;
+
+/// The sweep's lowest threshold (it goes up to 1 in steps of 0.01).
+const SWEEP_FROM: f32 = 0.5;
 
 /// One labelled pair.
 #[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
@@ -145,13 +152,16 @@ pub struct EvalReport {
     pub model: String,
     pub threshold: f32,
     pub verify_candidates: bool,
+    /// The judge's minimum score and floor, when the judge took part (None: off or not loaded).
+    pub judge_min_score: Option<f32>,
+    pub judge_floor: Option<f32>,
     pub pairs: u32,
     pub overall: ServeCounts,
     pub by_category: BTreeMap<String, ServeCounts>,
     pub sweep: Vec<SweepPoint>,
     /// The lowest threshold whose verified false-hit rate is at most 2%, and what it serves.
     pub suggested_threshold: Option<f32>,
-    /// Per pair: similarity and the check's objection (for inspection).
+    /// Per pair: similarity, the checks' objection and the judge's score (for inspection).
     pub details: Vec<PairResult>,
     /// SVG chart of the sweep.
     pub chart_svg: String,
@@ -166,14 +176,33 @@ pub struct PairResult {
     pub category: Option<String>,
     pub similarity: f32,
     pub objection: Option<String>,
+    /// Whether the objection is about wording (which the judge may overrule).
+    pub objection_about_wording: bool,
+    /// The judge's score, where the judge could decide the pair (see `cache::decide`).
+    pub judge: Option<f32>,
     pub served: bool,
 }
 
-/// Scores every pair once, then derives every operating point from the scores.
-pub fn evaluate(embedder: &dyn Embedder, pairs: &[LabelledPair], threshold: f32, verify_candidates: bool) -> ApiResult<EvalReport> {
-    if !(0.0..=1.0).contains(&threshold) {
-        return Err(ApiError::invalid(format!("threshold must be between 0 and 1, not {threshold}")));
+impl PairResult {
+    /// Whether a lookup would serve the pair at `threshold`: the same steps (`cache::decide`).
+    fn served_at(&self, threshold: f32, policy: Option<JudgePolicy>) -> bool {
+        let objection = self.objection.as_ref().map(|r| Objection { reason: r.clone(), about_wording: self.objection_about_wording });
+        match decide::first_step(self.similarity, threshold, objection.as_ref(), policy) {
+            Step::Serve => true,
+            Step::Refuse => false,
+            Step::AskJudge => policy.zip(self.judge).is_some_and(|(p, s)| s >= p.min_score),
+        }
     }
+}
+
+/// Scores every pair once, then derives every operating point from the scores. With `a` cached,
+/// would a lookup of `b` be served under `settings` (threshold, checks, judge)? `judge` is the
+/// loaded judge, if any.
+pub fn evaluate(embedder: &dyn Embedder, judge: Option<&Judge>, pairs: &[LabelledPair], settings: &CacheSettings) -> ApiResult<EvalReport> {
+    settings.validate().map_err(ApiError::invalid)?;
+    let threshold = settings.similarity_threshold;
+    let verify_candidates = settings.verify_candidates;
+    let policy = JudgePolicy::from_settings(settings, judge.is_some());
     let mut texts: Vec<&str> = Vec::with_capacity(pairs.len() * 2);
     for p in pairs {
         texts.push(&p.a);
@@ -188,17 +217,33 @@ pub fn evaluate(embedder: &dyn Embedder, pairs: &[LabelledPair], threshold: f32,
         let (va, vb) = (&vectors[2 * i], &vectors[2 * i + 1]);
         let similarity: f32 = va.iter().zip(vb).map(|(x, y)| x * y).sum();
         // The cached side is `a`; the incoming query is `b`.
-        let objection = verify::disagreement(&p.b, &p.a);
-        let served = similarity >= threshold && (!verify_candidates || objection.is_none());
+        let objection = if verify_candidates { verify::objection(&p.b, &p.a) } else { None };
         details.push(PairResult {
             a: p.a.clone(),
             b: p.b.clone(),
             same_answer: p.same_answer,
             category: p.category.clone(),
             similarity,
-            objection,
-            served,
+            objection_about_wording: objection.as_ref().is_some_and(|o| o.about_wording),
+            objection: objection.map(|o| o.reason),
+            judge: None,
+            served: false,
         });
+    }
+    // The judge reads, in one batch, every pair it could decide at some threshold of the sweep.
+    if let (Some(judge), Some(p)) = (judge, policy) {
+        let lowest = decide::lowest_served(SWEEP_FROM, Some(p)).min(decide::lowest_served(threshold, Some(p)));
+        let asked: Vec<usize> = (0..details.len())
+            .filter(|&i| details[i].similarity >= lowest && (details[i].objection.is_none() || details[i].objection_about_wording))
+            .collect();
+        let texts: Vec<(&str, &str)> = asked.iter().map(|&i| (details[i].b.as_str(), details[i].a.as_str())).collect();
+        let scores = judge.score(&texts).map_err(|e| ApiError::internal(e.to_string()))?;
+        for (&i, s) in asked.iter().zip(scores) {
+            details[i].judge = Some(s);
+        }
+    }
+    for d in &mut details {
+        d.served = d.served_at(threshold, policy);
     }
     let mut overall = ServeCounts::default();
     let mut by_category: BTreeMap<String, ServeCounts> = BTreeMap::new();
@@ -208,11 +253,11 @@ pub fn evaluate(embedder: &dyn Embedder, pairs: &[LabelledPair], threshold: f32,
     }
     let mut sweep = Vec::new();
     for step in 0..=50 {
-        let t = 0.5 + step as f32 * 0.01;
+        let t = SWEEP_FROM + step as f32 * 0.01;
         let (mut raw, mut verified) = (ServeCounts::default(), ServeCounts::default());
         for d in &details {
             raw.add(d.same_answer, d.similarity >= t);
-            verified.add(d.same_answer, d.similarity >= t && d.objection.is_none());
+            verified.add(d.same_answer, d.served_at(t, policy));
         }
         sweep.push(SweepPoint { threshold: (t * 100.0).round() / 100.0, raw: raw.finish(), verified: verified.finish() });
     }
@@ -228,6 +273,8 @@ pub fn evaluate(embedder: &dyn Embedder, pairs: &[LabelledPair], threshold: f32,
         model: embedder.model_id().to_string(),
         threshold,
         verify_candidates,
+        judge_min_score: policy.map(|p| p.min_score),
+        judge_floor: policy.map(|p| p.floor),
         pairs: pairs.len() as u32,
         overall: overall.finish(),
         by_category: by_category.into_iter().map(|(k, v)| (k, v.finish())).collect(),

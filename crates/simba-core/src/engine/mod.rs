@@ -6,6 +6,7 @@ pub mod cache;
 pub mod embed;
 pub mod eval;
 pub mod index;
+pub mod judge;
 pub mod store;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -26,6 +27,9 @@ pub struct EngineSnapshot {
     pub embedding_model_ready: bool,
     /// Why the engine is not ready, and what to do.
     pub embedding_model_problem: Option<String>,
+    /// Whether the judge (which may overrule the candidate checks) is loaded, and if not why.
+    pub judge_ready: bool,
+    pub judge_problem: Option<String>,
     pub storage: String,
     #[ts(type = "number")]
     pub namespaces: u64,
@@ -116,6 +120,8 @@ struct EngineInner {
     cache: OnceCell<Arc<SemanticCache>>,
     /// The model is loaded once, shared by every cache.
     embedder: OnceCell<Arc<dyn Embedder>>,
+    /// The judge (MiniLM + the built-in adapter), or why it could not load.
+    judge: OnceCell<Result<Arc<judge::Judge>, String>>,
 }
 
 impl Engine {
@@ -133,7 +139,7 @@ impl Engine {
     }
 
     pub fn new(model_dir: PathBuf, backend: Backend) -> Self {
-        Self { inner: Arc::new(EngineInner { model_dir, backend, cache: OnceCell::new(), embedder: OnceCell::new() }) }
+        Self { inner: Arc::new(EngineInner { model_dir, backend, cache: OnceCell::new(), embedder: OnceCell::new(), judge: OnceCell::new() }) }
     }
 
     pub fn backend(&self) -> &Backend {
@@ -165,6 +171,28 @@ impl Engine {
             .cloned()
     }
 
+    /// The judge, loaded once from the local model's files whichever embedder is in use. Without
+    /// them the checks decide alone; the reason is logged once and shown in the snapshot.
+    pub async fn judge(&self) -> Result<Arc<judge::Judge>, String> {
+        self.inner
+            .judge
+            .get_or_init(|| async {
+                let dir = self.inner.model_dir.clone();
+                let loaded = tokio::task::spawn_blocking(move || judge::Judge::load(&dir)).await;
+                let loaded = match loaded {
+                    Ok(Ok(j)) => Ok(Arc::new(j)),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(e) => Err(format!("judge loading stopped: {e}")),
+                };
+                if let Err(e) = &loaded {
+                    tracing::warn!("the judge is off, the candidate checks decide alone: {e}");
+                }
+                loaded
+            })
+            .await
+            .clone()
+    }
+
     /// The semantic cache on the configured backend (opened on first use).
     pub async fn cache(&self) -> ApiResult<Arc<SemanticCache>> {
         self.inner
@@ -188,7 +216,7 @@ impl Engine {
                         Arc::new(store::postgres::PostgresStore::open(endpoint.url.expose(), dims, 8).await.map_err(unavailable)?)
                     }
                 };
-                Ok(Arc::new(SemanticCache::new(embedder, store)))
+                Ok(Arc::new(SemanticCache::new(embedder, store).with_judge(self.judge().await.ok())))
             })
             .await
             .cloned()
@@ -204,6 +232,10 @@ impl Engine {
             Ok(cache) => {
                 snap.embedding_model_ready = true;
                 snap.embedding_model = cache.embedder().model_id().to_string();
+                match self.judge().await {
+                    Ok(_) => snap.judge_ready = true,
+                    Err(e) => snap.judge_problem = Some(e),
+                }
                 match cache.stats().await {
                     Ok(s) => {
                         snap.namespaces = s.namespaces.len() as u64;

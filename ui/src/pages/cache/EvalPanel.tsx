@@ -1,6 +1,8 @@
 import { useState } from "react";
 import type { ApiError } from "../../bindings/ApiError";
+import type { CacheSettings } from "../../bindings/CacheSettings";
 import type { EvalReport } from "../../bindings/EvalReport";
+import type { PairResult } from "../../bindings/PairResult";
 import type { ServeCounts } from "../../bindings/ServeCounts";
 import { call } from "../../platform";
 import { pct } from "../../format";
@@ -9,6 +11,44 @@ import { asError, readFileText, svgImageSource, truncate } from "./util";
 
 const EXAMPLE = `{"a": "What was our total revenue in 2023?", "b": "total revenue for 2023", "same_answer": true, "category": "paraphrase"}
 {"a": "What was our total revenue in 2023?", "b": "What was our total revenue in 2024?", "same_answer": false, "category": "date_change"}`;
+
+/** A threshold-like figure: two decimals, more only where they matter. */
+const fig = (v: number) => (Math.abs(v - Number(v.toFixed(2))) < 1e-6 ? v.toFixed(2) : String(Number(v.toFixed(4))));
+
+/**
+ * Whether the judge decides the pair at the report's threshold (as `cache::decide`): at or above
+ * the threshold when the only objection is about wording, or between the floor and the threshold
+ * when no check objects to a fact.
+ */
+export function judgeDecides(report: EvalReport, d: PairResult): boolean {
+  if (report.judge_min_score === null || d.judge === null) return false;
+  if (d.objection !== null && !d.objection_about_wording) return false;
+  const floor = Math.min(report.judge_floor ?? report.threshold, report.threshold);
+  return d.similarity >= floor && (d.objection !== null || d.similarity < report.threshold);
+}
+
+/** Served only because the judge vouched for it: despite an objection, or below the threshold. */
+export const servedByJudge = (report: EvalReport, d: PairResult) =>
+  d.served && (d.objection !== null || d.similarity < report.threshold);
+
+/** The judge's score for a pair and what it did at the report's threshold ("" when it did not read it). */
+export function judgeText(report: EvalReport, d: PairResult): string {
+  if (d.judge === null) return "";
+  const score = `judge ${d.judge.toFixed(3)}`;
+  if (servedByJudge(report, d)) return `${score} — served by the judge`;
+  if (judgeDecides(report, d) && report.judge_min_score !== null) return `${score} — below ${fig(report.judge_min_score)}`;
+  return score;
+}
+
+/** The judge's settings in a report: "judge: score ≥ 0.99, reads down to 0.60", or "judge off". */
+export function judgeSettingsText(report: EvalReport): string {
+  if (report.judge_min_score === null) return "judge off";
+  const floor =
+    report.judge_floor !== null && report.judge_floor < report.threshold
+      ? `reads down to ${fig(report.judge_floor)}`
+      : "reads nothing below the threshold";
+  return `judge: score ≥ ${fig(report.judge_min_score)}, ${floor}`;
+}
 
 function CountsRow({ label, c, testid }: { label: string; c: ServeCounts; testid: string }) {
   return (
@@ -36,12 +76,24 @@ export function EvalResult({ report }: { report: EvalReport }) {
   const suggested = report.suggested_threshold === null ? null : report.sweep.find((p) => p.threshold === report.suggested_threshold);
   const falseHits = report.details.filter((d) => d.served && !d.same_answer);
   const missed = report.details.filter((d) => !d.served && d.same_answer);
+  const decided = report.details.filter((d) => judgeDecides(report, d));
+  const vouched = report.details.filter((d) => servedByJudge(report, d));
+  const at = report.threshold.toFixed(2);
+  const floor = report.judge_floor !== null && report.judge_floor < report.threshold ? fig(report.judge_floor) : null;
   return (
     <div data-testid="eval-result">
       <div>
         {report.pairs} pairs, model {report.model}, threshold {report.threshold.toFixed(2)}, candidate checks{" "}
-        {report.verify_candidates ? "on" : "off"}
+        {report.verify_candidates ? "on" : "off"}, <span data-testid="eval-judge-settings">{judgeSettingsText(report)}</span>
       </div>
+      {report.judge_min_score !== null && (
+        <div data-testid="eval-judge-summary">
+          At {at} the judge decided {decided.length} pair{decided.length === 1 ? "" : "s"} (where the only objection is about wording
+          {floor === null ? "" : `, or the similarity is between ${floor} and ${at} and no check objects to a fact`}) and served{" "}
+          {vouched.length} of them with a score ≥ {fig(report.judge_min_score)} ({vouched.filter((d) => !d.same_answer).length}{" "}
+          different-answer)
+        </div>
+      )}
       <table data-testid="eval-table">
         <thead>
           <tr>
@@ -127,6 +179,7 @@ export function EvalResult({ report }: { report: EvalReport }) {
                 <th>b</th>
                 <th className="num">similarity</th>
                 <th>check</th>
+                <th>judge</th>
               </tr>
             </thead>
             <tbody>
@@ -138,6 +191,7 @@ export function EvalResult({ report }: { report: EvalReport }) {
                   <td title={d.b}>{truncate(d.b, 60)}</td>
                   <td className="num">{d.similarity.toFixed(3)}</td>
                   <td>{d.objection ?? ""}</td>
+                  <td data-testid="eval-judge">{judgeText(report, d)}</td>
                 </tr>
               ))}
             </tbody>
@@ -152,11 +206,13 @@ export function EvalResult({ report }: { report: EvalReport }) {
  * Measures the threshold on labelled pairs (JSONL or CSV with a, b, same_answer, category): what is
  * served, the false hits with their 95% interval, and a suggested threshold.
  */
-export function EvalPanel({ defaultThreshold }: { defaultThreshold: number | null }) {
+export function EvalPanel({ settings }: { settings: CacheSettings | null }) {
   const [content, setContent] = useState("");
   const [fileName, setFileName] = useState<string | null>(null);
   const [threshold, setThreshold] = useState("");
   const [verify, setVerify] = useState(true);
+  const [minScore, setMinScore] = useState("");
+  const [floor, setFloor] = useState("");
   const [running, setRunning] = useState(false);
   const [report, setReport] = useState<EvalReport | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -168,12 +224,19 @@ export function EvalPanel({ defaultThreshold }: { defaultThreshold: number | nul
       .catch((e) => setError(asError(e)));
   };
 
-  // Empty means the threshold in force (the selected namespace's, else the defaults).
-  const t = threshold.trim() === "" ? defaultThreshold : Number(threshold);
-  const badThreshold = t !== null && (!Number.isFinite(t) || t < 0 || t > 1);
+  // Empty means the value in force (the selected namespace's settings, else the defaults).
+  const value = (text: string, inForce: number | null) => (text.trim() === "" ? inForce : Number(text));
+  const outside = (v: number | null, max: number) => v !== null && (!Number.isFinite(v) || v < 0 || v > max);
+  const t = value(threshold, settings?.similarity_threshold ?? null);
+  const badThreshold = outside(t, 1);
+  // Above 1 (up to 2) turns the judge off.
+  const judgeMinScore = value(minScore, settings?.judge_min_score ?? null);
+  const badMinScore = outside(judgeMinScore, 2);
+  const judgeFloor = value(floor, settings?.judge_floor ?? null);
+  const badFloor = outside(judgeFloor, 1);
   const run = () => {
     setRunning(true);
-    call("cache_eval", { content, threshold: t, verify_candidates: verify })
+    call("cache_eval", { content, threshold: t, verify_candidates: verify, judge_min_score: judgeMinScore, judge_floor: judgeFloor })
       .then((r) => (setReport(r), setError(null)))
       .catch((e) => setError(asError(e)))
       .finally(() => setRunning(false));
@@ -205,17 +268,45 @@ export function EvalPanel({ defaultThreshold }: { defaultThreshold: number | nul
             max={1}
             data-testid="eval-threshold"
             value={threshold}
-            placeholder={defaultThreshold === null ? "default" : String(defaultThreshold)}
+            placeholder={settings === null ? "default" : String(settings.similarity_threshold)}
             onChange={(e) => setThreshold(e.target.value)}
           />
         </label>
         <label>
           <input type="checkbox" data-testid="eval-verify" checked={verify} onChange={(e) => setVerify(e.target.checked)} /> Verify candidates
         </label>
-        <button data-testid="eval-run" disabled={running || !content.trim() || badThreshold} onClick={run}>
+        <label title="The judge's score (0–1) a candidate needs where the judge decides; above 1 (up to 2) turns the judge off.">
+          Judge min score{" "}
+          <input
+            type="number"
+            step="0.01"
+            min={0}
+            max={2}
+            data-testid="eval-judge-min-score"
+            value={minScore}
+            placeholder={settings === null ? "default" : String(settings.judge_min_score)}
+            onChange={(e) => setMinScore(e.target.value)}
+          />
+        </label>
+        <label title="The lowest similarity the judge reads (0–1): between it and the threshold a candidate is served only when the judge vouches for it.">
+          Judge floor{" "}
+          <input
+            type="number"
+            step="0.01"
+            min={0}
+            max={1}
+            data-testid="eval-judge-floor"
+            value={floor}
+            placeholder={settings === null ? "default" : String(settings.judge_floor)}
+            onChange={(e) => setFloor(e.target.value)}
+          />
+        </label>
+        <button data-testid="eval-run" disabled={running || !content.trim() || badThreshold || badMinScore || badFloor} onClick={run}>
           {running ? "Running…" : "Run evaluation"}
         </button>
         {badThreshold && <span className="warn">The threshold must be between 0 and 1.</span>}
+        {badMinScore && <span className="warn">The judge's min score must be between 0 and 2 (above 1 turns the judge off).</span>}
+        {badFloor && <span className="warn">The judge's floor must be between 0 and 1.</span>}
       </div>
       {error && <ErrorBox error={error} />}
       {report && <EvalResult report={report} />}

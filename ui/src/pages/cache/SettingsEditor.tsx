@@ -12,6 +12,8 @@ type Draft = {
   refresh_ttl_on_hit: boolean;
   shadow_mode: boolean;
   verify_candidates: boolean;
+  judge_min_score: string;
+  judge_floor: string;
 };
 
 const toDraft = (s: CacheSettings): Draft => ({
@@ -21,6 +23,8 @@ const toDraft = (s: CacheSettings): Draft => ({
   refresh_ttl_on_hit: s.refresh_ttl_on_hit,
   shadow_mode: s.shadow_mode,
   verify_candidates: s.verify_candidates,
+  judge_min_score: String(s.judge_min_score),
+  judge_floor: String(s.judge_floor),
 });
 
 const TEN_YEARS = 10 * 365 * 86_400;
@@ -35,6 +39,12 @@ export function parseDraft(d: Draft): { settings: CacheSettings } | { problem: s
   const t = Number(d.ttl_seconds);
   if (d.ttl_seconds.trim() === "" || !Number.isInteger(t) || t < 0 || t > TEN_YEARS)
     return { problem: "The TTL must be whole seconds between 0 (no expiry) and ten years." };
+  const minScore = Number(d.judge_min_score);
+  if (d.judge_min_score.trim() === "" || !Number.isFinite(minScore) || minScore < 0 || minScore > 2)
+    return { problem: "The judge's minimum score must be a number between 0 and 1 (above 1, up to 2, turns the judge off)." };
+  const floor = Number(d.judge_floor);
+  if (d.judge_floor.trim() === "" || !Number.isFinite(floor) || floor < 0 || floor > 1)
+    return { problem: "The judge's floor must be a similarity between 0 and 1." };
   return {
     settings: {
       similarity_threshold: threshold,
@@ -43,12 +53,22 @@ export function parseDraft(d: Draft): { settings: CacheSettings } | { problem: s
       refresh_ttl_on_hit: d.refresh_ttl_on_hit,
       shadow_mode: d.shadow_mode,
       verify_candidates: d.verify_candidates,
+      judge_min_score: minScore,
+      judge_floor: floor,
     },
   };
 }
 
 const show = (key: keyof CacheSettings, v: CacheSettings[keyof CacheSettings]): string =>
-  typeof v === "boolean" ? (v ? "on" : "off") : key === "ttl_seconds" ? `${v} s (${ttl(v)})` : String(v);
+  typeof v === "boolean"
+    ? v
+      ? "on"
+      : "off"
+    : key === "ttl_seconds"
+      ? `${v} s (${ttl(v)})`
+      : key === "judge_min_score" && v > 1
+        ? `${v} (judge off)`
+        : String(v);
 
 const LABELS: Record<keyof CacheSettings, string> = {
   similarity_threshold: "threshold",
@@ -57,6 +77,8 @@ const LABELS: Record<keyof CacheSettings, string> = {
   refresh_ttl_on_hit: "refresh TTL on hit",
   shadow_mode: "shadow mode",
   verify_candidates: "verify candidates",
+  judge_min_score: "judge min score",
+  judge_floor: "judge floor",
 };
 
 export function settingsDiff(old: CacheSettings, next: CacheSettings): { key: keyof CacheSettings; from: string; to: string }[] {
@@ -107,7 +129,12 @@ export function SettingsEditor({
       .finally(() => setSaving(false));
   };
 
-  const num = (key: "similarity_threshold" | "max_entries" | "ttl_seconds", label: string, step: string, hint?: string) => (
+  const num = (
+    key: "similarity_threshold" | "max_entries" | "ttl_seconds" | "judge_min_score" | "judge_floor",
+    label: string,
+    step: string,
+    hint?: string,
+  ) => (
     <label>
       {label}
       <input
@@ -143,6 +170,18 @@ export function SettingsEditor({
         {flag("refresh_ttl_on_hit", "Refresh TTL on hit", "A hit restarts the entry's TTL.")}
         {flag("shadow_mode", "Shadow mode", "Record would-be hits without serving them.")}
         {flag("verify_candidates", "Verify candidates", "Check the best candidates for disagreeing numbers, dates, negations and names.")}
+        {num(
+          "judge_min_score",
+          "Judge min score",
+          "0.01",
+          "0–1, the judge's score a candidate needs where the judge decides; above 1 turns the judge off",
+        )}
+        {num(
+          "judge_floor",
+          "Judge floor (lowest similarity the judge reads)",
+          "0.01",
+          "0–1; between it and the threshold a candidate is served only when the judge vouches for it",
+        )}
       </div>
       {"problem" in parsed && (
         <div className="warn" data-testid={`${testid}-invalid`}>

@@ -2,11 +2,14 @@
 //! per-user namespaces, item isolation, conversation context, TTL, a max-entries cap with LRU
 //! eviction, shadow mode, statistics and checks on the best candidates before anything is served.
 
+pub mod decide;
 pub mod stats;
 pub mod types;
 pub mod verify;
 
 use crate::engine::embed::{EmbedError, Embedder, MAX_QUERY_BYTES};
+use crate::engine::judge::Judge;
+use decide::{JudgePolicy, Step};
 use crate::engine::store::{CacheStore, Invalidation, NamespaceUsage};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use parking_lot::{Mutex, RwLock};
@@ -23,6 +26,8 @@ const CANDIDATES: usize = 5;
 
 pub struct SemanticCache {
     embedder: Arc<dyn Embedder>,
+    /// Reads a refused candidate together with the query and may overrule the checks.
+    judge: Option<Arc<Judge>>,
     store: Arc<dyn CacheStore>,
     template_version: RwLock<String>,
     settings: RwLock<SettingsTable>,
@@ -139,6 +144,7 @@ impl SemanticCache {
     pub fn new(embedder: Arc<dyn Embedder>, store: Arc<dyn CacheStore>) -> Self {
         Self {
             embedder,
+            judge: None,
             store,
             template_version: RwLock::new("v1".into()),
             settings: RwLock::new(SettingsTable::default()),
@@ -149,6 +155,32 @@ impl SemanticCache {
 
     pub fn embedder(&self) -> &Arc<dyn Embedder> {
         &self.embedder
+    }
+
+    /// Lets `judge` decide what the checks and the threshold leave to it (see `cache::decide`).
+    pub fn with_judge(mut self, judge: Option<Arc<Judge>>) -> Self {
+        self.judge = judge;
+        self
+    }
+
+    pub fn judge(&self) -> Option<&Arc<Judge>> {
+        self.judge.as_ref()
+    }
+
+    /// Why the judge will not vouch for `candidate` as an answer to `query`, or None when it does.
+    /// A judge that fails refuses (a miss, never a wrong hit).
+    fn judge_refuses(&self, query: &str, candidate: &str, policy: Option<JudgePolicy>) -> Option<String> {
+        let (Some(judge), Some(policy)) = (self.judge.as_ref(), policy) else {
+            return Some("the judge is off".into());
+        };
+        match judge.score(&[(query, candidate)]) {
+            Ok(s) if s[0] >= policy.min_score => None,
+            Ok(s) => Some(format!("the judge gives {:.3} (needs {:.3})", s[0], policy.min_score)),
+            Err(e) => {
+                tracing::warn!("the judge failed, refusing the candidate: {e}");
+                Some(format!("the judge failed: {e}"))
+            }
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn CacheStore> {
@@ -211,14 +243,26 @@ impl SemanticCache {
             Some(s) => format!("best similarity {s:.3} is below the threshold {:.3}", settings.similarity_threshold),
         };
         let new_expiry = (settings.refresh_ttl_on_hit && settings.ttl_seconds > 0).then(|| now + settings.ttl_seconds as i64 * 1000);
+        let judge_policy = JudgePolicy::from_settings(&settings, self.judge.is_some());
         for (entry, sim) in &candidates {
-            if !sim.is_finite() || *sim < settings.similarity_threshold {
+            if !sim.is_finite() || *sim < decide::lowest_served(settings.similarity_threshold, judge_policy) {
                 break;
             }
-            if settings.verify_candidates {
-                if let Some(why) = verify::disagreement(query, &entry.query) {
-                    reason = format!("closest match \"{}\" ({sim:.3}) refused: {why}", clip(&entry.query, 80));
+            let objection = if settings.verify_candidates { verify::objection(query, &entry.query) } else { None };
+            match decide::first_step(*sim, settings.similarity_threshold, objection.as_ref(), judge_policy) {
+                Step::Serve => {}
+                Step::Refuse => {
+                    if let Some(why) = &objection {
+                        reason = format!("closest match \"{}\" ({sim:.3}) refused: {why}", clip(&entry.query, 80));
+                    }
                     continue;
+                }
+                Step::AskJudge => {
+                    if let Some(refusal) = self.judge_refuses(query, &entry.query, judge_policy) {
+                        let checks = objection.map(|o| format!("{o}; ")).unwrap_or_default();
+                        reason = format!("closest match \"{}\" ({sim:.3}) refused: {checks}{refusal}", clip(&entry.query, 80));
+                        continue;
+                    }
                 }
             }
             if !settings.shadow_mode {

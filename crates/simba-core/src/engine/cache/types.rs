@@ -199,6 +199,24 @@ pub struct CacheSettings {
     pub shadow_mode: bool,
     /// Check the best candidates for disagreeing numbers, dates, negations and names.
     pub verify_candidates: bool,
+    /// The judge's score (0–1) a candidate needs where the judge decides (see `cache::decide`):
+    /// reading the query and the candidate together, it is this sure they ask the same. Above 1
+    /// turns the judge off (the similarity threshold and the checks decide alone).
+    #[serde(default = "default_judge_min_score")]
+    pub judge_min_score: f32,
+    /// The lowest similarity the judge reads below the threshold: candidates between it and the
+    /// threshold are served only when the judge vouches for them. At or above the threshold: no
+    /// such band.
+    #[serde(default = "default_judge_floor")]
+    pub judge_floor: f32,
+}
+
+fn default_judge_min_score() -> f32 {
+    crate::engine::judge::MIN_SCORE
+}
+
+fn default_judge_floor() -> f32 {
+    crate::engine::judge::FLOOR
 }
 
 impl Default for CacheSettings {
@@ -210,6 +228,8 @@ impl Default for CacheSettings {
             refresh_ttl_on_hit: false,
             shadow_mode: false,
             verify_candidates: true,
+            judge_min_score: default_judge_min_score(),
+            judge_floor: default_judge_floor(),
         }
     }
 }
@@ -218,6 +238,12 @@ impl CacheSettings {
     pub fn validate(&self) -> Result<(), String> {
         if !(0.0..=1.0).contains(&self.similarity_threshold) || self.similarity_threshold.is_nan() {
             return Err(format!("similarity_threshold must be between 0 and 1, not {}", self.similarity_threshold));
+        }
+        if !(0.0..=2.0).contains(&self.judge_min_score) || self.judge_min_score.is_nan() {
+            return Err(format!("judge_min_score must be between 0 and 1 (up to 2, where above 1 turns the judge off), not {}", self.judge_min_score));
+        }
+        if !(0.0..=1.0).contains(&self.judge_floor) || self.judge_floor.is_nan() {
+            return Err(format!("judge_floor must be between 0 and 1, not {}", self.judge_floor));
         }
         if self.max_entries == 0 {
             return Err("max_entries must be at least 1".into());

@@ -24,8 +24,9 @@ pub struct MiniLmBert {
     words: Embedding,
     /// Position embeddings (max positions × hidden).
     positions: Tensor,
-    /// Token-type 0's embedding (single-segment input, as sentence-transformers feeds).
-    segment: Tensor,
+    /// Token-type embeddings (types × hidden): type 0 for a single text (what sentence-transformers
+    /// feeds), type 1 for the second text of a pair (the judge's cross-encoding).
+    segments: Tensor,
     embedding_norm: LayerNorm,
     layers: Vec<Layer>,
     heads: usize,
@@ -53,7 +54,7 @@ impl MiniLmBert {
         let e = vb.pp("embeddings");
         let words = embedding(config.vocab_size, hidden, e.pp("word_embeddings"))?;
         let positions = e.pp("position_embeddings").get((config.max_position_embeddings, hidden), "weight")?;
-        let segment = e.pp("token_type_embeddings").get((config.type_vocab_size, hidden), "weight")?.get(0)?;
+        let segments = e.pp("token_type_embeddings").get((config.type_vocab_size, hidden), "weight")?;
         let embedding_norm = layer_norm(hidden, eps, e.pp("LayerNorm"))?;
         let layers = (0..config.num_hidden_layers)
             .map(|i| {
@@ -76,18 +77,23 @@ impl MiniLmBert {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { words, positions, segment, embedding_norm, layers, heads, head_size })
+        Ok(Self { words, positions, segments, embedding_norm, layers, heads, head_size })
     }
 
     /// Hidden states (n, len, hidden) for token ids (n, len) with attention mask (n, len; 1 for
-    /// real tokens, 0 for padding).
-    pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    /// real tokens, 0 for padding); `types` (n, len) are the token types of a pair, None for
+    /// single texts (all type 0).
+    pub fn forward(&self, ids: &Tensor, types: Option<&Tensor>, mask: &Tensor) -> Result<Tensor> {
         let (n, len) = ids.dims2()?;
         if len > self.positions.dim(0)? {
             bail!("{len} tokens is more than the model's {} positions", self.positions.dim(0)?);
         }
         let hidden = self.heads * self.head_size;
-        let x = self.words.forward(ids)?.broadcast_add(&self.positions.narrow(0, 0, len)?)?.broadcast_add(&self.segment)?;
+        let x = self.words.forward(ids)?.broadcast_add(&self.positions.narrow(0, 0, len)?)?;
+        let x = match types {
+            Some(t) => (x + self.segments.embedding(&t.flatten_all()?)?.reshape((n, len, hidden))?)?,
+            None => x.broadcast_add(&self.segments.get(0)?)?,
+        };
         let mut x = self.embedding_norm.forward(&x)?;
         // 0 where a token is real, the most negative float where it is padding: added to the
         // attention scores, padding gets no weight.

@@ -76,7 +76,7 @@ impl MiniLmEmbedder {
         }
         let ids = Tensor::from_vec(ids, (n, len), &self.device).map_err(backend)?;
         let mask = Tensor::from_vec(mask, (n, len), &self.device).map_err(backend)?;
-        let hidden = self.model.forward(&ids, &mask).map_err(backend)?; // (n, len, dims)
+        let hidden = self.model.forward(&ids, None, &mask).map_err(backend)?; // (n, len, dims)
         // Mean over real tokens only.
         let mask_f = mask.to_dtype(DType::F32).map_err(backend)?.unsqueeze(2).map_err(backend)?;
         let summed = hidden.broadcast_mul(&mask_f).map_err(backend)?.sum(1).map_err(backend)?;

@@ -3,7 +3,7 @@
 //! Vectors are L2-normalised, so cosine similarity is a dot product. Online providers (OpenAI-
 //! compatible, Azure OpenAI, Vertex AI) are chosen with `SIMBA_EMBEDDINGS`; see [`provider`].
 
-mod bert;
+pub(crate) mod bert;
 mod cached;
 mod minilm;
 pub mod provider;

@@ -8,6 +8,7 @@
 //! - when both sides use the same words, their roles must agree (who did what to whom).
 
 use super::facts::{self, Facts};
+use super::Objection;
 use super::lexicon as lex;
 use super::text::{one_typo_apart, typo_apart, Kind, Tok};
 use super::wordnet;
@@ -384,11 +385,11 @@ fn words(s: &Side, ks: &[usize]) -> String {
     ks.iter().map(|&k| s.tok(k).raw.as_str()).collect::<Vec<_>>().join(" ")
 }
 
-pub fn compare(q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &Facts) -> Option<String> {
+pub fn compare(q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &Facts) -> Option<Objection> {
     let (mut q, mut c) = (Side::new(q_toks), Side::new(c_toks));
     align(&mut q, &mut c);
     if (qf.negations + q.prefix_negations) % 2 != (cf.negations + c.prefix_negations) % 2 {
-        return Some("one is negated and the other is not".into());
+        return Some(Objection::fact("one is negated and the other is not".into()));
     }
     let (uq, uc) = (q.unmatched(), c.unmatched());
     // A name counts as missing only when the other side never mentions it.
@@ -398,23 +399,24 @@ pub fn compare(q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &Facts) -> Option
     let (nq, nc) = (names(&uq, c_toks), names(&uc, q_toks));
     if !nq.is_empty() || !nc.is_empty() {
         let show = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
-        return Some(format!("names differ ({} vs {})", show(&nq), show(&nc)));
+        return Some(Objection::fact(format!("names differ ({} vs {})", show(&nq), show(&nc))));
     }
     if let Some(why) = related_swap(&q, &c) {
         return Some(why);
     }
     if let Some(why) = changed_detail(&q, &c) {
-        return Some(why);
+        return Some(Objection::wording(why));
     }
     if uq.is_empty() && uc.is_empty() {
-        return super::roles::compare(q_toks, c_toks, &q.content, &c.content);
+        return super::roles::compare(q_toks, c_toks, &q.content, &c.content).map(Objection::fact);
     }
     None
 }
 
 /// Unmatched words that WordNet relates without making them the same: opposites, or two kinds of
-/// one thing (another entity).
-fn related_swap(q: &Side, c: &Side) -> Option<String> {
+/// one thing (another entity). Two kinds of one thing is a matter of wording WordNet cannot settle
+/// ("tickets" / "cases" are two kinds of record there): the judge may overrule it; opposites not.
+fn related_swap(q: &Side, c: &Side) -> Option<Objection> {
     let wn = wordnet::get();
     if wn.is_empty() {
         return None;
@@ -431,7 +433,7 @@ fn related_swap(q: &Side, c: &Side) -> Option<String> {
     for (wq, a) in &lq {
         for (wc, b) in &lc {
             if wn.antonyms(a, b) {
-                return Some(format!("opposite words ({wq} vs {wc})"));
+                return Some(Objection::fact(format!("opposite words ({wq} vs {wc})")));
             }
         }
     }
@@ -440,7 +442,7 @@ fn related_swap(q: &Side, c: &Side) -> Option<String> {
             // A kind against its wider class ("homes" / "houses", "customers" / "policyholders")
             // is left to the checks on what changed: WordNet nests too many near-synonyms.
             if let Some(class) = wn.cohyponyms(a, b) {
-                return Some(format!("\"{wq}\" vs \"{wc}\": two kinds of {class}"));
+                return Some(Objection::wording(format!("\"{wq}\" vs \"{wc}\": two kinds of {class}")));
             }
         }
     }

@@ -50,16 +50,48 @@ pub fn warm_up() {
     wordnet::get();
 }
 
+/// Why a candidate must not answer a query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Objection {
+    pub reason: String,
+    /// The objection is about wording, not a fact: a content word one side changes in place or
+    /// adds, or two kinds of one thing in WordNet. Whether "staff" / "employees" or "tickets" /
+    /// "cases" mean the same is lexical knowledge these checks lack, so the judge, reading both
+    /// texts, may overrule it. Numbers, dates, negation, names, opposites, roles: never.
+    pub about_wording: bool,
+}
+
+impl Objection {
+    fn fact(reason: String) -> Self {
+        Self { reason, about_wording: false }
+    }
+
+    fn wording(reason: String) -> Self {
+        Self { reason, about_wording: true }
+    }
+}
+
+impl std::fmt::Display for Objection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 /// Why `candidate` must not answer `query`, or None when no check disagrees.
-pub fn disagreement(query: &str, candidate: &str) -> Option<String> {
+pub fn objection(query: &str, candidate: &str) -> Option<Objection> {
     let too_long = |t: &str| t.chars().nth(text::MAX_CHARS).is_some();
     if (too_long(query) || too_long(candidate)) && query != candidate {
-        return Some(format!("longer than the {} characters the checks read", text::MAX_CHARS));
+        return Some(Objection::fact(format!("longer than the {} characters the checks read", text::MAX_CHARS)));
     }
     let (mut q, mut c) = (text::analyse(query), text::analyse(candidate));
     spelling::harmonise(&mut q, &mut c);
     let (qf, cf) = (facts::Facts::of(&q), facts::Facts::of(&c));
-    facts::compare(&qf, &cf).or_else(|| align::compare(&q, &c, &qf, &cf))
+    facts::compare(&qf, &cf).map(Objection::fact).or_else(|| align::compare(&q, &c, &qf, &cf))
+}
+
+/// The reason of [`objection`], for callers that only report it.
+pub fn disagreement(query: &str, candidate: &str) -> Option<String> {
+    objection(query, candidate).map(|o| o.reason)
 }
 
 #[cfg(test)]

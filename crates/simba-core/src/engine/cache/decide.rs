@@ -1,0 +1,101 @@
+//! How a candidate is decided: its similarity, the checks (`verify`) and the judge (`judge`), in
+//! one place shared by lookups and `cache eval`, so what the eval measures is what a lookup does.
+//!
+//! - At or above the namespace's similarity threshold, a candidate is served when no check
+//!   objects; when the only objection is about wording (a word changed in place or added, two
+//!   kinds of one thing), the judge may overrule it.
+//! - Below the threshold, down to the judge's floor, a candidate is served only when the judge
+//!   vouches for it (and no check objects to a fact). Raw cosine on MiniLM puts a third of true
+//!   rewordings under 0.8 ("How many people work here?" / "What's our headcount?"); the judge reads
+//!   both texts together and tells them from traps, which cosine cannot.
+//! - Numbers, dates, negation, names, opposites and roles are never the judge's to overrule.
+
+use super::types::CacheSettings;
+use super::verify::Objection;
+
+/// What the similarity and the checks say before the judge is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Serve,
+    Refuse,
+    /// Serve only if the judge's score reaches `judge_min_score`.
+    AskJudge,
+}
+
+/// The judge's part of the settings, or None when it is off (no judge loaded, checks off, or a
+/// minimum score above 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JudgePolicy {
+    pub min_score: f32,
+    pub floor: f32,
+}
+
+impl JudgePolicy {
+    pub fn from_settings(s: &CacheSettings, judge_loaded: bool) -> Option<Self> {
+        (judge_loaded && s.verify_candidates && s.judge_min_score <= 1.0).then_some(Self { min_score: s.judge_min_score, floor: s.judge_floor })
+    }
+}
+
+/// The lowest similarity a candidate can be served at.
+pub fn lowest_served(threshold: f32, judge: Option<JudgePolicy>) -> f32 {
+    judge.map_or(threshold, |j| j.floor.min(threshold))
+}
+
+/// The first step for a candidate at `similarity` with the checks' `objection` (None when the
+/// checks are off or agree).
+pub fn first_step(similarity: f32, threshold: f32, objection: Option<&Objection>, judge: Option<JudgePolicy>) -> Step {
+    if !similarity.is_finite() {
+        return Step::Refuse;
+    }
+    let overrulable = objection.is_none_or(|o| o.about_wording);
+    match judge {
+        _ if similarity >= threshold && objection.is_none() => Step::Serve,
+        Some(j) if overrulable && similarity >= j.floor.min(threshold) => Step::AskJudge,
+        _ => Step::Refuse,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wording() -> Objection {
+        Objection { reason: "\"staff\" vs \"employees\" in the same place".into(), about_wording: true }
+    }
+
+    fn fact() -> Objection {
+        Objection { reason: "numbers differ (2023 vs 2024)".into(), about_wording: false }
+    }
+
+    #[test]
+    fn the_judge_decides_only_wording_and_only_above_its_floor() {
+        let j = Some(JudgePolicy { min_score: 0.99, floor: 0.6 });
+        assert_eq!(first_step(0.9, 0.8, None, j), Step::Serve);
+        assert_eq!(first_step(0.9, 0.8, None, None), Step::Serve);
+        assert_eq!(first_step(0.9, 0.8, Some(&wording()), j), Step::AskJudge);
+        assert_eq!(first_step(0.9, 0.8, Some(&wording()), None), Step::Refuse);
+        assert_eq!(first_step(0.9, 0.8, Some(&fact()), j), Step::Refuse);
+        // Below the threshold: only with the judge, above its floor, and never over a fact.
+        assert_eq!(first_step(0.7, 0.8, None, j), Step::AskJudge);
+        assert_eq!(first_step(0.7, 0.8, Some(&wording()), j), Step::AskJudge);
+        assert_eq!(first_step(0.7, 0.8, Some(&fact()), j), Step::Refuse);
+        assert_eq!(first_step(0.7, 0.8, None, None), Step::Refuse);
+        assert_eq!(first_step(0.5, 0.8, None, j), Step::Refuse);
+        // A floor above the threshold changes nothing below the threshold.
+        let high = Some(JudgePolicy { min_score: 0.99, floor: 0.95 });
+        assert_eq!(first_step(0.85, 0.8, None, high), Step::Serve);
+        assert_eq!(first_step(0.79, 0.8, None, high), Step::Refuse);
+        assert_eq!(first_step(f32::NAN, 0.8, None, j), Step::Refuse);
+        assert_eq!(lowest_served(0.8, j), 0.6);
+        assert_eq!(lowest_served(0.8, None), 0.8);
+    }
+
+    #[test]
+    fn settings_turn_the_judge_off() {
+        let s = CacheSettings::default();
+        assert!(JudgePolicy::from_settings(&s, true).is_some());
+        assert!(JudgePolicy::from_settings(&s, false).is_none());
+        assert!(JudgePolicy::from_settings(&CacheSettings { judge_min_score: 1.5, ..s.clone() }, true).is_none());
+        assert!(JudgePolicy::from_settings(&CacheSettings { verify_candidates: false, ..s }, true).is_none());
+    }
+}
