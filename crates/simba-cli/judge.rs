@@ -22,6 +22,9 @@ pub enum JudgeCommand {
         lr: f64,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Adapter rank.
+        #[arg(long, default_value_t = simba_core::engine::judge::RANK)]
+        rank: usize,
         #[arg(long)]
         json: bool,
     },
@@ -42,11 +45,11 @@ fn model_dir() -> PathBuf {
 
 pub fn run(cmd: JudgeCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        JudgeCommand::Train { pairs, out, epochs, lr, seed, json } => {
+        JudgeCommand::Train { pairs, out, epochs, lr, seed, rank, json } => {
             let base = BaseModel::load(&model_dir())?;
             let data = train::read_pairs_dir(&pairs)?;
             eprintln!("training on {} pairs from {}", data.len(), pairs.display());
-            let opts = train::TrainOptions { epochs, learning_rate: lr, seed, ..Default::default() };
+            let opts = train::TrainOptions { epochs, learning_rate: lr, seed, rank, ..Default::default() };
             let (model, report) = train::train(&base, &data, &opts, |step, total, loss| eprintln!("step {step}/{total} loss {loss:.4}"))?;
             model.save_adapter(&out)?;
             if json {

@@ -73,18 +73,18 @@ fn dev_set_meets_the_target() {
 
 #[test]
 fn sets_read_while_tuning_meet_the_target() {
-    for file in ["eval_fresh.jsonl", "eval_blind.jsonl"] {
+    for file in ["eval_holdout.jsonl", "eval_fresh.jsonl", "eval_blind.jsonl"] {
         floor(file, SAME_TARGET, TRAP_TARGET);
     }
-    // 84.0% / 2.02%: one trap over (4 of 198; 3 of them pass the checks at 0.8 without the judge).
-    floor("eval_holdout.jsonl", 0.80, 0.021);
 }
 
-/// Session 8 figures at the default settings: blind2 62.3% / 0.5%, blind3 70.4% / 0.5%.
+/// Session 8, at the default settings: blind3 73.5% / 0.5%, blind2 66.0% / 0.5%. Blind2 is one
+/// pair above 65%; its floor leaves room for a score that sits on the judge's minimum to round the
+/// other way on another CPU.
 #[test]
-fn unread_sets_keep_their_ground() {
+fn unread_sets_meet_the_target() {
     floor("eval_blind3.jsonl", SAME_TARGET, TRAP_TARGET);
-    floor("eval_blind2.jsonl", 0.60, 0.015);
+    floor("eval_blind2.jsonl", 0.64, TRAP_TARGET);
 }
 
 /// The judge never trained on a question of the sets that measure it (see

@@ -183,3 +183,57 @@ async fn redis_going_away_is_a_miss_not_a_crash() {
     let e = cache.update_cache("another question", "a", &u, None).await.unwrap_err();
     assert_eq!(e.code, ErrorCode::Unreachable, "{}", e.message);
 }
+
+fn judge() -> Arc<simba_core::engine::judge::Judge> {
+    static JUDGE: OnceLock<Arc<simba_core::engine::judge::Judge>> = OnceLock::new();
+    JUDGE
+        .get_or_init(|| {
+            let dir = simba_core::paths::models_dir().join(simba_core::engine::MODEL_DIR_NAME);
+            Arc::new(simba_core::engine::judge::Judge::load(&dir).unwrap_or_else(|e| panic!("{e} (run `bash .ci/setup test`)")))
+        })
+        .clone()
+}
+
+/// The judge serves a rewording that cosine puts under the threshold, may overrule an objection
+/// about wording, and never one about a fact, whatever its minimum score.
+#[tokio::test]
+async fn the_judge_decides_wording_never_facts() {
+    let dir = tempfile::tempdir().unwrap();
+    let persist = SqlitePersistence::open(&dir.path().join("cache.db")).await.unwrap();
+    let store = Arc::new(IndexedStore::open(persist, model().dims()).await.unwrap());
+    let cache = SemanticCache::new(model(), store).with_judge(Some(judge()));
+    let alice = Scope::user("alice");
+    cache.update_cache("List customers who churned last quarter", "CHURN", &alice, None).await.unwrap();
+    cache.update_cache("What was our total revenue in 2023?", "R2023", &alice, None).await.unwrap();
+
+    // Cosine about 0.64, under the 0.8 threshold: served because the judge vouches for it.
+    let reworded = "Which customers cancelled last quarter?";
+    let hit = cache.check_get_cache(reworded, &alice).await.unwrap();
+    assert_eq!(hit_response(&hit), Some("CHURN"), "{hit:?}");
+    if let Lookup::Hit { similarity, .. } = &hit {
+        assert!(*similarity < 0.8, "the example should sit under the threshold: {similarity}");
+    }
+    // With the judge off, the same lookup is a miss.
+    let off = CacheSettings { judge_min_score: 2.0, ..CacheSettings::default() };
+    cache.set_settings(None, off).unwrap();
+    let miss = cache.check_get_cache(reworded, &alice).await.unwrap();
+    assert!(!miss.is_hit(), "{miss:?}");
+
+    // A judge that would accept anything still cannot overrule a fact (the year)...
+    let lax = CacheSettings { judge_min_score: 0.0, ..CacheSettings::default() };
+    cache.set_settings(None, lax.clone()).unwrap();
+    let year = cache.check_get_cache("What was our total revenue in 2024?", &alice).await.unwrap();
+    assert!(!year.is_hit(), "{year:?}");
+    if let Lookup::Miss { reason, .. } = &year {
+        assert!(reason.contains("differ"), "{reason}");
+    }
+    // ...but does decide an objection about wording (which is why its default score is high).
+    let word = cache.check_get_cache("What was our total profit in 2023?", &alice).await.unwrap();
+    assert_eq!(hit_response(&word), Some("R2023"), "{word:?}");
+    cache.set_settings(None, CacheSettings::default()).unwrap();
+    let word = cache.check_get_cache("What was our total profit in 2023?", &alice).await.unwrap();
+    assert!(!word.is_hit(), "{word:?}");
+    // Below the judge's floor nothing is read.
+    let far = cache.check_get_cache("Which warehouses ran out of pallets?", &alice).await.unwrap();
+    assert!(!far.is_hit(), "{far:?}");
+}

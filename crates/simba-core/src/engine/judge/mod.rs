@@ -28,12 +28,13 @@ pub const MAX_PAIR_TOKENS: usize = 128;
 /// The default score the judge must give (`judge_min_score`) and the lowest similarity it reads
 /// (`judge_floor`); see `cache::decide`. Chosen on four labelled sets the judge never trained on
 /// and checked on two more nobody read (docs/NOTES.md, session 8).
-pub const MIN_SCORE: f32 = 0.995;
+pub const MIN_SCORE: f32 = 0.99;
 pub const FLOOR: f32 = 0.6;
 
-/// Low-rank adapter size and scale (the usual LoRA α / r).
+/// Low-rank adapter size (training's default; a saved adapter carries its own) and the scale of
+/// its update (LoRA's α / r, with α = 2r).
 pub const RANK: usize = 8;
-pub const ALPHA: f64 = 16.0;
+pub const SCALE: f64 = 2.0;
 
 /// The linear layers that carry an adapter, by their name under `encoder.layer.N.`, with their
 /// (out, in) sizes as a function of hidden and intermediate sizes.
@@ -141,7 +142,7 @@ impl Judge {
             let (a, b) = (get(&format!("{layer}.lora_a"))?, get(&format!("{layer}.lora_b"))?);
             let key = format!("{layer}.weight");
             let w = merged.get(&key).ok_or_else(|| load_err(format!("the base model has no {key}")))?;
-            let delta = (b.matmul(&a).map_err(load_err)? * (ALPHA / RANK as f64)).map_err(load_err)?;
+            let delta = (b.matmul(&a).map_err(load_err)? * SCALE).map_err(load_err)?;
             let w = (w + delta).map_err(load_err)?;
             merged.insert(key, w);
         }
@@ -221,7 +222,7 @@ mod tests {
         assert_eq!(report.steps, 12);
         assert!(report.last_loss < report.first_loss * 0.8, "{report:?}");
         assert!(train(&base, &[], &TrainOptions::default(), |_, _, _| {}).is_err());
-        let _ = Trainable::new(&base, 1).unwrap();
+        let _ = Trainable::new(&base, 1, 4).unwrap();
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! candle's differentiable operations (plain softmax, layer norm and GELU), not the fast encoder's
 //! fused kernels, which have no backward pass; both compute the same function (tested).
 
-use super::{adapted_layers, mean_pool, BaseModel, JudgeError, ALPHA, RANK};
+use super::{adapted_layers, mean_pool, BaseModel, JudgeError, RANK, SCALE};
 use crate::engine::eval::LabelledPair;
 use crate::engine::index::{XorShift, BITS53};
 use candle_core::{DType, Device, Tensor, Var, D};
@@ -17,13 +17,15 @@ pub struct TrainOptions {
     pub batch: usize,
     pub learning_rate: f64,
     pub seed: u64,
+    /// Adapter rank.
+    pub rank: usize,
     /// Stop after this many steps (tests); None for the whole run.
     pub max_steps: Option<usize>,
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        Self { epochs: 3, batch: 16, learning_rate: 5e-4, seed: 7, max_steps: None }
+        Self { epochs: 3, batch: 16, learning_rate: 5e-4, seed: 7, rank: RANK, max_steps: None }
     }
 }
 
@@ -54,7 +56,7 @@ impl Adapted {
         let (n, len, inp) = x.dims3()?;
         let flat = x.reshape((n * len, inp))?;
         let base = flat.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?;
-        let update = (flat.matmul(&self.lora_a.t()?)?.matmul(&self.lora_b.t()?)? * (ALPHA / RANK as f64))?;
+        let update = (flat.matmul(&self.lora_a.t()?)?.matmul(&self.lora_b.t()?)? * SCALE)?;
         let out = (base + update)?;
         let o = out.dim(1)?;
         out.reshape((n, len, o))
@@ -99,7 +101,7 @@ pub struct Trainable {
 }
 
 impl Trainable {
-    pub fn new(base: &BaseModel, seed: u64) -> Result<Self, JudgeError> {
+    pub fn new(base: &BaseModel, seed: u64, rank: usize) -> Result<Self, JudgeError> {
         let w = |name: &str| base.weights.get(name).cloned().ok_or_else(|| JudgeError::Load(format!("the base model has no {name}")));
         let eps = base.config.layer_norm_eps as f32;
         let norm = |p: &str| -> Result<Norm, JudgeError> { Ok(Norm { weight: w(&format!("{p}.weight"))?, bias: w(&format!("{p}.bias"))?, eps }) };
@@ -110,9 +112,9 @@ impl Trainable {
             // The usual LoRA start: A random (scaled to the input size), B zero, so training
             // starts from the base model exactly.
             let bound = 1.0 / (inp as f64).sqrt();
-            let a: Vec<f32> = (0..RANK * inp).map(|_| ((rng.next_bits53() as f64 / BITS53 * 2.0 - 1.0) * bound) as f32).collect();
-            let lora_a = Var::from_tensor(&Tensor::from_vec(a, (RANK, inp), &Device::Cpu).map_err(err)?).map_err(err)?;
-            let lora_b = Var::zeros((out, RANK), DType::F32, &Device::Cpu).map_err(err)?;
+            let a: Vec<f32> = (0..rank * inp).map(|_| ((rng.next_bits53() as f64 / BITS53 * 2.0 - 1.0) * bound) as f32).collect();
+            let lora_a = Var::from_tensor(&Tensor::from_vec(a, (rank, inp), &Device::Cpu).map_err(err)?).map_err(err)?;
+            let lora_b = Var::zeros((out, rank), DType::F32, &Device::Cpu).map_err(err)?;
             vars.push((format!("{name}.lora_a"), lora_a.clone()));
             vars.push((format!("{name}.lora_b"), lora_b.clone()));
             adapted.insert(name.clone(), Adapted { weight: w(&format!("{name}.weight"))?, bias: w(&format!("{name}.bias"))?, lora_a, lora_b });
@@ -206,7 +208,7 @@ pub fn train(base: &BaseModel, pairs: &[LabelledPair], opts: &TrainOptions, mut 
         return Err(JudgeError::Load("no labelled pairs to train on".into()));
     }
     let started = std::time::Instant::now();
-    let model = Trainable::new(base, opts.seed)?;
+    let model = Trainable::new(base, opts.seed, opts.rank.max(1))?;
     let params = ParamsAdamW { lr: opts.learning_rate, weight_decay: 0.01, ..Default::default() };
     let mut optimiser = AdamW::new(model.vars.iter().map(|(_, v)| v.clone()).collect(), params.clone()).map_err(err)?;
     let mut rng = XorShift::new(opts.seed ^ 0x9e37_79b9_7f4a_7c15);
