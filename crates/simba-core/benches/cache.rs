@@ -72,9 +72,29 @@ fn embedding(c: &mut Criterion) {
     group.finish();
 }
 
+/// The judge's cost per candidate it decides (one query/candidate pair).
+fn judge(c: &mut Criterion) {
+    let dir = simba_core::paths::models_dir().join(simba_core::engine::MODEL_DIR_NAME);
+    let judge = match simba_core::engine::judge::Judge::load(&dir) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("skipping the judge benchmark: {e}");
+            return;
+        }
+    };
+    let texts = sample_questions(400);
+    let mut i = 0usize;
+    c.benchmark_group("judge").bench_function("score_one_pair", |b| {
+        b.iter(|| {
+            i = (i + 1) % (texts.len() - 1);
+            black_box(judge.score(&[(texts[i].as_str(), texts[i + 1].as_str())]).expect("scores"))
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30);
-    targets = lookup, embedding
+    targets = lookup, embedding, judge
 }
 criterion_main!(benches);

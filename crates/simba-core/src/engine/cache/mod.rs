@@ -167,20 +167,28 @@ impl SemanticCache {
         self.judge.as_ref()
     }
 
-    /// Why the judge will not vouch for `candidate` as an answer to `query`, or None when it does.
-    /// A judge that fails refuses (a miss, never a wrong hit).
-    fn judge_refuses(&self, query: &str, candidate: &str, policy: Option<JudgePolicy>) -> Option<String> {
+    /// For each candidate text (empty: not asked), why the judge will not vouch for it as an
+    /// answer to `query`, or None when it does. One batch for all. A judge that fails refuses them
+    /// all (a miss, never a wrong hit).
+    fn judge_refusals(&self, query: &str, candidates: &[&str], policy: Option<JudgePolicy>) -> Vec<Option<String>> {
         let (Some(judge), Some(policy)) = (self.judge.as_ref(), policy) else {
-            return Some("the judge is off".into());
+            return vec![Some("the judge is off".into()); candidates.len()];
         };
-        match judge.score(&[(query, candidate)]) {
-            Ok(s) if s[0] >= policy.min_score => None,
-            Ok(s) => Some(format!("the judge gives {:.3} (needs {:.3})", s[0], policy.min_score)),
+        let asked: Vec<usize> = (0..candidates.len()).filter(|&i| !candidates[i].is_empty()).collect();
+        let pairs: Vec<(&str, &str)> = asked.iter().map(|&i| (query, candidates[i])).collect();
+        let mut out = vec![Some("not asked".to_string()); candidates.len()];
+        match judge.score(&pairs) {
+            Ok(scores) => {
+                for (&i, s) in asked.iter().zip(scores) {
+                    out[i] = (s < policy.min_score).then(|| format!("the judge gives {s:.3} (needs {:.3})", policy.min_score));
+                }
+            }
             Err(e) => {
-                tracing::warn!("the judge failed, refusing the candidate: {e}");
-                Some(format!("the judge failed: {e}"))
+                tracing::warn!("the judge failed, refusing its candidates: {e}");
+                out.fill(Some(format!("the judge failed: {e}")));
             }
         }
+        out
     }
 
     pub fn store(&self) -> &Arc<dyn CacheStore> {
@@ -244,22 +252,35 @@ impl SemanticCache {
         };
         let new_expiry = (settings.refresh_ttl_on_hit && settings.ttl_seconds > 0).then(|| now + settings.ttl_seconds as i64 * 1000);
         let judge_policy = JudgePolicy::from_settings(&settings, self.judge.is_some());
-        for (entry, sim) in &candidates {
-            if !sim.is_finite() || *sim < decide::lowest_served(settings.similarity_threshold, judge_policy) {
-                break;
-            }
-            let objection = if settings.verify_candidates { verify::objection(query, &entry.query) } else { None };
-            match decide::first_step(*sim, settings.similarity_threshold, objection.as_ref(), judge_policy) {
+        let lowest = decide::lowest_served(settings.similarity_threshold, judge_policy);
+        // The checks are cheap: run them on every candidate that could be served, so the judge,
+        // if needed, reads all its candidates in one batch (one pass, not one per candidate).
+        let considered: Vec<(&CacheEntry, f32, Option<verify::Objection>, Step)> = candidates
+            .iter()
+            .take_while(|(_, sim)| sim.is_finite() && *sim >= lowest)
+            .map(|(entry, sim)| {
+                let objection = if settings.verify_candidates { verify::objection(query, &entry.query) } else { None };
+                let step = decide::first_step(*sim, settings.similarity_threshold, objection.as_ref(), judge_policy);
+                (entry, *sim, objection, step)
+            })
+            .collect();
+        let mut judged: Option<Vec<Option<String>>> = None;
+        for (i, (entry, sim, objection, step)) in considered.iter().enumerate() {
+            match step {
                 Step::Serve => {}
                 Step::Refuse => {
-                    if let Some(why) = &objection {
+                    if let Some(why) = objection {
                         reason = format!("closest match \"{}\" ({sim:.3}) refused: {why}", clip(&entry.query, 80));
                     }
                     continue;
                 }
                 Step::AskJudge => {
-                    if let Some(refusal) = self.judge_refuses(query, &entry.query, judge_policy) {
-                        let checks = objection.map(|o| format!("{o}; ")).unwrap_or_default();
+                    let refusals = judged.get_or_insert_with(|| {
+                        let asked: Vec<&str> = considered.iter().map(|(e, _, _, st)| if *st == Step::AskJudge { e.query.as_str() } else { "" }).collect();
+                        self.judge_refusals(query, &asked, judge_policy)
+                    });
+                    if let Some(refusal) = &refusals[i] {
+                        let checks = objection.as_ref().map(|o| format!("{o}; ")).unwrap_or_default();
                         reason = format!("closest match \"{}\" ({sim:.3}) refused: {checks}{refusal}", clip(&entry.query, 80));
                         continue;
                     }
@@ -280,7 +301,7 @@ impl SemanticCache {
                     }
                 }
             }
-            chosen = Some((entry.clone(), *sim));
+            chosen = Some(((*entry).clone(), *sim));
             break;
         }
         let hit = chosen.is_some() && !settings.shadow_mode;
