@@ -152,6 +152,9 @@ pub fn eval_text(r: &simba_core::engine::eval::EvalReport) -> String {
             _ => "off".into(),
         }
     );
+    if let Some(p) = &r.judge_problem {
+        let _ = writeln!(o, "warning: the judge could not load, the checks decided alone: {p}");
+    }
     let _ = writeln!(o, "{:<18} {:>11} {:>7}   {:>9} {:>7} {:<15}   {:>7}", "", "same served", "", "false hits", "", "(95% CI)", "precision");
     o.push_str(&line("overall", &r.overall));
     for (cat, c) in &r.by_category {

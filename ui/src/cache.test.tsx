@@ -128,6 +128,7 @@ const evalReport: EvalReport = {
   verify_candidates: true,
   judge_min_score: 0.99,
   judge_floor: 0.6,
+  judge_problem: null,
   pairs: 20,
   overall: counts(),
   by_category: {
@@ -328,21 +329,18 @@ describe("cache page", () => {
     expect(byId("settings-editor")!.textContent).toContain("above 1 turns the judge off");
     expect(byId("settings-editor")!.textContent).toContain("lowest similarity the judge reads");
 
-    await type(minScore, "2.5");
-    expect(byId("settings-invalid")!.textContent).toContain("minimum score must be a number between 0 and 1");
-    expect((byId("settings-save") as HTMLButtonElement).disabled).toBe(true);
-    await type(minScore, "");
-    expect(byId("settings-invalid")).not.toBeNull();
-    await type(minScore, "1.5");
-    expect(byId("settings-invalid")).toBeNull();
-
-    await type(floor, "1.2"); // a similarity: 0–1 only
-    expect(byId("settings-invalid")!.textContent).toContain("floor must be a similarity between 0 and 1");
-    expect((byId("settings-save") as HTMLButtonElement).disabled).toBe(true);
-    await type(floor, "");
-    expect(byId("settings-invalid")).not.toBeNull();
-    await type(floor, "0.5");
-    expect(byId("settings-invalid")).toBeNull();
+    // Out of range, then empty, are refused (and block saving); the good value clears the warning.
+    const rejectsThenAccepts = async (input: HTMLInputElement, bad: string, message: string, good: string) => {
+      await type(input, bad);
+      expect(byId("settings-invalid")!.textContent).toContain(message);
+      expect((byId("settings-save") as HTMLButtonElement).disabled).toBe(true);
+      await type(input, "");
+      expect(byId("settings-invalid")).not.toBeNull();
+      await type(input, good);
+      expect(byId("settings-invalid")).toBeNull();
+    };
+    await rejectsThenAccepts(minScore, "2.5", "minimum score must be a number between 0 and 1", "1.5");
+    await rejectsThenAccepts(floor, "1.2", "floor must be a similarity between 0 and 1", "0.5"); // a similarity: 0–1 only
 
     const preview = byId("settings-preview")!.textContent!;
     expect(preview).toContain("judge min score: 0.99 → 1.5 (judge off)");
@@ -511,5 +509,9 @@ describe("eval chart", () => {
     expect(html).toContain("candidate checks on, <span data-testid=\"eval-judge-settings\">judge off</span>");
     expect(html).not.toContain("eval-judge-summary");
     expect(html).not.toContain("served by the judge");
+    expect(html).not.toContain("warning-box");
+    const missing = renderToStaticMarkup(<EvalResult report={{ ...off, judge_problem: "model.safetensors is missing" }} />);
+    expect(missing).toContain("warning-box");
+    expect(missing).toContain("the checks decided alone: model.safetensors is missing");
   });
 });

@@ -7,7 +7,11 @@ export type EvalReport = { model: string, threshold: number, verify_candidates: 
 /**
  * The judge's minimum score and floor, when the judge took part (None: off or not loaded).
  */
-judge_min_score: number | null, judge_floor: number | null, pairs: number, overall: ServeCounts, by_category: { [key in string]?: ServeCounts }, sweep: Array<SweepPoint>, 
+judge_min_score: number | null, judge_floor: number | null, 
+/**
+ * Why the judge took no part although the settings ask for it (its files could not load).
+ */
+judge_problem: string | null, pairs: number, overall: ServeCounts, by_category: { [key in string]?: ServeCounts }, sweep: Array<SweepPoint>, 
 /**
  * The lowest threshold whose verified false-hit rate is at most 2%, and what it serves.
  */

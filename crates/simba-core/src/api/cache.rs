@@ -210,10 +210,16 @@ impl Service {
             judge_floor: req.judge_floor.unwrap_or(defaults.judge_floor),
             ..defaults
         };
-        let judge = self.engine().judge().await.ok();
-        tokio::task::spawn_blocking(move || eval::evaluate(embedder.as_ref(), judge.as_deref(), &pairs, &settings))
+        let wants_judge = settings.verify_candidates && settings.judge_min_score <= 1.0;
+        let (judge, problem) = match self.engine().judge().await {
+            Ok(j) => (Some(j), None),
+            Err(e) => (None, wants_judge.then_some(e)),
+        };
+        let mut report = tokio::task::spawn_blocking(move || eval::evaluate(embedder.as_ref(), judge.as_deref(), &pairs, &settings))
             .await
-            .map_err(|e| ApiError::internal(format!("the evaluation stopped: {e}")))?
+            .map_err(|e| ApiError::internal(format!("the evaluation stopped: {e}")))??;
+        report.judge_problem = problem;
+        Ok(report)
     }
 
     /// Warms the cache from popular queries in the background; poll `job_status` for progress.

@@ -258,7 +258,8 @@ pub fn embed_bench(embedder: &dyn Embedder, texts: &[String]) -> Result<EmbedBen
 #[derive(Debug, Clone, Serialize)]
 pub struct JudgeBench {
     pub pairs: u32,
-    /// One (query, candidate) pair, as a lookup scores a refused candidate.
+    /// One (query, candidate) pair: a lookup's cost when the judge decides one candidate (a
+    /// lookup reads all the candidates left to the judge in one batch).
     pub single_p50_ms: f64,
     pub single_p99_ms: f64,
 }

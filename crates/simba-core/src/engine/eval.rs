@@ -155,6 +155,8 @@ pub struct EvalReport {
     /// The judge's minimum score and floor, when the judge took part (None: off or not loaded).
     pub judge_min_score: Option<f32>,
     pub judge_floor: Option<f32>,
+    /// Why the judge took no part although the settings ask for it (its files could not load).
+    pub judge_problem: Option<String>,
     pub pairs: u32,
     pub overall: ServeCounts,
     pub by_category: BTreeMap<String, ServeCounts>,
@@ -190,7 +192,7 @@ impl PairResult {
         match decide::first_step(self.similarity, threshold, objection.as_ref(), policy) {
             Step::Serve => true,
             Step::Refuse => false,
-            Step::AskJudge => policy.zip(self.judge).is_some_and(|(p, s)| s >= p.min_score),
+            Step::AskJudge => policy.zip(self.judge).is_some_and(|(p, s)| p.vouches(s)),
         }
     }
 }
@@ -275,6 +277,7 @@ pub fn evaluate(embedder: &dyn Embedder, judge: Option<&Judge>, pairs: &[Labelle
         verify_candidates,
         judge_min_score: policy.map(|p| p.min_score),
         judge_floor: policy.map(|p| p.floor),
+        judge_problem: None,
         pairs: pairs.len() as u32,
         overall: overall.finish(),
         by_category: by_category.into_iter().map(|(k, v)| (k, v.finish())).collect(),

@@ -86,6 +86,9 @@ export function EvalResult({ report }: { report: EvalReport }) {
         {report.pairs} pairs, model {report.model}, threshold {report.threshold.toFixed(2)}, candidate checks{" "}
         {report.verify_candidates ? "on" : "off"}, <span data-testid="eval-judge-settings">{judgeSettingsText(report)}</span>
       </div>
+      {report.judge_problem && (
+        <ErrorBox warning error={{ code: "missing_resource", message: `the judge could not load, the checks decided alone: ${report.judge_problem}` }} />
+      )}
       {report.judge_min_score !== null && (
         <div data-testid="eval-judge-summary">
           At {at} the judge decided {decided.length} pair{decided.length === 1 ? "" : "s"} (where the only objection is about wording
@@ -202,6 +205,35 @@ export function EvalResult({ report }: { report: EvalReport }) {
   );
 }
 
+/** A labelled number input (step 0.01) holding its text as typed. */
+function NumberField(props: {
+  label: string;
+  title?: string;
+  min: number;
+  max: number;
+  testId: string;
+  value: string;
+  placeholder: string;
+  onChange: (value: string) => void;
+}) {
+  const { label, title, min, max, testId, value, placeholder, onChange } = props;
+  return (
+    <label title={title}>
+      {label}{" "}
+      <input
+        type="number"
+        step="0.01"
+        min={min}
+        max={max}
+        data-testid={testId}
+        value={value}
+        placeholder={placeholder}
+        onChange={(e) => onChange(e.target.value)}
+      />
+    </label>
+  );
+}
+
 /**
  * Measures the threshold on labelled pairs (JSONL or CSV with a, b, same_answer, category): what is
  * served, the false hits with their 95% interval, and a suggested threshold.
@@ -259,48 +291,38 @@ export function EvalPanel({ settings }: { settings: CacheSettings | null }) {
         placeholder={`…or paste JSONL or CSV (a, b, same_answer, category), e.g.\n${EXAMPLE}`}
       />
       <div className="toolbar">
-        <label>
-          Threshold{" "}
-          <input
-            type="number"
-            step="0.01"
-            min={0}
-            max={1}
-            data-testid="eval-threshold"
-            value={threshold}
-            placeholder={settings === null ? "default" : String(settings.similarity_threshold)}
-            onChange={(e) => setThreshold(e.target.value)}
-          />
-        </label>
+        <NumberField
+          label="Threshold"
+          min={0}
+          max={1}
+          testId="eval-threshold"
+          value={threshold}
+          placeholder={settings === null ? "default" : String(settings.similarity_threshold)}
+          onChange={setThreshold}
+        />
         <label>
           <input type="checkbox" data-testid="eval-verify" checked={verify} onChange={(e) => setVerify(e.target.checked)} /> Verify candidates
         </label>
-        <label title="The judge's score (0–1) a candidate needs where the judge decides; above 1 (up to 2) turns the judge off.">
-          Judge min score{" "}
-          <input
-            type="number"
-            step="0.01"
-            min={0}
-            max={2}
-            data-testid="eval-judge-min-score"
-            value={minScore}
-            placeholder={settings === null ? "default" : String(settings.judge_min_score)}
-            onChange={(e) => setMinScore(e.target.value)}
-          />
-        </label>
-        <label title="The lowest similarity the judge reads (0–1): between it and the threshold a candidate is served only when the judge vouches for it.">
-          Judge floor{" "}
-          <input
-            type="number"
-            step="0.01"
-            min={0}
-            max={1}
-            data-testid="eval-judge-floor"
-            value={floor}
-            placeholder={settings === null ? "default" : String(settings.judge_floor)}
-            onChange={(e) => setFloor(e.target.value)}
-          />
-        </label>
+        <NumberField
+          label="Judge min score"
+          title="The judge's score (0–1) a candidate needs where the judge decides; above 1 (up to 2) turns the judge off."
+          min={0}
+          max={2}
+          testId="eval-judge-min-score"
+          value={minScore}
+          placeholder={settings === null ? "default" : String(settings.judge_min_score)}
+          onChange={setMinScore}
+        />
+        <NumberField
+          label="Judge floor"
+          title="The lowest similarity the judge reads (0–1): between it and the threshold a candidate is served only when the judge vouches for it."
+          min={0}
+          max={1}
+          testId="eval-judge-floor"
+          value={floor}
+          placeholder={settings === null ? "default" : String(settings.judge_floor)}
+          onChange={setFloor}
+        />
         <button data-testid="eval-run" disabled={running || !content.trim() || badThreshold || badMinScore || badFloor} onClick={run}>
           {running ? "Running…" : "Run evaluation"}
         </button>

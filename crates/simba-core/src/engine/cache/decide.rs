@@ -34,6 +34,12 @@ impl JudgePolicy {
     pub fn from_settings(s: &CacheSettings, judge_loaded: bool) -> Option<Self> {
         (judge_loaded && s.verify_candidates && s.judge_min_score <= 1.0).then_some(Self { min_score: s.judge_min_score, floor: s.judge_floor })
     }
+
+    /// Whether the judge's `score` serves a candidate it was asked about. A score that is not a
+    /// number (a broken adapter) never serves.
+    pub fn vouches(&self, score: f32) -> bool {
+        score >= self.min_score
+    }
 }
 
 /// The lowest similarity a candidate can be served at.
@@ -88,6 +94,8 @@ mod tests {
         assert_eq!(first_step(f32::NAN, 0.8, None, j), Step::Refuse);
         assert_eq!(lowest_served(0.8, j), 0.6);
         assert_eq!(lowest_served(0.8, None), 0.8);
+        let j = j.unwrap();
+        assert!(j.vouches(0.99) && !j.vouches(0.98) && !j.vouches(f32::NAN));
     }
 
     #[test]

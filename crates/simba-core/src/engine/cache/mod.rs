@@ -26,7 +26,8 @@ const CANDIDATES: usize = 5;
 
 pub struct SemanticCache {
     embedder: Arc<dyn Embedder>,
-    /// Reads a refused candidate together with the query and may overrule the checks.
+    /// Reads a candidate together with the query where `cache::decide` leaves it the decision
+    /// (under the threshold down to its floor, or over an objection about wording).
     judge: Option<Arc<Judge>>,
     store: Arc<dyn CacheStore>,
     template_version: RwLock<String>,
@@ -167,25 +168,34 @@ impl SemanticCache {
         self.judge.as_ref()
     }
 
-    /// For each candidate text (empty: not asked), why the judge will not vouch for it as an
-    /// answer to `query`, or None when it does. One batch for all. A judge that fails refuses them
-    /// all (a miss, never a wrong hit).
-    fn judge_refusals(&self, query: &str, candidates: &[&str], policy: Option<JudgePolicy>) -> Vec<Option<String>> {
-        let (Some(judge), Some(policy)) = (self.judge.as_ref(), policy) else {
-            return vec![Some("the judge is off".into()); candidates.len()];
+    /// For each of `n` candidates, why the judge will not vouch for it as an answer to `query`
+    /// (None: it does); only those in `asked` (index, text) are read, in one batch, off the async
+    /// threads (a pass takes milliseconds). A judge that fails refuses them all: a miss, never a
+    /// wrong hit.
+    async fn judge_refusals(&self, query: &str, asked: Vec<(usize, String)>, n: usize, policy: Option<JudgePolicy>) -> Vec<Option<String>> {
+        let mut out = vec![Some("not asked".to_string()); n];
+        let (Some(judge), Some(policy)) = (self.judge.clone(), policy) else {
+            out.fill(Some("the judge is off".into()));
+            return out;
         };
-        let asked: Vec<usize> = (0..candidates.len()).filter(|&i| !candidates[i].is_empty()).collect();
-        let pairs: Vec<(&str, &str)> = asked.iter().map(|&i| (query, candidates[i])).collect();
-        let mut out = vec![Some("not asked".to_string()); candidates.len()];
-        match judge.score(&pairs) {
+        let query = query.to_string();
+        let texts: Vec<String> = asked.iter().map(|(_, t)| t.clone()).collect();
+        let scored = tokio::task::spawn_blocking(move || {
+            let pairs: Vec<(&str, &str)> = texts.iter().map(|t| (query.as_str(), t.as_str())).collect();
+            judge.score(&pairs).map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("the judge failed: {e}")));
+        match scored {
             Ok(scores) => {
-                for (&i, s) in asked.iter().zip(scores) {
-                    out[i] = (s < policy.min_score).then(|| format!("the judge gives {s:.3} (needs {:.3})", policy.min_score));
+                for ((i, _), s) in asked.iter().zip(scores) {
+                    out[*i] = (!policy.vouches(s)).then(|| format!("the judge gives {s:.3} (needs {:.3})", policy.min_score));
                 }
             }
             Err(e) => {
-                tracing::warn!("the judge failed, refusing its candidates: {e}");
-                out.fill(Some(format!("the judge failed: {e}")));
+                // `e` reads "the judge failed: …".
+                tracing::warn!("refusing the judge's candidates: {e}");
+                out.fill(Some(e));
             }
         }
         out
@@ -275,11 +285,11 @@ impl SemanticCache {
                     continue;
                 }
                 Step::AskJudge => {
-                    let refusals = judged.get_or_insert_with(|| {
-                        let asked: Vec<&str> = considered.iter().map(|(e, _, _, st)| if *st == Step::AskJudge { e.query.as_str() } else { "" }).collect();
-                        self.judge_refusals(query, &asked, judge_policy)
-                    });
-                    if let Some(refusal) = &refusals[i] {
+                    if judged.is_none() {
+                        let asked = considered.iter().enumerate().filter(|(_, c)| c.3 == Step::AskJudge).map(|(j, c)| (j, c.0.query.clone())).collect();
+                        judged = Some(self.judge_refusals(query, asked, considered.len(), judge_policy).await);
+                    }
+                    if let Some(refusal) = judged.as_ref().and_then(|r| r[i].as_ref()) {
                         let checks = objection.as_ref().map(|o| format!("{o}; ")).unwrap_or_default();
                         reason = format!("closest match \"{}\" ({sim:.3}) refused: {checks}{refusal}", clip(&entry.query, 80));
                         continue;

@@ -22,8 +22,8 @@ use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 /// The trained adapter, built in (see `judge/README.md` for how it was made).
 pub const ADAPTER: &[u8] = include_bytes!("../../../judge/adapter.safetensors");
 
-/// Tokens read per pair: questions are short; a pair longer than this is cut (both sides evenly).
-pub const MAX_PAIR_TOKENS: usize = 128;
+/// Tokens read per pair (about 120 words a side). Training cuts longer pairs; scoring gives them 0.
+pub const MAX_PAIR_TOKENS: usize = 256;
 
 /// The default score the judge must give (`judge_min_score`) and the lowest similarity it reads
 /// (`judge_floor`); see `cache::decide`. Chosen on four labelled sets the judge never trained on
@@ -79,14 +79,23 @@ pub struct BaseModel {
 
 impl BaseModel {
     pub fn load(dir: &Path) -> Result<Self, JudgeError> {
-        let config: Config = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).map_err(|e| load_err(format!("{}: {e}", dir.join("config.json").display())))?)
-            .map_err(load_err)?;
-        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json")).map_err(load_err)?;
+        let need = |name: &str| {
+            let p = dir.join(name);
+            if p.is_file() {
+                Ok(p)
+            } else {
+                Err(load_err(format!("{} is missing: run `bash .ci/setup app` (it unpacks all-MiniLM-L6-v2), or set SIMBA_MODELS_DIR", p.display())))
+            }
+        };
+        let (config_path, tokenizer_path, weights_path) = (need("config.json")?, need("tokenizer.json")?, need("model.safetensors")?);
+        let config: Config = serde_json::from_str(&std::fs::read_to_string(&config_path).map_err(|e| load_err(format!("{}: {e}", config_path.display())))?)
+            .map_err(|e| load_err(format!("{}: {e}", config_path.display())))?;
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| load_err(format!("{}: {e}", tokenizer_path.display())))?;
         tokenizer
             .with_truncation(Some(TruncationParams { max_length: MAX_PAIR_TOKENS, ..Default::default() }))
             .map_err(load_err)?;
         tokenizer.with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..Default::default() }));
-        let raw = candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).map_err(load_err)?;
+        let raw = candle_core::safetensors::load(&weights_path, &Device::Cpu).map_err(|e| load_err(format!("{}: {e}", weights_path.display())))?;
         let prefix = config.model_type.as_deref().map(|p| format!("{p}.")).unwrap_or_default();
         let weights = raw
             .into_iter()
@@ -95,8 +104,9 @@ impl BaseModel {
         Ok(Self { config, tokenizer, weights })
     }
 
-    /// Token ids, types and mask (each n × len) for pairs, padded to the longest.
-    pub fn encode_pairs(&self, pairs: &[(&str, &str)]) -> Result<(Tensor, Tensor, Tensor), JudgeError> {
+    /// Token ids, types and mask (each n × len) for pairs, padded to the longest, and whether
+    /// each pair had to be cut to `MAX_PAIR_TOKENS`.
+    pub fn encode_pairs(&self, pairs: &[(&str, &str)]) -> Result<(Tensor, Tensor, Tensor, Vec<bool>), JudgeError> {
         let inputs: Vec<tokenizers::EncodeInput> = pairs.iter().map(|&(a, b)| (a, b).into()).collect();
         let enc = self.tokenizer.encode_batch(inputs, true).map_err(run_err)?;
         let n = enc.len();
@@ -107,8 +117,9 @@ impl BaseModel {
             types.extend_from_slice(e.get_type_ids());
             mask.extend_from_slice(e.get_attention_mask());
         }
+        let cut = enc.iter().map(|e| !e.get_overflowing().is_empty()).collect();
         let t = |v: Vec<u32>| Tensor::from_vec(v, (n, len), &Device::Cpu).map_err(run_err);
-        Ok((t(ids)?, t(types)?, t(mask)?))
+        Ok((t(ids)?, t(types)?, t(mask)?, cut))
     }
 }
 
@@ -134,33 +145,45 @@ impl Judge {
 
     /// The base model with an adapter given as safetensors bytes (a freshly trained one).
     pub fn with_adapter(model_dir: &Path, adapter: &[u8]) -> Result<Self, JudgeError> {
-        let base = BaseModel::load(model_dir)?;
-        let adapter = candle_core::safetensors::load_buffer(adapter, &Device::Cpu).map_err(load_err)?;
-        let get = |name: &str| adapter.get(name).cloned().ok_or_else(|| load_err(format!("the adapter has no {name}")));
-        let mut merged = base.weights.clone();
+        let mut base = BaseModel::load(model_dir)?;
+        let adapter = candle_core::safetensors::load_buffer(adapter, &Device::Cpu).map_err(|e| load_err(format!("the adapter is not a safetensors file: {e}")))?;
+        let get = |name: &str| {
+            let t = adapter.get(name).ok_or_else(|| load_err(format!("the adapter has no {name}")))?;
+            t.to_dtype(DType::F32).map_err(|e| load_err(format!("the adapter's {name}: {e}")))
+        };
+        // The unmerged weights are not kept: only the tokenizer is needed after this.
+        let mut merged = std::mem::take(&mut base.weights);
         for (layer, _, _) in adapted_layers(&base.config) {
             let (a, b) = (get(&format!("{layer}.lora_a"))?, get(&format!("{layer}.lora_b"))?);
             let key = format!("{layer}.weight");
             let w = merged.get(&key).ok_or_else(|| load_err(format!("the base model has no {key}")))?;
-            let delta = (b.matmul(&a).map_err(load_err)? * SCALE).map_err(load_err)?;
-            let w = (w + delta).map_err(load_err)?;
+            // W + scale · B·A, as training's x·Aᵀ·Bᵀ·scale.
+            let shape_err = |e: candle_core::Error| load_err(format!("the adapter does not fit {layer} (lora_a {:?}, lora_b {:?}, weight {:?}): {e}", a.dims(), b.dims(), w.dims()));
+            let delta = (b.matmul(&a).map_err(shape_err)? * SCALE).map_err(shape_err)?;
+            let w = (w + delta).map_err(shape_err)?;
             merged.insert(key, w);
+        }
+        let (head_w, head_b) = (get("head.weight")?, get("head.bias")?);
+        let hidden = base.config.hidden_size;
+        if head_w.dims() != [1, hidden] || head_b.dims() != [1] {
+            return Err(load_err(format!("the adapter's head is {:?} + {:?}, not [1, {hidden}] + [1]", head_w.dims(), head_b.dims())));
         }
         let vb = VarBuilder::from_tensors(merged, DType::F32, &Device::Cpu);
         let model = MiniLmBert::load(vb, &base.config).map_err(load_err)?;
-        Ok(Self { model, head_w: get("head.weight")?, head_b: get("head.bias")?, base })
+        Ok(Self { model, head_w, head_b, base })
     }
 
-    /// For each (query, candidate): the probability that one's answer serves the other.
+    /// For each (query, candidate): the probability that one's answer serves the other. A pair
+    /// longer than the judge reads scores 0: it never vouches for text it has not read.
     pub fn score(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>, JudgeError> {
         let mut out = Vec::with_capacity(pairs.len());
         for chunk in pairs.chunks(32) {
-            let (ids, types, mask) = self.base.encode_pairs(chunk)?;
+            let (ids, types, mask, cut) = self.base.encode_pairs(chunk)?;
             let hidden = self.model.forward(&ids, Some(&types), &mask).map_err(run_err)?;
             let pooled = mean_pool(&hidden, &mask).map_err(run_err)?;
             let logits = pooled.matmul(&self.head_w.t().map_err(run_err)?).map_err(run_err)?.broadcast_add(&self.head_b).map_err(run_err)?;
             let logits: Vec<f32> = logits.flatten_all().map_err(run_err)?.to_vec1().map_err(run_err)?;
-            out.extend(logits.into_iter().map(|l| 1.0 / (1.0 + (-l).exp())));
+            out.extend(logits.into_iter().zip(cut).map(|(l, cut)| if cut { 0.0 } else { 1.0 / (1.0 + (-l).exp()) }));
         }
         Ok(out)
     }
@@ -197,7 +220,8 @@ mod tests {
         let pairs: Vec<LabelledPair> = PAIRS.iter().enumerate().map(|(i, (a, b))| LabelledPair { a: a.to_string(), b: b.to_string(), same_answer: i > 0, category: None }).collect();
         let (trained, _) = train(&base, &pairs, &TrainOptions { epochs: 3, batch: 3, learning_rate: 1e-2, ..Default::default() }, |_, _, _| {}).unwrap();
         trained.save_adapter(&path).unwrap();
-        let (ids, types, mask) = base.encode_pairs(&PAIRS).unwrap();
+        let (ids, types, mask, cut) = base.encode_pairs(&PAIRS).unwrap();
+        assert_eq!(cut, [false; 3]);
         let logits: Vec<f32> = trained.forward(&ids, &types, &mask).unwrap().to_vec1().unwrap();
         let judge = Judge::with_adapter(&model_dir(), &std::fs::read(&path).unwrap()).unwrap();
         let served = judge.score(&PAIRS).unwrap();
@@ -232,6 +256,9 @@ mod tests {
         assert_eq!(s.len(), 3);
         assert!(s.iter().all(|p| (0.0..=1.0).contains(p)), "{s:?}");
         assert!(Judge::with_adapter(&model_dir(), b"not safetensors").is_err());
+        // A pair longer than the judge reads is never vouched for, even two identical texts.
+        let long = "Which customers renewed their annual plan after the price change in March? ".repeat(20);
+        assert_eq!(judge.score(&[(long.as_str(), long.as_str())]).unwrap(), [0.0]);
         assert!(Judge::load(std::path::Path::new("/nonexistent")).is_err());
     }
 }

@@ -212,7 +212,8 @@ pub fn train(base: &BaseModel, pairs: &[LabelledPair], opts: &TrainOptions, mut 
     let params = ParamsAdamW { lr: opts.learning_rate, weight_decay: 0.01, ..Default::default() };
     let mut optimiser = AdamW::new(model.vars.iter().map(|(_, v)| v.clone()).collect(), params.clone()).map_err(err)?;
     let mut rng = XorShift::new(opts.seed ^ 0x9e37_79b9_7f4a_7c15);
-    let per_epoch = pairs.len().div_ceil(opts.batch);
+    let batch = opts.batch.max(1);
+    let per_epoch = pairs.len().div_ceil(batch);
     let total = (per_epoch * opts.epochs).min(opts.max_steps.unwrap_or(usize::MAX));
     let warmup = (total / 10).max(1);
     let mut losses = Vec::with_capacity(total);
@@ -223,7 +224,7 @@ pub fn train(base: &BaseModel, pairs: &[LabelledPair], opts: &TrainOptions, mut 
             let j = (rng.next_bits53() % (i as u64 + 1)) as usize;
             order.swap(i, j);
         }
-        for chunk in order.chunks(opts.batch) {
+        for chunk in order.chunks(batch) {
             let step = losses.len();
             if step >= total {
                 break 'epochs;
@@ -238,7 +239,7 @@ pub fn train(base: &BaseModel, pairs: &[LabelledPair], opts: &TrainOptions, mut 
             let run_half = |part: &[(usize, bool)]| -> Result<(f64, candle_core::backprop::GradStore), JudgeError> {
                 let texts: Vec<(&str, &str)> = part.iter().map(|&(i, flip)| if flip { (pairs[i].b.as_str(), pairs[i].a.as_str()) } else { (pairs[i].a.as_str(), pairs[i].b.as_str()) }).collect();
                 let labels: Vec<f32> = part.iter().map(|&(i, _)| if pairs[i].same_answer { 1.0 } else { 0.0 }).collect();
-                let (ids, types, mask) = base.encode_pairs(&texts)?;
+                let (ids, types, mask, _) = base.encode_pairs(&texts)?;
                 let logits = model.forward(&ids, &types, &mask).map_err(err)?;
                 let target = Tensor::from_vec(labels, part.len(), &Device::Cpu).map_err(err)?;
                 let loss = (logistic_loss(&logits, &target).map_err(err)? * (part.len() as f64 / chunk.len() as f64)).map_err(err)?;
