@@ -354,6 +354,11 @@ async fn cache_page_works_on_real_entries(client: &Client, _driver: &TauriDriver
     type_into(client, "eval-content", &pairs.join("\u{E007}")).await?;
     click(client, "eval-run").await?;
     wait_until(client, "eval-table", Duration::from_secs(60), "no eval results", |t| t.contains("paraphrase") && t.contains("changed_date")).await?;
+    // The judge took part, at the default settings.
+    let judge = text_of(client, "eval-judge-settings").await.unwrap_or_default();
+    if !judge.contains("judge: score ≥ 0.99") {
+        return Err(format!("the eval ran without the judge: {judge:?}"));
+    }
     let chart = client.find(Locator::Css(&css("eval-chart"))).await.map_err(|e| format!("no eval chart: {e}"))?;
     let src = chart.attr("src").await.map_err(|e| format!("eval chart: {e}"))?.unwrap_or_default();
     if !src.starts_with("data:image/svg+xml") {
