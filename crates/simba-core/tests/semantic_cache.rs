@@ -57,6 +57,14 @@ async fn paraphrase_hits_and_trap_misses() {
     let stats = cache.stats().await.unwrap();
     assert_eq!((stats.hits, stats.misses, stats.entries), (1, 1, 1));
     assert!(stats.lookup_latency.p99_us.is_some());
+    // With several refused candidates, the miss explains the closest one.
+    cache.update_cache("What was our total revenue in 2021?", "R2021", &alice, None).await.unwrap();
+    let trap = cache.check_get_cache("What was our total revenue in 2024?", &alice).await.unwrap();
+    if let Lookup::Miss { reason, best_similarity, .. } = &trap {
+        assert!(reason.contains(&format!("({:.3})", best_similarity.unwrap())), "{reason} / {best_similarity:?}");
+    } else {
+        panic!("{trap:?}");
+    }
 }
 
 #[tokio::test]

@@ -275,13 +275,16 @@ impl SemanticCache {
             })
             .collect();
         let mut judged: Option<Vec<Option<String>>> = None;
+        // A miss explains the closest candidate's refusal, not the last one's.
+        let mut refused_closest = false;
         for (i, (entry, sim, objection, step)) in considered.iter().enumerate() {
             match step {
                 Step::Serve => {}
                 Step::Refuse => {
-                    if let Some(why) = objection {
+                    if let Some(why) = objection.as_ref().filter(|_| !refused_closest) {
                         reason = format!("closest match \"{}\" ({sim:.3}) refused: {why}", clip(&entry.query, 80));
                     }
+                    refused_closest = true;
                     continue;
                 }
                 Step::AskJudge => {
@@ -290,8 +293,11 @@ impl SemanticCache {
                         judged = Some(self.judge_refusals(query, asked, considered.len(), judge_policy).await);
                     }
                     if let Some(refusal) = judged.as_ref().and_then(|r| r[i].as_ref()) {
-                        let checks = objection.as_ref().map(|o| format!("{o}; ")).unwrap_or_default();
-                        reason = format!("closest match \"{}\" ({sim:.3}) refused: {checks}{refusal}", clip(&entry.query, 80));
+                        if !refused_closest {
+                            let checks = objection.as_ref().map(|o| format!("{o}; ")).unwrap_or_default();
+                            reason = format!("closest match \"{}\" ({sim:.3}) refused: {checks}{refusal}", clip(&entry.query, 80));
+                        }
+                        refused_closest = true;
                         continue;
                     }
                 }
