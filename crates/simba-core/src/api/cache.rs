@@ -201,10 +201,9 @@ impl Service {
     pub async fn cache_eval(&self, req: CacheEvalRequest) -> ApiResult<EvalReport> {
         let pairs = eval::parse_pairs(&req.content)?;
         let embedder = self.engine().embedder().await?;
-        let threshold = req.threshold.unwrap_or(CacheSettings::default().similarity_threshold);
         let defaults = CacheSettings::default();
         let settings = CacheSettings {
-            similarity_threshold: threshold,
+            similarity_threshold: req.threshold.unwrap_or(defaults.similarity_threshold),
             verify_candidates: req.verify_candidates.unwrap_or(true),
             judge_min_score: req.judge_min_score.unwrap_or(defaults.judge_min_score),
             judge_floor: req.judge_floor.unwrap_or(defaults.judge_floor),

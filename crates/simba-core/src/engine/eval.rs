@@ -5,9 +5,8 @@
 
 use crate::engine::cache::verify;
 use crate::engine::embed::Embedder;
-use crate::engine::cache::decide::{self, JudgePolicy, Step};
+use crate::engine::cache::decide::{self, Checks, JudgePolicy, Step};
 use crate::engine::cache::types::CacheSettings;
-use crate::engine::cache::verify::Objection;
 use crate::engine::judge::Judge;
 use crate::error::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
@@ -186,10 +185,13 @@ pub struct PairResult {
 }
 
 impl PairResult {
+    fn checks(&self) -> Checks {
+        Checks::from_kind(self.objection.as_ref().map(|_| self.objection_about_wording))
+    }
+
     /// Whether a lookup would serve the pair at `threshold`: the same steps (`cache::decide`).
     fn served_at(&self, threshold: f32, policy: Option<JudgePolicy>) -> bool {
-        let objection = self.objection.as_ref().map(|r| Objection { reason: r.clone(), about_wording: self.objection_about_wording });
-        match decide::first_step(self.similarity, threshold, objection.as_ref(), policy) {
+        match decide::first_step(self.similarity, threshold, self.checks(), policy) {
             Step::Serve => true,
             Step::Refuse => false,
             Step::AskJudge => policy.zip(self.judge).is_some_and(|(p, s)| p.vouches(s)),
@@ -234,10 +236,8 @@ pub fn evaluate(embedder: &dyn Embedder, judge: Option<&Judge>, pairs: &[Labelle
     }
     // The judge reads, in one batch, every pair it could decide at some threshold of the sweep.
     if let (Some(judge), Some(p)) = (judge, policy) {
-        let lowest = decide::lowest_served(SWEEP_FROM, Some(p)).min(decide::lowest_served(threshold, Some(p)));
-        let asked: Vec<usize> = (0..details.len())
-            .filter(|&i| details[i].similarity >= lowest && (details[i].objection.is_none() || details[i].objection_about_wording))
-            .collect();
+        let lowest = p.floor.min(SWEEP_FROM).min(threshold);
+        let asked: Vec<usize> = (0..details.len()).filter(|&i| details[i].similarity >= lowest && details[i].checks() != Checks::Fact).collect();
         let texts: Vec<(&str, &str)> = asked.iter().map(|&i| (details[i].b.as_str(), details[i].a.as_str())).collect();
         let scores = judge.score(&texts).map_err(|e| ApiError::internal(e.to_string()))?;
         for (&i, s) in asked.iter().zip(scores) {

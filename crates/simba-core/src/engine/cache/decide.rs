@@ -47,16 +47,40 @@ pub fn lowest_served(threshold: f32, judge: Option<JudgePolicy>) -> f32 {
     judge.map_or(threshold, |j| j.floor.min(threshold))
 }
 
-/// The first step for a candidate at `similarity` with the checks' `objection` (None when the
-/// checks are off or agree).
-pub fn first_step(similarity: f32, threshold: f32, objection: Option<&Objection>, judge: Option<JudgePolicy>) -> Step {
+/// What the checks said, as far as the decision needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checks {
+    /// No objection (or the checks are off).
+    Agree,
+    /// The objection is about wording: the judge may overrule it.
+    Wording,
+    /// The objection is about a fact: never overruled.
+    Fact,
+}
+
+impl Checks {
+    pub fn of(objection: Option<&Objection>) -> Self {
+        Self::from_kind(objection.map(|o| o.about_wording))
+    }
+
+    /// From whether there was an objection and, if so, whether it was about wording.
+    pub fn from_kind(about_wording: Option<bool>) -> Self {
+        match about_wording {
+            None => Checks::Agree,
+            Some(true) => Checks::Wording,
+            Some(false) => Checks::Fact,
+        }
+    }
+}
+
+/// The first step for a candidate at `similarity` given what the checks said.
+pub fn first_step(similarity: f32, threshold: f32, checks: Checks, judge: Option<JudgePolicy>) -> Step {
     if !similarity.is_finite() {
         return Step::Refuse;
     }
-    let overrulable = objection.is_none_or(|o| o.about_wording);
     match judge {
-        _ if similarity >= threshold && objection.is_none() => Step::Serve,
-        Some(j) if overrulable && similarity >= j.floor.min(threshold) => Step::AskJudge,
+        _ if similarity >= threshold && checks == Checks::Agree => Step::Serve,
+        Some(j) if checks != Checks::Fact && similarity >= j.floor.min(threshold) => Step::AskJudge,
         _ => Step::Refuse,
     }
 }
@@ -76,22 +100,22 @@ mod tests {
     #[test]
     fn the_judge_decides_only_wording_and_only_above_its_floor() {
         let j = Some(JudgePolicy { min_score: 0.99, floor: 0.6 });
-        assert_eq!(first_step(0.9, 0.8, None, j), Step::Serve);
-        assert_eq!(first_step(0.9, 0.8, None, None), Step::Serve);
-        assert_eq!(first_step(0.9, 0.8, Some(&wording()), j), Step::AskJudge);
-        assert_eq!(first_step(0.9, 0.8, Some(&wording()), None), Step::Refuse);
-        assert_eq!(first_step(0.9, 0.8, Some(&fact()), j), Step::Refuse);
+        assert_eq!(first_step(0.9, 0.8, Checks::Agree, j), Step::Serve);
+        assert_eq!(first_step(0.9, 0.8, Checks::Agree, None), Step::Serve);
+        assert_eq!(first_step(0.9, 0.8, Checks::of(Some(&wording())), j), Step::AskJudge);
+        assert_eq!(first_step(0.9, 0.8, Checks::of(Some(&wording())), None), Step::Refuse);
+        assert_eq!(first_step(0.9, 0.8, Checks::of(Some(&fact())), j), Step::Refuse);
         // Below the threshold: only with the judge, above its floor, and never over a fact.
-        assert_eq!(first_step(0.7, 0.8, None, j), Step::AskJudge);
-        assert_eq!(first_step(0.7, 0.8, Some(&wording()), j), Step::AskJudge);
-        assert_eq!(first_step(0.7, 0.8, Some(&fact()), j), Step::Refuse);
-        assert_eq!(first_step(0.7, 0.8, None, None), Step::Refuse);
-        assert_eq!(first_step(0.5, 0.8, None, j), Step::Refuse);
+        assert_eq!(first_step(0.7, 0.8, Checks::Agree, j), Step::AskJudge);
+        assert_eq!(first_step(0.7, 0.8, Checks::of(Some(&wording())), j), Step::AskJudge);
+        assert_eq!(first_step(0.7, 0.8, Checks::of(Some(&fact())), j), Step::Refuse);
+        assert_eq!(first_step(0.7, 0.8, Checks::Agree, None), Step::Refuse);
+        assert_eq!(first_step(0.5, 0.8, Checks::Agree, j), Step::Refuse);
         // A floor above the threshold changes nothing below the threshold.
         let high = Some(JudgePolicy { min_score: 0.99, floor: 0.95 });
-        assert_eq!(first_step(0.85, 0.8, None, high), Step::Serve);
-        assert_eq!(first_step(0.79, 0.8, None, high), Step::Refuse);
-        assert_eq!(first_step(f32::NAN, 0.8, None, j), Step::Refuse);
+        assert_eq!(first_step(0.85, 0.8, Checks::Agree, high), Step::Serve);
+        assert_eq!(first_step(0.79, 0.8, Checks::Agree, high), Step::Refuse);
+        assert_eq!(first_step(f32::NAN, 0.8, Checks::Agree, j), Step::Refuse);
         assert_eq!(lowest_served(0.8, j), 0.6);
         assert_eq!(lowest_served(0.8, None), 0.8);
         let j = j.unwrap();

@@ -9,7 +9,7 @@ pub mod verify;
 
 use crate::engine::embed::{EmbedError, Embedder, MAX_QUERY_BYTES};
 use crate::engine::judge::Judge;
-use decide::{JudgePolicy, Step};
+use decide::{Checks, JudgePolicy, Step};
 use crate::engine::store::{CacheStore, Invalidation, NamespaceUsage};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use parking_lot::{Mutex, RwLock};
@@ -164,10 +164,6 @@ impl SemanticCache {
         self
     }
 
-    pub fn judge(&self) -> Option<&Arc<Judge>> {
-        self.judge.as_ref()
-    }
-
     /// For each of `n` candidates, why the judge will not vouch for it as an answer to `query`
     /// (None: it does); only those in `asked` (index, text) are read, in one batch, off the async
     /// threads (a pass takes milliseconds). A judge that fails refuses them all: a miss, never a
@@ -270,7 +266,7 @@ impl SemanticCache {
             .take_while(|(_, sim)| sim.is_finite() && *sim >= lowest)
             .map(|(entry, sim)| {
                 let objection = if settings.verify_candidates { verify::objection(query, &entry.query) } else { None };
-                let step = decide::first_step(*sim, settings.similarity_threshold, objection.as_ref(), judge_policy);
+                let step = decide::first_step(*sim, settings.similarity_threshold, Checks::of(objection.as_ref()), judge_policy);
                 (entry, *sim, objection, step)
             })
             .collect();

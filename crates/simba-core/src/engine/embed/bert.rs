@@ -114,6 +114,15 @@ impl MiniLmBert {
     }
 }
 
+/// Mean of the token states over real tokens (mask 1): (n, len, hidden) → (n, hidden). What
+/// sentence-transformers' mean pooling does for the embedder, and the judge's pooling.
+pub fn mean_pool(hidden: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+    let summed = hidden.broadcast_mul(&m)?.sum(1)?;
+    // Every text has at least its [CLS] token; the clamp only guards an all-padding row.
+    summed.broadcast_div(&m.sum(1)?.clamp(1e-9, f64::MAX)?)
+}
+
 /// GELU with the exact (erf) form BERT was trained with, in one vectorisable pass.
 struct GeluErf;
 

@@ -1,9 +1,9 @@
 //! all-MiniLM-L6-v2 on candle: BERT, mean pooling over the attention mask, L2 normalisation —
 //! exactly what sentence-transformers does for this model (its 1_Pooling config says mean tokens).
 
-use super::bert::MiniLmBert;
+use super::bert::{mean_pool, MiniLmBert};
 use super::{check_text, normalise, EmbedError, Embedder};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, DTYPE};
 use rayon::prelude::*;
@@ -67,11 +67,7 @@ impl MiniLmEmbedder {
         let ids = Tensor::from_vec(ids, (n, len), &self.device).map_err(backend)?;
         let mask = Tensor::from_vec(mask, (n, len), &self.device).map_err(backend)?;
         let hidden = self.model.forward(&ids, None, &mask).map_err(backend)?; // (n, len, dims)
-        // Mean over real tokens only.
-        let mask_f = mask.to_dtype(DType::F32).map_err(backend)?.unsqueeze(2).map_err(backend)?;
-        let summed = hidden.broadcast_mul(&mask_f).map_err(backend)?.sum(1).map_err(backend)?;
-        let counts = mask_f.sum(1).map_err(backend)?.clamp(1e-9, f64::MAX).map_err(backend)?;
-        let mean = summed.broadcast_div(&counts).map_err(backend)?;
+        let mean = mean_pool(&hidden, &mask).map_err(backend)?;
         let mut out: Vec<Vec<f32>> = mean.to_vec2().map_err(backend)?;
         for v in &mut out {
             normalise(v)?;

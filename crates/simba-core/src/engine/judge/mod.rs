@@ -11,7 +11,7 @@
 
 pub mod train;
 
-use super::embed::bert::MiniLmBert;
+use super::embed::bert::{mean_pool, MiniLmBert};
 use super::embed::{model_file, MODEL_HINT};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -115,13 +115,6 @@ impl BaseModel {
         let t = |v: Vec<u32>| Tensor::from_vec(v, (n, len), &Device::Cpu).map_err(run_err);
         Ok((t(ids)?, t(types)?, t(mask)?, cut))
     }
-}
-
-/// Mean of the token states over real tokens: (n, len, hidden) → (n, hidden).
-pub fn mean_pool(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
-    let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-    let summed = hidden.broadcast_mul(&m)?.sum(1)?;
-    summed.broadcast_div(&m.sum(1)?.clamp(1.0, f64::MAX)?)
 }
 
 pub struct Judge {

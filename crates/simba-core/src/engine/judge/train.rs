@@ -4,7 +4,8 @@
 //! candle's differentiable operations (plain softmax, layer norm and GELU), not the fast encoder's
 //! fused kernels, which have no backward pass; both compute the same function (tested).
 
-use super::{adapted_layers, mean_pool, BaseModel, JudgeError, RANK, SCALE};
+use super::{adapted_layers, BaseModel, JudgeError, RANK, SCALE};
+use crate::engine::embed::bert::mean_pool;
 use crate::engine::eval::LabelledPair;
 use crate::engine::index::{XorShift, BITS53};
 use candle_core::{DType, Device, Tensor, Var, D};

@@ -89,10 +89,5 @@ pub fn objection(query: &str, candidate: &str) -> Option<Objection> {
     facts::compare(&qf, &cf).map(Objection::fact).or_else(|| align::compare(&q, &c, &qf, &cf))
 }
 
-/// The reason of [`objection`], for callers that only report it.
-pub fn disagreement(query: &str, candidate: &str) -> Option<String> {
-    objection(query, candidate).map(|o| o.reason)
-}
-
 #[cfg(test)]
 mod tests;

@@ -36,7 +36,7 @@ impl Tok {
 }
 
 /// Longest text looked at: beyond this a question is no longer a question (and cost stays bounded).
-/// Two texts that differ and are not both within it are refused unread (`disagreement`), so a
+/// Two texts that differ and are not both within it are refused unread (`objection`), so a
 /// difference past the limit can never be served as a rewording.
 pub const MAX_CHARS: usize = 4000;
 
