@@ -33,7 +33,8 @@ fn serve(cli: &Cli) -> Served {
     let mut line = String::new();
     BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
     // "Simba Tuner is serving on http://127.0.0.1:PORT/?token=TOKEN"
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let url =
+        line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
     let (base, token) = url.split_once("/?token=").unwrap();
     Served { child, base: base.to_string(), token: token.to_string() }
 }
@@ -49,7 +50,8 @@ async fn api_needs_the_token_and_answers_like_the_cli() {
     assert_eq!(served.token.len(), 32);
     let http = reqwest::Client::new();
 
-    let denied = http.post(format!("{}/api/call/status", served.base)).json(&serde_json::json!({})).send().await.unwrap();
+    let denied =
+        http.post(format!("{}/api/call/status", served.base)).json(&serde_json::json!({})).send().await.unwrap();
     assert_eq!(denied.status(), 401);
     let body: serde_json::Value = denied.json().await.unwrap();
     assert_eq!(body["code"], "refused");
@@ -74,7 +76,8 @@ async fn api_needs_the_token_and_answers_like_the_cli() {
     assert_eq!(report["redis"]["data"]["version"], cli_report["redis"]["data"]["version"]);
     assert_eq!(report["redis"]["data"]["keys_total"], cli_report["redis"]["data"]["keys_total"]);
 
-    let profiles: serde_json::Value = call("list_profiles", serde_json::Value::Null).await.unwrap().json().await.unwrap();
+    let profiles: serde_json::Value =
+        call("list_profiles", serde_json::Value::Null).await.unwrap().json().await.unwrap();
     assert!(profiles.as_array().unwrap().iter().any(|p| p["name"] == "local"));
 
     // Errors keep their code and map to an HTTP status.

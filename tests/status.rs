@@ -42,7 +42,11 @@ async fn status_matches_redis_info_and_pg_stat_statements() {
     pg.psql("CREATE TABLE orders(id int primary key, total numeric); INSERT INTO orders SELECT g, g * 1.5 FROM generate_series(1, 5000) g;").unwrap();
     let mut pgc = sqlx::postgres::PgConnection::connect(&pg.url()).await.unwrap();
     for i in 0..25 {
-        let _: (i32,) = sqlx::query_as("SELECT count(*)::int FROM orders WHERE total > $1").bind(i as f64).fetch_one(&mut pgc).await.unwrap();
+        let _: (i32,) = sqlx::query_as("SELECT count(*)::int FROM orders WHERE total > $1")
+            .bind(i as f64)
+            .fetch_one(&mut pgc)
+            .await
+            .unwrap();
     }
 
     let cli = Cli::new();
@@ -86,7 +90,8 @@ async fn status_matches_redis_info_and_pg_stat_statements() {
     assert_eq!(calls, 25);
     assert!((ours["mean_exec_ms"].as_f64().unwrap() - mean).abs() < 1e-6);
     // Sorted by mean time, slowest first.
-    let means: Vec<f64> = stmts.iter().map(|s| s["mean_exec_ms"].as_f64().unwrap() + s["mean_plan_ms"].as_f64().unwrap()).collect();
+    let means: Vec<f64> =
+        stmts.iter().map(|s| s["mean_exec_ms"].as_f64().unwrap() + s["mean_plan_ms"].as_f64().unwrap()).collect();
     assert!(means.windows(2).all(|w| w[0] >= w[1]), "{means:?}");
     assert!(d["max_connections"].as_i64().unwrap() == 50);
 
@@ -124,7 +129,14 @@ async fn interval_hit_rate_covers_only_the_interval() {
 fn dead_servers_and_bad_urls_get_clear_errors() {
     let cli = Cli::new();
     let port = simba_testkit::free_port();
-    let report = cli.json(&["status", "--redis", &format!("redis://127.0.0.1:{port}/0"), "--postgres", &format!("postgres://postgres@127.0.0.1:{port}/postgres"), "--json"]);
+    let report = cli.json(&[
+        "status",
+        "--redis",
+        &format!("redis://127.0.0.1:{port}/0"),
+        "--postgres",
+        &format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+        "--json",
+    ]);
     assert_eq!(report["redis"]["state"], "error");
     assert_eq!(report["redis"]["error"]["code"], "unreachable");
     assert!(report["redis"]["error"]["message"].as_str().unwrap().contains(&port.to_string()));
@@ -171,7 +183,8 @@ async fn profiles_keep_passwords_secret_and_work() {
     assert_eq!(report["read_only"], true);
 
     // A wrong password is refused, and the message does not echo it.
-    let out = cli.run(&["profile", "add", "wrong", "--redis", &format!("redis://:not-the-pw@127.0.0.1:{}/0", server.port())]);
+    let out =
+        cli.run(&["profile", "add", "wrong", "--redis", &format!("redis://:not-the-pw@127.0.0.1:{}/0", server.port())]);
     assert!(out.status.success());
     let report = cli.json(&["status", "--profile", "wrong", "--json"]);
     assert_eq!(report["redis"]["state"], "error");

@@ -45,7 +45,8 @@ pub async fn run(service: &Service, args: BenchArgs) -> anyhow::Result<ExitCode>
     if args.texts > 0 {
         // The model itself: the engine's exact-text cache would turn repeated texts into lookups.
         let dir = service.engine().model_dir().to_path_buf();
-        let embedder = match tokio::task::spawn_blocking(move || simba_core::engine::embed::load_uncached(&dir)).await? {
+        let embedder = match tokio::task::spawn_blocking(move || simba_core::engine::embed::load_uncached(&dir)).await?
+        {
             Ok(e) => e,
             Err(e) => return Ok(crate::report(&simba_core::engine::cache::embed_error(e), args.json)),
         };
@@ -64,7 +65,10 @@ pub async fn run(service: &Service, args: BenchArgs) -> anyhow::Result<ExitCode>
                 let texts = sample_questions(args.texts.min(201));
                 let r = tokio::task::spawn_blocking(move || judge_bench(&judge, &texts)).await??;
                 if !args.json {
-                    println!("judge ({} pairs): one pair p50 {:.2} ms p99 {:.2} ms", r.pairs, r.single_p50_ms, r.single_p99_ms);
+                    println!(
+                        "judge ({} pairs): one pair p50 {:.2} ms p99 {:.2} ms",
+                        r.pairs, r.single_p50_ms, r.single_p99_ms
+                    );
                 }
                 report.insert("judge".into(), serde_json::to_value(&r)?);
             }

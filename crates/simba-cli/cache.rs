@@ -107,7 +107,12 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
                 for n in &s.namespaces {
                     println!(
                         "  {:<50} {:>7} entries {:>10} bytes  hit rate {:>6} (recent {:>6})  evictions {}",
-                        n.id, n.entries, n.bytes, pct(n.hit_rate), pct(n.recent_hit_rate), n.evictions
+                        n.id,
+                        n.entries,
+                        n.bytes,
+                        pct(n.hit_rate),
+                        pct(n.recent_hit_rate),
+                        n.evictions
                     );
                 }
             }
@@ -117,7 +122,10 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
             match service.cache_lookup(CacheLookupRequest { scope: scope.scope(), query }).await {
                 Ok(l) if json => println!("{}", serde_json::to_string_pretty(&l)?),
                 Ok(Lookup::Hit { response, similarity, matched_query, entry_age_ms, .. }) => {
-                    println!("HIT  similarity {similarity:.3}, matched \"{matched_query}\", entry age {:.1} s", entry_age_ms as f64 / 1000.0);
+                    println!(
+                        "HIT  similarity {similarity:.3}, matched \"{matched_query}\", entry age {:.1} s",
+                        entry_age_ms as f64 / 1000.0
+                    );
                     println!("{response}");
                 }
                 Ok(Lookup::Miss { reason, .. }) => println!("MISS {reason}"),
@@ -125,7 +133,10 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
             }
         }
         CacheCommand::Store { query, response, scope, ttl } => {
-            match service.cache_store(CacheStoreRequest { scope: scope.scope(), query, response, ttl_seconds: ttl }).await {
+            match service
+                .cache_store(CacheStoreRequest { scope: scope.scope(), query, response, ttl_seconds: ttl })
+                .await
+            {
                 Ok(s) => println!("stored entry {}", s.id),
                 Err(e) => return Ok(report(&e, false)),
             }
@@ -134,14 +145,18 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
             let what = match (entry, item, user, all) {
                 (Some(id), ..) => match id.parse() {
                     Ok(id) => Invalidation::Entry { id },
-                    Err(_) => return Ok(report(&simba_core::ApiError::invalid(format!("'{id}' is not an entry id")), false)),
+                    Err(_) => {
+                        return Ok(report(&simba_core::ApiError::invalid(format!("'{id}' is not an entry id")), false))
+                    }
                 },
                 (None, Some(item), None, false) => Invalidation::Item { tenant, item },
                 (None, None, Some(user), false) => Invalidation::User { tenant, user },
                 (None, None, None, true) => Invalidation::All,
                 _ => {
                     return Ok(report(
-                        &simba_core::ApiError::invalid("say exactly one of --entry ID, --item ID, --user NAME or --all"),
+                        &simba_core::ApiError::invalid(
+                            "say exactly one of --entry ID, --item ID, --user NAME or --all",
+                        ),
                         false,
                     ))
                 }
@@ -156,12 +171,26 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(s) => s,
                     Err(_) => {
-                        return Ok(report(&simba_core::ApiError::invalid(format!("{} is not UTF-8 text", file.display())), json))
+                        return Ok(report(
+                            &simba_core::ApiError::invalid(format!("{} is not UTF-8 text", file.display())),
+                            json,
+                        ))
                     }
                 },
-                Err(e) => return Ok(report(&simba_core::ApiError::invalid(format!("cannot read {}: {e}", file.display())), json)),
+                Err(e) => {
+                    return Ok(report(
+                        &simba_core::ApiError::invalid(format!("cannot read {}: {e}", file.display())),
+                        json,
+                    ))
+                }
             };
-            let req = CacheEvalRequest { content, threshold: Some(threshold), verify_candidates: Some(!no_verify), judge_min_score, judge_floor };
+            let req = CacheEvalRequest {
+                content,
+                threshold: Some(threshold),
+                verify_candidates: Some(!no_verify),
+                judge_min_score,
+                judge_floor,
+            };
             match service.cache_eval(req).await {
                 Ok(r) => {
                     if let Some(path) = &chart {

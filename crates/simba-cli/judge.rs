@@ -50,19 +50,31 @@ pub fn run(cmd: JudgeCommand) -> anyhow::Result<ExitCode> {
             let data = train::read_pairs_dir(&pairs)?;
             eprintln!("training on {} pairs from {}", data.len(), pairs.display());
             let opts = train::TrainOptions { epochs, learning_rate: lr, seed, rank, ..Default::default() };
-            let (model, report) = train::train(&base, &data, &opts, |step, total, loss| eprintln!("step {step}/{total} loss {loss:.4}"))?;
+            let (model, report) =
+                train::train(&base, &data, &opts, |step, total, loss| eprintln!("step {step}/{total} loss {loss:.4}"))?;
             model.save_adapter(&out)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!("trained on {} pairs in {} steps ({:.0} s): loss {:.4} → {:.4}; adapter written to {}", report.pairs, report.steps, report.seconds, report.first_loss, report.last_loss, out.display());
+                println!(
+                    "trained on {} pairs in {} steps ({:.0} s): loss {:.4} → {:.4}; adapter written to {}",
+                    report.pairs,
+                    report.steps,
+                    report.seconds,
+                    report.first_loss,
+                    report.last_loss,
+                    out.display()
+                );
             }
         }
         JudgeCommand::Score { file, adapter, json } => {
             let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let pairs = simba_core::engine::eval::parse_pairs(&text)?;
             let judge = match adapter {
-                Some(p) => Judge::with_adapter(&model_dir(), &std::fs::read(&p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?)?,
+                Some(p) => Judge::with_adapter(
+                    &model_dir(),
+                    &std::fs::read(&p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+                )?,
                 None => Judge::load(&model_dir())?,
             };
             let refs: Vec<(&str, &str)> = pairs.iter().map(|p| (p.b.as_str(), p.a.as_str())).collect();
@@ -72,7 +84,11 @@ pub fn run(cmd: JudgeCommand) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string(&rows)?);
             } else {
                 // Written in one piece so a closed pipe (`| head`) ends the output quietly.
-                let table: String = pairs.iter().zip(&scores).map(|(p, s)| format!("{s:.3}\t{}\t{}\t{}\n", p.same_answer, p.a, p.b)).collect();
+                let table: String = pairs
+                    .iter()
+                    .zip(&scores)
+                    .map(|(p, s)| format!("{s:.3}\t{}\t{}\t{}\n", p.same_answer, p.a, p.b))
+                    .collect();
                 let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), table.as_bytes());
             }
         }

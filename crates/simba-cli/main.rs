@@ -16,7 +16,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "simba-tuner", version, about = "Monitor, tune and test an AI data platform's caches, databases and queues")]
+#[command(
+    name = "simba-tuner",
+    version,
+    about = "Monitor, tune and test an AI data platform's caches, databases and queues"
+)]
 struct Cli {
     /// Where the semantic cache keeps its entries: `embedded` (default), a redis:// or postgres://
     /// URL, or redis@PROFILE / postgres@PROFILE. Also read from SIMBA_CACHE_STORE.
@@ -163,7 +167,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Status(args) => {
             let profile = match (&args.redis, &args.postgres) {
-                (None, None) => service.resolve_profile(args.profile.as_deref().unwrap_or(simba_core::profiles::EMBEDDED)),
+                (None, None) => {
+                    service.resolve_profile(args.profile.as_deref().unwrap_or(simba_core::profiles::EMBEDDED))
+                }
                 _ => {
                     let mut urls = vec![];
                     if let Some(u) = &args.redis {
@@ -222,17 +228,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Judge(cmd) => return judge::run(cmd),
         Command::Serve(args) => {
             if !args.bind.is_loopback() {
-                eprintln!("warning: binding {} exposes the API beyond this machine; the token is its only guard", args.bind);
+                eprintln!(
+                    "warning: binding {} exposes the API beyond this machine; the token is its only guard",
+                    args.bind
+                );
             }
             let token = args.token.unwrap_or_else(simba_server::new_token);
             let ui_dir = args.ui_dir.or_else(simba_server::default_ui_dir);
             if ui_dir.is_none() {
                 eprintln!("note: no built UI found (run `cd ui && npm ci && npm run build`); serving the API only");
             }
-            let options = simba_server::ServeOptions { addr: SocketAddr::new(args.bind, args.port), ui_dir, token: token.clone() };
+            let options = simba_server::ServeOptions {
+                addr: SocketAddr::new(args.bind, args.port),
+                ui_dir,
+                token: token.clone(),
+            };
             simba_server::serve(service, options, |addr| {
                 println!("Simba Tuner is serving on http://{addr}/?token={token}");
-                println!("API: POST http://{addr}/api/call/<command> with 'Authorization: Bearer <token>'. Ctrl-C stops.");
+                println!(
+                    "API: POST http://{addr}/api/call/<command> with 'Authorization: Bearer <token>'. Ctrl-C stops."
+                );
             })
             .await
             .context("serve")?;

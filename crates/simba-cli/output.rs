@@ -26,7 +26,8 @@ fn pct(r: Option<f64>) -> String {
 
 pub fn status_text(r: &StatusReport) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "profile {}{}   at {}", r.profile, if r.read_only { " (read-only)" } else { "" }, r.collected_at);
+    let _ =
+        writeln!(o, "profile {}{}   at {}", r.profile, if r.read_only { " (read-only)" } else { "" }, r.collected_at);
     let h = &r.host;
     let _ = writeln!(
         o,
@@ -90,7 +91,11 @@ pub fn status_text(r: &StatusReport) -> String {
                 let _ = writeln!(o, "          ! {why}");
             }
             if !d.top_statements.is_empty() {
-                let _ = writeln!(o, "          {:>10} {:>10} {:>10} {:>12}  query", "calls", "mean ms", "plan ms", "total ms");
+                let _ = writeln!(
+                    o,
+                    "          {:>10} {:>10} {:>10} {:>12}  query",
+                    "calls", "mean ms", "plan ms", "total ms"
+                );
                 for s in &d.top_statements {
                     let q: String = s.query.split_whitespace().collect::<Vec<_>>().join(" ");
                     let q: String = q.chars().take(80).collect();
@@ -155,7 +160,11 @@ pub fn eval_text(r: &simba_core::engine::eval::EvalReport) -> String {
     if let Some(p) = &r.judge_problem {
         let _ = writeln!(o, "warning: the judge could not load, the checks decided alone: {p}");
     }
-    let _ = writeln!(o, "{:<18} {:>11} {:>7}   {:>9} {:>7} {:<15}   {:>7}", "", "same served", "", "false hits", "", "(95% CI)", "precision");
+    let _ = writeln!(
+        o,
+        "{:<18} {:>11} {:>7}   {:>9} {:>7} {:<15}   {:>7}",
+        "", "same served", "", "false hits", "", "(95% CI)", "precision"
+    );
     o.push_str(&line("overall", &r.overall));
     for (cat, c) in &r.by_category {
         o.push_str(&line(cat, c));

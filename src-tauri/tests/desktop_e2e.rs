@@ -107,7 +107,9 @@ async fn overview_refreshes_live_and_navigates() {
     caps.insert("tauri:options".into(), serde_json::json!({ "application": APP }));
     let client = tokio::time::timeout(
         Duration::from_secs(60),
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new()).capabilities(caps).connect(&driver.url()),
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&driver.url()),
     )
     .await
     .unwrap_or_else(|_| panic!("no WebDriver session within 60 s; driver log:\n{}", driver.log_tail(40)))
@@ -239,7 +241,13 @@ async fn type_into(client: &Client, testid: &str, text: &str) -> Result<(), Stri
 }
 
 /// Polls until `check` accepts the element's text; returns that text.
-async fn wait_until(client: &Client, testid: &str, within: Duration, what: &str, check: impl Fn(&str) -> bool) -> Result<String, String> {
+async fn wait_until(
+    client: &Client,
+    testid: &str,
+    within: Duration,
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) -> Result<String, String> {
     let deadline = Instant::now() + within;
     loop {
         let text = text_of(client, testid).await.unwrap_or_default();
@@ -248,7 +256,9 @@ async fn wait_until(client: &Client, testid: &str, within: Duration, what: &str,
         }
         if Instant::now() > deadline {
             let errors = text_of(client, "error-box").await.unwrap_or_default();
-            return Err(format!("{what}: [data-testid={testid}] says {text:?} after {within:?}; error-box: {errors:?}"));
+            return Err(format!(
+                "{what}: [data-testid={testid}] says {text:?} after {within:?}; error-box: {errors:?}"
+            ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -269,7 +279,8 @@ fn first_number(text: &str) -> Option<u64> {
 /// another client while the window is open.
 async fn redis_figures_follow_a_workload(client: &Client, driver: &TauriDriver, port: u16) -> Result<(), String> {
     click(client, "nav-overview").await?;
-    let select = client.find(Locator::Css(&css("profile-select"))).await.map_err(|e| format!("no profile-select: {e}"))?;
+    let select =
+        client.find(Locator::Css(&css("profile-select"))).await.map_err(|e| format!("no profile-select: {e}"))?;
     select.select_by_value("env").await.map_err(|e| format!("cannot choose the env profile: {e}"))?;
     let before = wait_for_text(client, "redis-keys", Duration::from_secs(30), driver).await;
     let keys_before = first_number(&before).ok_or_else(|| format!("redis-keys {before:?} has no count"))?;
@@ -288,9 +299,13 @@ async fn redis_figures_follow_a_workload(client: &Client, driver: &TauriDriver, 
         cli.stdin.take().unwrap().write_all(script.as_bytes()).map_err(|e| format!("redis-cli: {e}"))?;
     }
     cli.wait().map_err(|e| format!("redis-cli: {e}"))?;
-    let after = wait_until(client, "redis-keys", Duration::from_secs(20), "the Redis key count never followed the workload", |t| {
-        first_number(t).is_some_and(|n| n >= keys_before + 250)
-    })
+    let after = wait_until(
+        client,
+        "redis-keys",
+        Duration::from_secs(20),
+        "the Redis key count never followed the workload",
+        |t| first_number(t).is_some_and(|n| n >= keys_before + 250),
+    )
     .await?;
     eprintln!("redis-keys went from {before:?} to {after:?}");
     select.select_by_value("embedded").await.map_err(|e| format!("cannot choose the embedded profile: {e}"))?;
@@ -303,7 +318,10 @@ async fn cache_page_works_on_real_entries(client: &Client, _driver: &TauriDriver
     click(client, "nav-cache").await?;
     wait_until(client, "ns-table", Duration::from_secs(30), "no namespace listed", |t| t.contains("alice")).await?;
     // A table row has no single click point in WebKit's driver: click its first cell.
-    let cell = client.find(Locator::Css(&format!("{} td", css("ns-row")))).await.map_err(|e| format!("no namespace row: {e}"))?;
+    let cell = client
+        .find(Locator::Css(&format!("{} td", css("ns-row"))))
+        .await
+        .map_err(|e| format!("no namespace row: {e}"))?;
     cell.click().await.map_err(|e| format!("cannot click the namespace row: {e}"))?;
     let deadline = Instant::now() + Duration::from_secs(15);
     while count(client, "entry-row").await != 3 {
@@ -317,13 +335,20 @@ async fn cache_page_works_on_real_entries(client: &Client, _driver: &TauriDriver
     type_into(client, "cache-user", "alice").await?;
     type_into(client, "cache-query", "what was the total revenue for 2023").await?;
     click(client, "cache-lookup").await?;
-    let hit = wait_until(client, "cache-lookup-result", Duration::from_secs(20), "the paraphrase was not served", |t| t.contains("HIT")).await?;
+    let hit =
+        wait_until(client, "cache-lookup-result", Duration::from_secs(20), "the paraphrase was not served", |t| {
+            t.contains("HIT")
+        })
+        .await?;
     if !hit.contains("4.2 M EUR") {
         return Err(format!("the hit served the wrong answer: {hit:?}"));
     }
     type_into(client, "cache-query", "What was our total revenue in 2024?").await?;
     click(client, "cache-lookup").await?;
-    wait_until(client, "cache-lookup-result", Duration::from_secs(20), "the changed-year trap was served", |t| t.contains("MISS")).await?;
+    wait_until(client, "cache-lookup-result", Duration::from_secs(20), "the changed-year trap was served", |t| {
+        t.contains("MISS")
+    })
+    .await?;
 
     // Delete one entry: the confirmation dialog is answered, and the list shrinks.
     click(client, "entry-delete").await?;
@@ -353,7 +378,10 @@ async fn cache_page_works_on_real_entries(client: &Client, _driver: &TauriDriver
     // WebDriver's Enter key (U+E007) makes the line breaks in the textarea.
     type_into(client, "eval-content", &pairs.join("\u{E007}")).await?;
     click(client, "eval-run").await?;
-    wait_until(client, "eval-table", Duration::from_secs(60), "no eval results", |t| t.contains("paraphrase") && t.contains("changed_date")).await?;
+    wait_until(client, "eval-table", Duration::from_secs(60), "no eval results", |t| {
+        t.contains("paraphrase") && t.contains("changed_date")
+    })
+    .await?;
     // The judge took part, at the default settings.
     let judge = text_of(client, "eval-judge-settings").await.unwrap_or_default();
     if !judge.contains("judge: score ≥ 0.99") {

@@ -31,7 +31,8 @@ pub fn sweep_chart(sweep: &[SweepPoint], current: f32) -> Result<String, String>
             ("false hits (raw cosine)", RGBColor(235, 150, 150), |p| p.raw.false_hit_rate),
         ];
         for (label, color, value) in series {
-            let points: Vec<(f32, f32)> = sweep.iter().filter_map(|p| value(p).map(|v| (p.threshold, v as f32))).collect();
+            let points: Vec<(f32, f32)> =
+                sweep.iter().filter_map(|p| value(p).map(|v| (p.threshold, v as f32))).collect();
             chart
                 .draw_series(LineSeries::new(points, color.stroke_width(2)))
                 .map_err(|e| e.to_string())?

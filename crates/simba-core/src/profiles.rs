@@ -216,9 +216,8 @@ impl ProfileStore {
     }
 
     fn write_file(&self, path: &Path, text: &str, private: bool) -> ApiResult<()> {
-        let io = |e: std::io::Error| {
-            ApiError::new(ErrorCode::BadConfig, format!("cannot write {}: {e}", path.display()))
-        };
+        let io =
+            |e: std::io::Error| ApiError::new(ErrorCode::BadConfig, format!("cannot write {}: {e}", path.display()));
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         // Write beside, then rename: a crash never leaves half a file.
         let tmp = path.with_extension("tmp");
@@ -242,12 +241,8 @@ impl ProfileStore {
 
     /// All profiles: the built-in `embedded`, `env` when its variables are set, then the saved ones.
     pub fn list(&self) -> ApiResult<Vec<ProfileView>> {
-        let mut out = vec![ProfileView {
-            name: EMBEDDED.into(),
-            read_only: false,
-            origin: "embedded".into(),
-            endpoints: vec![],
-        }];
+        let mut out =
+            vec![ProfileView { name: EMBEDDED.into(), read_only: false, origin: "embedded".into(), endpoints: vec![] }];
         if let Some(env) = env_profile()? {
             out.push(view_of(&env, "env"));
         }
@@ -266,7 +261,9 @@ impl ProfileStore {
         }
         if name == ENV {
             return env_profile()?.ok_or_else(|| {
-                ApiError::not_found("profile 'env' needs at least one SIMBA_*_URL environment variable (e.g. SIMBA_REDIS_URL)")
+                ApiError::not_found(
+                    "profile 'env' needs at least one SIMBA_*_URL environment variable (e.g. SIMBA_REDIS_URL)",
+                )
             });
         }
         let file = self.read_profiles()?;
@@ -330,8 +327,16 @@ impl ProfileStore {
         } else {
             secrets.insert(name.to_string(), new_secrets);
         }
-        self.write_file(&self.secrets_path(), &toml::to_string(&secrets).map_err(|e| ApiError::internal(e.to_string()))?, true)?;
-        self.write_file(&self.profiles_path(), &toml::to_string(&file).map_err(|e| ApiError::internal(e.to_string()))?, false)?;
+        self.write_file(
+            &self.secrets_path(),
+            &toml::to_string(&secrets).map_err(|e| ApiError::internal(e.to_string()))?,
+            true,
+        )?;
+        self.write_file(
+            &self.profiles_path(),
+            &toml::to_string(&file).map_err(|e| ApiError::internal(e.to_string()))?,
+            false,
+        )?;
         Ok(view_of(&resolve_stored(&stored, secrets.get(name)), "file"))
     }
 
@@ -344,8 +349,16 @@ impl ProfileStore {
         }
         let mut secrets = self.read_secrets()?;
         secrets.remove(name);
-        self.write_file(&self.secrets_path(), &toml::to_string(&secrets).map_err(|e| ApiError::internal(e.to_string()))?, true)?;
-        self.write_file(&self.profiles_path(), &toml::to_string(&file).map_err(|e| ApiError::internal(e.to_string()))?, false)?;
+        self.write_file(
+            &self.secrets_path(),
+            &toml::to_string(&secrets).map_err(|e| ApiError::internal(e.to_string()))?,
+            true,
+        )?;
+        self.write_file(
+            &self.profiles_path(),
+            &toml::to_string(&file).map_err(|e| ApiError::internal(e.to_string()))?,
+            false,
+        )?;
         Ok(())
     }
 }
@@ -388,9 +401,7 @@ pub fn split_secret(service: Service, raw: &str) -> ApiResult<(String, Option<Se
     if url.host_str().map_or(true, str::is_empty) {
         return Err(ApiError::invalid(format!("{} URL '{}' names no host", service.label(), redact_url(raw))));
     }
-    let secret = url.password().map(|p| {
-        Secret::new(percent_decode(p))
-    });
+    let secret = url.password().map(|p| Secret::new(percent_decode(p)));
     if secret.is_some() {
         let _ = url.set_password(None);
     }
@@ -527,7 +538,10 @@ mod tests {
             .unwrap();
         assert!(view.endpoints.iter().all(|e| e.has_secret));
         let profiles = std::fs::read_to_string(store.dir().join("profiles.toml")).unwrap();
-        assert!(!profiles.contains("s3cr") && !profiles.contains("pw123") && !profiles.contains("tok-abc"), "{profiles}");
+        assert!(
+            !profiles.contains("s3cr") && !profiles.contains("pw123") && !profiles.contains("tok-abc"),
+            "{profiles}"
+        );
         let secrets_path = store.dir().join("secrets.toml");
         #[cfg(unix)]
         {

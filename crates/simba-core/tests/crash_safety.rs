@@ -17,7 +17,13 @@ fn entry(id: u64) -> CacheEntry {
     CacheEntry {
         id,
         partition: Partition {
-            namespace: Namespace { tenant: "t".into(), user: "u".into(), item: None, model: "m".into(), template_version: "v1".into() },
+            namespace: Namespace {
+                tenant: "t".into(),
+                user: "u".into(),
+                item: None,
+                model: "m".into(),
+                template_version: "v1".into(),
+            },
             context: String::new(),
         },
         query: format!("q{id}"),
@@ -78,7 +84,8 @@ fn acknowledged_writes_survive_kill_9() {
     rt.block_on(async {
         let store = IndexedStore::open(SqlitePersistence::open(&path).await.unwrap(), DIMS).await.unwrap();
         for id in &acked {
-            let e = store.get(*id).await.unwrap().unwrap_or_else(|| panic!("acknowledged entry {id} lost after kill -9"));
+            let e =
+                store.get(*id).await.unwrap().unwrap_or_else(|| panic!("acknowledged entry {id} lost after kill -9"));
             assert_eq!(e.response, format!("r{id}"));
         }
         assert!(store.len() >= acked.len());

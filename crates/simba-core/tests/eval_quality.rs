@@ -49,15 +49,29 @@ fn run(file: &str) -> (EvalReport, f64, f64, String) {
         .map(|(k, v)| format!("{k}: {:.0}%", 100.0 * v.same_served_rate.or(v.false_hit_rate).unwrap_or(0.0)))
         .collect();
     let by_cat = by_cat.join(", ");
-    eprintln!("{file} at the default settings: same served {:.1}%, traps served {:.1}% ({by_cat})", same * 100.0, traps * 100.0);
+    eprintln!(
+        "{file} at the default settings: same served {:.1}%, traps served {:.1}% ({by_cat})",
+        same * 100.0,
+        traps * 100.0
+    );
     (report, same as f64, traps as f64, by_cat)
 }
 
 /// Served share of same-answer pairs at least `min_same`, of traps at most `max_traps`.
 fn floor(file: &str, min_same: f64, max_traps: f64) {
     let (_, same, traps, by_cat) = run(file);
-    assert!(same >= min_same, "{file}: same-answer pairs served {:.1}% < {:.0}% ({by_cat})", same * 100.0, min_same * 100.0);
-    assert!(traps <= max_traps, "{file}: trap pairs served {:.1}% > {:.1}% ({by_cat})", traps * 100.0, max_traps * 100.0);
+    assert!(
+        same >= min_same,
+        "{file}: same-answer pairs served {:.1}% < {:.0}% ({by_cat})",
+        same * 100.0,
+        min_same * 100.0
+    );
+    assert!(
+        traps <= max_traps,
+        "{file}: trap pairs served {:.1}% > {:.1}% ({by_cat})",
+        traps * 100.0,
+        max_traps * 100.0
+    );
 }
 
 #[test]
@@ -91,7 +105,15 @@ fn unread_sets_meet_the_target() {
 /// `.ci/tools/judge_pairs_apart.py`, which drops such pairs).
 #[test]
 fn judge_pairs_stay_apart() {
-    let norm = |t: &str| t.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' }).collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ");
+    let norm = |t: &str| {
+        t.to_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     let texts = |dir: &str, prefix: &str| -> Vec<(String, String)> {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"))).unwrap() {
@@ -106,7 +128,8 @@ fn judge_pairs_stay_apart() {
         }
         out
     };
-    let held: std::collections::HashSet<String> = texts("../../tests/fixtures", "eval_").into_iter().map(|(_, t)| t).collect();
+    let held: std::collections::HashSet<String> =
+        texts("../../tests/fixtures", "eval_").into_iter().map(|(_, t)| t).collect();
     assert!(held.len() > 3000, "the evaluation sets are missing ({} texts)", held.len());
     let training = texts("judge/pairs", "");
     assert!(training.len() > 8000, "the judge's training pairs are missing ({} texts)", training.len());

@@ -12,7 +12,9 @@ use axum::http::{HeaderMap, Response, Uri};
 use axum::Router;
 use serde_json::{json, Value};
 use simba_core::engine::cache::types::{Lookup, Scope};
-use simba_core::engine::embed::{CachedEmbedder, EmbedError, Embedder, MiniLmEmbedder, ProviderConfig, ProviderEmbedder, MINILM_MODEL_ID};
+use simba_core::engine::embed::{
+    CachedEmbedder, EmbedError, Embedder, MiniLmEmbedder, ProviderConfig, ProviderEmbedder, MINILM_MODEL_ID,
+};
 use simba_core::engine::{Backend, Engine, MODEL_DIR_NAME};
 use simba_core::secret::Secret;
 use std::collections::VecDeque;
@@ -66,7 +68,9 @@ impl Fake {
     fn batch_sizes(&self) -> Vec<usize> {
         self.requests()
             .iter()
-            .map(|s| s.body.get("input").or_else(|| s.body.get("instances")).and_then(Value::as_array).map_or(0, Vec::len))
+            .map(|s| {
+                s.body.get("input").or_else(|| s.body.get("instances")).and_then(Value::as_array).map_or(0, Vec::len)
+            })
             .collect()
     }
     fn vector(&self, text: &str, dims: usize) -> Vec<f32> {
@@ -177,7 +181,11 @@ fn openai(fake: &Fake, headers: &HeaderMap, body: &Value) -> Response<Body> {
         return openai_error(400, "you must provide a model parameter".into(), "missing_model");
     };
     if model == "missing-model" {
-        return openai_error(404, format!("The model `{model}` does not exist or you do not have access to it."), "model_not_found");
+        return openai_error(
+            404,
+            format!("The model `{model}` does not exist or you do not have access to it."),
+            "model_not_found",
+        );
     }
     list_answer(fake, body, model, 2048)
 }
@@ -220,7 +228,10 @@ fn vertex(fake: &Fake, headers: &HeaderMap, body: &Value, path: &str) -> Respons
     if instances.is_empty() || instances.len() > limit {
         return vertex_error(400, &format!("{} instances, the limit is {limit}.", instances.len()), "INVALID_ARGUMENT");
     }
-    let dims = body["parameters"]["outputDimensionality"].as_u64().map(|d| d as usize).unwrap_or_else(|| fake.dims.load(Ordering::SeqCst));
+    let dims = body["parameters"]["outputDimensionality"]
+        .as_u64()
+        .map(|d| d as usize)
+        .unwrap_or_else(|| fake.dims.load(Ordering::SeqCst));
     let mut predictions = Vec::new();
     for inst in instances {
         let Some(content) = inst["content"].as_str() else {
@@ -244,7 +255,9 @@ fn serve(minilm: Option<Arc<dyn Embedder>>) -> (Arc<Fake>, String) {
     let app = Router::new().fallback(handle).with_state(fake.clone());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move { axum::serve(tokio::net::TcpListener::from_std(listener).unwrap(), app).await.unwrap() });
+        rt.block_on(
+            async move { axum::serve(tokio::net::TcpListener::from_std(listener).unwrap(), app).await.unwrap() },
+        );
     });
     (fake, url)
 }
@@ -308,7 +321,10 @@ fn openai_request_shape_order_and_normalisation() {
     assert_eq!(e.model_id(), "openai:text-embedding-3-small@16");
     let v = e.embed("hello there").unwrap();
     assert_close(&v, &unit(fake_vector("hello there", 16)));
-    assert_eq!(fake.requests()[0].body, json!({"model": "text-embedding-3-small", "input": ["hello there"], "dimensions": 16}));
+    assert_eq!(
+        fake.requests()[0].body,
+        json!({"model": "text-embedding-3-small", "input": ["hello there"], "dimensions": 16})
+    );
     assert_eq!(fake.requests()[0].path, "/v1/embeddings");
 }
 
@@ -334,7 +350,10 @@ fn azure_request_shape() {
     // A deployment that does not exist says which variable to fix.
     let wrong = ProviderConfig::azure(&url, "nope", "2024-10-21", Secret::new(KEY));
     let msg = err_text(ProviderEmbedder::connect(quick(wrong)));
-    assert!(msg.contains("no deployment 'nope'") && msg.contains("SIMBA_EMBEDDINGS_DEPLOYMENT") && msg.contains("404"), "{msg}");
+    assert!(
+        msg.contains("no deployment 'nope'") && msg.contains("SIMBA_EMBEDDINGS_DEPLOYMENT") && msg.contains("404"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -345,10 +364,16 @@ fn vertex_request_shape() {
     let t = texts(4);
     let vectors = e.embed_batch(&refs(&t)).unwrap();
     let r = &fake.requests()[0];
-    assert_eq!(r.path, format!("/v1/projects/{PROJECT}/locations/{LOCATION}/publishers/google/models/text-embedding-005:predict"));
+    assert_eq!(
+        r.path,
+        format!("/v1/projects/{PROJECT}/locations/{LOCATION}/publishers/google/models/text-embedding-005:predict")
+    );
     assert_eq!(r.authorization.as_deref(), Some(format!("Bearer {KEY}").as_str()));
     let instances: Vec<Value> = t.iter().map(|s| json!({"content": s})).collect();
-    assert_eq!(r.body, json!({"instances": instances, "parameters": {"autoTruncate": false, "outputDimensionality": 12}}));
+    assert_eq!(
+        r.body,
+        json!({"instances": instances, "parameters": {"autoTruncate": false, "outputDimensionality": 12}})
+    );
     for (text, v) in t.iter().zip(&vectors) {
         assert_close(v, &unit(fake_vector(text, 12)));
     }
@@ -397,7 +422,10 @@ fn refused_key_is_actionable_and_never_shown() {
     let cases = [
         (ProviderConfig::openai(&url, "text-embedding-3-small", Secret::new(wrong)), "refused the API key"),
         (ProviderConfig::azure(&url, DEPLOYMENT, "2024-10-21", Secret::new(wrong)), "refused the API key"),
-        (ProviderConfig::vertex(PROJECT, LOCATION, "text-embedding-005", Secret::new(wrong)).with_url(&url), "refused the access token"),
+        (
+            ProviderConfig::vertex(PROJECT, LOCATION, "text-embedding-005", Secret::new(wrong)).with_url(&url),
+            "refused the access token",
+        ),
     ];
     for (config, expect) in cases {
         assert!(!format!("{config:?}").contains(wrong), "Debug shows the key");
@@ -476,7 +504,12 @@ fn a_dead_port_fails_fast_and_clearly() {
     let started = Instant::now();
     let msg = err_text(ProviderEmbedder::connect(openai_config(&url)));
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
-    assert!(msg.contains("could not connect") && msg.contains(&format!("127.0.0.1:{port}")) && msg.contains("SIMBA_EMBEDDINGS_URL"), "{msg}");
+    assert!(
+        msg.contains("could not connect")
+            && msg.contains(&format!("127.0.0.1:{port}"))
+            && msg.contains("SIMBA_EMBEDDINGS_URL"),
+        "{msg}"
+    );
     // With the dimension configured there is no probe; the first query says the same.
     let e = ProviderEmbedder::connect(openai_config(&url).with_dimensions(8)).unwrap();
     let started = Instant::now();
@@ -495,9 +528,15 @@ fn bad_answers_are_clear_errors() {
     let cases: [(&str, &str); 5] = [
         ("<html><body>Welcome to nginx</body></html>", "not an embeddings answer"),
         (r#"{"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [NaN, 0.1]}]}"#, "NaN"),
-        (r#"{"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [1e39, 0.1]}]}"#, "NaN or infinite"),
+        (
+            r#"{"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [1e39, 0.1]}]}"#,
+            "NaN or infinite",
+        ),
         (r#"{"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [0.0, 0.0]}]}"#, "zero"),
-        (r#"{"object": "list", "data": [], "model": "m", "usage": {"prompt_tokens": 0, "total_tokens": 0}}"#, "0 vectors for 1 texts"),
+        (
+            r#"{"object": "list", "data": [], "model": "m", "usage": {"prompt_tokens": 0, "total_tokens": 0}}"#,
+            "0 vectors for 1 texts",
+        ),
     ];
     for (body, expect) in cases {
         fake.push(200, body, vec![]);
@@ -507,8 +546,14 @@ fn bad_answers_are_clear_errors() {
     fake.push(200, r#"{"object": "list", "data": [{"object": "embedding", "index": 1, "embedding": [0.3, 0.1]}, {"object": "embedding", "index": 1, "embedding": [0.3, 0.1]}]}"#, vec![]);
     assert!(err_text(e.embed_batch(&["a", "b"])).contains("repeated index"));
     // A model the provider does not have.
-    let msg = err_text(ProviderEmbedder::connect(quick(ProviderConfig::openai(&url, "missing-model", Secret::new(KEY)))));
-    assert!(msg.contains("no model 'missing-model'") && msg.contains("SIMBA_EMBEDDINGS_MODEL") && msg.contains("does not exist"), "{msg}");
+    let msg =
+        err_text(ProviderEmbedder::connect(quick(ProviderConfig::openai(&url, "missing-model", Secret::new(KEY)))));
+    assert!(
+        msg.contains("no model 'missing-model'")
+            && msg.contains("SIMBA_EMBEDDINGS_MODEL")
+            && msg.contains("does not exist"),
+        "{msg}"
+    );
     // A base URL that is not an embeddings API.
     let msg = err_text(ProviderEmbedder::connect(openai_config(&format!("{url}/somewhere/else"))));
     assert!(msg.contains("HTTP 404") && msg.contains("SIMBA_EMBEDDINGS_URL"), "{msg}");

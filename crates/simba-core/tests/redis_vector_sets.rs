@@ -40,7 +40,13 @@ fn near(base: u64, nudge: u64, amount: f32) -> Vec<f32> {
 
 fn part(user: &str) -> Partition {
     Partition {
-        namespace: Namespace { tenant: "t1".into(), user: user.into(), item: None, model: "m".into(), template_version: "v1".into() },
+        namespace: Namespace {
+            tenant: "t1".into(),
+            user: user.into(),
+            item: None,
+            model: "m".into(),
+            template_version: "v1".into(),
+        },
         context: String::new(),
     }
 }
@@ -109,7 +115,11 @@ async fn two_instances_see_each_other_at_once() {
     // A cap applied by one instance holds for the other.
     assert_eq!(two.enforce_cap(&p.namespace, 100).await.unwrap(), 199);
     assert_eq!(one.namespaces().await.unwrap()[0].entries, 100);
-    assert_eq!(one.entries(&p.namespace.id(), 0, 1).await.unwrap()[0].id, 5, "the hit entry is the most recent and stays");
+    assert_eq!(
+        one.entries(&p.namespace.id(), 0, 1).await.unwrap()[0].id,
+        5,
+        "the hit entry is the most recent and stays"
+    );
 }
 
 #[tokio::test]
@@ -147,7 +157,8 @@ async fn entries_redis_expires_are_never_served_and_leave_the_vector_set() {
     assert!(is_member(&mut conn, &p, 3).await);
     assert_eq!(store.purge_expired(now_ms()).await.unwrap(), 1);
     assert!(!is_member(&mut conn, &p, 3).await);
-    let card: i64 = redis::cmd("VCARD").arg(format!("{PREFIX}vset:{}", partition_hash(&p))).query_async(&mut conn).await.unwrap();
+    let card: i64 =
+        redis::cmd("VCARD").arg(format!("{PREFIX}vset:{}", partition_hash(&p))).query_async(&mut conn).await.unwrap();
     assert_eq!(card, 1);
 }
 
@@ -186,10 +197,18 @@ async fn the_figures_say_which_search_is_used() {
     let auto = open(&r8.url(), RedisSearch::Auto).await;
     assert!(auto.describe().contains("searched on the server with vector sets"), "{}", auto.describe());
     let forced = open(&r8.url(), RedisSearch::InProcess).await;
-    assert!(forced.describe().contains("in-process vector index") && forced.describe().contains("forced"), "{}", forced.describe());
+    assert!(
+        forced.describe().contains("in-process vector index") && forced.describe().contains("forced"),
+        "{}",
+        forced.describe()
+    );
     let r7 = simba_testkit::RedisServer::start().unwrap();
     let old = open(&r7.url(), RedisSearch::Auto).await;
-    assert!(old.describe().contains("in-process vector index") && old.describe().contains("no vector search"), "{}", old.describe());
+    assert!(
+        old.describe().contains("in-process vector index") && old.describe().contains("no vector search"),
+        "{}",
+        old.describe()
+    );
 }
 
 /// Entries written while searching in process (e.g. before the server was upgraded) are indexed
@@ -242,7 +261,12 @@ async fn measure_vector_sets_against_in_process() {
     println!("vector sets: {n} inserts in {:?} ({:?} each)", t.elapsed(), t.elapsed() / n as u32);
     let inproc = open(&server.url(), RedisSearch::InProcess).await;
     let mut conn = raw(&server.url()).await;
-    let mem: i64 = redis::cmd("MEMORY").arg("USAGE").arg(format!("{PREFIX}vset:{}", partition_hash(&p))).query_async(&mut conn).await.unwrap();
+    let mem: i64 = redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(format!("{PREFIX}vset:{}", partition_hash(&p)))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     println!("vector set memory: {mem} bytes ({} per entry)", mem / n as i64);
     for (name, store) in [("vector sets", &vset), ("in-process", &inproc)] {
         let queries = 300u64;
@@ -258,7 +282,10 @@ async fn measure_vector_sets_against_in_process() {
         lat.sort();
         let stats: String = redis::cmd("INFO").arg("commandstats").query_async(&mut conn).await.unwrap();
         let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query_async(&mut conn).await.unwrap();
-        for line in stats.lines().filter(|l| ["vsim", "vadd", "evalsha", "hmget"].iter().any(|c| l.starts_with(&format!("cmdstat_{c}:")))) {
+        for line in stats
+            .lines()
+            .filter(|l| ["vsim", "vadd", "evalsha", "hmget"].iter().any(|c| l.starts_with(&format!("cmdstat_{c}:"))))
+        {
             println!("  server: {line}");
         }
         println!(

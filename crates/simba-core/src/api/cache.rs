@@ -135,7 +135,9 @@ pub struct Jobs {
 impl Jobs {
     fn start(&self, kind: &str, total: u32) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
-        self.jobs.lock().insert(id, JobView { id, kind: kind.into(), total, done: 0, state: "running".into(), message: None });
+        self.jobs
+            .lock()
+            .insert(id, JobView { id, kind: kind.into(), total, done: 0, state: "running".into(), message: None });
         id
     }
     fn update(&self, id: u64, f: impl FnOnce(&mut JobView)) {
@@ -167,7 +169,8 @@ impl Service {
     }
 
     pub async fn cache_store(&self, req: CacheStoreRequest) -> ApiResult<StoredEntry> {
-        let id = self.engine().cache().await?.update_cache(&req.query, &req.response, &req.scope, req.ttl_seconds).await?;
+        let id =
+            self.engine().cache().await?.update_cache(&req.query, &req.response, &req.scope, req.ttl_seconds).await?;
         Ok(StoredEntry { id: id.to_string() })
     }
 
@@ -214,9 +217,10 @@ impl Service {
             Ok(j) => (Some(j), None),
             Err(e) => (None, wants_judge.then_some(e)),
         };
-        let mut report = tokio::task::spawn_blocking(move || eval::evaluate(embedder.as_ref(), judge.as_deref(), &pairs, &settings))
-            .await
-            .map_err(|e| ApiError::internal(format!("the evaluation stopped: {e}")))??;
+        let mut report =
+            tokio::task::spawn_blocking(move || eval::evaluate(embedder.as_ref(), judge.as_deref(), &pairs, &settings))
+                .await
+                .map_err(|e| ApiError::internal(format!("the evaluation stopped: {e}")))??;
         report.judge_problem = problem;
         Ok(report)
     }
@@ -238,7 +242,8 @@ impl Service {
                     Ok(l) if l.is_hit() => {}
                     _ => {
                         if let Err(e) = cache.update_cache(&pair.query, &pair.response, &req.scope, None).await {
-                            failed = Some(format!("\"{}\": {}", pair.query.chars().take(60).collect::<String>(), e.message));
+                            failed =
+                                Some(format!("\"{}\": {}", pair.query.chars().take(60).collect::<String>(), e.message));
                             break;
                         }
                     }

@@ -123,7 +123,8 @@ pub fn command_map_ts() -> String {
     let mut names: Vec<String> = COMMANDS.iter().flat_map(|c| [base(c.request), base(c.response)]).collect();
     names.sort();
     names.dedup();
-    let mut out = String::from("// Generated from crates/simba-core/src/api/dispatch.rs by `cargo test`; do not edit.\n");
+    let mut out =
+        String::from("// Generated from crates/simba-core/src/api/dispatch.rs by `cargo test`; do not edit.\n");
     for n in &names {
         out.push_str(&format!("import type {{ {n} }} from \"./{n}\";\n"));
     }

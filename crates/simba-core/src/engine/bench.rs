@@ -68,7 +68,14 @@ impl EmbeddingLike {
     pub fn new(entries: usize, dims: usize, seed: u64) -> Self {
         let topics = (entries / PER_TOPIC).max(10);
         let spectrum = (0..dims).map(|i| ((i + 1) as f32).powf(-0.36)).collect();
-        let mut g = Self { dims, spectrum, shared: Vec::new(), domains: Vec::new(), topics: Vec::new(), rng: XorShift::new(seed) };
+        let mut g = Self {
+            dims,
+            spectrum,
+            shared: Vec::new(),
+            domains: Vec::new(),
+            topics: Vec::new(),
+            rng: XorShift::new(seed),
+        };
         g.shared = g.part();
         g.domains = (0..topics.div_ceil(TOPICS_PER_DOMAIN)).map(|_| g.part()).collect();
         g.topics = (0..topics).map(|_| g.part()).collect();
@@ -101,7 +108,12 @@ impl EmbeddingLike {
         let topic = topic % self.topics.len();
         let (t, d) = (&self.topics[topic], &self.domains[topic / TOPICS_PER_DOMAIN]);
         let mut v: Vec<f32> = (0..self.dims)
-            .map(|i| SHARED_W2.sqrt() * self.shared[i] + DOMAIN_W2.sqrt() * d[i] + TOPIC_W2.sqrt() * t[i] + OWN_W2.sqrt() * own[i])
+            .map(|i| {
+                SHARED_W2.sqrt() * self.shared[i]
+                    + DOMAIN_W2.sqrt() * d[i]
+                    + TOPIC_W2.sqrt() * t[i]
+                    + OWN_W2.sqrt() * own[i]
+            })
             .collect();
         normalise(&mut v);
         v
@@ -138,7 +150,8 @@ pub fn lookup_probes(data: &[Vec<f32>], queries: usize, generator: &mut Embeddin
             // A random direction (isotropic, unlike the questions themselves).
             let step: Vec<f32> = (0..data[pick].len()).map(|_| generator.uniform() as f32 * 2.0 - 1.0).collect();
             let step_norm = step.iter().map(|a| a * a).sum::<f32>().sqrt();
-            let mut v: Vec<f32> = data[pick].iter().zip(&step).map(|(b, r)| b + PARAPHRASE_STEP * r / step_norm).collect();
+            let mut v: Vec<f32> =
+                data[pick].iter().zip(&step).map(|(b, r)| b + PARAPHRASE_STEP * r / step_norm).collect();
             normalise(&mut v);
             v
         })
@@ -167,7 +180,8 @@ pub fn index_bench(entries: usize, queries: usize, seed: u64, efs: &[usize]) -> 
         }
         probes.iter().map(|q| exact.search(q, 1).expect("valid").first().map(|x| x.0)).collect()
     });
-    let efs: Vec<Option<usize>> = if index.kind() == "exact" || efs.is_empty() { vec![None] } else { efs.iter().map(|e| Some(*e)).collect() };
+    let efs: Vec<Option<usize>> =
+        if index.kind() == "exact" || efs.is_empty() { vec![None] } else { efs.iter().map(|e| Some(*e)).collect() };
     let mut out = Vec::new();
     for ef in efs {
         if let Some(ef) = ef {
@@ -277,14 +291,49 @@ pub fn judge_bench(judge: &super::judge::Judge, texts: &[String]) -> Result<Judg
         times.push(s.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);
-    Ok(JudgeBench { pairs: pairs.len() as u32, single_p50_ms: percentile(&times, 0.5), single_p99_ms: percentile(&times, 0.99) })
+    Ok(JudgeBench {
+        pairs: pairs.len() as u32,
+        single_p50_ms: percentile(&times, 0.5),
+        single_p99_ms: percentile(&times, 0.99),
+    })
 }
 
 /// Short analytics-style questions for embedding benchmarks (built from parts, deterministic).
 pub fn sample_questions(n: usize) -> Vec<String> {
-    const STARTS: &[&str] = &["What was the", "Show me the", "How many", "List the", "Compare the", "Which region had the highest", "Give me the weekly", "Break down the"];
-    const METRICS: &[&str] = &["total revenue", "open support tickets", "active customers", "average order value", "refund rate", "warehouse stock", "churned accounts", "marketing spend", "new signups", "late shipments"];
-    const TAILS: &[&str] = &["last month", "in 2023", "by region", "for the Berlin store", "this quarter", "per sales rep", "year over year", "since January", "for enterprise plans", "on weekends"];
+    const STARTS: &[&str] = &[
+        "What was the",
+        "Show me the",
+        "How many",
+        "List the",
+        "Compare the",
+        "Which region had the highest",
+        "Give me the weekly",
+        "Break down the",
+    ];
+    const METRICS: &[&str] = &[
+        "total revenue",
+        "open support tickets",
+        "active customers",
+        "average order value",
+        "refund rate",
+        "warehouse stock",
+        "churned accounts",
+        "marketing spend",
+        "new signups",
+        "late shipments",
+    ];
+    const TAILS: &[&str] = &[
+        "last month",
+        "in 2023",
+        "by region",
+        "for the Berlin store",
+        "this quarter",
+        "per sales rep",
+        "year over year",
+        "since January",
+        "for enterprise plans",
+        "on weekends",
+    ];
     (0..n)
         .map(|i| {
             format!(

@@ -3,10 +3,10 @@
 //! served? Reported overall and per category, with a threshold sweep, with and without the
 //! candidate checks.
 
-use crate::engine::cache::verify;
-use crate::engine::embed::Embedder;
 use crate::engine::cache::decide::{self, Checks, JudgePolicy, Step};
 use crate::engine::cache::types::CacheSettings;
+use crate::engine::cache::verify;
+use crate::engine::embed::Embedder;
 use crate::engine::judge::Judge;
 use crate::error::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
@@ -40,17 +40,21 @@ pub fn parse_pairs(text: &str) -> ApiResult<Vec<LabelledPair>> {
             if line.trim().is_empty() {
                 continue;
             }
-            let pair: LabelledPair = serde_json::from_str(line)
-                .map_err(|e| ApiError::invalid(format!("line {}: not a pair ({e}); expected {{\"a\",\"b\",\"same_answer\"}}", i + 1)))?;
+            let pair: LabelledPair = serde_json::from_str(line).map_err(|e| {
+                ApiError::invalid(format!("line {}: not a pair ({e}); expected {{\"a\",\"b\",\"same_answer\"}}", i + 1))
+            })?;
             out.push(pair);
         }
         out
     } else {
-        let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::Fields).from_reader(trimmed.as_bytes());
+        let mut reader =
+            csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::Fields).from_reader(trimmed.as_bytes());
         let headers = reader.headers().map_err(|e| ApiError::invalid(format!("CSV header: {e}")))?.clone();
         for needed in ["a", "b", "same_answer"] {
             if !headers.iter().any(|h| h == needed) {
-                return Err(ApiError::invalid(format!("the CSV header has no '{needed}' column (it needs a, b, same_answer and optionally category)")));
+                return Err(ApiError::invalid(format!(
+                    "the CSV header has no '{needed}' column (it needs a, b, same_answer and optionally category)"
+                )));
             }
         }
         let col = |name: &str| headers.iter().position(|h| h == name);
@@ -61,7 +65,12 @@ pub fn parse_pairs(text: &str) -> ApiResult<Vec<LabelledPair>> {
             let same = match row.get(cs).unwrap_or("").to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => true,
                 "false" | "0" | "no" => false,
-                other => return Err(ApiError::invalid(format!("CSV row {}: same_answer is '{other}', expected true or false", i + 2))),
+                other => {
+                    return Err(ApiError::invalid(format!(
+                        "CSV row {}: same_answer is '{other}', expected true or false",
+                        i + 2
+                    )))
+                }
             };
             out.push(LabelledPair {
                 a: row.get(ca).unwrap_or("").to_string(),
@@ -202,7 +211,12 @@ impl PairResult {
 /// Scores every pair once, then derives every operating point from the scores. With `a` cached,
 /// would a lookup of `b` be served under `settings` (threshold, checks, judge)? `judge` is the
 /// loaded judge, if any.
-pub fn evaluate(embedder: &dyn Embedder, judge: Option<&Judge>, pairs: &[LabelledPair], settings: &CacheSettings) -> ApiResult<EvalReport> {
+pub fn evaluate(
+    embedder: &dyn Embedder,
+    judge: Option<&Judge>,
+    pairs: &[LabelledPair],
+    settings: &CacheSettings,
+) -> ApiResult<EvalReport> {
     settings.validate().map_err(ApiError::invalid)?;
     let threshold = settings.similarity_threshold;
     let verify_candidates = settings.verify_candidates;
@@ -237,7 +251,9 @@ pub fn evaluate(embedder: &dyn Embedder, judge: Option<&Judge>, pairs: &[Labelle
     // The judge reads, in one batch, every pair it could decide at some threshold of the sweep.
     if let (Some(judge), Some(p)) = (judge, policy) {
         let lowest = p.floor.min(SWEEP_FROM).min(threshold);
-        let asked: Vec<usize> = (0..details.len()).filter(|&i| details[i].similarity >= lowest && details[i].checks() != Checks::Fact).collect();
+        let asked: Vec<usize> = (0..details.len())
+            .filter(|&i| details[i].similarity >= lowest && details[i].checks() != Checks::Fact)
+            .collect();
         let texts: Vec<(&str, &str)> = asked.iter().map(|&i| (details[i].b.as_str(), details[i].a.as_str())).collect();
         let scores = judge.score(&texts).map_err(|e| ApiError::internal(e.to_string()))?;
         for (&i, s) in asked.iter().zip(scores) {
@@ -251,7 +267,10 @@ pub fn evaluate(embedder: &dyn Embedder, judge: Option<&Judge>, pairs: &[Labelle
     let mut by_category: BTreeMap<String, ServeCounts> = BTreeMap::new();
     for d in &details {
         overall.add(d.same_answer, d.served);
-        by_category.entry(d.category.clone().unwrap_or_else(|| "(none)".into())).or_default().add(d.same_answer, d.served);
+        by_category
+            .entry(d.category.clone().unwrap_or_else(|| "(none)".into()))
+            .or_default()
+            .add(d.same_answer, d.served);
     }
     let mut sweep = Vec::new();
     for step in 0..=50 {
@@ -261,12 +280,14 @@ pub fn evaluate(embedder: &dyn Embedder, judge: Option<&Judge>, pairs: &[Labelle
             raw.add(d.same_answer, d.similarity >= t);
             verified.add(d.same_answer, d.served_at(t, policy));
         }
-        sweep.push(SweepPoint { threshold: (t * 100.0).round() / 100.0, raw: raw.finish(), verified: verified.finish() });
+        sweep.push(SweepPoint {
+            threshold: (t * 100.0).round() / 100.0,
+            raw: raw.finish(),
+            verified: verified.finish(),
+        });
     }
-    let suggested_threshold = sweep
-        .iter()
-        .find(|p| p.verified.false_hit_rate.is_some_and(|r| r <= 0.02))
-        .map(|p| p.threshold);
+    let suggested_threshold =
+        sweep.iter().find(|p| p.verified.false_hit_rate.is_some_and(|r| r <= 0.02)).map(|p| p.threshold);
     let chart_svg = crate::charts::sweep_chart(&sweep, threshold).unwrap_or_else(|e| {
         tracing::warn!("could not draw the sweep chart: {e}");
         String::new()

@@ -72,7 +72,9 @@ impl Backend {
                 )));
             }
             profile.endpoint(service).cloned().ok_or_else(|| {
-                ApiError::invalid(format!("profile '{name}' has no {service:?} URL; add one with `simba-tuner profile add`"))
+                ApiError::invalid(format!(
+                    "profile '{name}' has no {service:?} URL; add one with `simba-tuner profile add`"
+                ))
             })
         };
         let ad_hoc = |service: Service| -> ApiResult<crate::profiles::Endpoint> {
@@ -139,7 +141,15 @@ impl Engine {
     }
 
     pub fn new(model_dir: PathBuf, backend: Backend) -> Self {
-        Self { inner: Arc::new(EngineInner { model_dir, backend, cache: OnceCell::new(), embedder: OnceCell::new(), judge: OnceCell::new() }) }
+        Self {
+            inner: Arc::new(EngineInner {
+                model_dir,
+                backend,
+                cache: OnceCell::new(),
+                embedder: OnceCell::new(),
+                judge: OnceCell::new(),
+            }),
+        }
     }
 
     pub fn backend(&self) -> &Backend {
@@ -163,8 +173,8 @@ impl Engine {
                     cache::verify::warm_up();
                     embed::load_configured(&dir)
                 })
-                    .await
-                    .map_err(|e| ApiError::internal(format!("model loading stopped: {e}")))?;
+                .await
+                .map_err(|e| ApiError::internal(format!("model loading stopped: {e}")))?;
                 loaded.map_err(cache::embed_error)
             })
             .await
@@ -209,12 +219,15 @@ impl Engine {
                     Backend::Redis { endpoint, prefix } => {
                         // Vector sets on the server when it has VSIM, else an in-process index kept in
                         // step with other instances by the change feed (SIMBA_REDIS_SEARCH=in-process forces it).
-                        let mode = store::redis::RedisSearch::from_env().map_err(|e| ApiError::new(ErrorCode::BadConfig, e.to_string()))?;
+                        let mode = store::redis::RedisSearch::from_env()
+                            .map_err(|e| ApiError::new(ErrorCode::BadConfig, e.to_string()))?;
                         store::redis::open_store(endpoint, prefix, dims, mode).await.map_err(unavailable)?
                     }
-                    Backend::Postgres { endpoint } => {
-                        Arc::new(store::postgres::PostgresStore::open(endpoint.url.expose(), dims, 8).await.map_err(unavailable)?)
-                    }
+                    Backend::Postgres { endpoint } => Arc::new(
+                        store::postgres::PostgresStore::open(endpoint.url.expose(), dims, 8)
+                            .await
+                            .map_err(unavailable)?,
+                    ),
                 };
                 Ok(Arc::new(SemanticCache::new(embedder, store).with_judge(self.judge().await.ok())))
             })

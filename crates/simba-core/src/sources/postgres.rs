@@ -73,7 +73,12 @@ const SETTINGS: &[&str] = &[
 /// Opens one connection with a timeout, `application_name` and a statement timeout.
 pub async fn connect(endpoint: &Endpoint) -> ApiResult<PgConnection> {
     let options = PgConnectOptions::from_str(endpoint.url.expose())
-        .map_err(|_| ApiError::invalid(format!("PostgreSQL URL {} is not usable; expected postgres://user@host:port/dbname", endpoint.display)))?
+        .map_err(|_| {
+            ApiError::invalid(format!(
+                "PostgreSQL URL {} is not usable; expected postgres://user@host:port/dbname",
+                endpoint.display
+            ))
+        })?
         .application_name("simba-tuner")
         .options([("statement_timeout", "5000"), ("lock_timeout", "2000")])
         .disable_statement_logging();
@@ -90,8 +95,12 @@ pub fn pg_error(display: &str, e: &sqlx::Error) -> ApiError {
             ErrorCode::Unreachable,
             format!("cannot reach PostgreSQL at {display} ({io}); is it running and is the port right?"),
         ),
-        sqlx::Error::PoolTimedOut => ApiError::new(ErrorCode::Unreachable, format!("PostgreSQL at {display} did not answer in time")),
-        sqlx::Error::Tls(t) => ApiError::new(ErrorCode::Refused, format!("TLS with PostgreSQL at {display} failed: {t}")),
+        sqlx::Error::PoolTimedOut => {
+            ApiError::new(ErrorCode::Unreachable, format!("PostgreSQL at {display} did not answer in time"))
+        }
+        sqlx::Error::Tls(t) => {
+            ApiError::new(ErrorCode::Refused, format!("TLS with PostgreSQL at {display} failed: {t}"))
+        }
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.to_string()).unwrap_or_default();
             let hint = match code.as_str() {
@@ -101,7 +110,10 @@ pub fn pg_error(display: &str, e: &sqlx::Error) -> ApiError {
                 "57014" => "the statement hit statement_timeout",
                 _ => "see the server's message",
             };
-            ApiError::new(ErrorCode::Refused, format!("PostgreSQL at {display} refused: {} [{code}]; {hint}", db.message()))
+            ApiError::new(
+                ErrorCode::Refused,
+                format!("PostgreSQL at {display} refused: {} [{code}]; {hint}", db.message()),
+            )
         }
         other => ApiError::new(ErrorCode::Refused, format!("PostgreSQL at {display}: {other}")),
     }

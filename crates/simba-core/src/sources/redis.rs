@@ -93,7 +93,10 @@ pub fn redis_error(display: &str, e: &redis::RedisError) -> ApiError {
         || e.code() == Some("NOAUTH")
         || e.code() == Some("WRONGPASS")
     {
-        ApiError::new(ErrorCode::Refused, format!("Redis at {display} refused the credentials ({detail}); check the password in the profile"))
+        ApiError::new(
+            ErrorCode::Refused,
+            format!("Redis at {display} refused the credentials ({detail}); check the password in the profile"),
+        )
     } else if e.code() == Some("NOPERM") {
         ApiError::new(ErrorCode::Refused, format!("Redis at {display}: the ACL user lacks a permission ({detail})"))
     } else {
@@ -137,7 +140,10 @@ pub fn parse_info(text: &str) -> ApiResult<RedisSnapshot> {
         }
     }
     if !fields.contains_key("redis_version") && !fields.contains_key("valkey_version") {
-        return Err(ApiError::new(ErrorCode::Refused, "the server's INFO reply has no redis_version: is this a Redis server?"));
+        return Err(ApiError::new(
+            ErrorCode::Refused,
+            "the server's INFO reply has no redis_version: is this a Redis server?",
+        ));
     }
     let num = |k: &str| fields.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     let hits = num("keyspace_hits");

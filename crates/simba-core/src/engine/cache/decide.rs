@@ -32,7 +32,8 @@ pub struct JudgePolicy {
 
 impl JudgePolicy {
     pub fn from_settings(s: &CacheSettings, judge_loaded: bool) -> Option<Self> {
-        (judge_loaded && s.verify_candidates && s.judge_min_score <= 1.0).then_some(Self { min_score: s.judge_min_score, floor: s.judge_floor })
+        (judge_loaded && s.verify_candidates && s.judge_min_score <= 1.0)
+            .then_some(Self { min_score: s.judge_min_score, floor: s.judge_floor })
     }
 
     /// Whether the judge's `score` serves a candidate it was asked about. A score that is not a

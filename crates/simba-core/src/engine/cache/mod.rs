@@ -9,9 +9,9 @@ pub mod verify;
 
 use crate::engine::embed::{EmbedError, Embedder, MAX_QUERY_BYTES};
 use crate::engine::judge::Judge;
-use decide::{Checks, JudgePolicy, Step};
 use crate::engine::store::{CacheStore, Invalidation, NamespaceUsage};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use decide::{Checks, JudgePolicy, Step};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use stats::{LatencyHistogram, LatencySummary, NamespaceCounters, SCORE_BINS};
@@ -168,7 +168,13 @@ impl SemanticCache {
     /// (None: it does); only those in `asked` (index, text) are read, in one batch, off the async
     /// threads (a pass takes milliseconds). A judge that fails refuses them all: a miss, never a
     /// wrong hit.
-    async fn judge_refusals(&self, query: &str, asked: Vec<(usize, String)>, n: usize, policy: Option<JudgePolicy>) -> Vec<Option<String>> {
+    async fn judge_refusals(
+        &self,
+        query: &str,
+        asked: Vec<(usize, String)>,
+        n: usize,
+        policy: Option<JudgePolicy>,
+    ) -> Vec<Option<String>> {
         let mut out = vec![Some("not asked".to_string()); n];
         let (Some(judge), Some(policy)) = (self.judge.clone(), policy) else {
             out.fill(Some("the judge is off".into()));
@@ -185,7 +191,8 @@ impl SemanticCache {
         match scored {
             Ok(scores) => {
                 for ((i, _), s) in asked.iter().zip(scores) {
-                    out[*i] = (!policy.vouches(s)).then(|| format!("the judge gives {s:.3} (needs {:.3})", policy.min_score));
+                    out[*i] =
+                        (!policy.vouches(s)).then(|| format!("the judge gives {s:.3} (needs {:.3})", policy.min_score));
                 }
             }
             Err(e) => {
@@ -247,7 +254,12 @@ impl SemanticCache {
             Err(e) => {
                 tracing::warn!(namespace = %ns_id, "semantic cache lookup failed, answering as a miss: {e}");
                 self.counters.lock().entry(ns_id.clone()).or_default().record(now, false, None);
-                return Ok(Lookup::Miss { namespace: ns_id, best_similarity: None, reason: format!("cache store unavailable: {e}"), shadow_hit: None });
+                return Ok(Lookup::Miss {
+                    namespace: ns_id,
+                    best_similarity: None,
+                    reason: format!("cache store unavailable: {e}"),
+                    shadow_hit: None,
+                });
             }
         };
         let best_similarity = candidates.first().map(|(_, s)| *s);
@@ -256,7 +268,8 @@ impl SemanticCache {
             None => "no entries in this namespace".to_string(),
             Some(s) => format!("best similarity {s:.3} is below the threshold {:.3}", settings.similarity_threshold),
         };
-        let new_expiry = (settings.refresh_ttl_on_hit && settings.ttl_seconds > 0).then(|| now + settings.ttl_seconds as i64 * 1000);
+        let new_expiry =
+            (settings.refresh_ttl_on_hit && settings.ttl_seconds > 0).then(|| now + settings.ttl_seconds as i64 * 1000);
         let judge_policy = JudgePolicy::from_settings(&settings, self.judge.is_some());
         let lowest = decide::lowest_served(settings.similarity_threshold, judge_policy);
         // The checks are cheap: run them on every candidate that could be served, so the judge,
@@ -266,7 +279,12 @@ impl SemanticCache {
             .take_while(|(_, sim)| sim.is_finite() && *sim >= lowest)
             .map(|(entry, sim)| {
                 let objection = if settings.verify_candidates { verify::objection(query, &entry.query) } else { None };
-                let step = decide::first_step(*sim, settings.similarity_threshold, Checks::of(objection.as_ref()), judge_policy);
+                let step = decide::first_step(
+                    *sim,
+                    settings.similarity_threshold,
+                    Checks::of(objection.as_ref()),
+                    judge_policy,
+                );
                 (entry, *sim, objection, step)
             })
             .collect();
@@ -285,13 +303,21 @@ impl SemanticCache {
                 }
                 Step::AskJudge => {
                     if judged.is_none() {
-                        let asked = considered.iter().enumerate().filter(|(_, c)| c.3 == Step::AskJudge).map(|(j, c)| (j, c.0.query.clone())).collect();
+                        let asked = considered
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, c)| c.3 == Step::AskJudge)
+                            .map(|(j, c)| (j, c.0.query.clone()))
+                            .collect();
                         judged = Some(self.judge_refusals(query, asked, considered.len(), judge_policy).await);
                     }
                     if let Some(refusal) = judged.as_ref().and_then(|r| r[i].as_ref()) {
                         if !refused_closest {
                             let checks = objection.as_ref().map(|o| format!("{o}; ")).unwrap_or_default();
-                            reason = format!("closest match \"{}\" ({sim:.3}) refused: {checks}{refusal}", clip(&entry.query, 80));
+                            reason = format!(
+                                "closest match \"{}\" ({sim:.3}) refused: {checks}{refusal}",
+                                clip(&entry.query, 80)
+                            );
                         }
                         refused_closest = true;
                         continue;
@@ -319,16 +345,14 @@ impl SemanticCache {
         let hit = chosen.is_some() && !settings.shadow_mode;
         self.counters.lock().entry(ns_id.clone()).or_default().record(now, hit, best_similarity);
         let result = match chosen {
-            Some((entry, similarity)) if !settings.shadow_mode => {
-                Lookup::Hit {
-                    response: entry.response,
-                    similarity,
-                    matched_query: entry.query,
-                    entry_age_ms: now - entry.created_at_ms,
-                    entry_id: entry.id,
-                    namespace: ns_id,
-                }
-            }
+            Some((entry, similarity)) if !settings.shadow_mode => Lookup::Hit {
+                response: entry.response,
+                similarity,
+                matched_query: entry.query,
+                entry_age_ms: now - entry.created_at_ms,
+                entry_id: entry.id,
+                namespace: ns_id,
+            },
             Some((entry, similarity)) => {
                 self.counters.lock().entry(ns_id.clone()).or_default().shadow_hits += 1;
                 Lookup::Miss {
@@ -346,7 +370,13 @@ impl SemanticCache {
 
     /// Stores `response` for `query` in `scope`'s partition; `ttl_seconds` overrides the
     /// namespace's TTL (0 = no expiry). Returns the entry id once it is durable.
-    pub async fn update_cache(&self, query: &str, response: &str, scope: &Scope, ttl_seconds: Option<u64>) -> ApiResult<u64> {
+    pub async fn update_cache(
+        &self,
+        query: &str,
+        response: &str,
+        scope: &Scope,
+        ttl_seconds: Option<u64>,
+    ) -> ApiResult<u64> {
         validate_text("query", query)?;
         if response.is_empty() {
             return Err(ApiError::invalid("the response is empty; nothing to cache"));
@@ -355,7 +385,14 @@ impl SemanticCache {
         self.insert_embedded(query, response, scope, vector, ttl_seconds).await
     }
 
-    async fn insert_embedded(&self, query: &str, response: &str, scope: &Scope, embedding: Vec<f32>, ttl_seconds: Option<u64>) -> ApiResult<u64> {
+    async fn insert_embedded(
+        &self,
+        query: &str,
+        response: &str,
+        scope: &Scope,
+        embedding: Vec<f32>,
+        ttl_seconds: Option<u64>,
+    ) -> ApiResult<u64> {
         let partition = self.partition(scope);
         let ns = partition.namespace.clone();
         let ns_id = ns.id();
@@ -388,7 +425,12 @@ impl SemanticCache {
     }
 
     /// Stores many pairs with one batched embedding pass (warm-up, imports).
-    pub async fn update_many(&self, pairs: &[(String, String)], scope: &Scope, mut progress: impl FnMut(usize)) -> ApiResult<usize> {
+    pub async fn update_many(
+        &self,
+        pairs: &[(String, String)],
+        scope: &Scope,
+        mut progress: impl FnMut(usize),
+    ) -> ApiResult<usize> {
         let mut stored = 0;
         for chunk in pairs.chunks(32) {
             for (q, r) in chunk {

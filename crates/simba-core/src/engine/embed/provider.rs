@@ -153,7 +153,12 @@ impl ProviderConfig {
     }
 
     /// An Azure OpenAI deployment; the model id names the deployment until [`Self::with_model`].
-    pub fn azure(endpoint: impl Into<String>, deployment: impl Into<String>, api_version: impl Into<String>, key: Secret) -> Self {
+    pub fn azure(
+        endpoint: impl Into<String>,
+        deployment: impl Into<String>,
+        api_version: impl Into<String>,
+        key: Secret,
+    ) -> Self {
         let deployment = deployment.into();
         let mut c = Self::base(ProviderKind::Azure, endpoint.into(), deployment.clone(), ProviderKey::Value(key));
         c.deployment = Some(deployment);
@@ -162,7 +167,12 @@ impl ProviderConfig {
     }
 
     /// A Vertex AI publisher model; `token` is an OAuth access token.
-    pub fn vertex(project: impl Into<String>, location: impl Into<String>, model: impl Into<String>, token: Secret) -> Self {
+    pub fn vertex(
+        project: impl Into<String>,
+        location: impl Into<String>,
+        model: impl Into<String>,
+        token: Secret,
+    ) -> Self {
         let location = location.into();
         let url = format!("https://{location}-aiplatform.googleapis.com");
         let mut c = Self::base(ProviderKind::Vertex, url, model.into(), ProviderKey::Value(token));
@@ -210,9 +220,8 @@ impl ProviderConfig {
     /// [`Self::from_env`] over any variable source. Empty values count as unset.
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, EmbedError> {
         let var = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let required = |name: &str, why: &str| {
-            var(name).ok_or_else(|| EmbedError::Config(format!("{name} is not set; {why}")))
-        };
+        let required =
+            |name: &str, why: &str| var(name).ok_or_else(|| EmbedError::Config(format!("{name} is not set; {why}")));
         let kind = match var("SIMBA_EMBEDDINGS").map(|v| v.to_ascii_lowercase()).as_deref() {
             None | Some("local") | Some("minilm") => return Ok(None),
             Some("openai") => ProviderKind::OpenAi,
@@ -245,20 +254,28 @@ impl ProviderConfig {
         };
         let mut config = match kind {
             ProviderKind::OpenAi => {
-                let model = required("SIMBA_EMBEDDINGS_MODEL", "name the embedding model, e.g. text-embedding-3-small")?;
+                let model =
+                    required("SIMBA_EMBEDDINGS_MODEL", "name the embedding model, e.g. text-embedding-3-small")?;
                 let url = var("SIMBA_EMBEDDINGS_URL").unwrap_or_else(|| DEFAULT_OPENAI_URL.into());
                 Self::base(kind, url, model, key)
             }
             ProviderKind::Azure => {
-                let url = required("SIMBA_EMBEDDINGS_URL", "set it to the Azure OpenAI endpoint, e.g. https://RESOURCE.openai.azure.com")?;
-                let deployment = required("SIMBA_EMBEDDINGS_DEPLOYMENT", "name the Azure OpenAI embeddings deployment")?;
-                let mut c = Self::base(kind, url, var("SIMBA_EMBEDDINGS_MODEL").unwrap_or_else(|| deployment.clone()), key);
+                let url = required(
+                    "SIMBA_EMBEDDINGS_URL",
+                    "set it to the Azure OpenAI endpoint, e.g. https://RESOURCE.openai.azure.com",
+                )?;
+                let deployment =
+                    required("SIMBA_EMBEDDINGS_DEPLOYMENT", "name the Azure OpenAI embeddings deployment")?;
+                let mut c =
+                    Self::base(kind, url, var("SIMBA_EMBEDDINGS_MODEL").unwrap_or_else(|| deployment.clone()), key);
                 c.deployment = Some(deployment);
-                c.api_version = Some(var("SIMBA_EMBEDDINGS_API_VERSION").unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.into()));
+                c.api_version =
+                    Some(var("SIMBA_EMBEDDINGS_API_VERSION").unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.into()));
                 c
             }
             ProviderKind::Vertex => {
-                let project = required("SIMBA_EMBEDDINGS_PROJECT", "name the Google Cloud project that runs Vertex AI")?;
+                let project =
+                    required("SIMBA_EMBEDDINGS_PROJECT", "name the Google Cloud project that runs Vertex AI")?;
                 let model = required("SIMBA_EMBEDDINGS_MODEL", "name the embedding model, e.g. text-embedding-005")?;
                 let location = var("SIMBA_EMBEDDINGS_LOCATION").unwrap_or_else(|| DEFAULT_VERTEX_LOCATION.into());
                 let mut c = Self::vertex(project, location, model, Secret::default());
@@ -301,10 +318,14 @@ impl ProviderConfig {
     /// The full request URL, checked.
     fn endpoint(&self) -> Result<Url, EmbedError> {
         let bad = |why: String| EmbedError::Config(format!("SIMBA_EMBEDDINGS_URL {why}"));
-        let mut url = Url::parse(self.url.trim())
-            .map_err(|e| bad(format!("'{}' is not a URL ({e}); give e.g. https://host", crate::profiles::redact_url(&self.url))))?;
+        let mut url = Url::parse(self.url.trim()).map_err(|e| {
+            bad(format!("'{}' is not a URL ({e}); give e.g. https://host", crate::profiles::redact_url(&self.url)))
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(bad(format!("'{}' must be an http:// or https:// URL with a host", crate::profiles::redact_url(&self.url))));
+            return Err(bad(format!(
+                "'{}' must be an http:// or https:// URL with a host",
+                crate::profiles::redact_url(&self.url)
+            )));
         }
         url.set_query(None);
         url.set_fragment(None);
@@ -316,7 +337,8 @@ impl ProviderConfig {
                 // Completed below: the base may or may not end in /v1.
                 ProviderKind::OpenAi => {}
                 ProviderKind::Azure => {
-                    let deployment = self.deployment.as_deref().ok_or_else(|| missing("SIMBA_EMBEDDINGS_DEPLOYMENT"))?;
+                    let deployment =
+                        self.deployment.as_deref().ok_or_else(|| missing("SIMBA_EMBEDDINGS_DEPLOYMENT"))?;
                     path.extend(["openai", "deployments", deployment, "embeddings"]);
                 }
                 ProviderKind::Vertex => {
@@ -454,7 +476,8 @@ impl Client {
             // A local server is never reached through a proxy from the environment.
             http = http.no_proxy();
         }
-        let http = http.build().map_err(|e| provider_error(format!("could not set up the HTTP client: {}", chain(&e))))?;
+        let http =
+            http.build().map_err(|e| provider_error(format!("could not set up the HTTP client: {}", chain(&e))))?;
         let (limit, max_bytes) = config.limits();
         let max_batch = config.max_batch.unwrap_or(limit).max(1);
         Ok(Self { config, endpoint, shown, http, max_batch, max_bytes })
@@ -488,7 +511,9 @@ impl Client {
             req = match kind {
                 ProviderKind::Azure => {
                     let mut value = reqwest::header::HeaderValue::from_str(key.expose()).map_err(|_| {
-                        EmbedError::Config("the API key in SIMBA_EMBEDDINGS_KEY has characters an HTTP header cannot carry".into())
+                        EmbedError::Config(
+                            "the API key in SIMBA_EMBEDDINGS_KEY has characters an HTTP header cannot carry".into(),
+                        )
                     })?;
                     value.set_sensitive(true);
                     req.header("api-key", value)
@@ -527,7 +552,11 @@ impl Client {
                 // Nothing listens, or the name does not resolve: retrying will not help.
                 Err(e) if e.is_connect() && !e.is_timeout() => return Err(self.transport_error(e, retries)),
                 Err(e) if (e.is_timeout() || e.is_request()) && retries < self.config.max_retries => {
-                    tracing::warn!(provider = kind.name(), "the embedding request failed ({}); retrying", chain(&e.without_url()));
+                    tracing::warn!(
+                        provider = kind.name(),
+                        "the embedding request failed ({}); retrying",
+                        chain(&e.without_url())
+                    );
                     None
                 }
                 Err(e) => return Err(self.transport_error(e, retries)),
@@ -620,7 +649,10 @@ impl Client {
             }
             // Finite by now, so only an all-zero vector fails here.
             normalise(v).map_err(|_| {
-                provider_error(format!("{} answered with an all-zero vector; nothing was stored", self.config.kind.label()))
+                provider_error(format!(
+                    "{} answered with an all-zero vector; nothing was stored",
+                    self.config.kind.label()
+                ))
             })?;
         }
         Ok(vectors)
@@ -697,7 +729,9 @@ impl Client {
                 retries + 1
             )
         } else if connect {
-            format!("could not connect to {what} at {url} ({detail}): check SIMBA_EMBEDDINGS_URL and that the server is up")
+            format!(
+                "could not connect to {what} at {url} ({detail}): check SIMBA_EMBEDDINGS_URL and that the server is up"
+            )
         } else {
             format!("the request to {what} at {url} failed ({detail})")
         })
@@ -732,7 +766,11 @@ fn chain(e: &dyn std::error::Error) -> String {
 /// scrubbed of the key.
 fn provider_message(body: &[u8], key: &str) -> Option<String> {
     let text = match serde_json::from_slice::<Value>(body) {
-        Ok(v) => v["error"]["message"].as_str().or_else(|| v["message"].as_str()).or_else(|| v["error"].as_str()).map(str::to_string),
+        Ok(v) => v["error"]["message"]
+            .as_str()
+            .or_else(|| v["message"].as_str())
+            .or_else(|| v["error"].as_str())
+            .map(str::to_string),
         Err(_) => std::str::from_utf8(body).ok().map(str::to_string),
     }?;
     let text = scrub(text.split_whitespace().collect::<Vec<_>>().join(" ").as_str(), key);
@@ -759,7 +797,10 @@ fn scrub(text: &str, key: &str) -> String {
     }
     let head: String = chars[..6].iter().collect();
     let tail: String = chars[chars.len() - 4..].iter().collect();
-    text.split(' ').map(|w| if w.contains(&head) || w.contains(&tail) { "***" } else { w }).collect::<Vec<_>>().join(" ")
+    text.split(' ')
+        .map(|w| if w.contains(&head) || w.contains(&tail) { "***" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Splits texts into requests of at most `max_n` texts and about `max_bytes` bytes (a text
@@ -841,9 +882,12 @@ impl ProviderEmbedder {
     fn call(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
         self.jobs.send(Job { texts, reply }).map_err(|_| provider_error("the embeddings thread has stopped".into()))?;
-        let wait = move || answer.recv().unwrap_or_else(|_| Err(provider_error("the embeddings thread has stopped".into())));
+        let wait =
+            move || answer.recv().unwrap_or_else(|_| Err(provider_error("the embeddings thread has stopped".into())));
         match tokio::runtime::Handle::try_current() {
-            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(wait),
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
             _ => wait(),
         }
     }
@@ -867,7 +911,11 @@ impl Embedder for ProviderEmbedder {
         }
         let vectors = self.call(texts.iter().map(|t| t.to_string()).collect())?;
         if vectors.len() != texts.len() {
-            return Err(provider_error(format!("the provider answered {} vectors for {} texts", vectors.len(), texts.len())));
+            return Err(provider_error(format!(
+                "the provider answered {} vectors for {} texts",
+                vectors.len(),
+                texts.len()
+            )));
         }
         if let Some(v) = vectors.iter().find(|v| v.len() != self.dims) {
             return Err(provider_error(format!(
@@ -913,12 +961,24 @@ mod tests {
         assert!(e.contains("SIMBA_EMBEDDINGS_KEY"), "{e}");
         let e = config_err(&[("SIMBA_EMBEDDINGS", "openai"), ("SIMBA_EMBEDDINGS_KEY", "k")]);
         assert!(e.contains("SIMBA_EMBEDDINGS_MODEL"), "{e}");
-        let azure = [("SIMBA_EMBEDDINGS", "azure"), ("SIMBA_EMBEDDINGS_KEY", "k"), ("SIMBA_EMBEDDINGS_URL", "https://r.openai.azure.com")];
+        let azure = [
+            ("SIMBA_EMBEDDINGS", "azure"),
+            ("SIMBA_EMBEDDINGS_KEY", "k"),
+            ("SIMBA_EMBEDDINGS_URL", "https://r.openai.azure.com"),
+        ];
         assert!(config_err(&azure).contains("SIMBA_EMBEDDINGS_DEPLOYMENT"));
         assert!(config_err(&azure[..2]).contains("SIMBA_EMBEDDINGS_URL"));
-        let e = config_err(&[("SIMBA_EMBEDDINGS", "vertex"), ("SIMBA_EMBEDDINGS_KEY", "t"), ("SIMBA_EMBEDDINGS_MODEL", "m")]);
+        let e = config_err(&[
+            ("SIMBA_EMBEDDINGS", "vertex"),
+            ("SIMBA_EMBEDDINGS_KEY", "t"),
+            ("SIMBA_EMBEDDINGS_MODEL", "m"),
+        ]);
         assert!(e.contains("SIMBA_EMBEDDINGS_PROJECT"), "{e}");
-        let e = config_err(&[("SIMBA_EMBEDDINGS", "vertex"), ("SIMBA_EMBEDDINGS_PROJECT", "p"), ("SIMBA_EMBEDDINGS_MODEL", "m")]);
+        let e = config_err(&[
+            ("SIMBA_EMBEDDINGS", "vertex"),
+            ("SIMBA_EMBEDDINGS_PROJECT", "p"),
+            ("SIMBA_EMBEDDINGS_MODEL", "m"),
+        ]);
         assert!(e.contains("SIMBA_EMBEDDINGS_KEY") && e.contains("gcloud"), "{e}");
         let e = config_err(&[
             ("SIMBA_EMBEDDINGS", "openai"),
@@ -927,7 +987,11 @@ mod tests {
             ("SIMBA_EMBEDDINGS_DIMENSIONS", "lots"),
         ]);
         assert!(e.contains("SIMBA_EMBEDDINGS_DIMENSIONS"), "{e}");
-        let e = config_err(&[("SIMBA_EMBEDDINGS", "openai"), ("SIMBA_EMBEDDINGS_MODEL", "m"), ("SIMBA_EMBEDDINGS_KEY_FILE", "/nonexistent/key")]);
+        let e = config_err(&[
+            ("SIMBA_EMBEDDINGS", "openai"),
+            ("SIMBA_EMBEDDINGS_MODEL", "m"),
+            ("SIMBA_EMBEDDINGS_KEY_FILE", "/nonexistent/key"),
+        ]);
         assert!(e.contains("SIMBA_EMBEDDINGS_KEY_FILE"), "{e}");
     }
 
@@ -943,13 +1007,25 @@ mod tests {
         .unwrap();
         assert_eq!(c.endpoint().unwrap().as_str(), "https://api.openai.com/v1/embeddings");
         assert_eq!(c.dimensions, Some(512));
-        assert_eq!(c.body(&["a".into()]), json!({"model": "text-embedding-3-small", "input": ["a"], "dimensions": 512}));
+        assert_eq!(
+            c.body(&["a".into()]),
+            json!({"model": "text-embedding-3-small", "input": ["a"], "dimensions": 512})
+        );
         assert!(!format!("{c:?}").contains("sk-secret"), "Debug must not show the key");
         for base in ["https://x.test/v1", "https://x.test/v1/", "https://x.test", "https://x.test/"] {
             assert_eq!(c.clone().with_url(base).endpoint().unwrap().as_str(), "https://x.test/v1/embeddings", "{base}");
         }
-        assert_eq!(c.clone().with_url("http://h:8000/proxy").endpoint().unwrap().as_str(), "http://h:8000/proxy/v1/embeddings");
-        assert!(c.clone().with_url("api.openai.com").endpoint().unwrap_err().to_string().contains("SIMBA_EMBEDDINGS_URL"));
+        assert_eq!(
+            c.clone().with_url("http://h:8000/proxy").endpoint().unwrap().as_str(),
+            "http://h:8000/proxy/v1/embeddings"
+        );
+        assert!(c
+            .clone()
+            .with_url("api.openai.com")
+            .endpoint()
+            .unwrap_err()
+            .to_string()
+            .contains("SIMBA_EMBEDDINGS_URL"));
         assert!(c.clone().with_url("ftp://x.test").endpoint().unwrap_err().to_string().contains("http"));
 
         let a = ProviderConfig::from_vars(vars(&[

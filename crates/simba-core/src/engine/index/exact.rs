@@ -100,14 +100,23 @@ unsafe fn dot_u8i8_one_avx2(row: &[u8], q: &[i8]) -> i32 {
     let (mut a, mut b) = (_mm256_setzero_si256(), _mm256_setzero_si256());
     let mut i = 0;
     while i + 64 <= row.len() {
-        let x = _mm256_maddubs_epi16(_mm256_loadu_si256(pc.add(i) as *const __m256i), _mm256_loadu_si256(pq.add(i) as *const __m256i));
-        let y = _mm256_maddubs_epi16(_mm256_loadu_si256(pc.add(i + 32) as *const __m256i), _mm256_loadu_si256(pq.add(i + 32) as *const __m256i));
+        let x = _mm256_maddubs_epi16(
+            _mm256_loadu_si256(pc.add(i) as *const __m256i),
+            _mm256_loadu_si256(pq.add(i) as *const __m256i),
+        );
+        let y = _mm256_maddubs_epi16(
+            _mm256_loadu_si256(pc.add(i + 32) as *const __m256i),
+            _mm256_loadu_si256(pq.add(i + 32) as *const __m256i),
+        );
         a = _mm256_add_epi32(a, _mm256_madd_epi16(x, ones));
         b = _mm256_add_epi32(b, _mm256_madd_epi16(y, ones));
         i += 64;
     }
     if i < row.len() {
-        let x = _mm256_maddubs_epi16(_mm256_loadu_si256(pc.add(i) as *const __m256i), _mm256_loadu_si256(pq.add(i) as *const __m256i));
+        let x = _mm256_maddubs_epi16(
+            _mm256_loadu_si256(pc.add(i) as *const __m256i),
+            _mm256_loadu_si256(pq.add(i) as *const __m256i),
+        );
         a = _mm256_add_epi32(a, _mm256_madd_epi16(x, ones));
     }
     let s = _mm256_add_epi32(a, b);
@@ -239,7 +248,16 @@ type Kept = Reverse<Ranked<u64>>;
 
 impl ExactIndex {
     pub fn new(dims: usize) -> Self {
-        Self { dims, data: Vec::new(), codes: Vec::new(), scales: Vec::new(), max_norm: 0.0, max_residual: 0.0, ids: Vec::new(), slot_of: HashMap::new() }
+        Self {
+            dims,
+            data: Vec::new(),
+            codes: Vec::new(),
+            scales: Vec::new(),
+            max_norm: 0.0,
+            max_residual: 0.0,
+            ids: Vec::new(),
+            slot_of: HashMap::new(),
+        }
     }
 
     pub fn dims(&self) -> usize {
@@ -255,7 +273,11 @@ impl ExactIndex {
     }
 
     pub fn memory_bytes(&self) -> usize {
-        self.data.capacity() * 4 + self.codes.capacity() + self.scales.capacity() * 4 + self.ids.capacity() * 8 + self.slot_of.capacity() * 24
+        self.data.capacity() * 4
+            + self.codes.capacity()
+            + self.scales.capacity() * 4
+            + self.ids.capacity() * 8
+            + self.slot_of.capacity() * 24
     }
 
     pub fn insert(&mut self, id: u64, v: &[f32]) -> Result<(), IndexError> {
@@ -339,7 +361,8 @@ impl ExactIndex {
         }
         // Pass 2: exact scores of the kept candidates.
         let exact_at = |slot: usize| (slot, dot(q, &self.data[slot * d..(slot + 1) * d]));
-        let mut rescored: Vec<(usize, f32)> = best.into_iter().map(|Reverse(Ranked(_, slot))| exact_at(slot as usize)).collect();
+        let mut rescored: Vec<(usize, f32)> =
+            best.into_iter().map(|Reverse(Ranked(_, slot))| exact_at(slot as usize)).collect();
         rescored.sort_by(|a, b| b.1.total_cmp(&a.1));
         // Exactness. By Cauchy–Schwarz the int8 score of v differs from q·v by at most
         // ‖q‖·r_v + r_q·‖v̂‖, where r are the rounding residuals (‖v − v̂‖) measured at insert and
@@ -423,7 +446,9 @@ mod tests {
     fn int8_kernel_agrees_with_scalar() {
         // Several row counts and widths, and one past the parallel split.
         for (dims, rows) in [(1, 5), (31, 7), (32, 4), (389, 5), (384, PARALLEL_ROWS + 3)] {
-            let signed: Vec<Vec<i8>> = (0..rows).map(|r| (0..dims).map(|i| (((i + r) * 37) % 255) as i32 - 127).map(|x| x as i8).collect()).collect();
+            let signed: Vec<Vec<i8>> = (0..rows)
+                .map(|r| (0..dims).map(|i| (((i + r) * 37) % 255) as i32 - 127).map(|x| x as i8).collect())
+                .collect();
             let codes: Vec<u8> = signed.iter().flatten().map(|c| (*c as i16 + 128) as u8).collect();
             let q: Vec<i8> = (0..dims).map(|i| ((i * 53) % 127) as i32 - 63).map(|x| x as i8).collect();
             let mut got = vec![0; rows];
@@ -474,5 +499,3 @@ mod tests {
         assert_eq!(idx.get(10).unwrap(), &data[0][..]);
     }
 }
-
-

@@ -175,7 +175,8 @@ impl Graph {
             return;
         };
         // Each new node's own links per layer, found reading only the graph before the batch.
-        let chosen: Vec<Vec<Vec<u32>>> = batch.clone().into_par_iter().map(|x| self.choose_links(x as u32, entry, &batch)).collect();
+        let chosen: Vec<Vec<Vec<u32>>> =
+            batch.clone().into_par_iter().map(|x| self.choose_links(x as u32, entry, &batch)).collect();
         let mut reverse: HashMap<(usize, u32), Vec<u32>> = HashMap::new();
         for (x, layers) in batch.clone().zip(&chosen) {
             for (layer, links) in layers.iter().enumerate() {
@@ -235,7 +236,12 @@ impl Graph {
             } else {
                 Vec::new()
             };
-            pool.extend(batch.clone().filter(|&y| y != x as usize && self.levels[y] as usize >= layer).map(|y| Ranked(distance(y as u32), y as u32)));
+            pool.extend(
+                batch
+                    .clone()
+                    .filter(|&y| y != x as usize && self.levels[y] as usize >= layer)
+                    .map(|y| Ranked(distance(y as u32), y as u32)),
+            );
             pool.sort_unstable();
             out[layer] = self.select(&pool, self.m);
         }
@@ -287,7 +293,15 @@ impl Graph {
     /// that `skip` does not name. Skipped nodes are still traversed but take no place among the
     /// `ef`: otherwise a run of removed entries (a whole topic expired) near the query would fill
     /// the beam and hide the live entries behind it.
-    fn beam(&self, distance: &impl Fn(u32) -> f32, starts: &[Near], ef: usize, layer: usize, visited: &mut Visited, skip: &impl Fn(u32) -> bool) -> Vec<Near> {
+    fn beam(
+        &self,
+        distance: &impl Fn(u32) -> f32,
+        starts: &[Near],
+        ef: usize,
+        layer: usize,
+        visited: &mut Visited,
+        skip: &impl Fn(u32) -> bool,
+    ) -> Vec<Near> {
         let ef = ef.max(1);
         let mut candidates: BinaryHeap<std::cmp::Reverse<Near>> = BinaryHeap::new();
         let mut kept: BinaryHeap<Near> = BinaryHeap::new(); // farthest kept on top
@@ -333,13 +347,17 @@ impl Graph {
         let mut q_codes = Vec::with_capacity(self.dims);
         let q_scale = quantise(q, QUERY_LIMIT, &mut q_codes);
         let q_sum: i32 = q_codes.iter().map(|x| *x as i32).sum();
-        let distance = |id: u32| 1.0 - dot_u8i8_one(self.code(id), &q_codes, q_sum) as f32 / (q_scale * self.scales[id as usize]);
+        let distance =
+            |id: u32| 1.0 - dot_u8i8_one(self.code(id), &q_codes, q_sum) as f32 / (q_scale * self.scales[id as usize]);
         let mut nearest = Ranked(distance(entry), entry);
         for layer in (1..=self.levels[entry as usize] as usize).rev() {
             nearest = self.greedy(&distance, nearest, layer);
         }
         let mut visited = Visited::new(self.len());
-        self.beam(&distance, &[nearest], ef, 0, &mut visited, &skip).into_iter().map(|Ranked(d, id)| (id, 1.0 - d)).collect()
+        self.beam(&distance, &[nearest], ef, 0, &mut visited, &skip)
+            .into_iter()
+            .map(|Ranked(d, id)| (id, 1.0 - d))
+            .collect()
     }
 }
 
@@ -370,7 +388,10 @@ mod tests {
         let queries = clustered(300, 48, 120, 0.3, 77);
         // Queries from other centres than the data (far from it: the hard case). The true nearest
         // is among the first few by int8 score (the owner re-scores those).
-        let found = queries.iter().filter(|q| g.search(q, 128, |_| false).iter().take(5).any(|r| r.0 == exact_top1(&data, q))).count();
+        let found = queries
+            .iter()
+            .filter(|q| g.search(q, 128, |_| false).iter().take(5).any(|r| r.0 == exact_top1(&data, q)))
+            .count();
         assert!(found >= 294, "true nearest in the top 5: {found}/300");
         check_invariants(&g);
     }
@@ -396,12 +417,18 @@ mod tests {
                 let mut seen = std::collections::HashSet::new();
                 for &t in links {
                     assert!((t as usize) < n && t != i && seen.insert(t), "node {i} links {t} on layer {layer}");
-                    assert!(g.levels[t as usize] as usize >= layer, "node {i} links {t}, which is not on layer {layer}");
+                    assert!(
+                        g.levels[t as usize] as usize >= layer,
+                        "node {i} links {t}, which is not on layer {layer}"
+                    );
                 }
             }
         }
         for (above, nodes) in g.upper.iter().enumerate() {
-            assert!(nodes.keys().all(|&i| g.levels[i as usize] as usize > above), "links on a layer above a node's level");
+            assert!(
+                nodes.keys().all(|&i| g.levels[i as usize] as usize > above),
+                "links on a layer above a node's level"
+            );
         }
     }
 

@@ -196,7 +196,9 @@ mod tests {
         // The queries come from other centres than the data: far from every stored vector, with
         // many near-ties for the nearest (the hard case; a cache's would-be hits are easier).
         // More search effort buys recall.
-        let recall = |h: &HnswIndex| queries.iter().filter(|q| h.search(q, 1).unwrap()[0].0 == e.search(q, 1).unwrap()[0].0).count();
+        let recall = |h: &HnswIndex| {
+            queries.iter().filter(|q| h.search(q, 1).unwrap()[0].0 == e.search(q, 1).unwrap()[0].0).count()
+        };
         let at_default = recall(&h);
         assert!(at_default >= 291, "recall@1 at ef 96: {at_default}/300");
         h.set_ef_search(200);
@@ -222,7 +224,11 @@ mod tests {
         for (id, v) in &replaced {
             e.insert(*id, v).unwrap();
         }
-        let agree = (0..300).filter(|i| h.search(&data[i * 7 % 3000], 1).unwrap()[0].0 == e.search(&data[i * 7 % 3000], 1).unwrap()[0].0).count();
+        let agree = (0..300)
+            .filter(|i| {
+                h.search(&data[i * 7 % 3000], 1).unwrap()[0].0 == e.search(&data[i * 7 % 3000], 1).unwrap()[0].0
+            })
+            .count();
         assert!(agree >= 297, "recall@1 {agree}/300");
         // An invalid vector anywhere in the batch adds nothing.
         let bad = [1.0f32; 31];

@@ -67,7 +67,12 @@ impl AutoIndex {
 
     /// Custom switch points (`exact_below` < `hnsw_above` keeps it from flapping).
     pub fn with_thresholds(dims: usize, hnsw_above: usize, exact_below: usize, params: HnswParams) -> Self {
-        Self { inner: Inner::Exact(ExactIndex::new(dims)), hnsw_above, exact_below: exact_below.min(hnsw_above), params }
+        Self {
+            inner: Inner::Exact(ExactIndex::new(dims)),
+            hnsw_above,
+            exact_below: exact_below.min(hnsw_above),
+            params,
+        }
     }
 
     pub fn kind(&self) -> &'static str {

@@ -80,20 +80,28 @@ pub struct BaseModel {
 
 impl BaseModel {
     pub fn load(dir: &Path) -> Result<Self, JudgeError> {
-        let need = |name: &str| model_file(dir, name).map_err(|path| load_err(format!("{path} is missing: {MODEL_HINT}")));
-        let (config_path, tokenizer_path, weights_path) = (need("config.json")?, need("tokenizer.json")?, need("model.safetensors")?);
-        let config: Config = serde_json::from_str(&std::fs::read_to_string(&config_path).map_err(|e| load_err(format!("{}: {e}", config_path.display())))?)
-            .map_err(|e| load_err(format!("{}: {e}", config_path.display())))?;
-        let mut tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| load_err(format!("{}: {e}", tokenizer_path.display())))?;
+        let need =
+            |name: &str| model_file(dir, name).map_err(|path| load_err(format!("{path} is missing: {MODEL_HINT}")));
+        let (config_path, tokenizer_path, weights_path) =
+            (need("config.json")?, need("tokenizer.json")?, need("model.safetensors")?);
+        let config: Config = serde_json::from_str(
+            &std::fs::read_to_string(&config_path).map_err(|e| load_err(format!("{}: {e}", config_path.display())))?,
+        )
+        .map_err(|e| load_err(format!("{}: {e}", config_path.display())))?;
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
+            .map_err(|e| load_err(format!("{}: {e}", tokenizer_path.display())))?;
         tokenizer
             .with_truncation(Some(TruncationParams { max_length: MAX_PAIR_TOKENS, ..Default::default() }))
             .map_err(load_err)?;
         tokenizer.with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..Default::default() }));
-        let raw = candle_core::safetensors::load(&weights_path, &Device::Cpu).map_err(|e| load_err(format!("{}: {e}", weights_path.display())))?;
+        let raw = candle_core::safetensors::load(&weights_path, &Device::Cpu)
+            .map_err(|e| load_err(format!("{}: {e}", weights_path.display())))?;
         let prefix = config.model_type.as_deref().map(|p| format!("{p}.")).unwrap_or_default();
         let weights = raw
             .into_iter()
-            .map(|(k, v)| (k.strip_prefix(&prefix).map(str::to_string).unwrap_or(k), v.to_dtype(DType::F32).unwrap_or(v)))
+            .map(|(k, v)| {
+                (k.strip_prefix(&prefix).map(str::to_string).unwrap_or(k), v.to_dtype(DType::F32).unwrap_or(v))
+            })
             .collect();
         Ok(Self { config, tokenizer, weights })
     }
@@ -105,7 +113,8 @@ impl BaseModel {
         let enc = self.tokenizer.encode_batch(inputs, true).map_err(run_err)?;
         let n = enc.len();
         let len = enc.first().map(|e| e.get_ids().len()).unwrap_or(0);
-        let (mut ids, mut types, mut mask) = (Vec::with_capacity(n * len), Vec::with_capacity(n * len), Vec::with_capacity(n * len));
+        let (mut ids, mut types, mut mask) =
+            (Vec::with_capacity(n * len), Vec::with_capacity(n * len), Vec::with_capacity(n * len));
         for e in &enc {
             ids.extend_from_slice(e.get_ids());
             types.extend_from_slice(e.get_type_ids());
@@ -133,7 +142,8 @@ impl Judge {
     /// The base model with an adapter given as safetensors bytes (a freshly trained one).
     pub fn with_adapter(model_dir: &Path, adapter: &[u8]) -> Result<Self, JudgeError> {
         let mut base = BaseModel::load(model_dir)?;
-        let adapter = candle_core::safetensors::load_buffer(adapter, &Device::Cpu).map_err(|e| load_err(format!("the adapter is not a safetensors file: {e}")))?;
+        let adapter = candle_core::safetensors::load_buffer(adapter, &Device::Cpu)
+            .map_err(|e| load_err(format!("the adapter is not a safetensors file: {e}")))?;
         let get = |name: &str| {
             let t = adapter.get(name).ok_or_else(|| load_err(format!("the adapter has no {name}")))?;
             t.to_dtype(DType::F32).map_err(|e| load_err(format!("the adapter's {name}: {e}")))
@@ -145,7 +155,14 @@ impl Judge {
             let key = format!("{layer}.weight");
             let w = merged.get(&key).ok_or_else(|| load_err(format!("the base model has no {key}")))?;
             // W + scale · B·A, as training's x·Aᵀ·Bᵀ·scale.
-            let shape_err = |e: candle_core::Error| load_err(format!("the adapter does not fit {layer} (lora_a {:?}, lora_b {:?}, weight {:?}): {e}", a.dims(), b.dims(), w.dims()));
+            let shape_err = |e: candle_core::Error| {
+                load_err(format!(
+                    "the adapter does not fit {layer} (lora_a {:?}, lora_b {:?}, weight {:?}): {e}",
+                    a.dims(),
+                    b.dims(),
+                    w.dims()
+                ))
+            };
             let delta = (b.matmul(&a).map_err(shape_err)? * SCALE).map_err(shape_err)?;
             let w = (w + delta).map_err(shape_err)?;
             merged.insert(key, w);
@@ -153,7 +170,11 @@ impl Judge {
         let (head_w, head_b) = (get("head.weight")?, get("head.bias")?);
         let hidden = base.config.hidden_size;
         if head_w.dims() != [1, hidden] || head_b.dims() != [1] {
-            return Err(load_err(format!("the adapter's head is {:?} + {:?}, not [1, {hidden}] + [1]", head_w.dims(), head_b.dims())));
+            return Err(load_err(format!(
+                "the adapter's head is {:?} + {:?}, not [1, {hidden}] + [1]",
+                head_w.dims(),
+                head_b.dims()
+            )));
         }
         let vb = VarBuilder::from_tensors(merged, DType::F32, &Device::Cpu);
         let model = MiniLmBert::load(vb, &base.config).map_err(load_err)?;
@@ -168,7 +189,11 @@ impl Judge {
             let (ids, types, mask, cut) = self.base.encode_pairs(chunk)?;
             let hidden = self.model.forward(&ids, Some(&types), &mask).map_err(run_err)?;
             let pooled = mean_pool(&hidden, &mask).map_err(run_err)?;
-            let logits = pooled.matmul(&self.head_w.t().map_err(run_err)?).map_err(run_err)?.broadcast_add(&self.head_b).map_err(run_err)?;
+            let logits = pooled
+                .matmul(&self.head_w.t().map_err(run_err)?)
+                .map_err(run_err)?
+                .broadcast_add(&self.head_b)
+                .map_err(run_err)?;
             let logits: Vec<f32> = logits.flatten_all().map_err(run_err)?.to_vec1().map_err(run_err)?;
             out.extend(logits.into_iter().zip(cut).map(|(l, cut)| if cut { 0.0 } else { 1.0 / (1.0 + (-l).exp()) }));
         }
@@ -204,8 +229,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("adapter.safetensors");
         // A few steps so the adapters are not zero.
-        let pairs: Vec<LabelledPair> = PAIRS.iter().enumerate().map(|(i, (a, b))| LabelledPair { a: a.to_string(), b: b.to_string(), same_answer: i > 0, category: None }).collect();
-        let (trained, _) = train(&base, &pairs, &TrainOptions { epochs: 3, batch: 3, learning_rate: 1e-2, ..Default::default() }, |_, _, _| {}).unwrap();
+        let pairs: Vec<LabelledPair> = PAIRS
+            .iter()
+            .enumerate()
+            .map(|(i, (a, b))| LabelledPair { a: a.to_string(), b: b.to_string(), same_answer: i > 0, category: None })
+            .collect();
+        let (trained, _) = train(
+            &base,
+            &pairs,
+            &TrainOptions { epochs: 3, batch: 3, learning_rate: 1e-2, ..Default::default() },
+            |_, _, _| {},
+        )
+        .unwrap();
         trained.save_adapter(&path).unwrap();
         let (ids, types, mask, cut) = base.encode_pairs(&PAIRS).unwrap();
         assert_eq!(cut, [false; 3]);
@@ -224,12 +259,28 @@ mod tests {
         let base = base();
         let pairs: Vec<LabelledPair> = (0..8)
             .flat_map(|i| {
-                let same = LabelledPair { a: format!("How many orders shipped in week {i}?"), b: format!("number of orders shipped during week {i}"), same_answer: true, category: None };
-                let trap = LabelledPair { a: format!("How many orders shipped in week {i}?"), b: format!("How many orders were returned in week {i}?"), same_answer: false, category: None };
+                let same = LabelledPair {
+                    a: format!("How many orders shipped in week {i}?"),
+                    b: format!("number of orders shipped during week {i}"),
+                    same_answer: true,
+                    category: None,
+                };
+                let trap = LabelledPair {
+                    a: format!("How many orders shipped in week {i}?"),
+                    b: format!("How many orders were returned in week {i}?"),
+                    same_answer: false,
+                    category: None,
+                };
                 [same, trap]
             })
             .collect();
-        let (_, report) = train(&base, &pairs, &TrainOptions { epochs: 6, batch: 8, learning_rate: 2e-3, ..Default::default() }, |_, _, _| {}).unwrap();
+        let (_, report) = train(
+            &base,
+            &pairs,
+            &TrainOptions { epochs: 6, batch: 8, learning_rate: 2e-3, ..Default::default() },
+            |_, _, _| {},
+        )
+        .unwrap();
         assert_eq!(report.steps, 12);
         assert!(report.last_loss < report.first_loss * 0.8, "{report:?}");
         assert!(train(&base, &[], &TrainOptions::default(), |_, _, _| {}).is_err());

@@ -103,9 +103,13 @@ pub struct Trainable {
 
 impl Trainable {
     pub fn new(base: &BaseModel, seed: u64, rank: usize) -> Result<Self, JudgeError> {
-        let w = |name: &str| base.weights.get(name).cloned().ok_or_else(|| JudgeError::Load(format!("the base model has no {name}")));
+        let w = |name: &str| {
+            base.weights.get(name).cloned().ok_or_else(|| JudgeError::Load(format!("the base model has no {name}")))
+        };
         let eps = base.config.layer_norm_eps as f32;
-        let norm = |p: &str| -> Result<Norm, JudgeError> { Ok(Norm { weight: w(&format!("{p}.weight"))?, bias: w(&format!("{p}.bias"))?, eps }) };
+        let norm = |p: &str| -> Result<Norm, JudgeError> {
+            Ok(Norm { weight: w(&format!("{p}.weight"))?, bias: w(&format!("{p}.bias"))?, eps })
+        };
         let mut rng = XorShift::new(seed);
         let mut vars = Vec::new();
         let mut adapted: HashMap<String, Adapted> = HashMap::new();
@@ -113,12 +117,17 @@ impl Trainable {
             // The usual LoRA start: A random (scaled to the input size), B zero, so training
             // starts from the base model exactly.
             let bound = 1.0 / (inp as f64).sqrt();
-            let a: Vec<f32> = (0..rank * inp).map(|_| ((rng.next_bits53() as f64 / BITS53 * 2.0 - 1.0) * bound) as f32).collect();
-            let lora_a = Var::from_tensor(&Tensor::from_vec(a, (rank, inp), &Device::Cpu).map_err(err)?).map_err(err)?;
+            let a: Vec<f32> =
+                (0..rank * inp).map(|_| ((rng.next_bits53() as f64 / BITS53 * 2.0 - 1.0) * bound) as f32).collect();
+            let lora_a =
+                Var::from_tensor(&Tensor::from_vec(a, (rank, inp), &Device::Cpu).map_err(err)?).map_err(err)?;
             let lora_b = Var::zeros((out, rank), DType::F32, &Device::Cpu).map_err(err)?;
             vars.push((format!("{name}.lora_a"), lora_a.clone()));
             vars.push((format!("{name}.lora_b"), lora_b.clone()));
-            adapted.insert(name.clone(), Adapted { weight: w(&format!("{name}.weight"))?, bias: w(&format!("{name}.bias"))?, lora_a, lora_b });
+            adapted.insert(
+                name.clone(),
+                Adapted { weight: w(&format!("{name}.weight"))?, bias: w(&format!("{name}.bias"))?, lora_a, lora_b },
+            );
         }
         let mut take = |name: String| adapted.remove(&name).ok_or_else(|| JudgeError::Load(format!("no layer {name}")));
         let mut layers = Vec::new();
@@ -136,7 +145,8 @@ impl Trainable {
             });
         }
         let hidden = base.config.hidden_size;
-        let h: Vec<f32> = (0..hidden).map(|_| ((rng.next_bits53() as f64 / BITS53 * 2.0 - 1.0) * 0.02) as f32).collect();
+        let h: Vec<f32> =
+            (0..hidden).map(|_| ((rng.next_bits53() as f64 / BITS53 * 2.0 - 1.0) * 0.02) as f32).collect();
         let head_w = Var::from_tensor(&Tensor::from_vec(h, (1, hidden), &Device::Cpu).map_err(err)?).map_err(err)?;
         let head_b = Var::zeros(1, DType::F32, &Device::Cpu).map_err(err)?;
         vars.push(("head.weight".into(), head_w.clone()));
@@ -160,7 +170,8 @@ impl Trainable {
         let hidden = self.words.dim(1)?;
         let head_size = hidden / self.heads;
         let emb = |table: &Tensor, t: &Tensor| table.embedding(&t.flatten_all()?)?.reshape((n, len, hidden));
-        let x = (emb(&self.words, ids)? + emb(&self.segments, types)?)?.broadcast_add(&self.positions.narrow(0, 0, len)?)?;
+        let x = (emb(&self.words, ids)? + emb(&self.segments, types)?)?
+            .broadcast_add(&self.positions.narrow(0, 0, len)?)?;
         let mut x = self.embedding_norm.forward(&x)?;
         let pad_bias = ((mask.to_dtype(DType::F32)? - 1.0)? * 1e9)?.reshape((n, 1, 1, len))?;
         let scale = 1.0 / (head_size as f64).sqrt();
@@ -182,7 +193,8 @@ impl Trainable {
 
     /// Writes the adapter as safetensors (what [`super::Judge::with_adapter`] reads).
     pub fn save_adapter(&self, path: &std::path::Path) -> Result<(), JudgeError> {
-        let tensors: HashMap<String, Tensor> = self.vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
+        let tensors: HashMap<String, Tensor> =
+            self.vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
         candle_core::safetensors::save(&tensors, path).map_err(|e| JudgeError::Run(format!("{}: {e}", path.display())))
     }
 }
@@ -198,13 +210,20 @@ pub fn read_pairs_dir(dir: &std::path::Path) -> Result<Vec<LabelledPair>, JudgeE
     let mut pairs = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(&f).map_err(|e| JudgeError::Load(format!("{}: {e}", f.display())))?;
-        pairs.extend(crate::engine::eval::parse_pairs(&text).map_err(|e| JudgeError::Load(format!("{}: {e}", f.display())))?);
+        pairs.extend(
+            crate::engine::eval::parse_pairs(&text).map_err(|e| JudgeError::Load(format!("{}: {e}", f.display())))?,
+        );
     }
     Ok(pairs)
 }
 
 /// Trains a fresh adapter on `pairs`; `progress` gets (step, steps, loss) now and then.
-pub fn train(base: &BaseModel, pairs: &[LabelledPair], opts: &TrainOptions, mut progress: impl FnMut(usize, usize, f64)) -> Result<(Trainable, TrainReport), JudgeError> {
+pub fn train(
+    base: &BaseModel,
+    pairs: &[LabelledPair],
+    opts: &TrainOptions,
+    mut progress: impl FnMut(usize, usize, f64),
+) -> Result<(Trainable, TrainReport), JudgeError> {
     if pairs.is_empty() {
         return Err(JudgeError::Load("no labelled pairs to train on".into()));
     }
@@ -231,19 +250,34 @@ pub fn train(base: &BaseModel, pairs: &[LabelledPair], opts: &TrainOptions, mut 
                 break 'epochs;
             }
             // Linear warm-up, then linear decay to zero.
-            let lr = if step < warmup { opts.learning_rate * (step + 1) as f64 / warmup as f64 } else { opts.learning_rate * (total - step) as f64 / (total - warmup) as f64 };
+            let lr = if step < warmup {
+                opts.learning_rate * (step + 1) as f64 / warmup as f64
+            } else {
+                opts.learning_rate * (total - step) as f64 / (total - warmup) as f64
+            };
             optimiser.set_params(ParamsAdamW { lr, ..params.clone() });
             // The batch is split in two halves run side by side (candle parallelises only its
             // matrix products); each half's loss is its share of the batch mean, so the two
             // gradients add up to the whole batch's.
             let half = chunk.len().div_ceil(2);
             let run_half = |part: &[(usize, bool)]| -> Result<(f64, candle_core::backprop::GradStore), JudgeError> {
-                let texts: Vec<(&str, &str)> = part.iter().map(|&(i, flip)| if flip { (pairs[i].b.as_str(), pairs[i].a.as_str()) } else { (pairs[i].a.as_str(), pairs[i].b.as_str()) }).collect();
-                let labels: Vec<f32> = part.iter().map(|&(i, _)| if pairs[i].same_answer { 1.0 } else { 0.0 }).collect();
+                let texts: Vec<(&str, &str)> = part
+                    .iter()
+                    .map(|&(i, flip)| {
+                        if flip {
+                            (pairs[i].b.as_str(), pairs[i].a.as_str())
+                        } else {
+                            (pairs[i].a.as_str(), pairs[i].b.as_str())
+                        }
+                    })
+                    .collect();
+                let labels: Vec<f32> =
+                    part.iter().map(|&(i, _)| if pairs[i].same_answer { 1.0 } else { 0.0 }).collect();
                 let (ids, types, mask, _) = base.encode_pairs(&texts)?;
                 let logits = model.forward(&ids, &types, &mask).map_err(err)?;
                 let target = Tensor::from_vec(labels, part.len(), &Device::Cpu).map_err(err)?;
-                let loss = (logistic_loss(&logits, &target).map_err(err)? * (part.len() as f64 / chunk.len() as f64)).map_err(err)?;
+                let loss = (logistic_loss(&logits, &target).map_err(err)? * (part.len() as f64 / chunk.len() as f64))
+                    .map_err(err)?;
                 Ok((loss.to_scalar::<f32>().map_err(err)? as f64, loss.backward().map_err(err)?))
             };
             let (first, second) = chunk.split_at(half);

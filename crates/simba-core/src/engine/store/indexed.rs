@@ -161,13 +161,23 @@ impl<P: Persistence> CacheStore for IndexedStore<P> {
 
     async fn insert(&self, entry: CacheEntry) -> StoreResult<()> {
         if entry.embedding.len() != self.dims {
-            return Err(StoreError::Invalid(format!("embedding has {} dimensions, this store holds {}", entry.embedding.len(), self.dims)));
+            return Err(StoreError::Invalid(format!(
+                "embedding has {} dimensions, this store holds {}",
+                entry.embedding.len(),
+                self.dims
+            )));
         }
         self.persist.put(&entry).await?;
         self.state.lock().add(entry, self.dims)
     }
 
-    async fn search(&self, partition: &Partition, vector: &[f32], k: usize, now_ms: i64) -> StoreResult<Vec<(CacheEntry, f32)>> {
+    async fn search(
+        &self,
+        partition: &Partition,
+        vector: &[f32],
+        k: usize,
+        now_ms: i64,
+    ) -> StoreResult<Vec<(CacheEntry, f32)>> {
         let state = self.state.lock();
         let Some(index) = state.partitions.get(partition) else { return Ok(vec![]) };
         // Ask for a few more than k: expired entries are skipped here and purged later.

@@ -40,11 +40,19 @@ pub enum Invalidation {
         id: u64,
     },
     /// Every entry of one item (data source), in every user's namespace.
-    Item { tenant: String, item: String },
+    Item {
+        tenant: String,
+        item: String,
+    },
     /// Every entry of one user.
-    User { tenant: String, user: String },
+    User {
+        tenant: String,
+        user: String,
+    },
     /// One namespace, by its id.
-    Namespace { namespace: String },
+    Namespace {
+        namespace: String,
+    },
     All,
 }
 
@@ -83,7 +91,13 @@ pub trait CacheStore: Send + Sync {
     /// Stores an entry (replacing one with the same id). Durable when it returns Ok.
     async fn insert(&self, entry: CacheEntry) -> StoreResult<()>;
     /// The `k` most similar live (unexpired) entries of `partition`, most similar first.
-    async fn search(&self, partition: &Partition, vector: &[f32], k: usize, now_ms: i64) -> StoreResult<Vec<(CacheEntry, f32)>>;
+    async fn search(
+        &self,
+        partition: &Partition,
+        vector: &[f32],
+        k: usize,
+        now_ms: i64,
+    ) -> StoreResult<Vec<(CacheEntry, f32)>>;
     /// Marks a hit: last use time, hit count, and a new expiry when TTLs refresh on hits.
     /// Returns false when the entry is gone from the store (expired or evicted there meanwhile):
     /// the caller must not serve it.

@@ -40,7 +40,13 @@ fn entry_of(r: &PgRow) -> CacheEntry {
     CacheEntry {
         id: r.get::<i64, _>(0) as u64,
         partition: Partition {
-            namespace: Namespace { tenant: r.get(1), user: r.get(2), item: r.get(3), model: r.get(4), template_version: r.get(5) },
+            namespace: Namespace {
+                tenant: r.get(1),
+                user: r.get(2),
+                item: r.get(3),
+                model: r.get(4),
+                template_version: r.get(5),
+            },
             context: r.get(6),
         },
         query: r.get(7),
@@ -107,7 +113,11 @@ impl CacheStore for PostgresStore {
 
     async fn insert(&self, e: CacheEntry) -> StoreResult<()> {
         if e.embedding.len() != self.dims {
-            return Err(StoreError::Invalid(format!("embedding has {} dimensions, this store holds {}", e.embedding.len(), self.dims)));
+            return Err(StoreError::Invalid(format!(
+                "embedding has {} dimensions, this store holds {}",
+                e.embedding.len(),
+                self.dims
+            )));
         }
         let ns = &e.partition.namespace;
         let sql = format!(
@@ -137,9 +147,19 @@ impl CacheStore for PostgresStore {
         Ok(())
     }
 
-    async fn search(&self, p: &Partition, vector: &[f32], k: usize, now_ms: i64) -> StoreResult<Vec<(CacheEntry, f32)>> {
+    async fn search(
+        &self,
+        p: &Partition,
+        vector: &[f32],
+        k: usize,
+        now_ms: i64,
+    ) -> StoreResult<Vec<(CacheEntry, f32)>> {
         if vector.len() != self.dims {
-            return Err(StoreError::Invalid(format!("query vector has {} dimensions, this store holds {}", vector.len(), self.dims)));
+            return Err(StoreError::Invalid(format!(
+                "query vector has {} dimensions, this store holds {}",
+                vector.len(),
+                self.dims
+            )));
         }
         let sql = format!(
             "SELECT {COLUMNS}, (1 - (embedding <=> $1::vector))::float4 AS similarity FROM {} \
@@ -170,7 +190,13 @@ impl CacheStore for PostgresStore {
             "UPDATE {} SET last_hit_at_ms = $2, hits = hits + 1, expires_at_ms = COALESCE($3, expires_at_ms) WHERE id = $1",
             self.table
         );
-        let done = sqlx::query(&sql).bind(id as i64).bind(now_ms).bind(new_expiry_ms).execute(&self.pool).await.map_err(unavailable)?;
+        let done = sqlx::query(&sql)
+            .bind(id as i64)
+            .bind(now_ms)
+            .bind(new_expiry_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -182,19 +208,31 @@ impl CacheStore for PostgresStore {
 
     async fn invalidate(&self, what: &Invalidation) -> StoreResult<u64> {
         let t = &self.table;
-        let count = |filter: &str| format!("WITH d AS (DELETE FROM {t} WHERE {filter} RETURNING 1) SELECT count(*) FROM d");
+        let count =
+            |filter: &str| format!("WITH d AS (DELETE FROM {t} WHERE {filter} RETURNING 1) SELECT count(*) FROM d");
         // Only this table's rows can match: keys and tables of others are never touched.
         let n: i64 = match what {
-            Invalidation::Entry { id } => sqlx::query_scalar(&count("id = $1")).bind(*id as i64).fetch_one(&self.pool).await,
+            Invalidation::Entry { id } => {
+                sqlx::query_scalar(&count("id = $1")).bind(*id as i64).fetch_one(&self.pool).await
+            }
             Invalidation::Item { tenant, item } => {
-                sqlx::query_scalar(&count("tenant = $1 AND item = $2")).bind(tenant).bind(item).fetch_one(&self.pool).await
+                sqlx::query_scalar(&count("tenant = $1 AND item = $2"))
+                    .bind(tenant)
+                    .bind(item)
+                    .fetch_one(&self.pool)
+                    .await
             }
             Invalidation::User { tenant, user } => {
-                sqlx::query_scalar(&count("tenant = $1 AND user_id = $2")).bind(tenant).bind(user).fetch_one(&self.pool).await
+                sqlx::query_scalar(&count("tenant = $1 AND user_id = $2"))
+                    .bind(tenant)
+                    .bind(user)
+                    .fetch_one(&self.pool)
+                    .await
             }
             Invalidation::Namespace { namespace } => {
                 // Namespace ids are computed in Rust; resolve to columns first.
-                let Some(ns) = self.namespaces().await?.into_iter().find(|u| &u.id == namespace).map(|u| u.namespace) else {
+                let Some(ns) = self.namespaces().await?.into_iter().find(|u| &u.id == namespace).map(|u| u.namespace)
+                else {
                     return Ok(0);
                 };
                 return self.delete_namespace(&ns).await;
@@ -245,8 +283,19 @@ impl CacheStore for PostgresStore {
         let mut out: Vec<NamespaceUsage> = rows
             .iter()
             .map(|r| {
-                let namespace = Namespace { tenant: r.get(0), user: r.get(1), item: r.get(2), model: r.get(3), template_version: r.get(4) };
-                NamespaceUsage { id: namespace.id(), namespace, entries: r.get::<i64, _>(5) as u64, bytes: r.get::<i64, _>(6) as u64 }
+                let namespace = Namespace {
+                    tenant: r.get(0),
+                    user: r.get(1),
+                    item: r.get(2),
+                    model: r.get(3),
+                    template_version: r.get(4),
+                };
+                NamespaceUsage {
+                    id: namespace.id(),
+                    namespace,
+                    entries: r.get::<i64, _>(5) as u64,
+                    bytes: r.get::<i64, _>(6) as u64,
+                }
             })
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));

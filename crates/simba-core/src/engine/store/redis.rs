@@ -23,8 +23,8 @@
 //! [`CacheStore::describe`] says which search is in use (shown with the cache's figures).
 
 use super::indexed::{IndexedStore, Persistence};
-use super::sqlite::{blob_to_vector, vector_to_blob};
 use super::redis_vset::RedisVsetStore;
+use super::sqlite::{blob_to_vector, vector_to_blob};
 use super::{CacheStore, StoreError, StoreResult};
 use crate::engine::cache::types::{CacheEntry, Namespace, Partition};
 use crate::profiles::Endpoint;
@@ -75,7 +75,9 @@ impl RedisSearch {
         match std::env::var("SIMBA_REDIS_SEARCH").ok().as_deref().map(str::trim) {
             None | Some("") | Some("auto") => Ok(Self::Auto),
             Some("in-process") | Some("in_process") => Ok(Self::InProcess),
-            Some(other) => Err(StoreError::Invalid(format!("SIMBA_REDIS_SEARCH={other:?}: use `auto` or `in-process`"))),
+            Some(other) => {
+                Err(StoreError::Invalid(format!("SIMBA_REDIS_SEARCH={other:?}: use `auto` or `in-process`")))
+            }
         }
     }
 }
@@ -83,7 +85,12 @@ impl RedisSearch {
 /// Connects and picks the search path (see the module docs): vector sets when the server has VSIM
 /// and `mode` allows, else the in-process index kept in step by the change feed (its follower task
 /// is started here).
-pub async fn open_store(endpoint: &Endpoint, prefix: &str, dims: usize, mode: RedisSearch) -> StoreResult<Arc<dyn CacheStore>> {
+pub async fn open_store(
+    endpoint: &Endpoint,
+    prefix: &str,
+    dims: usize,
+    mode: RedisSearch,
+) -> StoreResult<Arc<dyn CacheStore>> {
     let (client, mut conn, display) = connect(endpoint).await?;
     let server_search = server_vector_search(&mut conn).await;
     if server_search == Some(VECTOR_SETS) && mode == RedisSearch::Auto {
@@ -106,7 +113,9 @@ async fn connect(endpoint: &Endpoint) -> StoreResult<(redis::Client, ConnectionM
         .set_number_of_retries(1);
     let conn = tokio::time::timeout(OP_TIMEOUT, ConnectionManager::new_with_config(client.clone(), config))
         .await
-        .map_err(|_| StoreError::Unavailable(format!("cannot reach Redis at {display}: no answer within {OP_TIMEOUT:?}")))?
+        .map_err(|_| {
+            StoreError::Unavailable(format!("cannot reach Redis at {display}: no answer within {OP_TIMEOUT:?}"))
+        })?
         .map_err(|e| unavailable(&display, e))?;
     Ok((client, conn, display))
 }
@@ -123,7 +132,13 @@ impl RedisPersistence {
         Ok(Self::from_connection(client, conn, display, prefix, server_search))
     }
 
-    fn from_connection(client: redis::Client, conn: ConnectionManager, display: String, prefix: &str, server_search: Option<&'static str>) -> Self {
+    fn from_connection(
+        client: redis::Client,
+        conn: ConnectionManager,
+        display: String,
+        prefix: &str,
+        server_search: Option<&'static str>,
+    ) -> Self {
         Self {
             conn,
             client,
@@ -155,7 +170,9 @@ impl RedisPersistence {
     {
         match tokio::time::timeout(OP_TIMEOUT, what).await {
             Ok(r) => r.map_err(|e| unavailable(&self.display, e)),
-            Err(_) => Err(StoreError::Unavailable(format!("Redis at {} did not answer within {OP_TIMEOUT:?}", self.display))),
+            Err(_) => {
+                Err(StoreError::Unavailable(format!("Redis at {} did not answer within {OP_TIMEOUT:?}", self.display)))
+            }
         }
     }
 
@@ -183,7 +200,17 @@ impl RedisPersistence {
 
     async fn current_feed_position(&self) -> StoreResult<String> {
         let mut conn = self.conn.clone();
-        let last: redis::Value = self.run(redis::cmd("XREVRANGE").arg(self.feed_key()).arg("+").arg("-").arg("COUNT").arg(1).query_async(&mut conn)).await?;
+        let last: redis::Value = self
+            .run(
+                redis::cmd("XREVRANGE")
+                    .arg(self.feed_key())
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(1)
+                    .query_async(&mut conn),
+            )
+            .await?;
         Ok(first_stream_id(&last).unwrap_or_else(|| "0-0".into()))
     }
 }
@@ -258,7 +285,9 @@ impl Persistence for RedisPersistence {
     fn describe(&self) -> String {
         let base = format!("Redis at {}: entries as hashes with Redis's own TTL, searched with an in-process vector index kept in step across instances by a change feed", self.display);
         match self.server_search {
-            Some(found) if self.forced_in_process => format!("{base} (forced by SIMBA_REDIS_SEARCH; the server's {found} is not used)"),
+            Some(found) if self.forced_in_process => {
+                format!("{base} (forced by SIMBA_REDIS_SEARCH; the server's {found} is not used)")
+            }
             Some(found) => format!("{base} (the server offers {found}, which this store does not use)"),
             None => format!("{base} (the server has no vector search)"),
         }
@@ -272,7 +301,15 @@ impl Persistence for RedisPersistence {
         let mut cursor: u64 = 0;
         loop {
             let (next, batch): (u64, Vec<String>) = self
-                .run(redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(format!("{}e:*", self.prefix)).arg("COUNT").arg(1000).query_async(&mut conn))
+                .run(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(format!("{}e:*", self.prefix))
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut conn),
+                )
                 .await?;
             keys.extend(batch);
             if next == 0 {
@@ -290,7 +327,9 @@ impl Persistence for RedisPersistence {
         let key = self.key(e.id);
         let mut pipe = redis::pipe();
         pipe.atomic()
-            .cmd("DEL").arg(&key).ignore()
+            .cmd("DEL")
+            .arg(&key)
+            .ignore()
             .hset_multiple(
                 &key,
                 &[
@@ -314,8 +353,19 @@ impl Persistence for RedisPersistence {
         if let Some(at) = e.expires_at_ms {
             pipe.cmd("PEXPIREAT").arg(&key).arg(at).ignore();
         }
-        pipe.cmd("XADD").arg(self.feed_key()).arg("MAXLEN").arg("~").arg(FEED_MAXLEN).arg("*")
-            .arg("op").arg("put").arg("id").arg(e.id).arg("src").arg(&self.instance).ignore();
+        pipe.cmd("XADD")
+            .arg(self.feed_key())
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(FEED_MAXLEN)
+            .arg("*")
+            .arg("op")
+            .arg("put")
+            .arg("id")
+            .arg(e.id)
+            .arg("src")
+            .arg(&self.instance)
+            .ignore();
         let mut conn = self.conn.clone();
         self.run(pipe.query_async::<()>(&mut conn)).await
     }
@@ -326,8 +376,19 @@ impl Persistence for RedisPersistence {
             let joined = chunk.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(",");
             let mut pipe = redis::pipe();
             pipe.atomic().del(keys).ignore();
-            pipe.cmd("XADD").arg(self.feed_key()).arg("MAXLEN").arg("~").arg(FEED_MAXLEN).arg("*")
-                .arg("op").arg("del").arg("id").arg(joined).arg("src").arg(&self.instance).ignore();
+            pipe.cmd("XADD")
+                .arg(self.feed_key())
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(FEED_MAXLEN)
+                .arg("*")
+                .arg("op")
+                .arg("del")
+                .arg("id")
+                .arg(joined)
+                .arg("src")
+                .arg(&self.instance)
+                .ignore();
             let mut conn = self.conn.clone();
             self.run(pipe.query_async::<()>(&mut conn)).await?;
         }
@@ -395,11 +456,18 @@ pub fn follow(store: &Arc<IndexedStore<RedisPersistence>>) -> tokio::task::JoinH
             let position = p.feed_position.lock().clone();
             let c = conn.as_mut().expect("connected above");
             let options = StreamReadOptions::default().block(1000).count(500);
-            let read = tokio::time::timeout(OP_TIMEOUT + Duration::from_secs(1), c.xread_options::<_, _, Option<StreamReadReply>>(&[p.feed_key()], &[&position], &options)).await;
+            let read = tokio::time::timeout(
+                OP_TIMEOUT + Duration::from_secs(1),
+                c.xread_options::<_, _, Option<StreamReadReply>>(&[p.feed_key()], &[&position], &options),
+            )
+            .await;
             let reply = match read {
                 Ok(Ok(reply)) => reply,
                 Ok(Err(e)) => {
-                    tracing::warn!("the Redis cache's change feed failed ({}); reconnecting", crate::sources::redis::redis_error(&p.display, &e).message);
+                    tracing::warn!(
+                        "the Redis cache's change feed failed ({}); reconnecting",
+                        crate::sources::redis::redis_error(&p.display, &e).message
+                    );
                     conn = None;
                     needs_reload = true;
                     continue;
@@ -444,7 +512,9 @@ pub fn follow(store: &Arc<IndexedStore<RedisPersistence>>) -> tokio::task::JoinH
                                 }
                             }
                         }
-                        _ => tracing::warn!(id = %event.id, "skipping an unknown event in the Redis cache's change feed"),
+                        _ => {
+                            tracing::warn!(id = %event.id, "skipping an unknown event in the Redis cache's change feed")
+                        }
                     }
                 }
             }
@@ -456,7 +526,8 @@ pub fn follow(store: &Arc<IndexedStore<RedisPersistence>>) -> tokio::task::JoinH
 /// True when the oldest event still in the feed is newer than `position` plus one: events we never
 /// saw were trimmed away.
 async fn feed_was_trimmed_past(conn: &mut MultiplexedConnection, feed: &str, position: &str) -> bool {
-    let first: redis::RedisResult<redis::Value> = redis::cmd("XRANGE").arg(feed).arg("-").arg("+").arg("COUNT").arg(1).query_async(conn).await;
+    let first: redis::RedisResult<redis::Value> =
+        redis::cmd("XRANGE").arg(feed).arg("-").arg("+").arg("COUNT").arg(1).query_async(conn).await;
     let Some(first) = first.ok().as_ref().and_then(first_stream_id) else { return false };
     stream_id_key(&first) > stream_id_key(position) && !stream_id_follows(position, &first)
 }

@@ -41,8 +41,20 @@ const SEARCH_EF: usize = 200;
 const DELETE_CHUNK: usize = 500;
 
 const FIELDS: [&str; 14] = [
-    "id", "tenant", "user", "item", "model", "template_version", "context", "query", "response", "embedding",
-    "created_at_ms", "expires_at_ms", "last_hit_at_ms", "hits",
+    "id",
+    "tenant",
+    "user",
+    "item",
+    "model",
+    "template_version",
+    "context",
+    "query",
+    "response",
+    "embedding",
+    "created_at_ms",
+    "expires_at_ms",
+    "last_hit_at_ms",
+    "hits",
 ];
 
 /// Shared by the scripts: `drop(id)` removes an entry and all its index records; returns 1 when
@@ -259,7 +271,9 @@ impl RedisVsetStore {
                 }
                 _ => unavailable(&self.display, e),
             }),
-            Err(_) => Err(StoreError::Unavailable(format!("Redis at {} did not answer within {OP_TIMEOUT:?}", self.display))),
+            Err(_) => {
+                Err(StoreError::Unavailable(format!("Redis at {} did not answer within {OP_TIMEOUT:?}", self.display)))
+            }
         }
     }
 
@@ -312,7 +326,8 @@ impl RedisVsetStore {
     /// Namespaces the store holds: hash → namespace.
     async fn registry(&self) -> StoreResult<Vec<(String, Namespace)>> {
         let mut conn = self.conn.clone();
-        let raw: HashMap<String, String> = self.run(redis::cmd("HGETALL").arg(format!("{}ns", self.prefix)).query_async(&mut conn)).await?;
+        let raw: HashMap<String, String> =
+            self.run(redis::cmd("HGETALL").arg(format!("{}ns", self.prefix)).query_async(&mut conn)).await?;
         let mut out: Vec<(String, Namespace)> = raw
             .into_iter()
             .filter_map(|(nh, json)| serde_json::from_str::<Namespace>(&json).ok().map(|ns| (nh, ns)))
@@ -323,7 +338,8 @@ impl RedisVsetStore {
 
     async fn namespace_ids(&self, nh: &str) -> StoreResult<Vec<String>> {
         let mut conn = self.conn.clone();
-        let members: Vec<String> = self.run(redis::cmd("ZRANGE").arg(self.lru_key(nh)).arg(0).arg(-1).query_async(&mut conn)).await?;
+        let members: Vec<String> =
+            self.run(redis::cmd("ZRANGE").arg(self.lru_key(nh)).arg(0).arg(-1).query_async(&mut conn)).await?;
         Ok(members.iter().map(|m| unpad(m)).collect())
     }
 
@@ -374,9 +390,20 @@ impl RedisVsetStore {
         let mut cursor: u64 = 0;
         let pattern = format!("{}e:*", self.prefix);
         loop {
-            let (next, batch): (u64, Vec<String>) =
-                self.run(redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000).query_async(&mut conn)).await?;
-            ids.extend(batch.into_iter().filter_map(|k| k.strip_prefix(&format!("{}e:", self.prefix)).map(String::from)));
+            let (next, batch): (u64, Vec<String>) = self
+                .run(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut conn),
+                )
+                .await?;
+            ids.extend(
+                batch.into_iter().filter_map(|k| k.strip_prefix(&format!("{}e:", self.prefix)).map(String::from)),
+            );
             if next == 0 {
                 break;
             }
@@ -389,15 +416,19 @@ impl RedisVsetStore {
                 pipe.cmd("HEXISTS").arg(format!("{}ix", self.prefix)).arg(id);
             }
             let known: Vec<bool> = self.run(pipe.query_async(&mut conn)).await?;
-            let missing: Vec<String> = chunk.iter().zip(known).filter(|(_, k)| !k).map(|(id, _)| format!("{}e:{id}", self.prefix)).collect();
+            let missing: Vec<String> =
+                chunk.iter().zip(known).filter(|(_, k)| !k).map(|(id, _)| format!("{}e:{id}", self.prefix)).collect();
             for key in missing {
-                let map: HashMap<String, Vec<u8>> = self.run(redis::cmd("HGETALL").arg(&key).query_async(&mut conn)).await?;
+                let map: HashMap<String, Vec<u8>> =
+                    self.run(redis::cmd("HGETALL").arg(&key).query_async(&mut conn)).await?;
                 match decode(&map) {
                     Some(e) if e.embedding.len() == self.dims => {
                         self.put(&e).await?;
                         added += 1;
                     }
-                    Some(_) | None => tracing::warn!(%key, "not indexing a Redis cache entry that is malformed or of other dimensions"),
+                    Some(_) | None => {
+                        tracing::warn!(%key, "not indexing a Redis cache entry that is malformed or of other dimensions")
+                    }
                 }
             }
         }
@@ -407,7 +438,11 @@ impl RedisVsetStore {
 
 fn unpad(m: &str) -> String {
     let s = m.trim_start_matches('0');
-    if s.is_empty() { "0".into() } else { s.to_string() }
+    if s.is_empty() {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }
 
 #[async_trait]
@@ -426,21 +461,39 @@ impl CacheStore for RedisVsetStore {
 
     async fn insert(&self, entry: CacheEntry) -> StoreResult<()> {
         if entry.embedding.len() != self.dims {
-            return Err(StoreError::Invalid(format!("embedding has {} dimensions, this store holds {}", entry.embedding.len(), self.dims)));
+            return Err(StoreError::Invalid(format!(
+                "embedding has {} dimensions, this store holds {}",
+                entry.embedding.len(),
+                self.dims
+            )));
         }
         self.put(&entry).await
     }
 
-    async fn search(&self, partition: &Partition, vector: &[f32], k: usize, now_ms: i64) -> StoreResult<Vec<(CacheEntry, f32)>> {
+    async fn search(
+        &self,
+        partition: &Partition,
+        vector: &[f32],
+        k: usize,
+        now_ms: i64,
+    ) -> StoreResult<Vec<(CacheEntry, f32)>> {
         if vector.len() != self.dims {
-            return Err(StoreError::Invalid(format!("query vector has {} dimensions, this store holds {}", vector.len(), self.dims)));
+            return Err(StoreError::Invalid(format!(
+                "query vector has {} dimensions, this store holds {}",
+                vector.len(),
+                self.dims
+            )));
         }
         if k == 0 {
             return Ok(vec![]);
         }
         let count = k + EXTRA_CANDIDATES;
         let mut inv = SEARCH.prepare_invoke();
-        inv.arg(&self.prefix).arg(partition_hash(partition)).arg(vector_to_blob(vector)).arg(count).arg(SEARCH_EF.max(count));
+        inv.arg(&self.prefix)
+            .arg(partition_hash(partition))
+            .arg(vector_to_blob(vector))
+            .arg(count)
+            .arg(SEARCH_EF.max(count));
         for f in FIELDS {
             inv.arg(f);
         }
@@ -490,7 +543,8 @@ impl CacheStore for RedisVsetStore {
 
     async fn get(&self, id: u64) -> StoreResult<Option<CacheEntry>> {
         let mut conn = self.conn.clone();
-        let map: HashMap<String, Vec<u8>> = self.run(redis::cmd("HGETALL").arg(self.key(id)).query_async(&mut conn)).await?;
+        let map: HashMap<String, Vec<u8>> =
+            self.run(redis::cmd("HGETALL").arg(self.key(id)).query_async(&mut conn)).await?;
         Ok(decode(&map).map(|mut e| {
             e.embedding = Vec::new();
             e

@@ -8,10 +8,10 @@
 //! - when both sides use the same words, their roles must agree (who did what to whom).
 
 use super::facts::{self, Facts};
-use super::Objection;
 use super::lexicon as lex;
 use super::text::{one_typo_apart, typo_apart, Kind, Tok};
 use super::wordnet;
+use super::Objection;
 use std::collections::HashSet;
 
 /// Longest run of unmatched words still read as one changed detail rather than a rewording.
@@ -33,14 +33,20 @@ fn is_content(t: &Tok) -> bool {
         Kind::Punct => false,
         Kind::Num => !t.soft,
         Kind::Ident => true,
-        Kind::Word => !lex::is_filler(&t.raw) && !lex::is_filler(&t.w) && !facts::is_fact_word(t) && !misspelt_filler(t),
+        Kind::Word => {
+            !lex::is_filler(&t.raw) && !lex::is_filler(&t.w) && !facts::is_fact_word(t) && !misspelt_filler(t)
+        }
     }
 }
 
 /// A word no dictionary knows, one typo from a function word: "teh", "wich", "waht".
 fn misspelt_filler(t: &Tok) -> bool {
     let wn = wordnet::get();
-    !t.name && (3..=7).contains(&t.raw.len()) && !wn.is_empty() && lex::FILLERS.iter().any(|f| f.len() >= 3 && typo_apart(&t.raw, f, 3)) && !wn.knows(&t.raw)
+    !t.name
+        && (3..=7).contains(&t.raw.len())
+        && !wn.is_empty()
+        && lex::FILLERS.iter().any(|f| f.len() >= 3 && typo_apart(&t.raw, f, 3))
+        && !wn.knows(&t.raw)
 }
 
 /// A typo: one edit apart, for longer words; for shorter ones, only when one of them is no word at all.
@@ -67,7 +73,10 @@ impl<'a> Side<'a> {
         // Numbers were compared as sets already; here they only anchor the word order.
         let matched = content.iter().map(|&i| toks[i].kind == Kind::Num).collect();
         let wn = wordnet::get();
-        let lemmas = content.iter().map(|&i| if is_plain_word(&toks[i]) { wn.lemmas(&toks[i].raw) } else { Vec::new() }).collect();
+        let lemmas = content
+            .iter()
+            .map(|&i| if is_plain_word(&toks[i]) { wn.lemmas(&toks[i].raw) } else { Vec::new() })
+            .collect();
         Side { toks, content, matched, prefix_negations: 0, lemmas }
     }
     fn tok(&self, k: usize) -> &Tok {
@@ -126,13 +135,19 @@ fn pair_up(a: &mut Side, b: &mut Side, related: impl Fn(&str, &[u32], &str, &[u3
 }
 
 /// `pair_up`, with each word given by its place in its text: `related((toks, index), lemmas, …)`.
-fn pair_up_toks(a: &mut Side, b: &mut Side, related: impl Fn((&[Tok], usize), &[u32], (&[Tok], usize), &[u32]) -> bool) {
+fn pair_up_toks(
+    a: &mut Side,
+    b: &mut Side,
+    related: impl Fn((&[Tok], usize), &[u32], (&[Tok], usize), &[u32]) -> bool,
+) {
     for i in 0..a.content.len() {
         if a.matched[i] || !is_plain_word(a.tok(i)) || a.lemmas(i).is_empty() {
             continue;
         }
         let found = (0..b.content.len()).find(|&j| {
-            !b.matched[j] && is_plain_word(b.tok(j)) && related((a.toks, a.content[i]), a.lemmas(i), (b.toks, b.content[j]), b.lemmas(j))
+            !b.matched[j]
+                && is_plain_word(b.tok(j))
+                && related((a.toks, a.content[i]), a.lemmas(i), (b.toks, b.content[j]), b.lemmas(j))
         });
         if let Some(j) = found {
             a.matched[i] = true;
@@ -146,7 +161,9 @@ fn pair_up_toks(a: &mut Side, b: &mut Side, related: impl Fn((&[Tok], usize), &[
 fn derived_names(a: &mut Side, b: &mut Side) {
     let wn = wordnet::get();
     // Base forms of every word of `b`, names included (`Side::lemmas` leaves names out), looked up once.
-    let lb: Vec<Vec<u32>> = (0..b.content.len()).map(|j| if b.tok(j).kind == Kind::Word { wn.lemmas(&b.tok(j).raw) } else { Vec::new() }).collect();
+    let lb: Vec<Vec<u32>> = (0..b.content.len())
+        .map(|j| if b.tok(j).kind == Kind::Word { wn.lemmas(&b.tok(j).raw) } else { Vec::new() })
+        .collect();
     for i in 0..a.content.len() {
         let ta = a.tok(i);
         if a.matched[i] || ta.kind != Kind::Word {
@@ -224,7 +241,9 @@ fn align(a: &mut Side, b: &mut Side) {
         // "customers"); kinds of things narrow ("sedans" / "cars") and stay unmatched.
         pair_up(a, b, |_, la, _, lb| (wn.person_kind_of(la, lb) || wn.person_kind_of(lb, la)) && !wn.antonyms(la, lb));
         // Two verbs for one action, unless they are opposites.
-        pair_up(a, b, |ra, la, rb, lb| wn.mostly_verb(ra) && wn.mostly_verb(rb) && wn.verbs_related(la, lb) && !wn.antonyms(la, lb));
+        pair_up(a, b, |ra, la, rb, lb| {
+            wn.mostly_verb(ra) && wn.mostly_verb(rb) && wn.verbs_related(la, lb) && !wn.antonyms(la, lb)
+        });
     }
     // Typos in ordinary words, and a name misspelt in lower case ("farenheit" / "Fahrenheit");
     // names against names never ("Chen" is not "Cheng").
@@ -279,10 +298,14 @@ fn same_place_rewording(a: &mut Side, b: &mut Side) {
     let rb = runs(b);
     for (l, ks, r) in runs(a) {
         let [i] = ks[..] else { continue };
-        let Some([j]) = rb.iter().find(|(l2, kb, r2)| *l2 == l && *r2 == r && kb.len() == 1).map(|(_, kb, _)| [kb[0]]) else { continue };
+        let Some([j]) = rb.iter().find(|(l2, kb, r2)| *l2 == l && *r2 == r && kb.len() == 1).map(|(_, kb, _)| [kb[0]])
+        else {
+            continue;
+        };
         let (ta, tb, la, lb) = (a.tok(i), b.tok(j), a.lemmas(i), b.lemmas(j));
         let verbs = wn.mostly_verb(&ta.raw) && wn.mostly_verb(&tb.raw);
-        if is_plain_word(ta) && is_plain_word(tb) && (wn.share_a_sense(la, lb) || (verbs && wn.verb_manner_of(la, lb))) {
+        if is_plain_word(ta) && is_plain_word(tb) && (wn.share_a_sense(la, lb) || (verbs && wn.verb_manner_of(la, lb)))
+        {
             a.matched[i] = true;
             b.matched[j] = true;
         }
@@ -305,7 +328,8 @@ fn restated_question(a: &mut Side, b: &Side) {
         // "Which drivers …" asks "who …": a kind of person right after the question word.
         let t = a.tok(i);
         let asked = a.content[i].checked_sub(1).is_some_and(|p| matches!(a.toks[p].raw.as_str(), "which" | "what"));
-        if asked && is_plain_word(t) && has(b.toks, "who") && !has(a.toks, "who") && wordnet::get().person_noun(&t.raw) {
+        if asked && is_plain_word(t) && has(b.toks, "who") && !has(a.toks, "who") && wordnet::get().person_noun(&t.raw)
+        {
             a.matched[i] = true;
         }
     }
@@ -320,7 +344,10 @@ fn prefix_negation(a: &mut Side, b: &mut Side) {
         }
         let raw = a.tok(i).raw.clone();
         // "unverified", "non-members", and "cashless" (the suffix).
-        let bases = lex::NEGATIVE_PREFIXES.iter().filter_map(|p| raw.strip_prefix(p)).chain(lex::NEGATIVE_SUFFIXES.iter().filter_map(|s| raw.strip_suffix(s)));
+        let bases = lex::NEGATIVE_PREFIXES
+            .iter()
+            .filter_map(|p| raw.strip_prefix(p))
+            .chain(lex::NEGATIVE_SUFFIXES.iter().filter_map(|s| raw.strip_suffix(s)));
         for base in bases {
             let Some(base) = Some(base).filter(|b| b.chars().count() >= 3) else { continue };
             let base = lex::concept(base);
@@ -377,7 +404,9 @@ fn only_verb_forms(s: &Side, ks: &[usize]) -> bool {
     !before_noun
         && ks.iter().all(|&k| {
             let t = s.tok(k);
-            !t.name && t.kind == Kind::Word && (t.raw.ends_with("ed") || t.raw.ends_with("ing") || lex::irregular_verb(&t.raw))
+            !t.name
+                && t.kind == Kind::Word
+                && (t.raw.ends_with("ed") || t.raw.ends_with("ing") || lex::irregular_verb(&t.raw))
         })
 }
 
@@ -394,7 +423,10 @@ pub fn compare(q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &Facts) -> Option
     let (uq, uc) = (q.unmatched(), c.unmatched());
     // A name counts as missing only when the other side never mentions it.
     let names = |u: &[&Tok], other: &[Tok]| {
-        u.iter().filter(|t| (t.name || t.kind == Kind::Ident) && !other.iter().any(|o| o.w == t.w)).map(|t| t.raw.clone()).collect::<Vec<_>>()
+        u.iter()
+            .filter(|t| (t.name || t.kind == Kind::Ident) && !other.iter().any(|o| o.w == t.w))
+            .map(|t| t.raw.clone())
+            .collect::<Vec<_>>()
     };
     let (nq, nc) = (names(&uq, c_toks), names(&uc, q_toks));
     if !nq.is_empty() || !nc.is_empty() {
@@ -425,7 +457,12 @@ fn related_swap(q: &Side, c: &Side) -> Option<Objection> {
     let lemmas = |s: &Side| -> Vec<(String, Vec<u32>)> {
         let mut seen = HashSet::new();
         (0..s.content.len())
-            .filter(|&k| !s.matched[k] && is_plain_word(s.tok(k)) && !s.lemmas(k).is_empty() && seen.insert(s.tok(k).raw.as_str()))
+            .filter(|&k| {
+                !s.matched[k]
+                    && is_plain_word(s.tok(k))
+                    && !s.lemmas(k).is_empty()
+                    && seen.insert(s.tok(k).raw.as_str())
+            })
             .map(|k| (s.tok(k).raw.clone(), s.lemmas(k).to_vec()))
             .collect()
     };

@@ -9,42 +9,172 @@
 use super::text::{Kind, Tok};
 
 /// The asker.
-const ASKER: &[&str] = &["i", "i'm", "im", "i'd", "i'll", "i've", "we", "we're", "we'd", "we'll", "we've", "me", "my", "our", "us"];
+const ASKER: &[&str] =
+    &["i", "i'm", "im", "i'd", "i'll", "i've", "we", "we're", "we'd", "we'll", "we've", "me", "my", "our", "us"];
 
 /// Words that tie a purpose clause together: "I need it for …", "asking for the …", "prepping our …".
 const LINKS: &[&str] = &[
-    "it", "it's", "this", "that", "these", "those", "them", "the", "a", "an", "for", "to", "in", "into", "on", "so", "and",
-    "need", "needs", "needed", "want", "wanted", "ask", "asking", "asked", "prepare", "preparing", "prep", "prepping",
-    "build", "building", "put", "putting", "together", "use", "using", "present", "presenting", "send", "sending",
-    "write", "writing", "working", "going", "is", "am", "are", "numbers", "figures", "data", "info", "stats",
+    "it",
+    "it's",
+    "this",
+    "that",
+    "these",
+    "those",
+    "them",
+    "the",
+    "a",
+    "an",
+    "for",
+    "to",
+    "in",
+    "into",
+    "on",
+    "so",
+    "and",
+    "need",
+    "needs",
+    "needed",
+    "want",
+    "wanted",
+    "ask",
+    "asking",
+    "asked",
+    "prepare",
+    "preparing",
+    "prep",
+    "prepping",
+    "build",
+    "building",
+    "put",
+    "putting",
+    "together",
+    "use",
+    "using",
+    "present",
+    "presenting",
+    "send",
+    "sending",
+    "write",
+    "writing",
+    "working",
+    "going",
+    "is",
+    "am",
+    "are",
+    "numbers",
+    "figures",
+    "data",
+    "info",
+    "stats",
 ];
 
 /// What the answer is for: a document or an occasion.
 const PURPOSES: &[&str] = &[
-    "report", "reports", "reporting", "meeting", "meetings", "presentation", "deck", "slide", "slides", "standup",
-    "stand-up", "memo", "email", "demo", "pitch", "briefing", "sync", "recap", "spreadsheet", "writeup", "write-up",
+    "report",
+    "reports",
+    "reporting",
+    "meeting",
+    "meetings",
+    "presentation",
+    "deck",
+    "slide",
+    "slides",
+    "standup",
+    "stand-up",
+    "memo",
+    "email",
+    "demo",
+    "pitch",
+    "briefing",
+    "sync",
+    "recap",
+    "spreadsheet",
+    "writeup",
+    "write-up",
 ];
 
 /// Whom the answer is for: only with the asker's own "my" / "our" ("for my manager").
-const AUDIENCES: &[&str] = &["boss", "manager", "team", "board", "lead", "director", "execs", "leadership", "stakeholders", "client", "clients"];
+const AUDIENCES: &[&str] = &[
+    "boss",
+    "manager",
+    "team",
+    "board",
+    "lead",
+    "director",
+    "execs",
+    "leadership",
+    "stakeholders",
+    "client",
+    "clients",
+];
 
 /// Words that may qualify the occasion ("the weekly standup", "tomorrow's board meeting").
 const OCCASIONS: &[&str] = &[
-    "weekly", "daily", "monthly", "quarterly", "annual", "yearly", "tomorrow", "tomorrow's", "today", "today's", "next",
-    "upcoming", "morning", "afternoon", "week's", "month's", "all-hands", "exec", "team", "board", "client", "sales",
+    "weekly",
+    "daily",
+    "monthly",
+    "quarterly",
+    "annual",
+    "yearly",
+    "tomorrow",
+    "tomorrow's",
+    "today",
+    "today's",
+    "next",
+    "upcoming",
+    "morning",
+    "afternoon",
+    "week's",
+    "month's",
+    "all-hands",
+    "exec",
+    "team",
+    "board",
+    "client",
+    "sales",
 ];
 
 /// Thanks and chatter after the question ("thanks so much", "cheers all", "lol").
 const THANKS: &[&str] = &[
-    "thanks", "thank", "thx", "ty", "cheers", "appreciate", "appreciated", "you", "so", "much", "a", "lot", "lots",
-    "tons", "again", "in", "advance", "all", "guys", "folks", "everyone", "team", "please", "pls", "plz", "lol", "haha",
-    "xd", "great", "awesome",
+    "thanks",
+    "thank",
+    "thx",
+    "ty",
+    "cheers",
+    "appreciate",
+    "appreciated",
+    "you",
+    "so",
+    "much",
+    "a",
+    "lot",
+    "lots",
+    "tons",
+    "again",
+    "in",
+    "advance",
+    "all",
+    "guys",
+    "folks",
+    "everyone",
+    "team",
+    "please",
+    "pls",
+    "plz",
+    "lol",
+    "haha",
+    "xd",
+    "great",
+    "awesome",
 ];
 /// Words that make a clause thanks (the others in THANKS only go with one of these).
 const THANKING: &[&str] = &["thanks", "thank", "thx", "ty", "cheers", "appreciate", "appreciated", "lol", "haha", "xd"];
 
 /// A greeting before the question ("Hey team,", "Hi all:", "Real quick:").
-const GREETING: &[&str] = &["hey", "hi", "hello", "yo", "team", "all", "folks", "guys", "everyone", "real", "quick", "quickly", "question", "so", "ok", "okay", "um", "good", "morning"];
+const GREETING: &[&str] = &[
+    "hey", "hi", "hello", "yo", "team", "all", "folks", "guys", "everyone", "real", "quick", "quickly", "question",
+    "so", "ok", "okay", "um", "good", "morning",
+];
 const GREETING_WORDS: &[&str] = &["hey", "hi", "hello", "yo", "real", "quick", "quickly"];
 
 /// The text with emoticons (":)", ":-D", ";P", "<3") read as the end of a sentence.
@@ -59,7 +189,9 @@ pub fn without_emoticons(text: &str) -> String {
             if chars.get(j) == Some(&'-') {
                 j += 1;
             }
-            let face = chars.get(j).is_some_and(|f| matches!(f, ')' | '(' | 'D' | 'P' | 'p' | 'O' | 'o' | '3' | '/' | '|' | ']' | '['));
+            let face = chars
+                .get(j)
+                .is_some_and(|f| matches!(f, ')' | '(' | 'D' | 'P' | 'p' | 'O' | 'o' | '3' | '/' | '|' | ']' | '['));
             // ":D" only when no letter follows (":Done" is no face).
             if face && !chars.get(j + 1).is_some_and(|n| n.is_alphanumeric()) {
                 out.push('.');
@@ -96,7 +228,11 @@ pub fn drop_asides(mut toks: Vec<Tok>) -> Vec<Tok> {
     if let Some(p) = toks.iter().position(|t| t.kind == Kind::Punct) {
         let words = lower(&toks[..p]);
         let question_after = toks[p..].iter().any(|t| t.kind != Kind::Punct);
-        if question_after && !words.is_empty() && words.iter().all(|w| GREETING.contains(&w.as_str())) && words.iter().any(|w| GREETING_WORDS.contains(&w.as_str())) {
+        if question_after
+            && !words.is_empty()
+            && words.iter().all(|w| GREETING.contains(&w.as_str()))
+            && words.iter().any(|w| GREETING_WORDS.contains(&w.as_str()))
+        {
             toks.drain(..=p);
         }
     }
@@ -110,19 +246,24 @@ fn lower(toks: &[Tok]) -> Vec<String> {
 /// "I need it for a report", "Asking for the weekly standup", "for my boss".
 fn purpose(words: &[String]) -> bool {
     let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
-    let known = words.iter().all(|w| [ASKER, LINKS, PURPOSES, AUDIENCES, OCCASIONS].iter().any(|l| l.contains(&w.as_str())));
+    let known =
+        words.iter().all(|w| [ASKER, LINKS, PURPOSES, AUDIENCES, OCCASIONS].iter().any(|l| l.contains(&w.as_str())));
     known && (has(PURPOSES) || (has(AUDIENCES) && has(ASKER)))
 }
 
 fn thanks(words: &[String]) -> bool {
-    words.iter().all(|w| THANKS.contains(&w.as_str()) || ASKER.contains(&w.as_str())) && words.iter().any(|w| THANKING.contains(&w.as_str()))
+    words.iter().all(|w| THANKS.contains(&w.as_str()) || ASKER.contains(&w.as_str()))
+        && words.iter().any(|w| THANKING.contains(&w.as_str()))
 }
 
 /// A question closing on "for my/our <purpose or audience>" ("… in July for my manager"): the
 /// phrase is dropped, the question before it stays.
 fn closing_for_me(toks: &mut Vec<Tok>) {
     let end = toks.iter().rposition(|t| t.kind != Kind::Punct).map_or(0, |p| p + 1);
-    let Some(for_at) = toks[..end].iter().rposition(|t| t.kind == Kind::Punct || t.w.eq_ignore_ascii_case("for")) else { return };
+    let Some(for_at) = toks[..end].iter().rposition(|t| t.kind == Kind::Punct || t.w.eq_ignore_ascii_case("for"))
+    else {
+        return;
+    };
     if toks[for_at].kind == Kind::Punct || for_at == 0 || toks[for_at - 1].kind == Kind::Punct {
         return;
     }

@@ -64,7 +64,8 @@ fn day_at(words: &[Tok], i: usize) -> Option<(u32, usize)> {
 fn date_at(words: &[Tok], i: usize) -> Option<(String, usize)> {
     // "November 1", "Nov. 1st", "November first".
     if let Some(m) = month_at(words, i) {
-        let dot = lex::MONTH_ABBR.contains(&words[i].w.as_str()) && words.get(i + 1).is_some_and(|t| t.kind == Kind::Punct && t.w == ".");
+        let dot = lex::MONTH_ABBR.contains(&words[i].w.as_str())
+            && words.get(i + 1).is_some_and(|t| t.kind == Kind::Punct && t.w == ".");
         let k = i + 1 + usize::from(dot);
         if let Some((d, len)) = day_at(words, k) {
             return Some((format!("date:{m}-{d}"), k + len - i));

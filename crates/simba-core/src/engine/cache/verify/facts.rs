@@ -46,7 +46,22 @@ pub fn month_of(t: &Tok, prev: Option<&Tok>, next: Option<&Tok>) -> Option<Strin
     if r == "may" {
         // "may" is a month after "in/of/since …" or before a day number, otherwise a verb.
         // Capitalised inside a sentence it is the month too ("following May's price rise").
-        let by_prep = prev.is_some_and(|p| matches!(p.raw.as_str(), "in" | "of" | "during" | "since" | "until" | "before" | "after" | "following" | "by" | "from" | "to" | "through"));
+        let by_prep = prev.is_some_and(|p| {
+            matches!(
+                p.raw.as_str(),
+                "in" | "of"
+                    | "during"
+                    | "since"
+                    | "until"
+                    | "before"
+                    | "after"
+                    | "following"
+                    | "by"
+                    | "from"
+                    | "to"
+                    | "through"
+            )
+        });
         return (by_prep || t.name || next.is_some_and(|n| n.kind == Kind::Num)).then(|| "month:may".into());
     }
     lex::MONTHS.iter().chain(lex::MONTH_ABBR).find(|m| **m == r).map(|m| format!("month:{}", lex::month_key(m)))
@@ -105,7 +120,8 @@ impl Facts {
                         f.dates.insert(t.w.clone());
                         continue;
                     }
-                    let is_year = t.w.len() == 4 && t.w.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y)) && !t.soft;
+                    let is_year =
+                        t.w.len() == 4 && t.w.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y)) && !t.soft;
                     if is_year {
                         f.dates.insert(format!("year:{}", t.w));
                     } else if t.soft {
@@ -119,7 +135,9 @@ impl Facts {
             }
             f.concepts.insert(t.w.clone());
             // Negation, including "fail to", "failed to".
-            if lex::NEGATORS.contains(&r) || (matches!(r, "fail" | "failed" | "fails" | "failing") && next.is_some_and(|n| n.raw == "to")) {
+            if lex::NEGATORS.contains(&r)
+                || (matches!(r, "fail" | "failed" | "fails" | "failing") && next.is_some_and(|n| n.raw == "to"))
+            {
                 f.negations += 1;
             }
             // Dates and periods.
@@ -149,8 +167,13 @@ impl Facts {
             // "per week", "each month", "by day", "every year": grouping by a period.
             if matches!(r, "per" | "each" | "every" | "by" | "a") {
                 // "per flight hour", "each business day": one word may name the kind of unit.
-                let after = toks.get(i + 2).filter(|_| matches!(r, "per" | "each" | "every") && next.is_some_and(|m| m.kind == Kind::Word && !lex::is_filler(&m.raw)));
-                if let Some(n) = next.into_iter().chain(after).find(|n| n.kind == Kind::Word && is_unit(&n.raw).is_some()) {
+                let after = toks.get(i + 2).filter(|_| {
+                    matches!(r, "per" | "each" | "every")
+                        && next.is_some_and(|m| m.kind == Kind::Word && !lex::is_filler(&m.raw))
+                });
+                if let Some(n) =
+                    next.into_iter().chain(after).find(|n| n.kind == Kind::Word && is_unit(&n.raw).is_some())
+                {
                     f.dates.insert(format!("per:{}", unit_name(&n.raw)));
                 }
             }
@@ -163,7 +186,11 @@ impl Facts {
                 let ahead = after(toks, i, 2);
                 let unit = ahead.iter().find(|n| n.kind == Kind::Word && is_unit(&n.raw).is_some());
                 let dur = ahead.iter().any(|n| n.kind == Kind::Num && n.w.starts_with("dur:"));
-                let named = ahead.iter().any(|n| lex::is_weekday(&n.raw) || lex::CALENDAR.contains(&n.raw.as_str()) || lex::MONTHS.contains(&n.raw.as_str()));
+                let named = ahead.iter().any(|n| {
+                    lex::is_weekday(&n.raw)
+                        || lex::CALENDAR.contains(&n.raw.as_str())
+                        || lex::MONTHS.contains(&n.raw.as_str())
+                });
                 if unit.is_some() || dur || named {
                     f.dates.insert(format!("rel:{rel}"));
                 } else if r != "this" {
@@ -178,15 +205,29 @@ impl Facts {
             // The kind of figure asked for.
             // "share" is a figure in "the share of", "market share"; "can you share …" asks, and
             // "countries that share a border" is a verb.
-            let asking = matches!(r, "share" | "sharing") && next.is_none_or(|n| n.raw != "of") && !prev.is_some_and(|p| matches!(p.raw.as_str(), "the" | "a" | "an" | "our" | "their" | "its" | "your" | "my" | "market"));
-            if let Some(a) = lookup(lex::AGGREGATIONS, r).or_else(|| lookup(lex::AGGREGATIONS, &t.w)).filter(|_| !asking) {
+            let asking = matches!(r, "share" | "sharing")
+                && next.is_none_or(|n| n.raw != "of")
+                && !prev.is_some_and(|p| {
+                    matches!(p.raw.as_str(), "the" | "a" | "an" | "our" | "their" | "its" | "your" | "my" | "market")
+                });
+            if let Some(a) =
+                lookup(lex::AGGREGATIONS, r).or_else(|| lookup(lex::AGGREGATIONS, &t.w)).filter(|_| !asking)
+            {
                 // "how many hours/dollars" asks for an amount, not a count of things.
                 // So does "the calorie count".
-                let unit = |n: &Tok| n.kind == Kind::Word && (is_unit(&n.raw).is_some() || super::wordnet::get().measure_unit(&n.raw));
+                let unit = |n: &Tok| {
+                    n.kind == Kind::Word && (is_unit(&n.raw).is_some() || super::wordnet::get().measure_unit(&n.raw))
+                };
                 let amount = a == "count" && (next.is_some_and(unit) || prev.is_some_and(unit));
                 // "total incidents" asks how many incidents; "total revenue" stays an amount.
                 let counted = r == "total" && counted_head(toks, i);
-                f.aggregations.insert(if amount { "total" } else if counted { "count" } else { a });
+                f.aggregations.insert(if amount {
+                    "total"
+                } else if counted {
+                    "count"
+                } else {
+                    a
+                });
             }
             if let Some(h) = is_unit(r).filter(|_| t.kind == Kind::Word) {
                 f.bare_units.insert(format!("dur:{}", super::text::fmt(h)));
@@ -251,7 +292,14 @@ impl Facts {
 /// "between January and June", "from July to September", "January through March": a range of
 /// months that is a half or a quarter reads as that period ("the first half", "Q3").
 fn calendar_ranges(toks: &[Tok], dates: &mut BTreeSet<String>) {
-    const PERIODS: [(&str, &str, &str); 6] = [("jan", "mar", "q1"), ("apr", "jun", "q2"), ("jul", "sep", "q3"), ("oct", "dec", "q4"), ("jan", "jun", "h1"), ("jul", "dec", "h2")];
+    const PERIODS: [(&str, &str, &str); 6] = [
+        ("jan", "mar", "q1"),
+        ("apr", "jun", "q2"),
+        ("jul", "sep", "q3"),
+        ("oct", "dec", "q4"),
+        ("jan", "jun", "h1"),
+        ("jul", "dec", "h2"),
+    ];
     let month = |i: usize| toks.get(i).and_then(|t| month_of(t, i.checked_sub(1).map(|p| &toks[p]), toks.get(i + 1)));
     for i in 0..toks.len() {
         let (Some(a), Some(b)) = (month(i), month(i + 2)) else { continue };
@@ -261,7 +309,11 @@ fn calendar_ranges(toks: &[Tok], dates: &mut BTreeSet<String>) {
             "and" => between,
             _ => false,
         };
-        let Some((_, _, period)) = PERIODS.iter().find(|(x, y, _)| a == format!("month:{x}") && b == format!("month:{y}")) else { continue };
+        let Some((_, _, period)) =
+            PERIODS.iter().find(|(x, y, _)| a == format!("month:{x}") && b == format!("month:{y}"))
+        else {
+            continue;
+        };
         if joined {
             dates.remove(&a);
             dates.remove(&b);
@@ -278,10 +330,14 @@ fn after(toks: &[Tok], i: usize, n: usize) -> &[Tok] {
 /// Whether the words after "total" at `i` name a plural noun of things one counts ("total
 /// reported incidents"), not of money, measures or substances ("total costs", "total hours").
 fn counted_head(toks: &[Tok], i: usize) -> bool {
-    let phrase: Vec<&Tok> = after(toks, i, 3).iter().take_while(|n| n.kind == Kind::Word && !lex::is_filler(&n.raw)).collect();
+    let phrase: Vec<&Tok> =
+        after(toks, i, 3).iter().take_while(|n| n.kind == Kind::Word && !lex::is_filler(&n.raw)).collect();
     // The first plural is the head ("total reported incidents", "total sales orders").
     let wn = super::wordnet::get();
-    phrase.iter().find_map(|h| wn.counted_plural(&h.raw)).is_some_and(|counted| counted && phrase.iter().all(|h| is_unit(&h.raw).is_none()))
+    phrase
+        .iter()
+        .find_map(|h| wn.counted_plural(&h.raw))
+        .is_some_and(|counted| counted && phrase.iter().all(|h| is_unit(&h.raw).is_none()))
 }
 
 /// The first content word in the three words after `i`, within the phrase: what a determiner or
@@ -299,7 +355,11 @@ fn bounds_a_quantity(toks: &[Tok], i: usize) -> bool {
         return false;
     }
     after(toks, i, 3).iter().take_while(|t| t.kind != Kind::Punct).any(|t| {
-        t.kind == Kind::Num || t.raw == "than" || lex::CALENDAR.contains(&t.raw.as_str()) || lex::is_month_name(&t.raw) || lex::is_weekday(&t.raw)
+        t.kind == Kind::Num
+            || t.raw == "than"
+            || lex::CALENDAR.contains(&t.raw.as_str())
+            || lex::is_month_name(&t.raw)
+            || lex::is_weekday(&t.raw)
     })
 }
 
@@ -308,10 +368,16 @@ fn bounds_a_quantity(toks: &[Tok], i: usize) -> bool {
 /// ("a third", 0.333333) is its rounded percentage ("33%": within half a percent).
 fn same_amounts(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
     let close = |x: &str, y: &str| match (x.strip_prefix("dur:"), y.strip_prefix("dur:")) {
-        (Some(h), Some(g)) => h.parse::<f64>().ok().zip(g.parse::<f64>().ok()).is_some_and(|(h, g)| (h - g).abs() <= 0.02 * h.max(g)),
+        (Some(h), Some(g)) => {
+            h.parse::<f64>().ok().zip(g.parse::<f64>().ok()).is_some_and(|(h, g)| (h - g).abs() <= 0.02 * h.max(g))
+        }
         (None, None) => {
             let endless = |n: &str| n.split_once('.').is_some_and(|(_, d)| d.len() >= 4);
-            let shares = x.parse::<f64>().ok().zip(y.parse::<f64>().ok()).is_some_and(|(h, g)| h < 1.0 && g < 1.0 && (h - g).abs() <= 0.005);
+            let shares = x
+                .parse::<f64>()
+                .ok()
+                .zip(y.parse::<f64>().ok())
+                .is_some_and(|(h, g)| h < 1.0 && g < 1.0 && (h - g).abs() <= 0.005);
             (endless(x) || endless(y)) && shares
         }
         _ => false,
@@ -342,7 +408,9 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
     };
     // A duration one side writes in figures and the other as a bare unit ("7 days" / "a week").
     let in_words = |n: BTreeSet<String>, other: &Facts| -> BTreeSet<String> {
-        n.into_iter().filter(|d| !d.starts_with("dur:") || other.numbers.contains(d) || !other.bare_units.contains(d)).collect()
+        n.into_iter()
+            .filter(|d| !d.starts_with("dur:") || other.numbers.contains(d) || !other.bare_units.contains(d))
+            .collect()
     };
     let (qn, cn) = (in_words(with_soft(q, c), c), in_words(with_soft(c, q), q));
     if qn != cn && !same_amounts(&qn, &cn) {
@@ -355,7 +423,9 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
         return Some("one asks about this one day, the other about every such day".into());
     }
     // "total" is the default reading of an amount: it only conflicts with another kind of figure.
-    let strip = |s: &BTreeSet<&'static str>| -> BTreeSet<&'static str> { s.iter().copied().filter(|a| *a != "total").collect() };
+    let strip = |s: &BTreeSet<&'static str>| -> BTreeSet<&'static str> {
+        s.iter().copied().filter(|a| *a != "total").collect()
+    };
     let (qa, ca) = (strip(&q.aggregations), strip(&c.aggregations));
     // A figure one side names and the other leaves to a word that may carry it ("churn rate" /
     // "what percentage", "tallest" / "highest"); a figure against another figure always counts.
@@ -367,7 +437,11 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
         return Some(format!("the figure asked for differs ({} vs {})", show(&q.aggregations), show(&c.aggregations)));
     }
     if !q.relative.is_empty() && !c.relative.is_empty() && q.relative.is_disjoint(&c.relative) {
-        return Some(format!("one asks about the {} one, the other about the {} one", show(&q.relative), show(&c.relative)));
+        return Some(format!(
+            "one asks about the {} one, the other about the {} one",
+            show(&q.relative),
+            show(&c.relative)
+        ));
     }
     if q.comparators != c.comparators {
         return Some(format!("comparison direction differs ({} vs {})", show(&q.comparators), show(&c.comparators)));
@@ -380,7 +454,10 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
         return Some(format!("quantifiers differ ({} vs {})", show(&q.quantifiers), show(&c.quantifiers)));
     }
     if let Some(((x, y), op)) = q.joined.iter().find(|(k, op)| c.joined.get(*k).is_some_and(|o| o != *op)) {
-        return Some(format!("\"{x}\" and \"{y}\" joined by \"{op}\" in one, by \"{}\" in the other", c.joined[&(x.clone(), y.clone())]));
+        return Some(format!(
+            "\"{x}\" and \"{y}\" joined by \"{op}\" in one, by \"{}\" in the other",
+            c.joined[&(x.clone(), y.clone())]
+        ));
     }
     if let Some((w, d)) = q.determined.iter().find(|(w, d)| c.determined.get(*w).is_some_and(|o| o != *d)) {
         let other = if *d == "a" { "every" } else { "a" };

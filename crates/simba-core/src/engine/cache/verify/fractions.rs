@@ -7,7 +7,9 @@ use super::lexicon::{self as lex, lookup};
 use super::text::{fmt, rewrite_runs, Kind, Tok};
 
 pub fn read(words: Vec<Tok>) -> Vec<Tok> {
-    rewrite_runs(words, |words, i| fraction_at(words, i).map(|(v, len)| (vec![Tok::new(fmt(v), Kind::Num, false)], len)))
+    rewrite_runs(words, |words, i| {
+        fraction_at(words, i).map(|(v, len)| (vec![Tok::new(fmt(v), Kind::Num, false)], len))
+    })
 }
 
 /// A whole number in digits or one spelled word ("four"; not "once", "half", "dozen").
@@ -15,7 +17,9 @@ fn whole(t: Option<&Tok>) -> Option<f64> {
     let t = t?;
     let v = match t.kind {
         Kind::Num => t.w.parse().ok()?,
-        Kind::Word if !matches!(t.w.as_str(), "once" | "twice" | "thrice" | "single" | "half" | "dozen") => lookup(lex::SPELLED, &t.w)?,
+        Kind::Word if !matches!(t.w.as_str(), "once" | "twice" | "thrice" | "single" | "half" | "dozen") => {
+            lookup(lex::SPELLED, &t.w)?
+        }
         _ => return None,
     };
     (v >= 1.0 && v.fract() == 0.0).then_some(v)

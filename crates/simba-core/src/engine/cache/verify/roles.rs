@@ -5,7 +5,10 @@ use super::lexicon::{self as lex, lookup};
 use super::text::{Kind, Tok};
 
 /// Words that may stand between a role preposition and the word it marks.
-const NP_INNER: &[&str] = &["the", "a", "an", "our", "my", "your", "their", "its", "his", "her", "this", "that", "these", "those", "some", "all", "any", "whole", "entire"];
+const NP_INNER: &[&str] = &[
+    "the", "a", "an", "our", "my", "your", "their", "its", "his", "her", "this", "that", "these", "those", "some",
+    "all", "any", "whole", "entire",
+];
 
 /// Whether token `i` is a content word: `content` holds their indexes in ascending order.
 fn is_content_at(content: &[usize], i: usize) -> bool {
@@ -21,21 +24,30 @@ fn role_of(toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
         if t.kind == Kind::Punct {
             return "none";
         }
-        let relative = t.raw == "following" && !lex::following_is_preposition(k.checked_sub(1).map(|p| toks[p].raw.as_str()));
+        let relative =
+            t.raw == "following" && !lex::following_is_preposition(k.checked_sub(1).map(|p| toks[p].raw.as_str()));
         if let Some(role) = lookup(lex::ROLE_MARKERS, t.raw.as_str()).filter(|_| !relative) {
             if role == "agent" {
                 // "sent by X" marks the doer; "revenue by region" groups.
-                let participle = k.checked_sub(1).map(|p| &toks[p]).is_some_and(|v| v.kind == Kind::Word && (v.raw.ends_with("ed") || v.raw.ends_with("en") || lex::irregular_verb(&v.raw)));
+                let participle = k.checked_sub(1).map(|p| &toks[p]).is_some_and(|v| {
+                    v.kind == Kind::Word
+                        && (v.raw.ends_with("ed") || v.raw.ends_with("en") || lex::irregular_verb(&v.raw))
+                });
                 // Grouping or ordering ("top customers by sales" = "customers with the highest sales")
                 // is no role of its own.
                 return if participle { "agent" } else { "none" };
             }
             // "close to the airport", "due to the strike": "to" without a movement.
-            if role == "goal" && k.checked_sub(1).is_some_and(|p| lex::TO_PREPOSITIONS.contains(&toks[p].raw.as_str())) {
+            if role == "goal" && k.checked_sub(1).is_some_and(|p| lex::TO_PREPOSITIONS.contains(&toks[p].raw.as_str()))
+            {
                 return "none";
             }
             // "of" marks a role only in "X as a share of Y"; elsewhere it just links nouns.
-            if role == "of" && !k.checked_sub(1).is_some_and(|p| lookup(lex::AGGREGATIONS, toks[p].raw.as_str()).is_some_and(|a| a == "share" || a == "ratio")) {
+            if role == "of"
+                && !k.checked_sub(1).is_some_and(|p| {
+                    lookup(lex::AGGREGATIONS, toks[p].raw.as_str()).is_some_and(|a| a == "share" || a == "ratio")
+                })
+            {
                 return "none";
             }
             // "more than 10" and "over 10" bound a number alike; "than" sets a standard for words only.
@@ -45,7 +57,11 @@ fn role_of(toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
             return role;
         }
         // A month or quarter may modify the noun ("after March's outage").
-        if !(is_content_at(content, k) || NP_INNER.contains(&t.raw.as_str()) || t.kind == Kind::Num || is_calendar_name(t)) {
+        if !(is_content_at(content, k)
+            || NP_INNER.contains(&t.raw.as_str())
+            || t.kind == Kind::Num
+            || is_calendar_name(t))
+        {
             return "none";
         }
     }
@@ -54,7 +70,10 @@ fn role_of(toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
 
 /// Short calendar names (quarters, halves, months, weekdays) can trade roles too ("Q1 as a share of Q2").
 fn is_calendar_name(t: &Tok) -> bool {
-    t.kind == Kind::Word && (matches!(t.raw.as_str(), "q1" | "q2" | "q3" | "q4" | "h1" | "h2") || lex::MONTHS.contains(&t.raw.as_str()) || lex::is_weekday(&t.raw))
+    t.kind == Kind::Word
+        && (matches!(t.raw.as_str(), "q1" | "q2" | "q3" | "q4" | "h1" | "h2")
+            || lex::MONTHS.contains(&t.raw.as_str())
+            || lex::is_weekday(&t.raw))
 }
 
 /// "after March" against "before March" is a comparison the facts read; "following March's
@@ -70,8 +89,12 @@ fn time_role(t: &Tok, role: &'static str) -> &'static str {
 /// (word, role) for the role-bearing words whose concept is on both sides.
 fn roles(toks: &[Tok], content: &[usize], other: &[Tok], other_content: &[usize]) -> Vec<(String, &'static str)> {
     // The concepts the other text has as content words or calendar names.
-    let shared: std::collections::HashSet<&str> =
-        other.iter().enumerate().filter(|&(k, o)| is_content_at(other_content, k) || is_calendar_name(o)).map(|(_, o)| o.w.as_str()).collect();
+    let shared: std::collections::HashSet<&str> = other
+        .iter()
+        .enumerate()
+        .filter(|&(k, o)| is_content_at(other_content, k) || is_calendar_name(o))
+        .map(|(_, o)| o.w.as_str())
+        .collect();
     let mut v: Vec<(String, &'static str)> = (0..toks.len())
         // Durations are left out: "30 days overdue" and "overdue by 30 days" say the same.
         .filter(|&i| (is_content_at(content, i) && !toks[i].w.starts_with("dur:")) || is_calendar_name(&toks[i]))
@@ -91,7 +114,10 @@ fn question_role(toks: &[Tok], content: &[usize]) -> Option<&'static str> {
     // "which courses does the university offer": "do" before the subject; "which restaurants do
     // deliveries" has "do" as its verb (a plain word follows it).
     let end = toks.len().min(w + 5);
-    if let Some(d) = (w + 1..end).take_while(|&k| toks[k].kind != Kind::Punct).find(|&k| matches!(toks[k].raw.as_str(), "do" | "does" | "did")) {
+    if let Some(d) = (w + 1..end)
+        .take_while(|&k| toks[k].kind != Kind::Punct)
+        .find(|&k| matches!(toks[k].raw.as_str(), "do" | "does" | "did"))
+    {
         let verb = toks.get(d + 1).is_some_and(|n| n.kind == Kind::Word && !n.name && is_content_at(content, d + 1));
         return Some(if verb { "subject" } else { "object" });
     }
@@ -117,9 +143,11 @@ pub fn compare(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Option<Strin
     if rq != rc {
         // The passive doer on one side, "none" for the same word on the other.
         let active = |w: &str| {
-            (rq.contains(&(w.to_string(), "agent")) && subject_elsewhere(q, c, w)) || (rc.contains(&(w.to_string(), "agent")) && subject_elsewhere(c, q, w))
+            (rq.contains(&(w.to_string(), "agent")) && subject_elsewhere(q, c, w))
+                || (rc.contains(&(w.to_string(), "agent")) && subject_elsewhere(c, q, w))
         };
-        let diff: Vec<&(String, &'static str)> = rq.iter().filter(|x| !rc.contains(x)).chain(rc.iter().filter(|x| !rq.contains(x))).collect();
+        let diff: Vec<&(String, &'static str)> =
+            rq.iter().filter(|x| !rc.contains(x)).chain(rc.iter().filter(|x| !rq.contains(x))).collect();
         if let Some((what, _)) = diff.iter().find(|(w, r)| !(matches!(*r, "agent" | "none") && active(w))) {
             return Some(format!("the same words in different roles (\"{what}\" moved to another role)"));
         }
@@ -131,7 +159,8 @@ pub fn compare(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Option<Strin
     }
     for (s, o) in SUBJECT_PRONOUNS {
         let has = |t: &[Tok], w: &str| t.iter().any(|x| x.raw == w);
-        if (has(q, s) && !has(q, o) && has(c, o) && !has(c, s)) || (has(q, o) && !has(q, s) && has(c, s) && !has(c, o)) {
+        if (has(q, s) && !has(q, o) && has(c, o) && !has(c, s)) || (has(q, o) && !has(q, s) && has(c, s) && !has(c, o))
+        {
             return Some(format!("\"{s}\" and \"{o}\" swap who acts"));
         }
     }
@@ -189,7 +218,12 @@ fn swapped_parts(q: &[Tok], c: &[Tok]) -> Option<String> {
             if middle.iter().all(|t| SYMMETRIC.contains(&t.raw.as_str())) {
                 continue;
             }
-            return Some(format!("\"{}\" and \"{}\" trade places around \"{}\"", show(part_a), show(part_b), show(middle)));
+            return Some(format!(
+                "\"{}\" and \"{}\" trade places around \"{}\"",
+                show(part_a),
+                show(part_b),
+                show(middle)
+            ));
         }
     }
     None
@@ -204,7 +238,9 @@ fn subject_elsewhere(a: &[Tok], b: &[Tok], w: &str) -> bool {
     let wn = super::wordnet::get();
     let lv = wn.lemmas(&verb.raw);
     let Some(j) = b.iter().position(|t| t.w == w) else { return false };
-    let v = b.iter().position(|t| t.kind == Kind::Word && (t.w == verb.w || (!lv.is_empty() && wn.synonyms(&lv, &wn.lemmas(&t.raw)))));
+    let v = b.iter().position(|t| {
+        t.kind == Kind::Word && (t.w == verb.w || (!lv.is_empty() && wn.synonyms(&lv, &wn.lemmas(&t.raw))))
+    });
     v.is_some_and(|v| j < v)
 }
 

@@ -32,10 +32,16 @@ fn expand_into(from: &[Tok], other: &mut Vec<Tok>) {
     // The runs of `other` that WordNet knows as one lemma, found once (again after a splice).
     let mut runs: Option<Vec<LemmaRun>> = None;
     for t in from {
-        if t.kind == Kind::Punct || t.kind == Kind::Num || other.iter().any(|o| o.w == t.w) || !tried.insert((&t.w, &t.raw, t.name)) {
+        if t.kind == Kind::Punct
+            || t.kind == Kind::Num
+            || other.iter().any(|o| o.w == t.w)
+            || !tried.insert((&t.w, &t.raw, t.name))
+        {
             continue;
         }
-        let found = acronym_run(t, other).or_else(|| joined_run(t, other)).or_else(|| lemma_run(t, runs.get_or_insert_with(|| lemma_runs(other))));
+        let found = acronym_run(t, other)
+            .or_else(|| joined_run(t, other))
+            .or_else(|| lemma_run(t, runs.get_or_insert_with(|| lemma_runs(other))));
         if let Some((start, end)) = found {
             let mut whole = t.clone();
             whole.name |= other[start..end].iter().any(|o| o.name);
@@ -78,8 +84,11 @@ fn spell_initials(initials: &[char], other: &[Tok], at: usize, started: bool) ->
     let w = other.get(at).filter(|w| w.kind == Kind::Word)?;
     let compound = compound_initials(&w.raw).filter(|&(a, b)| a == first && rest.first() == Some(&b));
     let two = compound.and_then(|_| spell_initials(&rest[1..], other, at + 1, true));
-    let one = || (w.raw.starts_with(first) && w.raw.len() > 1).then(|| spell_initials(rest, other, at + 1, true)).flatten();
-    let linker = || (started && LINKERS.contains(&w.raw.as_str())).then(|| spell_initials(initials, other, at + 1, true)).flatten();
+    let one =
+        || (w.raw.starts_with(first) && w.raw.len() > 1).then(|| spell_initials(rest, other, at + 1, true)).flatten();
+    let linker = || {
+        (started && LINKERS.contains(&w.raw.as_str())).then(|| spell_initials(initials, other, at + 1, true)).flatten()
+    };
     two.or_else(one).or_else(linker)
 }
 
@@ -90,7 +99,9 @@ fn compound_initials(w: &str) -> Option<(char, char)> {
     if w.len() < 6 || !w.is_ascii() {
         return None;
     }
-    (3..=w.len() - 3).find(|&p| wn.knows(&w[..p]) && wn.knows(&w[p..])).map(|p| (w.as_bytes()[0] as char, w.as_bytes()[p] as char))
+    (3..=w.len() - 3)
+        .find(|&p| wn.knows(&w[..p]) && wn.knows(&w[p..]))
+        .map(|p| (w.as_bytes()[0] as char, w.as_bytes()[p] as char))
 }
 
 /// Two or three words in a row (`start`, `end`) that WordNet lists as one lemma ("cash machine",
@@ -144,7 +155,8 @@ fn joined_run(t: &Tok, other: &[Tok]) -> Option<(usize, usize)> {
     (0..other.len().saturating_sub(1)).find_map(|j| {
         let (x, y) = (&other[j], &other[j + 1]);
         let both_words = x.kind == Kind::Word && y.kind == Kind::Word && x.raw.len() >= 2 && y.raw.len() >= 2;
-        (both_words && t.raw.len() == x.raw.len() + y.raw.len() && t.raw.starts_with(&x.raw) && t.raw.ends_with(&y.raw)).then_some((j, j + 2))
+        (both_words && t.raw.len() == x.raw.len() + y.raw.len() && t.raw.starts_with(&x.raw) && t.raw.ends_with(&y.raw))
+            .then_some((j, j + 2))
     })
 }
 

@@ -9,7 +9,8 @@ fn disagreement(query: &str, candidate: &str) -> Option<String> {
 
 /// Every pair passes the checks (the failures listed with their reasons).
 fn assert_served(pairs: &[(&str, &str)]) {
-    let failed: Vec<String> = pairs.iter().filter_map(|(a, b)| disagreement(a, b).map(|why| format!("{a} / {b}: {why}"))).collect();
+    let failed: Vec<String> =
+        pairs.iter().filter_map(|(a, b)| disagreement(a, b).map(|why| format!("{a} / {b}: {why}"))).collect();
     assert!(failed.is_empty(), "{failed:#?}");
 }
 
@@ -31,7 +32,10 @@ fn paraphrases_pass() {
         ("Quick question: how many invoices are overdue?", "how many invoices are overdue"),
         ("How many seats are left on the 9am ferry?", "How many seats are left on the 9 am ferry?"),
         ("Any idea how many tickets were sold?", "How many tickets were sold? Thanks in advance."),
-        ("I was wondering, could you share the opening hours of the library?", "What are the opening hours of the library?"),
+        (
+            "I was wondering, could you share the opening hours of the library?",
+            "What are the opening hours of the library?",
+        ),
         ("What is the delivery time to Spain?", "What is the delivry time to Spain?"),
         ("Upgrade rate from basic to premium by week", "Weekly basic-to-premium upgrade rate"),
         ("Which courses does the college offer online?", "Which online courses does the college offer?"),
@@ -94,10 +98,44 @@ fn reasons_are_readable() {
 fn odd_input_never_panics() {
     let long = "revenue ".repeat(5000);
     let odd = [
-        "", " ", "?", "🙂🙂", "naïve café résumé", "$", "$$$5", "5%", "%", "1,,2", "1.2.3", "-", "--x--", "n't", "'s",
-        "a-", "-1", "q", "Q5", "h9", "١٢٣", "日本の売上は?", "ＡＢＣ", "x_y_z", "don't won't can't", "0.000000001",
-        "99999999999999999999999999999999", "1e400", "half half half", "a dozen dozen", "one hundred thousand million",
-        long.as_str(), "last", "per", "by", "who", "whom did", "from to from to",
+        "",
+        " ",
+        "?",
+        "🙂🙂",
+        "naïve café résumé",
+        "$",
+        "$$$5",
+        "5%",
+        "%",
+        "1,,2",
+        "1.2.3",
+        "-",
+        "--x--",
+        "n't",
+        "'s",
+        "a-",
+        "-1",
+        "q",
+        "Q5",
+        "h9",
+        "١٢٣",
+        "日本の売上は?",
+        "ＡＢＣ",
+        "x_y_z",
+        "don't won't can't",
+        "0.000000001",
+        "99999999999999999999999999999999",
+        "1e400",
+        "half half half",
+        "a dozen dozen",
+        "one hundred thousand million",
+        long.as_str(),
+        "last",
+        "per",
+        "by",
+        "who",
+        "whom did",
+        "from to from to",
     ];
     for a in odd {
         for b in odd {
@@ -201,20 +239,35 @@ fn rewordings_are_served() {
         return;
     }
     assert_served(&[
-        ("How many ER visits did we have on New Year's Eve?", "How many emergency room visits did we have on New Year's Eve?"),
-        ("What is the GPA cutoff for the honours list?", "What is the grade point average cutoff for the honours list?"),
+        (
+            "How many ER visits did we have on New Year's Eve?",
+            "How many emergency room visits did we have on New Year's Eve?",
+        ),
+        (
+            "What is the GPA cutoff for the honours list?",
+            "What is the grade point average cutoff for the honours list?",
+        ),
         ("List account holders whose DOB is missing.", "List account holders whose date of birth is missing."),
         ("How does a heat pump work?", "How does a heatpump work?"),
         ("how do i setup voicemail", "How do I set up voicemail?"),
         ("Why is my phone bill so high this month?", "why is my phone bill sooo high this month"),
         ("How many parcels are stuck in customs?", "how many parcels r stuck in customs"),
         ("Which deliveries arrived after 12pm?", "Which deliveries arrived after noon?"),
-        ("How many policyholders filed a claim after the hailstorm?", "How many customers filed a claim after the hailstorm?"),
+        (
+            "How many policyholders filed a claim after the hailstorm?",
+            "How many customers filed a claim after the hailstorm?",
+        ),
         ("When was the Magna Carta signed?", "What is the date on which the Magna Carta was signed?"),
         ("What is the churn rate of prepaid customers?", "What percentage of prepaid customers churn?"),
         ("List the books checked out by member 88417.", "List the books checked out by member no. 88417."),
-        ("List appointments that lasted longer than half an hour.", "List appointments that lasted longer than 30 minutes."),
-        ("Which properties sold for more than two and a half million?", "Which properties sold for more than 2.5 million?"),
+        (
+            "List appointments that lasted longer than half an hour.",
+            "List appointments that lasted longer than 30 minutes.",
+        ),
+        (
+            "Which properties sold for more than two and a half million?",
+            "Which properties sold for more than 2.5 million?",
+        ),
         ("Which players were transferred in FY2022?", "Which players were transferred in fiscal year 2022?"),
     ]);
 }
@@ -230,10 +283,15 @@ fn parts_trading_places_are_refused() {
         assert!(disagreement(a, b).is_some(), "{a} / {b}: served");
     }
     // A figure only implied on one side still differs from another figure, or from an opposite.
-    assert!(disagreement("Cheapest room rate at the Vegas property", "Most expensive room rate at the Vegas property").is_some());
+    assert!(disagreement("Cheapest room rate at the Vegas property", "Most expensive room rate at the Vegas property")
+        .is_some());
     assert!(disagreement("Which is the deepest lake in Europe?", "Which is the largest lake in Europe?").is_some());
     // "current" against "previous" of anything, not only of a period.
-    assert!(disagreement("Give me data usage for the current billing cycle.", "Give me data usage for the previous billing cycle.").is_some());
+    assert!(disagreement(
+        "Give me data usage for the current billing cycle.",
+        "Give me data usage for the previous billing cycle."
+    )
+    .is_some());
     // Parts joined by "and" or "or" may trade places freely.
     assert_eq!(disagreement("How many farms grow wheat and barley?", "How many farms grow barley and wheat?"), None);
 }
@@ -352,7 +410,10 @@ fn shorthand_and_derived_forms_pass() {
         ("Which drugs reached stage III trials?", "Which drugs reached stage 3 trials?"),
         ("Sales in the first week of the campaign", "Sales in the first seven days of the campaign"),
         ("Total complaints filed in April", "How many complaints were filed in April?"),
-        ("Following March's outage, how many tickets were opened?", "How many tickets were opened since the outage in March?"),
+        (
+            "Following March's outage, how many tickets were opened?",
+            "How many tickets were opened since the outage in March?",
+        ),
         ("Which airlines fly A350s to Lima?", "Which airlines fly the A350 to Lima?"),
     ]);
 }
@@ -382,15 +443,24 @@ fn shorthand_does_not_hide_a_changed_detail() {
 #[test]
 fn asides_ranges_and_prepositions_pass() {
     assert_served(&[
-        ("Which depots ran out of diesel in April? I need it for a report.", "Which depots ran out of diesel in April?"),
-        ("How many kayaks did we rent last weekend? Asking for the weekly standup :)", "How many kayaks did we rent last weekend?"),
+        (
+            "Which depots ran out of diesel in April? I need it for a report.",
+            "Which depots ran out of diesel in April?",
+        ),
+        (
+            "How many kayaks did we rent last weekend? Asking for the weekly standup :)",
+            "How many kayaks did we rent last weekend?",
+        ),
         ("How many kayaks did we rent last weekend? Thanks a lot!", "How many kayaks did we rent last weekend?"),
         ("How many kayaks did we rent last weekend for my manager", "How many kayaks did we rent last weekend?"),
         ("How many kayaks did we rent last weekend :D", "How many kayaks did we rent last weekend?"),
         ("Hey team, how many kayaks did we rent last weekend?", "How many kayaks did we rent last weekend?"),
         ("Following the fare change, how many riders left?", "How many riders left after the fare change?"),
         ("How many riders left since the fare change?", "How many riders left after the fare change?"),
-        ("Which kiosks sold the most maps between January and June 2021?", "Which kiosks sold the most maps in the first half of 2021?"),
+        (
+            "Which kiosks sold the most maps between January and June 2021?",
+            "Which kiosks sold the most maps in the first half of 2021?",
+        ),
         ("Kiosk sales from October to December", "Kiosk sales in Q4"),
         ("Which cafes are close to the harbour?", "Which cafes are near the harbour?"),
         ("Which pumps were idle for four consecutive days?", "Which pumps were idle four days in a row?"),
@@ -405,7 +475,10 @@ fn conditions_after_the_question_still_count() {
     for (a, b) in [
         ("How many kayaks did we rent last weekend? Only for members.", "How many kayaks did we rent last weekend?"),
         ("How many kayaks did we rent last weekend, excluding tandems?", "How many kayaks did we rent last weekend?"),
-        ("How many kayaks did we rent last weekend? I need the ones for the lake.", "How many kayaks did we rent last weekend?"),
+        (
+            "How many kayaks did we rent last weekend? I need the ones for the lake.",
+            "How many kayaks did we rent last weekend?",
+        ),
         ("Which kiosks sold maps in January and June?", "Which kiosks sold maps in the first half of the year?"),
         ("Kiosk sales from January to March", "Kiosk sales in Q2"),
         ("How many riders left before the fare change?", "How many riders left after the fare change?"),
@@ -467,22 +540,148 @@ fn dates_fractions_and_changes_are_refused() {
 /// and against a normal question, and must not panic.
 fn hostile_strings() -> Vec<String> {
     let mut v: Vec<String> = [
-        "", " ", "\t\n  \r", "?!.,;:", "...", "!!!???", "🙂🙂🙂", "👍🏽👨‍👩‍👧", "e\u{301}\u{301}\u{301}", "\u{301}\u{308}", "a\u{200d}b",
-        "مرحبا كم عدد الطلبات", "שלום עולם", "\u{202e}abc\u{202c}", "日本の売上は?", "销售总额是多少", "ＡＢＣ１２３",
-        "1e999", "99999999999999999999999999", "-0", "1/0", "0/0", "3/4/", "13/13/2023", "Nov 31", "31st of February",
-        "2023-13-45", "'80s'80s", "MMMMCMXCIX", "phase MMMM", "w/o w/ w/", ":) :( <3 :D", "a quarter of of of", "1 in 0",
-        "one in zero", "first of", "the the the", "Sunday this", "the of a an to is are was", "ToTaL nUmBeR", "a-b-c-d-e",
-        "''''", "٣٤٥", "No.", "no.", "No. ", "$", "$$", "$1e999", "€", "1,000,000,000,000,000,000,000", "0.5.5.5", "9 am pm",
-        "half a", "a dozen", "two and a half", "and a half", "in a row", "per", "every", "each per by", "between and",
-        "from to", "from January to", "between January and", "January through", "q1", "fy", "fy2", "FY99999", "1980's",
-        "0's", "'s", "n't", "w/", "w", "x-", "-x", "--", "&&", "_", "__init__", "ࠠs", "aࠠed", "蠠蠠ed", "ǅǅǅ", "İİİ",
-        "ßßß", "ﬀ", "Ⅻ", "phase Ⅻ", "½ of", "¼", "²³", "১২৩", "一二三", "⁴⁵", "32nd", "0th", "00", "0000-00-00",
-        "2023-02-30", "30/02/2023", "12/12/2012", "31/31/2031", "Feb 0", "the 0th of May", "the 99th of may", "May may May",
-        "twenty first", "twenty thirtieth", "the 80s their their", "nineties eighties", "1 out of", "out of", "1 out of every",
-        "one in every", "a third of a third of", "two thirds", "thirds of", "least less lessest", "un", "non-", "un-un-un",
-        "dis", "less", "cashlessless", "total number of number of", "how many how many", "at least at most",
-        "not not not not", "this Sunday Sundays every Sunday", "sooooooooooooooo", "iiiiiiii", "xxxxxxxxx", "III IV",
-        "phase iiii", "level ix", "ER ER ER", "ABCDEFGHIJ", "heat pump heatpump", "co-co-co-operative",
+        "",
+        " ",
+        "\t\n  \r",
+        "?!.,;:",
+        "...",
+        "!!!???",
+        "🙂🙂🙂",
+        "👍🏽👨‍👩‍👧",
+        "e\u{301}\u{301}\u{301}",
+        "\u{301}\u{308}",
+        "a\u{200d}b",
+        "مرحبا كم عدد الطلبات",
+        "שלום עולם",
+        "\u{202e}abc\u{202c}",
+        "日本の売上は?",
+        "销售总额是多少",
+        "ＡＢＣ１２３",
+        "1e999",
+        "99999999999999999999999999",
+        "-0",
+        "1/0",
+        "0/0",
+        "3/4/",
+        "13/13/2023",
+        "Nov 31",
+        "31st of February",
+        "2023-13-45",
+        "'80s'80s",
+        "MMMMCMXCIX",
+        "phase MMMM",
+        "w/o w/ w/",
+        ":) :( <3 :D",
+        "a quarter of of of",
+        "1 in 0",
+        "one in zero",
+        "first of",
+        "the the the",
+        "Sunday this",
+        "the of a an to is are was",
+        "ToTaL nUmBeR",
+        "a-b-c-d-e",
+        "''''",
+        "٣٤٥",
+        "No.",
+        "no.",
+        "No. ",
+        "$",
+        "$$",
+        "$1e999",
+        "€",
+        "1,000,000,000,000,000,000,000",
+        "0.5.5.5",
+        "9 am pm",
+        "half a",
+        "a dozen",
+        "two and a half",
+        "and a half",
+        "in a row",
+        "per",
+        "every",
+        "each per by",
+        "between and",
+        "from to",
+        "from January to",
+        "between January and",
+        "January through",
+        "q1",
+        "fy",
+        "fy2",
+        "FY99999",
+        "1980's",
+        "0's",
+        "'s",
+        "n't",
+        "w/",
+        "w",
+        "x-",
+        "-x",
+        "--",
+        "&&",
+        "_",
+        "__init__",
+        "ࠠs",
+        "aࠠed",
+        "蠠蠠ed",
+        "ǅǅǅ",
+        "İİİ",
+        "ßßß",
+        "ﬀ",
+        "Ⅻ",
+        "phase Ⅻ",
+        "½ of",
+        "¼",
+        "²³",
+        "১২৩",
+        "一二三",
+        "⁴⁵",
+        "32nd",
+        "0th",
+        "00",
+        "0000-00-00",
+        "2023-02-30",
+        "30/02/2023",
+        "12/12/2012",
+        "31/31/2031",
+        "Feb 0",
+        "the 0th of May",
+        "the 99th of may",
+        "May may May",
+        "twenty first",
+        "twenty thirtieth",
+        "the 80s their their",
+        "nineties eighties",
+        "1 out of",
+        "out of",
+        "1 out of every",
+        "one in every",
+        "a third of a third of",
+        "two thirds",
+        "thirds of",
+        "least less lessest",
+        "un",
+        "non-",
+        "un-un-un",
+        "dis",
+        "less",
+        "cashlessless",
+        "total number of number of",
+        "how many how many",
+        "at least at most",
+        "not not not not",
+        "this Sunday Sundays every Sunday",
+        "sooooooooooooooo",
+        "iiiiiiii",
+        "xxxxxxxxx",
+        "III IV",
+        "phase iiii",
+        "level ix",
+        "ER ER ER",
+        "ABCDEFGHIJ",
+        "heat pump heatpump",
+        "co-co-co-operative",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -548,10 +747,23 @@ fn random_strings(n: usize, seed: u64) -> Vec<String> {
     words.extend(lex::UNIT_ABBREVIATIONS.iter().map(|(w, _)| *w));
     words.extend(lex::COUNTING_NOUNS);
     words.extend(lex::NEGATIVE_PREFIXES);
-    words.extend(["orders", "revenue", "customers", "shipped", "Germany", "Paris", "SKU-1042", "ix", "iv", "xii", "phase"]);
+    words.extend([
+        "orders",
+        "revenue",
+        "customers",
+        "shipped",
+        "Germany",
+        "Paris",
+        "SKU-1042",
+        "ix",
+        "iv",
+        "xii",
+        "phase",
+    ]);
     let bits = [
-        "0", "1", "7", "12", "13", "31", "80s", "1980s", "'80s", "2023", "1e9", "3/4", "/", "-", "'", ".", ",", "?", "!", ":", ";",
-        "(", ")", "%", "$", "€", "&", "_", ":)", "<3", "w/", "é", "\u{301}", "蠠", "ࠠ", "٣", "🙂", "İ", "ß", "’", "\"", "No.",
+        "0", "1", "7", "12", "13", "31", "80s", "1980s", "'80s", "2023", "1e9", "3/4", "/", "-", "'", ".", ",", "?",
+        "!", ":", ";", "(", ")", "%", "$", "€", "&", "_", ":)", "<3", "w/", "é", "\u{301}", "蠠", "ࠠ", "٣", "🙂", "İ",
+        "ß", "’", "\"", "No.",
     ];
     let mut rng = Rng(seed);
     (0..n)
@@ -639,7 +851,9 @@ fn long_input_stays_fast() {
 #[test]
 fn long_reordered_words_stay_fast() {
     let dir = std::env::var("SIMBA_WORDNET_DIR").unwrap_or_else(|_| "/usr/share/wordnet".into());
-    let (Ok(verbs), Ok(nouns)) = (std::fs::read_to_string(format!("{dir}/index.verb")), std::fs::read_to_string(format!("{dir}/index.noun"))) else {
+    let (Ok(verbs), Ok(nouns)) =
+        (std::fs::read_to_string(format!("{dir}/index.verb")), std::fs::read_to_string(format!("{dir}/index.noun")))
+    else {
         eprintln!("WordNet missing: skipped");
         return;
     };
@@ -649,7 +863,9 @@ fn long_reordered_words_stay_fast() {
             .lines()
             .skip(skip)
             .filter_map(|l| l.split(' ').next())
-            .filter(|w| (4..=8).contains(&w.len()) && w.chars().all(|c| c.is_ascii_lowercase()) && !super::lexicon::is_filler(w))
+            .filter(|w| {
+                (4..=8).contains(&w.len()) && w.chars().all(|c| c.is_ascii_lowercase()) && !super::lexicon::is_filler(w)
+            })
             .filter(|w| std::ptr::eq(index, verbs.as_str()) || !verb_set.contains(w))
             .step_by(7)
             // Within the length read (4000 characters), so both sides keep the same words.
@@ -668,13 +884,23 @@ fn long_reordered_words_stay_fast() {
             let t = std::time::Instant::now();
             let why = disagreement(x, y);
             let took = t.elapsed();
-            eprintln!("unrelated {} / {} bytes: {took:?} {:?}", x.len(), y.len(), why.map(|w| w.chars().take(80).collect::<String>()));
+            eprintln!(
+                "unrelated {} / {} bytes: {took:?} {:?}",
+                x.len(),
+                y.len(),
+                why.map(|w| w.chars().take(80).collect::<String>())
+            );
         }
         for (x, y) in [(&a, &b), (&b, &a), (&a, &a)] {
             let t = std::time::Instant::now();
             let why = disagreement(x, y);
             let took = t.elapsed();
-            eprintln!("{} / {} bytes: {took:?} {:?}", x.len(), y.len(), why.map(|w| w.chars().take(80).collect::<String>()));
+            eprintln!(
+                "{} / {} bytes: {took:?} {:?}",
+                x.len(),
+                y.len(),
+                why.map(|w| w.chars().take(80).collect::<String>())
+            );
             assert!(took < std::time::Duration::from_millis(1000), "{took:?}");
         }
     }

@@ -75,7 +75,10 @@ fn scan(text: &str) -> Vec<Tok> {
                 let next_alnum = chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
                 let prev_digit = i > start && chars[i - 1].is_ascii_digit();
                 let next_digit = chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
-                if ch.is_alphanumeric() || (matches!(ch, '\'' | '-' | '_' | '&') && next_alnum) || (matches!(ch, '.' | ',') && prev_digit && next_digit) {
+                if ch.is_alphanumeric()
+                    || (matches!(ch, '\'' | '-' | '_' | '&') && next_alnum)
+                    || (matches!(ch, '.' | ',') && prev_digit && next_digit)
+                {
                     i += 1;
                 } else {
                     break;
@@ -84,12 +87,16 @@ fn scan(text: &str) -> Vec<Tok> {
             let mut word: String = chars[start..i].iter().collect();
             // "w/" and "w/o" are chat shorthand for "with" and "without" (see CHAT_SPELLINGS).
             if word == "w" && chars.get(i) == Some(&'/') {
-                let o = chars.get(i + 1).is_some_and(|c| *c == 'o') && !chars.get(i + 2).is_some_and(|c| c.is_alphanumeric());
+                let o = chars.get(i + 1).is_some_and(|c| *c == 'o')
+                    && !chars.get(i + 2).is_some_and(|c| c.is_alphanumeric());
                 word.push_str(if o { "/o" } else { "/" });
                 i += if o { 2 } else { 1 };
             }
             // "No. 88417" is the number itself, not a "no".
-            if word.eq_ignore_ascii_case("no") && chars.get(i) == Some(&'.') && chars[i + 1..].iter().find(|c| !c.is_whitespace()).is_some_and(char::is_ascii_digit) {
+            if word.eq_ignore_ascii_case("no")
+                && chars.get(i) == Some(&'.')
+                && chars[i + 1..].iter().find(|c| !c.is_whitespace()).is_some_and(char::is_ascii_digit)
+            {
                 i += 1;
                 continue;
             }
@@ -108,7 +115,10 @@ fn scan(text: &str) -> Vec<Tok> {
             let j = i + 1;
             if chars.get(j).is_some_and(|n| n.is_ascii_digit()) {
                 let mut k = j;
-                while k < chars.len() && (chars[k].is_alphanumeric() || (matches!(chars[k], '.' | ',') && chars.get(k + 1).is_some_and(|n| n.is_ascii_digit()))) {
+                while k < chars.len()
+                    && (chars[k].is_alphanumeric()
+                        || (matches!(chars[k], '.' | ',') && chars.get(k + 1).is_some_and(|n| n.is_ascii_digit())))
+                {
                     k += 1;
                 }
                 out.push(Tok::new(chars[j..k].iter().collect::<String>(), Kind::Word, false));
@@ -146,11 +156,19 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
         let lower = t.w.to_lowercase();
         // Contractions: "don't" -> do not, "won't" -> will not; "'s", "'re" … carry nothing we compare.
         let (base, negated) = match lower.strip_suffix("n't") {
-            Some(b) => (match b { "ca" => "can".to_string(), "wo" => "will".to_string(), "sha" => "shall".to_string(), b => b.to_string() }, true),
+            Some(b) => (
+                match b {
+                    "ca" => "can".to_string(),
+                    "wo" => "will".to_string(),
+                    "sha" => "shall".to_string(),
+                    b => b.to_string(),
+                },
+                true,
+            ),
             None => match lower.as_str() {
                 "cannot" | "cant" => ("can".into(), true),
-                "dont" | "doesnt" | "didnt" | "isnt" | "arent" | "wasnt" | "werent" | "havent" | "hasnt" | "hadnt" | "wont"
-                | "wouldnt" | "shouldnt" | "couldnt" => (lower.trim_end_matches("nt").to_string(), true),
+                "dont" | "doesnt" | "didnt" | "isnt" | "arent" | "wasnt" | "werent" | "havent" | "hasnt" | "hadnt"
+                | "wont" | "wouldnt" | "shouldnt" | "couldnt" => (lower.trim_end_matches("nt").to_string(), true),
                 _ => (lower.clone(), false),
             },
         };
@@ -208,7 +226,11 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
             }
         } else if let Some(year) = fiscal_year(&base) {
             // "FY2022", "fy22": the fiscal year, as "fiscal year 2022" reads.
-            out.extend([Tok::new("fiscal", Kind::Word, false), Tok::new("year", Kind::Word, false), Tok::new(year, Kind::Num, false)]);
+            out.extend([
+                Tok::new("fiscal", Kind::Word, false),
+                Tok::new("year", Kind::Word, false),
+                Tok::new(year, Kind::Num, false),
+            ]);
         } else {
             out.push(word_or_number(base, t.name));
         }
@@ -231,7 +253,11 @@ fn keyword_spelling(w: String) -> String {
     }
     let most = if n >= 8 { 2 } else { 1 };
     let first = w.chars().next();
-    let best = lex::keywords().filter(|k| k.len() >= 5 && k.chars().next() == first).map(|k| (edit_distance(&w, k), k)).filter(|(d, _)| *d <= most).min_by_key(|(d, _)| *d);
+    let best = lex::keywords()
+        .filter(|k| k.len() >= 5 && k.chars().next() == first)
+        .map(|k| (edit_distance(&w, k), k))
+        .filter(|(d, _)| *d <= most)
+        .min_by_key(|(d, _)| *d);
     match best {
         Some((_, k)) if !near_other_word(&w, k) => k.to_string(),
         _ => w,
@@ -317,7 +343,9 @@ fn to_roman(mut v: u32) -> String {
 /// as "A-1029" or "4-B" stay whole).
 fn counted_word(w: &str) -> Option<(&str, &str)> {
     let (n, word) = w.split_once('-')?;
-    let known = word.len() >= 3 && word.chars().all(|c| c.is_ascii_alphabetic()) && (lookup(lex::UNITS, word).is_some() || super::wordnet::get().knows(word));
+    let known = word.len() >= 3
+        && word.chars().all(|c| c.is_ascii_alphabetic())
+        && (lookup(lex::UNITS, word).is_some() || super::wordnet::get().knows(word));
     (!n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) && known).then_some((n, word))
 }
 
@@ -348,7 +376,9 @@ fn squeeze(w: String) -> String {
         return w;
     }
     // Runs of one or two letters stay as they are; longer ones shrink to `most`.
-    let keep = |most: usize| -> String { runs.iter().flat_map(|&(c, n)| std::iter::repeat_n(c, if n >= 3 { most } else { n })).collect() };
+    let keep = |most: usize| -> String {
+        runs.iter().flat_map(|&(c, n)| std::iter::repeat_n(c, if n >= 3 { most } else { n })).collect()
+    };
     let once = keep(1);
     if lex::is_filler(&once) || super::wordnet::get().knows(&once) {
         once
@@ -368,7 +398,9 @@ fn word_or_number(w: String, name: bool) -> Tok {
     }
     if w.contains('_') || has_digit {
         // "A320s" are A320s: a plural s after a code of letters and digits ("1990s" stays whole).
-        let plural = w.strip_suffix('s').filter(|c| c.ends_with(|l: char| l.is_ascii_digit()) && c.chars().any(char::is_alphabetic));
+        let plural = w
+            .strip_suffix('s')
+            .filter(|c| c.ends_with(|l: char| l.is_ascii_digit()) && c.chars().any(char::is_alphabetic));
         return Tok::new(plural.unwrap_or(&w), Kind::Ident, true);
     }
     Tok::new(w, Kind::Word, name)
@@ -425,7 +457,11 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
                 current = n;
                 soft = false;
             } else if w.kind == Kind::Word {
-                if w.w == "and" && value.is_some() && words.get(j + 1).is_some_and(|n| n.w == "a") && words.get(j + 2).is_some_and(|n| n.w == "half") {
+                if w.w == "and"
+                    && value.is_some()
+                    && words.get(j + 1).is_some_and(|n| n.w == "a")
+                    && words.get(j + 2).is_some_and(|n| n.w == "half")
+                {
                     // "two and a half (million)".
                     current += 0.5;
                     j += 3;
@@ -448,7 +484,12 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
                         current = 0.0;
                     }
                     soft = false;
-                } else if w.w == "a" && j == i && words.get(j + 1).is_some_and(|n| matches!(n.w.as_str(), "dozen" | "hundred" | "thousand" | "million" | "billion")) {
+                } else if w.w == "a"
+                    && j == i
+                    && words.get(j + 1).is_some_and(|n| {
+                        matches!(n.w.as_str(), "dozen" | "hundred" | "thousand" | "million" | "billion")
+                    })
+                {
                     // "a dozen" is 12, "a hundred" is 100.
                     current = if words[j + 1].w == "dozen" { 0.0 } else { 1.0 };
                     j += 1;
@@ -526,7 +567,8 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
 
 /// Multi-word expressions to one token, matched on stems (so "signed up" is "sign up").
 fn apply_phrases(words: Vec<Tok>) -> Vec<Tok> {
-    let stems: Vec<String> = words.iter().map(|t| if t.kind == Kind::Word { stem(&t.w) } else { String::new() }).collect();
+    let stems: Vec<String> =
+        words.iter().map(|t| if t.kind == Kind::Word { stem(&t.w) } else { String::new() }).collect();
     rewrite_runs(words, |words, i| {
         lex::phrases().iter().find_map(|(pat, rep)| {
             let end = i + pat.len();

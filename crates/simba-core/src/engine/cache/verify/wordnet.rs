@@ -89,11 +89,18 @@ pub struct WordNet {
 /// The database, or an empty one when the files are missing.
 pub fn get() -> &'static WordNet {
     static DB: LazyLock<WordNet> = LazyLock::new(|| {
-        let dir = std::env::var_os("SIMBA_WORDNET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/share/wordnet"));
+        let dir = std::env::var_os("SIMBA_WORDNET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/share/wordnet"));
         let started = std::time::Instant::now();
         match WordNet::load(&dir) {
             Ok(db) => {
-                tracing::debug!("WordNet loaded from {} in {:?} ({} synsets)", dir.display(), started.elapsed(), db.synsets.len());
+                tracing::debug!(
+                    "WordNet loaded from {} in {:?} ({} synsets)",
+                    dir.display(),
+                    started.elapsed(),
+                    db.synsets.len()
+                );
                 db
             }
             Err(e) => {
@@ -148,7 +155,10 @@ impl WordNet {
                 }
                 let body = line.split(" | ").next().unwrap_or(line);
                 let mut f = body.split(' ');
-                let (Some(off), Some(lex_file), Some(_ty), Some(wcnt)) = (f.next(), f.next(), f.next(), f.next()) else { continue };
+                let (Some(off), Some(lex_file), Some(_ty), Some(wcnt)) = (f.next(), f.next(), f.next(), f.next())
+                else {
+                    continue;
+                };
                 let (Ok(off), Ok(wcnt)) = (off.parse::<u32>(), usize::from_str_radix(wcnt, 16)) else { continue };
                 let mut words = Vec::with_capacity(wcnt);
                 for _ in 0..wcnt {
@@ -160,7 +170,9 @@ impl WordNet {
                 let pcnt: usize = f.next().and_then(|c| c.parse().ok()).unwrap_or(0);
                 let mut ptrs = Vec::new();
                 for _ in 0..pcnt {
-                    let (Some(sym), Some(toff), Some(tpos), Some(st)) = (f.next(), f.next(), f.next(), f.next()) else { break };
+                    let (Some(sym), Some(toff), Some(tpos), Some(st)) = (f.next(), f.next(), f.next(), f.next()) else {
+                        break;
+                    };
                     let kind = match sym {
                         "@" | "@i" => 'h',
                         "&" => 's',
@@ -175,7 +187,12 @@ impl WordNet {
                 }
                 let id = db.synsets.len() as u32;
                 by_offset.insert((p as u8, off), id);
-                db.synsets.push(Synset { pos: p as u8, lex_file: lex_file.parse().unwrap_or(0), words: words.into(), ..Default::default() });
+                db.synsets.push(Synset {
+                    pos: p as u8,
+                    lex_file: lex_file.parse().unwrap_or(0),
+                    words: words.into(),
+                    ..Default::default()
+                });
                 pending.push(ptrs);
             }
         }
@@ -209,7 +226,11 @@ impl WordNet {
                 }
                 let Ok(pcnt) = f[3].parse::<usize>() else { continue };
                 let (Some(tagged), Some(offsets)) = (f.get(5 + pcnt), f.get(6 + pcnt..)) else { continue };
-                let synsets: Box<[u32]> = offsets.iter().filter_map(|o| o.parse::<u32>().ok()).filter_map(|o| by_offset.get(&(p as u8, o)).copied()).collect();
+                let synsets: Box<[u32]> = offsets
+                    .iter()
+                    .filter_map(|o| o.parse::<u32>().ok())
+                    .filter_map(|o| by_offset.get(&(p as u8, o)).copied())
+                    .collect();
                 let id = db.intern(f[0]);
                 db.senses[id as usize].push(Senses { pos: p as u8, tagged: tagged.parse().unwrap_or(0), synsets });
             }
@@ -256,8 +277,19 @@ impl WordNet {
         }
         push(out, w);
         let rules: &[(&str, &str)] = match pos {
-            NOUN => &[("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"), ("men", "man"), ("ies", "y")],
-            VERB => &[("s", ""), ("ies", "y"), ("es", "e"), ("es", ""), ("ed", "e"), ("ed", ""), ("ing", "e"), ("ing", "")],
+            NOUN => &[
+                ("s", ""),
+                ("ses", "s"),
+                ("xes", "x"),
+                ("zes", "z"),
+                ("ches", "ch"),
+                ("shes", "sh"),
+                ("men", "man"),
+                ("ies", "y"),
+            ],
+            VERB => {
+                &[("s", ""), ("ies", "y"), ("es", "e"), ("es", ""), ("ed", "e"), ("ed", ""), ("ing", "e"), ("ing", "")]
+            }
             ADJ => &[("er", ""), ("est", ""), ("er", "e"), ("est", "e")],
             _ => &[],
         };
@@ -267,7 +299,8 @@ impl WordNet {
                 // Doubled consonants: "shipped" -> ship, "biggest" -> big. Compared as letters, not
                 // bytes: two equal trailing bytes may be one multi-byte character ("蠠").
                 let mut last = stem.chars().rev();
-                let doubled = matches!((last.next(), last.next()), (Some(x), Some(y)) if x == y && x.is_ascii_alphabetic());
+                let doubled =
+                    matches!((last.next(), last.next()), (Some(x), Some(y)) if x == y && x.is_ascii_alphabetic());
                 if ending.is_empty() && stem.len() >= 3 && doubled && (pos == VERB || pos == ADJ) {
                     push(out, &stem[..stem.len() - 1]);
                 }
@@ -284,7 +317,9 @@ impl WordNet {
 
     /// The most frequent noun sense of the first of `nouns` (noun base forms) that has one.
     fn first_noun_sense(&self, nouns: &[u32]) -> Option<u32> {
-        nouns.iter().find_map(|&l| self.senses[l as usize].iter().find(|s| s.pos == NOUN).and_then(|s| s.synsets.first().copied()))
+        nouns.iter().find_map(|&l| {
+            self.senses[l as usize].iter().find(|s| s.pos == NOUN).and_then(|s| s.synsets.first().copied())
+        })
     }
 
     /// Every base form of `w` in any part of speech (lower-case input).
@@ -301,7 +336,9 @@ impl WordNet {
 
     /// The irregular base of a form ("sold" -> "sell", "children" -> "child"), verbs first.
     pub fn irregular(&self, w: &str) -> Option<&str> {
-        [VERB, NOUN, ADJ, ADV].iter().find_map(|&p| self.exceptions[p as usize].get(w).and_then(|b| b.first()).map(|b| &**b))
+        [VERB, NOUN, ADJ, ADV]
+            .iter()
+            .find_map(|&p| self.exceptions[p as usize].get(w).and_then(|b| b.first()).map(|b| &**b))
     }
 
     pub fn irregular_verb(&self, w: &str) -> bool {
@@ -339,7 +376,14 @@ impl WordNet {
             return true;
         }
         let nouns = self.bases(w, NOUN);
-        let tagged = |ids: &[u32], pos: u8| -> u16 { ids.iter().flat_map(|&l| self.senses[l as usize].iter()).filter(|s| s.pos == pos).map(|s| s.tagged).max().unwrap_or(0) };
+        let tagged = |ids: &[u32], pos: u8| -> u16 {
+            ids.iter()
+                .flat_map(|&l| self.senses[l as usize].iter())
+                .filter(|s| s.pos == pos)
+                .map(|s| s.tagged)
+                .max()
+                .unwrap_or(0)
+        };
         tagged(&verbs, VERB) >= tagged(&nouns, NOUN)
     }
 
@@ -376,14 +420,20 @@ impl WordNet {
         let syn = &self.synsets[s as usize];
         syn.derived.iter().any(|d| {
             (d.src == 0 || syn.words.get(d.src as usize - 1) == Some(&la))
-                && self.synsets[d.target as usize].words.iter().enumerate().any(|(k, w)| b.contains(w) && (d.dst == 0 || d.dst as usize == k + 1))
+                && self.synsets[d.target as usize]
+                    .words
+                    .iter()
+                    .enumerate()
+                    .any(|(k, w)| b.contains(w) && (d.dst == 0 || d.dst as usize == k + 1))
         })
     }
 
     /// One derived from the other ("Brazilian" / "Brazil", "renewal" / "renew"), in a common
     /// sense: a derivation or pertainym pointer only, not a shared synset.
     pub fn derived(&self, a: &[u32], b: &[u32]) -> bool {
-        let one_way = |a: &[u32], b: &[u32]| a.iter().any(|&la| self.senses_of(la, true, None).any(|s| self.derived_in(s, la, b)));
+        let one_way = |a: &[u32], b: &[u32]| {
+            a.iter().any(|&la| self.senses_of(la, true, None).any(|s| self.derived_in(s, la, b)))
+        };
         one_way(a, b) || one_way(b, a)
     }
 
@@ -402,9 +452,12 @@ impl WordNet {
     /// One verb a manner of the other in some sense (a direct hypernym, any sense): "cultivate" is
     /// a way to "grow", "employ" to make "work". Not antonyms.
     pub fn verb_manner_of(&self, a: &[u32], b: &[u32]) -> bool {
-        let all = |lemmas: &[u32]| -> Vec<u32> { lemmas.iter().flat_map(|&l| self.senses_of(l, false, Some(VERB))).collect() };
+        let all = |lemmas: &[u32]| -> Vec<u32> {
+            lemmas.iter().flat_map(|&l| self.senses_of(l, false, Some(VERB))).collect()
+        };
         let (sa, sb) = (all(a), all(b));
-        let up = |x: &[u32], y: &[u32]| x.iter().any(|&s| self.synsets[s as usize].hypernyms.iter().any(|h| y.contains(h)));
+        let up =
+            |x: &[u32], y: &[u32]| x.iter().any(|&s| self.synsets[s as usize].hypernyms.iter().any(|h| y.contains(h)));
         (up(&sa, &sb) || up(&sb, &sa)) && !self.antonyms(a, b)
     }
 
@@ -416,13 +469,15 @@ impl WordNet {
                 self.senses_of(la, false, None).any(|s| {
                     let syn = &self.synsets[s as usize];
                     let lexical = syn.antonyms.iter().any(|x| {
-                        (x.src == 0 || syn.words.get(x.src as usize - 1) == Some(&la)) && self.synsets[x.target as usize].words.iter().any(|w| b.contains(w))
+                        (x.src == 0 || syn.words.get(x.src as usize - 1) == Some(&la))
+                            && self.synsets[x.target as usize].words.iter().any(|w| b.contains(w))
                     });
                     // A satellite's head has the antonym; the other side may be that head's antonym or one of its satellites.
                     lexical
                         || (syn.pos == ADJ
                             && b.iter().any(|&lb| {
-                                let heads = |s: u32| std::iter::once(s).chain(self.synsets[s as usize].similar.iter().copied());
+                                let heads =
+                                    |s: u32| std::iter::once(s).chain(self.synsets[s as usize].similar.iter().copied());
                                 heads(s).any(|h| {
                                     self.synsets[h as usize].antonyms.iter().any(|x| {
                                         self.senses_of(lb, false, Some(ADJ)).any(|t| heads(t).any(|h2| h2 == x.target))
@@ -442,7 +497,8 @@ impl WordNet {
         let up = |lemmas: &[u32]| -> Vec<u32> {
             let mut out: Vec<u32> = lemmas.iter().flat_map(|&l| self.senses_of(l, true, Some(VERB))).collect();
             for _ in 0..VERB_STEPS {
-                let next: Vec<u32> = out.iter().flat_map(|&s| self.synsets[s as usize].hypernyms.iter().copied()).collect();
+                let next: Vec<u32> =
+                    out.iter().flat_map(|&s| self.synsets[s as usize].hypernyms.iter().copied()).collect();
                 out.extend(next);
             }
             out.sort_unstable();
@@ -475,9 +531,12 @@ impl WordNet {
     /// same people by their role in the question; for things ("sedan" / "car") a kind narrows.
     pub fn person_kind_of(&self, a: &[u32], b: &[u32]) -> bool {
         let sb = self.noun_senses(b);
-        self.noun_senses(a)
-            .iter()
-            .any(|&x| self.synsets[x as usize].hypernyms.iter().any(|&h| self.synsets[h as usize].lex_file == NOUN_PERSON && sb.contains(&h)))
+        self.noun_senses(a).iter().any(|&x| {
+            self.synsets[x as usize]
+                .hypernyms
+                .iter()
+                .any(|&h| self.synsets[h as usize].lex_file == NOUN_PERSON && sb.contains(&h))
+        })
     }
 
     /// Whether the most frequent adjective senses of `a` and `b` share one cluster ("tiniest" and
@@ -527,7 +586,10 @@ impl WordNet {
     /// Whether the most frequent noun sense of `w` names a kind of person ("drivers", "astronaut").
     pub fn person_noun(&self, w: &str) -> bool {
         let nouns = self.bases(w, NOUN);
-        nouns.iter().filter_map(|&l| self.senses[l as usize].iter().find(|s| s.pos == NOUN)).any(|s| s.synsets.first().is_some_and(|&x| self.synsets[x as usize].lex_file == NOUN_PERSON))
+        nouns
+            .iter()
+            .filter_map(|&l| self.senses[l as usize].iter().find(|s| s.pos == NOUN))
+            .any(|s| s.synsets.first().is_some_and(|&x| self.synsets[x as usize].lex_file == NOUN_PERSON))
     }
 
     fn first_word(&self, syn: u32) -> String {
@@ -549,14 +611,24 @@ impl WordNet {
     #[cfg(test)]
     pub fn approx_bytes(&self) -> usize {
         let ids: usize = self.ids.keys().map(|k| 2 * (k.len() + 16) + 8).sum();
-        let senses: usize = self.senses.iter().map(|v| 24 + v.iter().map(|s| 24 + s.synsets.len() * 4).sum::<usize>()).sum();
+        let senses: usize =
+            self.senses.iter().map(|v| 24 + v.iter().map(|s| 24 + s.synsets.len() * 4).sum::<usize>()).sum();
         let syn: usize = self
             .synsets
             .iter()
-            .map(|s| 88 + s.words.len() * 4 + s.hypernyms.len() * 4 + s.similar.len() * 4 + (s.antonyms.len() + s.derived.len()) * 8)
+            .map(|s| {
+                88 + s.words.len() * 4
+                    + s.hypernyms.len() * 4
+                    + s.similar.len() * 4
+                    + (s.antonyms.len() + s.derived.len()) * 8
+            })
             .sum();
-        let exc: usize = self.exceptions.iter().flat_map(|m| m.iter()).map(|(k, v)| k.len() + 40 + v.iter().map(|b| b.len() + 16).sum::<usize>()).sum();
+        let exc: usize = self
+            .exceptions
+            .iter()
+            .flat_map(|m| m.iter())
+            .map(|(k, v)| k.len() + 40 + v.iter().map(|b| b.len() + 16).sum::<usize>())
+            .sum();
         ids + senses + syn + exc
     }
-
 }
