@@ -24,7 +24,8 @@ pub fn sweep_chart(sweep: &[SweepPoint], current: f32) -> Result<String, String>
             .y_desc("share of pairs served")
             .draw()
             .map_err(|e| e.to_string())?;
-        let series: [(&str, RGBColor, fn(&SweepPoint) -> Option<f64>); 4] = [
+        type Series = (&'static str, RGBColor, fn(&SweepPoint) -> Option<f64>);
+        let series: [Series; 4] = [
             ("same answer served (verified)", RGBColor(22, 130, 60), |p| p.verified.same_served_rate),
             ("false hits (verified)", RGBColor(200, 40, 40), |p| p.verified.false_hit_rate),
             ("same answer served (raw cosine)", RGBColor(120, 190, 140), |p| p.raw.same_served_rate),

@@ -50,6 +50,13 @@ impl ApiError {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Internal, message)
     }
+    pub fn service_read_only() -> Self {
+        Self::new(
+            ErrorCode::ReadOnly,
+            "this Simba Tuner runs read-only (started with --read-only): nothing was changed; restart it without \
+             the flag to allow changes",
+        )
+    }
     pub fn read_only(profile: &str) -> Self {
         Self::new(
             ErrorCode::ReadOnly,

@@ -20,3 +20,46 @@ pub fn data_dir() -> PathBuf {
 pub fn models_dir() -> PathBuf {
     std::env::var_os("SIMBA_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| data_dir().join("models"))
 }
+
+/// Creates `dir` (and its parents) readable by this user only when it is new; an existing folder
+/// keeps its mode, since the user may share it on purpose.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Makes `path` (created empty when missing) and its SQLite companions (`-wal`, `-shm`, `-journal`)
+/// readable and writable by this user only. SQLite gives the companions the main file's mode when
+/// it creates them, so a file made private before SQLite opens it stays private with its WAL.
+pub fn make_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let companion = std::path::Path::new(&name);
+            if companion.exists() {
+                std::fs::set_permissions(companion, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -5,6 +5,7 @@
 //! `env`; the built-in `embedded` profile is the local engine and needs nothing.
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::keyring_store::SecretStore;
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -139,8 +140,8 @@ impl ResolvedProfile {
     pub fn ad_hoc(urls: &[(Service, &str)]) -> ApiResult<Self> {
         let mut endpoints = Vec::new();
         for (service, raw) in urls {
-            let (stored, secret) = split_secret(*service, raw)?;
-            endpoints.push(join_secret(*service, &stored, secret.as_ref(), None));
+            let (stored, secrets) = split_secret(*service, raw)?;
+            endpoints.push(join_secret(*service, &stored, &secrets, None));
         }
         Ok(Self { name: "command-line".into(), read_only: true, endpoints })
     }
@@ -154,6 +155,9 @@ struct StoredProfile {
     read_only: bool,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     urls: BTreeMap<String, String>,
+    /// `keyring` when the profile's secrets are in the OS keyring; absent for the secrets file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secrets_in: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -169,11 +173,36 @@ type SecretsFile = BTreeMap<String, BTreeMap<String, String>>;
 #[derive(Debug, Clone)]
 pub struct ProfileStore {
     dir: PathBuf,
+    /// Where secrets of profiles saved from now on go.
+    secret_store: SecretStore,
 }
 
 impl ProfileStore {
+    /// Profiles in `dir`, with secrets in its 0600 file.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self::with_secret_store(dir, SecretStore::File)
+    }
+
+    pub fn with_secret_store(dir: impl Into<PathBuf>, secret_store: SecretStore) -> Self {
+        Self { dir: dir.into(), secret_store }
+    }
+
+    /// The user's profiles, with secrets in the OS keyring where one answers (`SIMBA_SECRET_STORE`).
+    pub fn for_user(dir: impl Into<PathBuf>) -> ApiResult<Self> {
+        Ok(Self::with_secret_store(dir, SecretStore::from_env()?))
+    }
+
+    pub fn secret_store(&self) -> SecretStore {
+        self.secret_store
+    }
+
+    /// A profile's secrets, from wherever it keeps them.
+    fn secrets_of(&self, p: &StoredProfile, file: &SecretsFile) -> ApiResult<Option<BTreeMap<String, String>>> {
+        if p.secrets_in.as_deref() == Some(KEYRING) {
+            crate::keyring_store::get(&p.name)
+        } else {
+            Ok(file.get(&p.name).cloned())
+        }
     }
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -201,6 +230,7 @@ impl ProfileStore {
 
     fn read_secrets(&self) -> ApiResult<SecretsFile> {
         let path = self.secrets_path();
+        check_private(&path)?;
         match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str(&text).map_err(|e| {
                 // The parser's message can quote the offending line, which may hold a secret.
@@ -215,27 +245,20 @@ impl ProfileStore {
         }
     }
 
-    fn write_file(&self, path: &Path, text: &str, private: bool) -> ApiResult<()> {
+    /// Writes beside, then renames: a crash never leaves half a file, and a temporary file of its
+    /// own (created 0600) keeps two writers from sharing one.
+    fn write_file(&self, path: &Path, text: &str) -> ApiResult<()> {
+        use std::io::Write;
         let io =
             |e: std::io::Error| ApiError::new(ErrorCode::BadConfig, format!("cannot write {}: {e}", path.display()));
-        std::fs::create_dir_all(&self.dir).map_err(io)?;
-        // Write beside, then rename: a crash never leaves half a file.
-        let tmp = path.with_extension("tmp");
-        {
-            use std::io::Write;
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            if private {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            let _ = private;
-            let mut f = opts.open(&tmp).map_err(io)?;
-            f.write_all(text.as_bytes()).map_err(io)?;
-            f.sync_all().map_err(io)?;
+        crate::paths::create_private_dir(&self.dir).map_err(io)?;
+        let mut tmp = tempfile::Builder::new().prefix(".simba-").suffix(".tmp").tempfile_in(&self.dir).map_err(io)?;
+        tmp.write_all(text.as_bytes()).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(path).map_err(|e| io(e.error))?;
+        if let Ok(dir) = std::fs::File::open(&self.dir) {
+            let _ = dir.sync_all();
         }
-        std::fs::rename(&tmp, path).map_err(io)?;
         Ok(())
     }
 
@@ -246,10 +269,11 @@ impl ProfileStore {
         if let Some(env) = env_profile()? {
             out.push(view_of(&env, "env"));
         }
+        let file = self.read_secrets()?;
         for p in self.read_profiles()?.profiles {
-            let secrets = self.read_secrets()?;
-            let resolved = resolve_stored(&p, secrets.get(&p.name));
-            out.push(view_of(&resolved, "file"));
+            // A keyring that does not answer hides the secrets, not the profile.
+            let secrets = self.secrets_of(&p, &file).unwrap_or_default();
+            out.push(view_of(&resolve_stored(&p, secrets.as_ref()), "file"));
         }
         Ok(out)
     }
@@ -275,17 +299,22 @@ impl ProfileStore {
                 known.join(", ")
             ))
         })?;
-        let secrets = self.read_secrets()?;
-        Ok(resolve_stored(p, secrets.get(name)))
+        let secrets = self.secrets_of(p, &self.read_secrets()?)?;
+        Ok(resolve_stored(p, secrets.as_ref()))
     }
 
     /// Creates or replaces a profile. Validates every URL first; nothing is written on error.
+    /// A password shown as `***` and sent back keeps the stored one only while the URL still
+    /// points at the same server and user: a stored secret never goes to another server.
     pub fn save(&self, input: &ProfileInput) -> ApiResult<ProfileView> {
         let name = input.name.trim();
         validate_name(name)?;
-        let mut stored = StoredProfile { name: name.to_string(), read_only: input.read_only, urls: BTreeMap::new() };
+        let _lock = self.lock()?;
+        let mut file = self.read_profiles()?;
         let mut secrets = self.read_secrets()?;
-        let previous_secrets = secrets.get(name).cloned().unwrap_or_default();
+        let previous = file.profiles.iter().find(|p| p.name == name).cloned().unwrap_or_default();
+        let previous_secrets = self.secrets_of(&previous, &secrets)?.unwrap_or_default();
+        let mut stored = StoredProfile { name: name.to_string(), read_only: input.read_only, ..Default::default() };
         let mut new_secrets = BTreeMap::new();
         let fields = [
             (Service::Redis, &input.redis_url),
@@ -296,71 +325,177 @@ impl ProfileStore {
         ];
         for (service, value) in fields {
             let Some(raw) = value.as_deref().map(str::trim).filter(|s| !s.is_empty()) else { continue };
-            let (url, secret) = split_secret(service, raw)?;
-            // A URL re-submitted with `***` (as the form shows it) keeps the stored password.
-            let secret = match secret {
-                Some(s) if s.expose() == "***" => previous_secrets.get(service.key()).cloned().map(Secret::new),
-                other => other,
-            };
-            if let Some(s) = secret {
-                new_secrets.insert(service.key().to_string(), s.expose().to_string());
+            let (url, url_secrets) = split_secret(service, raw)?;
+            let same_server = previous.urls.get(service.key()).is_some_and(|old| same_target(old, &url));
+            for (slot, secret) in url_secrets.slots(service) {
+                let value = if secret.expose() == REDACTED {
+                    match previous_secrets.get(&slot) {
+                        Some(old) if same_server => old.clone(),
+                        Some(_) => return Err(secret_not_carried(service, &slot, &url)),
+                        None => {
+                            return Err(ApiError::invalid(format!(
+                                "{} URL '{}' holds '***' where a password goes, and none is stored for it: \
+                                 enter the password",
+                                service.label(),
+                                redact_url(&url)
+                            )))
+                        }
+                    }
+                } else {
+                    secret.expose().to_string()
+                };
+                new_secrets.insert(slot, value);
             }
             stored.urls.insert(service.key().to_string(), url);
         }
+        let kubernetes_same =
+            match (previous.urls.get(Service::Kubernetes.key()), stored.urls.get(Service::Kubernetes.key())) {
+                (Some(old), Some(new)) => same_target(old, new),
+                _ => false,
+            };
         match input.kubernetes_token.as_deref().map(str::trim) {
-            Some(t) if !t.is_empty() => {
-                new_secrets.insert("kubernetes_token".into(), t.to_string());
+            Some(t) if !t.is_empty() && t != REDACTED => {
+                new_secrets.insert(KUBERNETES_TOKEN.into(), t.to_string());
             }
-            Some(_) => {}
-            None => {
-                if let Some(t) = previous_secrets.get("kubernetes_token") {
-                    new_secrets.insert("kubernetes_token".into(), t.clone());
+            Some("") => {}
+            _ => {
+                if let Some(t) = previous_secrets.get(KUBERNETES_TOKEN) {
+                    if !kubernetes_same {
+                        let url = stored.urls.get(Service::Kubernetes.key()).cloned().unwrap_or_default();
+                        return Err(secret_not_carried(Service::Kubernetes, KUBERNETES_TOKEN, &url));
+                    }
+                    new_secrets.insert(KUBERNETES_TOKEN.into(), t.clone());
                 }
             }
         }
-        let mut file = self.read_profiles()?;
+        secrets.remove(name);
+        match self.secret_store {
+            SecretStore::Keyring if !new_secrets.is_empty() => {
+                crate::keyring_store::set(name, &new_secrets)?;
+                stored.secrets_in = Some(KEYRING.into());
+            }
+            _ => {
+                if !new_secrets.is_empty() {
+                    secrets.insert(name.to_string(), new_secrets.clone());
+                }
+                if previous.secrets_in.as_deref() == Some(KEYRING) {
+                    forget_in_keyring(name);
+                }
+            }
+        }
         file.profiles.retain(|p| p.name != name);
         file.profiles.push(stored.clone());
         file.profiles.sort_by(|a, b| a.name.cmp(&b.name));
-        if new_secrets.is_empty() {
-            secrets.remove(name);
-        } else {
-            secrets.insert(name.to_string(), new_secrets);
-        }
-        self.write_file(
-            &self.secrets_path(),
-            &toml::to_string(&secrets).map_err(|e| ApiError::internal(e.to_string()))?,
-            true,
-        )?;
-        self.write_file(
-            &self.profiles_path(),
-            &toml::to_string(&file).map_err(|e| ApiError::internal(e.to_string()))?,
-            false,
-        )?;
-        Ok(view_of(&resolve_stored(&stored, secrets.get(name)), "file"))
+        self.write_secrets(&secrets)?;
+        self.write_profiles(&file)?;
+        let shown = (!new_secrets.is_empty()).then_some(&new_secrets);
+        Ok(view_of(&resolve_stored(&stored, shown), "file"))
     }
 
     pub fn delete(&self, name: &str) -> ApiResult<()> {
+        let _lock = self.lock()?;
         let mut file = self.read_profiles()?;
-        let before = file.profiles.len();
-        file.profiles.retain(|p| p.name != name);
-        if file.profiles.len() == before {
+        let Some(gone) = file.profiles.iter().position(|p| p.name == name).map(|i| file.profiles.remove(i)) else {
             return Err(ApiError::not_found(format!("no saved profile named '{name}'")));
+        };
+        if gone.secrets_in.as_deref() == Some(KEYRING) {
+            forget_in_keyring(name);
         }
         let mut secrets = self.read_secrets()?;
         secrets.remove(name);
-        self.write_file(
-            &self.secrets_path(),
-            &toml::to_string(&secrets).map_err(|e| ApiError::internal(e.to_string()))?,
-            true,
-        )?;
-        self.write_file(
-            &self.profiles_path(),
-            &toml::to_string(&file).map_err(|e| ApiError::internal(e.to_string()))?,
-            false,
-        )?;
+        self.write_secrets(&secrets)?;
+        self.write_profiles(&file)?;
         Ok(())
     }
+
+    fn write_secrets(&self, secrets: &SecretsFile) -> ApiResult<()> {
+        let text = toml::to_string(secrets).map_err(|e| ApiError::internal(e.to_string()))?;
+        self.write_file(&self.secrets_path(), &text)
+    }
+
+    fn write_profiles(&self, file: &ProfilesFile) -> ApiResult<()> {
+        let text = toml::to_string(file).map_err(|e| ApiError::internal(e.to_string()))?;
+        self.write_file(&self.profiles_path(), &text)
+    }
+
+    /// Saves from two processes at once (the app and the CLI) take turns: each reads, changes and
+    /// writes both files while it holds this lock, so neither loses the other's profile.
+    fn lock(&self) -> ApiResult<std::fs::File> {
+        let path = self.dir.join(".profiles.lock");
+        let io =
+            |e: std::io::Error| ApiError::new(ErrorCode::BadConfig, format!("cannot lock {}: {e}", path.display()));
+        crate::paths::create_private_dir(&self.dir).map_err(io)?;
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(file)
+    }
+}
+
+const REDACTED: &str = "***";
+const KEYRING: &str = "keyring";
+
+/// Removes a profile's keyring entry; a keyring that does not answer leaves it there (it is still
+/// protected by the keyring) and says so in the log.
+fn forget_in_keyring(name: &str) {
+    if let Err(e) = crate::keyring_store::delete(name) {
+        tracing::warn!(profile = name, "could not remove the profile's entry from the OS keyring: {}", e.message);
+    }
+}
+const KUBERNETES_TOKEN: &str = "kubernetes_token";
+
+fn secret_not_carried(service: Service, slot: &str, url: &str) -> ApiError {
+    let what = if slot == KUBERNETES_TOKEN { "token" } else { "password" };
+    ApiError::invalid(format!(
+        "{} URL '{}' points at another server or user than before, so the stored {what} is not sent there: \
+         enter the {what} for the new address",
+        service.label(),
+        redact_url(url)
+    ))
+}
+
+/// Whether two stored (secret-free) URLs reach the same server as the same user: scheme, host,
+/// port and user, and the query parameters that can name another host (libpq's `host`, `hostaddr`, `port`).
+fn same_target(old: &str, new: &str) -> bool {
+    let (Ok(a), Ok(b)) = (Url::parse(old), Url::parse(new)) else { return false };
+    let routing = |u: &Url| -> Vec<(String, String)> {
+        let mut v: Vec<_> = u
+            .query_pairs()
+            .filter(|(k, _)| matches!(k.to_ascii_lowercase().as_str(), "host" | "hostaddr" | "port"))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
+            .collect();
+        v.sort();
+        v
+    };
+    a.scheme() == b.scheme()
+        && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+        && a.port_or_known_default() == b.port_or_known_default()
+        && a.username() == b.username()
+        && routing(&a) == routing(&b)
+}
+
+/// Refuses a secrets file that other users can read: its passwords may already be known, and
+/// using it silently would hide that.
+fn check_private(path: &Path) -> ApiResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(ApiError::new(
+                    ErrorCode::BadConfig,
+                    format!(
+                        "{} can be read by other users (mode {mode:o}); run `chmod 600 {}`, and change the \
+                         passwords in it if others may have read them",
+                        path.display(),
+                        path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    let _ = path;
+    Ok(())
 }
 
 fn validate_name(name: &str) -> ApiResult<()> {
@@ -378,8 +513,47 @@ fn validate_name(name: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Parses and checks a URL for `service`; returns it without its password, and the password.
-pub fn split_secret(service: Service, raw: &str) -> ApiResult<(String, Option<Secret>)> {
+/// The secret parts of one URL: the password of its user info, and query parameters that carry a
+/// secret (`?password=`, `?sslpassword=`, …).
+#[derive(Debug, Clone, Default)]
+pub struct UrlSecrets {
+    pub password: Option<Secret>,
+    pub params: Vec<(String, Secret)>,
+}
+
+impl UrlSecrets {
+    /// Each secret with the name it is kept under in the secrets file: the service's key for the
+    /// password (as before), `service?param` for a query parameter.
+    fn slots(&self, service: Service) -> Vec<(String, Secret)> {
+        let mut out: Vec<_> = self.password.iter().map(|p| (service.key().to_string(), p.clone())).collect();
+        out.extend(self.params.iter().map(|(k, v)| (format!("{}?{k}", service.key()), v.clone())));
+        out
+    }
+
+    fn from_slots(service: Service, stored: Option<&BTreeMap<String, String>>) -> Self {
+        let mut out = Self::default();
+        for (slot, value) in stored.into_iter().flatten() {
+            if slot == service.key() {
+                out.password = Some(Secret::new(value.clone()));
+            } else if let Some(param) = slot.strip_prefix(service.key()).and_then(|r| r.strip_prefix('?')) {
+                out.params.push((param.to_string(), Secret::new(value.clone())));
+            }
+        }
+        out
+    }
+}
+
+/// Query parameters whose value is a secret: libpq's `password` and `sslpassword`, and the names
+/// other clients use for passwords and tokens.
+const SECRET_PARAMS: &[&str] =
+    &["password", "sslpassword", "pass", "passwd", "pwd", "token", "access_token", "api_key", "apikey", "secret"];
+
+fn is_secret_param(name: &str) -> bool {
+    SECRET_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(name))
+}
+
+/// Parses and checks a URL for `service`; returns it without its secrets, and the secrets.
+pub fn split_secret(service: Service, raw: &str) -> ApiResult<(String, UrlSecrets)> {
     let mut url = Url::parse(raw).map_err(|e| {
         ApiError::invalid(format!(
             "{} URL '{}' is not a valid URL ({e}); expected e.g. {}",
@@ -398,14 +572,33 @@ pub fn split_secret(service: Service, raw: &str) -> ApiResult<(String, Option<Se
             example(service)
         )));
     }
-    if url.host_str().map_or(true, str::is_empty) {
+    if url.host_str().is_none_or(str::is_empty) {
         return Err(ApiError::invalid(format!("{} URL '{}' names no host", service.label(), redact_url(raw))));
     }
-    let secret = url.password().map(|p| Secret::new(percent_decode(p)));
-    if secret.is_some() {
+    let mut secrets = UrlSecrets { password: url.password().map(|p| Secret::new(percent_decode(p))), params: vec![] };
+    if secrets.password.is_some() {
         let _ = url.set_password(None);
     }
-    Ok((url.to_string(), secret))
+    if url.query_pairs().any(|(k, _)| is_secret_param(&k)) {
+        let mut kept = Vec::new();
+        for (k, v) in url.query_pairs() {
+            if is_secret_param(&k) {
+                secrets.params.push((k.into_owned(), Secret::new(v.into_owned())));
+            } else {
+                kept.push((k.into_owned(), v.into_owned()));
+            }
+        }
+        set_query(&mut url, &kept);
+    }
+    Ok((url.to_string(), secrets))
+}
+
+fn set_query(url: &mut Url, pairs: &[(String, String)]) {
+    if pairs.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
 }
 
 fn percent_decode(s: &str) -> String {
@@ -425,30 +618,51 @@ fn example(service: Service) -> &'static str {
     }
 }
 
-/// A URL safe to show: any password becomes `***`. Unparseable text is cut at the last '@'.
+/// A URL safe to show: any password, and any secret query parameter, becomes `***`.
+/// Unparseable text is cut at the last '@' and before any query.
 pub fn redact_url(raw: &str) -> String {
     match Url::parse(raw) {
         Ok(mut u) => {
             if u.password().is_some() {
-                let _ = u.set_password(Some("***"));
+                let _ = u.set_password(Some(REDACTED));
             }
-            u.to_string()
+            if u.query_pairs().any(|(k, _)| is_secret_param(&k)) {
+                let pairs: Vec<(String, String)> = u
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if is_secret_param(&k) { REDACTED.to_string() } else { v.into_owned() };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                set_query(&mut u, &pairs);
+            }
+            // The query encoder writes `*` as `%2A`; the placeholder reads better as typed.
+            u.to_string().replace("%2A%2A%2A", REDACTED)
         }
-        Err(_) => match raw.rfind('@') {
-            Some(i) => format!("***{}", &raw[i..]),
-            None => raw.to_string(),
-        },
+        Err(_) => {
+            let text = raw.split(['?', '#']).next().unwrap_or_default();
+            match text.rfind('@') {
+                Some(i) => format!("***{}", &text[i..]),
+                None => text.to_string(),
+            }
+        }
     }
 }
 
-fn join_secret(service: Service, stored_url: &str, secret: Option<&Secret>, token: Option<Secret>) -> Endpoint {
+fn join_secret(service: Service, stored_url: &str, secrets: &UrlSecrets, token: Option<Secret>) -> Endpoint {
     let mut full = Url::parse(stored_url).expect("stored URLs were validated on save");
-    if let Some(s) = secret {
+    if let Some(s) = &secrets.password {
         if full.username().is_empty() && matches!(service, Service::Redis | Service::CeleryBroker) {
             // redis://:password@host is the usual form for a password without a user.
             let _ = full.set_username("");
         }
         let _ = full.set_password(Some(s.expose()));
+    }
+    if !secrets.params.is_empty() {
+        let mut pairs: Vec<(String, String)> =
+            full.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        pairs.extend(secrets.params.iter().map(|(k, v)| (k.clone(), v.expose().to_string())));
+        set_query(&mut full, &pairs);
     }
     Endpoint { service, url: Secret::new(full.to_string()), display: redact_url(full.as_str()), token }
 }
@@ -457,14 +671,14 @@ fn resolve_stored(p: &StoredProfile, secrets: Option<&BTreeMap<String, String>>)
     let mut endpoints = Vec::new();
     for service in Service::ALL {
         if let Some(url) = p.urls.get(service.key()) {
-            let secret = secrets.and_then(|s| s.get(service.key())).map(|s| Secret::new(s.clone()));
+            let url_secrets = UrlSecrets::from_slots(service, secrets);
             let token = if service == Service::Kubernetes {
-                secrets.and_then(|s| s.get("kubernetes_token")).map(|s| Secret::new(s.clone()))
+                secrets.and_then(|s| s.get(KUBERNETES_TOKEN)).map(|s| Secret::new(s.clone()))
             } else {
                 None
             };
             if Url::parse(url).is_ok() {
-                endpoints.push(join_secret(service, url, secret.as_ref(), token));
+                endpoints.push(join_secret(service, url, &url_secrets, token));
             }
         }
     }
@@ -478,7 +692,7 @@ fn env_profile() -> ApiResult<Option<ResolvedProfile>> {
             if raw.trim().is_empty() {
                 continue;
             }
-            let (url, secret) = split_secret(service, raw.trim()).map_err(|e| {
+            let (url, secrets) = split_secret(service, raw.trim()).map_err(|e| {
                 ApiError::new(e.code, format!("environment variable {}: {}", service.env_var(), e.message))
             })?;
             let token = if service == Service::Kubernetes {
@@ -486,7 +700,7 @@ fn env_profile() -> ApiResult<Option<ResolvedProfile>> {
             } else {
                 None
             };
-            endpoints.push(join_secret(service, &url, secret.as_ref(), token));
+            endpoints.push(join_secret(service, &url, &secrets, token));
         }
     }
     if endpoints.is_empty() {
@@ -611,5 +825,167 @@ mod tests {
         assert!(err.message.contains("staging"));
         store.delete("staging").unwrap();
         assert!(store.delete("staging").is_err());
+    }
+
+    #[test]
+    fn a_stored_password_never_goes_to_another_server() {
+        let (_d, store) = store();
+        let first = ProfileInput {
+            name: "p".into(),
+            redis_url: Some("redis://:hunter2@127.0.0.1:6380/0".into()),
+            kubernetes_url: Some("https://127.0.0.1:6443".into()),
+            kubernetes_token: Some("tok-1".into()),
+            ..Default::default()
+        };
+        store.save(&first).unwrap();
+        // The form shows the redacted URL; pointed elsewhere, it must not carry the stored password.
+        for moved in [
+            "redis://:***@10.9.9.9:6380/0",
+            "redis://:***@127.0.0.1:6390/0",
+            "rediss://:***@127.0.0.1:6380/0",
+            "redis://admin:***@127.0.0.1:6380/0",
+        ] {
+            let err = store.save(&ProfileInput { redis_url: Some(moved.into()), ..first.clone() }).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidInput);
+            assert!(err.message.contains("enter the password"), "{}", err.message);
+            assert!(!err.message.contains("hunter2"), "{}", err.message);
+        }
+        let err = store
+            .save(&ProfileInput {
+                redis_url: Some("redis://:***@127.0.0.1:6380/0".into()),
+                kubernetes_url: Some("https://evil.example:6443".into()),
+                kubernetes_token: None,
+                ..first.clone()
+            })
+            .unwrap_err();
+        assert!(err.message.contains("enter the token"), "{}", err.message);
+        // Nothing was changed by the refused saves.
+        let r = store.resolve("p").unwrap();
+        assert_eq!(r.endpoint(Service::Redis).unwrap().url.expose(), "redis://:hunter2@127.0.0.1:6380/0");
+        // The same server keeps it; a new address with a new password is fine.
+        store.save(&ProfileInput { redis_url: Some("redis://:***@127.0.0.1:6380/0".into()), ..first.clone() }).unwrap();
+        store
+            .save(&ProfileInput { redis_url: Some("redis://:other@10.9.9.9:6380/0".into()), ..first.clone() })
+            .unwrap();
+        let r = store.resolve("p").unwrap();
+        assert_eq!(r.endpoint(Service::Redis).unwrap().url.expose(), "redis://:other@10.9.9.9:6380/0");
+        // `***` with nothing stored is not a password.
+        let err = store
+            .save(&ProfileInput {
+                name: "q".into(),
+                postgres_url: Some("postgres://u:***@127.0.0.1/db".into()),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(err.message.contains("none is stored"), "{}", err.message);
+        // libpq's host parameter names the server too.
+        store
+            .save(&ProfileInput {
+                name: "pg".into(),
+                postgres_url: Some("postgres://u:pw@db1/app".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        let err = store
+            .save(&ProfileInput {
+                name: "pg".into(),
+                postgres_url: Some("postgres://u:***@db1/app?host=evil.example".into()),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(err.message.contains("enter the password"), "{}", err.message);
+    }
+
+    #[test]
+    fn passwords_in_the_query_string_are_secrets_too() {
+        let (_d, store) = store();
+        let raw = "postgres://app@127.0.0.1:5432/db?sslmode=require&password=pw-q1&sslpassword=pw%26q2";
+        let view = store
+            .save(&ProfileInput { name: "p".into(), postgres_url: Some(raw.into()), ..Default::default() })
+            .unwrap();
+        let shown = &view.endpoints[0].url;
+        assert!(
+            shown.contains("password=***") && shown.contains("sslpassword=***") && shown.contains("sslmode=require"),
+            "{shown}"
+        );
+        assert!(view.endpoints[0].has_secret);
+        let profiles = std::fs::read_to_string(store.dir().join("profiles.toml")).unwrap();
+        assert!(
+            !profiles.contains("pw-q1") && !profiles.contains("pw&q2") && !profiles.contains("pw%26q2"),
+            "{profiles}"
+        );
+        let listed = serde_json::to_string(&store.list().unwrap()).unwrap();
+        assert!(!listed.contains("pw-q1") && !listed.contains("q2"), "{listed}");
+        let url = store.resolve("p").unwrap().endpoint(Service::Postgres).unwrap().url.expose().to_string();
+        let parsed = Url::parse(&url).unwrap();
+        let pairs: BTreeMap<_, _> = parsed.query_pairs().into_owned().collect();
+        assert_eq!(pairs.get("password").map(String::as_str), Some("pw-q1"));
+        assert_eq!(pairs.get("sslpassword").map(String::as_str), Some("pw&q2"));
+        // Saved again as shown, the secrets stay.
+        store
+            .save(&ProfileInput { name: "p".into(), postgres_url: Some(shown.clone()), ..Default::default() })
+            .unwrap();
+        assert_eq!(store.resolve("p").unwrap().endpoint(Service::Postgres).unwrap().url.expose(), url);
+        // Errors show the URL redacted.
+        let err = split_secret(Service::Redis, "http://h/?password=pw-q3").unwrap_err();
+        assert!(!err.message.contains("pw-q3"), "{}", err.message);
+        assert!(!redact_url("not a url?password=pw-q4").contains("pw-q4"));
+        assert!(!redact_url("postgres://h/db?PassWord=pw-q5").contains("pw-q5"));
+    }
+
+    #[test]
+    fn saves_from_many_writers_at_once_lose_nothing() {
+        let (_d, store) = store();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for i in 0..15 {
+                        store
+                            .save(&ProfileInput {
+                                name: format!("p{t}-{i}"),
+                                redis_url: Some(format!("redis://:pw{t}x{i}@127.0.0.1:{}/0", 6000 + i)),
+                                ..Default::default()
+                            })
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let names: Vec<_> = store.list().unwrap().into_iter().map(|p| p.name).collect();
+        assert_eq!(names.len(), 1 + 8 * 15, "{names:?}");
+        for t in 0..8 {
+            for i in 0..15 {
+                let r = store.resolve(&format!("p{t}-{i}")).unwrap();
+                assert!(r.endpoint(Service::Redis).unwrap().url.expose().contains(&format!("pw{t}x{i}@")));
+            }
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(store.dir())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_secrets_file_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_d, store) = store();
+        store
+            .save(&ProfileInput { name: "p".into(), redis_url: Some("redis://:pw@h:1".into()), ..Default::default() })
+            .unwrap();
+        let path = store.dir().join("secrets.toml");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = store.resolve("p").unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadConfig);
+        assert!(err.message.contains("chmod 600"), "{}", err.message);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(store.resolve("p").is_ok());
+        assert_eq!(std::fs::metadata(store.dir()).unwrap().permissions().mode() & 0o777, 0o700);
     }
 }

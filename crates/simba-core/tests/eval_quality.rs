@@ -9,6 +9,7 @@
 //! - `eval_blind2` (written in session 7) and `eval_blind3` (session 8): never read; only their
 //!   overall figures were looked at, once the judge's settings were chosen. They are the honest
 //!   measure of what held-out questions get.
+//!
 //! Sets that meet the target must keep meeting it; a set that does not yet is held to a floor just
 //! under its figure, so no change loses ground unnoticed.
 //!

@@ -443,6 +443,33 @@ fn refused_key_is_actionable_and_never_shown() {
 }
 
 #[test]
+fn a_redirect_never_carries_the_key_to_another_host() {
+    let (first, url) = serve(None);
+    let (elsewhere, other_url) = serve(None);
+    for config in [azure_config(&url), openai_config(&url)] {
+        let e = ProviderEmbedder::connect(config.with_dimensions(8)).unwrap();
+        let location: &'static str = Box::leak(format!("{other_url}/v1/embeddings").into_boxed_str());
+        first.push(307, String::new(), vec![("location", location)]);
+        let msg = err_text(e.embed("how many customers?"));
+        assert!(msg.contains("redirect") && msg.contains("SIMBA_EMBEDDINGS_URL"), "{msg}");
+        assert!(!msg.contains(KEY), "{msg}");
+    }
+    assert!(elsewhere.requests().is_empty(), "the redirect was followed: {:?}", elsewhere.requests());
+}
+
+#[test]
+fn plain_http_is_refused_for_other_machines() {
+    for url in ["http://api.example.com", "http://10.1.2.3:8080/v1"] {
+        let msg = err_text(ProviderEmbedder::connect(openai_config(url).with_dimensions(8)));
+        assert!(msg.contains("plain http") && msg.contains("https://"), "{msg}");
+        assert!(!msg.contains(KEY), "{msg}");
+    }
+    // Loopback stays allowed over http (local servers such as llama.cpp or vLLM).
+    let (_fake, url) = serve(None);
+    assert!(ProviderEmbedder::connect(openai_config(&url.replace("127.0.0.1", "localhost")).with_dimensions(8)).is_ok());
+}
+
+#[test]
 fn rate_limit_then_success_is_retried_and_retries_are_bounded() {
     let (fake, url) = serve(None);
     let e = ProviderEmbedder::connect(openai_config(&url).with_dimensions(8)).unwrap();

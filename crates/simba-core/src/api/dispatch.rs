@@ -42,6 +42,20 @@ pub struct Done {
     pub ok: bool,
 }
 
+/// What a command may change. [`dispatch`] checks it before the command runs, so a command cannot
+/// write through a read-only profile by forgetting to ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteTarget {
+    /// Reads only.
+    Nothing,
+    /// The app's own settings (saved profiles): refused only when the whole service is read-only.
+    AppConfig,
+    /// The semantic cache's store: refused when the profile that store belongs to is read-only.
+    Cache,
+    /// The monitored system of the profile named by the request's `profile` field.
+    Profile,
+}
+
 /// A command's signature, for generated clients.
 #[derive(Debug, Clone, Copy)]
 pub struct CommandSig {
@@ -50,6 +64,7 @@ pub struct CommandSig {
     pub response: &'static str,
     /// Whether the command may change anything (profiles, caches, monitored systems).
     pub writes: bool,
+    pub target: WriteTarget,
 }
 
 fn parse_args<T: DeserializeOwned>(command: &str, args: serde_json::Value) -> ApiResult<T> {
@@ -61,17 +76,27 @@ fn to_json<T: Serialize>(value: T) -> ApiResult<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| ApiError::internal(format!("cannot encode the answer: {e}")))
 }
 
+/// Adding a command: declare it here (`writes(config|cache|profile)` when it may change anything),
+/// add its facade method, and run `cargo test` to regenerate the TypeScript bindings.
 macro_rules! commands {
-    ($( $name:literal $(writes $w:tt)? => |$svc:ident, $arg:ident : $req:ident| -> $res:ty $body:block )*) => {
+    ($( $name:literal $(writes($w:ident))? => |$svc:ident, $arg:ident : $req:ident| -> $res:ty $body:block )*) => {
         /// Every command with its request and answer type names.
         pub const COMMANDS: &[CommandSig] = &[
-            $( CommandSig { name: $name, request: stringify!($req), response: stringify!($res), writes: commands!(@w $($w)?) }, )*
+            $( CommandSig {
+                name: $name,
+                request: stringify!($req),
+                response: stringify!($res),
+                writes: !matches!(commands!(@w $($w)?), WriteTarget::Nothing),
+                target: commands!(@w $($w)?),
+            }, )*
         ];
 
-        /// Runs one command by name with JSON arguments and returns its JSON answer.
+        /// Runs one command by name with JSON arguments and returns its JSON answer. A command that
+        /// writes is refused with [`ErrorCode::ReadOnly`] before it runs when its target may not be written.
         pub async fn dispatch(service: &Service, command: &str, args: serde_json::Value) -> ApiResult<serde_json::Value> {
             match command {
                 $( $name => {
+                    service.ensure_may_write(commands!(@w $($w)?), &args)?;
                     #[allow(unused_variables)]
                     let $arg: $req = parse_args($name, args)?;
                     let $svc = service;
@@ -82,26 +107,28 @@ macro_rules! commands {
             }
         }
     };
-    (@w) => { false };
-    (@w $w:tt) => { true };
+    (@w) => { WriteTarget::Nothing };
+    (@w config) => { WriteTarget::AppConfig };
+    (@w cache) => { WriteTarget::Cache };
+    (@w profile) => { WriteTarget::Profile };
 }
 
 commands! {
     "status" => |s, req: StatusRequest| -> StatusReport { s.status(req).await? }
     "list_profiles" => |s, _a: NoArgs| -> Vec<ProfileView> { s.list_profiles()? }
-    "save_profile" writes! => |s, input: ProfileInput| -> ProfileView { s.save_profile(input)? }
-    "delete_profile" writes! => |s, p: ProfileName| -> Done { s.delete_profile(&p.name)?; Done { ok: true } }
+    "save_profile" writes(config) => |s, input: ProfileInput| -> ProfileView { s.save_profile(input)? }
+    "delete_profile" writes(config) => |s, p: ProfileName| -> Done { s.delete_profile(&p.name)?; Done { ok: true } }
     "cache_stats" => |s, _a: NoArgs| -> CacheStats { s.cache_stats().await? }
     "cache_lookup" => |s, r: CacheLookupRequest| -> Lookup { s.cache_lookup(r).await? }
     "cache_search" => |s, r: CacheSearchRequest| -> Vec<EntryView> { s.cache_search(r).await? }
     "cache_entries" => |s, r: CacheEntriesRequest| -> Vec<EntryView> { s.cache_entries(r).await? }
     "cache_eval" => |s, r: CacheEvalRequest| -> EvalReport { s.cache_eval(r).await? }
-    "cache_store" writes! => |s, r: CacheStoreRequest| -> StoredEntry { s.cache_store(r).await? }
-    "cache_delete_entry" writes! => |s, r: EntryId| -> Count { s.cache_delete_entry(&r.id).await? }
-    "cache_invalidate" writes! => |s, r: Invalidation| -> Count { s.cache_invalidate(r).await? }
-    "cache_set_settings" writes! => |s, r: CacheSettingsRequest| -> CacheSettings { s.cache_set_settings(r).await? }
-    "cache_cleanup" writes! => |s, _a: NoArgs| -> CleanupReport { s.cache_cleanup().await? }
-    "cache_warm" writes! => |s, r: CacheWarmRequest| -> JobId { s.cache_warm(r).await? }
+    "cache_store" writes(cache) => |s, r: CacheStoreRequest| -> StoredEntry { s.cache_store(r).await? }
+    "cache_delete_entry" writes(cache) => |s, r: EntryId| -> Count { s.cache_delete_entry(&r.id).await? }
+    "cache_invalidate" writes(cache) => |s, r: Invalidation| -> Count { s.cache_invalidate(r).await? }
+    "cache_set_settings" writes(cache) => |s, r: CacheSettingsRequest| -> CacheSettings { s.cache_set_settings(r).await? }
+    "cache_cleanup" writes(cache) => |s, _a: NoArgs| -> CleanupReport { s.cache_cleanup().await? }
+    "cache_warm" writes(cache) => |s, r: CacheWarmRequest| -> JobId { s.cache_warm(r).await? }
     "job_status" => |s, r: JobId| -> JobView { s.jobs().get(r.id)? }
     "list_jobs" => |s, _a: NoArgs| -> Vec<JobView> { s.jobs().list() }
 }
@@ -145,6 +172,7 @@ pub fn command_map_ts() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     #[test]
     fn write_typescript_command_map() {
@@ -164,5 +192,68 @@ mod tests {
         let before = names.len();
         names.dedup();
         assert_eq!(before, names.len());
+    }
+
+    fn quiet_service(dir: &std::path::Path, store: Option<&str>) -> Service {
+        let profiles = crate::profiles::ProfileStore::new(dir.join("cfg"));
+        match store {
+            Some(choice) => Service::open_with_store_in(profiles, Some(choice)).unwrap(),
+            None => {
+                let engine = crate::engine::Engine::new(
+                    dir.join("no-model"),
+                    crate::engine::Backend::Embedded { path: dir.join("data").join("cache.db") },
+                );
+                Service::open(profiles, engine).unwrap()
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_only_service_refuses_every_writing_command_before_it_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = quiet_service(dir.path(), None).into_read_only();
+        assert!(COMMANDS.iter().any(|c| c.writes), "no command declares a write");
+        for c in COMMANDS {
+            let answer = dispatch(&service, c.name, serde_json::json!({})).await;
+            let code = answer.as_ref().err().map(|e| e.code);
+            if c.writes {
+                assert_eq!(code, Some(ErrorCode::ReadOnly), "{} wrote through a read-only service: {answer:?}", c.name);
+            } else {
+                assert_ne!(code, Some(ErrorCode::ReadOnly), "{} only reads", c.name);
+            }
+        }
+        // Refused before running: neither the cache file nor the config folder was created.
+        assert!(!dir.path().join("data").exists());
+        assert!(!dir.path().join("cfg").exists());
+    }
+
+    #[tokio::test]
+    async fn the_cache_of_a_read_only_profile_is_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let profiles = crate::profiles::ProfileStore::new(dir.path().join("cfg"));
+        let shared = crate::profiles::ProfileInput {
+            name: "shared".into(),
+            redis_url: Some("redis://127.0.0.1:9/0".into()),
+            ..Default::default()
+        };
+        profiles.save(&shared).unwrap();
+        let service = quiet_service(dir.path(), Some("redis@shared"));
+        // Made read-only while the service runs: every cache write is refused at once.
+        profiles.save(&crate::profiles::ProfileInput { read_only: true, ..shared }).unwrap();
+        for c in COMMANDS.iter().filter(|c| c.target == WriteTarget::Cache) {
+            let err = dispatch(&service, c.name, serde_json::json!({})).await.unwrap_err();
+            assert_eq!(err.code, ErrorCode::ReadOnly, "{}: {}", c.name, err.message);
+            assert!(err.message.contains("shared"), "{}", err.message);
+        }
+        // Saved profiles (the app's own settings) stay editable, so the flag can be cleared.
+        let saved = dispatch(&service, "save_profile", serde_json::json!({"name": "other"})).await.unwrap();
+        assert_eq!(saved["name"], "other");
+        // A command on a monitored system names its profile, and is refused for a read-only one.
+        let err =
+            service.ensure_may_write(WriteTarget::Profile, &serde_json::json!({"profile": "shared"})).unwrap_err();
+        assert_eq!(err.code, ErrorCode::ReadOnly);
+        assert!(service.ensure_may_write(WriteTarget::Profile, &serde_json::json!({"profile": "other"})).is_ok());
+        let err = service.ensure_may_write(WriteTarget::Profile, &serde_json::json!({})).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
     }
 }

@@ -6,7 +6,7 @@ pub mod cache;
 mod dispatch;
 mod status;
 
-pub use dispatch::{command_map_ts, dispatch, CommandSig, COMMANDS};
+pub use dispatch::{command_map_ts, dispatch, CommandSig, WriteTarget, COMMANDS};
 pub use status::{EngineSnapshot, StatusReport, StatusRequest};
 
 use crate::error::{ApiError, ApiResult};
@@ -30,6 +30,10 @@ struct Inner {
     last_redis: Mutex<HashMap<String, RedisSnapshot>>,
     engine: crate::engine::Engine,
     jobs: Arc<cache::Jobs>,
+    /// The saved profile whose server holds the cache (`redis@NAME`, `postgres@NAME`), if any.
+    store_profile: Option<String>,
+    /// Refuses every write, whatever the profiles say (`serve --read-only`).
+    read_only: bool,
 }
 
 impl Service {
@@ -41,15 +45,26 @@ impl Service {
 
     /// As [`Service::open_default`], with the cache store given (see [`crate::engine::Backend::parse`]).
     pub fn open_with_store(store: Option<&str>) -> ApiResult<Self> {
-        let profiles = ProfileStore::new(crate::paths::config_dir());
-        let engine = match store.filter(|s| !s.trim().is_empty()) {
+        let profiles = ProfileStore::for_user(crate::paths::config_dir())?;
+        Self::open_with_store_in(profiles, store)
+    }
+
+    /// As [`Service::open_with_store`], over the profiles in `profiles`.
+    pub fn open_with_store_in(profiles: ProfileStore, store: Option<&str>) -> ApiResult<Self> {
+        let choice = store.map(str::trim).filter(|s| !s.is_empty());
+        let engine = match choice {
             Some(choice) => crate::engine::Engine::with_backend(crate::engine::Backend::parse(choice, &profiles)?),
             None => crate::engine::Engine::open_default()?,
         };
-        Self::open(profiles, engine)
+        let store_profile = choice.and_then(crate::engine::Backend::profile_named);
+        Self::build(profiles, engine, store_profile.map(str::to_string))
     }
 
     pub fn open(profiles: ProfileStore, engine: crate::engine::Engine) -> ApiResult<Self> {
+        Self::build(profiles, engine, None)
+    }
+
+    fn build(profiles: ProfileStore, engine: crate::engine::Engine, store_profile: Option<String>) -> ApiResult<Self> {
         Ok(Self {
             inner: Arc::new(Inner {
                 profiles,
@@ -57,8 +72,21 @@ impl Service {
                 last_redis: Mutex::new(HashMap::new()),
                 engine,
                 jobs: Arc::new(cache::Jobs::default()),
+                store_profile,
+                read_only: false,
             }),
         })
+    }
+
+    /// The same service refusing every write (profiles, caches, monitored systems).
+    pub fn into_read_only(self) -> Self {
+        let inner =
+            Arc::try_unwrap(self.inner).unwrap_or_else(|_| panic!("into_read_only before the service is shared"));
+        Self { inner: Arc::new(Inner { read_only: true, ..inner }) }
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
     }
 
     pub fn engine(&self) -> &crate::engine::Engine {
@@ -85,12 +113,38 @@ impl Service {
         self.inner.profiles.resolve(name)
     }
 
-    /// Refuses with a typed error when `profile` may not write. Every writing path calls this.
-    pub fn ensure_writable(profile: &ResolvedProfile) -> ApiResult<()> {
-        if profile.read_only {
+    /// Refuses with a typed error when `profile` may not write.
+    pub fn ensure_writable(&self, profile: &ResolvedProfile) -> ApiResult<()> {
+        if self.inner.read_only {
+            Err(ApiError::service_read_only())
+        } else if profile.read_only {
             Err(ApiError::read_only(&profile.name))
         } else {
             Ok(())
+        }
+    }
+
+    /// The check [`dispatch`] runs before every command that writes. The profile is read again
+    /// each time, so a profile made read-only while the app runs is read-only at once.
+    pub fn ensure_may_write(&self, target: WriteTarget, args: &serde_json::Value) -> ApiResult<()> {
+        if target == WriteTarget::Nothing {
+            return Ok(());
+        }
+        if self.inner.read_only {
+            return Err(ApiError::service_read_only());
+        }
+        match target {
+            WriteTarget::Nothing | WriteTarget::AppConfig => Ok(()),
+            WriteTarget::Cache => match &self.inner.store_profile {
+                Some(name) => self.ensure_writable(&self.resolve_profile(name)?),
+                None => Ok(()),
+            },
+            WriteTarget::Profile => {
+                let name = args.get("profile").and_then(|v| v.as_str()).ok_or_else(|| {
+                    ApiError::invalid("this command changes a monitored system and needs the `profile` it applies to")
+                })?;
+                self.ensure_writable(&self.resolve_profile(name)?)
+            }
         }
     }
 }

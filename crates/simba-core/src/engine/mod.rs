@@ -99,6 +99,16 @@ impl Backend {
         })
     }
 
+    /// The saved profile a store choice names (`redis@NAME`, `postgres@NAME`), if any.
+    pub fn profile_named(choice: &str) -> Option<&str> {
+        let lower = choice.trim().to_ascii_lowercase();
+        if lower.starts_with("redis@") || lower.starts_with("postgres@") {
+            choice.trim().split_once('@').map(|(_, name)| name)
+        } else {
+            None
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Backend::Embedded { .. } => "embedded",

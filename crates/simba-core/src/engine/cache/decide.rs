@@ -100,7 +100,8 @@ mod tests {
 
     #[test]
     fn the_judge_decides_only_wording_and_only_above_its_floor() {
-        let j = Some(JudgePolicy { min_score: 0.99, floor: 0.6 });
+        let policy = JudgePolicy { min_score: 0.99, floor: 0.6 };
+        let j = Some(policy);
         assert_eq!(first_step(0.9, 0.8, Checks::Agree, j), Step::Serve);
         assert_eq!(first_step(0.9, 0.8, Checks::Agree, None), Step::Serve);
         assert_eq!(first_step(0.9, 0.8, Checks::of(Some(&wording())), j), Step::AskJudge);
@@ -119,8 +120,7 @@ mod tests {
         assert_eq!(first_step(f32::NAN, 0.8, Checks::Agree, j), Step::Refuse);
         assert_eq!(lowest_served(0.8, j), 0.6);
         assert_eq!(lowest_served(0.8, None), 0.8);
-        let j = j.unwrap();
-        assert!(j.vouches(0.99) && !j.vouches(0.98) && !j.vouches(f32::NAN));
+        assert!(policy.vouches(0.99) && !policy.vouches(0.98) && !policy.vouches(f32::NAN));
     }
 
     #[test]

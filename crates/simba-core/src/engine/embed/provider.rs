@@ -465,6 +465,8 @@ impl Client {
         let mut http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            // A redirect would carry the key header to whatever host it names: never follow one.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("simba-tuner/", env!("CARGO_PKG_VERSION")));
         let loopback = match endpoint.host() {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -472,6 +474,12 @@ impl Client {
             Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
             None => false,
         };
+        if !loopback && endpoint.scheme() != "https" {
+            return Err(EmbedError::Config(format!(
+                "SIMBA_EMBEDDINGS_URL '{shown}' is plain http to another machine, which would send the key \
+                 unencrypted; use https:// (plain http is allowed only for 127.0.0.1, ::1 and localhost)"
+            )));
+        }
         if loopback {
             // A local server is never reached through a proxy from the environment.
             http = http.no_proxy();
@@ -711,6 +719,10 @@ impl Client {
             _ if status.is_server_error() || code == 408 => {
                 format!("{what} at {url} failed (HTTP {code}) after {retries} retries{said}; try again later")
             }
+            300..=399 => format!(
+                "{what} at {url} answered with a redirect (HTTP {code}), which is not followed so that the key is \
+                 never sent to another address: set SIMBA_EMBEDDINGS_URL to the address it redirects to"
+            ),
             _ => format!("{what} at {url} answered HTTP {code}{said}"),
         };
         provider_error(msg)

@@ -58,7 +58,7 @@ impl State {
         let entry = self.entries.remove(&id)?;
         if let Some(index) = self.partitions.get_mut(&entry.partition) {
             index.remove(id);
-            if index.len() == 0 {
+            if index.is_empty() {
                 self.partitions.remove(&entry.partition);
             }
         }

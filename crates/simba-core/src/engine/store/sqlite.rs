@@ -21,9 +21,13 @@ fn unavailable(e: sqlx::Error) -> StoreError {
 impl SqlitePersistence {
     pub async fn open(path: &Path) -> StoreResult<Self> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
+            crate::paths::create_private_dir(dir)
                 .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
         }
+        // It holds the users' questions and answers: this user only, WAL files included.
+        crate::paths::make_private_file(path).map_err(|e| {
+            StoreError::Unavailable(format!("cannot create {} for this user only: {e}", path.display()))
+        })?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -147,5 +151,33 @@ impl Persistence for SqlitePersistence {
             .await
             .map_err(unavailable)?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[tokio::test]
+    async fn the_cache_file_and_its_wal_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data").join("cache.db");
+        let store = SqlitePersistence::open(&path).await.unwrap();
+        sqlx::query("INSERT INTO cache_entries (id, tenant, user_id, model, template_version, context, query, response, embedding, created_at_ms, last_hit_at_ms) VALUES (1, 't', 'u', 'm', 'v', '', 'q', 'r', x'00', 0, 0)")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        let wal = dir.path().join("data").join("cache.db-wal");
+        assert!(wal.exists());
+        assert_eq!(mode(&wal), 0o600);
+        assert_eq!(mode(&dir.path().join("data")), 0o700);
+        // A file made by an older version with a looser mode is tightened on open.
+        drop(store);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _again = SqlitePersistence::open(&path).await.unwrap();
+        assert_eq!(mode(&path), 0o600);
     }
 }
