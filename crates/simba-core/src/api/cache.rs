@@ -234,9 +234,8 @@ impl Service {
         let jobs: Arc<Jobs> = self.jobs().clone();
         let id = jobs.start("cache warm-up", req.pairs.len() as u32);
         tokio::spawn(async move {
-            let mut done_count = 0u32;
             let mut failed = None;
-            for pair in &req.pairs {
+            for (done_before, pair) in req.pairs.iter().enumerate() {
                 // Only what is not already cached is stored (the platform's warm_cache does the same).
                 match cache.check_get_cache(&pair.query, &req.scope).await {
                     Ok(l) if l.is_hit() => {}
@@ -248,8 +247,7 @@ impl Service {
                         }
                     }
                 }
-                done_count += 1;
-                jobs.update(id, |j| j.done = done_count);
+                jobs.update(id, |j| j.done = done_before as u32 + 1);
             }
             jobs.update(id, |j| match failed {
                 Some(m) => {

@@ -95,7 +95,7 @@ impl State {
         let entry = self.entries.remove(&id)?;
         if let Some(index) = self.partitions.get_mut(&entry.partition) {
             index.remove(id);
-            if index.len() == 0 {
+            if index.is_empty() {
                 self.partitions.remove(&entry.partition);
             } else if let Some(job) = index.start_graph_build() {
                 // A graph holding too many removed entries is rebuilt in the background.
