@@ -406,6 +406,43 @@ mod tests {
     }
 
     #[test]
+    fn deferred_graph_builds_catch_up_and_rebuild_outside_remove() {
+        let (above, below) = (2000, 500);
+        let data = testdata::clustered(above + 400, 16, 100, 0.3, 5);
+        let mut idx = AutoIndex::with_thresholds(16, above, below, HnswParams::default()).deferred();
+        for (i, v) in data.iter().take(above + 1).enumerate() {
+            idx.insert(i as u64, v).unwrap();
+        }
+        assert_eq!(idx.kind(), "exact", "a deferred index never builds inside insert");
+        let job = idx.start_graph_build().expect("due past the limit");
+        assert!(idx.start_graph_build().is_none(), "one build at a time");
+        let mut graph = job.build();
+        // Changes while the graph is built: added, replaced and removed entries.
+        for (i, v) in data.iter().enumerate().skip(above + 1) {
+            idx.insert(i as u64, v).unwrap();
+        }
+        idx.insert(7, &data[8]).unwrap();
+        assert!(idx.remove(9));
+        apply_catch_up(&mut graph, &idx.catch_up(job.token).unwrap());
+        assert!(idx.finish_graph_build(job.token, graph));
+        assert_eq!(idx.kind(), "hnsw");
+        assert_eq!(idx.len(), above + 400 - 1);
+        assert_eq!(idx.search(&data[above + 300], 1).unwrap()[0].0, (above + 300) as u64);
+        assert!(idx.search(&data[9], 3).unwrap().iter().all(|(id, _)| *id != 9));
+        // Removing a third leaves the graph as it is (no rebuild inside remove) and asks for one.
+        for i in 1000..1800u64 {
+            assert!(idx.remove(i));
+        }
+        assert_eq!(idx.kind(), "hnsw");
+        let job = idx.start_graph_build().expect("a rebuild is due");
+        let graph = job.build();
+        assert!(!idx.finish_graph_build(job.token ^ 1, job.build()), "a stale build is dropped");
+        assert!(idx.finish_graph_build(job.token, graph));
+        assert!(!idx.graph_build_due());
+        assert_eq!(idx.search(&data[above + 300], 1).unwrap()[0].0, (above + 300) as u64);
+    }
+
+    #[test]
     fn bad_vectors_are_errors() {
         let mut idx = AutoIndex::new(4);
         assert_eq!(idx.insert(1, &[1.0, 0.0]), Err(IndexError::Dimension { expected: 4, got: 2 }));
