@@ -112,6 +112,7 @@ async fn cap_ttl_shadow_and_settings_at_run_time() {
     let ns = cache.partition(&u).namespace.id();
     cache
         .set_settings(Some(&ns), CacheSettings { max_entries: 3, ttl_seconds: 3600, ..CacheSettings::default() })
+        .await
         .unwrap();
     let topics = [
         "inventory levels in the Berlin warehouse",
@@ -139,6 +140,7 @@ async fn cap_ttl_shadow_and_settings_at_run_time() {
     // Shadow mode records the would-be hit without serving it.
     cache
         .set_settings(Some(&ns), CacheSettings { shadow_mode: true, max_entries: 3, ..CacheSettings::default() })
+        .await
         .unwrap();
     let l = cache.check_get_cache(topics[4], &u).await.unwrap();
     match &l {
@@ -155,8 +157,10 @@ async fn cap_ttl_shadow_and_settings_at_run_time() {
     assert_eq!(n.score_histogram[19], n.score_histogram.iter().skip(19).sum::<u64>());
 
     // Invalid settings are refused with a reason.
-    let err =
-        cache.set_settings(None, CacheSettings { similarity_threshold: 1.5, ..CacheSettings::default() }).unwrap_err();
+    let err = cache
+        .set_settings(None, CacheSettings { similarity_threshold: 1.5, ..CacheSettings::default() })
+        .await
+        .unwrap_err();
     assert!(err.message.contains("similarity_threshold"));
     // A threshold raised at run time applies at once.
     cache
@@ -164,6 +168,7 @@ async fn cap_ttl_shadow_and_settings_at_run_time() {
             Some(&ns),
             CacheSettings { similarity_threshold: 0.999, max_entries: 3, ..CacheSettings::default() },
         )
+        .await
         .unwrap();
     assert!(!cache.check_get_cache("avg shipping time to our customers", &u).await.unwrap().is_hit());
 }
@@ -246,13 +251,13 @@ async fn the_judge_decides_wording_never_facts() {
     }
     // With the judge off, the same lookup is a miss.
     let off = CacheSettings { judge_min_score: 2.0, ..CacheSettings::default() };
-    cache.set_settings(None, off).unwrap();
+    cache.set_settings(None, off).await.unwrap();
     let miss = cache.check_get_cache(reworded, &alice).await.unwrap();
     assert!(!miss.is_hit(), "{miss:?}");
 
     // A judge that would accept anything still cannot overrule a fact (the year)...
     let lax = CacheSettings { judge_min_score: 0.0, ..CacheSettings::default() };
-    cache.set_settings(None, lax.clone()).unwrap();
+    cache.set_settings(None, lax.clone()).await.unwrap();
     let year = cache.check_get_cache("What was our total revenue in 2024?", &alice).await.unwrap();
     assert!(!year.is_hit(), "{year:?}");
     if let Lookup::Miss { reason, .. } = &year {
@@ -261,7 +266,7 @@ async fn the_judge_decides_wording_never_facts() {
     // ...but does decide an objection about wording (which is why its default score is high).
     let word = cache.check_get_cache("What was our total profit in 2023?", &alice).await.unwrap();
     assert_eq!(hit_response(&word), Some("R2023"), "{word:?}");
-    cache.set_settings(None, CacheSettings::default()).unwrap();
+    cache.set_settings(None, CacheSettings::default()).await.unwrap();
     let word = cache.check_get_cache("What was our total profit in 2023?", &alice).await.unwrap();
     assert!(!word.is_hit(), "{word:?}");
     // Below the judge's floor nothing is read.

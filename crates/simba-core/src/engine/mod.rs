@@ -239,7 +239,9 @@ impl Engine {
                             .map_err(unavailable)?,
                     ),
                 };
-                Ok(Arc::new(SemanticCache::new(embedder, store).with_judge(self.judge().await.ok())))
+                let cache = SemanticCache::new(embedder, store).with_judge(self.judge().await.ok());
+                cache.load_settings().await?;
+                Ok(Arc::new(cache))
             })
             .await
             .cloned()

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use decide::{Checks, JudgePolicy, Step};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
-use stats::{LatencyHistogram, LatencySummary, NamespaceCounters, SCORE_BINS};
+use stats::{CounterTable, LatencyHistogram, LatencySummary, NamespaceCounters, SCORE_BINS};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -32,7 +32,7 @@ pub struct SemanticCache {
     store: Arc<dyn CacheStore>,
     template_version: RwLock<String>,
     settings: RwLock<SettingsTable>,
-    counters: Mutex<HashMap<String, NamespaceCounters>>,
+    counters: Mutex<CounterTable>,
     latency: Mutex<LatencyHistogram>,
 }
 
@@ -136,6 +136,18 @@ pub fn validate_text(what: &str, text: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Rejects a scope the cache must not take (see [`Scope::validate`]).
+pub fn validate_scope(scope: &Scope) -> ApiResult<()> {
+    scope.validate().map_err(|m| ApiError::invalid(format!("scope: {m}")))
+}
+
+/// The key the defaults are saved under (no namespace id is empty).
+const DEFAULTS_KEY: &str = "";
+
+/// Longest namespace id settings are kept for (its parts are at most `MAX_SCOPE_ID_BYTES` each,
+/// escaped).
+const MAX_NAMESPACE_ID_BYTES: usize = 4096;
+
 fn new_id() -> u64 {
     // 63 bits: fits SQL BIGINT.
     rand::random::<u64>() >> 1
@@ -149,7 +161,7 @@ impl SemanticCache {
             store,
             template_version: RwLock::new("v1".into()),
             settings: RwLock::new(SettingsTable::default()),
-            counters: Mutex::new(HashMap::new()),
+            counters: Mutex::new(CounterTable::default()),
             latency: Mutex::new(LatencyHistogram::default()),
         }
     }
@@ -222,9 +234,20 @@ impl SemanticCache {
         t.per_namespace.get(namespace_id).cloned().unwrap_or_else(|| t.defaults.clone())
     }
 
-    /// Changes the defaults (`namespace` None) or one namespace's settings, at run time.
-    pub fn set_settings(&self, namespace: Option<&str>, settings: CacheSettings) -> ApiResult<()> {
+    /// Changes the defaults (`namespace` None) or one namespace's settings, at run time. They are
+    /// kept in the store before this returns, so they apply again after a restart.
+    pub async fn set_settings(&self, namespace: Option<&str>, settings: CacheSettings) -> ApiResult<()> {
         settings.validate().map_err(ApiError::invalid)?;
+        let key = namespace.unwrap_or(DEFAULTS_KEY);
+        if namespace.is_some_and(|ns| ns.is_empty() || ns.len() > MAX_NAMESPACE_ID_BYTES) {
+            return Err(ApiError::invalid(
+                "the namespace id is empty or too long; use an id as the cache's figures show it (leave it out for the defaults)",
+            ));
+        }
+        let json = serde_json::to_string(&settings).map_err(|e| ApiError::internal(e.to_string()))?;
+        self.store.save_settings(key, &json).await.map_err(|e| {
+            ApiError::new(ErrorCode::Unreachable, format!("could not keep the settings, nothing changed: {e}"))
+        })?;
         let mut t = self.settings.write();
         match namespace {
             None => t.defaults = settings,
@@ -235,25 +258,76 @@ impl SemanticCache {
         Ok(())
     }
 
+    /// Reads the settings the store kept (at open). Settings that no longer parse or validate are
+    /// skipped with a warning: the defaults apply there.
+    pub async fn load_settings(&self) -> ApiResult<()> {
+        let kept = self.store.load_settings().await.map_err(|e| {
+            ApiError::new(ErrorCode::Unreachable, format!("could not read the cache's saved settings: {e}"))
+        })?;
+        let mut t = self.settings.write();
+        for (key, json) in kept {
+            let parsed = serde_json::from_str::<CacheSettings>(&json)
+                .map_err(|e| e.to_string())
+                .and_then(|s| s.validate().map(|_| s));
+            match parsed {
+                Ok(s) if key == DEFAULTS_KEY => t.defaults = s,
+                Ok(s) => {
+                    t.per_namespace.insert(key, s);
+                }
+                Err(e) => tracing::warn!(namespace = %key, "ignoring saved cache settings that are not valid: {e}"),
+            }
+        }
+        Ok(())
+    }
+
     fn embed(&self, text: &str) -> ApiResult<Vec<f32>> {
         self.embedder.embed(text).map_err(embed_error)
+    }
+
+    /// Why a text cannot be matched by its vector: the model reads only its beginning (another
+    /// text with the same beginning would get the same vector). `None` when the model reads it all.
+    fn too_long(&self, text: &str) -> ApiResult<Option<String>> {
+        Ok(self.embedder.overflow(text).map_err(embed_error)?.map(|o| format!("longer than the model reads ({o})")))
+    }
+
+    /// Refuses to store a text the model reads only part of: it could never be served safely.
+    fn check_storable(&self, query: &str) -> ApiResult<()> {
+        match self.too_long(query)? {
+            Some(why) => Err(ApiError::invalid(format!(
+                "the query \"{}\" is {why}; it is not cached, since any question starting the same way \
+                 would match it. Shorten it, or answer it without the cache",
+                clip(query, 60)
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Looks `query` up in `scope`'s partition. A store failure is a miss with a warning, never a
     /// wrong hit; bad input is an error that says what is wrong.
     pub async fn check_get_cache(&self, query: &str, scope: &Scope) -> ApiResult<Lookup> {
         validate_text("query", query)?;
+        validate_scope(scope)?;
         let started = Instant::now();
         let partition = self.partition(scope);
         let ns_id = partition.namespace.id();
         let settings = self.settings_for(&ns_id);
-        let vector = self.embed(query)?;
         let now = now_ms();
+        if let Some(why) = self.too_long(query)? {
+            self.counters.lock().entry(&ns_id).record(now, false, None);
+            self.latency.lock().record(started.elapsed().as_secs_f64() * 1e6);
+            return Ok(Lookup::Miss {
+                namespace: ns_id,
+                best_similarity: None,
+                reason: format!("the query is {why}: never answered from the cache"),
+                shadow_hit: None,
+            });
+        }
+        let vector = self.embed(query)?;
         let candidates = match self.store.search(&partition, &vector, CANDIDATES, now).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(namespace = %ns_id, "semantic cache lookup failed, answering as a miss: {e}");
-                self.counters.lock().entry(ns_id.clone()).or_default().record(now, false, None);
+                self.counters.lock().entry(&ns_id).record(now, false, None);
                 return Ok(Lookup::Miss {
                     namespace: ns_id,
                     best_similarity: None,
@@ -268,8 +342,10 @@ impl SemanticCache {
             None => "no entries in this namespace".to_string(),
             Some(s) => format!("best similarity {s:.3} is below the threshold {:.3}", settings.similarity_threshold),
         };
+        // Settings are validated when set, so this only fails on a clock past the year 292 million:
+        // then the entry keeps its expiry.
         let new_expiry =
-            (settings.refresh_ttl_on_hit && settings.ttl_seconds > 0).then(|| now + settings.ttl_seconds as i64 * 1000);
+            if settings.refresh_ttl_on_hit { expiry_after(now, settings.ttl_seconds).ok().flatten() } else { None };
         let judge_policy = JudgePolicy::from_settings(&settings, self.judge.is_some());
         let lowest = decide::lowest_served(settings.similarity_threshold, judge_policy);
         // The checks are cheap: run them on every candidate that could be served, so the judge,
@@ -278,6 +354,13 @@ impl SemanticCache {
             .iter()
             .take_while(|(_, sim)| sim.is_finite() && *sim >= lowest)
             .map(|(entry, sim)| {
+                // An entry stored before long texts were refused: its vector stands for its
+                // beginning only, so it is never served.
+                if let Ok(Some(why)) = self.too_long(&entry.query) {
+                    let objection =
+                        verify::Objection { reason: format!("the cached query is {why}"), about_wording: false };
+                    return (entry, *sim, Some(objection), Step::Refuse);
+                }
                 let objection = if settings.verify_candidates { verify::objection(query, &entry.query) } else { None };
                 let step = decide::first_step(
                     *sim,
@@ -343,18 +426,18 @@ impl SemanticCache {
             break;
         }
         let hit = chosen.is_some() && !settings.shadow_mode;
-        self.counters.lock().entry(ns_id.clone()).or_default().record(now, hit, best_similarity);
+        self.counters.lock().entry(&ns_id).record(now, hit, best_similarity);
         let result = match chosen {
             Some((entry, similarity)) if !settings.shadow_mode => Lookup::Hit {
                 response: entry.response,
                 similarity,
                 matched_query: entry.query,
-                entry_age_ms: now - entry.created_at_ms,
+                entry_age_ms: now.saturating_sub(entry.created_at_ms).max(0),
                 entry_id: entry.id,
                 namespace: ns_id,
             },
             Some((entry, similarity)) => {
-                self.counters.lock().entry(ns_id.clone()).or_default().shadow_hits += 1;
+                self.counters.lock().entry(&ns_id).shadow_hits += 1;
                 Lookup::Miss {
                     namespace: ns_id,
                     best_similarity,
@@ -378,9 +461,14 @@ impl SemanticCache {
         ttl_seconds: Option<u64>,
     ) -> ApiResult<u64> {
         validate_text("query", query)?;
+        validate_scope(scope)?;
         if response.is_empty() {
             return Err(ApiError::invalid("the response is empty; nothing to cache"));
         }
+        if let Some(ttl) = ttl_seconds {
+            expiry_after(0, ttl).map_err(ApiError::invalid)?;
+        }
+        self.check_storable(query)?;
         let vector = self.embed(query)?;
         self.insert_embedded(query, response, scope, vector, ttl_seconds).await
     }
@@ -399,6 +487,7 @@ impl SemanticCache {
         let settings = self.settings_for(&ns_id);
         let now = now_ms();
         let ttl = ttl_seconds.unwrap_or(settings.ttl_seconds);
+        let expires_at_ms = expiry_after(now, ttl).map_err(ApiError::invalid)?;
         let entry = CacheEntry {
             id: new_id(),
             partition,
@@ -406,7 +495,7 @@ impl SemanticCache {
             response: response.to_string(),
             embedding,
             created_at_ms: now,
-            expires_at_ms: (ttl > 0).then(|| now + ttl as i64 * 1000),
+            expires_at_ms,
             last_hit_at_ms: now,
             hits: 0,
         };
@@ -417,7 +506,7 @@ impl SemanticCache {
             .map_err(|e| ApiError::new(ErrorCode::Unreachable, format!("could not store the cache entry: {e}")))?;
         // The cap holds whatever the TTLs: evict least recently used beyond max_entries.
         match self.store.enforce_cap(&ns, settings.max_entries).await {
-            Ok(n) if n > 0 => self.counters.lock().entry(ns_id).or_default().evictions += n,
+            Ok(n) if n > 0 => self.counters.lock().entry(&ns_id).evictions += n,
             Ok(_) => {}
             Err(e) => tracing::warn!("could not enforce max_entries: {e}"),
         }
@@ -431,6 +520,7 @@ impl SemanticCache {
         scope: &Scope,
         mut progress: impl FnMut(usize),
     ) -> ApiResult<usize> {
+        validate_scope(scope)?;
         let mut stored = 0;
         for chunk in pairs.chunks(32) {
             for (q, r) in chunk {
@@ -438,6 +528,7 @@ impl SemanticCache {
                 if r.is_empty() {
                     return Err(ApiError::invalid(format!("the response for \"{}\" is empty", clip(q, 60))));
                 }
+                self.check_storable(q)?;
             }
             let texts: Vec<&str> = chunk.iter().map(|(q, _)| q.as_str()).collect();
             let vectors = self.embedder.embed_batch(&texts).map_err(embed_error)?;
@@ -472,13 +563,13 @@ impl SemanticCache {
             let cap = self.settings_for(&usage.id).max_entries;
             let n = self.store.enforce_cap(&usage.namespace, cap).await.map_err(store_err)?;
             if n > 0 {
-                self.counters.lock().entry(usage.id.clone()).or_default().evictions += n;
+                self.counters.lock().entry(&usage.id).evictions += n;
             }
             evicted += n;
         }
         if expired > 0 {
             // Expirations are not attributed per namespace by the store; count them on the total.
-            self.counters.lock().entry(String::new()).or_default().expirations += expired;
+            self.counters.lock().entry("").expirations += expired;
         }
         Ok(CleanupReport { expired_removed: expired, evicted_for_cap: evicted })
     }
@@ -486,6 +577,7 @@ impl SemanticCache {
     /// Entries of a namespace nearest to `text`, with their similarity (for the Cache page).
     pub async fn search(&self, scope: &Scope, text: &str, k: usize) -> ApiResult<Vec<EntryView>> {
         validate_text("search text", text)?;
+        validate_scope(scope)?;
         let partition = self.partition(scope);
         let vector = self.embed(text)?;
         let found = self
@@ -500,7 +592,7 @@ impl SemanticCache {
         let usage: Vec<NamespaceUsage> =
             self.store.namespaces().await.map_err(|e| ApiError::new(ErrorCode::Unreachable, e.to_string()))?;
         let now = now_ms();
-        let counters = self.counters.lock().clone();
+        let counters = self.counters.lock();
         let mut namespaces = Vec::new();
         for u in &usage {
             let c = counters.get(&u.id).cloned().unwrap_or_default();
@@ -520,7 +612,7 @@ impl SemanticCache {
                 settings: self.settings_for(&u.id),
             });
         }
-        let total = |f: fn(&NamespaceCounters) -> u64| counters.values().map(f).sum::<u64>();
+        let total = |f: fn(&NamespaceCounters) -> u64| counters.all().map(f).sum::<u64>();
         let (hits, misses) = (total(|c| c.hits), total(|c| c.misses));
         let _ = SCORE_BINS;
         Ok(CacheStats {

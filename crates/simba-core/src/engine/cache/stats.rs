@@ -1,14 +1,19 @@
 //! Cache statistics: per-namespace counters, a recent window, shadow-mode score histograms and a
 //! lookup-latency histogram.
 
+use lru::LruCache;
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
+use std::num::NonZeroUsize;
 use ts_rs::TS;
 
 /// How far back the "recent" hit rate looks.
 pub const RECENT_WINDOW_MS: i64 = 5 * 60 * 1000;
 /// Score histogram: 20 bins over similarity 0–1.
 pub const SCORE_BINS: usize = 20;
+/// The recent window is kept as this many time slots (10 s each), so a namespace's counters have
+/// a fixed size however many lookups it gets.
+const RECENT_SLOTS: usize = 30;
+const SLOT_MS: i64 = RECENT_WINDOW_MS / RECENT_SLOTS as i64;
 
 #[derive(Debug, Clone, Default)]
 pub struct NamespaceCounters {
@@ -17,8 +22,8 @@ pub struct NamespaceCounters {
     pub evictions: u64,
     pub expirations: u64,
     pub shadow_hits: u64,
-    /// (time, hit?) of recent lookups, oldest first.
-    recent: VecDeque<(i64, bool)>,
+    /// Lookups of the recent window by 10-second slot: (slot number, hits, lookups).
+    recent: [(i64, u64, u64); RECENT_SLOTS],
     /// Best-candidate similarity of every lookup (served or not): for tuning the threshold.
     pub scores: [u64; SCORE_BINS],
 }
@@ -26,29 +31,101 @@ pub struct NamespaceCounters {
 impl NamespaceCounters {
     pub fn record(&mut self, now_ms: i64, hit: bool, best_similarity: Option<f32>) {
         if hit {
-            self.hits += 1;
+            self.hits = self.hits.saturating_add(1);
         } else {
-            self.misses += 1;
+            self.misses = self.misses.saturating_add(1);
         }
-        self.recent.push_back((now_ms, hit));
-        while self.recent.front().is_some_and(|(t, _)| *t < now_ms - RECENT_WINDOW_MS) || self.recent.len() > 100_000 {
-            self.recent.pop_front();
+        let slot_no = now_ms.div_euclid(SLOT_MS);
+        let slot = &mut self.recent[slot_no.rem_euclid(RECENT_SLOTS as i64) as usize];
+        if slot.0 != slot_no {
+            *slot = (slot_no, 0, 0);
         }
+        slot.1 += hit as u64;
+        slot.2 += 1;
         if let Some(s) = best_similarity.filter(|s| s.is_finite()) {
             let bin = ((s.clamp(0.0, 1.0) * SCORE_BINS as f32) as usize).min(SCORE_BINS - 1);
-            self.scores[bin] += 1;
+            self.scores[bin] = self.scores[bin].saturating_add(1);
         }
     }
 
+    /// Hit rate over the last five minutes (to the 10-second slot).
     pub fn recent_hit_rate(&self, now_ms: i64) -> Option<f64> {
+        let newest = now_ms.div_euclid(SLOT_MS);
         let (mut h, mut n) = (0u64, 0u64);
-        for (t, hit) in &self.recent {
-            if *t >= now_ms - RECENT_WINDOW_MS {
-                n += 1;
-                h += *hit as u64;
+        for (slot_no, hits, lookups) in &self.recent {
+            if *lookups > 0 && *slot_no <= newest && newest - slot_no < RECENT_SLOTS as i64 {
+                h += hits;
+                n += lookups;
             }
         }
         (n > 0).then(|| h as f64 / n as f64)
+    }
+
+    /// Adds `other`'s totals (not its recent window) to these.
+    fn absorb(&mut self, other: &NamespaceCounters) {
+        self.hits = self.hits.saturating_add(other.hits);
+        self.misses = self.misses.saturating_add(other.misses);
+        self.evictions = self.evictions.saturating_add(other.evictions);
+        self.expirations = self.expirations.saturating_add(other.expirations);
+        self.shadow_hits = self.shadow_hits.saturating_add(other.shadow_hits);
+        for (a, b) in self.scores.iter_mut().zip(other.scores) {
+            *a = a.saturating_add(b);
+        }
+    }
+}
+
+/// How many namespaces keep counters of their own; the least recently used beyond it are folded
+/// into one "other" bucket, so a stream of distinct users cannot grow memory without bound while
+/// the totals stay right.
+pub const MAX_TRACKED_NAMESPACES: usize = 4096;
+
+/// Per-namespace counters, bounded (see [`MAX_TRACKED_NAMESPACES`]).
+pub struct CounterTable {
+    by_namespace: LruCache<String, NamespaceCounters>,
+    /// What namespaces pushed out of the table had counted.
+    other: NamespaceCounters,
+}
+
+impl Default for CounterTable {
+    fn default() -> Self {
+        Self::with_capacity(MAX_TRACKED_NAMESPACES)
+    }
+}
+
+impl CounterTable {
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            by_namespace: LruCache::new(NonZeroUsize::new(n.max(1)).expect("at least 1")),
+            other: NamespaceCounters::default(),
+        }
+    }
+
+    /// One namespace's counters, created when missing (folding the least recently used into
+    /// "other" when the table is full).
+    pub fn entry(&mut self, namespace_id: &str) -> &mut NamespaceCounters {
+        if !self.by_namespace.contains(namespace_id) {
+            if let Some((_, gone)) = self.by_namespace.push(namespace_id.to_string(), NamespaceCounters::default()) {
+                self.other.absorb(&gone);
+            }
+        }
+        self.by_namespace.get_mut(namespace_id).expect("inserted above")
+    }
+
+    pub fn get(&self, namespace_id: &str) -> Option<&NamespaceCounters> {
+        self.by_namespace.peek(namespace_id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_namespace.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_namespace.is_empty()
+    }
+
+    /// Every namespace's counters and the "other" bucket: what totals add up.
+    pub fn all(&self) -> impl Iterator<Item = &NamespaceCounters> {
+        self.by_namespace.iter().map(|(_, c)| c).chain(std::iter::once(&self.other))
     }
 }
 
@@ -141,6 +218,30 @@ mod tests {
         let p99 = h.quantile(0.99).unwrap();
         assert!((990.0..=1200.0).contains(&p99), "{p99}");
         assert_eq!(h.summary().count, 1000);
+    }
+
+    #[test]
+    fn distinct_namespaces_cannot_grow_the_counters_without_bound() {
+        let mut t = CounterTable::with_capacity(100);
+        for i in 0..10_000 {
+            t.entry(&format!("default/user-{i}/*/m/v1")).record(i, i % 2 == 0, Some(0.5));
+        }
+        assert_eq!(t.len(), 100);
+        let hits: u64 = t.all().map(|c| c.hits).sum();
+        let misses: u64 = t.all().map(|c| c.misses).sum();
+        assert_eq!((hits, misses), (5_000, 5_000), "the totals keep what left the table");
+        assert_eq!(t.all().map(|c| c.scores[10]).sum::<u64>(), 10_000);
+        // A namespace in use stays.
+        t.entry("default/user-9999/*/m/v1").hits += 1;
+        assert!(t.get("default/user-9999/*/m/v1").is_some());
+        assert!(t.get("default/user-0/*/m/v1").is_none());
+        // A busy namespace's counters have a fixed size: the recent window is slotted.
+        let mut busy = NamespaceCounters::default();
+        for i in 0..200_000 {
+            busy.record(i, true, None);
+        }
+        assert_eq!(busy.recent_hit_rate(200_000), Some(1.0));
+        assert_eq!(std::mem::size_of_val(&busy), std::mem::size_of::<NamespaceCounters>());
     }
 
     #[test]

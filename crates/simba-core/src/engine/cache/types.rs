@@ -37,6 +37,59 @@ impl Scope {
         self.conversation = turns;
         self
     }
+
+    /// Refuses a scope the cache must not take, saying which field is wrong and how. Ids (tenant,
+    /// user, item) are names: not blank, no control characters, at most [`MAX_SCOPE_ID_BYTES`]. An
+    /// empty item is refused rather than taken as "no item": the two would otherwise be different
+    /// caches that look the same to a person (and to a store that writes "no item" as "").
+    /// Conversation turns are text like the query: no NUL, at most `MAX_QUERY_BYTES` each, at most
+    /// [`MAX_CONVERSATION_TURNS`] of them.
+    pub fn validate(&self) -> Result<(), String> {
+        check_id("tenant", &self.tenant, "use \"default\" when there is only one")?;
+        check_id("user", &self.user, "every entry belongs to a user; name one (e.g. \"anonymous\")")?;
+        if let Some(item) = &self.item {
+            check_id("item", item, "leave the item out for the user's global cache")?;
+        }
+        if self.conversation.len() > MAX_CONVERSATION_TURNS {
+            return Err(format!(
+                "the conversation has {} earlier turns; the cache takes at most {MAX_CONVERSATION_TURNS} (pass the most recent ones)",
+                self.conversation.len()
+            ));
+        }
+        let max = crate::engine::embed::MAX_QUERY_BYTES;
+        for (i, turn) in self.conversation.iter().enumerate() {
+            if turn.len() > max {
+                return Err(format!(
+                    "turn {} of the conversation is {} bytes; the cache takes at most {max} bytes a turn",
+                    i + 1,
+                    turn.len()
+                ));
+            }
+            if turn.contains('\0') {
+                return Err(format!("turn {} of the conversation contains a NUL character", i + 1));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Longest tenant, user or item id, in bytes.
+pub const MAX_SCOPE_ID_BYTES: usize = 256;
+/// Most earlier turns one lookup's conversation may carry.
+pub const MAX_CONVERSATION_TURNS: usize = 64;
+
+fn check_id(what: &str, value: &str, hint: &str) -> Result<(), String> {
+    if value.trim().is_empty() {
+        return Err(format!("the {what} is empty; {hint}"));
+    }
+    if value.len() > MAX_SCOPE_ID_BYTES {
+        return Err(format!("the {what} is {} bytes; at most {MAX_SCOPE_ID_BYTES} bytes are allowed", value.len()));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        let shown = if c == '\0' { "a NUL character".to_string() } else { format!("the control character {c:?}") };
+        return Err(format!("the {what} contains {shown}; ids are printable text"));
+    }
+    Ok(())
 }
 
 /// A namespace: the unit of settings, statistics and the max-entries cap.
@@ -89,15 +142,21 @@ impl Partition {
     }
 }
 
-/// Order-sensitive hash of the earlier turns (empty when there are none).
+/// Order-sensitive hash of the earlier turns (empty when there are none). Surrounding whitespace
+/// of a turn does not change the context. The encoding is unambiguous: the number of turns, then
+/// each turn's trimmed bytes preceded by the length of exactly those bytes, so no two different
+/// histories hash the same input (a turn cannot pose as a length field of the next one).
 pub fn context_hash(turns: &[String]) -> String {
     if turns.is_empty() {
         return String::new();
     }
     let mut h = Sha256::new();
+    h.update(b"simba-context-v2");
+    h.update((turns.len() as u64).to_le_bytes());
     for t in turns {
-        h.update((t.len() as u64).to_le_bytes());
-        h.update(t.trim().as_bytes());
+        let bytes = t.trim().as_bytes();
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
     }
     hex::encode(&h.finalize()[..12])
 }
@@ -181,6 +240,30 @@ impl EntryView {
     }
 }
 
+/// The longest time to live an entry or a namespace may have: ten years.
+pub const MAX_TTL_SECONDS: u64 = 10 * 365 * 86_400;
+
+/// When an entry stored or hit at `now_ms` expires with a time to live of `ttl_seconds` (0 = never).
+/// Refuses a TTL over [`MAX_TTL_SECONDS`] and any overflow, so a huge TTL can never wrap into an
+/// expiry in the past (stored already expired) or one a store cannot hold.
+pub fn expiry_after(now_ms: i64, ttl_seconds: u64) -> Result<Option<i64>, String> {
+    if ttl_seconds == 0 {
+        return Ok(None);
+    }
+    if ttl_seconds > MAX_TTL_SECONDS {
+        return Err(format!(
+            "the TTL of {ttl_seconds} seconds is over the maximum of ten years ({MAX_TTL_SECONDS} seconds); \
+             use 0 for an entry that never expires"
+        ));
+    }
+    i64::try_from(ttl_seconds)
+        .ok()
+        .and_then(|s| s.checked_mul(1000))
+        .and_then(|ms| now_ms.checked_add(ms))
+        .map(Some)
+        .ok_or_else(|| format!("the TTL of {ttl_seconds} seconds does not fit a timestamp; use a shorter one"))
+}
+
 /// Per-namespace settings; the defaults are the platform's (SEMANTIC_CACHE_* in the spec).
 #[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
 #[ts(export)]
@@ -251,8 +334,11 @@ impl CacheSettings {
         if self.max_entries == 0 {
             return Err("max_entries must be at least 1".into());
         }
-        if self.ttl_seconds > 10 * 365 * 86_400 {
-            return Err("ttl_seconds is over ten years; use 0 for no expiry".into());
+        if self.ttl_seconds > MAX_TTL_SECONDS {
+            return Err(format!(
+                "ttl_seconds is {}, over the maximum of ten years ({MAX_TTL_SECONDS}); use 0 for no expiry",
+                self.ttl_seconds
+            ));
         }
         Ok(())
     }

@@ -52,6 +52,9 @@ impl<E: Embedder> Embedder for CachedEmbedder<E> {
     fn dims(&self) -> usize {
         self.inner.dims()
     }
+    fn overflow(&self, text: &str) -> Result<Option<super::Overflow>, EmbedError> {
+        self.inner.overflow(text)
+    }
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut out: Vec<Option<Vec<f32>>> = Vec::with_capacity(texts.len());
         let mut missing: Vec<&str> = Vec::new();

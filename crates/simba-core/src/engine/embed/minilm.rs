@@ -2,7 +2,7 @@
 //! exactly what sentence-transformers does for this model (its 1_Pooling config says mean tokens).
 
 use super::bert::{mean_pool, MiniLmBert};
-use super::{check_text, normalise, EmbedError, Embedder};
+use super::{check_text, normalise, EmbedError, Embedder, Overflow};
 use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, DTYPE};
@@ -19,6 +19,10 @@ const BATCH: usize = 16;
 pub struct MiniLmEmbedder {
     model: MiniLmBert,
     tokenizer: Tokenizer,
+    /// The same tokenizer without truncation or padding: counts what a text holds.
+    counter: Tokenizer,
+    /// Word pieces the model reads (special tokens included); the rest of a text is cut.
+    max_seq: usize,
     device: Device,
     dims: usize,
 }
@@ -44,6 +48,9 @@ impl MiniLmEmbedder {
             .and_then(|v| v["max_seq_length"].as_u64())
             .unwrap_or(256) as usize;
         let mut tokenizer = Tokenizer::from_file(need("tokenizer.json")?).map_err(backend)?;
+        let mut counter = tokenizer.clone();
+        counter.with_truncation(None).map_err(backend)?;
+        counter.with_padding(None);
         // tokenizer.json ships fixed 128-token padding; sentence-transformers truncates at
         // max_seq_length (256) and pads to the longest text of the batch.
         tokenizer
@@ -54,7 +61,7 @@ impl MiniLmEmbedder {
         // SAFETY: the file is memory-mapped read-only and not modified while the model lives.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DTYPE, &device).map_err(backend)? };
         let model = MiniLmBert::load(vb, &config).map_err(backend)?;
-        Ok(Self { model, tokenizer, device, dims: config.hidden_size })
+        Ok(Self { model, tokenizer, counter, max_seq, device, dims: config.hidden_size })
     }
 
     fn forward(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
@@ -86,6 +93,11 @@ impl Embedder for MiniLmEmbedder {
 
     fn dims(&self) -> usize {
         self.dims
+    }
+
+    fn overflow(&self, text: &str) -> Result<Option<Overflow>, EmbedError> {
+        let tokens = self.counter.encode(text, true).map_err(backend)?.get_ids().len();
+        Ok((tokens > self.max_seq).then_some(Overflow { tokens, max: self.max_seq }))
     }
 
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {

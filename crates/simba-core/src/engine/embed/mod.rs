@@ -76,6 +76,23 @@ impl Embedder for Box<dyn Embedder> {
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         self.as_ref().embed_batch(texts)
     }
+    fn overflow(&self, text: &str) -> Result<Option<Overflow>, EmbedError> {
+        self.as_ref().overflow(text)
+    }
+}
+
+/// A text longer than the model reads: the model embeds only its first `max` of `tokens` word
+/// pieces, so any two texts with those same first pieces get the same vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overflow {
+    pub tokens: usize,
+    pub max: usize,
+}
+
+impl std::fmt::Display for Overflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} word pieces; the embedding model reads only the first {}", self.tokens, self.max)
+    }
 }
 
 pub trait Embedder: Send + Sync {
@@ -86,6 +103,12 @@ pub trait Embedder: Send + Sync {
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
     fn embed(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
         self.embed_batch(&[text])?.pop().ok_or_else(|| EmbedError::Backend("no vector returned".into()))
+    }
+    /// `Some` when the model would read only the beginning of `text` (see [`Overflow`]). `None`
+    /// when it reads all of it, or when the model refuses longer texts itself rather than cutting
+    /// them (the providers: see `provider`).
+    fn overflow(&self, _text: &str) -> Result<Option<Overflow>, EmbedError> {
+        Ok(None)
     }
 }
 

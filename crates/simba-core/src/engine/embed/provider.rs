@@ -914,6 +914,11 @@ impl Embedder for ProviderEmbedder {
         self.dims
     }
 
+    // No `overflow`: no provider cuts a text silently here. Vertex is asked not to
+    // (`autoTruncate: false`) and a reply that says it cut is refused; OpenAI and Azure answer a text
+    // over the model's limit with an error rather than a vector. Either way the text is refused,
+    // never embedded from its beginning only.
+
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(Vec::new());

@@ -37,6 +37,9 @@ pub struct HnswIndex {
     dead: Vec<bool>,
     /// How many `dead` flags are set.
     tombstones: usize,
+    /// Whether passing the tombstone limit rebuilds the graph inside `remove`/`insert`. Off when
+    /// the owner rebuilds it elsewhere (see `AutoIndex::deferred`).
+    auto_rebuild: bool,
 }
 
 impl HnswIndex {
@@ -50,7 +53,30 @@ impl HnswIndex {
             internal_ids: Vec::new(),
             dead: Vec::new(),
             tombstones: 0,
+            auto_rebuild: true,
         }
+    }
+
+    /// Leaves rebuilding without tombstones to the owner ([`Self::rebuild_due`]).
+    pub fn without_auto_rebuild(mut self) -> Self {
+        self.auto_rebuild = false;
+        self
+    }
+
+    /// True when tombstones passed a quarter of the graph: it should be rebuilt from the live
+    /// vectors.
+    pub fn rebuild_due(&self) -> bool {
+        self.tombstones * 4 > self.internal_ids.len() && self.internal_ids.len() > 1024
+    }
+
+    /// The live vector of `id`.
+    pub fn get(&self, id: u64) -> Option<&[f32]> {
+        self.internal_of.get(&id).map(|g| self.vector(*g))
+    }
+
+    /// The live entries, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &[f32])> {
+        self.live()
     }
 
     pub fn from_exact(exact: &ExactIndex, params: HnswParams) -> Self {
@@ -149,7 +175,7 @@ impl HnswIndex {
 
     /// Rebuilds the graph without tombstones when they pass a quarter; true if it did.
     fn maybe_rebuild(&mut self) -> bool {
-        let due = self.tombstones * 4 > self.internal_ids.len() && self.internal_ids.len() > 1024;
+        let due = self.auto_rebuild && self.rebuild_due();
         if due {
             let mut fresh = Self::new(self.dims, self.params);
             let items: Vec<(u64, &[f32])> = self.live().collect();

@@ -53,6 +53,61 @@ pub struct AutoIndex {
     hnsw_above: usize,
     exact_below: usize,
     params: HnswParams,
+    /// Whether the switch to HNSW is left to the owner (`start_graph_build`, built off the lock
+    /// and off the async threads) instead of being built inside `insert`.
+    deferred: bool,
+    /// The graph build in progress, if any.
+    build: Option<Build>,
+}
+
+struct Build {
+    token: u64,
+    /// Ids inserted, replaced or removed since the build's snapshot: the graph catches up on them
+    /// (from the exact index, which stays the truth) before it is swapped in.
+    touched: Vec<u64>,
+}
+
+/// A graph build handed out by [`AutoIndex::start_graph_build`]: the partition's vectors as they
+/// were. [`GraphJob::build`] is the slow part, to run where no lock is held and no async thread
+/// waits; [`AutoIndex::catch_up`] and [`AutoIndex::finish_graph_build`] then swap it in.
+pub struct GraphJob {
+    pub token: u64,
+    dims: usize,
+    params: HnswParams,
+    items: Vec<(u64, Vec<f32>)>,
+}
+
+impl GraphJob {
+    pub fn build(&self) -> HnswIndex {
+        let mut h = HnswIndex::new(self.dims, self.params).without_auto_rebuild();
+        let items: Vec<(u64, &[f32])> = self.items.iter().map(|(id, v)| (*id, v.as_slice())).collect();
+        h.insert_many(&items).expect("vectors from an index are valid");
+        h
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// Changes a graph built off the lock still has to take: each id with its vector now, or None
+/// when it was removed.
+pub type CatchUp = Vec<(u64, Option<Vec<f32>>)>;
+
+/// Applies changes gathered by [`AutoIndex::catch_up`] to a graph being built.
+pub fn apply_catch_up(graph: &mut HnswIndex, changes: &CatchUp) {
+    for (id, v) in changes {
+        match v {
+            Some(v) => graph.insert(*id, v).expect("vectors from an index are valid"),
+            None => {
+                graph.remove(*id);
+            }
+        }
+    }
 }
 
 enum Inner {
@@ -72,6 +127,77 @@ impl AutoIndex {
             hnsw_above,
             exact_below: exact_below.min(hnsw_above),
             params,
+            deferred: false,
+            build: None,
+        }
+    }
+
+    /// Leaves the switch to HNSW to the owner: past `hnsw_above`, `insert` keeps the exact scan
+    /// and [`Self::graph_build_due`] says a graph should be built (see [`GraphJob`]).
+    pub fn deferred(mut self) -> Self {
+        self.deferred = true;
+        self
+    }
+
+    /// True when no graph build is under way and one is wanted: the partition passed the
+    /// exact-scan limit, or its graph holds too many removed entries and should be rebuilt.
+    pub fn graph_build_due(&self) -> bool {
+        self.build.is_none()
+            && match &self.inner {
+                Inner::Exact(i) => i.len() > self.hnsw_above,
+                Inner::Hnsw(h) => h.rebuild_due(),
+            }
+    }
+
+    /// Hands out a snapshot to build the graph from; changes from now on are tracked.
+    pub fn start_graph_build(&mut self) -> Option<GraphJob> {
+        if !self.graph_build_due() {
+            return None;
+        }
+        let items = match &self.inner {
+            Inner::Exact(i) => i.iter().map(|(id, v)| (id, v.to_vec())).collect(),
+            Inner::Hnsw(h) => h.iter().map(|(id, v)| (id, v.to_vec())).collect(),
+        };
+        let token = rand::random::<u64>();
+        self.build = Some(Build { token, touched: Vec::new() });
+        Some(GraphJob { token, dims: self.dims(), params: self.params, items })
+    }
+
+    fn vector(&self, id: u64) -> Option<&[f32]> {
+        match &self.inner {
+            Inner::Exact(i) => i.get(id),
+            Inner::Hnsw(h) => h.get(id),
+        }
+    }
+
+    /// The changes since the snapshot (or since the last catch-up), with the vectors as they are
+    /// now; None when the build is no longer wanted (replaced, or the partition shrank).
+    pub fn catch_up(&mut self, token: u64) -> Option<CatchUp> {
+        let build = self.build.as_mut().filter(|b| b.token == token)?;
+        let mut ids = std::mem::take(&mut build.touched);
+        ids.sort_unstable();
+        ids.dedup();
+        Some(ids.into_iter().map(|id| (id, self.vector(id).map(<[f32]>::to_vec))).collect())
+    }
+
+    /// Swaps the built graph in, after applying the last changes (few, under the caller's lock).
+    /// Returns false, dropping the graph, when the build is no longer wanted.
+    pub fn finish_graph_build(&mut self, token: u64, mut graph: HnswIndex) -> bool {
+        let Some(changes) = self.catch_up(token) else { return false };
+        self.build = None;
+        if matches!(&self.inner, Inner::Exact(i) if i.len() <= self.exact_below) {
+            return false;
+        }
+        apply_catch_up(&mut graph, &changes);
+        graph.set_ef_search(self.params.ef_search);
+        self.inner = Inner::Hnsw(Box::new(graph));
+        true
+    }
+
+    /// Gives up a build (it failed): the next insert may start another.
+    pub fn abandon_graph_build(&mut self, token: u64) {
+        if self.build.as_ref().is_some_and(|b| b.token == token) {
+            self.build = None;
         }
     }
 
@@ -105,11 +231,18 @@ impl AutoIndex {
         match &mut self.inner {
             Inner::Exact(i) => {
                 i.insert(id, v)?;
-                if i.len() > self.hnsw_above {
+                if let Some(b) = &mut self.build {
+                    b.touched.push(id);
+                } else if i.len() > self.hnsw_above && !self.deferred {
                     self.inner = Inner::Hnsw(Box::new(HnswIndex::from_exact(i, self.params)));
                 }
             }
-            Inner::Hnsw(i) => i.insert(id, v)?,
+            Inner::Hnsw(i) => {
+                i.insert(id, v)?;
+                if let Some(b) = &mut self.build {
+                    b.touched.push(id);
+                }
+            }
         }
         Ok(())
     }
@@ -126,15 +259,27 @@ impl AutoIndex {
                 // graph is built in one bulk load.
                 let all: Vec<(u64, &[f32])> = i.iter().chain(items.iter().copied()).collect();
                 let mut h = HnswIndex::new(i.dims(), self.params);
+                if self.deferred {
+                    h = h.without_auto_rebuild();
+                }
                 h.insert_many(&all)?;
                 self.inner = Inner::Hnsw(Box::new(h));
+                self.build = None;
             }
             Inner::Exact(i) => {
                 for (id, v) in items {
                     i.insert(*id, v)?;
+                    if let Some(b) = &mut self.build {
+                        b.touched.push(*id);
+                    }
                 }
             }
-            Inner::Hnsw(h) => h.insert_many(items)?,
+            Inner::Hnsw(h) => {
+                h.insert_many(items)?;
+                if let Some(b) = &mut self.build {
+                    b.touched.extend(items.iter().map(|(id, _)| *id));
+                }
+            }
         }
         Ok(())
     }
@@ -156,9 +301,18 @@ impl AutoIndex {
 
     pub fn remove(&mut self, id: u64) -> bool {
         match &mut self.inner {
-            Inner::Exact(i) => i.remove(id),
+            Inner::Exact(i) => {
+                let removed = i.remove(id);
+                if let Some(b) = self.build.as_mut().filter(|_| removed) {
+                    b.touched.push(id);
+                }
+                removed
+            }
             Inner::Hnsw(h) => {
                 let removed = h.remove(id);
+                if let Some(b) = self.build.as_mut().filter(|_| removed) {
+                    b.touched.push(id);
+                }
                 if h.len() < self.exact_below {
                     self.inner = Inner::Exact(h.to_exact());
                 }
@@ -249,6 +403,43 @@ mod tests {
         let last = data.len() - 1;
         assert_eq!(idx.search(&data[last], 1).unwrap()[0].0, last as u64);
         assert!(!idx.remove(0));
+    }
+
+    #[test]
+    fn deferred_graph_builds_catch_up_and_rebuild_outside_remove() {
+        let (above, below) = (2000, 500);
+        let data = testdata::clustered(above + 400, 16, 100, 0.3, 5);
+        let mut idx = AutoIndex::with_thresholds(16, above, below, HnswParams::default()).deferred();
+        for (i, v) in data.iter().take(above + 1).enumerate() {
+            idx.insert(i as u64, v).unwrap();
+        }
+        assert_eq!(idx.kind(), "exact", "a deferred index never builds inside insert");
+        let job = idx.start_graph_build().expect("due past the limit");
+        assert!(idx.start_graph_build().is_none(), "one build at a time");
+        let mut graph = job.build();
+        // Changes while the graph is built: added, replaced and removed entries.
+        for (i, v) in data.iter().enumerate().skip(above + 1) {
+            idx.insert(i as u64, v).unwrap();
+        }
+        idx.insert(7, &data[8]).unwrap();
+        assert!(idx.remove(9));
+        apply_catch_up(&mut graph, &idx.catch_up(job.token).unwrap());
+        assert!(idx.finish_graph_build(job.token, graph));
+        assert_eq!(idx.kind(), "hnsw");
+        assert_eq!(idx.len(), above + 400 - 1);
+        assert_eq!(idx.search(&data[above + 300], 1).unwrap()[0].0, (above + 300) as u64);
+        assert!(idx.search(&data[9], 3).unwrap().iter().all(|(id, _)| *id != 9));
+        // Removing a third leaves the graph as it is (no rebuild inside remove) and asks for one.
+        for i in 1000..1800u64 {
+            assert!(idx.remove(i));
+        }
+        assert_eq!(idx.kind(), "hnsw");
+        let job = idx.start_graph_build().expect("a rebuild is due");
+        let graph = job.build();
+        assert!(!idx.finish_graph_build(job.token ^ 1, job.build()), "a stale build is dropped");
+        assert!(idx.finish_graph_build(job.token, graph));
+        assert!(!idx.graph_build_due());
+        assert_eq!(idx.search(&data[above + 300], 1).unwrap()[0].0, (above + 300) as u64);
     }
 
     #[test]

@@ -4,10 +4,31 @@
 
 use super::{CacheStore, Invalidation, NamespaceUsage, StoreError, StoreResult};
 use crate::engine::cache::types::{CacheEntry, Namespace, Partition};
-use crate::engine::index::AutoIndex;
+use crate::engine::index::{apply_catch_up, AutoIndex, GraphJob, HnswParams, EXACT_BELOW, HNSW_ABOVE};
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+
+/// Where a partition switches between the exact scan and an HNSW graph.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexThresholds {
+    /// Above this many entries a partition gets a graph, built in the background.
+    pub hnsw_above: usize,
+    /// Below this many it goes back to the exact scan.
+    pub exact_below: usize,
+}
+
+impl Default for IndexThresholds {
+    fn default() -> Self {
+        Self { hnsw_above: HNSW_ABOVE, exact_below: EXACT_BELOW }
+    }
+}
+
+/// Once a graph built off the lock has this few changes left to take, they are applied under the
+/// lock and the graph is swapped in (a few milliseconds); more are applied off the lock first.
+const SWAP_WHEN_CHANGES_AT_MOST: usize = 64;
 
 /// Durable storage under an [`IndexedStore`].
 #[async_trait]
@@ -21,28 +42,44 @@ pub trait Persistence: Send + Sync {
     async fn delete(&self, ids: &[u64]) -> StoreResult<()>;
     /// Records a hit; returns false when the entry no longer exists in the persistence.
     async fn touch(&self, id: u64, last_hit_at_ms: i64, hits: u64, expires_at_ms: Option<i64>) -> StoreResult<bool>;
+    /// See [`CacheStore::save_settings`].
+    async fn save_settings(&self, key: &str, json: &str) -> StoreResult<()>;
+    async fn load_settings(&self) -> StoreResult<Vec<(String, String)>>;
 }
 
 pub struct IndexedStore<P: Persistence> {
     persist: P,
     dims: usize,
-    state: Mutex<State>,
+    thresholds: IndexThresholds,
+    state: Arc<Mutex<State>>,
+    /// Graph builds running in the background.
+    building: Arc<AtomicUsize>,
+    /// Full reloads from the persistence since open.
+    reloads: AtomicUsize,
 }
 
 #[derive(Default)]
 struct State {
+    thresholds: IndexThresholds,
     /// Entries without their embedding (the index holds the vectors).
     entries: HashMap<u64, CacheEntry>,
     partitions: HashMap<Partition, AutoIndex>,
     /// Per namespace, entries ordered by last use: the eviction order.
     lru: HashMap<Namespace, BTreeSet<(i64, u64)>>,
+    /// Graph builds handed out by changes, for the store to start once it lets go of the lock.
+    jobs: Vec<(Partition, GraphJob)>,
 }
 
 impl State {
+    /// Adds an entry. A partition that passes the exact-scan limit leaves a graph build in `jobs`.
     fn add(&mut self, entry: CacheEntry, dims: usize) -> StoreResult<()> {
         self.remove(entry.id);
-        let index = self.partitions.entry(entry.partition.clone()).or_insert_with(|| AutoIndex::new(dims));
+        let t = self.thresholds;
+        let index = self.partitions.entry(entry.partition.clone()).or_insert_with(|| new_index(dims, t));
         index.insert(entry.id, &entry.embedding).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        if let Some(job) = index.start_graph_build() {
+            self.jobs.push((entry.partition.clone(), job));
+        }
         self.track(entry);
         Ok(())
     }
@@ -60,6 +97,9 @@ impl State {
             index.remove(id);
             if index.is_empty() {
                 self.partitions.remove(&entry.partition);
+            } else if let Some(job) = index.start_graph_build() {
+                // A graph holding too many removed entries is rebuilt in the background.
+                self.jobs.push((entry.partition.clone(), job));
             }
         }
         if let Some(order) = self.lru.get_mut(&entry.partition.namespace) {
@@ -72,50 +112,131 @@ impl State {
     }
 }
 
+fn new_index(dims: usize, t: IndexThresholds) -> AutoIndex {
+    AutoIndex::with_thresholds(dims, t.hnsw_above, t.exact_below, HnswParams::default()).deferred()
+}
+
+/// Builds `job`'s graph, catches it up with what changed meanwhile and swaps it in: the build and
+/// most of the catching up happen without the lock, so lookups of every partition go on.
+fn build_graph(state: Weak<Mutex<State>>, partition: Partition, job: GraphJob) {
+    let mut graph = job.build();
+    loop {
+        let Some(state) = state.upgrade() else { return };
+        let mut st = state.lock();
+        let Some(index) = st.partitions.get_mut(&partition) else { return };
+        let Some(changes) = index.catch_up(job.token) else { return };
+        if changes.len() <= SWAP_WHEN_CHANGES_AT_MOST {
+            apply_catch_up(&mut graph, &changes);
+            index.finish_graph_build(job.token, graph);
+            return;
+        }
+        drop(st);
+        drop(state);
+        apply_catch_up(&mut graph, &changes);
+    }
+}
+
+fn index_all(all: Vec<CacheEntry>, dims: usize, thresholds: IndexThresholds) -> StoreResult<State> {
+    // Grouped per partition and bulk-inserted: a large partition's graph is then built on
+    // every core at once instead of one vector at a time. Ids are the persistence's keys, so
+    // unique; a repeat would be a corrupt store and is skipped with a warning.
+    let mut groups: HashMap<Partition, Vec<CacheEntry>> = HashMap::new();
+    let mut seen = std::collections::HashSet::new();
+    for entry in all {
+        if let Err(e) = crate::engine::index::check_vector(&entry.embedding, dims) {
+            tracing::warn!(id = entry.id, "skipping a stored entry whose embedding is unusable: {e}");
+            continue;
+        }
+        if !seen.insert(entry.id) {
+            tracing::warn!(id = entry.id, "skipping a second stored entry with the same id");
+            continue;
+        }
+        groups.entry(entry.partition.clone()).or_default().push(entry);
+    }
+    let mut state = State { thresholds, ..State::default() };
+    for (partition, entries) in groups {
+        let mut index = new_index(dims, thresholds);
+        let items: Vec<(u64, &[f32])> = entries.iter().map(|e| (e.id, e.embedding.as_slice())).collect();
+        index.insert_many(&items).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        state.partitions.insert(partition, index);
+        for entry in entries {
+            state.track(entry);
+        }
+    }
+    Ok(state)
+}
+
 impl<P: Persistence> IndexedStore<P> {
     /// Opens the store and rebuilds the index from everything the persistence holds.
     pub async fn open(persist: P, dims: usize) -> StoreResult<Self> {
-        let state = Self::load(&persist, dims).await?;
-        Ok(Self { persist, dims, state: Mutex::new(state) })
+        Self::open_with(persist, dims, IndexThresholds::default()).await
     }
 
-    async fn load(persist: &P, dims: usize) -> StoreResult<State> {
+    /// [`Self::open`] with other switch points between the exact scan and HNSW (tests, tuning).
+    pub async fn open_with(persist: P, dims: usize, thresholds: IndexThresholds) -> StoreResult<Self> {
+        let state = Self::load(&persist, dims, thresholds).await?;
+        Ok(Self {
+            persist,
+            dims,
+            thresholds,
+            state: Arc::new(Mutex::new(state)),
+            building: Arc::new(AtomicUsize::new(0)),
+            reloads: AtomicUsize::new(0),
+        })
+    }
+
+    /// Graph builds running in the background now.
+    pub fn graph_builds_running(&self) -> usize {
+        self.building.load(Ordering::SeqCst)
+    }
+
+    /// Runs a graph build on the blocking pool (never on an async thread, never under the lock).
+    fn spawn_build(&self, partition: Partition, job: GraphJob) {
+        let state = Arc::downgrade(&self.state);
+        let building = self.building.clone();
+        let token = job.token;
+        building.fetch_add(1, Ordering::SeqCst);
+        let run = move || {
+            let weak = state.clone();
+            let p = partition.clone();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build_graph(weak, p, job)));
+            if outcome.is_err() {
+                tracing::error!("building a partition's search graph failed; it keeps the exact scan");
+                if let Some(state) = state.upgrade() {
+                    if let Some(index) = state.lock().partitions.get_mut(&partition) {
+                        index.abandon_graph_build(token);
+                    }
+                }
+            }
+            building.fetch_sub(1, Ordering::SeqCst);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => drop(handle.spawn_blocking(run)),
+            Err(_) => drop(std::thread::spawn(run)),
+        }
+    }
+
+    async fn load(persist: &P, dims: usize, thresholds: IndexThresholds) -> StoreResult<State> {
         let all = persist.load_all().await?;
-        // Grouped per partition and bulk-inserted: a large partition's graph is then built on
-        // every core at once instead of one vector at a time. Ids are the persistence's keys, so
-        // unique; a repeat would be a corrupt store and is skipped with a warning.
-        let mut groups: HashMap<Partition, Vec<CacheEntry>> = HashMap::new();
-        let mut seen = std::collections::HashSet::new();
-        for entry in all {
-            if let Err(e) = crate::engine::index::check_vector(&entry.embedding, dims) {
-                tracing::warn!(id = entry.id, "skipping a stored entry whose embedding is unusable: {e}");
-                continue;
-            }
-            if !seen.insert(entry.id) {
-                tracing::warn!(id = entry.id, "skipping a second stored entry with the same id");
-                continue;
-            }
-            groups.entry(entry.partition.clone()).or_default().push(entry);
-        }
-        let mut state = State::default();
-        for (partition, entries) in groups {
-            let mut index = AutoIndex::new(dims);
-            let items: Vec<(u64, &[f32])> = entries.iter().map(|e| (e.id, e.embedding.as_slice())).collect();
-            index.insert_many(&items).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            state.partitions.insert(partition, index);
-            for entry in entries {
-                state.track(entry);
-            }
-        }
-        Ok(state)
+        // Building large partitions' graphs takes a while: on the blocking pool, so the async
+        // threads (other lookups, the change feed) go on meanwhile.
+        tokio::task::spawn_blocking(move || index_all(all, dims, thresholds))
+            .await
+            .map_err(|e| StoreError::Invalid(format!("indexing the stored entries stopped: {e}")))?
     }
 
     /// Rebuilds the in-process index from the persistence (after losing track of other
     /// instances' changes).
     pub async fn reload(&self) -> StoreResult<()> {
-        let state = Self::load(&self.persist, self.dims).await?;
+        let state = Self::load(&self.persist, self.dims, self.thresholds).await?;
         *self.state.lock() = state;
+        self.reloads.fetch_add(1, Ordering::SeqCst);
         Ok(())
+    }
+
+    /// How many times [`Self::reload`] replaced everything since open.
+    pub fn reloads(&self) -> usize {
+        self.reloads.load(Ordering::SeqCst)
     }
 
     pub fn len(&self) -> usize {
@@ -137,11 +258,38 @@ impl<P: Persistence> IndexedStore<P> {
 
     /// Applies a change made by another instance (Redis change feed): no write to the persistence.
     pub fn apply_remote_put(&self, entry: CacheEntry) -> StoreResult<()> {
-        self.state.lock().add(entry, self.dims)
+        self.index_entry(entry)
+    }
+
+    /// Adds an entry to the in-process index; a partition that passes the exact-scan limit gets
+    /// its graph built in the background.
+    fn index_entry(&self, entry: CacheEntry) -> StoreResult<()> {
+        let added = self.state.lock().add(entry, self.dims);
+        self.start_builds();
+        added
+    }
+
+    /// Starts the graph builds that changes handed out (after the lock is let go).
+    fn start_builds(&self) {
+        let jobs = std::mem::take(&mut self.state.lock().jobs);
+        for (partition, job) in jobs {
+            self.spawn_build(partition, job);
+        }
+    }
+
+    /// Removes entries from the in-process index.
+    fn forget(&self, ids: &[u64]) {
+        {
+            let mut state = self.state.lock();
+            for id in ids {
+                state.remove(*id);
+            }
+        }
+        self.start_builds();
     }
 
     pub fn apply_remote_delete(&self, id: u64) {
-        self.state.lock().remove(id);
+        self.forget(&[id]);
     }
 
     pub fn persistence(&self) -> &P {
@@ -168,7 +316,7 @@ impl<P: Persistence> CacheStore for IndexedStore<P> {
             )));
         }
         self.persist.put(&entry).await?;
-        self.state.lock().add(entry, self.dims)
+        self.index_entry(entry)
     }
 
     async fn search(
@@ -209,7 +357,7 @@ impl<P: Persistence> CacheStore for IndexedStore<P> {
         let exists = self.persist.touch(id, now_ms, hits, expiry).await?;
         if !exists {
             // Expired or evicted in the persistence (e.g. by Redis itself): drop our copy too.
-            self.state.lock().remove(id);
+            self.forget(&[id]);
         }
         Ok(exists)
     }
@@ -230,24 +378,18 @@ impl<P: Persistence> CacheStore for IndexedStore<P> {
             return Ok(0);
         }
         self.persist.delete(&ids).await?;
-        let mut state = self.state.lock();
-        for id in &ids {
-            state.remove(*id);
-        }
+        self.forget(&ids);
         Ok(ids.len() as u64)
     }
 
     async fn enforce_cap(&self, namespace: &Namespace, max_entries: u64) -> StoreResult<u64> {
         let victims: Vec<u64> = {
-            let mut state = self.state.lock();
+            let state = self.state.lock();
             let Some(order) = state.lru.get(namespace) else { return Ok(0) };
-            let excess = order.len().saturating_sub(max_entries as usize);
-            let ids: Vec<u64> = order.iter().take(excess).map(|(_, id)| *id).collect();
-            for id in &ids {
-                state.remove(*id);
-            }
-            ids
+            let excess = order.len().saturating_sub(usize::try_from(max_entries).unwrap_or(usize::MAX));
+            order.iter().take(excess).map(|(_, id)| *id).collect()
         };
+        self.forget(&victims);
         if !victims.is_empty() {
             self.persist.delete(&victims).await?;
         }
@@ -260,10 +402,7 @@ impl<P: Persistence> CacheStore for IndexedStore<P> {
             return Ok(0);
         }
         self.persist.delete(&ids).await?;
-        let mut state = self.state.lock();
-        for id in &ids {
-            state.remove(*id);
-        }
+        self.forget(&ids);
         Ok(ids.len() as u64)
     }
 
@@ -281,6 +420,14 @@ impl<P: Persistence> CacheStore for IndexedStore<P> {
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
+    }
+
+    async fn save_settings(&self, key: &str, json: &str) -> StoreResult<()> {
+        self.persist.save_settings(key, json).await
+    }
+
+    async fn load_settings(&self) -> StoreResult<Vec<(String, String)>> {
+        self.persist.load_settings().await
     }
 
     async fn entries(&self, namespace_id: &str, offset: usize, limit: usize) -> StoreResult<Vec<CacheEntry>> {

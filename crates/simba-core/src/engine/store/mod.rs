@@ -112,4 +112,9 @@ pub trait CacheStore: Send + Sync {
     async fn namespaces(&self) -> StoreResult<Vec<NamespaceUsage>>;
     /// Entries of one namespace, most recently used first.
     async fn entries(&self, namespace_id: &str, offset: usize, limit: usize) -> StoreResult<Vec<CacheEntry>>;
+    /// Durably keeps settings (JSON) under `key`: a namespace id, or "" for the defaults. Kept
+    /// with the entries, so they outlive a restart and follow the cache to another instance.
+    async fn save_settings(&self, key: &str, json: &str) -> StoreResult<()>;
+    /// Every (key, JSON) that `save_settings` kept.
+    async fn load_settings(&self) -> StoreResult<Vec<(String, String)>>;
 }

@@ -14,11 +14,48 @@ pub struct PostgresStore {
     pool: PgPool,
     table: String,
     dims: usize,
+    /// host:port/database, for messages (never the password).
+    server: String,
 }
 
 fn unavailable(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(format!("PostgreSQL: {e}"))
 }
+
+/// Every PostgreSQL call gives up after this long, as the Redis ones do: the server's own
+/// `statement_timeout` (5 s) cannot fire when the server or the network stalls, and a lookup must
+/// become a miss, not a hang. A little above the statement timeout, so a live server's own error
+/// arrives first.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(6);
+/// How long a call waits for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+type StoreFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<T>> + Send + 'a>>;
+
+/// A client-side deadline on one call (see [`CALL_TIMEOUT`]).
+trait Within<T>: std::future::Future<Output = Result<T, sqlx::Error>> + Sized {
+    fn within<'a>(self, server: &'a str) -> StoreFuture<'a, T>
+    where
+        Self: Send + 'a,
+        T: Send + 'a,
+    {
+        Box::pin(async move {
+            match tokio::time::timeout(CALL_TIMEOUT, self).await {
+                Ok(Err(sqlx::Error::PoolTimedOut)) => Err(StoreError::Unavailable(format!(
+                    "PostgreSQL at {server} gave no connection within {ACQUIRE_TIMEOUT:?}: check that the server is \
+                     up and accepts connections; the cache answers lookups as misses meanwhile"
+                ))),
+                Ok(r) => r.map_err(unavailable),
+                Err(_) => Err(StoreError::Unavailable(format!(
+                    "PostgreSQL at {server} did not answer within {CALL_TIMEOUT:?}: check that the server is up, \
+                     reachable and not overloaded; the cache answers lookups as misses meanwhile"
+                ))),
+            }
+        })
+    }
+}
+
+impl<T, F: std::future::Future<Output = Result<T, sqlx::Error>>> Within<T> for F {}
 
 /// pgvector's text form: `[0.1,0.2,…]`.
 pub fn vector_literal(v: &[f32]) -> String {
@@ -33,6 +70,9 @@ pub fn vector_literal(v: &[f32]) -> String {
     s.push(']');
     s
 }
+
+/// Settings of every dimension's table (they are per namespace, and a namespace names its model).
+const SETTINGS_TABLE: &str = "simba_semantic_cache_settings";
 
 const COLUMNS: &str = "id, tenant, user_id, item, model, template_version, context, query, response, created_at_ms, expires_at_ms, last_hit_at_ms, hits";
 
@@ -67,12 +107,13 @@ impl PostgresStore {
             .application_name("simba-tuner-cache")
             .options([("statement_timeout", "5000"), ("lock_timeout", "2000"), ("hnsw.iterative_scan", "strict_order")])
             .disable_statement_logging();
+        let server = format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or(""));
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(3))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
-            .await
-            .map_err(unavailable)?;
+            .within(&server)
+            .await?;
         let table = format!("simba_semantic_cache_{dims}");
         let ddl = [
             "CREATE EXTENSION IF NOT EXISTS vector".to_string(),
@@ -87,9 +128,16 @@ impl PostgresStore {
             format!("CREATE INDEX IF NOT EXISTS {table}_hnsw ON {table} USING hnsw (embedding vector_cosine_ops)"),
             format!("CREATE INDEX IF NOT EXISTS {table}_partition ON {table} (tenant, user_id, item, model, template_version, context, last_hit_at_ms)"),
             format!("CREATE INDEX IF NOT EXISTS {table}_expiry ON {table} (expires_at_ms) WHERE expires_at_ms IS NOT NULL"),
+            format!("CREATE TABLE IF NOT EXISTS {SETTINGS_TABLE} (key text PRIMARY KEY, settings text NOT NULL)"),
         ];
         for sql in ddl {
-            sqlx::query(&sql).execute(&pool).await.map_err(|e| match &e {
+            let done = tokio::time::timeout(CALL_TIMEOUT, sqlx::query(&sql).execute(&pool)).await.map_err(|_| {
+                StoreError::Unavailable(format!(
+                    "PostgreSQL at {server} did not answer within {CALL_TIMEOUT:?} while creating the cache table: \
+                     check that the server is up and that nothing holds a lock on {table}"
+                ))
+            })?;
+            done.map_err(|e| match &e {
                 sqlx::Error::Database(db) if db.message().contains("vector") => StoreError::Unavailable(format!(
                     "PostgreSQL: the pgvector extension is not available ({}); install pgvector on the server",
                     db.message()
@@ -97,7 +145,7 @@ impl PostgresStore {
                 _ => unavailable(e),
             })?;
         }
-        Ok(Self { pool, table, dims })
+        Ok(Self { pool, table, dims, server })
     }
 
     pub fn table(&self) -> &str {
@@ -142,8 +190,8 @@ impl CacheStore for PostgresStore {
             .bind(e.hits as i64)
             .bind(vector_literal(&e.embedding))
             .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .within(&self.server)
+            .await?;
         Ok(())
     }
 
@@ -180,8 +228,8 @@ impl CacheStore for PostgresStore {
             .bind(now_ms)
             .bind(k as i64)
             .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .within(&self.server)
+            .await?;
         Ok(rows.iter().map(|r| (entry_of(r), r.get::<f32, _>(13))).collect())
     }
 
@@ -195,14 +243,14 @@ impl CacheStore for PostgresStore {
             .bind(now_ms)
             .bind(new_expiry_ms)
             .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .within(&self.server)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn get(&self, id: u64) -> StoreResult<Option<CacheEntry>> {
         let sql = format!("SELECT {COLUMNS} FROM {} WHERE id = $1", self.table);
-        let row = sqlx::query(&sql).bind(id as i64).fetch_optional(&self.pool).await.map_err(unavailable)?;
+        let row = sqlx::query(&sql).bind(id as i64).fetch_optional(&self.pool).within(&self.server).await?;
         Ok(row.as_ref().map(entry_of))
     }
 
@@ -213,13 +261,14 @@ impl CacheStore for PostgresStore {
         // Only this table's rows can match: keys and tables of others are never touched.
         let n: i64 = match what {
             Invalidation::Entry { id } => {
-                sqlx::query_scalar(&count("id = $1")).bind(*id as i64).fetch_one(&self.pool).await
+                sqlx::query_scalar(&count("id = $1")).bind(*id as i64).fetch_one(&self.pool).within(&self.server).await
             }
             Invalidation::Item { tenant, item } => {
                 sqlx::query_scalar(&count("tenant = $1 AND item = $2"))
                     .bind(tenant)
                     .bind(item)
                     .fetch_one(&self.pool)
+                    .within(&self.server)
                     .await
             }
             Invalidation::User { tenant, user } => {
@@ -227,6 +276,7 @@ impl CacheStore for PostgresStore {
                     .bind(tenant)
                     .bind(user)
                     .fetch_one(&self.pool)
+                    .within(&self.server)
                     .await
             }
             Invalidation::Namespace { namespace } => {
@@ -237,9 +287,8 @@ impl CacheStore for PostgresStore {
                 };
                 return self.delete_namespace(&ns).await;
             }
-            Invalidation::All => sqlx::query_scalar(&count("true")).fetch_one(&self.pool).await,
-        }
-        .map_err(unavailable)?;
+            Invalidation::All => sqlx::query_scalar(&count("true")).fetch_one(&self.pool).within(&self.server).await,
+        }?;
         Ok(n as u64)
     }
 
@@ -256,10 +305,10 @@ impl CacheStore for PostgresStore {
             .bind(&ns.item)
             .bind(&ns.model)
             .bind(&ns.template_version)
-            .bind(max_entries as i64)
+            .bind(i64::try_from(max_entries).unwrap_or(i64::MAX))
             .fetch_one(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .within(&self.server)
+            .await?;
         Ok(n as u64)
     }
 
@@ -268,7 +317,7 @@ impl CacheStore for PostgresStore {
             "WITH d AS (DELETE FROM {} WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= $1 RETURNING 1) SELECT count(*) FROM d",
             self.table
         );
-        let n: i64 = sqlx::query_scalar(&sql).bind(now_ms).fetch_one(&self.pool).await.map_err(unavailable)?;
+        let n: i64 = sqlx::query_scalar(&sql).bind(now_ms).fetch_one(&self.pool).within(&self.server).await?;
         Ok(n as u64)
     }
 
@@ -279,7 +328,7 @@ impl CacheStore for PostgresStore {
                FROM {} GROUP BY 1, 2, 3, 4, 5",
             self.table
         );
-        let rows = sqlx::query(&sql).bind((self.dims * 8) as i32).fetch_all(&self.pool).await.map_err(unavailable)?;
+        let rows = sqlx::query(&sql).bind((self.dims * 8) as i32).fetch_all(&self.pool).within(&self.server).await?;
         let mut out: Vec<NamespaceUsage> = rows
             .iter()
             .map(|r| {
@@ -302,6 +351,21 @@ impl CacheStore for PostgresStore {
         Ok(out)
     }
 
+    async fn save_settings(&self, key: &str, json: &str) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO {SETTINGS_TABLE} (key, settings) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET settings = EXCLUDED.settings"
+        );
+        sqlx::query(&sql).bind(key).bind(json).execute(&self.pool).within(&self.server).await?;
+        Ok(())
+    }
+
+    async fn load_settings(&self) -> StoreResult<Vec<(String, String)>> {
+        let sql = format!("SELECT key, settings FROM {SETTINGS_TABLE}");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).within(&self.server).await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     async fn entries(&self, namespace_id: &str, offset: usize, limit: usize) -> StoreResult<Vec<CacheEntry>> {
         let Some(ns) = self.namespaces().await?.into_iter().find(|u| u.id == namespace_id).map(|u| u.namespace) else {
             return Ok(vec![]);
@@ -320,8 +384,8 @@ impl CacheStore for PostgresStore {
             .bind(offset as i64)
             .bind(limit as i64)
             .fetch_all(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .within(&self.server)
+            .await?;
         Ok(rows.iter().map(entry_of).collect())
     }
 }
@@ -340,8 +404,8 @@ impl PostgresStore {
             .bind(&ns.model)
             .bind(&ns.template_version)
             .fetch_one(&self.pool)
-            .await
-            .map_err(unavailable)?;
+            .within(&self.server)
+            .await?;
         Ok(n as u64)
     }
 }

@@ -252,8 +252,22 @@ fn number(map: &HashMap<String, Vec<u8>>, name: &str) -> Option<i64> {
     text(map, name)?.parse().ok()
 }
 
+/// The hash fields that say whether an entry has an item: "no item" and an empty item are two
+/// partitions (as in the other stores), so presence is written apart from the text.
+pub(super) fn item_fields(item: &Option<String>) -> [(&'static str, Vec<u8>); 2] {
+    [
+        ("item", item.clone().unwrap_or_default().into_bytes()),
+        ("has_item", if item.is_some() { b"1".to_vec() } else { b"0".to_vec() }),
+    ]
+}
+
 pub(super) fn decode(map: &HashMap<String, Vec<u8>>) -> Option<CacheEntry> {
-    let item = text(map, "item").filter(|s| !s.is_empty());
+    let item = match field(map, "has_item") {
+        Some(b"1") => Some(text(map, "item")?),
+        Some(_) => None,
+        // Written before `has_item`: an empty item then meant none.
+        None => text(map, "item").filter(|s| !s.is_empty()),
+    };
     Some(CacheEntry {
         id: text(map, "id")?.parse().ok()?,
         partition: Partition {
@@ -325,6 +339,7 @@ impl Persistence for RedisPersistence {
     async fn put(&self, e: &CacheEntry) -> StoreResult<()> {
         let ns = &e.partition.namespace;
         let key = self.key(e.id);
+        let [item, has_item] = item_fields(&ns.item);
         let mut pipe = redis::pipe();
         pipe.atomic()
             .cmd("DEL")
@@ -336,7 +351,8 @@ impl Persistence for RedisPersistence {
                     ("id", e.id.to_string().into_bytes()),
                     ("tenant", ns.tenant.clone().into_bytes()),
                     ("user", ns.user.clone().into_bytes()),
-                    ("item", ns.item.clone().unwrap_or_default().into_bytes()),
+                    item,
+                    has_item,
                     ("model", ns.model.clone().into_bytes()),
                     ("template_version", ns.template_version.clone().into_bytes()),
                     ("context", e.partition.context.clone().into_bytes()),
@@ -395,6 +411,19 @@ impl Persistence for RedisPersistence {
         Ok(())
     }
 
+    async fn save_settings(&self, key: &str, json: &str) -> StoreResult<()> {
+        let mut conn = self.conn.clone();
+        self.run(redis::cmd("HSET").arg(format!("{}settings", self.prefix)).arg(key).arg(json).query_async(&mut conn))
+            .await
+    }
+
+    async fn load_settings(&self) -> StoreResult<Vec<(String, String)>> {
+        let mut conn = self.conn.clone();
+        let all: HashMap<String, String> =
+            self.run(redis::cmd("HGETALL").arg(format!("{}settings", self.prefix)).query_async(&mut conn)).await?;
+        Ok(all.into_iter().collect())
+    }
+
     async fn touch(&self, id: u64, last_hit_at_ms: i64, hits: u64, expires_at_ms: Option<i64>) -> StoreResult<bool> {
         // One script, so a key that expires meanwhile is never re-created as a stub.
         let script = redis::Script::new(
@@ -420,41 +449,76 @@ impl Persistence for RedisPersistence {
     }
 }
 
+/// How long to wait before the `attempt`-th retry (from 0): doubling from half a second up to 30 s,
+/// each drawn between half and all of that. Many app instances that lost Redis in the same stall
+/// then come back spread out instead of all at once.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = Duration::from_millis(500).saturating_mul(1u32 << attempt.min(6)).min(Duration::from_secs(30));
+    ceiling.mul_f64(0.5 + rand::random::<f64>() * 0.5)
+}
+
 /// Tails the change feed and applies other instances' changes to `store` until the store is
-/// dropped. Lost connections and a feed trimmed past our position lead to a full reload.
+/// dropped. After a lost connection or a stall it reconnects with backoff and jitter and goes on
+/// from where it was (the feed keeps the events it missed); only when the feed was trimmed past
+/// that point does it reload everything, after a random delay so instances do not all reload at
+/// once.
 pub fn follow(store: &Arc<IndexedStore<RedisPersistence>>) -> tokio::task::JoinHandle<()> {
     let weak: Weak<IndexedStore<RedisPersistence>> = Arc::downgrade(store);
     let client = store.persistence().client.clone();
     tokio::spawn(async move {
         let mut conn: Option<MultiplexedConnection> = None;
         let mut needs_reload = false;
+        // After a reconnect: whether the feed still holds what we missed.
+        let mut check_feed = false;
+        let mut failures: u32 = 0;
         loop {
+            if failures > 0 {
+                tokio::time::sleep(backoff(failures - 1)).await;
+            }
             let Some(store) = weak.upgrade() else { return };
             let p = store.persistence();
             if conn.is_none() {
                 match tokio::time::timeout(OP_TIMEOUT, client.get_multiplexed_async_connection()).await {
-                    Ok(Ok(c)) => conn = Some(c),
+                    Ok(Ok(c)) => {
+                        conn = Some(c);
+                        check_feed = true;
+                    }
                     _ => {
-                        drop(store);
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        needs_reload = true;
+                        failures = failures.saturating_add(1);
+                        continue;
+                    }
+                }
+            }
+            let c = conn.as_mut().expect("connected above");
+            if check_feed {
+                let position = p.feed_position.lock().clone();
+                match feed_was_trimmed_past(c, &p.feed_key(), &position).await {
+                    Ok(trimmed) => {
+                        needs_reload |= trimmed;
+                        check_feed = false;
+                    }
+                    Err(_) => {
+                        conn = None;
+                        failures = failures.saturating_add(1);
                         continue;
                     }
                 }
             }
             if needs_reload {
+                // Spread the instances that lost the same events over a few seconds.
+                drop(store);
+                tokio::time::sleep(Duration::from_millis(rand::random::<u64>() % 3000)).await;
+                let Some(store) = weak.upgrade() else { return };
                 match store.reload().await {
                     Ok(()) => needs_reload = false,
                     Err(e) => {
                         tracing::warn!("the Redis cache could not reload after losing its change feed: {e}");
-                        drop(store);
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
+                        failures = failures.saturating_add(1);
                     }
                 }
+                continue;
             }
             let position = p.feed_position.lock().clone();
-            let c = conn.as_mut().expect("connected above");
             let options = StreamReadOptions::default().block(1000).count(500);
             let read = tokio::time::timeout(
                 OP_TIMEOUT + Duration::from_secs(1),
@@ -469,26 +533,27 @@ pub fn follow(store: &Arc<IndexedStore<RedisPersistence>>) -> tokio::task::JoinH
                         crate::sources::redis::redis_error(&p.display, &e).message
                     );
                     conn = None;
-                    needs_reload = true;
+                    failures = failures.saturating_add(1);
                     continue;
                 }
                 Err(_) => {
                     conn = None;
-                    needs_reload = true;
+                    failures = failures.saturating_add(1);
                     continue;
                 }
             };
+            failures = 0;
             let Some(reply) = reply else { continue };
-            if position != "0-0" && feed_was_trimmed_past(c, &p.feed_key(), &position).await {
+            if feed_was_trimmed_past(c, &p.feed_key(), &position).await.unwrap_or(false) {
                 needs_reload = true;
                 continue;
             }
             let mut last = position;
-            for key in reply.keys {
+            'events: for key in reply.keys {
                 for event in key.ids {
-                    last = event.id.clone();
                     let src: Option<String> = event.get("src");
                     if src.as_deref() == Some(p.instance.as_str()) {
+                        last = event.id.clone();
                         continue;
                     }
                     let op: Option<String> = event.get("op");
@@ -507,8 +572,10 @@ pub fn follow(store: &Arc<IndexedStore<RedisPersistence>>) -> tokio::task::JoinH
                                     }
                                 }
                                 Err(e) => {
+                                    // Not applied: read it again from here once Redis answers.
                                     tracing::warn!("could not read a changed Redis cache entry: {e}");
-                                    needs_reload = true;
+                                    failures = failures.saturating_add(1);
+                                    break 'events;
                                 }
                             }
                         }
@@ -516,6 +583,7 @@ pub fn follow(store: &Arc<IndexedStore<RedisPersistence>>) -> tokio::task::JoinH
                             tracing::warn!(id = %event.id, "skipping an unknown event in the Redis cache's change feed")
                         }
                     }
+                    last = event.id.clone();
                 }
             }
             *p.feed_position.lock() = last;
@@ -525,11 +593,23 @@ pub fn follow(store: &Arc<IndexedStore<RedisPersistence>>) -> tokio::task::JoinH
 
 /// True when the oldest event still in the feed is newer than `position` plus one: events we never
 /// saw were trimmed away.
-async fn feed_was_trimmed_past(conn: &mut MultiplexedConnection, feed: &str, position: &str) -> bool {
-    let first: redis::RedisResult<redis::Value> =
-        redis::cmd("XRANGE").arg(feed).arg("-").arg("+").arg("COUNT").arg(1).query_async(conn).await;
-    let Some(first) = first.ok().as_ref().and_then(first_stream_id) else { return false };
-    stream_id_key(&first) > stream_id_key(position) && !stream_id_follows(position, &first)
+async fn feed_was_trimmed_past(
+    conn: &mut MultiplexedConnection,
+    feed: &str,
+    position: &str,
+) -> redis::RedisResult<bool> {
+    let first: redis::Value = tokio::time::timeout(
+        OP_TIMEOUT,
+        redis::cmd("XRANGE").arg(feed).arg("-").arg("+").arg("COUNT").arg(1).query_async(conn),
+    )
+    .await
+    .map_err(|_| redis::RedisError::from((redis::ErrorKind::IoError, "no answer in time")))??;
+    let Some(first) = first_stream_id(&first) else { return Ok(false) };
+    if position == "0-0" {
+        // The feed was empty when we loaded: every event in it is one we have still to read.
+        return Ok(false);
+    }
+    Ok(stream_id_key(&first) > stream_id_key(position) && !stream_id_follows(position, &first))
 }
 
 fn stream_id_key(id: &str) -> (u64, u64) {

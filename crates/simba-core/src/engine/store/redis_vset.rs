@@ -18,7 +18,7 @@
 //! search meets it (skipped, never served, and VREM'd at once), a hit on it (refused, all records
 //! removed), or `purge_expired` (removes every record of entries whose expiry has passed).
 
-use super::redis::{decode, unavailable, OP_TIMEOUT};
+use super::redis::{decode, item_fields, unavailable, OP_TIMEOUT};
 use super::sqlite::vector_to_blob;
 use super::{CacheStore, Invalidation, NamespaceUsage, StoreError, StoreResult};
 use crate::engine::cache::types::{CacheEntry, Namespace, Partition};
@@ -40,11 +40,12 @@ const SEARCH_EF: usize = 200;
 /// How many ids one delete script handles (bounds how long Redis is busy with one call).
 const DELETE_CHUNK: usize = 500;
 
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 15] = [
     "id",
     "tenant",
     "user",
     "item",
+    "has_item",
     "model",
     "template_version",
     "context",
@@ -348,11 +349,13 @@ impl RedisVsetStore {
         let nsjson = serde_json::to_string(ns).map_err(|err| StoreError::Invalid(err.to_string()))?;
         let bytes = e.bytes();
         let blob = vector_to_blob(&e.embedding);
-        let values: [Vec<u8>; 14] = [
+        let [(_, item), (_, has_item)] = item_fields(&ns.item);
+        let values: [Vec<u8>; 15] = [
             e.id.to_string().into_bytes(),
             ns.tenant.clone().into_bytes(),
             ns.user.clone().into_bytes(),
-            ns.item.clone().unwrap_or_default().into_bytes(),
+            item,
+            has_item,
             ns.model.clone().into_bytes(),
             ns.template_version.clone().into_bytes(),
             e.partition.context.clone().into_bytes(),
@@ -631,6 +634,19 @@ impl CacheStore for RedisVsetStore {
             .collect();
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
+    }
+
+    async fn save_settings(&self, key: &str, json: &str) -> StoreResult<()> {
+        let mut conn = self.conn.clone();
+        self.run(redis::cmd("HSET").arg(format!("{}settings", self.prefix)).arg(key).arg(json).query_async(&mut conn))
+            .await
+    }
+
+    async fn load_settings(&self) -> StoreResult<Vec<(String, String)>> {
+        let mut conn = self.conn.clone();
+        let all: HashMap<String, String> =
+            self.run(redis::cmd("HGETALL").arg(format!("{}settings", self.prefix)).query_async(&mut conn)).await?;
+        Ok(all.into_iter().collect())
     }
 
     async fn entries(&self, namespace_id: &str, offset: usize, limit: usize) -> StoreResult<Vec<CacheEntry>> {

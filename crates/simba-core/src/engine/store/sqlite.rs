@@ -49,6 +49,10 @@ impl SqlitePersistence {
         .execute(&pool)
         .await
         .map_err(unavailable)?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS cache_settings (key TEXT PRIMARY KEY, settings TEXT NOT NULL)")
+            .execute(&pool)
+            .await
+            .map_err(unavailable)?;
         Ok(Self { pool })
     }
 }
@@ -139,6 +143,22 @@ impl Persistence for SqlitePersistence {
             q.execute(&mut *tx).await.map_err(unavailable)?;
         }
         tx.commit().await.map_err(unavailable)
+    }
+
+    async fn save_settings(&self, key: &str, json: &str) -> StoreResult<()> {
+        sqlx::query("INSERT OR REPLACE INTO cache_settings (key, settings) VALUES (?, ?)")
+            .bind(key)
+            .bind(json)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn load_settings(&self) -> StoreResult<Vec<(String, String)>> {
+        let rows =
+            sqlx::query("SELECT key, settings FROM cache_settings").fetch_all(&self.pool).await.map_err(unavailable)?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     async fn touch(&self, id: u64, last_hit_at_ms: i64, hits: u64, expires_at_ms: Option<i64>) -> StoreResult<bool> {
