@@ -65,3 +65,21 @@ fn bench_cache_runs_small() {
     assert!(idx["p99_us"].as_f64().unwrap() > 0.0);
     assert!(r["embedding"]["batch32_sentences_per_second"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn lookup_prints_control_characters_escaped() {
+    let cli = Cli::new();
+    let hostile = "\x1b[2J\x1b]0;owned\x07cleared\rfake\u{202e}txt.exe";
+    let out = cli.run(&["cache", "store", "What is the refund policy?", hostile, "--user", "alice"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli.run(&["cache", "lookup", "What is the refund policy?", "--user", "alice"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("HIT"), "{text}");
+    assert!(!text.contains('\x1b') && !text.contains('\r') && !text.contains('\x07'), "{text:?}");
+    assert!(!text.contains('\u{202e}'), "{text:?}");
+    assert!(text.contains(r"\x1b[2J") && text.contains(r"\u{202e}txt.exe"), "{text:?}");
+    // JSON keeps the answer as it was stored (serde escapes it).
+    let hit = cli.json(&["cache", "lookup", "What is the refund policy?", "--user", "alice", "--json"]);
+    assert_eq!(hit["response"], hostile);
+}

@@ -3,8 +3,10 @@
 mod common;
 
 use common::Cli;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
 struct Served {
     child: Child,
@@ -20,9 +22,14 @@ impl Drop for Served {
 }
 
 fn serve(cli: &Cli) -> Served {
+    serve_with(cli, &[])
+}
+
+fn serve_with(cli: &Cli, extra: &[&str]) -> Served {
     let mut child = cli
         .command()
         .args(["serve", "--port", "0"])
+        .args(extra)
         .env("SIMBA_UI_DIR", cli.home.path().join("ui"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -102,4 +109,223 @@ async fn api_needs_the_token_and_answers_like_the_cli() {
     let page = http.get(format!("{}/", served.base)).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("ui-index"));
+}
+
+impl Served {
+    /// host:port, as a raw client connects to it.
+    fn authority(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(self.authority()).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream
+    }
+}
+
+/// Reads until the server closes the connection (or, with `until` seen, stops there).
+fn read_some(stream: &mut TcpStream, until: Option<&str>) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                if until.is_some_and(|u| String::from_utf8_lossy(&got).contains(u)) {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("read: {e} after {:?}", String::from_utf8_lossy(&got)),
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// One request on a fresh connection; the whole answer.
+fn exchange(served: &Served, request: &str) -> String {
+    let mut stream = served.connect();
+    stream.write_all(request.as_bytes()).unwrap();
+    read_some(&mut stream, None)
+}
+
+fn status_line(answer: &str) -> &str {
+    answer.lines().next().unwrap_or("")
+}
+
+#[test]
+fn a_half_sent_head_is_dropped_after_the_header_timeout() {
+    let cli = Cli::new();
+    let served = serve(&cli);
+    let mut stream = served.connect();
+    let start = Instant::now();
+    stream.write_all(format!("GET / HTTP/1.1\r\nHost: {}\r\nX-Slow: ", served.authority()).as_bytes()).unwrap();
+    let answer = read_some(&mut stream, None);
+    let waited = start.elapsed();
+    // The default header timeout is 10 s; nothing was served.
+    assert!(waited >= Duration::from_secs(8) && waited < Duration::from_secs(20), "{waited:?} {answer:?}");
+    assert!(!answer.contains("200 OK"), "{answer}");
+}
+
+#[test]
+fn a_wrong_token_is_refused_before_the_body_is_read() {
+    let cli = Cli::new();
+    let served = serve(&cli);
+    let mut stream = served.connect();
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // Announce 2 MB and send none of it: the answer must not wait for the body.
+    let head = format!(
+        "POST /api/call/status HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n",
+        served.authority(),
+        "0".repeat(32)
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let answer = read_some(&mut stream, Some("\r\n\r\n"));
+    assert!(status_line(&answer).contains(" 401 "), "{answer:?}");
+    // Nor may a client with the token send more than the limit, or send it forever.
+    let big = exchange(
+        &served,
+        &format!(
+            "POST /api/call/status HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Length: 3000000\r\n\r\n",
+            served.authority(),
+            served.token
+        ),
+    );
+    assert!(status_line(&big).contains(" 413 "), "{big:?}");
+}
+
+#[test]
+fn a_body_that_never_comes_and_an_idle_connection_are_closed() {
+    let cli = Cli::new();
+    let served = serve_with(&cli, &["--header-timeout", "1", "--body-timeout", "1"]);
+    let mut stream = served.connect();
+    let start = Instant::now();
+    let head = format!(
+        "POST /api/call/list_profiles HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Length: 100\r\n\r\n{{",
+        served.authority(),
+        served.token
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let answer = read_some(&mut stream, None);
+    assert!(status_line(&answer).contains(" 408 "), "{answer:?}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+
+    // A keep-alive connection that asks nothing more is closed after the header timeout.
+    let mut stream = served.connect();
+    let request = format!(
+        "GET /api/commands HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\r\n",
+        served.authority(),
+        served.token
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let first = read_some(&mut stream, Some("cache_lookup"));
+    assert!(status_line(&first).contains(" 200 "), "{first:?}");
+    let start = Instant::now();
+    let rest = read_some(&mut stream, None);
+    assert!(start.elapsed() < Duration::from_secs(5), "idle connection held {:?}", start.elapsed());
+    assert!(!rest.contains("HTTP/1.1"), "{rest:?}");
+}
+
+#[test]
+fn connections_past_the_limit_are_refused_with_503() {
+    let cli = Cli::new();
+    let served = serve_with(&cli, &["--max-connections", "2"]);
+    let held: Vec<TcpStream> = (0..2).map(|_| served.connect()).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let request = format!(
+        "GET /api/commands HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        served.authority(),
+        served.token
+    );
+    let refused = exchange(&served, &request);
+    assert!(status_line(&refused).contains(" 503 "), "{refused:?}");
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    let served_again = exchange(&served, &request);
+    assert!(status_line(&served_again).contains(" 200 "), "{served_again:?}");
+}
+
+#[test]
+fn other_host_names_are_refused() {
+    let cli = Cli::new();
+    let served = serve_with(&cli, &["--allow-host", "tunnel.example:9000"]);
+    let port = served.authority().rsplit_once(':').unwrap().1.to_string();
+    let get = |host: &str, path: &str| {
+        exchange(
+            &served,
+            &format!(
+                "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+                served.token
+            ),
+        )
+    };
+    // A page from another site whose name was made to resolve to 127.0.0.1 (DNS rebinding).
+    for host in [format!("evil.example:{port}"), format!("localhost.evil.example:{port}"), "127.0.0.1:1".into()] {
+        for path in ["/", "/api/commands"] {
+            let answer = get(&host, path);
+            assert!(status_line(&answer).contains(" 421 "), "{host} {path}: {answer:?}");
+        }
+    }
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+        "tunnel.example:9000".into(),
+    ] {
+        let answer = get(&host, "/api/commands");
+        assert!(status_line(&answer).contains(" 200 "), "{host}: {answer:?}");
+    }
+}
+
+#[test]
+fn the_ui_serves_no_dotfiles_and_no_links_out_of_its_folder() {
+    let cli = Cli::new();
+    let served = serve(&cli);
+    let ui = cli.home.path().join("ui");
+    let outside = cli.home.path().join("outside.txt");
+    std::fs::write(&outside, "outside-secret").unwrap();
+    std::fs::write(ui.join(".env"), "TOKEN=env-secret").unwrap();
+    std::os::unix::fs::symlink(&outside, ui.join("leak.txt")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", ui.join("hostname")).unwrap();
+    std::fs::write(ui.join("app.js"), "app-js").unwrap();
+    let get = |path: &str| {
+        exchange(&served, &format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", served.authority()))
+    };
+    for path in ["/.env", "/%2eenv", "/leak.txt", "/hostname"] {
+        let answer = get(path);
+        assert!(status_line(&answer).contains(" 404 "), "{path}: {answer:?}");
+        assert!(!answer.contains("secret"), "{path}: {answer:?}");
+    }
+    assert!(get("/app.js").contains("app-js"));
+    assert!(get("/some/ui/route").contains("ui-index"));
+}
+
+#[test]
+fn a_short_token_is_refused() {
+    let cli = Cli::new();
+    let mut child = cli
+        .command()
+        .args(["serve", "--port", "0"])
+        .env("SIMBA_SERVE_TOKEN", "secret")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("serve started with a 6-character token");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("at least 32"), "{err}");
 }

@@ -73,7 +73,7 @@ pub async fn run(service: &Service, args: BenchArgs) -> anyhow::Result<ExitCode>
                 report.insert("judge".into(), serde_json::to_value(&r)?);
             }
             Err(e) => {
-                eprintln!("skipping the judge: {e}");
+                eprintln!("skipping the judge: {}", crate::output::term(&e));
                 report.insert("judge_skipped".into(), serde_json::Value::String(e));
             }
         }

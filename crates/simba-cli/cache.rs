@@ -1,5 +1,6 @@
 //! `simba-tuner cache …`: the local semantic cache from the terminal.
 
+use crate::output::{term, term_lines};
 use crate::report;
 use clap::{Args, Subcommand};
 use simba_core::api::cache::{CacheEvalRequest, CacheLookupRequest, CacheStoreRequest};
@@ -96,8 +97,8 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
             Ok(s) => {
                 println!(
                     "{} backend, model {}, {} entries, hit rate {}, {} evictions, lookup p50 {} µs p99 {} µs",
-                    s.backend,
-                    s.embedding_model,
+                    term(&s.backend),
+                    term(&s.embedding_model),
                     s.entries,
                     pct(s.hit_rate),
                     s.evictions,
@@ -107,7 +108,7 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
                 for n in &s.namespaces {
                     println!(
                         "  {:<50} {:>7} entries {:>10} bytes  hit rate {:>6} (recent {:>6})  evictions {}",
-                        n.id,
+                        term(&n.id),
                         n.entries,
                         n.bytes,
                         pct(n.hit_rate),
@@ -123,12 +124,13 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
                 Ok(l) if json => println!("{}", serde_json::to_string_pretty(&l)?),
                 Ok(Lookup::Hit { response, similarity, matched_query, entry_age_ms, .. }) => {
                     println!(
-                        "HIT  similarity {similarity:.3}, matched \"{matched_query}\", entry age {:.1} s",
+                        "HIT  similarity {similarity:.3}, matched \"{}\", entry age {:.1} s",
+                        term(&matched_query),
                         entry_age_ms as f64 / 1000.0
                     );
-                    println!("{response}");
+                    println!("{}", term_lines(&response));
                 }
-                Ok(Lookup::Miss { reason, .. }) => println!("MISS {reason}"),
+                Ok(Lookup::Miss { reason, .. }) => println!("MISS {}", term(&reason)),
                 Err(e) => return Ok(report(&e, json)),
             }
         }

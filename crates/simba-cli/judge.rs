@@ -1,5 +1,6 @@
 //! `simba-tuner judge …`: train the judge's adapter on labelled pairs, and score pairs with it.
 
+use crate::output::term;
 use clap::Subcommand;
 use simba_core::engine::judge::{train, BaseModel, Judge};
 use simba_core::engine::MODEL_DIR_NAME;
@@ -87,7 +88,7 @@ pub fn run(cmd: JudgeCommand) -> anyhow::Result<ExitCode> {
                 let table: String = pairs
                     .iter()
                     .zip(&scores)
-                    .map(|(p, s)| format!("{s:.3}\t{}\t{}\t{}\n", p.same_answer, p.a, p.b))
+                    .map(|(p, s)| format!("{s:.3}\t{}\t{}\t{}\n", p.same_answer, term(&p.a), term(&p.b)))
                     .collect();
                 let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), table.as_bytes());
             }

@@ -122,9 +122,23 @@ struct ServeArgs {
     /// The built UI folder (default: $SIMBA_UI_DIR or the repository's ui/dist).
     #[arg(long)]
     ui_dir: Option<PathBuf>,
-    /// Use this token instead of a random one (from the environment, so it stays out of `ps`).
+    /// Use this token instead of a random one (from the environment, so it stays out of `ps`);
+    /// at least 32 characters, e.g. `openssl rand -hex 16`.
     #[arg(long, env = "SIMBA_SERVE_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Accept this Host header too (NAME on the bound port, or NAME:PORT), e.g. behind a reverse
+    /// proxy or an SSH tunnel; by default only localhost, 127.0.0.1, [::1] and the bound address.
+    #[arg(long, value_name = "NAME[:PORT]")]
+    allow_host: Vec<String>,
+    /// Connections served at once; more are answered 503.
+    #[arg(long, default_value_t = simba_server::Limits::default().max_connections)]
+    max_connections: usize,
+    /// Seconds a client has to send a request's headers; also how long an idle connection stays open.
+    #[arg(long, value_name = "SECS", default_value_t = simba_server::Limits::default().header_timeout.as_secs_f64())]
+    header_timeout: f64,
+    /// Seconds a client has to send a request's body.
+    #[arg(long, value_name = "SECS", default_value_t = simba_server::Limits::default().body_timeout.as_secs_f64())]
+    body_timeout: f64,
 }
 
 fn main() -> ExitCode {
@@ -143,7 +157,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", output::term_lines(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -154,7 +168,7 @@ fn report(e: &ApiError, json: bool) -> ExitCode {
     if json {
         println!("{}", serde_json::json!({ "error": e }));
     }
-    eprintln!("error: {}", e.message);
+    eprintln!("error: {}", output::term_lines(&e.message));
     match e.code {
         simba_core::ErrorCode::InvalidInput | simba_core::ErrorCode::NotFound => ExitCode::from(2),
         _ => ExitCode::FAILURE,
@@ -227,13 +241,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Cache(args)) => return bench::run(&service, args).await,
         Command::Judge(cmd) => return judge::run(cmd),
         Command::Serve(args) => {
+            let token = args.token.unwrap_or_else(simba_server::new_token);
+            if let Err(e) = simba_server::check_token(&token) {
+                return Ok(report(&ApiError::invalid(e), false));
+            }
+            let secs = |name: &str, v: f64| match v {
+                v if v.is_finite() && (0.1..=86_400.0).contains(&v) => Ok(std::time::Duration::from_secs_f64(v)),
+                _ => Err(ApiError::invalid(format!("--{name} must be between 0.1 and 86400 seconds"))),
+            };
+            let limits = match (secs("header-timeout", args.header_timeout), secs("body-timeout", args.body_timeout)) {
+                (Ok(header_timeout), Ok(body_timeout)) => simba_server::Limits {
+                    max_connections: args.max_connections.max(1),
+                    header_timeout,
+                    body_timeout,
+                    ..Default::default()
+                },
+                (Err(e), _) | (_, Err(e)) => return Ok(report(&e, false)),
+            };
             if !args.bind.is_loopback() {
                 eprintln!(
-                    "warning: binding {} exposes the API beyond this machine; the token is its only guard",
+                    "warning: binding {} exposes the API beyond this machine over plain HTTP: the token and every \
+                     answer cross the network unencrypted, and the token is the API's only guard. Prefer the \
+                     default 127.0.0.1 with an SSH tunnel, or a TLS proxy in front.",
                     args.bind
                 );
             }
-            let token = args.token.unwrap_or_else(simba_server::new_token);
             let ui_dir = args.ui_dir.or_else(simba_server::default_ui_dir);
             if ui_dir.is_none() {
                 eprintln!("note: no built UI found (run `cd ui && npm ci && npm run build`); serving the API only");
@@ -242,6 +274,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 addr: SocketAddr::new(args.bind, args.port),
                 ui_dir,
                 token: token.clone(),
+                limits,
+                allowed_hosts: args.allow_host,
             };
             simba_server::serve(service, options, |addr| {
                 println!("Simba Tuner is serving on http://{addr}/?token={token}");

@@ -3,7 +3,45 @@
 use simba_core::api::StatusReport;
 use simba_core::profiles::ProfileView;
 use simba_core::sources::SourceStatus;
+use std::borrow::Cow;
 use std::fmt::Write;
+
+/// Text from outside this program (server answers, cached entries, query text, files), made safe
+/// to print on a terminal: C0 and C1 controls (ESC starts the sequences that move the cursor,
+/// clear the screen or set the window title; \r and backspace overwrite what was printed),
+/// bidirectional overrides and line separators are written as escapes such as `\x1b` and
+/// `\u{202e}`. Everything else, including non-Latin text, is printed as it is.
+pub fn term(s: &str) -> Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control() // C0, DEL and C1
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            || matches!(c, '\u{2028}' | '\u{2029}')
+    }
+    if !s.chars().any(unsafe_char) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && unsafe_char(c) => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if unsafe_char(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`term`] for text shown as a block: its line breaks stay line breaks.
+pub fn term_lines(s: &str) -> String {
+    s.split('\n').map(|line| term(line).into_owned()).collect::<Vec<_>>().join("\n")
+}
 
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -26,8 +64,13 @@ fn pct(r: Option<f64>) -> String {
 
 pub fn status_text(r: &StatusReport) -> String {
     let mut o = String::new();
-    let _ =
-        writeln!(o, "profile {}{}   at {}", r.profile, if r.read_only { " (read-only)" } else { "" }, r.collected_at);
+    let _ = writeln!(
+        o,
+        "profile {}{}   at {}",
+        term(&r.profile),
+        if r.read_only { " (read-only)" } else { "" },
+        r.collected_at
+    );
     let h = &r.host;
     let _ = writeln!(
         o,
@@ -42,25 +85,25 @@ pub fn status_text(r: &StatusReport) -> String {
     let _ = writeln!(
         o,
         "engine    {} ({}), {} entries in {} namespaces, hit rate {}",
-        e.embedding_model,
+        term(&e.embedding_model),
         if e.embedding_model_ready { "ready" } else { "not ready" },
         e.entries,
         e.namespaces,
         pct(e.hit_rate)
     );
     if let Some(p) = &e.embedding_model_problem {
-        let _ = writeln!(o, "          ! {p}");
+        let _ = writeln!(o, "          ! {}", term(p));
     }
     match &r.redis {
         SourceStatus::Ok { data: d } => {
             let _ = writeln!(
                 o,
                 "redis     {} {}: memory {} / {} ({}), hit rate {} lifetime, {} interval; {} keys, {} evicted, {} expired",
-                d.version,
-                d.role,
+                term(&d.version),
+                term(&d.role),
                 bytes(d.used_memory_bytes),
                 if d.maxmemory_bytes == 0 { "no limit".into() } else { bytes(d.maxmemory_bytes) },
-                d.maxmemory_policy,
+                term(&d.maxmemory_policy),
                 pct(d.hit_rate_lifetime),
                 pct(d.hit_rate_interval),
                 d.keys_total,
@@ -69,7 +112,7 @@ pub fn status_text(r: &StatusReport) -> String {
             );
         }
         SourceStatus::Error { error } => {
-            let _ = writeln!(o, "redis     error: {}", error.message);
+            let _ = writeln!(o, "redis     error: {}", term(&error.message));
         }
         SourceStatus::NotConfigured => {
             let _ = writeln!(o, "redis     not configured");
@@ -80,15 +123,15 @@ pub fn status_text(r: &StatusReport) -> String {
             let _ = writeln!(
                 o,
                 "postgres  {} db {}: {} / {} connections, cache hit {}, size {}",
-                d.version,
-                d.database,
+                term(&d.version),
+                term(&d.database),
                 d.connections,
                 d.max_connections,
                 pct(d.cache_hit_ratio),
                 bytes(d.database_size_bytes.max(0) as u64)
             );
             if let Some(why) = &d.statements_unavailable {
-                let _ = writeln!(o, "          ! {why}");
+                let _ = writeln!(o, "          ! {}", term(why));
             }
             if !d.top_statements.is_empty() {
                 let _ = writeln!(
@@ -99,6 +142,7 @@ pub fn status_text(r: &StatusReport) -> String {
                 for s in &d.top_statements {
                     let q: String = s.query.split_whitespace().collect::<Vec<_>>().join(" ");
                     let q: String = q.chars().take(80).collect();
+                    let q = term(&q);
                     let _ = writeln!(
                         o,
                         "          {:>10} {:>10.2} {:>10.2} {:>12.1}  {}",
@@ -108,7 +152,7 @@ pub fn status_text(r: &StatusReport) -> String {
             }
         }
         SourceStatus::Error { error } => {
-            let _ = writeln!(o, "postgres  error: {}", error.message);
+            let _ = writeln!(o, "postgres  error: {}", term(&error.message));
         }
         SourceStatus::NotConfigured => {
             let _ = writeln!(o, "postgres  not configured");
@@ -120,9 +164,9 @@ pub fn status_text(r: &StatusReport) -> String {
 pub fn profiles_text(list: &[ProfileView]) -> String {
     let mut o = String::new();
     for p in list {
-        let _ = writeln!(o, "{} [{}]{}", p.name, p.origin, if p.read_only { " read-only" } else { "" });
+        let _ = writeln!(o, "{} [{}]{}", term(&p.name), p.origin, if p.read_only { " read-only" } else { "" });
         for e in &p.endpoints {
-            let _ = writeln!(o, "  {:<14} {}", format!("{:?}", e.service).to_lowercase(), e.url);
+            let _ = writeln!(o, "  {:<14} {}", format!("{:?}", e.service).to_lowercase(), term(&e.url));
         }
     }
     o
@@ -133,7 +177,7 @@ pub fn eval_text(r: &simba_core::engine::eval::EvalReport) -> String {
     let line = |name: &str, c: &ServeCounts| {
         format!(
             "{:<18} {:>5}/{:<5} {:>7}   {:>4}/{:<4} {:>7} [{}]   {:>7}\n",
-            name,
+            term(name),
             c.same_served,
             c.same_total,
             pct(c.same_served_rate),
@@ -149,7 +193,7 @@ pub fn eval_text(r: &simba_core::engine::eval::EvalReport) -> String {
         o,
         "{} pairs, model {}, threshold {:.2}, candidate checks {}, judge {}",
         r.pairs,
-        r.model,
+        term(&r.model),
         r.threshold,
         if r.verify_candidates { "on" } else { "off" },
         match (r.judge_min_score, r.judge_floor) {
@@ -158,7 +202,7 @@ pub fn eval_text(r: &simba_core::engine::eval::EvalReport) -> String {
         }
     );
     if let Some(p) = &r.judge_problem {
-        let _ = writeln!(o, "warning: the judge could not load, the checks decided alone: {p}");
+        let _ = writeln!(o, "warning: the judge could not load, the checks decided alone: {}", term(p));
     }
     let _ = writeln!(
         o,
@@ -190,4 +234,34 @@ pub fn eval_text(r: &simba_core::engine::eval::EvalReport) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{term, term_lines};
+
+    #[test]
+    fn hostile_text_is_shown_escaped() {
+        let cases = [
+            ("\x1b[2J\x1b[H", r"\x1b[2J\x1b[H"),
+            ("\x1b]0;pwned\x07", r"\x1b]0;pwned\x07"),
+            ("ok\rFAKE", r"ok\rFAKE"),
+            ("abc\x08\x08\x08xyz", r"abc\x08\x08\x08xyz"),
+            ("nul\0del\x7f", r"nul\x00del\x7f"),
+            ("c1 csi \u{9b}31m", r"c1 csi \u{9b}31m"),
+            ("invoice\u{202e}fdp.exe", r"invoice\u{202e}fdp.exe"),
+            ("\u{2066}isolate\u{2069}\u{200f}", r"\u{2066}isolate\u{2069}\u{200f}"),
+            ("line\u{2028}sep", r"line\u{2028}sep"),
+            ("two\nlines\tand tab", r"two\nlines\tand tab"),
+        ];
+        for (hostile, shown) in cases {
+            assert_eq!(term(hostile), shown, "{hostile:?}");
+            assert!(!term(hostile).chars().any(|c| c.is_control()), "{hostile:?}");
+        }
+        // Ordinary text, accents and other scripts pass untouched (and are not copied).
+        for plain in ["SELECT * FROM t WHERE a = $1", "café – 東京 – مرحبا", r"C:\path\x1b is literal"] {
+            assert!(matches!(term(plain), std::borrow::Cow::Borrowed(_)), "{plain}");
+        }
+        assert_eq!(term_lines("first\nsecond\x1b[2J"), "first\nsecond\\x1b[2J");
+    }
 }

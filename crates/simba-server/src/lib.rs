@@ -2,34 +2,100 @@
 //! app can be used in a browser and on a headless server. Same facade, same commands:
 //! `POST /api/call/{command}` with the JSON arguments and `Authorization: Bearer <token>`.
 
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use simba_core::{ApiError, ErrorCode, Service};
-use std::net::SocketAddr;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{watch, Semaphore};
+
+mod static_files;
 
 pub struct ServeOptions {
     pub addr: SocketAddr,
     /// The built UI (`ui/dist`); None serves the API alone with a page that says how to build it.
     pub ui_dir: Option<PathBuf>,
-    /// Bearer token every API call must carry.
+    /// Bearer token every API call must carry (see [`check_token`]).
     pub token: String,
+    pub limits: Limits,
+    /// Host header values accepted besides this machine's own names for the bound address:
+    /// `name` (on the bound port) or `name:port`, e.g. for an SSH tunnel or a reverse proxy.
+    pub allowed_hosts: Vec<String>,
+}
+
+/// What one client may hold: every wait on the client is bounded, and so is the number of clients.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Connections served at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// Time for a request head to arrive in full, counted from the connection's start or from its
+    /// previous answer, so it is also how long an idle keep-alive connection stays open.
+    pub header_timeout: Duration,
+    /// Time for a request body to arrive in full (read only once the token was accepted).
+    pub body_timeout: Duration,
+    pub max_body_bytes: usize,
+    /// After this, a connection is closed once its answer in progress is sent, so no client keeps
+    /// one connection (and its slot) forever by sending a request now and then.
+    pub max_connection_age: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_body_bytes: 2 * 1024 * 1024,
+            max_connection_age: Duration::from_secs(600),
+        }
+    }
 }
 
 #[derive(Clone)]
 struct AppState {
     service: Service,
-    token: Arc<String>,
+}
+
+/// What every request passes before a route sees it.
+struct Guard {
+    token: String,
+    hosts: HostPolicy,
+    body_timeout: Duration,
+    max_body_bytes: usize,
 }
 
 /// A random 128-bit token, hex-encoded.
 pub fn new_token() -> String {
     let bytes: [u8; 16] = rand::random();
     hex::encode(bytes)
+}
+
+/// Fewest characters a token may have: 32 hex digits are the 128 bits of [`new_token`].
+pub const MIN_TOKEN_LEN: usize = 32;
+
+/// A token given by the user must be as hard to guess as a generated one, and fit a header.
+pub fn check_token(token: &str) -> Result<(), String> {
+    if token.len() < MIN_TOKEN_LEN {
+        return Err(format!(
+            "the serve token is {} characters; it must have at least {MIN_TOKEN_LEN} (128 bits as hex, e.g. \
+             `openssl rand -hex 16`), or leave SIMBA_SERVE_TOKEN unset for a random one",
+            token.len()
+        ));
+    }
+    // RFC 6750's token68 characters: what a Bearer header can carry as is.
+    if let Some(c) = token.chars().find(|c| !(c.is_ascii_alphanumeric() || "-._~+/=".contains(*c))) {
+        return Err(format!("the serve token may hold only letters, digits and - . _ ~ + / = (found {:?})", c));
+    }
+    Ok(())
 }
 
 /// The UI folder to serve: `$SIMBA_UI_DIR`, else the repository's `ui/dist` when it was built.
@@ -41,35 +107,260 @@ pub fn default_ui_dir() -> Option<PathBuf> {
     repo.join("index.html").is_file().then_some(repo)
 }
 
-pub fn router(service: Service, token: String, ui_dir: Option<PathBuf>) -> Router {
-    let state = AppState { service, token: Arc::new(token) };
-    let api =
-        Router::new().route("/api/call/{command}", post(call)).route("/api/commands", get(commands)).with_state(state);
-    match ui_dir {
-        Some(dir) => {
-            let index = dir.join("index.html");
-            api.fallback_service(
-                tower_http::services::ServeDir::new(&dir).fallback(tower_http::services::ServeFile::new(index)),
-            )
-        }
-        None => api.fallback(get(no_ui)),
+/// Which Host headers are this server's own names. A page from another site that got its domain
+/// to resolve to this address (DNS rebinding) sends its own name, and is refused.
+#[derive(Clone, Debug)]
+pub struct HostPolicy {
+    bound: SocketAddr,
+    extra: Vec<String>,
+}
+
+impl HostPolicy {
+    pub fn new(bound: SocketAddr, extra: &[String]) -> Self {
+        Self { bound, extra: extra.iter().map(|h| h.trim().to_ascii_lowercase()).collect() }
     }
+
+    pub fn allows(&self, authority: &str) -> bool {
+        let authority = authority.trim().to_ascii_lowercase();
+        let Some((host, port)) = split_authority(&authority) else {
+            return false;
+        };
+        let port_ok = port.unwrap_or(80) == self.bound.port();
+        if self.extra.iter().any(|e| *e == authority || (port_ok && *e == host)) {
+            return true;
+        }
+        if !port_ok {
+            return false;
+        }
+        if host == "localhost" {
+            return true;
+        }
+        // An address typed as digits cannot be rebound; a name other than localhost can.
+        match host.parse::<IpAddr>() {
+            Ok(ip) => ip == self.bound.ip() || ip.is_loopback() || self.bound.ip().is_unspecified(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// `host[:port]` or `[v6][:port]`; None when it is neither.
+fn split_authority(a: &str) -> Option<(&str, Option<u16>)> {
+    let (host, rest) = if let Some(v6) = a.strip_prefix('[') {
+        let (host, rest) = v6.split_once(']')?;
+        (host, rest)
+    } else {
+        let host_end = a.find(':').unwrap_or(a.len());
+        (&a[..host_end], &a[host_end..])
+    };
+    let port = match rest {
+        "" => None,
+        p => Some(p.strip_prefix(':')?.parse().ok()?),
+    };
+    (!host.is_empty()).then_some((host, port))
+}
+
+fn router(service: Service, token: String, ui_dir: Option<PathBuf>, hosts: HostPolicy, limits: &Limits) -> Router {
+    let state = AppState { service };
+    let guard =
+        Arc::new(Guard { token, hosts, body_timeout: limits.body_timeout, max_body_bytes: limits.max_body_bytes });
+    let api = Router::new()
+        .route("/api/call/{command}", post(call))
+        .route("/api/commands", get(commands))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .with_state(state);
+    let app = match ui_dir {
+        Some(dir) => api.fallback(move |req: Request| static_files::serve(dir.clone(), req)),
+        None => api.fallback(get(no_ui)),
+    };
+    app.layer(middleware::from_fn_with_state(guard, guard_request))
+}
+
+/// Host check for everything; for the API, the token, then the body read under a deadline and a
+/// size limit. Run before any extractor, so a client without the token never gets its body read.
+async fn guard_request(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
+    let host_ok = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).is_some_and(|h| guard.hosts.allows(h))
+        && req.uri().authority().is_none_or(|a| guard.hosts.allows(a.as_str()));
+    if !host_ok {
+        return closing(error_response(
+            StatusCode::MISDIRECTED_REQUEST,
+            ApiError::new(
+                ErrorCode::Refused,
+                "this server answers only to its own address (localhost, 127.0.0.1 or the address it was started on); \
+                 `simba-tuner serve --allow-host NAME` adds a name",
+            ),
+        ));
+    }
+    let path = req.uri().path();
+    if !(path == "/api" || path.starts_with("/api/")) {
+        return next.run(req).await;
+    }
+    if !authorized(req.headers(), &guard.token) {
+        return closing(unauthorized());
+    }
+    let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > guard.max_body_bytes as u64) {
+        return closing(too_large(guard.max_body_bytes));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match tokio::time::timeout(guard.body_timeout, axum::body::to_bytes(body, guard.max_body_bytes)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) if is_length_limit(&e) => return closing(too_large(guard.max_body_bytes)),
+        Ok(Err(e)) => {
+            return closing(error_response(
+                StatusCode::BAD_REQUEST,
+                ApiError::invalid(format!("the request body could not be read: {e}")),
+            ))
+        }
+        Err(_) => {
+            return closing(error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                ApiError::invalid(format!(
+                    "the request body did not arrive within {} s",
+                    guard.body_timeout.as_secs_f64()
+                )),
+            ))
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+fn too_large(limit: usize) -> Response {
+    error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ApiError::invalid(format!("the request body is larger than {limit} bytes")),
+    )
+}
+
+/// A refusal ends the connection: whatever body the client still sends is not read.
+fn closing(mut response: Response) -> Response {
+    response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// Binds and serves until Ctrl-C. Returns the bound address through `on_ready` first.
 pub async fn serve(service: Service, options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    serve_until(service, options, on_ready, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+/// As [`serve`], until `shutdown` completes; connections then finish the answer in progress.
+pub async fn serve_until(
+    service: Service,
+    options: ServeOptions,
+    on_ready: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    check_token(&options.token).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let listener = tokio::net::TcpListener::bind(options.addr).await.map_err(|e| {
         std::io::Error::new(
             e.kind(),
             format!("cannot listen on {}: {e} (is the port in use? try --port 0)", options.addr),
         )
     })?;
-    on_ready(listener.local_addr()?);
-    axum::serve(listener, router(service, options.token, options.ui_dir))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    let bound = listener.local_addr()?;
+    let limits = options.limits;
+    let app = router(service, options.token, options.ui_dir, HostPolicy::new(bound, &options.allowed_hosts), &limits);
+    on_ready(bound);
+
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true)
+        // Headers past this are refused (431): an unauthenticated client holds at most this much.
+        .max_buf_size(64 * 1024);
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tokio::spawn(refuse_busy(stream));
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(
+            hyper_util::rt::TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(app.clone()),
+        );
+        let mut stop = stop_rx.clone();
+        let max_age = limits.max_connection_age;
+        tokio::spawn(async move {
+            let _slot = slot;
+            tokio::pin!(connection);
+            let age = tokio::time::sleep(max_age);
+            tokio::pin!(age);
+            let mut closing = false;
+            loop {
+                tokio::select! {
+                    r = connection.as_mut() => {
+                        if let Err(e) = r {
+                            tracing::debug!("connection ended: {e}");
+                        }
+                        break;
+                    }
+                    _ = &mut age, if !closing => {
+                        closing = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                    _ = stop.changed(), if !closing => {
+                        closing = true;
+                        connection.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Answers in progress get a moment to finish; then the process may end under them.
+    let all = u32::try_from(limits.max_connections.max(1)).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(Duration::from_secs(10), slots.acquire_many(all)).await;
+    Ok(())
+}
+
+/// Past the connection limit: say so, and close without waiting on the client.
+async fn refuse_busy(mut stream: tokio::net::TcpStream) {
+    let answer = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\nconnection: close\r\ncontent-type: text/plain\r\ncontent-length: 37\r\n\r\ntoo many connections; try again soon\n";
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(answer).await?;
+        stream.shutdown().await?;
+        // Read what the client sent before closing, so the kernel does not reset the
+        // connection (and lose the answer) over unread bytes.
+        let mut sink = [0u8; 4096];
+        let mut total = 0;
+        while total < 64 * 1024 {
+            match stream.read(&mut sink).await? {
+                0 => break,
+                n => total += n,
+            }
+        }
+        std::io::Result::Ok(())
+    })
+    .await;
 }
 
 fn status_of(code: ErrorCode) -> StatusCode {
@@ -108,15 +399,8 @@ fn unauthorized() -> Response {
     )
 }
 
-async fn call(
-    State(state): State<AppState>,
-    Path(command): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    if !authorized(&headers, &state.token) {
-        return unauthorized();
-    }
+/// The token, host and body limits were checked by [`guard_request`].
+async fn call(State(state): State<AppState>, Path(command): Path<String>, body: axum::body::Bytes) -> Response {
     let args = if body.is_empty() {
         serde_json::Value::Null
     } else {
@@ -136,10 +420,7 @@ async fn call(
     }
 }
 
-async fn commands(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if !authorized(&headers, &state.token) {
-        return unauthorized();
-    }
+async fn commands() -> Response {
     let list: Vec<_> = simba_core::api::COMMANDS
         .iter()
         .map(|c| serde_json::json!({"name": c.name, "request": c.request, "response": c.response, "writes": c.writes}))
@@ -152,4 +433,52 @@ async fn no_ui() -> impl IntoResponse {
         StatusCode::NOT_FOUND,
         Html("<h1>Simba Tuner</h1><p>The UI is not built. Run <code>cd ui &amp;&amp; npm ci &amp;&amp; npm run build</code>, or pass <code>--ui-dir</code>. The API is at <code>/api/call/&lt;command&gt;</code>.</p>"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_token, new_token, HostPolicy};
+    use std::net::SocketAddr;
+
+    #[test]
+    fn tokens_shorter_than_128_bits_are_refused() {
+        assert!(check_token(&new_token()).is_ok());
+        assert!(check_token(&"a1".repeat(16)).is_ok());
+        let short = check_token("0123456789abcdef0123456789abcde").unwrap_err();
+        assert!(short.contains("at least 32"), "{short}");
+        assert!(check_token("").is_err());
+        assert!(check_token(&format!("{} x", "a".repeat(32))).is_err(), "a space cannot travel in the header");
+    }
+
+    #[test]
+    fn only_this_machines_names_for_the_bound_address_are_hosts() {
+        let loopback = HostPolicy::new("127.0.0.1:8650".parse::<SocketAddr>().unwrap(), &[]);
+        for ok in ["127.0.0.1:8650", "localhost:8650", "LOCALHOST:8650", "[::1]:8650"] {
+            assert!(loopback.allows(ok), "{ok}");
+        }
+        for refused in [
+            "evil.example:8650",
+            "localhost.evil.example:8650",
+            "127.0.0.1",
+            "127.0.0.1:80",
+            "localhost:1",
+            "192.168.1.9:8650",
+            "",
+            "[::1",
+            "::1:8650",
+            "127.0.0.1:8650:1",
+        ] {
+            assert!(!loopback.allows(refused), "{refused}");
+        }
+        let lan = HostPolicy::new("192.168.1.9:8650".parse::<SocketAddr>().unwrap(), &["tuner.lan".into()]);
+        assert!(lan.allows("192.168.1.9:8650"));
+        assert!(lan.allows("tuner.lan:8650"));
+        assert!(!lan.allows("tuner.lan:9000"));
+        assert!(!lan.allows("192.168.1.10:8650"));
+        let any = HostPolicy::new("0.0.0.0:80".parse::<SocketAddr>().unwrap(), &["proxy.example:443".into()]);
+        assert!(any.allows("10.0.0.5"), "an address typed as digits, on the default port");
+        assert!(any.allows("proxy.example:443"));
+        assert!(!any.allows("proxy.example"));
+        assert!(!any.allows("rebound.example"));
+    }
 }
