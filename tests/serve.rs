@@ -329,3 +329,24 @@ fn a_short_token_is_refused() {
     assert_eq!(status.code(), Some(2), "{err}");
     assert!(err.contains("at least 32"), "{err}");
 }
+
+#[tokio::test]
+async fn a_read_only_server_refuses_every_write() {
+    let cli = Cli::new();
+    let served = serve_with(&cli, &["--read-only"]);
+    let http = reqwest::Client::new();
+    let call = |command: &str, args: serde_json::Value| {
+        http.post(format!("{}/api/call/{command}", served.base)).bearer_auth(&served.token).json(&args).send()
+    };
+    let refused =
+        call("save_profile", serde_json::json!({"name": "x", "redis_url": "redis://127.0.0.1:1"})).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "read_only");
+    assert!(body["message"].as_str().unwrap().contains("--read-only"), "{body}");
+    let refused = call("cache_invalidate", serde_json::json!({"all": true})).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    // Reads still work, and nothing was saved.
+    let profiles: serde_json::Value = call("list_profiles", serde_json::json!({})).await.unwrap().json().await.unwrap();
+    assert!(profiles.as_array().unwrap().iter().all(|p| p["name"] != "x"), "{profiles}");
+}

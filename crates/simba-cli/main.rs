@@ -136,6 +136,9 @@ struct ServeArgs {
     /// Seconds a client has to send a request's headers; also how long an idle connection stays open.
     #[arg(long, value_name = "SECS", default_value_t = simba_server::Limits::default().header_timeout.as_secs_f64())]
     header_timeout: f64,
+    /// Refuse every command that writes (profiles, caches, monitored systems): a window to look, not to change.
+    #[arg(long)]
+    read_only: bool,
     /// Seconds a client has to send a request's body.
     #[arg(long, value_name = "SECS", default_value_t = simba_server::Limits::default().body_timeout.as_secs_f64())]
     body_timeout: f64,
@@ -265,6 +268,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                      default 127.0.0.1 with an SSH tunnel, or a TLS proxy in front.",
                     args.bind
                 );
+            }
+            if args.read_only {
+                service.make_read_only();
             }
             let ui_dir = args.ui_dir.or_else(simba_server::default_ui_dir);
             if ui_dir.is_none() {

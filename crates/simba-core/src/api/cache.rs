@@ -193,7 +193,7 @@ impl Service {
 
     pub async fn cache_set_settings(&self, req: CacheSettingsRequest) -> ApiResult<CacheSettings> {
         let cache = self.engine().cache().await?;
-        cache.set_settings(req.namespace.as_deref(), req.settings)?;
+        cache.set_settings(req.namespace.as_deref(), req.settings).await?;
         Ok(cache.settings_for(req.namespace.as_deref().unwrap_or("")))
     }
 

@@ -211,7 +211,8 @@ mod tests {
     #[tokio::test]
     async fn a_read_only_service_refuses_every_writing_command_before_it_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let service = quiet_service(dir.path(), None).into_read_only();
+        let service = quiet_service(dir.path(), None);
+        service.make_read_only();
         assert!(COMMANDS.iter().any(|c| c.writes), "no command declares a write");
         for c in COMMANDS {
             let answer = dispatch(&service, c.name, serde_json::json!({})).await;

@@ -14,6 +14,7 @@ use crate::profiles::{ProfileInput, ProfileStore, ProfileView, ResolvedProfile};
 use crate::sources::host::HostCollector;
 use crate::sources::redis::RedisSnapshot;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -32,8 +33,8 @@ struct Inner {
     jobs: Arc<cache::Jobs>,
     /// The saved profile whose server holds the cache (`redis@NAME`, `postgres@NAME`), if any.
     store_profile: Option<String>,
-    /// Refuses every write, whatever the profiles say (`serve --read-only`).
-    read_only: bool,
+    /// Refuses every write, whatever the profiles say (`serve --read-only`). Only ever set, never cleared.
+    read_only: AtomicBool,
 }
 
 impl Service {
@@ -73,20 +74,19 @@ impl Service {
                 engine,
                 jobs: Arc::new(cache::Jobs::default()),
                 store_profile,
-                read_only: false,
+                read_only: AtomicBool::new(false),
             }),
         })
     }
 
-    /// The same service refusing every write (profiles, caches, monitored systems).
-    pub fn into_read_only(self) -> Self {
-        let inner =
-            Arc::try_unwrap(self.inner).unwrap_or_else(|_| panic!("into_read_only before the service is shared"));
-        Self { inner: Arc::new(Inner { read_only: true, ..inner }) }
+    /// From now on, refuses every write (profiles, caches, monitored systems); nothing lifts it
+    /// short of a restart.
+    pub fn make_read_only(&self) {
+        self.inner.read_only.store(true, Ordering::SeqCst);
     }
 
     pub fn is_read_only(&self) -> bool {
-        self.inner.read_only
+        self.inner.read_only.load(Ordering::SeqCst)
     }
 
     pub fn engine(&self) -> &crate::engine::Engine {
@@ -115,7 +115,7 @@ impl Service {
 
     /// Refuses with a typed error when `profile` may not write.
     pub fn ensure_writable(&self, profile: &ResolvedProfile) -> ApiResult<()> {
-        if self.inner.read_only {
+        if self.is_read_only() {
             Err(ApiError::service_read_only())
         } else if profile.read_only {
             Err(ApiError::read_only(&profile.name))
@@ -130,7 +130,7 @@ impl Service {
         if target == WriteTarget::Nothing {
             return Ok(());
         }
-        if self.inner.read_only {
+        if self.is_read_only() {
             return Err(ApiError::service_read_only());
         }
         match target {
