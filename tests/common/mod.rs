@@ -16,7 +16,10 @@ impl Cli {
     }
 
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_simba-tuner"));
+        // SIMBA_TUNER_BIN: a private copy of the binary, for when a shared target folder may be
+        // rebuilt from another checkout while the tests run.
+        let bin = std::env::var_os("SIMBA_TUNER_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_simba-tuner").into());
+        let mut cmd = Command::new(bin);
         cmd.env("SIMBA_CONFIG_DIR", self.home.path().join("config"))
             .env("SIMBA_DATA_DIR", self.home.path().join("data"))
             // The model files stay where .ci/setup put them.

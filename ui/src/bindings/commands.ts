@@ -10,6 +10,8 @@ import type { CacheStoreRequest } from "./CacheStoreRequest";
 import type { CacheWarmRequest } from "./CacheWarmRequest";
 import type { CleanupReport } from "./CleanupReport";
 import type { Count } from "./Count";
+import type { DbReport } from "./DbReport";
+import type { DbReportRequest } from "./DbReportRequest";
 import type { Done } from "./Done";
 import type { EntryId } from "./EntryId";
 import type { EntryView } from "./EntryView";
@@ -22,12 +24,16 @@ import type { NoArgs } from "./NoArgs";
 import type { ProfileInput } from "./ProfileInput";
 import type { ProfileName } from "./ProfileName";
 import type { ProfileView } from "./ProfileView";
+import type { RedisReport } from "./RedisReport";
+import type { RedisReportRequest } from "./RedisReportRequest";
 import type { StatusReport } from "./StatusReport";
 import type { StatusRequest } from "./StatusRequest";
 import type { StoredEntry } from "./StoredEntry";
 
 export interface Commands {
   status: { request: StatusRequest; response: StatusReport; writes: false };
+  redis_report: { request: RedisReportRequest; response: RedisReport; writes: false };
+  db_report: { request: DbReportRequest; response: DbReport; writes: false };
   list_profiles: { request: NoArgs; response: Array<ProfileView>; writes: false };
   save_profile: { request: ProfileInput; response: ProfileView; writes: true };
   delete_profile: { request: ProfileName; response: Done; writes: true };

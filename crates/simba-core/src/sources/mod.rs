@@ -3,7 +3,9 @@
 
 pub mod host;
 pub mod postgres;
+pub mod postgres_report;
 pub mod redis;
+pub mod redis_report;
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
