@@ -39,6 +39,8 @@ enum Command {
     Redis(monitor::RedisArgs),
     /// PostgreSQL in depth: statements, settings, sessions and locks, tables, indexes, pgvector.
     Db(monitor::DbArgs),
+    /// EXPLAIN (ANALYZE, BUFFERS) one read-only statement in a rolled-back READ ONLY transaction.
+    Explain(monitor::ExplainArgs),
     /// List, add or remove connection profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -231,6 +233,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cache(cmd) => return cache::run(&service, cmd).await,
         Command::Redis(args) => return monitor::redis(&service, args).await,
         Command::Db(args) => return monitor::db(&service, args).await,
+        Command::Explain(args) => return monitor::explain(&service, args).await,
         Command::Bench(BenchCommand::Cache(args)) => return bench::run(&service, args).await,
         Command::Judge(cmd) => return judge::run(cmd),
         Command::Serve(args) => {

@@ -5,6 +5,7 @@ use crate::report;
 use clap::Args;
 use simba_core::api::monitor::{DbReportRequest, RedisReportRequest};
 use simba_core::profiles::{ResolvedProfile, Service as Svc};
+use simba_core::sources::explain::{ExplainReport, PlanNode};
 use simba_core::sources::postgres_report::DbReport;
 use simba_core::sources::redis_report::RedisReport;
 use simba_core::{ApiResult, Service};
@@ -47,6 +48,24 @@ pub struct DbArgs {
     /// Active queries running at least this many seconds are listed as long-running.
     #[arg(long, default_value_t = 5.0)]
     long_query_seconds: f64,
+    /// Print JSON (schema: docs/cli.md).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct ExplainArgs {
+    /// Profile name (see `simba-tuner profile list`).
+    #[arg(long, conflicts_with = "postgres")]
+    profile: Option<String>,
+    /// PostgreSQL URL to use without a profile.
+    #[arg(long)]
+    postgres: Option<String>,
+    /// The statement: one SELECT, WITH, VALUES or TABLE (writes are refused).
+    sql: String,
+    /// statement_timeout for the run, ms.
+    #[arg(long, default_value_t = 30_000)]
+    timeout_ms: u32,
     /// Print JSON (schema: docs/cli.md).
     #[arg(long)]
     json: bool,
@@ -344,5 +363,56 @@ fn db_text(r: &DbReport) -> String {
             );
         }
     }
+    o
+}
+
+pub async fn explain(service: &Service, args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    let url = args.postgres.as_deref().map(|u| (Svc::Postgres, u));
+    let profile = match profile_for(service, args.profile.as_deref(), url) {
+        Ok(p) => p,
+        Err(e) => return Ok(report(&e, args.json)),
+    };
+    let timeout = std::time::Duration::from_millis(args.timeout_ms.max(1) as u64);
+    match service.explain_of(&profile, &args.sql, timeout).await {
+        Ok(r) if args.json => println!("{}", serde_json::to_string_pretty(&r)?),
+        Ok(r) => print!("{}", explain_text(&r)),
+        Err(e) => return Ok(report(&e, args.json)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain_text(r: &ExplainReport) -> String {
+    fn walk(o: &mut String, n: &PlanNode, depth: usize) {
+        let target = match (&n.relation, &n.index) {
+            (Some(rel), Some(ix)) => format!(" on {rel} using {ix}"),
+            (Some(rel), None) => format!(" on {rel}"),
+            (None, Some(ix)) => format!(" using {ix}"),
+            (None, None) => String::new(),
+        };
+        let _ = writeln!(
+            o,
+            "{}{}{}  ({:.3} ms total, {:.3} ms self; rows {} of {} planned, {} loops; buffers hit {} read {}){}",
+            "  ".repeat(depth),
+            if depth > 0 { "-> " } else { "" },
+            format_args!("{}{target}", n.node_type),
+            n.total_ms,
+            n.self_ms,
+            n.actual_rows,
+            n.plan_rows,
+            n.loops,
+            n.shared_hit_blocks,
+            n.shared_read_blocks,
+            if n.slowest { "   <- slowest" } else { "" }
+        );
+        for d in &n.details {
+            let _ = writeln!(o, "{}     {d}", "  ".repeat(depth));
+        }
+        for c in &n.children {
+            walk(o, c, depth + 1);
+        }
+    }
+    let mut o = String::new();
+    let _ = writeln!(o, "planning {:.3} ms, execution {:.3} ms (rolled back)", r.planning_ms, r.execution_ms);
+    walk(&mut o, &r.plan, 0);
     o
 }

@@ -16,6 +16,8 @@ import type { Done } from "./Done";
 import type { EntryId } from "./EntryId";
 import type { EntryView } from "./EntryView";
 import type { EvalReport } from "./EvalReport";
+import type { ExplainReport } from "./ExplainReport";
+import type { ExplainRequest } from "./ExplainRequest";
 import type { Invalidation } from "./Invalidation";
 import type { JobId } from "./JobId";
 import type { JobView } from "./JobView";
@@ -34,6 +36,7 @@ export interface Commands {
   status: { request: StatusRequest; response: StatusReport; writes: false };
   redis_report: { request: RedisReportRequest; response: RedisReport; writes: false };
   db_report: { request: DbReportRequest; response: DbReport; writes: false };
+  explain: { request: ExplainRequest; response: ExplainReport; writes: false };
   list_profiles: { request: NoArgs; response: Array<ProfileView>; writes: false };
   save_profile: { request: ProfileInput; response: ProfileView; writes: true };
   delete_profile: { request: ProfileName; response: Done; writes: true };

@@ -4,6 +4,7 @@
 use super::Service;
 use crate::error::{ApiError, ApiResult};
 use crate::profiles::{Endpoint, ResolvedProfile, Service as Svc};
+use crate::sources::explain::{self, ExplainReport};
 use crate::sources::postgres_report::{self, DbReport, DbReportOptions};
 use crate::sources::redis_report::{self, RedisReport, SampleBudget};
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,19 @@ impl DbReportRequest {
     }
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ExplainRequest {
+    /// Profile name (default `embedded`).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// One read-only statement (SELECT, WITH, VALUES, TABLE).
+    pub sql: String,
+    /// statement_timeout for the run, ms (default 30,000).
+    #[serde(default)]
+    pub timeout_ms: Option<u32>,
+}
+
 /// The profile's endpoint for `service`, or an error that says how to add one.
 fn endpoint_of(profile: &ResolvedProfile, service: Svc) -> ApiResult<&Endpoint> {
     profile.endpoint(service).ok_or_else(|| {
@@ -100,5 +114,23 @@ impl Service {
 
     pub async fn db_report_of(&self, profile: &ResolvedProfile, options: DbReportOptions) -> ApiResult<DbReport> {
         postgres_report::collect(endpoint_of(profile, Svc::Postgres)?, options).await
+    }
+}
+
+impl Service {
+    pub async fn explain(&self, req: ExplainRequest) -> ApiResult<ExplainReport> {
+        let profile = self.resolve_profile(req.profile.as_deref().unwrap_or(crate::profiles::EMBEDDED))?;
+        let timeout = Duration::from_millis(req.timeout_ms.unwrap_or(30_000).max(1) as u64);
+        self.explain_of(&profile, &req.sql, timeout).await
+    }
+
+    /// EXPLAIN ANALYZE in a rolled-back READ ONLY transaction; writes are refused before sending.
+    pub async fn explain_of(
+        &self,
+        profile: &ResolvedProfile,
+        sql: &str,
+        timeout: Duration,
+    ) -> ApiResult<ExplainReport> {
+        explain::explain(endpoint_of(profile, Svc::Postgres)?, sql, timeout).await
     }
 }
