@@ -323,9 +323,7 @@ impl Pg<'_> {
                     )
                 }
                 Some("55000") => {
-                    return format!(
-                    "{what} is not loaded: add pg_stat_statements to shared_preload_libraries and restart the server"
-                )
+                    return format!("{what} is not loaded: add it to shared_preload_libraries and restart the server")
                 }
                 Some("57014") => {
                     return format!("reading {what} hit statement_timeout; try again when the server is less busy")
