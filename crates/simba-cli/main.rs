@@ -4,6 +4,7 @@
 mod bench;
 mod cache;
 mod judge;
+mod monitor;
 mod output;
 
 use anyhow::Context;
@@ -34,6 +35,12 @@ struct Cli {
 enum Command {
     /// Host, local engine, Redis and PostgreSQL figures for a profile (or for URLs given here).
     Status(StatusArgs),
+    /// Redis in depth: memory, hit rates, slow log, clients, memory by key prefix.
+    Redis(monitor::RedisArgs),
+    /// PostgreSQL in depth: statements, settings, sessions and locks, tables, indexes, pgvector.
+    Db(monitor::DbArgs),
+    /// EXPLAIN (ANALYZE, BUFFERS) one read-only statement in a rolled-back READ ONLY transaction.
+    Explain(monitor::ExplainArgs),
     /// List, add or remove connection profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -241,6 +248,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Err(e) => return Ok(report(&e, false)),
         },
         Command::Cache(cmd) => return cache::run(&service, cmd).await,
+        Command::Redis(args) => return monitor::redis(&service, args).await,
+        Command::Db(args) => return monitor::db(&service, args).await,
+        Command::Explain(args) => return monitor::explain(&service, args).await,
         Command::Bench(BenchCommand::Cache(args)) => return bench::run(&service, args).await,
         Command::Judge(cmd) => return judge::run(cmd),
         Command::Serve(args) => {

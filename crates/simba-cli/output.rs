@@ -58,7 +58,7 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-fn pct(r: Option<f64>) -> String {
+pub fn pct(r: Option<f64>) -> String {
     r.map(|r| format!("{:.1}%", r * 100.0)).unwrap_or_else(|| "–".into())
 }
 

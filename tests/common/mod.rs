@@ -16,7 +16,8 @@ impl Cli {
     }
 
     pub fn command(&self) -> Command {
-        // SIMBA_TUNER_BIN runs these tests against another build (e.g. to see a new test fail on old code).
+        // SIMBA_TUNER_BIN runs these tests against another build (an old one, to see a new test fail, or a
+        // private copy while a shared target folder may be rebuilt from another checkout).
         let bin = std::env::var_os("SIMBA_TUNER_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_simba-tuner").into());
         let mut cmd = Command::new(bin);
         cmd.env("SIMBA_CONFIG_DIR", self.home.path().join("config"))

@@ -10,11 +10,15 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::cache::*;
+use super::monitor::{DbReportRequest, ExplainRequest, RedisReportRequest};
 use super::{StatusReport, StatusRequest};
 use crate::engine::cache::types::{CacheSettings, EntryView, Lookup};
 use crate::engine::cache::{CacheStats, CleanupReport};
 use crate::engine::eval::EvalReport;
 use crate::engine::store::Invalidation;
+use crate::sources::explain::ExplainReport;
+use crate::sources::postgres_report::DbReport;
+use crate::sources::redis_report::RedisReport;
 
 /// Names one cache entry.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -115,6 +119,9 @@ macro_rules! commands {
 
 commands! {
     "status" => |s, req: StatusRequest| -> StatusReport { s.status(req).await? }
+    "redis_report" => |s, r: RedisReportRequest| -> RedisReport { s.redis_report(r).await? }
+    "db_report" => |s, r: DbReportRequest| -> DbReport { s.db_report(r).await? }
+    "explain" => |s, r: ExplainRequest| -> ExplainReport { s.explain(r).await? }
     "list_profiles" => |s, _a: NoArgs| -> Vec<ProfileView> { s.list_profiles()? }
     "save_profile" writes(config) => |s, input: ProfileInput| -> ProfileView { s.save_profile(input)? }
     "delete_profile" writes(config) => |s, p: ProfileName| -> Done { s.delete_profile(&p.name)?; Done { ok: true } }

@@ -4,6 +4,7 @@
 
 pub mod cache;
 mod dispatch;
+pub mod monitor;
 mod status;
 
 pub use dispatch::{command_map_ts, dispatch, CommandSig, WriteTarget, COMMANDS};
@@ -29,6 +30,8 @@ struct Inner {
     host: Mutex<HostCollector>,
     /// The previous Redis sample per profile, for the hit rate over the refresh interval.
     last_redis: Mutex<HashMap<String, RedisSnapshot>>,
+    /// What the previous Redis report per profile and server left, for its interval rates.
+    last_redis_counters: Mutex<HashMap<String, crate::sources::redis_report::RedisCounters>>,
     engine: crate::engine::Engine,
     jobs: Arc<cache::Jobs>,
     /// The saved profile whose server holds the cache (`redis@NAME`, `postgres@NAME`), if any.
@@ -71,6 +74,7 @@ impl Service {
                 profiles,
                 host: Mutex::new(HostCollector::new()),
                 last_redis: Mutex::new(HashMap::new()),
+                last_redis_counters: Mutex::new(HashMap::new()),
                 engine,
                 jobs: Arc::new(cache::Jobs::default()),
                 store_profile,

@@ -70,6 +70,62 @@ impl HostCollector {
     }
 }
 
+/// How much memory a server on this machine may use: the cgroup limit of this process's container
+/// (v2 `memory.max`, v1 `memory.limit_in_bytes`) when it is below the machine's memory, else
+/// `MemTotal`. None when neither can be read (not Linux).
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+#[ts(export)]
+pub struct MemoryLimit {
+    #[ts(type = "number")]
+    pub bytes: u64,
+    /// `cgroup v2 memory.max`, `cgroup v1 memory.limit_in_bytes` or `MemTotal`.
+    pub source: String,
+}
+
+pub fn memory_limit() -> Option<MemoryLimit> {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
+        t.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+    });
+    let cgroup = cgroup_limit();
+    match (cgroup, total) {
+        (Some((bytes, source)), Some(total)) if bytes < total => Some(MemoryLimit { bytes, source }),
+        (Some((bytes, source)), None) => Some(MemoryLimit { bytes, source }),
+        (_, Some(total)) => Some(MemoryLimit { bytes: total, source: "MemTotal".into() }),
+        (None, None) => None,
+    }
+}
+
+/// The memory limit of this process's cgroup, if it has one ("max" or a huge v1 value means none).
+fn cgroup_limit() -> Option<(u64, String)> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let v2_path = own.lines().find_map(|l| l.strip_prefix("0::")).unwrap_or("/").trim().to_string();
+    let v1_path = own
+        .lines()
+        .find_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+            controllers.split(',').any(|c| c == "memory").then(|| path.trim().to_string())
+        })
+        .unwrap_or_else(|| "/".into());
+    let read = |path: String| std::fs::read_to_string(path).ok().map(|t| t.trim().to_string());
+    let candidates = [
+        (format!("/sys/fs/cgroup{v2_path}/memory.max"), "cgroup v2 memory.max"),
+        ("/sys/fs/cgroup/memory.max".to_string(), "cgroup v2 memory.max"),
+        (format!("/sys/fs/cgroup/memory{v1_path}/memory.limit_in_bytes"), "cgroup v1 memory.limit_in_bytes"),
+        ("/sys/fs/cgroup/memory/memory.limit_in_bytes".to_string(), "cgroup v1 memory.limit_in_bytes"),
+    ];
+    for (path, source) in candidates {
+        if let Some(value) = read(path.replace("//", "/")) {
+            // v1 writes "no limit" as a page-rounded i64::MAX.
+            return value.parse::<u64>().ok().filter(|&b| b < (1 << 60)).map(|b| (b, source.to_string()));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +138,7 @@ mod tests {
         assert!(s.memory_total_bytes > 0 && s.memory_used_bytes <= s.memory_total_bytes);
         assert!((0.0..=100.0).contains(&s.cpu_percent));
         assert!(s.process_rss_bytes > 0);
+        let limit = memory_limit().unwrap();
+        assert!(limit.bytes > 0 && limit.bytes <= s.memory_total_bytes.max(limit.bytes));
     }
 }

@@ -1,9 +1,12 @@
 //! Collectors: one per monitored system. A collector only reads, never writes, and returns a
 //! typed snapshot. Every network call has a timeout.
 
+pub mod explain;
 pub mod host;
 pub mod postgres;
+pub mod postgres_report;
 pub mod redis;
+pub mod redis_report;
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
