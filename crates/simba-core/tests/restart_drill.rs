@@ -7,7 +7,7 @@
 //! stored and served. SIMBA_DRILL_CYCLES sets the cycles (3 by default; the long run is 50, see
 //! docs/reliability/drills.md).
 
-use simba_core::api::status::StatusRequest;
+use simba_core::api::StatusRequest;
 use simba_core::api::Service;
 use simba_core::engine::cache::types::{Lookup, Scope};
 use simba_core::engine::cache::SemanticCache;
@@ -142,7 +142,7 @@ async fn drill(
             .unwrap_or_else(|e| panic!("cycle {cycle}: the server did not restart: {e}"));
         let back = Instant::now();
         // Refresh faster than the UI does, to measure the recovery time; the bound is the UI's.
-        let mut last = String::new();
+        let mut last;
         loop {
             let status = status_of(&service, which).await;
             let probe = match &status {
