@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The real fuzz run: every target for SECONDS (default 600) each, one after the other, then the
-# corpus minimised back into fuzz/corpus/<target>/. Needs nightly and cargo-fuzz
+# The real fuzz run: every target for SECONDS (default 600) each, one process each, one after the
+# other, then its corpus minimised back into fuzz/corpus/<target>/. Needs nightly and cargo-fuzz
 # (`cargo install cargo-fuzz --locked`). Crashes land in fuzz/artifacts/<target>/.
 # Usage: bash fuzz/run.sh [seconds] [target...]
 set -euo pipefail
@@ -17,7 +17,7 @@ for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   echo "== $t: ${secs}s"
   start=$(date +%s)
-  if ! cargo +nightly fuzz run -O -a -s none "$t" "corpus/$t" -- -max_total_time="$secs" -jobs=1 -workers=1 \
+  if ! cargo +nightly fuzz run -O -a -s none "$t" "corpus/$t" -- -max_total_time="$secs" \
       -max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 2>&1 | tee "target/$t.log" | tail -n 20; then
     status=1
   fi

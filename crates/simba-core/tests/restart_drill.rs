@@ -7,8 +7,8 @@
 //! stored and served. SIMBA_DRILL_CYCLES sets the cycles (3 by default; the long run is 50, see
 //! docs/reliability/drills.md).
 
-use simba_core::api::StatusRequest;
 use simba_core::api::Service;
+use simba_core::api::StatusRequest;
 use simba_core::engine::cache::types::{Lookup, Scope};
 use simba_core::engine::cache::SemanticCache;
 use simba_core::engine::{Backend, Engine, DEFAULT_REDIS_PREFIX, MODEL_DIR_NAME};
