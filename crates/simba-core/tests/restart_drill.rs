@@ -166,7 +166,7 @@ async fn drill(
     stop.store(true, Ordering::Relaxed);
     stream.await.expect("the lookup stream panicked");
     eprintln!(
-        "restart drill {which:?}: {cycles} cycles in {:.1?}; slowest recovery {slowest:.2?}; {} lookups, {} hits, {} errors while down",
+        "restart drill {which:?}: {cycles} cycles in {:.1?}; slowest recovery {slowest:.2?}; {} lookups, {} hits, {} failed lookups or stores",
         started.elapsed(),
         counts.lookups.load(Ordering::Relaxed),
         counts.hits.load(Ordering::Relaxed),
