@@ -147,11 +147,12 @@ fn dead_servers_and_bad_urls_get_clear_errors() {
     // The rest of the report is still there.
     assert!(report["host"]["cpu_count"].as_u64().unwrap() >= 1);
 
-    let out = cli.run(&["status", "--redis", "http://:hunter2@127.0.0.1:6379", "--json"]);
+    let pw = common::test_secret("hunter2");
+    let out = cli.run(&["status", "--redis", &format!("http://:{pw}@127.0.0.1:6379"), "--json"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("redis://"), "{err}");
-    assert!(!err.contains("hunter2") && !String::from_utf8_lossy(&out.stdout).contains("hunter2"), "{err}");
+    assert!(!err.contains(&pw) && !String::from_utf8_lossy(&out.stdout).contains(&pw), "{err}");
 
     let out = cli.run(&["status", "--profile", "nope"]);
     assert_eq!(out.status.code(), Some(2));
@@ -160,15 +161,16 @@ fn dead_servers_and_bad_urls_get_clear_errors() {
 
 #[tokio::test]
 async fn profiles_keep_passwords_secret_and_work() {
-    let server = RedisServer::start_with(&["--requirepass", "s3cret-pw"]).unwrap();
+    let pw = common::test_secret("pw");
+    let server = RedisServer::start_with(&["--requirepass", &pw]).unwrap();
     let cli = Cli::new();
     let out = cli.run(&["profile", "add", "staging", "--read-only", "--redis", &server.url()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret-pw"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&pw));
 
     let list = cli.json(&["profile", "list", "--json"]);
     let text = list.to_string();
-    assert!(!text.contains("s3cret-pw"), "{text}");
+    assert!(!text.contains(&pw), "{text}");
     let staging = list.as_array().unwrap().iter().find(|p| p["name"] == "staging").unwrap();
     assert_eq!(staging["read_only"], true);
     assert_eq!(staging["endpoints"][0]["has_secret"], true);
@@ -176,20 +178,21 @@ async fn profiles_keep_passwords_secret_and_work() {
 
     // The password is only in the private secrets file.
     let profiles_toml = std::fs::read_to_string(cli.config_dir().join("profiles.toml")).unwrap();
-    assert!(!profiles_toml.contains("s3cret-pw"));
+    assert!(!profiles_toml.contains(&pw));
     let secrets = std::fs::read_to_string(cli.config_dir().join("secrets.toml")).unwrap();
-    assert!(secrets.contains("s3cret-pw"));
+    assert!(secrets.contains(&pw));
 
     let report = cli.json(&["status", "--profile", "staging", "--json"]);
     assert_eq!(report["redis"]["state"], "ok", "{}", report["redis"]);
     assert_eq!(report["read_only"], true);
 
     // A wrong password is refused, and the message does not echo it.
+    let wrong = common::test_secret("not-the-pw");
     let out =
-        cli.run(&["profile", "add", "wrong", "--redis", &format!("redis://:not-the-pw@127.0.0.1:{}/0", server.port())]);
+        cli.run(&["profile", "add", "wrong", "--redis", &format!("redis://:{wrong}@127.0.0.1:{}/0", server.port())]);
     assert!(out.status.success());
     let report = cli.json(&["status", "--profile", "wrong", "--json"]);
     assert_eq!(report["redis"]["state"], "error");
     assert_eq!(report["redis"]["error"]["code"], "refused", "{}", report["redis"]);
-    assert!(!report.to_string().contains("not-the-pw"));
+    assert!(!report.to_string().contains(&wrong));
 }

@@ -1,18 +1,46 @@
 //! Helpers shared by the whole-system tests: run the real `simba-tuner` binary in a private
 //! config/data folder.
+//!
+//! Every password and token these tests give the binary holds [`CANARY`]. Each test's folder
+//! (config, data, and every run's stdout and stderr) is kept under [`artifacts_dir`], and
+//! `.ci/tools/secret_scan.sh`, run after `cargo test`, fails if the marker is anywhere there but
+//! in a `secrets.toml`.
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The marker every test secret holds (see the module comment).
+pub const CANARY: &str = "S3CRET-CANARY";
+
+/// A test password or token: `S3CRET-CANARY-<name>`.
+pub fn test_secret(name: &str) -> String {
+    format!("{CANARY}-{name}")
+}
+
+/// Where the tests leave what the binary wrote and printed: `$SIMBA_TEST_ARTIFACTS`, else
+/// `target/test-artifacts` in the repository.
+pub fn artifacts_dir() -> PathBuf {
+    std::env::var_os("SIMBA_TEST_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts"))
+}
 
 pub struct Cli {
     pub home: tempfile::TempDir,
+    runs: AtomicUsize,
 }
 
 impl Cli {
     pub fn new() -> Self {
-        Self { home: tempfile::tempdir().unwrap() }
+        let root = artifacts_dir();
+        std::fs::create_dir_all(&root).unwrap();
+        let mut home = tempfile::Builder::new().prefix("cli-").tempdir_in(&root).unwrap();
+        // Kept for the secret scan after the suite; the scan empties the folder when it passes.
+        home.disable_cleanup(true);
+        Self { home, runs: AtomicUsize::new(0) }
     }
 
     pub fn command(&self) -> Command {
@@ -30,8 +58,17 @@ impl Cli {
         cmd
     }
 
+    /// Runs the binary; its stdout and stderr are also kept under `runs/` for the secret scan.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().expect("run simba-tuner")
+        let out = self.command().args(args).output().expect("run simba-tuner");
+        let n = self.runs.fetch_add(1, Ordering::Relaxed);
+        let runs = self.home.path().join("runs");
+        std::fs::create_dir_all(&runs).unwrap();
+        // Not the arguments: they hold the test secrets on purpose.
+        let name = format!("{n:03}-{}", args.first().copied().unwrap_or("none"));
+        std::fs::write(runs.join(format!("{name}.stdout")), &out.stdout).unwrap();
+        std::fs::write(runs.join(format!("{name}.stderr")), &out.stderr).unwrap();
+        out
     }
 
     /// Runs with `--json` expected to succeed; returns the parsed answer.

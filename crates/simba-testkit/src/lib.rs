@@ -92,6 +92,9 @@ pub struct RedisServer {
     port: u16,
     password: Option<String>,
     dir: tempfile::TempDir,
+    /// What it was started with, for [`RedisServer::restart`].
+    bin: String,
+    extra: Vec<String>,
 }
 
 impl RedisServer {
@@ -114,6 +117,7 @@ impl RedisServer {
 
     fn start_bin(bin: &str, extra: &[&str]) -> Result<Self> {
         let password = extra.windows(2).find(|w| w[0] == "--requirepass").map(|w| w[1].to_string());
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut last_err = None;
         for _ in 0..3 {
             let dir = tempfile::Builder::new()
@@ -121,29 +125,60 @@ impl RedisServer {
                 .tempdir()
                 .map_err(|e| HarnessError::Failed(e.to_string()))?;
             let port = free_port();
-            let log = dir.path().join("redis.log");
-            let mut cmd = Command::new(bin);
-            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(dir.path())
-                .arg("--logfile")
-                .arg(&log)
-                .args(extra)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            die_with_parent(&mut cmd, libc::SIGKILL);
-            let child = cmd.spawn().map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => HarnessError::Missing(format!("redis-server ({bin})")),
-                _ => HarnessError::Failed(format!("cannot start {bin}: {e}")),
-            })?;
-            let mut server = RedisServer { child, port, password: password.clone(), dir };
+            let child = Self::spawn(bin, port, dir.path(), &extra)?;
+            let mut server = RedisServer {
+                child,
+                port,
+                password: password.clone(),
+                dir,
+                bin: bin.to_string(),
+                extra: extra.clone(),
+            };
             match server.wait_ready(Duration::from_secs(10)) {
                 Ok(()) => return Ok(server),
                 Err(e) => last_err = Some(e), // port taken in a race: try another
             }
         }
         Err(last_err.unwrap())
+    }
+
+    fn spawn(bin: &str, port: u16, dir: &Path, extra: &[String]) -> Result<Child> {
+        let log = dir.join("redis.log");
+        let mut cmd = Command::new(bin);
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir)
+            .arg("--logfile")
+            .arg(&log)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        die_with_parent(&mut cmd, libc::SIGKILL);
+        cmd.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => HarnessError::Missing(format!("redis-server ({bin})")),
+            _ => HarnessError::Failed(format!("cannot start {bin}: {e}")),
+        })
+    }
+
+    /// Starts the server again on the same port, folder and arguments (after [`RedisServer::kill`],
+    /// or kills it first), as a supervisor restarting a crashed server would. Without persistence
+    /// options the data is gone, as after a real crash.
+    pub fn restart(&mut self) -> Result<()> {
+        self.kill();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            self.child = Self::spawn(&self.bin, self.port, self.dir.path(), &self.extra)?;
+            match self.wait_ready(Duration::from_secs(10)) {
+                Ok(()) => return Ok(()),
+                // The old socket may hold the port for a moment: try again.
+                Err(e) if Instant::now() > deadline => return Err(e),
+                Err(_) => {
+                    self.kill();
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
     }
 
     fn wait_ready(&mut self, limit: Duration) -> Result<()> {
@@ -274,8 +309,11 @@ pub struct PostgresServer {
     child: Child,
     port: u16,
     bin: PathBuf,
+    /// What it was started with, for [`PostgresServer::restart`].
+    settings: Vec<String>,
+    as_pg_user: bool,
     /// Holds the data folder; deleted with the guard.
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl PostgresServer {
@@ -310,31 +348,16 @@ impl PostgresServer {
                 String::from_utf8_lossy(&out.stderr)
             )));
         }
+        let settings: Vec<String> = settings.iter().map(|s| s.to_string()).collect();
         let mut last_err = None;
         for _ in 0..3 {
             let port = free_port();
-            let log = dir.path().join("postgres.log");
-            let log_file = std::fs::File::create(&log).map_err(|e| HarnessError::Failed(e.to_string()))?;
-            if let Some((uid, gid)) = owner {
-                let _ = std::os::unix::fs::chown(&log, Some(uid), Some(gid));
-            }
-            let mut cmd = Self::command(&bin, "postgres", owner.is_some());
-            cmd.arg("-D").arg(&data).args(["-p", &port.to_string()]);
-            let base = [
-                "listen_addresses=127.0.0.1".to_string(),
-                format!("unix_socket_directories={}", data.display()),
-                "shared_preload_libraries=pg_stat_statements".into(),
-                "pg_stat_statements.track=all".into(),
-                "fsync=off".into(),
-                "max_connections=50".into(),
-            ];
-            for s in base.iter().map(String::as_str).chain(settings.iter().copied()) {
-                cmd.arg("-c").arg(s);
-            }
-            cmd.stdin(Stdio::null()).stdout(log_file.try_clone().unwrap()).stderr(log_file);
-            let mut child = cmd.spawn().map_err(|e| HarnessError::Failed(format!("cannot start postgres: {e}")))?;
-            match wait_postgres_ready(&mut child, &bin, port, &log, Duration::from_secs(30)) {
-                Ok(()) => return Ok(PostgresServer { child, port, bin, _dir: dir }),
+            let mut child = Self::spawn(&bin, dir.path(), port, &settings, owner)?;
+            match wait_postgres_ready(&mut child, &bin, port, &dir.path().join("postgres.log"), Duration::from_secs(30))
+            {
+                Ok(()) => {
+                    return Ok(PostgresServer { child, port, bin, settings, as_pg_user: owner.is_some(), dir });
+                }
                 Err(e) => {
                     // Most likely the port was taken in a race: stop and try another.
                     stop_child(&mut child, libc::SIGINT, Duration::from_secs(5));
@@ -343,6 +366,63 @@ impl PostgresServer {
             }
         }
         Err(last_err.unwrap())
+    }
+
+    /// `postgres` on `port` over `dir/data`, its output appended to `dir/postgres.log`.
+    fn spawn(bin: &Path, dir: &Path, port: u16, settings: &[String], owner: Option<(u32, u32)>) -> Result<Child> {
+        let data = dir.join("data");
+        let log = dir.join("postgres.log");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .map_err(|e| HarnessError::Failed(e.to_string()))?;
+        if let Some((uid, gid)) = owner {
+            let _ = std::os::unix::fs::chown(&log, Some(uid), Some(gid));
+        }
+        let mut cmd = Self::command(bin, "postgres", owner.is_some());
+        cmd.arg("-D").arg(&data).args(["-p", &port.to_string()]);
+        let base = [
+            "listen_addresses=127.0.0.1".to_string(),
+            format!("unix_socket_directories={}", data.display()),
+            "shared_preload_libraries=pg_stat_statements".into(),
+            "pg_stat_statements.track=all".into(),
+            "fsync=off".into(),
+            "max_connections=50".into(),
+        ];
+        for s in base.iter().chain(settings) {
+            cmd.arg("-c").arg(s);
+        }
+        cmd.stdin(Stdio::null()).stdout(log_file.try_clone().unwrap()).stderr(log_file);
+        cmd.spawn().map_err(|e| HarnessError::Failed(format!("cannot start postgres: {e}")))
+    }
+
+    /// Kills the postmaster hard (SIGKILL), as a crash would. Its backends notice and exit.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port and data folder (after [`PostgresServer::kill`],
+    /// or kills it first); it runs crash recovery and keeps its data.
+    pub fn restart(&mut self) -> Result<()> {
+        self.kill();
+        let owner = if self.as_pg_user { Some(pg_user_ids()?) } else { None };
+        let log = self.dir.path().join("postgres.log");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            self.child = Self::spawn(&self.bin, self.dir.path(), self.port, &self.settings, owner)?;
+            match wait_postgres_ready(&mut self.child, &self.bin, self.port, &log, Duration::from_secs(30)) {
+                Ok(()) => return Ok(()),
+                // Backends of the killed postmaster may still hold its shared memory or port for a
+                // moment, and the new postmaster refuses to start: try again.
+                Err(e) if Instant::now() > deadline => return Err(e),
+                Err(_) => {
+                    stop_child(&mut self.child, libc::SIGINT, Duration::from_secs(5));
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        }
     }
 
     /// `bin/NAME`, run as the unprivileged user when we are root; dies with the test process.
@@ -468,6 +548,29 @@ mod tests {
     fn redis_with_password() {
         let server = RedisServer::start_with(&["--requirepass", "pw1"]).unwrap();
         assert_eq!(server.url(), format!("redis://:pw1@127.0.0.1:{}/0", server.port()));
+    }
+
+    #[test]
+    fn redis_restarts_on_the_same_port() {
+        let mut server = RedisServer::start().unwrap();
+        let port = server.port();
+        server.kill();
+        assert!(server.ping().is_err(), "redis answers after kill");
+        server.restart().unwrap();
+        assert_eq!(server.port(), port);
+        server.ping().unwrap();
+    }
+
+    #[test]
+    fn postgres_restarts_on_the_same_port_with_its_data() {
+        let mut server = PostgresServer::start().unwrap();
+        let port = server.port();
+        server.psql("CREATE TABLE kept(x int); INSERT INTO kept VALUES (7)").unwrap();
+        server.kill();
+        assert!(server.psql("SELECT 1").is_err(), "postgres answers after kill");
+        server.restart().unwrap();
+        assert_eq!(server.port(), port);
+        assert_eq!(server.psql("SELECT x FROM kept").unwrap().trim(), "7");
     }
 
     #[test]

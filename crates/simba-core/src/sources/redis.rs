@@ -164,7 +164,8 @@ pub fn parse_info(text: &str) -> ApiResult<RedisSnapshot> {
         hit_rate_interval: None,
         evicted_keys: num("evicted_keys"),
         expired_keys: num("expired_keys"),
-        keys_total: databases.iter().map(|d| d.keys).sum(),
+        // The counters are the server's text: a hostile or broken reply must not overflow the sum.
+        keys_total: databases.iter().fold(0u64, |sum, d| sum.saturating_add(d.keys)),
         databases,
         total_commands_processed: num("total_commands_processed"),
         instantaneous_ops_per_sec: num("instantaneous_ops_per_sec"),
@@ -173,8 +174,9 @@ pub fn parse_info(text: &str) -> ApiResult<RedisSnapshot> {
 
 /// hits / (hits + misses), or None when there were no lookups.
 pub fn ratio(hits: u64, misses: u64) -> Option<f64> {
-    let total = hits + misses;
-    (total > 0).then(|| hits as f64 / total as f64)
+    // In f64: two u64 counters from the server can overflow when added as integers.
+    let total = hits as f64 + misses as f64;
+    (total > 0.0).then(|| hits as f64 / total)
 }
 
 /// The hit rate between two samples of the same server; None if it restarted or nothing was looked up.
@@ -190,6 +192,17 @@ mod tests {
     use super::*;
 
     const INFO: &str = "# Server\r\nredis_version:7.0.15\r\nuptime_in_seconds:42\r\n# Memory\r\nused_memory:1048576\r\nused_memory_peak:2097152\r\nmaxmemory:2147483648\r\nmaxmemory_policy:allkeys-lru\r\nmem_fragmentation_ratio:1.50\r\n# Stats\r\nkeyspace_hits:60\r\nkeyspace_misses:40\r\nevicted_keys:3\r\nexpired_keys:7\r\n# Replication\r\nrole:master\r\n# Keyspace\r\ndb0:keys=100,expires=10,avg_ttl=0\r\ndb1:keys=5,expires=0,avg_ttl=0\r\n";
+
+    /// Found by hand while fuzzing (fuzz/corpus/redis_info/regression-overflow): counters near
+    /// u64::MAX overflowed the hit rate and the key total (a panic with overflow checks on).
+    #[test]
+    fn huge_counters_do_not_overflow() {
+        let text = "redis_version:7\nkeyspace_hits:18446744073709551615\nkeyspace_misses:1\ndb0:keys=18446744073709551615\ndb1:keys=1\n";
+        let s = parse_info(text).unwrap();
+        assert_eq!(s.keys_total, u64::MAX);
+        let rate = s.hit_rate_lifetime.unwrap();
+        assert!(rate > 0.99 && rate <= 1.0, "{rate}");
+    }
 
     #[test]
     fn parses_info() {
