@@ -54,7 +54,9 @@ impl Cli {
             .env("SIMBA_MODELS_DIR", simba_core::paths::models_dir())
             .env_remove("SIMBA_REDIS_URL")
             .env_remove("SIMBA_POSTGRES_URL")
-            .env_remove("SIMBA_SERVE_TOKEN");
+            .env_remove("SIMBA_SERVE_TOKEN")
+            // The secret file, whatever keyring the machine has: the secret scan reads it.
+            .env("SIMBA_SECRET_STORE", "file");
         cmd
     }
 

@@ -21,7 +21,9 @@ impl SecretStore {
     /// `SIMBA_SECRET_STORE`: `keyring`, `file`, or `auto` (the default: the keyring when one answers).
     pub fn from_env() -> ApiResult<Self> {
         match std::env::var("SIMBA_SECRET_STORE").unwrap_or_default().trim().to_ascii_lowercase().as_str() {
-            "" | "auto" => Ok(if keyring_answers() { SecretStore::Keyring } else { SecretStore::File }),
+            "" | "auto" => {
+                Ok(if session_bus_configured() && keyring_answers() { SecretStore::Keyring } else { SecretStore::File })
+            }
             "file" => Ok(SecretStore::File),
             "keyring" => {
                 if keyring_answers() {
@@ -79,6 +81,16 @@ fn kind(e: &keyring::Error) -> &'static str {
         keyring::Error::Ambiguous(_) => "ambiguous entry",
         _ => "unknown error",
     }
+}
+
+/// Whether this process has a D-Bus session bus to ask. Without one, libdbus would try to
+/// autolaunch a bus daemon (under X11) that outlives this process, so `auto` does not probe.
+fn session_bus_configured() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty())
+        || std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).join("bus").exists())
 }
 
 /// Whether a keyring answers at all (a missing entry is an answer).

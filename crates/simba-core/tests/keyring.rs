@@ -29,9 +29,22 @@ impl Drop for Session {
 fn start_session() -> Session {
     let mut session = Session { dir: Some(tempfile::tempdir().unwrap()), children: Vec::new() };
     let dir = session.dir.as_ref().unwrap().path().to_path_buf();
+    // A bus without service activation: the standard session bus would start the system's own
+    // gnome-keyring-daemon (locked, with the user's HOME) on the first probe, ahead of ours.
+    let config = dir.join("bus.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "<busconfig><type>session</type><listen>unix:path={}</listen>\
+             <policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/>\
+             <allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>",
+            dir.join("bus").display()
+        ),
+    )
+    .unwrap();
     let mut bus = Command::new("dbus-daemon")
-        .args(["--config-file=/usr/share/dbus-1/session.conf", "--nofork", "--print-address=1"])
-        .arg(format!("--address=unix:path={}", dir.join("bus").display()))
+        .arg(format!("--config-file={}", config.display()))
+        .args(["--nofork", "--print-address=1"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("dbus-daemon (Debian package dbus; .ci/setup installs it)");
