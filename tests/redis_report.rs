@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Cli;
+use common::{info_field, Cli};
 use redis::AsyncCommands;
 use serde_json::Value;
 use simba_testkit::RedisServer;
@@ -12,15 +12,6 @@ use std::time::Duration;
 
 async fn client(url: &str) -> redis::aio::MultiplexedConnection {
     redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap()
-}
-
-fn info_field(info: &str, name: &str) -> u64 {
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("{name} not in INFO"))
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 /// MEMORY USAGE summed per prefix over every key, and the keys without a TTL: the truth.

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Cli;
+use common::{info_field, Cli};
 use redis::AsyncCommands;
 use simba_testkit::{PostgresServer, RedisServer};
 use sqlx::Connection;
@@ -22,15 +22,6 @@ async fn redis_workload(url: &str) -> redis::aio::MultiplexedConnection {
         let _: Option<i64> = conn.get(format!("missing:{i}")).await.unwrap();
     }
     conn
-}
-
-fn info_field(info: &str, name: &str) -> u64 {
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .unwrap_or_else(|| panic!("{name} not in INFO"))
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 #[tokio::test]

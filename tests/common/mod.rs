@@ -28,6 +28,16 @@ pub fn artifacts_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts"))
 }
 
+/// One numeric field of a Redis INFO reply, as the server itself reports it.
+pub fn info_field(info: &str, name: &str) -> u64 {
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("{name} not in INFO"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 pub struct Cli {
     pub home: tempfile::TempDir,
     runs: AtomicUsize,

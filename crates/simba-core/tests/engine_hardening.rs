@@ -4,7 +4,6 @@
 
 use simba_core::engine::cache::types::{context_hash, CacheEntry, CacheSettings, Lookup, Namespace, Partition, Scope};
 use simba_core::engine::cache::SemanticCache;
-use simba_core::engine::embed::{Embedder, MiniLmEmbedder};
 use simba_core::engine::store::indexed::{IndexThresholds, IndexedStore};
 use simba_core::engine::store::postgres::PostgresStore;
 use simba_core::engine::store::redis::{follow, open_store, RedisPersistence, RedisSearch};
@@ -12,17 +11,10 @@ use simba_core::engine::store::sqlite::SqlitePersistence;
 use simba_core::engine::store::{CacheStore, Invalidation};
 use simba_core::profiles::{ResolvedProfile, Service};
 use simba_core::ErrorCode;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-fn model() -> Arc<dyn Embedder> {
-    static MODEL: OnceLock<Arc<dyn Embedder>> = OnceLock::new();
-    MODEL
-        .get_or_init(|| {
-            let dir = simba_core::paths::models_dir().join(simba_core::engine::MODEL_DIR_NAME);
-            Arc::new(MiniLmEmbedder::load(&dir).unwrap_or_else(|e| panic!("{e} (run `bash .ci/setup test`)")))
-        })
-        .clone()
-}
+mod common;
+use common::model;
 
 async fn embedded_store(path: &std::path::Path) -> Arc<dyn CacheStore> {
     let persist = SqlitePersistence::open(path).await.unwrap();
@@ -119,18 +111,7 @@ async fn scope_fields_are_validated_with_clear_errors() {
 }
 
 fn unit(seed: u64, dims: usize) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-    let mut v: Vec<f32> = (0..dims)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            ((x >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
-        })
-        .collect();
-    let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
-    v.iter_mut().for_each(|a| *a /= n);
-    v
+    common::unit_vector(seed, dims)
 }
 
 fn part(item: Option<&str>) -> Partition {

@@ -2,7 +2,7 @@
 
 use simba_core::engine::cache::types::{CacheSettings, Lookup, Scope};
 use simba_core::engine::cache::SemanticCache;
-use simba_core::engine::embed::{Embedder, MiniLmEmbedder, MAX_QUERY_BYTES};
+use simba_core::engine::embed::MAX_QUERY_BYTES;
 use simba_core::engine::store::indexed::IndexedStore;
 use simba_core::engine::store::redis::{follow, RedisPersistence};
 use simba_core::engine::store::sqlite::SqlitePersistence;
@@ -11,15 +11,8 @@ use simba_core::profiles::{ResolvedProfile, Service};
 use simba_core::ErrorCode;
 use std::sync::{Arc, OnceLock};
 
-fn model() -> Arc<dyn Embedder> {
-    static MODEL: OnceLock<Arc<dyn Embedder>> = OnceLock::new();
-    MODEL
-        .get_or_init(|| {
-            let dir = simba_core::paths::models_dir().join(simba_core::engine::MODEL_DIR_NAME);
-            Arc::new(MiniLmEmbedder::load(&dir).unwrap_or_else(|e| panic!("{e} (run `bash .ci/setup test`)")))
-        })
-        .clone()
-}
+mod common;
+use common::model;
 
 async fn embedded_cache(dir: &tempfile::TempDir) -> SemanticCache {
     let persist = SqlitePersistence::open(&dir.path().join("cache.db")).await.unwrap();

@@ -11,22 +11,12 @@ use simba_core::engine::store::{CacheStore, Invalidation, StoreError};
 use simba_core::profiles::{ResolvedProfile, Service};
 use std::sync::Arc;
 
+mod common;
+
 const DIMS: usize = 384;
 
 fn unit(seed: u64) -> Vec<f32> {
-    // Deterministic pseudo-random unit vector (xorshift).
-    let mut x = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-    let mut v: Vec<f32> = (0..DIMS)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            ((x >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
-        })
-        .collect();
-    let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
-    v.iter_mut().for_each(|a| *a /= n);
-    v
+    common::unit_vector(seed, DIMS)
 }
 
 fn ns(user: &str, item: Option<&str>) -> Namespace {

@@ -254,6 +254,19 @@ fn number(map: &HashMap<String, Vec<u8>>, name: &str) -> Option<i64> {
 
 /// The hash fields that say whether an entry has an item: "no item" and an empty item are two
 /// partitions (as in the other stores), so presence is written apart from the text.
+/// Per-namespace settings live in one hash, `<prefix>settings`, on both Redis stores.
+pub(super) fn save_settings_cmd(prefix: &str, key: &str, json: &str) -> redis::Cmd {
+    let mut cmd = redis::cmd("HSET");
+    cmd.arg(format!("{prefix}settings")).arg(key).arg(json);
+    cmd
+}
+
+pub(super) fn load_settings_cmd(prefix: &str) -> redis::Cmd {
+    let mut cmd = redis::cmd("HGETALL");
+    cmd.arg(format!("{prefix}settings"));
+    cmd
+}
+
 pub(super) fn item_fields(item: &Option<String>) -> [(&'static str, Vec<u8>); 2] {
     [
         ("item", item.clone().unwrap_or_default().into_bytes()),
@@ -413,14 +426,12 @@ impl Persistence for RedisPersistence {
 
     async fn save_settings(&self, key: &str, json: &str) -> StoreResult<()> {
         let mut conn = self.conn.clone();
-        self.run(redis::cmd("HSET").arg(format!("{}settings", self.prefix)).arg(key).arg(json).query_async(&mut conn))
-            .await
+        self.run(save_settings_cmd(&self.prefix, key, json).query_async(&mut conn)).await
     }
 
     async fn load_settings(&self) -> StoreResult<Vec<(String, String)>> {
         let mut conn = self.conn.clone();
-        let all: HashMap<String, String> =
-            self.run(redis::cmd("HGETALL").arg(format!("{}settings", self.prefix)).query_async(&mut conn)).await?;
+        let all: HashMap<String, String> = self.run(load_settings_cmd(&self.prefix).query_async(&mut conn)).await?;
         Ok(all.into_iter().collect())
     }
 

@@ -18,7 +18,7 @@
 //! search meets it (skipped, never served, and VREM'd at once), a hit on it (refused, all records
 //! removed), or `purge_expired` (removes every record of entries whose expiry has passed).
 
-use super::redis::{decode, item_fields, unavailable, OP_TIMEOUT};
+use super::redis::{decode, item_fields, load_settings_cmd, save_settings_cmd, unavailable, OP_TIMEOUT};
 use super::sqlite::vector_to_blob;
 use super::{CacheStore, Invalidation, NamespaceUsage, StoreError, StoreResult};
 use crate::engine::cache::types::{CacheEntry, Namespace, Partition};
@@ -638,14 +638,12 @@ impl CacheStore for RedisVsetStore {
 
     async fn save_settings(&self, key: &str, json: &str) -> StoreResult<()> {
         let mut conn = self.conn.clone();
-        self.run(redis::cmd("HSET").arg(format!("{}settings", self.prefix)).arg(key).arg(json).query_async(&mut conn))
-            .await
+        self.run(save_settings_cmd(&self.prefix, key, json).query_async(&mut conn)).await
     }
 
     async fn load_settings(&self) -> StoreResult<Vec<(String, String)>> {
         let mut conn = self.conn.clone();
-        let all: HashMap<String, String> =
-            self.run(redis::cmd("HGETALL").arg(format!("{}settings", self.prefix)).query_async(&mut conn)).await?;
+        let all: HashMap<String, String> = self.run(load_settings_cmd(&self.prefix).query_async(&mut conn)).await?;
         Ok(all.into_iter().collect())
     }
 
