@@ -61,15 +61,17 @@ async fn wait_until(
     }
 }
 
-/// The texts of every element with this test id, runs of white space (between table cells) as one
-/// space.
+/// The texts of every element with this test id, a table row's cells joined by " | " (WebKit's
+/// driver runs a row's cells together).
 async fn texts_of(client: &Client, testid: &str) -> Vec<String> {
-    let mut out = vec![];
-    for el in client.find_all(Locator::Css(&css(testid))).await.unwrap_or_default() {
-        let text = el.text().await.unwrap_or_default();
-        out.push(text.split_whitespace().collect::<Vec<_>>().join(" "));
+    let script = "return Array.from(document.querySelectorAll(arguments[0])).map((el) => el.tagName === 'TR' \
+        ? Array.from(el.children).map((c) => c.textContent.trim()).join(' | ') : el.textContent.trim());";
+    match client.execute(script, vec![serde_json::Value::String(css(testid))]).await {
+        Ok(serde_json::Value::Array(items)) => {
+            items.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect()
+        }
+        _ => vec![],
     }
-    out
 }
 
 async fn two_frames(client: &Client) {
@@ -186,6 +188,14 @@ async fn redis_and_database_pages_show_a_known_workload() {
 }
 
 async fn redis_page(client: &Client, port: u16) -> Result<(), String> {
+    // The window opens before its page has loaded: wait for the navigation.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.find(Locator::Css(&css("nav-redis"))).await.is_err() {
+        if Instant::now() > deadline {
+            return Err("no Redis entry in the navigation within 30 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     click(client, "nav-redis").await?;
     // The `env` profile is the only one with a Redis URL: the page picks it.
     wait_until(client, "redis-profile", Duration::from_secs(20), "no Redis profile offered", |t| t.contains("env"))
@@ -209,12 +219,12 @@ async fn redis_page(client: &Client, port: u16) -> Result<(), String> {
     eprintln!("prefix rows: {rows:?}");
     // Every key was read (500 keys, under the sampling budget): the counts are exact.
     let orders = rows.iter().find(|r| r.starts_with("orders:")).ok_or_else(|| format!("no orders: row in {rows:?}"))?;
-    if !(orders.contains(" 300 ") && orders.contains("exact") && orders.ends_with("300 (100.0%)")) {
+    if !(orders.contains("| 300 |") && orders.contains("exact") && orders.ends_with("300 (100.0%)")) {
         return Err(format!("orders: should be 300 keys, exact, all without TTL: {orders:?}"));
     }
     let sessions =
         rows.iter().find(|r| r.starts_with("sessions:")).ok_or_else(|| format!("no sessions: row in {rows:?}"))?;
-    if !(sessions.contains(" 200 ") && sessions.ends_with("0 (0.0%)")) {
+    if !(sessions.contains("| 200 |") && sessions.ends_with("| 0 (0.0%)")) {
         return Err(format!("sessions: should be 200 keys, all with a TTL: {sessions:?}"));
     }
     let keyspace = text_of(client, "redis-keyspace").await.unwrap_or_default();
