@@ -16,6 +16,8 @@ use crate::engine::cache::types::{CacheSettings, EntryView, Lookup};
 use crate::engine::cache::{CacheStats, CleanupReport};
 use crate::engine::eval::EvalReport;
 use crate::engine::store::Invalidation;
+use crate::history::chart::{ChartExport, ChartRequest};
+use crate::history::{HistoryReport, HistoryRequest, SamplerStatus};
 use crate::sources::explain::ExplainReport;
 use crate::sources::postgres_report::DbReport;
 use crate::sources::redis_report::RedisReport;
@@ -122,6 +124,9 @@ commands! {
     "redis_report" => |s, r: RedisReportRequest| -> RedisReport { s.redis_report(r).await? }
     "db_report" => |s, r: DbReportRequest| -> DbReport { s.db_report(r).await? }
     "explain" => |s, r: ExplainRequest| -> ExplainReport { s.explain(r).await? }
+    "history_series" => |s, r: HistoryRequest| -> HistoryReport { s.history_series(r).await? }
+    "history_chart" => |s, r: ChartRequest| -> ChartExport { s.history_chart(r).await? }
+    "sampler_status" => |s, _a: NoArgs| -> SamplerStatus { s.sampler_status().await? }
     "list_profiles" => |s, _a: NoArgs| -> Vec<ProfileView> { s.list_profiles()? }
     "save_profile" writes(config) => |s, input: ProfileInput| -> ProfileView { s.save_profile(input)? }
     "delete_profile" writes(config) => |s, p: ProfileName| -> Done { s.delete_profile(&p.name)?; Done { ok: true } }

@@ -1,0 +1,1 @@
+//! Alert rules over the stored history.
