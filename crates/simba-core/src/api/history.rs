@@ -3,6 +3,7 @@
 
 use super::Service;
 use crate::error::{ApiError, ApiResult};
+use crate::history::alerts::{self, AlertRules, AlertsReport, AlertsRequest, RuleStore};
 use crate::history::chart::{self, ChartExport, ChartRequest};
 use crate::history::store::{HistoryStore, Sample};
 use crate::history::{self, collect, series, HistoryReport, HistoryRequest, SampledProfile, SamplerStatus, Source};
@@ -289,5 +290,46 @@ impl Service {
         let profile = self.resolve_profile(req.profile.as_deref().unwrap_or(crate::profiles::EMBEDDED))?;
         let report = self.history_of(&profile, source, history::clamp_range(req.range_seconds), &metrics).await?;
         chart::export(&report, format, chart::size_of(&req))
+    }
+
+    fn rule_store(&self) -> RuleStore {
+        RuleStore::new(self.inner.profiles.dir())
+    }
+
+    /// A profile's alert rules (defaults with its saved changes).
+    pub fn alert_rules(&self, profile: Option<&str>) -> ApiResult<AlertRules> {
+        let profile = self.resolve_profile(profile.unwrap_or(crate::profiles::EMBEDDED))?;
+        self.rule_store().rules(&profile.name)
+    }
+
+    /// Saves a profile's rule changes (only the rules given; the others keep theirs).
+    pub fn alert_rules_set(&self, rules: AlertRules) -> ApiResult<AlertRules> {
+        self.resolve_profile(&rules.profile)?;
+        self.rule_store().save(&rules)
+    }
+
+    pub async fn alerts(&self, req: AlertsRequest) -> ApiResult<AlertsReport> {
+        let profile = self.resolve_profile(req.profile.as_deref().unwrap_or(crate::profiles::EMBEDDED))?;
+        self.alerts_of(&profile).await
+    }
+
+    /// Every enabled rule of the profile's sources, evaluated over the stored history now.
+    pub async fn alerts_of(&self, profile: &ResolvedProfile) -> ApiResult<AlertsReport> {
+        let rules = self.rule_store().rules(&profile.name)?.rules;
+        let now = history::now_ms();
+        let mut out = vec![];
+        let sources = sources_of(profile);
+        if !sources.is_empty() {
+            self.watch(profile);
+            let store = self.history_store().await?;
+            let from = now - alerts::lookback_ms(&rules);
+            for source in sources {
+                let samples = store.range(&profile.name, source, from, now).await?;
+                for rule in rules.iter().filter(|r| r.enabled && r.source == source.name()) {
+                    out.push(alerts::evaluate(rule, &samples, now));
+                }
+            }
+        }
+        Ok(AlertsReport { profile: profile.name.clone(), evaluated_ms: now, alerts: out })
     }
 }

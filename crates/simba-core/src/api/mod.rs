@@ -8,7 +8,7 @@ pub mod history;
 pub mod monitor;
 mod status;
 
-pub use dispatch::{command_map_ts, dispatch, CommandSig, WriteTarget, COMMANDS};
+pub use dispatch::{command_map_ts, dispatch, CommandSig, ProfileRef, WriteTarget, COMMANDS};
 pub use status::{EngineSnapshot, StatusReport, StatusRequest};
 
 use crate::error::{ApiError, ApiResult};

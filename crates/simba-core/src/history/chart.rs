@@ -39,6 +39,19 @@ pub struct ChartExport {
     pub content: String,
 }
 
+impl ChartExport {
+    /// The file's bytes (the PNG decoded from base64).
+    pub fn bytes(&self) -> ApiResult<Vec<u8>> {
+        if self.format == "png" {
+            base64::engine::general_purpose::STANDARD
+                .decode(&self.content)
+                .map_err(|e| ApiError::internal(format!("the PNG's base64 is broken: {e}")))
+        } else {
+            Ok(self.content.clone().into_bytes())
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Svg,

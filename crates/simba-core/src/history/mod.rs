@@ -175,6 +175,11 @@ pub fn parse_range(text: &str) -> ApiResult<u64> {
     Ok(secs)
 }
 
+/// `HH:MM:SS` UTC of a time in ms (for text output).
+pub fn clock_utc(t_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(t_ms).map(|d| d.format("%H:%M:%S").to_string()).unwrap_or_default()
+}
+
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
