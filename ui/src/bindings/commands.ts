@@ -1,4 +1,7 @@
 // Generated from crates/simba-core/src/api/dispatch.rs by `cargo test`; do not edit.
+import type { AlertRules } from "./AlertRules";
+import type { AlertsReport } from "./AlertsReport";
+import type { AlertsRequest } from "./AlertsRequest";
 import type { CacheEntriesRequest } from "./CacheEntriesRequest";
 import type { CacheEvalRequest } from "./CacheEvalRequest";
 import type { CacheLookupRequest } from "./CacheLookupRequest";
@@ -29,6 +32,7 @@ import type { Lookup } from "./Lookup";
 import type { NoArgs } from "./NoArgs";
 import type { ProfileInput } from "./ProfileInput";
 import type { ProfileName } from "./ProfileName";
+import type { ProfileRef } from "./ProfileRef";
 import type { ProfileView } from "./ProfileView";
 import type { RedisReport } from "./RedisReport";
 import type { RedisReportRequest } from "./RedisReportRequest";
@@ -44,6 +48,9 @@ export interface Commands {
   explain: { request: ExplainRequest; response: ExplainReport; writes: false };
   history_series: { request: HistoryRequest; response: HistoryReport; writes: false };
   history_chart: { request: ChartRequest; response: ChartExport; writes: false };
+  alerts: { request: AlertsRequest; response: AlertsReport; writes: false };
+  alert_rules: { request: ProfileRef; response: AlertRules; writes: false };
+  alert_rules_set: { request: AlertRules; response: AlertRules; writes: true };
   sampler_status: { request: NoArgs; response: SamplerStatus; writes: false };
   list_profiles: { request: NoArgs; response: Array<ProfileView>; writes: false };
   save_profile: { request: ProfileInput; response: ProfileView; writes: true };
