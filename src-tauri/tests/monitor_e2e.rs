@@ -260,13 +260,15 @@ async fn redis_page(client: &Client, port: u16) -> Result<(), String> {
         return Err(format!("the memory tile should compare with maxmemory 64 MiB: {memory:?}"));
     }
 
-    // TODO(history merge): the charts need `history_series`/`history_chart`, not in this branch.
-    // After the merge: wait for a sample, then check the hit-rate chart's image and the value under
-    // the cursor (chart-hit_rate-value). Until then the page must say so calmly.
-    wait_until(client, "history-unavailable", Duration::from_secs(10), "no calm history notice", |t| {
-        t.contains("History not available yet")
+    // History: the page asked about this profile, so the app's sampler reads it from the next round
+    // on; the page shows the sampler's count and the hit-rate chart.
+    wait_until(client, "sampler-status", Duration::from_secs(60), "the sampler never read the page's profile", |t| {
+        t.contains("sampling every") && !t.contains("(0 samples")
     })
     .await?;
+    if text_of(client, "chart-hit_rate").await.is_none() {
+        return Err("no hit-rate chart on the Redis page".into());
+    }
     screenshot(client, "redis.png").await
 }
 
@@ -328,6 +330,9 @@ async fn database_page(client: &Client) -> Result<(), String> {
     if !count.contains("20,000") {
         return Err(format!("after the refused delete the table should still hold 20,000 rows: {count:?}"));
     }
-    // TODO(history merge): connections and slow-statement charts, as on the Redis page.
+    wait_until(client, "sampler-status", Duration::from_secs(60), "the sampler never read the page's profile", |t| {
+        t.contains("sampling every") && !t.contains("(0 samples")
+    })
+    .await?;
     Ok(())
 }

@@ -177,7 +177,7 @@ impl Service {
         let mut round: u64 = 0;
         loop {
             ticker.tick().await;
-            if round % prune_every == 0 {
+            if round.is_multiple_of(prune_every) {
                 if let Err(e) = self.prune_history().await {
                     tracing::warn!("history: pruning failed: {}", e.message);
                 }
