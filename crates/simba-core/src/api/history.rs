@@ -22,6 +22,8 @@ pub(crate) struct HistoryState {
     retention_days: u32,
     /// Profiles the service was asked about: sampled with the saved ones while the sampler runs.
     watched: Mutex<BTreeSet<String>>,
+    /// Whether a sampler loop runs in this process (`serve`, the desktop app).
+    sampling: std::sync::atomic::AtomicBool,
     runs: Mutex<BTreeMap<String, Run>>,
 }
 
@@ -41,6 +43,7 @@ impl HistoryState {
             interval: Mutex::new(Duration::from_secs(history::DEFAULT_INTERVAL_SECONDS)),
             retention_days: history::DEFAULT_RETENTION_DAYS,
             watched: Mutex::new(BTreeSet::new()),
+            sampling: std::sync::atomic::AtomicBool::new(false),
             runs: Mutex::new(BTreeMap::new()),
         }
     }
@@ -174,6 +177,10 @@ impl Service {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let prune_every = (3600 / interval.as_secs().max(1)).max(1);
+        if !once {
+            self.inner.history.sampling.store(true, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!("history: sampling every {} s", interval.as_secs());
+        }
         let mut round: u64 = 0;
         loop {
             ticker.tick().await;
@@ -197,10 +204,19 @@ impl Service {
         }
     }
 
-    /// Remembers a profile the service was asked about, so the running sampler reads it too.
-    fn watch(&self, profile: &ResolvedProfile) {
-        if !sources_of(profile).is_empty() && profile.name != crate::profiles::EMBEDDED {
-            self.inner.history.watched.lock().insert(profile.name.clone());
+    /// Remembers a profile the service was asked about, so the running sampler reads it too. A
+    /// profile new to a running sampler is sampled at once: a page opened on it shows its first
+    /// point and the sampler's count now, not a round later.
+    async fn watch(&self, profile: &ResolvedProfile) {
+        if sources_of(profile).is_empty() || profile.name == crate::profiles::EMBEDDED {
+            return;
+        }
+        let state = &self.inner.history;
+        let new = state.watched.lock().insert(profile.name.clone());
+        if new && state.sampling.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Err(e) = self.sample_profile(profile).await {
+                tracing::info!(profile = %profile.name, "history: first sample failed: {}", e.message);
+            }
         }
     }
 
@@ -259,7 +275,7 @@ impl Service {
                 source.name()
             )));
         }
-        self.watch(profile);
+        self.watch(profile).await;
         let to_ms = history::now_ms();
         let from_ms = to_ms - range_seconds as i64 * 1000;
         let store = self.history_store().await?;
@@ -320,7 +336,7 @@ impl Service {
         let mut out = vec![];
         let sources = sources_of(profile);
         if !sources.is_empty() {
-            self.watch(profile);
+            self.watch(profile).await;
             let store = self.history_store().await?;
             let from = now - alerts::lookback_ms(&rules);
             for source in sources {

@@ -244,14 +244,15 @@ export function ChartsPanel({ profile, source, charts, tick }: { profile: string
 
   useEffect(() => {
     let live = true;
+    // The status after the series: asking for a profile's series is what makes the sampler watch it.
     callHistory("history_series", { profile, source, range_seconds: range, metrics })
       .then((h) => live && (setHistory(h), setError(null), setMissing(false)))
       .catch((e) => {
         if (!live) return;
         if (isUnknownCommand(e)) setMissing(true);
         else setError(asError(e));
-      });
-    callHistory("sampler_status", {})
+      })
+      .then(() => callHistory("sampler_status", {}))
       .then((s) => live && setStatus(s))
       .catch(() => live && setStatus(null));
     return () => {
