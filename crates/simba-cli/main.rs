@@ -1,6 +1,7 @@
 //! `simba-tuner`: the command-line surface. Every read command takes `--json` and prints what the
 //! desktop app shows, computed by the same facade (`simba_core::Service`).
 
+mod advisor;
 mod bench;
 mod cache;
 mod judge;
@@ -41,6 +42,8 @@ enum Command {
     Db(monitor::DbArgs),
     /// EXPLAIN (ANALYZE, BUFFERS) one read-only statement in a rolled-back READ ONLY transaction.
     Explain(monitor::ExplainArgs),
+    /// Findings with evidence and a fix for a profile's Redis, PostgreSQL and semantic cache.
+    Advise(advisor::AdviseArgs),
     /// List, add or remove connection profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -247,6 +250,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(()) => println!("removed profile '{name}'"),
             Err(e) => return Ok(report(&e, false)),
         },
+        Command::Advise(args) => return advisor::advise(&service, args).await,
         Command::Cache(cmd) => return cache::run(&service, cmd).await,
         Command::Redis(args) => return monitor::redis(&service, args).await,
         Command::Db(args) => return monitor::db(&service, args).await,

@@ -9,9 +9,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::advisor::*;
 use super::cache::*;
 use super::monitor::{DbReportRequest, ExplainRequest, RedisReportRequest};
 use super::{StatusReport, StatusRequest};
+use crate::advisor::AdviceReport;
 use crate::engine::cache::types::{CacheSettings, EntryView, Lookup};
 use crate::engine::cache::{CacheStats, CleanupReport};
 use crate::engine::eval::EvalReport;
@@ -122,6 +124,7 @@ commands! {
     "redis_report" => |s, r: RedisReportRequest| -> RedisReport { s.redis_report(r).await? }
     "db_report" => |s, r: DbReportRequest| -> DbReport { s.db_report(r).await? }
     "explain" => |s, r: ExplainRequest| -> ExplainReport { s.explain(r).await? }
+    "advise" => |s, r: AdviseRequest| -> AdviceReport { s.advise(r).await? }
     "list_profiles" => |s, _a: NoArgs| -> Vec<ProfileView> { s.list_profiles()? }
     "save_profile" writes(config) => |s, input: ProfileInput| -> ProfileView { s.save_profile(input)? }
     "delete_profile" writes(config) => |s, p: ProfileName| -> Done { s.delete_profile(&p.name)?; Done { ok: true } }

@@ -1,0 +1,1 @@
+//! One-click fixes: plan → preview → apply → verify → rollback.
