@@ -44,6 +44,11 @@ enum Command {
     Explain(monitor::ExplainArgs),
     /// Findings with evidence and a fix for a profile's Redis, PostgreSQL and semantic cache.
     Advise(advisor::AdviseArgs),
+    /// One-click fixes: preview (exact commands, live before values), apply with its token, rollback.
+    #[command(subcommand)]
+    Action(advisor::ActionCommand),
+    /// The audit log of applied actions and rollbacks.
+    Audit(advisor::AuditArgs),
     /// List, add or remove connection profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -251,6 +256,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Err(e) => return Ok(report(&e, false)),
         },
         Command::Advise(args) => return advisor::advise(&service, args).await,
+        Command::Action(cmd) => return advisor::action(&service, cmd).await,
+        Command::Audit(args) => return advisor::audit(&service, args),
         Command::Cache(cmd) => return cache::run(&service, cmd).await,
         Command::Redis(args) => return monitor::redis(&service, args).await,
         Command::Db(args) => return monitor::db(&service, args).await,

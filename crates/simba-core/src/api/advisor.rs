@@ -3,13 +3,16 @@
 //! `advisor::actions`.
 
 use super::Service;
+use crate::advisor::actions::{self, ActionPreview};
+use crate::advisor::audit::{AuditEntry, AuditLog};
 use crate::advisor::rules::{redis_roles, Inputs};
 use crate::advisor::{evaluate, AdviceReport, Thresholds};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::profiles::{Endpoint, ResolvedProfile, Service as Svc};
 use crate::sources::postgres_report::DbReportOptions;
 use crate::sources::redis_report::SampleBudget;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
@@ -89,5 +92,84 @@ impl Service {
             problems,
             redis_roles: roles.names(),
         })
+    }
+}
+
+/// An action to preview or apply, or (with `rollback_of`) the rollback of an audit entry to preview.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ActionRequest {
+    /// The profile whose server the action changes (read-only profiles refuse apply).
+    pub profile: String,
+    /// An action id (`redis.config_set`, `pg.alter_system`, `pg.create_vector_index`, `pg.drop_index`).
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// Preview the rollback of this audit entry instead of an action.
+    #[serde(default)]
+    pub rollback_of: Option<String>,
+    /// For apply: the preview's `confirm_token`.
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RollbackRequest {
+    pub profile: String,
+    pub audit_id: String,
+    /// The `confirm_token` of the rollback's preview (`action_preview` with `rollback_of`).
+    pub confirm: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AuditLogRequest {
+    /// Only this profile's entries (default: all).
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
+impl Service {
+    fn audit(&self) -> AuditLog {
+        AuditLog::default_location()
+    }
+
+    pub async fn action_preview(&self, req: ActionRequest) -> ApiResult<ActionPreview> {
+        let profile = self.resolve_profile(&req.profile)?;
+        match &req.rollback_of {
+            Some(id) => actions::preview_rollback(&profile, &self.audit().find(id)?).await,
+            None => actions::preview(&profile, &req.action, &req.params).await,
+        }
+    }
+
+    /// Applies a previewed action; refused on a read-only profile or when the preview is stale.
+    pub async fn action_apply(&self, req: ActionRequest) -> ApiResult<AuditEntry> {
+        let profile = self.resolve_profile(&req.profile)?;
+        self.ensure_writable(&profile)?;
+        let confirm = req.confirm.as_deref().filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+            ApiError::invalid("apply needs the preview's confirm_token: preview the action first and pass its token")
+        })?;
+        if req.rollback_of.is_some() {
+            return Err(ApiError::invalid("to roll back, use action_rollback with the audit entry's id"));
+        }
+        actions::apply(&profile, &req.action, &req.params, confirm, &self.audit()).await
+    }
+
+    pub async fn action_rollback(&self, req: RollbackRequest) -> ApiResult<AuditEntry> {
+        let profile = self.resolve_profile(&req.profile)?;
+        self.ensure_writable(&profile)?;
+        let audit = self.audit();
+        let entry = audit.find(&req.audit_id)?;
+        actions::rollback(&profile, &entry, &req.confirm, &audit).await
+    }
+
+    pub fn audit_log(&self, req: AuditLogRequest) -> ApiResult<Vec<AuditEntry>> {
+        let mut entries = self.audit().list()?;
+        if let Some(p) = &req.profile {
+            entries.retain(|e| e.profile == *p);
+        }
+        Ok(entries)
     }
 }
