@@ -114,7 +114,7 @@ async fn advise_finds_the_mistuned_servers_and_fixes_them_reversibly() {
     assert_eq!(config_get(&redis_server.url(), "maxmemory-policy").await, "noeviction");
 
     let mut with_confirm = no_confirm.clone();
-    with_confirm.extend(["--confirm", &token]);
+    with_confirm.extend(["--confirm", token.as_str()]);
     let entry = cli.json(&with_confirm);
     assert_eq!(entry["outcome"], "applied");
     assert_eq!(config_get(&redis_server.url(), "maxmemory-policy").await, "allkeys-lru");

@@ -13,7 +13,6 @@ use super::advisor::*;
 use super::cache::*;
 use super::monitor::{DbReportRequest, ExplainRequest, RedisReportRequest};
 use super::{StatusReport, StatusRequest};
-use crate::advisor::actions::ActionPreview;
 use crate::advisor::audit::AuditEntry;
 use crate::advisor::AdviceReport;
 use crate::engine::cache::types::{CacheSettings, EntryView, Lookup};
@@ -127,9 +126,6 @@ commands! {
     "db_report" => |s, r: DbReportRequest| -> DbReport { s.db_report(r).await? }
     "explain" => |s, r: ExplainRequest| -> ExplainReport { s.explain(r).await? }
     "advise" => |s, r: AdviseRequest| -> AdviceReport { s.advise(r).await? }
-    "action_preview" => |s, r: ActionRequest| -> ActionPreview { s.action_preview(r).await? }
-    "action_apply" writes(profile) => |s, r: ActionRequest| -> AuditEntry { s.action_apply(r).await? }
-    "action_rollback" writes(profile) => |s, r: RollbackRequest| -> AuditEntry { s.action_rollback(r).await? }
     "audit_log" => |s, r: AuditLogRequest| -> Vec<AuditEntry> { s.audit_log(r)? }
     "list_profiles" => |s, _a: NoArgs| -> Vec<ProfileView> { s.list_profiles()? }
     "save_profile" writes(config) => |s, input: ProfileInput| -> ProfileView { s.save_profile(input)? }
