@@ -7,8 +7,11 @@
 
 use simba_core::profiles::{redact_url, split_secret, ProfileStore, Service};
 
-/// Every target by its name (the folder under fuzz/corpus/).
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+/// A target's name (its folder under fuzz/corpus/) and what it does with one input.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// Every target.
+pub const TARGETS: [Target; 5] = [
     ("profiles", profiles),
     ("urls", urls),
     ("eval_pairs", eval_pairs),

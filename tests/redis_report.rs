@@ -426,3 +426,27 @@ async fn refused_config_acl_users_replicas_and_wrong_passwords() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no Redis URL"));
 }
+
+/// A keyspace smaller than one SCAN batch comes back with the cursor at 0 at once: a key budget
+/// below DBSIZE must still count as a sample (scaled up, with its standard error), not as complete.
+#[tokio::test]
+async fn a_key_budget_inside_one_scan_batch_is_a_sample() {
+    let server = RedisServer::start().unwrap();
+    let url = server.url();
+    let mut conn = client(&url).await;
+    let mut pipe = redis::pipe();
+    for i in 0..600 {
+        pipe.cmd("SET").arg(format!("item:{i}")).arg("v".repeat(50 + (i % 13) * 20)).ignore();
+    }
+    let _: () = pipe.query_async(&mut conn).await.unwrap();
+
+    let r = Cli::new().json(&["redis", "--redis", &url, "--sample-keys", "200", "--json"]);
+    let k = &r["memory_by_prefix"];
+    assert_eq!(k["keys_in_db"], 600);
+    assert_eq!(k["keys_sampled"], 200);
+    assert_eq!(k["stopped_by"], "key budget", "{k}");
+    assert!((k["sample_fraction"].as_f64().unwrap() - 200.0 / 600.0).abs() < 1e-9, "{k}");
+    let p = prefix(&r, "item:");
+    assert!((p["estimated_keys"].as_f64().unwrap() - 600.0).abs() < 1e-6, "{p}");
+    assert!(p["standard_error_bytes"].as_f64().unwrap() > 0.0, "{p}");
+}

@@ -4,6 +4,7 @@
 mod advisor;
 mod bench;
 mod cache;
+mod history;
 mod judge;
 mod monitor;
 mod output;
@@ -49,6 +50,16 @@ enum Command {
     Action(advisor::ActionCommand),
     /// The audit log of applied actions and rollbacks.
     Audit(advisor::AuditArgs),
+    /// History of a profile's Redis or PostgreSQL from the local store: last, min, avg, max.
+    History(history::HistoryArgs),
+    /// Export a history chart as SVG, PNG or CSV.
+    Chart(history::ChartArgs),
+    /// Alert rules evaluated over the stored history: firing, ok or not enough data.
+    Alerts(history::AlertsArgs),
+    /// Show a profile's alert rules, or change one with `alert-rules set`.
+    AlertRules(history::AlertRulesArgs),
+    /// Run the sampler that fills the history (every saved profile, or those named).
+    Sample(history::SampleArgs),
     /// List, add or remove connection profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -262,6 +273,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Redis(args) => return monitor::redis(&service, args).await,
         Command::Db(args) => return monitor::db(&service, args).await,
         Command::Explain(args) => return monitor::explain(&service, args).await,
+        Command::History(args) => return history::history(&service, args).await,
+        Command::Chart(args) => return history::chart(&service, args).await,
+        Command::Alerts(args) => return history::alerts(&service, args).await,
+        Command::AlertRules(args) => return history::alert_rules(&service, args).await,
+        Command::Sample(args) => return history::sample(&service, args).await,
         Command::Bench(BenchCommand::Cache(args)) => return bench::run(&service, args).await,
         Command::Judge(cmd) => return judge::run(cmd),
         Command::Serve(args) => {

@@ -43,6 +43,16 @@ pub fn run() {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting Simba Tuner");
     tauri::Builder::default()
         .manage(AppState::open())
+        .setup(|app| {
+            // History for the Redis and Database pages: the sampler runs as long as the app does.
+            use tauri::Manager;
+            if let Ok(service) = &app.state::<AppState>().0 {
+                let service = service.clone();
+                let interval = std::time::Duration::from_secs(simba_core::history::DEFAULT_INTERVAL_SECONDS);
+                tauri::async_runtime::spawn(async move { service.run_sampler(interval, None, false).await });
+            }
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![call])
         // The config lives at the repository's top level (see build.rs).
         .run(tauri::generate_context!("../tauri.conf.json"))

@@ -5,9 +5,11 @@ import { call, takeToken } from "./platform";
 import { Overview } from "./pages/Overview";
 import { Profiles } from "./pages/Profiles";
 import { CachePage } from "./pages/CachePage";
+import { RedisPage } from "./pages/RedisPage";
+import { DatabasePage } from "./pages/DatabasePage";
 import "./style.css";
 
-type Page = "overview" | "profiles" | "cache";
+type Page = "overview" | "redis" | "database" | "profiles" | "cache";
 
 function App() {
   const [page, setPage] = useState<Page>("overview");
@@ -27,6 +29,8 @@ function App() {
       <nav>
         <h1>Simba Tuner</h1>
         {nav("overview", "Overview")}
+        {nav("redis", "Redis")}
+        {nav("database", "Database")}
         {nav("profiles", "Profiles")}
         {nav("cache", "Cache")}
       </nav>
@@ -45,6 +49,8 @@ function App() {
           </select>
         </header>
         {page === "overview" && <Overview profile={profile} />}
+        {page === "redis" && <RedisPage profile={profile} />}
+        {page === "database" && <DatabasePage profile={profile} />}
         {page === "profiles" && <Profiles onChange={loadProfiles} />}
         {page === "cache" && <CachePage />}
       </main>

@@ -8,6 +8,7 @@ pub mod api;
 pub mod charts;
 pub mod engine;
 pub mod error;
+pub mod history;
 pub mod keyring_store;
 pub mod paths;
 pub mod profiles;

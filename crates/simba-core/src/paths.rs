@@ -63,3 +63,19 @@ pub fn make_private_file(path: &std::path::Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Writes `text` to `path` beside it, then renames: a crash never leaves half a file, and a
+/// temporary file of its own (created 0600) keeps two writers from sharing one.
+pub fn write_file_atomic(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    create_private_dir(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".simba-").suffix(".tmp").tempfile_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

@@ -245,21 +245,9 @@ impl ProfileStore {
         }
     }
 
-    /// Writes beside, then renames: a crash never leaves half a file, and a temporary file of its
-    /// own (created 0600) keeps two writers from sharing one.
     fn write_file(&self, path: &Path, text: &str) -> ApiResult<()> {
-        use std::io::Write;
-        let io =
-            |e: std::io::Error| ApiError::new(ErrorCode::BadConfig, format!("cannot write {}: {e}", path.display()));
-        crate::paths::create_private_dir(&self.dir).map_err(io)?;
-        let mut tmp = tempfile::Builder::new().prefix(".simba-").suffix(".tmp").tempfile_in(&self.dir).map_err(io)?;
-        tmp.write_all(text.as_bytes()).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        if let Ok(dir) = std::fs::File::open(&self.dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
+        crate::paths::write_file_atomic(path, text)
+            .map_err(|e| ApiError::new(ErrorCode::BadConfig, format!("cannot write {}: {e}", path.display())))
     }
 
     /// All profiles: the built-in `embedded`, `env` when its variables are set, then the saved ones.

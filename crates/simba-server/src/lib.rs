@@ -249,11 +249,15 @@ fn closing(mut response: Response) -> Response {
 }
 
 /// Binds and serves until Ctrl-C. Returns the bound address through `on_ready` first.
+/// The history sampler runs beside it (every saved profile, at the default interval).
 pub async fn serve(service: Service, options: ServeOptions, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
-    serve_until(service, options, on_ready, async {
+    let sampler = service.start_sampler(Duration::from_secs(simba_core::history::DEFAULT_INTERVAL_SECONDS));
+    let served = serve_until(service, options, on_ready, async {
         let _ = tokio::signal::ctrl_c().await;
     })
-    .await
+    .await;
+    sampler.abort();
+    served
 }
 
 /// As [`serve`], until `shutdown` completes; connections then finish the answer in progress.

@@ -19,6 +19,9 @@ use crate::engine::cache::types::{CacheSettings, EntryView, Lookup};
 use crate::engine::cache::{CacheStats, CleanupReport};
 use crate::engine::eval::EvalReport;
 use crate::engine::store::Invalidation;
+use crate::history::alerts::{AlertRules, AlertsReport, AlertsRequest};
+use crate::history::chart::{ChartExport, ChartRequest};
+use crate::history::{HistoryReport, HistoryRequest, SamplerStatus};
 use crate::sources::explain::ExplainReport;
 use crate::sources::postgres_report::DbReport;
 use crate::sources::redis_report::RedisReport;
@@ -40,6 +43,14 @@ pub struct NoArgs {}
 #[ts(export)]
 pub struct ProfileName {
     pub name: String,
+}
+
+/// Names one profile, or the default one (`embedded`, as for `redis` and `db`) when absent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ProfileRef {
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 
 /// An answer with nothing in it but success.
@@ -127,6 +138,12 @@ commands! {
     "explain" => |s, r: ExplainRequest| -> ExplainReport { s.explain(r).await? }
     "advise" => |s, r: AdviseRequest| -> AdviceReport { s.advise(r).await? }
     "audit_log" => |s, r: AuditLogRequest| -> Vec<AuditEntry> { s.audit_log(r)? }
+    "history_series" => |s, r: HistoryRequest| -> HistoryReport { s.history_series(r).await? }
+    "history_chart" => |s, r: ChartRequest| -> ChartExport { s.history_chart(r).await? }
+    "alerts" => |s, r: AlertsRequest| -> AlertsReport { s.alerts(r).await? }
+    "alert_rules" => |s, r: ProfileRef| -> AlertRules { s.alert_rules(r.profile.as_deref())? }
+    "alert_rules_set" writes(config) => |s, r: AlertRules| -> AlertRules { s.alert_rules_set(r)? }
+    "sampler_status" => |s, _a: NoArgs| -> SamplerStatus { s.sampler_status().await? }
     "list_profiles" => |s, _a: NoArgs| -> Vec<ProfileView> { s.list_profiles()? }
     "save_profile" writes(config) => |s, input: ProfileInput| -> ProfileView { s.save_profile(input)? }
     "delete_profile" writes(config) => |s, p: ProfileName| -> Done { s.delete_profile(&p.name)?; Done { ok: true } }

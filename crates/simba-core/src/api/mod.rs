@@ -5,10 +5,11 @@
 pub mod advisor;
 pub mod cache;
 mod dispatch;
+pub mod history;
 pub mod monitor;
 mod status;
 
-pub use dispatch::{command_map_ts, dispatch, CommandSig, WriteTarget, COMMANDS};
+pub use dispatch::{command_map_ts, dispatch, CommandSig, ProfileRef, WriteTarget, COMMANDS};
 pub use status::{EngineSnapshot, StatusReport, StatusRequest};
 
 use crate::error::{ApiError, ApiResult};
@@ -39,6 +40,8 @@ struct Inner {
     store_profile: Option<String>,
     /// Refuses every write, whatever the profiles say (`serve --read-only`). Only ever set, never cleared.
     read_only: AtomicBool,
+    /// The sampler and its history file.
+    history: history::HistoryState,
 }
 
 impl Service {
@@ -62,14 +65,28 @@ impl Service {
             None => crate::engine::Engine::open_default()?,
         };
         let store_profile = choice.and_then(crate::engine::Backend::profile_named);
-        Self::build(profiles, engine, store_profile.map(str::to_string))
+        Self::build(profiles, engine, store_profile.map(str::to_string), history::default_history_path())
     }
 
     pub fn open(profiles: ProfileStore, engine: crate::engine::Engine) -> ApiResult<Self> {
-        Self::build(profiles, engine, None)
+        Self::build(profiles, engine, None, history::default_history_path())
     }
 
-    fn build(profiles: ProfileStore, engine: crate::engine::Engine, store_profile: Option<String>) -> ApiResult<Self> {
+    /// As [`Service::open`], with the history file at `history_path` (tests, portable installs).
+    pub fn open_with_history(
+        profiles: ProfileStore,
+        engine: crate::engine::Engine,
+        history_path: std::path::PathBuf,
+    ) -> ApiResult<Self> {
+        Self::build(profiles, engine, None, history_path)
+    }
+
+    fn build(
+        profiles: ProfileStore,
+        engine: crate::engine::Engine,
+        store_profile: Option<String>,
+        history_path: std::path::PathBuf,
+    ) -> ApiResult<Self> {
         Ok(Self {
             inner: Arc::new(Inner {
                 profiles,
@@ -80,6 +97,7 @@ impl Service {
                 jobs: Arc::new(cache::Jobs::default()),
                 store_profile,
                 read_only: AtomicBool::new(false),
+                history: history::HistoryState::new(history_path),
             }),
         })
     }

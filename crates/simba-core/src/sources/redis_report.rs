@@ -936,7 +936,11 @@ async fn sample_keys(ctx: &mut Ctx<'_>, db: u32, budget: SampleBudget) -> ApiRes
     let stopped_by = loop {
         let (next, batch): (u64, Vec<Vec<u8>>) =
             ctx.query(redis::cmd("SCAN").arg(cursor).arg("COUNT").arg(1000)).await?;
+        let scanned = batch.len();
         let batch: Vec<Vec<u8>> = batch.into_iter().take((budget.max_keys - sampled) as usize).collect();
+        // Keys of this batch left out by the key budget: the scan is not complete even when the
+        // cursor is back at 0 (a small keyspace comes back in one batch).
+        let cut = batch.len() < scanned;
         if !batch.is_empty() {
             let mut pipe = redis::pipe();
             for k in &batch {
@@ -977,10 +981,10 @@ async fn sample_keys(ctx: &mut Ctx<'_>, db: u32, budget: SampleBudget) -> ApiRes
             }
         }
         cursor = next;
-        if cursor == 0 {
+        if cursor == 0 && !cut {
             break "complete";
         }
-        if sampled >= budget.max_keys {
+        if sampled >= budget.max_keys || cut {
             break "key budget";
         }
         if started.elapsed() >= budget.max_time {

@@ -175,6 +175,6 @@ pub fn evaluate(inputs: &Inputs, thresholds: &Thresholds) -> (Vec<Finding>, Vec<
         };
         runs.push(RuleRun { rule: rule.id.into(), state, note });
     }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     (findings, runs)
 }

@@ -1,0 +1,246 @@
+//! History against real servers: the sampler's figures match what Redis and PostgreSQL report,
+//! a killed server leaves a gap and sampling resumes by itself, no secret reaches the history
+//! file, and the commands refuse bad input clearly.
+
+mod common;
+
+use redis::AsyncCommands;
+use simba_core::history::{HistoryReport, HistoryRequest};
+use simba_core::profiles::{ProfileInput, ProfileStore};
+use simba_core::{ErrorCode, Service};
+use simba_testkit::{PostgresServer, RedisServer};
+use std::path::Path;
+use std::time::Duration;
+
+fn service(dir: &Path) -> Service {
+    let engine = simba_core::engine::Engine::new(
+        dir.join("no-model"),
+        simba_core::engine::Backend::Embedded { path: dir.join("data").join("cache.db") },
+    );
+    Service::open_with_history(ProfileStore::new(dir.join("cfg")), engine, dir.join("data").join("history.db")).unwrap()
+}
+
+fn save(service: &Service, name: &str, redis: Option<String>, postgres: Option<String>) {
+    service
+        .save_profile(ProfileInput {
+            name: name.into(),
+            redis_url: redis,
+            postgres_url: postgres,
+            ..Default::default()
+        })
+        .unwrap();
+}
+
+async fn history(service: &Service, profile: &str, source: &str, metrics: &[&str]) -> HistoryReport {
+    service
+        .history_series(HistoryRequest {
+            profile: Some(profile.into()),
+            source: source.into(),
+            range_seconds: None,
+            metrics: Some(metrics.iter().map(|m| m.to_string()).collect()),
+        })
+        .await
+        .unwrap()
+}
+
+fn values(report: &HistoryReport, metric: &str) -> Vec<f64> {
+    let s = report.series.iter().find(|s| s.metric == metric).unwrap_or_else(|| panic!("no {metric}"));
+    s.points.iter().filter_map(|p| p.value).collect()
+}
+
+fn info_field(info: &str, name: &str) -> f64 {
+    info.lines().find_map(|l| l.strip_prefix(&format!("{name}:"))).unwrap().trim().parse().unwrap()
+}
+
+#[tokio::test]
+async fn redis_hit_rate_over_the_interval_is_what_info_says() {
+    let server = RedisServer::start_with(&["--maxmemory", "64mb"]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(dir.path());
+    save(&service, "cache", Some(server.url()), None);
+    let mut conn = redis::Client::open(server.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    for i in 0..10 {
+        let _: () = conn.set(format!("k:{i}"), "v").await.unwrap();
+    }
+    let names = vec!["cache".to_string()];
+    let first = service.sample_round(Some(&names)).await.unwrap();
+    assert_eq!(first[0].last_error, None);
+    let before: String = redis::cmd("INFO").arg("stats").query_async(&mut conn).await.unwrap();
+    // 30 GETs that hit, 10 that miss.
+    for i in 0..30 {
+        let _: Option<String> = conn.get(format!("k:{}", i % 10)).await.unwrap();
+    }
+    for i in 0..10 {
+        let _: Option<String> = conn.get(format!("missing:{i}")).await.unwrap();
+    }
+    let after: String = redis::cmd("INFO").arg("stats").query_async(&mut conn).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let second = service.sample_round(Some(&names)).await.unwrap();
+    assert_eq!(second[0].samples, 2);
+
+    let hits = info_field(&after, "keyspace_hits") - info_field(&before, "keyspace_hits");
+    let misses = info_field(&after, "keyspace_misses") - info_field(&before, "keyspace_misses");
+    assert_eq!((hits, misses), (30.0, 10.0));
+    let report = history(&service, "cache", "redis", &["hit_rate", "memory_used", "maxmemory", "ops_per_s"]).await;
+    assert_eq!(values(&report, "hit_rate"), vec![100.0 * hits / (hits + misses)]);
+    assert_eq!(values(&report, "maxmemory"), vec![64.0 * 1024.0 * 1024.0]);
+    let used = values(&report, "memory_used");
+    assert!(used[0] > 100_000.0 && used[0] < 64.0 * 1024.0 * 1024.0, "{used:?}");
+    // At least the 40 GETs and two INFOs between the samples.
+    assert!(values(&report, "ops_per_s")[0] > 0.0);
+    assert!(report.gaps.is_empty());
+    assert_eq!(report.interval_seconds, 10);
+
+    // The store survives a new service over the same file.
+    drop(service);
+    let again = self::service(dir.path());
+    let report = history(&again, "cache", "redis", &["hit_rate"]).await;
+    assert_eq!(values(&report, "hit_rate"), vec![75.0]);
+}
+
+#[tokio::test]
+async fn postgres_connections_are_what_pg_stat_activity_counts() {
+    let server = PostgresServer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(dir.path());
+    save(&service, "db", None, Some(server.url()));
+    use sqlx::Connection;
+    let mut held = vec![];
+    for _ in 0..3 {
+        held.push(sqlx::PgConnection::connect(&server.url()).await.unwrap());
+    }
+    let names = vec!["db".to_string()];
+    service.sample_round(Some(&names)).await.unwrap();
+    for _ in 0..20 {
+        sqlx::query("SELECT 1").execute(&mut held[0]).await.unwrap();
+    }
+    let truth: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+        .fetch_one(&mut held[0])
+        .await
+        .unwrap();
+    assert_eq!(truth, 3);
+    let done = service.sample_round(Some(&names)).await.unwrap();
+    assert_eq!(done[0].last_error, None, "{:?}", done[0]);
+    let report = history(
+        &service,
+        "db",
+        "postgres",
+        &["connections", "max_connections", "transactions_per_s", "idle_in_transaction"],
+    )
+    .await;
+    // The sampler's own connection is one more.
+    assert_eq!(values(&report, "connections"), vec![(truth + 1) as f64]);
+    assert_eq!(values(&report, "max_connections"), vec![50.0]);
+    assert_eq!(values(&report, "idle_in_transaction"), vec![0.0]);
+    assert!(values(&report, "transactions_per_s")[0] > 0.0);
+}
+
+#[tokio::test]
+async fn a_killed_server_leaves_a_gap_and_sampling_resumes_by_itself() {
+    let mut server = RedisServer::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(dir.path());
+    save(&service, "flaky", Some(server.url()), None);
+    let url = server.url();
+    let workload = |n: usize| {
+        let url = url.clone();
+        async move {
+            let mut c = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+            let _: () = c.set("k", "v").await.unwrap();
+            for _ in 0..n {
+                let _: Option<String> = c.get("k").await.unwrap();
+            }
+        }
+    };
+    workload(500).await;
+    let sampler = service.start_sampler(Duration::from_secs(1));
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    workload(500).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    server.kill();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    server.restart().unwrap();
+    workload(20).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    sampler.abort();
+
+    let report = history(&service, "flaky", "redis", &["hit_rate", "ops_per_s", "evictions_per_s"]).await;
+    assert!(!report.gaps.is_empty(), "no gap recorded");
+    let gap = &report.gaps[0];
+    assert!(gap.reason.contains("Redis at redis://127.0.0.1:"), "{}", gap.reason);
+    assert!(gap.to_ms > gap.from_ms, "the gap should end at the first sample after the restart");
+    let ops = &report.series.iter().find(|s| s.metric == "ops_per_s").unwrap().points;
+    let after_restart: Vec<f64> = ops.iter().filter(|p| p.t_ms > gap.to_ms).filter_map(|p| p.value).collect();
+    assert!(!after_restart.is_empty(), "sampling did not resume: {ops:?}");
+    for s in &report.series {
+        assert!(s.points.iter().filter_map(|p| p.value).all(|v| v >= 0.0), "a negative {}: {:?}", s.metric, s.points);
+    }
+    let status = service.sampler_status().await.unwrap();
+    assert_eq!(status.interval_seconds, 1);
+    assert_eq!(status.retention_days, 7);
+    let flaky = status.profiles.iter().find(|p| p.profile == "flaky").unwrap();
+    assert!(flaky.samples >= 6, "{flaky:?}");
+    assert_eq!(flaky.last_error, None);
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_a_gap_whose_reason_holds_no_secret() {
+    let password = common::test_secret("history-redis");
+    let server = RedisServer::start_with(&["--requirepass", &password]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(dir.path());
+    let wrong = common::test_secret("history-wrong");
+    save(&service, "locked", Some(format!("redis://:{wrong}@127.0.0.1:{}/0", server.port())), None);
+    let pg = PostgresServer::start().unwrap();
+    let pg_wrong = format!("postgres://nobody:{wrong}@127.0.0.1:{}/postgres", pg.port());
+    save(&service, "pglocked", None, Some(pg_wrong));
+    let done = service.sample_round(None).await.unwrap();
+    assert_eq!(done.len(), 2);
+    for p in &done {
+        let reason = p.last_error.as_deref().unwrap_or_else(|| panic!("{} sampled with a wrong password", p.profile));
+        assert!(!reason.contains(common::CANARY), "{reason}");
+    }
+    let report = history(&service, "locked", "redis", &["hit_rate"]).await;
+    assert!(report.gaps[0].reason.contains("refused the credentials"), "{}", report.gaps[0].reason);
+    let report = history(&service, "pglocked", "postgres", &["connections"]).await;
+    assert!(report.gaps[0].reason.contains("PostgreSQL at"), "{}", report.gaps[0].reason);
+    // Nothing in the history file (or its WAL) holds either password.
+    for name in ["history.db", "history.db-wal"] {
+        if let Ok(bytes) = std::fs::read(dir.path().join("data").join(name)) {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains(common::CANARY), "{name} holds a secret");
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(dir.path());
+    save(&service, "only-redis", Some("redis://127.0.0.1:9/0".into()), None);
+    let ask = |profile: &str, source: &str, metric: &str| HistoryRequest {
+        profile: Some(profile.into()),
+        source: source.into(),
+        range_seconds: Some(3600),
+        metrics: Some(vec![metric.into()]),
+    };
+    let e = service.history_series(ask("only-redis", "redis", "connections")).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput);
+    assert!(
+        e.message.contains("unknown redis metric 'connections'") && e.message.contains("hit_rate"),
+        "{}",
+        e.message
+    );
+    let e = service.history_series(ask("only-redis", "mongo", "x")).await.unwrap_err();
+    assert!(e.message.contains("unknown source 'mongo'"), "{}", e.message);
+    let e = service.history_series(ask("nobody", "redis", "hit_rate")).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound);
+    assert!(e.message.contains("no profile named 'nobody'"), "{}", e.message);
+    let e = service.history_series(ask("only-redis", "postgres", "connections")).await.unwrap_err();
+    assert!(e.message.contains("has no PostgreSQL URL"), "{}", e.message);
+    // Through dispatch: a missing field is named.
+    let e = simba_core::api::dispatch(&service, "history_series", serde_json::json!({"profile": "only-redis"}))
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("source"), "{}", e.message);
+}
