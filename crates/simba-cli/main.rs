@@ -1,6 +1,7 @@
 //! `simba-tuner`: the command-line surface. Every read command takes `--json` and prints what the
 //! desktop app shows, computed by the same facade (`simba_core::Service`).
 
+mod advisor;
 mod bench;
 mod cache;
 mod history;
@@ -42,6 +43,13 @@ enum Command {
     Db(monitor::DbArgs),
     /// EXPLAIN (ANALYZE, BUFFERS) one read-only statement in a rolled-back READ ONLY transaction.
     Explain(monitor::ExplainArgs),
+    /// Findings with evidence and a fix for a profile's Redis, PostgreSQL and semantic cache.
+    Advise(advisor::AdviseArgs),
+    /// One-click fixes: preview (exact commands, live before values), apply with its token, rollback.
+    #[command(subcommand)]
+    Action(advisor::ActionCommand),
+    /// The audit log of applied actions and rollbacks.
+    Audit(advisor::AuditArgs),
     /// History of a profile's Redis or PostgreSQL from the local store: last, min, avg, max.
     History(history::HistoryArgs),
     /// Export a history chart as SVG, PNG or CSV.
@@ -258,6 +266,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(()) => println!("removed profile '{name}'"),
             Err(e) => return Ok(report(&e, false)),
         },
+        Command::Advise(args) => return advisor::advise(&service, args).await,
+        Command::Action(cmd) => return advisor::action(&service, cmd).await,
+        Command::Audit(args) => return advisor::audit(&service, args),
         Command::Cache(cmd) => return cache::run(&service, cmd).await,
         Command::Redis(args) => return monitor::redis(&service, args).await,
         Command::Db(args) => return monitor::db(&service, args).await,

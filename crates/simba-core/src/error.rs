@@ -20,6 +20,9 @@ pub enum ErrorCode {
     Refused,
     /// The profile is read-only and the request would write.
     ReadOnly,
+    /// What was previewed changed before it was applied (preview again), or a value was changed
+    /// since an action, so rolling it back would overwrite that change.
+    Conflict,
     /// Something was not found (profile, entry, namespace).
     NotFound,
     /// A local resource is missing (model files, PostgreSQL binaries).

@@ -3,6 +3,7 @@
 //!
 //! Data flows one way: sources → snapshots → (history, advisor) → findings → actions → audit.
 
+pub mod advisor;
 pub mod api;
 pub mod charts;
 pub mod engine;

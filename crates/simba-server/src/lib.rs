@@ -373,6 +373,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::BadConfig => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::ReadOnly => StatusCode::FORBIDDEN,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::Unreachable | ErrorCode::Refused => StatusCode::BAD_GATEWAY,
         ErrorCode::MissingResource => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

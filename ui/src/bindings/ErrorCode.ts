@@ -3,4 +3,4 @@
 /**
  * A closed set of error kinds the UI and CLI can branch on.
  */
-export type ErrorCode = "invalid_input" | "bad_config" | "unreachable" | "refused" | "read_only" | "not_found" | "missing_resource" | "internal";
+export type ErrorCode = "invalid_input" | "bad_config" | "unreachable" | "refused" | "read_only" | "conflict" | "not_found" | "missing_resource" | "internal";

@@ -1,7 +1,13 @@
 // Generated from crates/simba-core/src/api/dispatch.rs by `cargo test`; do not edit.
+import type { ActionPreview } from "./ActionPreview";
+import type { ActionRequest } from "./ActionRequest";
+import type { AdviceReport } from "./AdviceReport";
+import type { AdviseRequest } from "./AdviseRequest";
 import type { AlertRules } from "./AlertRules";
 import type { AlertsReport } from "./AlertsReport";
 import type { AlertsRequest } from "./AlertsRequest";
+import type { AuditEntry } from "./AuditEntry";
+import type { AuditLogRequest } from "./AuditLogRequest";
 import type { CacheEntriesRequest } from "./CacheEntriesRequest";
 import type { CacheEvalRequest } from "./CacheEvalRequest";
 import type { CacheLookupRequest } from "./CacheLookupRequest";
@@ -36,6 +42,7 @@ import type { ProfileRef } from "./ProfileRef";
 import type { ProfileView } from "./ProfileView";
 import type { RedisReport } from "./RedisReport";
 import type { RedisReportRequest } from "./RedisReportRequest";
+import type { RollbackRequest } from "./RollbackRequest";
 import type { SamplerStatus } from "./SamplerStatus";
 import type { StatusReport } from "./StatusReport";
 import type { StatusRequest } from "./StatusRequest";
@@ -46,6 +53,11 @@ export interface Commands {
   redis_report: { request: RedisReportRequest; response: RedisReport; writes: false };
   db_report: { request: DbReportRequest; response: DbReport; writes: false };
   explain: { request: ExplainRequest; response: ExplainReport; writes: false };
+  advise: { request: AdviseRequest; response: AdviceReport; writes: false };
+  audit_log: { request: AuditLogRequest; response: Array<AuditEntry>; writes: false };
+  action_preview: { request: ActionRequest; response: ActionPreview; writes: false };
+  action_apply: { request: ActionRequest; response: AuditEntry; writes: true };
+  action_rollback: { request: RollbackRequest; response: AuditEntry; writes: true };
   history_series: { request: HistoryRequest; response: HistoryReport; writes: false };
   history_chart: { request: ChartRequest; response: ChartExport; writes: false };
   alerts: { request: AlertsRequest; response: AlertsReport; writes: false };

@@ -9,9 +9,13 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use super::advisor::*;
 use super::cache::*;
 use super::monitor::{DbReportRequest, ExplainRequest, RedisReportRequest};
 use super::{StatusReport, StatusRequest};
+use crate::advisor::actions::ActionPreview;
+use crate::advisor::audit::AuditEntry;
+use crate::advisor::AdviceReport;
 use crate::engine::cache::types::{CacheSettings, EntryView, Lookup};
 use crate::engine::cache::{CacheStats, CleanupReport};
 use crate::engine::eval::EvalReport;
@@ -133,6 +137,11 @@ commands! {
     "redis_report" => |s, r: RedisReportRequest| -> RedisReport { s.redis_report(r).await? }
     "db_report" => |s, r: DbReportRequest| -> DbReport { s.db_report(r).await? }
     "explain" => |s, r: ExplainRequest| -> ExplainReport { s.explain(r).await? }
+    "advise" => |s, r: AdviseRequest| -> AdviceReport { s.advise(r).await? }
+    "audit_log" => |s, r: AuditLogRequest| -> Vec<AuditEntry> { s.audit_log(r)? }
+    "action_preview" => |s, r: ActionRequest| -> ActionPreview { s.action_preview(r).await? }
+    "action_apply" writes(profile) => |s, r: ActionRequest| -> AuditEntry { s.action_apply(r).await? }
+    "action_rollback" writes(profile) => |s, r: RollbackRequest| -> AuditEntry { s.action_rollback(r).await? }
     "history_series" => |s, r: HistoryRequest| -> HistoryReport { s.history_series(r).await? }
     "history_chart" => |s, r: ChartRequest| -> ChartExport { s.history_chart(r).await? }
     "alerts" => |s, r: AlertsRequest| -> AlertsReport { s.alerts(r).await? }

@@ -2,6 +2,7 @@
 //! answers are typed; [`dispatch`] maps a command name and JSON arguments onto the typed methods so
 //! that the desktop shell and the HTTP server each need a single generic route.
 
+pub mod advisor;
 pub mod cache;
 mod dispatch;
 pub mod history;

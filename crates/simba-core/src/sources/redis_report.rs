@@ -828,7 +828,7 @@ pub fn parse_client_list(text: &str) -> Vec<ClientInfo> {
         .collect()
 }
 
-fn is_local(endpoint: &Endpoint) -> bool {
+pub(crate) fn is_local(endpoint: &Endpoint) -> bool {
     let Ok(url) = url::Url::parse(endpoint.url.expose()) else { return false };
     if url.scheme().contains("unix") {
         return true;

@@ -1,0 +1,379 @@
+//! One-click fixes: plan → preview → apply → verify → rollback. The only code that writes to a
+//! monitored system.
+//!
+//! A preview reads the current values live and shows exactly what will run; its confirmation
+//! token is a hash of the profile, the statements and those before values. Apply builds the
+//! preview again and runs only when the token matches: what was previewed is what runs, and a
+//! value changed since the preview is refused. Every apply reads the values back and appends an
+//! audit entry; a rollback is a plan built from that entry (previewed and confirmed the same way).
+
+mod postgres;
+mod redis;
+
+use super::audit::{AuditEntry, AuditLog, Outcome, ValueChange};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::profiles::{Endpoint, ResolvedProfile, Service as Svc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use ts_rs::TS;
+
+/// The actions a person may ask for by id (rollbacks may also recreate a dropped index).
+pub const ACTIONS: &[(&str, &str)] = &[
+    ("redis.config_set", "CONFIG SET of maxmemory, maxmemory-policy, timeout or tcp-keepalive (params: name, value)"),
+    ("pg.alter_system", "ALTER SYSTEM SET of a memory or logging setting + pg_reload_conf() (params: name, value)"),
+    (
+        "pg.create_vector_index",
+        "CREATE INDEX CONCURRENTLY … USING hnsw on a vector column (params: table, column, ops)",
+    ),
+    ("pg.drop_index", "DROP INDEX CONCURRENTLY of an index that enforces nothing (params: index)"),
+];
+
+/// What an action will do, shown before it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ActionPreview {
+    pub profile: String,
+    pub action: String,
+    pub params: BTreeMap<String, String>,
+    /// The server, password redacted.
+    pub target: String,
+    /// Exactly the commands or SQL that will run, in order.
+    pub statements: Vec<String>,
+    /// Each value with its current (live) value and the one intended.
+    pub changes: Vec<ValueChange>,
+    /// What else to know: restart needed, persistence (CONFIG REWRITE), locks, build time.
+    pub notes: Vec<String>,
+    /// Pass this to apply: it stands for these statements and these before values.
+    pub confirm_token: String,
+    /// For a rollback: the audit entry it undoes.
+    pub rollback_of: Option<String>,
+}
+
+/// A plan: one concrete change, parsed and validated from an action id and its params.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Plan {
+    RedisConfigSet {
+        name: String,
+        value: String,
+    },
+    PgAlterSystem {
+        name: String,
+        value: String,
+    },
+    PgCreateVectorIndex {
+        schema: String,
+        table: String,
+        column: String,
+        ops: String,
+    },
+    PgDropIndex {
+        schema: String,
+        name: String,
+    },
+    /// Rollback of a drop: the definition recorded in the audit entry.
+    PgRecreateIndex {
+        schema: String,
+        name: String,
+        definition: String,
+    },
+}
+
+/// Who may ask for a plan: rollbacks may recreate an index from a recorded definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Person,
+    Rollback,
+}
+
+fn param<'a>(params: &'a BTreeMap<String, String>, action: &str, key: &str) -> ApiResult<&'a str> {
+    params.get(key).map(|s| s.trim()).filter(|s| !s.is_empty()).ok_or_else(|| {
+        ApiError::invalid(format!("action '{action}' needs the parameter '{key}' (--param {key}=VALUE)"))
+    })
+}
+
+/// `schema.name` → (schema, name); `name` alone is in `public`.
+fn qualified(s: &str) -> (String, String) {
+    match s.split_once('.') {
+        Some((schema, name)) => (schema.to_string(), name.to_string()),
+        None => ("public".to_string(), s.to_string()),
+    }
+}
+
+impl Plan {
+    fn parse(action: &str, params: &BTreeMap<String, String>, origin: Origin) -> ApiResult<Plan> {
+        let plan = match action {
+            "redis.config_set" => Plan::RedisConfigSet {
+                name: param(params, action, "name")?.to_ascii_lowercase(),
+                value: param(params, action, "value")?.to_string(),
+            },
+            "pg.alter_system" => Plan::PgAlterSystem {
+                name: param(params, action, "name")?.to_ascii_lowercase(),
+                value: param(params, action, "value")?.to_string(),
+            },
+            "pg.create_vector_index" => {
+                let (schema, table) = qualified(param(params, action, "table")?);
+                Plan::PgCreateVectorIndex {
+                    schema,
+                    table,
+                    column: param(params, action, "column")?.to_string(),
+                    ops: params.get("ops").cloned().unwrap_or_else(|| "vector_cosine_ops".into()),
+                }
+            }
+            "pg.drop_index" => {
+                let (schema, name) = qualified(param(params, action, "index")?);
+                Plan::PgDropIndex { schema, name }
+            }
+            "pg.recreate_index" if origin == Origin::Rollback => {
+                let (schema, name) = qualified(param(params, action, "index")?);
+                Plan::PgRecreateIndex { schema, name, definition: param(params, action, "definition")?.to_string() }
+            }
+            other => {
+                let known: Vec<&str> = ACTIONS.iter().map(|(id, _)| *id).collect();
+                return Err(ApiError::invalid(format!("unknown action '{other}'; known: {}", known.join(", "))));
+            }
+        };
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    fn validate(&self) -> ApiResult<()> {
+        match self {
+            Plan::RedisConfigSet { name, value } => redis::validate(name, value),
+            Plan::PgAlterSystem { name, value } => postgres::validate_setting(name, value),
+            Plan::PgCreateVectorIndex { ops, .. } => postgres::validate_ops(ops),
+            Plan::PgDropIndex { .. } | Plan::PgRecreateIndex { .. } => Ok(()),
+        }
+    }
+
+    fn service(&self) -> Svc {
+        match self {
+            Plan::RedisConfigSet { .. } => Svc::Redis,
+            _ => Svc::Postgres,
+        }
+    }
+}
+
+/// What a plan read and will run: the preview less its token.
+pub(crate) struct Prepared {
+    pub statements: Vec<String>,
+    pub changes: Vec<ValueChange>,
+    pub notes: Vec<String>,
+}
+
+/// The values read back after a plan ran.
+pub(crate) struct Ran {
+    pub changes: Vec<ValueChange>,
+    pub outcome: Outcome,
+    pub message: Option<String>,
+}
+
+fn endpoint_for<'a>(profile: &'a ResolvedProfile, plan: &Plan) -> ApiResult<&'a Endpoint> {
+    let svc = plan.service();
+    profile.endpoint(svc).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "profile '{}' has no {} URL, so this action has nothing to act on",
+            profile.name,
+            svc.label()
+        ))
+    })
+}
+
+/// Whether the profile's Celery broker is the same server as its Redis (host and port).
+fn redis_is_broker(profile: &ResolvedProfile) -> bool {
+    let server = |e: &Endpoint| {
+        let u = url::Url::parse(e.url.expose()).ok()?;
+        Some((u.host_str()?.to_ascii_lowercase(), u.port().unwrap_or(6379)))
+    };
+    match (profile.endpoint(Svc::Redis), profile.endpoint(Svc::CeleryBroker)) {
+        (Some(r), Some(b)) => server(r).is_some() && server(r) == server(b),
+        _ => false,
+    }
+}
+
+async fn prepare(profile: &ResolvedProfile, plan: &Plan) -> ApiResult<Prepared> {
+    let endpoint = endpoint_for(profile, plan)?;
+    match plan {
+        Plan::RedisConfigSet { name, value } => redis::prepare(endpoint, name, value, redis_is_broker(profile)).await,
+        _ => postgres::prepare(endpoint, plan).await,
+    }
+}
+
+fn token(profile: &str, action: &str, params: &BTreeMap<String, String>, p: &Prepared) -> String {
+    let mut h = Sha256::new();
+    let befores: Vec<(&str, &str)> = p.changes.iter().map(|c| (c.name.as_str(), c.before.as_str())).collect();
+    let material = serde_json::json!([profile, action, params, p.statements, befores]);
+    h.update(material.to_string().as_bytes());
+    hex::encode(&h.finalize()[..8])
+}
+
+async fn preview_plan(
+    profile: &ResolvedProfile,
+    action: &str,
+    params: &BTreeMap<String, String>,
+    plan: &Plan,
+    rollback_of: Option<String>,
+) -> ApiResult<ActionPreview> {
+    let prepared = prepare(profile, plan).await?;
+    let endpoint = endpoint_for(profile, plan)?;
+    Ok(ActionPreview {
+        profile: profile.name.clone(),
+        action: action.into(),
+        params: params.clone(),
+        target: endpoint.display.clone(),
+        confirm_token: token(&profile.name, action, params, &prepared),
+        statements: prepared.statements,
+        changes: prepared.changes,
+        notes: prepared.notes,
+        rollback_of,
+    })
+}
+
+/// Shows what `action` with `params` would run on `profile`'s server, with live before values.
+pub async fn preview(
+    profile: &ResolvedProfile,
+    action: &str,
+    params: &BTreeMap<String, String>,
+) -> ApiResult<ActionPreview> {
+    let plan = Plan::parse(action, params, Origin::Person)?;
+    preview_plan(profile, action, params, &plan, None).await
+}
+
+/// The plan that undoes `entry`, refused when the value was changed since the entry was applied.
+fn rollback_plan(entry: &AuditEntry) -> ApiResult<(String, BTreeMap<String, String>)> {
+    if entry.outcome == Outcome::Failed {
+        return Err(ApiError::invalid(format!(
+            "audit entry {} did not apply: there is nothing to roll back",
+            entry.id
+        )));
+    }
+    if let Some(by) = &entry.rolled_back_by {
+        return Err(ApiError::invalid(format!("audit entry {} was already rolled back by {by}", entry.id)));
+    }
+    let before = |i: usize| entry.changes.get(i).map(|c| c.before.clone()).unwrap_or_default();
+    let p = &entry.params;
+    let mut out = BTreeMap::new();
+    let action = match entry.action.as_str() {
+        "redis.config_set" | "pg.alter_system" => {
+            out.insert("name".to_string(), p.get("name").cloned().unwrap_or_default());
+            out.insert("value".to_string(), before(0));
+            entry.action.clone()
+        }
+        "pg.create_vector_index" => {
+            let index = entry.changes.first().map(|c| c.name.trim_start_matches("index ").to_string());
+            out.insert("index".to_string(), index.unwrap_or_default());
+            "pg.drop_index".to_string()
+        }
+        "pg.drop_index" => {
+            out.insert("index".to_string(), p.get("index").cloned().unwrap_or_default());
+            out.insert("definition".to_string(), before(0));
+            "pg.recreate_index".to_string()
+        }
+        "pg.recreate_index" => {
+            out.insert("index".to_string(), p.get("index").cloned().unwrap_or_default());
+            "pg.drop_index".to_string()
+        }
+        other => return Err(ApiError::invalid(format!("audit entry {} ({other}) cannot be rolled back", entry.id))),
+    };
+    Ok((action, out))
+}
+
+/// Refuses a rollback when the values are no longer what the entry left.
+fn check_unchanged_since(entry: &AuditEntry, preview: &ActionPreview) -> ApiResult<()> {
+    for (was, now) in entry.changes.iter().zip(&preview.changes) {
+        if was.after != now.before {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "{} is now '{}', not the '{}' that audit entry {} left: it was changed since, so rolling back \
+                     would overwrite that change; nothing was done",
+                    was.name, now.before, was.after, entry.id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Shows what rolling back `entry` would run.
+pub async fn preview_rollback(profile: &ResolvedProfile, entry: &AuditEntry) -> ApiResult<ActionPreview> {
+    if entry.profile != profile.name {
+        return Err(ApiError::invalid(format!(
+            "audit entry {} belongs to profile '{}', not '{}'",
+            entry.id, entry.profile, profile.name
+        )));
+    }
+    let (action, params) = rollback_plan(entry)?;
+    let plan = Plan::parse(&action, &params, Origin::Rollback)?;
+    let preview = preview_plan(profile, &action, &params, &plan, Some(entry.id.clone())).await?;
+    check_unchanged_since(entry, &preview)?;
+    Ok(preview)
+}
+
+/// Runs a previewed action when `confirm` is still its token; reads back and audits.
+pub async fn apply(
+    profile: &ResolvedProfile,
+    action: &str,
+    params: &BTreeMap<String, String>,
+    confirm: &str,
+    audit: &AuditLog,
+) -> ApiResult<AuditEntry> {
+    let plan = Plan::parse(action, params, Origin::Person)?;
+    let preview = preview_plan(profile, action, params, &plan, None).await?;
+    run_confirmed(profile, &plan, preview, confirm, audit).await
+}
+
+/// Rolls `entry` back when `confirm` is still the token of its rollback preview.
+pub async fn rollback(
+    profile: &ResolvedProfile,
+    entry: &AuditEntry,
+    confirm: &str,
+    audit: &AuditLog,
+) -> ApiResult<AuditEntry> {
+    let preview = preview_rollback(profile, entry).await?;
+    let plan = Plan::parse(&preview.action, &preview.params, Origin::Rollback)?;
+    run_confirmed(profile, &plan, preview, confirm, audit).await
+}
+
+async fn run_confirmed(
+    profile: &ResolvedProfile,
+    plan: &Plan,
+    preview: ActionPreview,
+    confirm: &str,
+    audit: &AuditLog,
+) -> ApiResult<AuditEntry> {
+    if confirm.trim() != preview.confirm_token {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "the confirmation does not match the current preview: the values changed since it was shown (now: \
+                 {}), or it belongs to another action; nothing was done. Preview again and confirm that",
+                preview.changes.iter().map(|c| format!("{} = {}", c.name, c.before)).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    let endpoint = endpoint_for(profile, plan)?;
+    let ran = match plan {
+        Plan::RedisConfigSet { name, value } => redis::run(endpoint, name, value, &preview.changes).await,
+        _ => postgres::run(endpoint, plan, &preview.changes).await,
+    };
+    let entry = AuditEntry {
+        id: AuditLog::new_id(),
+        at: chrono::Utc::now().to_rfc3339(),
+        profile: profile.name.clone(),
+        action: preview.action.clone(),
+        params: preview.params.clone(),
+        target: preview.target.clone(),
+        statements: preview.statements.clone(),
+        changes: ran.changes,
+        outcome: ran.outcome,
+        message: ran.message,
+        rollback_of: preview.rollback_of.clone(),
+        rolled_back_by: None,
+    };
+    audit.append(&entry)?;
+    Ok(entry)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,420 @@
+//! One generic test over the registry: a healthy system passes every rule, and for each rule one
+//! change to it (its failing example) makes that rule, and only the rules named, find something.
+
+use super::*;
+use crate::engine::cache::types::{CacheSettings, Namespace};
+use crate::engine::cache::NamespaceStats;
+use crate::sources::host::MemoryLimit;
+use crate::sources::postgres_report::*;
+use crate::sources::redis_report::*;
+
+const MIB: u64 = 1024 * 1024;
+
+struct Fixture {
+    redis: RedisReport,
+    db: DbReport,
+    cache: CacheStats,
+    roles: RedisRoles,
+}
+
+fn setting(name: &str, value: &str, setting: &str, bytes: Option<i64>) -> DbSetting {
+    DbSetting {
+        name: name.into(),
+        value: value.into(),
+        setting: setting.into(),
+        unit: None,
+        bytes,
+        source: Some("configuration file".into()),
+    }
+}
+
+fn healthy() -> Fixture {
+    let redis = RedisReport {
+        collected_at: "2026-01-01T00:00:00Z".into(),
+        version: "7.0.15".into(),
+        mode: "standalone".into(),
+        uptime_seconds: 1000,
+        local: true,
+        memory: RedisMemory {
+            used_memory_bytes: 100 * MIB,
+            used_memory_rss_bytes: 110 * MIB,
+            used_memory_peak_bytes: 120 * MIB,
+            maxmemory_bytes: 512 * MIB,
+            maxmemory_policy: "allkeys-lru".into(),
+            mem_fragmentation_ratio: Some(1.1),
+            used_of_maxmemory: Some(100.0 / 512.0),
+            host_limit: Some(MemoryLimit { bytes: 2048 * MIB, source: "cgroup v2 memory.max".into() }),
+            used_of_host_limit: Some(0.05),
+        },
+        stats: RedisStats { keyspace_hits: 9000, keyspace_misses: 1000, evicted_keys: 10, ..Default::default() },
+        keyspace: vec![RedisKeyspaceDb { db: 0, keys: 1000, expires: 900, avg_ttl_ms: 60_000 }],
+        persistence: Default::default(),
+        replication: Default::default(),
+        config: vec![
+            RedisConfigValue { name: "timeout".into(), value: "300".into() },
+            RedisConfigValue { name: "tcp-keepalive".into(), value: "300".into() },
+        ],
+        config_problem: None,
+        clients: Default::default(),
+        slowlog: vec![],
+        slowlog_problem: None,
+        latency: vec![],
+        latency_problem: None,
+        memory_by_prefix: Some(KeySample {
+            db: 0,
+            keys_in_db: 1000,
+            keys_sampled: 1000,
+            sample_fraction: 1.0,
+            stopped_by: "complete".into(),
+            elapsed_ms: 3,
+            sampled_bytes: 100_000,
+            estimated_total_bytes: 100_000.0,
+            prefixes: vec![PrefixMemory {
+                prefix: "cache:".into(),
+                name: None,
+                keys_sampled: 1000,
+                bytes_sampled: 100_000,
+                estimated_keys: 1000.0,
+                estimated_bytes: 100_000.0,
+                standard_error_bytes: 0.0,
+                keys_without_ttl_sampled: 0,
+                estimated_keys_without_ttl: 0.0,
+            }],
+            biggest_keys: vec![BigKey { key: "cache:1".into(), prefix: "cache:".into(), bytes: 1000, ttl_ms: Some(5) }],
+        }),
+        memory_by_prefix_problem: None,
+    };
+    let gib = 1024 * MIB as i64;
+    let db = DbReport {
+        collected_at: "2026-01-01T00:00:00Z".into(),
+        version: "18.1".into(),
+        database: "app".into(),
+        user: "postgres".into(),
+        superuser: true,
+        local: true,
+        server_memory: Some(MemoryLimit { bytes: 4 * 1024 * MIB, source: "MemTotal".into() }),
+        settings: vec![
+            setting("shared_buffers", "1GB", "131072", Some(gib)),
+            setting("effective_cache_size", "3GB", "393216", Some(3 * gib)),
+            setting("work_mem", "4MB", "4096", Some(4 * MIB as i64)),
+            setting("maintenance_work_mem", "256MB", "262144", Some(256 * MIB as i64)),
+            setting("max_connections", "100", "100", None),
+            setting("log_min_duration_statement", "1s", "1000", None),
+            setting("log_statement", "none", "none", None),
+        ],
+        settings_problem: None,
+        statements: Some(StatementsReport {
+            stats_reset: None,
+            by_mean: vec![TopStatement {
+                queryid: "42".into(),
+                query: "SELECT 1".into(),
+                calls: 5000,
+                mean_ms: 0.5,
+                mean_exec_ms: 0.4,
+                mean_plan_ms: 0.1,
+                total_ms: 2500.0,
+                rows: 5000,
+                shared_blks_hit: 10,
+                shared_blks_read: 0,
+                shared_hit_ratio: Some(1.0),
+            }],
+            by_total: vec![],
+        }),
+        statements_problem: None,
+        connections: Connections {
+            max_connections: 100,
+            total: 5,
+            used_of_max: 0.06,
+            by_state: vec![],
+            idle_in_transaction: 0,
+            oldest_idle_in_transaction_seconds: None,
+        },
+        long_running: vec![],
+        blocked: vec![],
+        blocking: vec![],
+        sessions_problem: None,
+        tables: vec![TableStat {
+            schema: "public".into(),
+            name: "accounts".into(),
+            total_bytes: 10_000_000,
+            table_bytes: 8_000_000,
+            rows: 100_000,
+            dead_rows: 0,
+            seq_scan: 1,
+            seq_tup_read: 100_000,
+            idx_scan: Some(1000),
+            last_vacuum: None,
+            last_autovacuum: None,
+            last_analyze: None,
+            last_autoanalyze: None,
+        }],
+        indexes: vec![],
+        unused_indexes: vec![],
+        duplicate_indexes: vec![],
+        tables_problem: None,
+        vector: Some(VectorReport {
+            extension_version: "0.8.0".into(),
+            ivfflat_probes: Some("10".into()),
+            hnsw_ef_search: Some("40".into()),
+            columns: vec![VectorColumn {
+                schema: "public".into(),
+                table: "docs".into(),
+                column: "embedding".into(),
+                type_name: "vector".into(),
+                dimension: Some(384),
+                rows: 50_000,
+                indexes: vec![VectorIndex {
+                    name: "docs_hnsw".into(),
+                    method: "hnsw".into(),
+                    opclass: "vector_cosine_ops".into(),
+                    bytes: 1000,
+                    lists: None,
+                    m: Some(16),
+                    ef_construction: Some(64),
+                    options: vec![],
+                }],
+            }],
+            columns_without_index: vec![],
+        }),
+        vector_problem: None,
+    };
+    let settings = CacheSettings::default();
+    let cache = CacheStats {
+        backend: "embedded".into(),
+        backend_detail: String::new(),
+        embedding_model: "all-MiniLM-L6-v2".into(),
+        template_version: "v1".into(),
+        defaults: settings.clone(),
+        entries: 500,
+        bytes: 1000,
+        hits: 400,
+        misses: 600,
+        hit_rate: Some(0.4),
+        evictions: 0,
+        expirations: 0,
+        lookup_latency: Default::default(),
+        namespaces: vec![NamespaceStats {
+            id: "default/alice".into(),
+            namespace: Namespace {
+                tenant: "default".into(),
+                user: "alice".into(),
+                item: None,
+                model: "m".into(),
+                template_version: "v1".into(),
+            },
+            entries: 500,
+            bytes: 1000,
+            hits: 400,
+            misses: 600,
+            hit_rate: Some(0.4),
+            recent_hit_rate: None,
+            evictions: 0,
+            expirations: 0,
+            shadow_hits: 0,
+            score_histogram: vec![0; 20],
+            settings,
+        }],
+    };
+    Fixture { redis, db, cache, roles: RedisRoles { celery_broker: false, cache: true } }
+}
+
+fn index_ref(name: &str, bytes: i64) -> IndexRef {
+    IndexRef {
+        schema: "public".into(),
+        table: "events".into(),
+        name: name.into(),
+        bytes,
+        definition: format!("CREATE INDEX {name} ON public.events USING btree (kind)"),
+    }
+}
+
+fn set(db: &mut DbReport, name: &str, setting: &str, bytes: Option<i64>) {
+    let s = db.settings.iter_mut().find(|s| s.name == name).unwrap();
+    s.setting = setting.into();
+    s.value = setting.into();
+    s.bytes = bytes;
+}
+
+/// A rule's id and the one change to the healthy system that makes it fire.
+type Breaker = (&'static str, fn(&mut Fixture));
+
+/// Each rule's failing example: one change to the healthy system.
+fn breakers() -> Vec<Breaker> {
+    vec![
+        ("redis.maxmemory_unset", |f| {
+            f.redis.memory.maxmemory_bytes = 0;
+            f.redis.memory.used_of_maxmemory = None;
+        }),
+        // KNOWN-TRAPS #2: maxmemory 2gb in a 512m container.
+        ("redis.maxmemory_above_limit", |f| {
+            f.redis.memory.maxmemory_bytes = 2048 * MIB;
+            f.redis.memory.host_limit = Some(MemoryLimit { bytes: 512 * MIB, source: "cgroup v2 memory.max".into() });
+        }),
+        // KNOWN-TRAPS #3: allkeys-lru on the broker.
+        ("redis.allkeys_on_broker", |f| f.roles.celery_broker = true),
+        ("redis.noeviction_on_cache", |f| f.redis.memory.maxmemory_policy = "noeviction".into()),
+        ("redis.memory_near_max", |f| f.redis.memory.used_of_maxmemory = Some(0.95)),
+        ("redis.evictions", |f| f.redis.stats.evicted_keys = 100_000),
+        ("redis.low_hit_rate", |f| (f.redis.stats.keyspace_hits, f.redis.stats.keyspace_misses) = (100, 9900)),
+        ("redis.timeout_unset", |f| f.redis.config[0].value = "0".into()),
+        ("redis.tcp_keepalive_unset", |f| f.redis.config[1].value = "0".into()),
+        ("redis.big_keys", |f| f.redis.memory_by_prefix.as_mut().unwrap().biggest_keys[0].bytes = 5 * MIB),
+        ("redis.cache_keys_without_ttl", |f| {
+            f.redis.memory_by_prefix.as_mut().unwrap().prefixes[0].keys_without_ttl_sampled = 500
+        }),
+        ("pg.stat_statements_missing", |f| {
+            f.db.statements = None;
+            f.db.statements_problem = Some("pg_stat_statements is not installed in this database".into());
+        }),
+        ("pg.slow_log_off", |f| set(&mut f.db, "log_min_duration_statement", "-1", None)),
+        // KNOWN-TRAPS #5.
+        ("pg.log_statement_all", |f| set(&mut f.db, "log_statement", "all", None)),
+        // KNOWN-TRAPS #1 on a 1 GB server: effective_cache_size 1GB where 75% is 768MB.
+        ("pg.memory_settings", |f| {
+            f.db.server_memory = Some(MemoryLimit { bytes: 1024 * MIB, source: "MemTotal".into() });
+            set(&mut f.db, "shared_buffers", "32768", Some(256 * MIB as i64));
+            set(&mut f.db, "effective_cache_size", "131072", Some(1024 * MIB as i64));
+            set(&mut f.db, "maintenance_work_mem", "65536", Some(64 * MIB as i64));
+            set(&mut f.db, "work_mem", "2048", Some(2 * MIB as i64));
+        }),
+        ("pg.work_mem_overcommit", |f| set(&mut f.db, "work_mem", "1048576", Some(1024 * MIB as i64))),
+        ("pg.connections_near_max", |f| f.db.connections.used_of_max = 0.9),
+        ("pg.idle_in_transaction", |f| {
+            f.db.connections.idle_in_transaction = 2;
+            f.db.connections.oldest_idle_in_transaction_seconds = Some(600.0);
+        }),
+        // KNOWN-TRAPS #7: slow means frequent and slow (plan + exec), not one slow call.
+        ("pg.slow_statements", |f| f.db.statements.as_mut().unwrap().by_mean[0].mean_ms = 25.0),
+        // KNOWN-TRAPS #6: the seq-vs-index ratio on large tables.
+        ("pg.seq_scans", |f| f.db.tables[0].seq_scan = 500),
+        ("pg.unused_index", |f| f.db.unused_indexes = vec![index_ref("events_kind_b", 20 * MIB as i64)]),
+        ("pg.duplicate_index", |f| {
+            f.db.duplicate_indexes = vec![DuplicateIndexes {
+                schema: "public".into(),
+                table: "events".into(),
+                key: "btree (2)".into(),
+                indexes: vec![index_ref("events_kind_a", 1000), index_ref("events_kind_b", 1000)],
+            }]
+        }),
+        ("pg.vector_without_index", |f| f.db.vector.as_mut().unwrap().columns[0].indexes.clear()),
+        // KNOWN-TRAPS #8: lists = 100 fixed on 50,000 rows (pgvector: 50), and probes 10 >= sqrt(100).
+        ("pg.ivfflat_lists", |f| {
+            let ix = &mut f.db.vector.as_mut().unwrap().columns[0].indexes[0];
+            (ix.method, ix.lists) = ("ivfflat".into(), Some(500));
+        }),
+        ("pg.ivfflat_probes", |f| {
+            let v = f.db.vector.as_mut().unwrap();
+            v.ivfflat_probes = Some("1".into());
+            let ix = &mut v.columns[0].indexes[0];
+            (ix.method, ix.lists) = ("ivfflat".into(), Some(50));
+        }),
+        ("cache.low_hit_rate", |f| (f.cache.hits, f.cache.misses) = (10, 990)),
+        ("cache.early_evictions", |f| f.cache.namespaces[0].evictions = 400),
+        ("cache.threshold_range", |f| f.cache.defaults.similarity_threshold = 0.5),
+    ]
+}
+
+/// Rules a failing example may also trip, because the figure it changes is read by both.
+fn also_fires(rule: &str) -> &'static [&'static str] {
+    match rule {
+        "pg.ivfflat_lists" => &["pg.ivfflat_probes"],
+        _ => &[],
+    }
+}
+
+fn run(f: &Fixture, t: &Thresholds) -> (Vec<Finding>, Vec<RuleRun>) {
+    evaluate(&Inputs { redis: Some(&f.redis), db: Some(&f.db), cache: Some(&f.cache), roles: f.roles }, t)
+}
+
+#[test]
+fn every_rule_passes_its_healthy_example_and_fails_its_broken_one() {
+    let t = Thresholds::default();
+    let (findings, runs) = run(&healthy(), &t);
+    assert!(findings.is_empty(), "a healthy system has findings: {findings:#?}");
+    assert!(runs.iter().all(|r| r.state == RuleState::Ok), "{runs:#?}");
+    let breakers = breakers();
+    for rule in RULES {
+        let (_, brk) =
+            breakers.iter().find(|(id, _)| *id == rule.id).unwrap_or_else(|| panic!("no example for {}", rule.id));
+        let mut f = healthy();
+        brk(&mut f);
+        let (findings, _) = run(&f, &t);
+        let fired: Vec<&str> = findings.iter().map(|x| x.rule.as_str()).collect();
+        assert!(fired.contains(&rule.id), "{}: its failing example found nothing ({fired:?})", rule.id);
+        for other in &fired {
+            assert!(*other == rule.id || also_fires(rule.id).contains(other), "{}: also fired {other}", rule.id);
+        }
+        for x in findings.iter().filter(|x| x.rule == rule.id) {
+            assert!(!x.evidence.is_empty() && !x.why.is_empty() && x.source == rule.source, "{x:#?}");
+            assert!(x.id.starts_with(rule.id));
+        }
+    }
+}
+
+#[test]
+fn without_figures_a_rule_says_so_rather_than_passing() {
+    let (findings, runs) = evaluate(&Inputs::default(), &Thresholds::default());
+    assert!(findings.is_empty());
+    assert!(runs.iter().all(|r| r.state == RuleState::NotEnoughData && r.note.is_some()), "{runs:#?}");
+}
+
+#[test]
+fn thresholds_are_overridable_and_fixes_carry_real_figures() {
+    let mut f = healthy();
+    f.db.unused_indexes = vec![index_ref("events_kind_b", 8192)];
+    // PgHero's 10 MB floor hides a small unused index; the profile can lower it.
+    assert!(run(&f, &Thresholds::default()).0.is_empty());
+    let (findings, _) = run(&f, &Thresholds::with(&[("pg.unused_index.min_bytes", 0.0)]));
+    assert_eq!(findings[0].id, "pg.unused_index:public.events_kind_b");
+    assert_eq!(
+        findings[0].fix,
+        Fix::action(
+            "pg.drop_index",
+            &[("index", "public.events_kind_b")],
+            match &findings[0].fix {
+                Fix::Action { summary, .. } => summary.clone(),
+                _ => unreachable!(),
+            }
+        )
+    );
+
+    // maxmemory 0 on a 2 GiB container: 75% of it, whole MiB.
+    let mut f = healthy();
+    f.redis.memory.maxmemory_bytes = 0;
+    f.redis.memory.used_of_maxmemory = None;
+    let (findings, _) = run(&f, &Thresholds::default());
+    let Fix::Action { action, params, .. } = &findings[0].fix else { panic!() };
+    assert_eq!((action.as_str(), params["value"].as_str()), ("redis.config_set", "1610612736"));
+
+    // The trap-1 server: PGTune's 768MB for effective_cache_size, 256MB shared_buffers is right.
+    let mut f = healthy();
+    breakers().iter().find(|(id, _)| *id == "pg.memory_settings").unwrap().1(&mut f);
+    let (findings, _) = run(&f, &Thresholds::default());
+    let ids: Vec<&str> = findings.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!(ids, ["pg.memory_settings:effective_cache_size"]);
+    let Fix::Action { params, .. } = &findings[0].fix else { panic!() };
+    assert_eq!(params["value"], "768MB");
+}
+
+#[test]
+fn a_broker_is_never_told_to_use_allkeys() {
+    // noeviction on a Redis that is both cache and broker: volatile-lru, never allkeys-* (KNOWN-TRAPS #3).
+    let mut f = healthy();
+    f.redis.memory.maxmemory_policy = "noeviction".into();
+    f.roles.celery_broker = true;
+    let (findings, _) = run(&f, &Thresholds::default());
+    let Fix::Action { params, .. } = &findings[0].fix else { panic!() };
+    assert_eq!(params["value"], "volatile-lru");
+    for x in &findings {
+        if let Fix::Action { params, .. } = &x.fix {
+            assert!(!params.values().any(|v| v.starts_with("allkeys")), "{x:#?}");
+        }
+    }
+}
+
+#[test]
+fn ivfflat_lists_follow_pgvector() {
+    assert_eq!(postgres::ivfflat_lists_for(100_000), 100);
+    assert_eq!(postgres::ivfflat_lists_for(500), 1);
+    assert_eq!(postgres::ivfflat_lists_for(4_000_000), 2000);
+}

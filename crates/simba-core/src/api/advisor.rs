@@ -1,0 +1,175 @@
+//! The advisor's commands: `advise` (findings), `action_preview`, `action_apply`, `action_rollback`
+//! and `audit_log`. Only `action_apply` and `action_rollback` write, and only through
+//! `advisor::actions`.
+
+use super::Service;
+use crate::advisor::actions::{self, ActionPreview};
+use crate::advisor::audit::{AuditEntry, AuditLog};
+use crate::advisor::rules::{redis_roles, Inputs};
+use crate::advisor::{evaluate, AdviceReport, Thresholds};
+use crate::error::{ApiError, ApiResult};
+use crate::profiles::{Endpoint, ResolvedProfile, Service as Svc};
+use crate::sources::postgres_report::DbReportOptions;
+use crate::sources::redis_report::SampleBudget;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AdviseRequest {
+    /// Profile name (default `embedded`).
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
+/// `host:port` of a Redis URL, to tell whether two URLs name one server (databases aside).
+fn server_of(endpoint: &Endpoint) -> Option<(String, u16)> {
+    let url = url::Url::parse(endpoint.url.expose()).ok()?;
+    Some((url.host_str()?.to_ascii_lowercase(), url.port().unwrap_or(6379)))
+}
+
+impl Service {
+    pub async fn advise(&self, req: AdviseRequest) -> ApiResult<AdviceReport> {
+        let profile = self.resolve_profile(req.profile.as_deref().unwrap_or(crate::profiles::EMBEDDED))?;
+        self.advise_of(&profile).await
+    }
+
+    pub async fn advise_of(&self, profile: &ResolvedProfile) -> ApiResult<AdviceReport> {
+        let thresholds = Thresholds::load(self.inner.profiles.dir(), &profile.name)?;
+        let mut problems = vec![];
+        let redis = match profile.endpoint(Svc::Redis) {
+            Some(_) => match self.redis_report_of(profile, SampleBudget::default()).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    problems.push(format!("Redis: {}", e.message));
+                    None
+                }
+            },
+            None => None,
+        };
+        let db = match profile.endpoint(Svc::Postgres) {
+            Some(_) => match self.db_report_of(profile, DbReportOptions::default()).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    problems.push(format!("PostgreSQL: {}", e.message));
+                    None
+                }
+            },
+            None => None,
+        };
+        // The engine's cache belongs to the profile whose server stores it (or to `embedded`).
+        let owns_cache = match &self.inner.store_profile {
+            Some(name) => *name == profile.name,
+            None => profile.name == crate::profiles::EMBEDDED,
+        };
+        let cache = if owns_cache {
+            match self.cache_stats().await {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    problems.push(format!("semantic cache: {}", e.message));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let same_server = match (profile.endpoint(Svc::Redis), profile.endpoint(Svc::CeleryBroker)) {
+            (Some(r), Some(b)) => server_of(r).is_some() && server_of(r) == server_of(b),
+            _ => false,
+        };
+        let mut roles = redis.as_ref().map(|r| redis_roles(r, same_server)).unwrap_or_default();
+        if self.inner.store_profile.as_deref() == Some(profile.name.as_str()) && redis.is_some() {
+            roles.cache = true;
+        }
+        let inputs = Inputs { redis: redis.as_ref(), db: db.as_ref(), cache: cache.as_ref(), roles };
+        let (findings, rules) = evaluate(&inputs, &thresholds);
+        Ok(AdviceReport {
+            profile: profile.name.clone(),
+            collected_at: chrono::Utc::now().to_rfc3339(),
+            findings,
+            rules,
+            problems,
+            redis_roles: roles.names(),
+        })
+    }
+}
+
+/// An action to preview or apply, or (with `rollback_of`) the rollback of an audit entry to preview.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ActionRequest {
+    /// The profile whose server the action changes (read-only profiles refuse apply).
+    pub profile: String,
+    /// An action id (`redis.config_set`, `pg.alter_system`, `pg.create_vector_index`, `pg.drop_index`).
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// Preview the rollback of this audit entry instead of an action.
+    #[serde(default)]
+    pub rollback_of: Option<String>,
+    /// For apply: the preview's `confirm_token`.
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RollbackRequest {
+    pub profile: String,
+    pub audit_id: String,
+    /// The `confirm_token` of the rollback's preview (`action_preview` with `rollback_of`).
+    pub confirm: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct AuditLogRequest {
+    /// Only this profile's entries (default: all).
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
+impl Service {
+    fn audit(&self) -> AuditLog {
+        AuditLog::default_location()
+    }
+
+    pub async fn action_preview(&self, req: ActionRequest) -> ApiResult<ActionPreview> {
+        let profile = self.resolve_profile(&req.profile)?;
+        match &req.rollback_of {
+            Some(id) => actions::preview_rollback(&profile, &self.audit().find(id)?).await,
+            None => actions::preview(&profile, &req.action, &req.params).await,
+        }
+    }
+
+    /// Applies a previewed action; refused on a read-only profile or when the preview is stale.
+    pub async fn action_apply(&self, req: ActionRequest) -> ApiResult<AuditEntry> {
+        let profile = self.resolve_profile(&req.profile)?;
+        self.ensure_writable(&profile)?;
+        let confirm = req.confirm.as_deref().filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+            ApiError::invalid("apply needs the preview's confirm_token: preview the action first and pass its token")
+        })?;
+        if req.rollback_of.is_some() {
+            return Err(ApiError::invalid("to roll back, use action_rollback with the audit entry's id"));
+        }
+        actions::apply(&profile, &req.action, &req.params, confirm, &self.audit()).await
+    }
+
+    pub async fn action_rollback(&self, req: RollbackRequest) -> ApiResult<AuditEntry> {
+        let profile = self.resolve_profile(&req.profile)?;
+        self.ensure_writable(&profile)?;
+        let audit = self.audit();
+        let entry = audit.find(&req.audit_id)?;
+        actions::rollback(&profile, &entry, &req.confirm, &audit).await
+    }
+
+    pub fn audit_log(&self, req: AuditLogRequest) -> ApiResult<Vec<AuditEntry>> {
+        let mut entries = self.audit().list()?;
+        if let Some(p) = &req.profile {
+            entries.retain(|e| e.profile == *p);
+        }
+        Ok(entries)
+    }
+}

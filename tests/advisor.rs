@@ -1,0 +1,211 @@
+//! `simba-tuner advise` and `action preview|apply|rollback` with the real binary against harness
+//! servers: a Redis cache left at maxmemory 0 / noeviction, a PostgreSQL with an unused index and a
+//! vector column without an index. The server's own figures are checked after each step.
+
+mod common;
+
+use common::{test_secret, Cli};
+use serde_json::Value;
+use simba_testkit::{PostgresServer, RedisServer};
+
+async fn config_get(url: &str, name: &str) -> String {
+    let client = redis::Client::open(url).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let v: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query_async(&mut c).await.unwrap();
+    v[1].clone()
+}
+
+fn finding<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap_or_else(|| panic!("no finding {id} in {:#}", report["findings"]))
+}
+
+fn evidence<'a>(f: &'a Value, name: &str) -> &'a str {
+    f["evidence"].as_array().unwrap().iter().find(|e| e["name"] == name).unwrap()["value"].as_str().unwrap()
+}
+
+/// `--param k=v` for each of a fix's params.
+fn param_args(fix: &Value) -> Vec<String> {
+    fix["params"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(k, v)| ["--param".into(), format!("{k}={}", v.as_str().unwrap())])
+        .collect()
+}
+
+#[tokio::test]
+async fn advise_finds_the_mistuned_servers_and_fixes_them_reversibly() {
+    let password = test_secret("advisor-redis");
+    let redis_server = RedisServer::start_with(&["--requirepass", &password]).unwrap();
+    let pg = PostgresServer::start().unwrap();
+    pg.psql(
+        "CREATE TABLE events(id int, kind text);
+         INSERT INTO events SELECT g, 'k' || (g % 5) FROM generate_series(1, 2000) g;
+         CREATE INDEX events_kind_b ON events(kind);
+         CREATE TABLE docs(id int PRIMARY KEY, embedding vector(3));
+         INSERT INTO docs SELECT g, ARRAY[g, 1, 2]::real[]::vector FROM generate_series(1, 300) g;
+         ANALYZE;",
+    )
+    .unwrap();
+    // Used as a cache: every key expires.
+    {
+        let client = redis::Client::open(redis_server.url()).unwrap();
+        let mut c = client.get_multiplexed_async_connection().await.unwrap();
+        for i in 0..50 {
+            let _: () = redis::cmd("SET")
+                .arg(format!("cache:{i}"))
+                .arg("v")
+                .arg("EX")
+                .arg(600)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+        }
+    }
+    let cli = Cli::new();
+    let out = cli.run(&["profile", "add", "lab", "--redis", &redis_server.url(), "--postgres", &pg.url()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The lab's tables are small: lower PgHero's 10 MB and the 10,000-row floors for this profile.
+    std::fs::write(
+        cli.config_dir().join("advisor.toml"),
+        "[profiles.lab]\n\"pg.unused_index.min_bytes\" = 0\n\"pg.vector_without_index.min_rows\" = 0\n",
+    )
+    .unwrap();
+
+    let report = cli.json(&["advise", "--profile", "lab", "--json"]);
+    assert_eq!(report["problems"], serde_json::json!([]), "{report:#}");
+    assert!(report["redis_roles"].as_array().unwrap().contains(&"cache".into()));
+    let unset = finding(&report, "redis.maxmemory_unset");
+    assert_eq!(evidence(unset, "maxmemory"), "0");
+    let noeviction = finding(&report, "redis.noeviction_on_cache");
+    assert_eq!(evidence(noeviction, "keys with a TTL"), "50 of 50");
+    assert_eq!(noeviction["fix"]["params"]["value"], "allkeys-lru");
+    let unused = finding(&report, "pg.unused_index:public.events_kind_b");
+    assert_eq!(unused["fix"]["action"], "pg.drop_index");
+    assert_eq!(evidence(unused, "definition"), "CREATE INDEX events_kind_b ON public.events USING btree (kind)");
+    let vector = finding(&report, "pg.vector_without_index:public.docs.embedding");
+    assert_eq!(evidence(vector, "rows"), "300");
+    assert_eq!(vector["fix"]["action"], "pg.create_vector_index");
+
+    // Redis: the finding's own fix, previewed, applied, audited, rolled back.
+    let mut preview_args = vec!["action", "preview", "redis.config_set", "--profile", "lab", "--json"]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+    preview_args.extend(param_args(&noeviction["fix"]));
+    let args: Vec<&str> = preview_args.iter().map(String::as_str).collect();
+    let preview = cli.json(&args);
+    assert_eq!(preview["statements"], serde_json::json!(["CONFIG SET maxmemory-policy allkeys-lru"]));
+    assert_eq!(preview["changes"][0]["before"], "noeviction");
+    let token = preview["confirm_token"].as_str().unwrap().to_string();
+
+    // Without --confirm and without a terminal: refused, nothing changed.
+    let mut apply_args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    apply_args[1] = "apply".into();
+    let no_confirm: Vec<&str> = apply_args.iter().map(String::as_str).collect();
+    let out = cli.run(&no_confirm);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no terminal"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(config_get(&redis_server.url(), "maxmemory-policy").await, "noeviction");
+
+    let mut with_confirm = no_confirm.clone();
+    with_confirm.extend(["--confirm", token.as_str()]);
+    let entry = cli.json(&with_confirm);
+    assert_eq!(entry["outcome"], "applied");
+    assert_eq!(config_get(&redis_server.url(), "maxmemory-policy").await, "allkeys-lru");
+    let audit = cli.json(&["audit", "--profile", "lab", "--json"]);
+    assert_eq!(audit[0]["id"], entry["id"]);
+    assert_eq!(
+        audit[0]["changes"][0],
+        serde_json::json!({"name": "maxmemory-policy", "before": "noeviction", "after": "allkeys-lru"})
+    );
+
+    // The same token once more is stale: the value it was computed from is gone.
+    let out = cli.run(&with_confirm);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"conflict\""), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let id = entry["id"].as_str().unwrap();
+    let back = cli.json(&["action", "preview", "--rollback-of", id, "--profile", "lab", "--json"]);
+    assert_eq!(back["statements"], serde_json::json!(["CONFIG SET maxmemory-policy noeviction"]));
+    let undone = cli.json(&["action", "rollback", id, "--confirm", back["confirm_token"].as_str().unwrap(), "--json"]);
+    assert_eq!(undone["rollback_of"], id);
+    assert_eq!(config_get(&redis_server.url(), "maxmemory-policy").await, "noeviction");
+
+    // PostgreSQL: drop the unused index, then recreate it by rollback.
+    let preview = cli.json(&[
+        "action",
+        "preview",
+        "pg.drop_index",
+        "--profile",
+        "lab",
+        "--param",
+        "index=public.events_kind_b",
+        "--json",
+    ]);
+    let token = preview["confirm_token"].as_str().unwrap();
+    let dropped = cli.json(&[
+        "action",
+        "apply",
+        "pg.drop_index",
+        "--profile",
+        "lab",
+        "--param",
+        "index=public.events_kind_b",
+        "--confirm",
+        token,
+        "--json",
+    ]);
+    assert_eq!(dropped["outcome"], "applied", "{dropped:#}");
+    assert_eq!(pg.psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'events_kind_b'").unwrap().trim(), "0");
+    let id = dropped["id"].as_str().unwrap();
+    let back = cli.json(&["action", "preview", "--rollback-of", id, "--profile", "lab", "--json"]);
+    cli.json(&[
+        "action",
+        "rollback",
+        id,
+        "--profile",
+        "lab",
+        "--confirm",
+        back["confirm_token"].as_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(
+        pg.psql("SELECT indexdef FROM pg_indexes WHERE indexname = 'events_kind_b'").unwrap().trim(),
+        "CREATE INDEX events_kind_b ON public.events USING btree (kind)"
+    );
+
+    // A read-only profile on the same Redis: refused in the core, nothing changed.
+    let out = cli.run(&["profile", "add", "watch", "--read-only", "--redis", &redis_server.url()]);
+    assert!(out.status.success());
+    let out = cli.run(&[
+        "action",
+        "apply",
+        "redis.config_set",
+        "--profile",
+        "watch",
+        "--param",
+        "name=maxmemory-policy",
+        "--param",
+        "value=allkeys-lru",
+        "--confirm",
+        "whatever",
+        "--json",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"read_only\""), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(config_get(&redis_server.url(), "maxmemory-policy").await, "noeviction");
+
+    // The audit log: four entries, private, without the password.
+    let path = cli.home.path().join("data").join("audit.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 4);
+    assert!(!text.contains(&password));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+}
