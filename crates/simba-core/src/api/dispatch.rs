@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::cache::*;
-use super::monitor::{DbReportRequest, ExplainRequest, RedisReportRequest};
+use super::monitor::{DbReportRequest, ExplainRequest, QueuesReportRequest, RedisReportRequest};
 use super::{StatusReport, StatusRequest};
 use crate::engine::cache::types::{CacheSettings, EntryView, Lookup};
 use crate::engine::cache::{CacheStats, CleanupReport};
@@ -19,6 +19,7 @@ use crate::engine::store::Invalidation;
 use crate::history::alerts::{AlertRules, AlertsReport, AlertsRequest};
 use crate::history::chart::{ChartExport, ChartRequest};
 use crate::history::{HistoryReport, HistoryRequest, SamplerStatus};
+use crate::sources::celery::QueuesReport;
 use crate::sources::explain::ExplainReport;
 use crate::sources::postgres_report::DbReport;
 use crate::sources::redis_report::RedisReport;
@@ -131,6 +132,7 @@ macro_rules! commands {
 commands! {
     "status" => |s, req: StatusRequest| -> StatusReport { s.status(req).await? }
     "redis_report" => |s, r: RedisReportRequest| -> RedisReport { s.redis_report(r).await? }
+    "queues_report" => |s, r: QueuesReportRequest| -> QueuesReport { s.queues_report(r).await? }
     "db_report" => |s, r: DbReportRequest| -> DbReport { s.db_report(r).await? }
     "explain" => |s, r: ExplainRequest| -> ExplainReport { s.explain(r).await? }
     "history_series" => |s, r: HistoryRequest| -> HistoryReport { s.history_series(r).await? }
