@@ -762,3 +762,40 @@ fn findings(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Captured from a real Celery 5.7 client (`send_task(..., compression="gzip")`) on Redis.
+    const GZIP: &str = include_str!("celery_fixtures/gzip_message.json");
+    const PLAIN: &str = include_str!("celery_fixtures/plain_message.json");
+
+    #[test]
+    fn decodes_a_zlib_compressed_protocol_2_message() {
+        let d = decode_message(GZIP.trim().as_bytes()).unwrap();
+        assert_eq!(d.task.as_deref(), Some("tasks.data"));
+        assert_eq!(d.id.as_deref(), Some("ea8c82dd-883c-4db7-9d6f-599e23cf84bb"));
+        let body = d.body.unwrap();
+        assert_eq!(body[0], serde_json::json!([7]));
+        assert_eq!(body[1], serde_json::json!({"k": "v"}));
+        assert!(body[2].get("callbacks").is_some());
+    }
+
+    #[test]
+    fn decodes_a_plain_protocol_2_message() {
+        let d = decode_message(PLAIN.trim().as_bytes()).unwrap();
+        assert_eq!(d.task.as_deref(), Some("tasks.llm"));
+        assert_eq!(d.body.unwrap()[0], serde_json::json!([1]));
+        assert!(decode_message(b"not json").is_none());
+    }
+
+    #[test]
+    fn bucket_names_and_db() {
+        assert_eq!(bucket_key("llm_queue", 0), "llm_queue");
+        assert_eq!(bucket_key("llm_queue", 6), "llm_queue\x06\x166");
+        assert_eq!(queue_of_key("llm_queue\x06\x169"), "llm_queue");
+        assert_eq!(db_of("redis://127.0.0.1:6379/3"), 3);
+        assert_eq!(db_of("redis://127.0.0.1:6379"), 0);
+    }
+}
