@@ -242,3 +242,21 @@ fn clear_errors_and_a_redis_that_is_not_a_celery_broker() {
     assert!(r["workers"].as_array().unwrap().is_empty());
     assert!(r["findings"][0]["message"].as_str().unwrap().contains("does not look like a Celery broker"), "{r}");
 }
+
+#[test]
+fn a_profile_without_a_broker_says_how_to_add_one() {
+    let cli = Cli::new();
+    let server = RedisServer::start().unwrap();
+    let out = cli.run(&["profile", "add", "p1", "--redis", &server.url()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli.run(&["queues", "--profile", "p1", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(e["error"]["message"].as_str().unwrap().contains("--celery-broker URL"), "{e}");
+    // With one, the report reads it.
+    let out = cli.run(&["profile", "add", "p2", "--celery-broker", &server.url_db(4)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = cli.json(&["queues", "--profile", "p2", "--json", "--listen", "0.2"]);
+    assert_eq!(r["db"], 4);
+    assert_eq!(r["celery_broker"], false);
+}

@@ -76,13 +76,13 @@ pub struct ExplainRequest {
 /// The profile's endpoint for `service`, or an error that says how to add one.
 fn endpoint_of(profile: &ResolvedProfile, service: Svc) -> ApiResult<&Endpoint> {
     profile.endpoint(service).ok_or_else(|| {
-        let flag = match service {
-            Svc::Redis => "--redis",
-            Svc::CeleryBroker => "--broker",
-            _ => "--postgres",
+        let (flag, add_flag) = match service {
+            Svc::Redis => ("--redis", "--redis"),
+            Svc::CeleryBroker => ("--broker", "--celery-broker"),
+            _ => ("--postgres", "--postgres"),
         };
         ApiError::invalid(format!(
-            "profile '{}' has no {} URL: add one with `simba-tuner profile add {} {flag} URL`, or pass {flag} URL",
+            "profile '{}' has no {} URL: add one with `simba-tuner profile add {} {add_flag} URL`, or pass {flag} URL",
             profile.name,
             service.label(),
             profile.name

@@ -507,7 +507,7 @@ fn workers_from(events: &[Json], pidbox_hosts: &BTreeSet<String>) -> Vec<WorkerI
 }
 
 /// The kombu envelope for a pidbox broadcast (celery.app.control / kombu.pidbox `_broadcast`).
-fn pidbox_message(db: i64, method: &str, reply_key: &str, ticket: &str) -> String {
+fn pidbox_message(method: &str, reply_key: &str, ticket: &str) -> String {
     let body = serde_json::json!({
         "method": method,
         "arguments": {},
@@ -518,7 +518,6 @@ fn pidbox_message(db: i64, method: &str, reply_key: &str, ticket: &str) -> Strin
         "ticket": ticket,
     });
     let b64 = base64::engine::general_purpose::STANDARD.encode(body.to_string());
-    let _ = db;
     serde_json::json!({
         "body": b64,
         "content-encoding": "utf-8",
@@ -560,7 +559,7 @@ async fn inspect(
         let binding = "_kombu.binding.reply.celery.pidbox";
         let r: ApiResult<()> = async {
             let _: i64 = cmd(con, display, redis::cmd("SADD").arg(binding).arg(&member)).await?;
-            let msg = pidbox_message(db, method, &reply_key, &ticket);
+            let msg = pidbox_message(method, &reply_key, &ticket);
             let _: i64 = cmd(con, display, redis::cmd("PUBLISH").arg(format!("/{db}.celery.pidbox")).arg(msg)).await?;
             let deadline = Instant::now() + timeout;
             let mut got = 0usize;
