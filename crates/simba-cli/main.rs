@@ -39,6 +39,8 @@ enum Command {
     Status(StatusArgs),
     /// Redis in depth: memory, hit rates, slow log, clients, memory by key prefix.
     Redis(monitor::RedisArgs),
+    /// Celery queues on the Redis broker: depths, task names, in-flight messages, workers.
+    Queues(monitor::QueuesArgs),
     /// PostgreSQL in depth: statements, settings, sessions and locks, tables, indexes, pgvector.
     Db(monitor::DbArgs),
     /// EXPLAIN (ANALYZE, BUFFERS) one read-only statement in a rolled-back READ ONLY transaction.
@@ -271,6 +273,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => return advisor::audit(&service, args),
         Command::Cache(cmd) => return cache::run(&service, cmd).await,
         Command::Redis(args) => return monitor::redis(&service, args).await,
+        Command::Queues(args) => return monitor::queues(&service, args).await,
         Command::Db(args) => return monitor::db(&service, args).await,
         Command::Explain(args) => return monitor::explain(&service, args).await,
         Command::History(args) => return history::history(&service, args).await,

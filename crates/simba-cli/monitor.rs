@@ -3,8 +3,9 @@
 use crate::output::{bytes, pct};
 use crate::report;
 use clap::Args;
-use simba_core::api::monitor::{DbReportRequest, RedisReportRequest};
+use simba_core::api::monitor::{DbReportRequest, QueuesReportRequest, RedisReportRequest};
 use simba_core::profiles::{ResolvedProfile, Service as Svc};
+use simba_core::sources::celery::QueuesReport;
 use simba_core::sources::explain::{ExplainReport, PlanNode};
 use simba_core::sources::postgres_report::DbReport;
 use simba_core::sources::redis_report::RedisReport;
@@ -32,6 +33,92 @@ pub struct RedisArgs {
     /// Print JSON (schema: docs/cli.md).
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+pub struct QueuesArgs {
+    /// Profile name (see `simba-tuner profile list`); its Celery broker URL is read.
+    #[arg(long, conflicts_with = "broker")]
+    profile: Option<String>,
+    /// Celery broker URL to inspect without a profile, e.g. redis://127.0.0.1:6379/0
+    #[arg(long)]
+    broker: Option<String>,
+    /// How long to listen for worker heartbeats, s.
+    #[arg(long, default_value_t = 2.5)]
+    listen: f64,
+    /// The broker's visibility_timeout, s (in-flight messages older than this are redelivered).
+    #[arg(long, default_value_t = 3600.0)]
+    visibility_timeout: f64,
+    /// Also ask the workers over the pidbox (ping, active, stats, active_queues); this publishes
+    /// control messages.
+    #[arg(long)]
+    inspect: bool,
+    /// Print JSON (schema: docs/cli.md).
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn queues(service: &Service, args: QueuesArgs) -> anyhow::Result<ExitCode> {
+    let profile =
+        match profile_for(service, args.profile.as_deref(), args.broker.as_deref().map(|u| (Svc::CeleryBroker, u))) {
+            Ok(p) => p,
+            Err(e) => return Ok(report(&e, args.json)),
+        };
+    let req = QueuesReportRequest {
+        profile: None,
+        listen_millis: Some((args.listen.clamp(0.001, 60.0) * 1000.0) as u32),
+        visibility_timeout_seconds: Some(args.visibility_timeout),
+        inspect: args.inspect,
+    };
+    match service.queues_report_of(&profile, &req.options()).await {
+        Ok(r) if args.json => println!("{}", serde_json::to_string_pretty(&r)?),
+        Ok(r) => print!("{}", queues_text(&r)),
+        Err(e) => return Ok(report(&e, args.json)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn queues_text(r: &QueuesReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "celery broker {} (db {})   at {}", r.broker, r.db, r.collected_at);
+    let _ = writeln!(o, "{:<24} {:>8} {:>10} {:>10}  tasks", "queue", "depth", "rate/s", "wait s");
+    for q in &r.queues {
+        let tasks = q.task_names.iter().map(|t| format!("{} x{}", t.task, t.count)).collect::<Vec<_>>().join(", ");
+        let _ = writeln!(
+            o,
+            "{:<24} {:>8} {:>10} {:>10}  {}",
+            q.name,
+            q.depth,
+            q.net_rate_per_s.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into()),
+            q.wait_estimate_seconds.map(|v| format!("{v:.0}")).unwrap_or_else(|| "-".into()),
+            tasks
+        );
+    }
+    let f = &r.in_flight;
+    let _ = writeln!(
+        o,
+        "in flight {} (oldest {} s, visibility_timeout {} s, {} past it)",
+        f.count,
+        f.oldest_age_seconds.map(|a| format!("{a:.0}")).unwrap_or_else(|| "-".into()),
+        f.visibility_timeout_seconds,
+        f.past_visibility_timeout
+    );
+    for w in &r.workers {
+        let _ = writeln!(
+            o,
+            "worker {} {} ({}) active {} processed {} queues [{}]",
+            w.hostname,
+            if w.alive { "alive" } else { "DEAD" },
+            w.state,
+            w.active.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+            w.processed.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+            w.queues.join(", ")
+        );
+    }
+    for f in &r.findings {
+        let _ = writeln!(o, "{}: {}", f.severity, f.message);
+    }
+    o
 }
 
 #[derive(Args)]

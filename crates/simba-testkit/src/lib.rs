@@ -281,6 +281,49 @@ pub fn redis8_server_bin() -> Result<PathBuf> {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Celery
+
+/// A Python venv with celery, redis and packaging (kombu 5.7 needs packaging but does not declare
+/// it): `$SIMBA_CELERY_VENV`, else `<cache>/celery-venv` (`$SIMBA_CACHE_DIR`, default
+/// `~/.cache/simba-tuner`), created here with `python3 -m venv` and pip when missing (as
+/// `.ci/setup test` does); offline, pip falls back to the wheels in `<cache>/wheels` and ~/.cache/pip.
+pub fn celery_venv() -> Result<PathBuf> {
+    let dir = match std::env::var_os("SIMBA_CELERY_VENV") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let cache = std::env::var_os("SIMBA_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cache/simba-tuner")
+            });
+            cache.join("celery-venv")
+        }
+    };
+    if dir.join("bin/celery").is_file() {
+        return Ok(dir);
+    }
+    let missing = |what: &str| HarnessError::Missing(format!("Celery venv at {} ({what})", dir.display()));
+    let ok = Command::new("python3").arg("-m").arg("venv").arg(&dir).status().map(|s| s.success()).unwrap_or(false);
+    if !ok {
+        return Err(missing("python3 -m venv failed; install python3-venv"));
+    }
+    let pip = dir.join("bin/pip");
+    let online = Command::new(&pip).args(["install", "-q", "celery", "redis", "packaging"]).status();
+    if !online.map(|s| s.success()).unwrap_or(false) {
+        let mut offline = Command::new(&pip);
+        offline.args(["install", "-q", "--no-index"]);
+        if let Some(home) = std::env::var_os("HOME") {
+            let home = PathBuf::from(home);
+            offline.arg("--find-links").arg(home.join(".cache/simba-tuner/wheels"));
+            offline.arg("--find-links").arg(home.join(".cache/pip"));
+        }
+        offline.args(["celery", "redis", "packaging"]);
+        if !offline.status().map(|s| s.success()).unwrap_or(false) {
+            return Err(missing("pip install celery redis packaging failed, online and from local wheels"));
+        }
+    }
+    Ok(dir)
+}
+
+// ------------------------------------------------------------------------------------------------
 // PostgreSQL
 
 /// Where the PostgreSQL 18 binaries (with pgvector and pg_stat_statements) are.

@@ -40,6 +40,8 @@ import type { ProfileInput } from "./ProfileInput";
 import type { ProfileName } from "./ProfileName";
 import type { ProfileRef } from "./ProfileRef";
 import type { ProfileView } from "./ProfileView";
+import type { QueuesReport } from "./QueuesReport";
+import type { QueuesReportRequest } from "./QueuesReportRequest";
 import type { RedisReport } from "./RedisReport";
 import type { RedisReportRequest } from "./RedisReportRequest";
 import type { RollbackRequest } from "./RollbackRequest";
@@ -51,6 +53,7 @@ import type { StoredEntry } from "./StoredEntry";
 export interface Commands {
   status: { request: StatusRequest; response: StatusReport; writes: false };
   redis_report: { request: RedisReportRequest; response: RedisReport; writes: false };
+  queues_report: { request: QueuesReportRequest; response: QueuesReport; writes: false };
   db_report: { request: DbReportRequest; response: DbReport; writes: false };
   explain: { request: ExplainRequest; response: ExplainReport; writes: false };
   advise: { request: AdviseRequest; response: AdviceReport; writes: false };

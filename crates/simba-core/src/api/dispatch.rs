@@ -11,7 +11,7 @@ use ts_rs::TS;
 
 use super::advisor::*;
 use super::cache::*;
-use super::monitor::{DbReportRequest, ExplainRequest, RedisReportRequest};
+use super::monitor::{DbReportRequest, ExplainRequest, QueuesReportRequest, RedisReportRequest};
 use super::{StatusReport, StatusRequest};
 use crate::advisor::actions::ActionPreview;
 use crate::advisor::audit::AuditEntry;
@@ -23,6 +23,7 @@ use crate::engine::store::Invalidation;
 use crate::history::alerts::{AlertRules, AlertsReport, AlertsRequest};
 use crate::history::chart::{ChartExport, ChartRequest};
 use crate::history::{HistoryReport, HistoryRequest, SamplerStatus};
+use crate::sources::celery::QueuesReport;
 use crate::sources::explain::ExplainReport;
 use crate::sources::postgres_report::DbReport;
 use crate::sources::redis_report::RedisReport;
@@ -135,6 +136,7 @@ macro_rules! commands {
 commands! {
     "status" => |s, req: StatusRequest| -> StatusReport { s.status(req).await? }
     "redis_report" => |s, r: RedisReportRequest| -> RedisReport { s.redis_report(r).await? }
+    "queues_report" => |s, r: QueuesReportRequest| -> QueuesReport { s.queues_report(r).await? }
     "db_report" => |s, r: DbReportRequest| -> DbReport { s.db_report(r).await? }
     "explain" => |s, r: ExplainRequest| -> ExplainReport { s.explain(r).await? }
     "advise" => |s, r: AdviseRequest| -> AdviceReport { s.advise(r).await? }

@@ -4,6 +4,7 @@
 use super::Service;
 use crate::error::{ApiError, ApiResult};
 use crate::profiles::{Endpoint, ResolvedProfile, Service as Svc};
+use crate::sources::celery::{self, QueuesOptions, QueuesReport};
 use crate::sources::explain::{self, ExplainReport};
 use crate::sources::postgres_report::{self, DbReport, DbReportOptions};
 use crate::sources::redis_report::{self, RedisReport, SampleBudget};
@@ -75,12 +76,13 @@ pub struct ExplainRequest {
 /// The profile's endpoint for `service`, or an error that says how to add one.
 fn endpoint_of(profile: &ResolvedProfile, service: Svc) -> ApiResult<&Endpoint> {
     profile.endpoint(service).ok_or_else(|| {
-        let flag = match service {
-            Svc::Redis => "--redis",
-            _ => "--postgres",
+        let (flag, add_flag) = match service {
+            Svc::Redis => ("--redis", "--redis"),
+            Svc::CeleryBroker => ("--broker", "--celery-broker"),
+            _ => ("--postgres", "--postgres"),
         };
         ApiError::invalid(format!(
-            "profile '{}' has no {} URL: add one with `simba-tuner profile add {} {flag} URL`, or pass {flag} URL",
+            "profile '{}' has no {} URL: add one with `simba-tuner profile add {} {add_flag} URL`, or pass {flag} URL",
             profile.name,
             service.label(),
             profile.name
@@ -132,5 +134,54 @@ impl Service {
         timeout: Duration,
     ) -> ApiResult<ExplainReport> {
         explain::explain(endpoint_of(profile, Svc::Postgres)?, sql, timeout).await
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QueuesReportRequest {
+    /// Profile name (default `embedded`); its Celery broker URL is read.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// How long to listen for worker events, ms (default 2,500).
+    #[serde(default)]
+    pub listen_millis: Option<u32>,
+    /// The broker's visibility_timeout, s (default 3,600).
+    #[serde(default)]
+    pub visibility_timeout_seconds: Option<f64>,
+    /// Ask the workers over the pidbox (ping, active, stats, active_queues): publishes one control
+    /// message per method.
+    #[serde(default)]
+    pub inspect: bool,
+}
+
+impl QueuesReportRequest {
+    pub fn options(&self) -> QueuesOptions {
+        let d = QueuesOptions::default();
+        QueuesOptions {
+            listen: self.listen_millis.map(|ms| Duration::from_millis(ms.clamp(1, 60_000) as u64)).unwrap_or(d.listen),
+            visibility_timeout: self
+                .visibility_timeout_seconds
+                .map(|s| Duration::from_secs_f64(s.clamp(1.0, 1e9)))
+                .unwrap_or(d.visibility_timeout),
+            inspect: self.inspect,
+            ..d
+        }
+    }
+}
+
+impl Service {
+    pub async fn queues_report(&self, req: QueuesReportRequest) -> ApiResult<QueuesReport> {
+        let profile = self.resolve_profile(req.profile.as_deref().unwrap_or(crate::profiles::EMBEDDED))?;
+        self.queues_report_of(&profile, &req.options()).await
+    }
+
+    /// Celery queues, in-flight messages and workers from the profile's broker.
+    pub async fn queues_report_of(
+        &self,
+        profile: &ResolvedProfile,
+        options: &QueuesOptions,
+    ) -> ApiResult<QueuesReport> {
+        celery::collect(endpoint_of(profile, Svc::CeleryBroker)?, options).await
     }
 }

@@ -1,6 +1,7 @@
 //! Collectors: one per monitored system. A collector only reads, never writes, and returns a
 //! typed snapshot. Every network call has a timeout.
 
+pub mod celery;
 pub mod explain;
 pub mod host;
 pub mod postgres;
