@@ -12,21 +12,11 @@ mod support;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use support::page::{click, css, text_of, type_into, wait_until};
 use support::{Display, TauriDriver};
 
 const APP: &str = env!("CARGO_BIN_EXE_simba-tuner-app");
 
-fn css(testid: &str) -> String {
-    format!("[data-testid=\"{testid}\"]")
-}
-
-/// The element's text, found afresh (React may have replaced the node since the last look).
-async fn text_of(client: &Client, testid: &str) -> Option<String> {
-    let el = client.find(Locator::Css(&css(testid))).await.ok()?;
-    el.text().await.ok()
-}
-
-/// Waits until the element exists and has non-empty text.
 async fn wait_for_text(client: &Client, testid: &str, within: Duration, driver: &TauriDriver) -> String {
     let deadline = Instant::now() + within;
     loop {
@@ -227,43 +217,7 @@ async fn fill_cache(simba_data: &Path, models: &Path) {
     }
 }
 
-/// Clicks the element with this test id.
-async fn click(client: &Client, testid: &str) -> Result<(), String> {
-    let el = client.find(Locator::Css(&css(testid))).await.map_err(|e| format!("no [data-testid={testid}]: {e}"))?;
-    el.click().await.map_err(|e| format!("cannot click {testid}: {e}"))
-}
-
-/// Types into the input with this test id (after clearing it).
-async fn type_into(client: &Client, testid: &str, text: &str) -> Result<(), String> {
-    let el = client.find(Locator::Css(&css(testid))).await.map_err(|e| format!("no [data-testid={testid}]: {e}"))?;
-    el.clear().await.map_err(|e| format!("cannot clear {testid}: {e}"))?;
-    el.send_keys(text).await.map_err(|e| format!("cannot type into {testid}: {e}"))
-}
-
-/// Polls until `check` accepts the element's text; returns that text.
-async fn wait_until(
-    client: &Client,
-    testid: &str,
-    within: Duration,
-    what: &str,
-    check: impl Fn(&str) -> bool,
-) -> Result<String, String> {
-    let deadline = Instant::now() + within;
-    loop {
-        let text = text_of(client, testid).await.unwrap_or_default();
-        if check(&text) {
-            return Ok(text);
-        }
-        if Instant::now() > deadline {
-            let errors = text_of(client, "error-box").await.unwrap_or_default();
-            return Err(format!(
-                "{what}: [data-testid={testid}] says {text:?} after {within:?}; error-box: {errors:?}"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
+/// How many elements carry this test id.
 async fn count(client: &Client, testid: &str) -> usize {
     client.find_all(Locator::Css(&css(testid))).await.map(|v| v.len()).unwrap_or(0)
 }

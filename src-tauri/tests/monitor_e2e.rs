@@ -13,53 +13,10 @@ mod support;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use support::page::{click, css, text_of, type_into, wait_until};
 use support::{Display, TauriDriver};
 
 const APP: &str = env!("CARGO_BIN_EXE_simba-tuner-app");
-
-fn css(testid: &str) -> String {
-    format!("[data-testid=\"{testid}\"]")
-}
-
-async fn text_of(client: &Client, testid: &str) -> Option<String> {
-    let el = client.find(Locator::Css(&css(testid))).await.ok()?;
-    el.text().await.ok()
-}
-
-async fn click(client: &Client, testid: &str) -> Result<(), String> {
-    let el = client.find(Locator::Css(&css(testid))).await.map_err(|e| format!("no [data-testid={testid}]: {e}"))?;
-    el.click().await.map_err(|e| format!("cannot click {testid}: {e}"))
-}
-
-async fn type_into(client: &Client, testid: &str, text: &str) -> Result<(), String> {
-    let el = client.find(Locator::Css(&css(testid))).await.map_err(|e| format!("no [data-testid={testid}]: {e}"))?;
-    el.clear().await.map_err(|e| format!("cannot clear {testid}: {e}"))?;
-    el.send_keys(text).await.map_err(|e| format!("cannot type into {testid}: {e}"))
-}
-
-/// Polls until `check` accepts the element's text; returns that text.
-async fn wait_until(
-    client: &Client,
-    testid: &str,
-    within: Duration,
-    what: &str,
-    check: impl Fn(&str) -> bool,
-) -> Result<String, String> {
-    let deadline = Instant::now() + within;
-    loop {
-        let text = text_of(client, testid).await.unwrap_or_default();
-        if check(&text) {
-            return Ok(text);
-        }
-        if Instant::now() > deadline {
-            let errors = text_of(client, "error-box").await.unwrap_or_default();
-            return Err(format!(
-                "{what}: [data-testid={testid}] says {text:?} after {within:?}; error-box: {errors:?}"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 /// The texts of every element with this test id, a table row's cells joined by " | " (WebKit's
 /// driver runs a row's cells together).

@@ -4,6 +4,8 @@
 //! panics: tauri-driver's own SIGTERM handling leaves the app running, and a tauri-driver killed
 //! alone leaves WebKitWebDriver holding the native port.
 
+pub mod page;
+
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
