@@ -4,8 +4,10 @@ use crate::output::{term, term_lines};
 use crate::report;
 use clap::{Args, Subcommand};
 use simba_core::api::cache::{CacheEvalRequest, CacheLookupRequest, CacheStoreRequest};
+use simba_core::engine::cache::conversation::Message;
 use simba_core::engine::cache::types::{Lookup, Scope};
 use simba_core::engine::store::Invalidation;
+use simba_core::error::ApiError;
 use simba_core::Service;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,16 +21,25 @@ pub enum CacheCommand {
     },
     /// Look a query up (check_get_cache) and show the decision.
     Lookup {
-        query: String,
+        /// The question (leave out with --conversation: its last message is the question).
+        #[arg(required_unless_present = "conversation")]
+        query: Option<String>,
+        /// A chat as JSON messages ([{"role": "user", "content": "…"}, …], or {"messages": […]}),
+        /// from a file or - for standard input; its last message is the question.
+        #[arg(long, value_name = "FILE")]
+        conversation: Option<PathBuf>,
         #[command(flatten)]
         scope: ScopeArgs,
         #[arg(long)]
         json: bool,
     },
-    /// Store an answer for a query (update_cache).
+    /// Store an answer for a query (update_cache): QUERY RESPONSE, or RESPONSE with --conversation.
     Store {
-        query: String,
-        response: String,
+        #[arg(num_args = 1..=2, value_names = ["QUERY", "RESPONSE"], required = true)]
+        texts: Vec<String>,
+        /// The chat the answer was given in (as for lookup); its last message is the question.
+        #[arg(long, value_name = "FILE")]
+        conversation: Option<PathBuf>,
         #[command(flatten)]
         scope: ScopeArgs,
         /// TTL for this entry in seconds (0 = never expires); default: the namespace's.
@@ -119,8 +130,13 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
             }
             Err(e) => return Ok(report(&e, json)),
         },
-        CacheCommand::Lookup { query, scope, json } => {
-            match service.cache_lookup(CacheLookupRequest { scope: scope.scope(), query }).await {
+        CacheCommand::Lookup { query, conversation, scope, json } => {
+            let messages = match conversation.as_deref().map(read_chat).transpose() {
+                Ok(m) => m,
+                Err(e) => return Ok(report(&e, json)),
+            };
+            let query = query.unwrap_or_default();
+            match service.cache_lookup(CacheLookupRequest { scope: scope.scope(), query, messages }).await {
                 Ok(l) if json => println!("{}", serde_json::to_string_pretty(&l)?),
                 Ok(Lookup::Hit { response, similarity, matched_query, entry_age_ms, .. }) => {
                     println!(
@@ -134,9 +150,24 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
                 Err(e) => return Ok(report(&e, json)),
             }
         }
-        CacheCommand::Store { query, response, scope, ttl } => {
+        CacheCommand::Store { mut texts, conversation, scope, ttl } => {
+            let messages = match conversation.as_deref().map(read_chat).transpose() {
+                Ok(m) => m,
+                Err(e) => return Ok(report(&e, false)),
+            };
+            let expected = if messages.is_some() { 1 } else { 2 };
+            if texts.len() != expected {
+                let usage = if messages.is_some() {
+                    "RESPONSE (the question is the chat's last message)"
+                } else {
+                    "QUERY RESPONSE"
+                };
+                return Ok(report(&ApiError::invalid(format!("cache store takes {usage}")), false));
+            }
+            let response = texts.pop().unwrap_or_default();
+            let query = texts.pop().unwrap_or_default();
             match service
-                .cache_store(CacheStoreRequest { scope: scope.scope(), query, response, ttl_seconds: ttl })
+                .cache_store(CacheStoreRequest { scope: scope.scope(), query, messages, response, ttl_seconds: ttl })
                 .await
             {
                 Ok(s) => println!("stored entry {}", s.id),
@@ -209,4 +240,25 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a chat from a JSON file (or standard input for `-`): an array of messages or an object
+/// with a `messages` array (as chat APIs take them).
+fn read_chat(path: &std::path::Path) -> Result<Vec<Message>, ApiError> {
+    let bytes = if path.as_os_str() == "-" {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
+            .map_err(|e| ApiError::invalid(format!("could not read the conversation from standard input: {e}")))?;
+        b
+    } else {
+        std::fs::read(path)
+            .map_err(|e| ApiError::invalid(format!("could not read the conversation file {}: {e}", path.display())))?
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        ApiError::invalid(format!(
+            "the conversation is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    simba_core::engine::cache::conversation::parse_chat(&text).map_err(ApiError::invalid)
 }

@@ -78,7 +78,12 @@ pub fn run(cmd: JudgeCommand) -> anyhow::Result<ExitCode> {
                 )?,
                 None => Judge::load(&model_dir())?,
             };
-            let refs: Vec<(&str, &str)> = pairs.iter().map(|p| (p.b.as_str(), p.a.as_str())).collect();
+            let texts: Vec<(String, String)> = pairs
+                .iter()
+                .map(|p| Ok((p.a.asked()?.text, p.b.asked()?.text)))
+                .collect::<Result<_, String>>()
+                .map_err(anyhow::Error::msg)?;
+            let refs: Vec<(&str, &str)> = texts.iter().map(|(a, b)| (b.as_str(), a.as_str())).collect();
             let scores = judge.score(&refs)?;
             if json {
                 let rows: Vec<_> = pairs.iter().zip(&scores).map(|(p, s)| serde_json::json!({"a": p.a, "b": p.b, "same_answer": p.same_answer, "category": p.category, "judge": s})).collect();
@@ -88,7 +93,8 @@ pub fn run(cmd: JudgeCommand) -> anyhow::Result<ExitCode> {
                 let table: String = pairs
                     .iter()
                     .zip(&scores)
-                    .map(|(p, s)| format!("{s:.3}\t{}\t{}\t{}\n", p.same_answer, term(&p.a), term(&p.b)))
+                    .zip(&texts)
+                    .map(|((p, s), (a, b))| format!("{s:.3}\t{}\t{}\t{}\n", p.same_answer, term(a), term(b)))
                     .collect();
                 let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), table.as_bytes());
             }

@@ -89,6 +89,7 @@ function entry(id: string, query: string, response: string, over: Partial<EntryV
     id,
     namespace: alice.id,
     conversation: false,
+    context: [],
     query,
     response,
     created_at_ms: NOW - 3_600_000,
@@ -486,6 +487,40 @@ describe("cache page", () => {
     await click($('[data-testid="entry-row"][data-id="101"] [data-testid="entry-delete"]'));
     expect(byId("entries-panel")!.querySelector('[data-testid="error-box"]')!.textContent).toContain("read-only");
     expect($$('[data-testid="entries-table"] [data-testid="entry-row"]')).toHaveLength(3);
+  });
+});
+
+describe("lookup in a chat", () => {
+  it("sends the earlier turns as messages and refuses lines without a role", async () => {
+    await render();
+    await type(byId("cache-turns"), "user: I'm on the Pro plan\nassistant: Noted.\nstill the assistant");
+    await type(byId("cache-query"), "how much does it cost?");
+    await click(byId("cache-lookup"));
+    expect(callsOf("cache_lookup")[0]).toEqual({
+      scope: {
+        tenant: "default",
+        user: "admin",
+        item: null,
+        conversation: [
+          { role: "user", content: "I'm on the Pro plan" },
+          { role: "assistant", content: "Noted.\nstill the assistant" },
+        ],
+      },
+      query: "how much does it cost?",
+    });
+    await type(byId("cache-turns"), "hello there");
+    expect(container.textContent).toContain('line 1 does not start with "user:"');
+    expect((byId("cache-lookup") as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("shows the turns an entry depends on", async () => {
+    handlers.cache_entries = () => [
+      entry("104", "how much does it cost?", "$20 a month.", { conversation: true, context: [{ role: "user", content: "I'm on the Pro plan" }] }),
+    ];
+    await render();
+    await selectAlice();
+    await click($('[data-testid="entry-row"][data-id="104"]'));
+    expect(byId("entry-detail-context")!.textContent).toBe("user: I'm on the Pro plan");
   });
 });
 

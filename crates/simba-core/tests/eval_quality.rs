@@ -122,8 +122,9 @@ fn judge_pairs_stay_apart() {
             let name = path.file_name().unwrap().to_string_lossy().to_string();
             if name.starts_with(prefix) && name.ends_with(".jsonl") {
                 for p in parse_pairs(&std::fs::read_to_string(&path).unwrap()).unwrap() {
-                    out.push((name.clone(), norm(&p.a)));
-                    out.push((name.clone(), norm(&p.b)));
+                    for side in [&p.a, &p.b] {
+                        out.push((name.clone(), norm(&side.asked().unwrap().text)));
+                    }
                 }
             }
         }

@@ -38,7 +38,6 @@ fn part(user: &str) -> Partition {
             model: "m".into(),
             template_version: "v1".into(),
         },
-        context: String::new(),
     }
 }
 
@@ -46,6 +45,7 @@ fn entry(id: u64, p: &Partition, embedding: Vec<f32>, now: i64) -> CacheEntry {
     CacheEntry {
         id,
         partition: p.clone(),
+        context: vec![],
         query: format!("query {id}"),
         response: format!("response {id}"),
         embedding,
@@ -177,9 +177,6 @@ async fn a_lookup_for_one_user_never_returns_another_users_vectors() {
         let found = store.search(&a, &unit(probe), 1, now).await.unwrap();
         assert_eq!(found[0].0.id, 1_000 + probe);
     }
-    // A conversation context is its own partition too.
-    let conv = Partition { context: "abc".into(), ..a.clone() };
-    assert!(store.search(&conv, &unit(0), 5, now).await.unwrap().is_empty());
 }
 
 #[tokio::test]

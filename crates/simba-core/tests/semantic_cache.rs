@@ -1,5 +1,6 @@
 //! The semantic cache with the real MiniLM model, on the embedded store and on Redis.
 
+use simba_core::engine::cache::conversation::Message;
 use simba_core::engine::cache::types::{CacheSettings, Lookup, Scope};
 use simba_core::engine::cache::SemanticCache;
 use simba_core::engine::embed::MAX_QUERY_BYTES;
@@ -78,8 +79,8 @@ async fn partitions_never_cross() {
     assert_eq!(hit_response(&cache.check_get_cache(q, &a).await.unwrap()), Some("alice-global"));
     assert_eq!(hit_response(&cache.check_get_cache(q, &a.clone().with_item("crm")).await.unwrap()), Some("alice-crm"));
     // A follow-up never hits an answer given in another conversation.
-    let conv1 = a.clone().with_conversation(vec!["Show me sales in Germany".into()]);
-    let conv2 = a.clone().with_conversation(vec!["Show me sales in France".into()]);
+    let conv1 = a.clone().with_conversation(vec![Message::user("Show me sales in Germany")]);
+    let conv2 = a.clone().with_conversation(vec![Message::user("Show me sales in France")]);
     cache.update_cache("and last month?", "germany-last-month", &conv1, None).await.unwrap();
     assert_eq!(
         hit_response(&cache.check_get_cache("and last month?", &conv1).await.unwrap()),

@@ -2,6 +2,7 @@
 //! the embedded store (SQLite file + in-process index), Redis 7 (in-process index), Redis 8
 //! (server-side search with vector sets), and PostgreSQL + pgvector.
 
+use simba_core::engine::cache::conversation::Message;
 use simba_core::engine::cache::types::{CacheEntry, Namespace, Partition};
 use simba_core::engine::store::indexed::IndexedStore;
 use simba_core::engine::store::postgres::PostgresStore;
@@ -30,13 +31,14 @@ fn ns(user: &str, item: Option<&str>) -> Namespace {
 }
 
 fn part(user: &str, item: Option<&str>) -> Partition {
-    Partition { namespace: ns(user, item), context: String::new() }
+    Partition { namespace: ns(user, item) }
 }
 
 fn entry(id: u64, p: &Partition, seed: u64, now: i64) -> CacheEntry {
     CacheEntry {
         id,
         partition: p.clone(),
+        context: vec![],
         query: format!("query {id}"),
         response: format!("response {id}"),
         embedding: unit(seed),
@@ -66,16 +68,16 @@ async fn behaviour(store: Arc<dyn CacheStore>, many: u64) {
             store.kind()
         );
     }
-    // Items and conversation contexts are partitions too.
+    // Items are partitions too; a chat's context is kept with its entry.
     let item = part("alice", Some("sales-db"));
-    let conv = Partition { namespace: ns("alice", None), context: "abc".into() };
     assert!(store.search(&item, &unit(0), 3, now).await.unwrap().is_empty());
-    assert!(store.search(&conv, &unit(0), 3, now).await.unwrap().is_empty());
-    store.insert(entry(1, &item, 0, now)).await.unwrap();
+    let context = vec![Message::user("Show me sales in Germany"), Message::assistant("Sales were 4.2M.")];
+    store.insert(CacheEntry { context: context.clone(), ..entry(1, &item, 0, now) }).await.unwrap();
     let found = store.search(&item, &unit(0), 3, now).await.unwrap();
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].0.response, "response 1");
-    assert_eq!(store.get(1).await.unwrap().unwrap().query, "query 1");
+    assert_eq!((found[0].0.response.as_str(), &found[0].0.context), ("response 1", &context));
+    let stored = store.get(1).await.unwrap().unwrap();
+    assert_eq!((stored.query.as_str(), &stored.context), ("query 1", &context));
 
     // Expiry: an expired entry is never returned, and purge removes it.
     let mut old = entry(2, &b, 42, now - 10_000);

@@ -1,6 +1,7 @@
 //! The semantic cache's commands (the Cache page, `simba-tuner cache …`).
 
 use super::Service;
+use crate::engine::cache::conversation::{self, Message};
 use crate::engine::cache::types::{CacheSettings, EntryView, Lookup, Scope};
 use crate::engine::cache::{CacheStats, CleanupReport};
 use crate::engine::eval::{self, EvalReport};
@@ -16,14 +17,25 @@ use ts_rs::TS;
 #[ts(export)]
 pub struct CacheLookupRequest {
     pub scope: Scope,
+    /// The question, when it is asked on its own or `scope.conversation` holds the chat before it.
+    #[serde(default)]
     pub query: String,
+    /// Or the whole chat, the last (user) message being the question.
+    #[serde(default)]
+    #[ts(optional)]
+    pub messages: Option<Vec<Message>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct CacheStoreRequest {
     pub scope: Scope,
+    /// As in [`CacheLookupRequest`]: a question, or `messages` with the whole chat.
+    #[serde(default)]
     pub query: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub messages: Option<Vec<Message>>,
     pub response: String,
     /// Overrides the namespace's TTL for this entry (0 = never expires).
     #[serde(default)]
@@ -165,12 +177,13 @@ impl Service {
     }
 
     pub async fn cache_lookup(&self, req: CacheLookupRequest) -> ApiResult<Lookup> {
-        self.engine().cache().await?.check_get_cache(&req.query, &req.scope).await
+        let (query, scope) = question_in_scope(req.query, req.messages, req.scope)?;
+        self.engine().cache().await?.check_get_cache(&query, &scope).await
     }
 
     pub async fn cache_store(&self, req: CacheStoreRequest) -> ApiResult<StoredEntry> {
-        let id =
-            self.engine().cache().await?.update_cache(&req.query, &req.response, &req.scope, req.ttl_seconds).await?;
+        let (query, scope) = question_in_scope(req.query, req.messages, req.scope)?;
+        let id = self.engine().cache().await?.update_cache(&query, &req.response, &scope, req.ttl_seconds).await?;
         Ok(StoredEntry { id: id.to_string() })
     }
 
@@ -259,4 +272,22 @@ impl Service {
         });
         Ok(JobId { id })
     }
+}
+
+/// The question and the scope carrying the chat before it, from a request that names either a
+/// `query` (with `scope.conversation` for its chat, if any) or the whole chat as `messages`.
+pub fn question_in_scope(
+    query: String,
+    messages: Option<Vec<Message>>,
+    mut scope: Scope,
+) -> ApiResult<(String, Scope)> {
+    let Some(messages) = messages else { return Ok((query, scope)) };
+    if !query.is_empty() || !scope.conversation.is_empty() {
+        return Err(ApiError::invalid(
+            "give the chat either as messages or as a query with scope.conversation, not both",
+        ));
+    }
+    let (earlier, question) = conversation::split_chat(&messages).map_err(ApiError::invalid)?;
+    scope.conversation = earlier.to_vec();
+    Ok((question.to_string(), scope))
 }

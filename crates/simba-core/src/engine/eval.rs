@@ -3,6 +3,7 @@
 //! served? Reported overall and per category, with a threshold sweep, with and without the
 //! candidate checks.
 
+use crate::engine::cache::conversation::{self, Asked, Message};
 use crate::engine::cache::decide::{self, Checks, JudgePolicy, Step};
 use crate::engine::cache::types::CacheSettings;
 use crate::engine::cache::verify;
@@ -20,11 +21,46 @@ const SWEEP_FROM: f32 = 0.5;
 #[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
 #[ts(export)]
 pub struct LabelledPair {
-    pub a: String,
-    pub b: String,
+    pub a: PairSide,
+    pub b: PairSide,
     pub same_answer: bool,
     #[serde(default)]
     pub category: Option<String>,
+}
+
+/// One side of a pair: a question, or a chat whose last (user) message is the question.
+#[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
+#[serde(untagged)]
+#[ts(export)]
+pub enum PairSide {
+    Question(String),
+    Chat(Vec<Message>),
+}
+
+impl From<&str> for PairSide {
+    fn from(s: &str) -> Self {
+        PairSide::Question(s.to_string())
+    }
+}
+
+impl PairSide {
+    /// What the side asks, as a lookup or a store would read it.
+    pub fn asked(&self) -> Result<Asked, String> {
+        match self {
+            PairSide::Question(q) => Ok(Asked { context: vec![], text: q.clone(), beyond_reach: false }),
+            PairSide::Chat(messages) => {
+                let (earlier, question) = conversation::split_chat(messages)?;
+                Ok(conversation::asked(earlier, question))
+            }
+        }
+    }
+
+    fn is_blank(&self) -> bool {
+        match self {
+            PairSide::Question(q) => q.trim().is_empty(),
+            PairSide::Chat(m) => m.last().is_none_or(|m| m.content.trim().is_empty()),
+        }
+    }
 }
 
 /// Reads JSONL (`{"a":…,"b":…,"same_answer":true,"category":…}` per line) or CSV with a header
@@ -73,8 +109,8 @@ pub fn parse_pairs(text: &str) -> ApiResult<Vec<LabelledPair>> {
                 }
             };
             out.push(LabelledPair {
-                a: row.get(ca).unwrap_or("").to_string(),
-                b: row.get(cb).unwrap_or("").to_string(),
+                a: row.get(ca).unwrap_or("").into(),
+                b: row.get(cb).unwrap_or("").into(),
                 same_answer: same,
                 category: cc.and_then(|c| row.get(c)).filter(|s| !s.is_empty()).map(String::from),
             });
@@ -85,8 +121,11 @@ pub fn parse_pairs(text: &str) -> ApiResult<Vec<LabelledPair>> {
         return Err(ApiError::invalid("the eval file holds no pairs"));
     }
     for (i, p) in pairs.iter().enumerate() {
-        if p.a.trim().is_empty() || p.b.trim().is_empty() {
+        if p.a.is_blank() || p.b.is_blank() {
             return Err(ApiError::invalid(format!("pair {} has an empty side", i + 1)));
+        }
+        for side in [&p.a, &p.b] {
+            side.asked().map_err(|e| ApiError::invalid(format!("pair {}: {e}", i + 1)))?;
         }
     }
     Ok(pairs)
@@ -180,6 +219,7 @@ pub struct EvalReport {
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct PairResult {
+    /// What each side asks (for a chat: the turns its question depends on, then the question).
     pub a: String,
     pub b: String,
     pub same_answer: bool,
@@ -221,11 +261,13 @@ pub fn evaluate(
     let threshold = settings.similarity_threshold;
     let verify_candidates = settings.verify_candidates;
     let policy = JudgePolicy::from_settings(settings, judge.is_some());
-    let mut texts: Vec<&str> = Vec::with_capacity(pairs.len() * 2);
-    for p in pairs {
-        texts.push(&p.a);
-        texts.push(&p.b);
+    let mut asked: Vec<Asked> = Vec::with_capacity(pairs.len() * 2);
+    for (i, p) in pairs.iter().enumerate() {
+        for side in [&p.a, &p.b] {
+            asked.push(side.asked().map_err(|e| ApiError::invalid(format!("pair {}: {e}", i + 1)))?);
+        }
     }
+    let texts: Vec<&str> = asked.iter().map(|a| a.text.as_str()).collect();
     let mut vectors = Vec::with_capacity(texts.len());
     for chunk in texts.chunks(64) {
         vectors.extend(embedder.embed_batch(chunk).map_err(|e| ApiError::invalid(e.to_string()))?);
@@ -234,11 +276,24 @@ pub fn evaluate(
     for (i, p) in pairs.iter().enumerate() {
         let (va, vb) = (&vectors[2 * i], &vectors[2 * i + 1]);
         let similarity: f32 = va.iter().zip(vb).map(|(x, y)| x * y).sum();
+        let (a, b) = (&asked[2 * i], &asked[2 * i + 1]);
         // The cached side is `a`; the incoming query is `b`.
-        let objection = if verify_candidates { verify::objection(&p.b, &p.a) } else { None };
+        let objection = if a.beyond_reach || b.beyond_reach {
+            Some(verify::Objection {
+                reason: format!(
+                    "depends on turns older than the last {} messages the cache reads",
+                    conversation::READ_MESSAGES
+                ),
+                about_wording: false,
+            })
+        } else if verify_candidates {
+            verify::objection(&b.text, &a.text)
+        } else {
+            None
+        };
         details.push(PairResult {
-            a: p.a.clone(),
-            b: p.b.clone(),
+            a: a.text.clone(),
+            b: b.text.clone(),
             same_answer: p.same_answer,
             category: p.category.clone(),
             similarity,

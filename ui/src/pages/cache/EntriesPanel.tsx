@@ -97,7 +97,14 @@ function EntryDetail({ entry, now, onClose }: { entry: EntryView; now: number; o
         <tbody>
           {row("id", <code>{entry.id}</code>, "entry-detail-id")}
           {row("namespace", <code>{entry.namespace}</code>)}
-          {row("conversation", entry.conversation ? "yes (depends on earlier turns)" : "no")}
+          {row(
+            "conversation",
+            entry.context.length === 0 ? (
+              "no (asked on its own, or independent of its chat)"
+            ) : (
+              <pre data-testid="entry-detail-context">{entry.context.map((m) => `${m.role}: ${m.content}`).join("\n")}</pre>
+            ),
+          )}
           {row("query", <pre>{entry.query}</pre>, "entry-detail-query")}
           {row("response", <pre>{entry.response}</pre>, "entry-detail-response")}
           {row("created", `${timestamp(entry.created_at_ms)} (${age(entry.created_at_ms, now)})`)}

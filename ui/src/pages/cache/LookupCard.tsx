@@ -1,19 +1,36 @@
 import { useState } from "react";
 import type { ApiError } from "../../bindings/ApiError";
 import type { Lookup } from "../../bindings/Lookup";
+import type { Message } from "../../bindings/Message";
 import type { NamespaceStats } from "../../bindings/NamespaceStats";
 import { call } from "../../platform";
 import { ErrorBox } from "../Overview";
 import { asError, duration } from "./util";
+
+/** Reads the chat before the query, one message a line as "user: …", "assistant: …" or
+ * "system: …" (a line without a role continues the message before it). */
+export function parseTurns(text: string): { messages: Message[]; problem: string | null } {
+  const messages: Message[] = [];
+  for (const [i, line] of text.split("\n").entries()) {
+    if (!line.trim()) continue;
+    const m = /^\s*(user|assistant|system)\s*:\s?(.*)$/i.exec(line);
+    if (m) messages.push({ role: m[1].toLowerCase() as Message["role"], content: m[2] });
+    else if (messages.length) messages[messages.length - 1].content += "\n" + line;
+    else return { messages, problem: `line ${i + 1} does not start with "user:", "assistant:" or "system:"` };
+  }
+  return { messages, problem: null };
+}
 
 /** Runs a real lookup (it counts in the statistics, like any other). */
 export function LookupCard({ ns, onLooked }: { ns: NamespaceStats | null; onLooked: () => void }) {
   const [tenant, setTenant] = useState("default");
   const [user, setUser] = useState("admin");
   const [query, setQuery] = useState("");
+  const [turns, setTurns] = useState("");
   const [lookup, setLookup] = useState<Lookup | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
-  const scope = { tenant, user, item: null, conversation: [] };
+  const chat = parseTurns(turns);
+  const scope = { tenant, user, item: null, conversation: chat.messages };
   const run = () =>
     call("cache_lookup", { scope, query })
       .then((l) => (setLookup(l), setError(null), onLooked()))
@@ -32,7 +49,7 @@ export function LookupCard({ ns, onLooked }: { ns: NamespaceStats | null; onLook
           placeholder="query"
           size={60}
         />
-        <button data-testid="cache-lookup" onClick={run}>
+        <button data-testid="cache-lookup" onClick={run} disabled={chat.problem !== null}>
           Look up
         </button>
         {ns && (
@@ -45,6 +62,19 @@ export function LookupCard({ ns, onLooked }: { ns: NamespaceStats | null; onLook
           </button>
         )}
       </div>
+      <details>
+        <summary>Asked in a chat</summary>
+        <textarea
+          data-testid="cache-turns"
+          value={turns}
+          onChange={(e) => setTurns(e.target.value)}
+          placeholder={"The messages before the query, one a line:\nuser: I'm on the Pro plan\nassistant: Noted."}
+          rows={4}
+          cols={80}
+        />
+        {chat.problem && <div className="error">{chat.problem}</div>}
+        <p className="hint">The cache reads the turns the query depends on; a stand-alone question ignores the chat.</p>
+      </details>
       {error && <ErrorBox error={error} />}
       {lookup && (
         <div data-testid="cache-lookup-result">

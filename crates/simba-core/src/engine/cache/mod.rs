@@ -2,6 +2,7 @@
 //! per-user namespaces, item isolation, conversation context, TTL, a max-entries cap with LRU
 //! eviction, shadow mode, statistics and checks on the best candidates before anything is served.
 
+pub mod conversation;
 pub mod decide;
 pub mod stats;
 pub mod types;
@@ -312,7 +313,11 @@ impl SemanticCache {
         let ns_id = partition.namespace.id();
         let settings = self.settings_for(&ns_id);
         let now = now_ms();
-        if let Some(why) = self.too_long(query)? {
+        let asked = conversation::asked(&scope.conversation, query);
+        let beyond_reach = asked.beyond_reach.then(|| {
+            format!("depends on turns older than the last {} messages the cache reads", conversation::READ_MESSAGES)
+        });
+        if let Some(why) = beyond_reach.or(self.too_long(&asked.text)?) {
             self.counters.lock().entry(&ns_id).record(now, false, None);
             self.latency.lock().record(started.elapsed().as_secs_f64() * 1e6);
             return Ok(Lookup::Miss {
@@ -322,6 +327,7 @@ impl SemanticCache {
                 shadow_hit: None,
             });
         }
+        let query = asked.text.as_str();
         let vector = self.embed(query)?;
         let candidates = match self.store.search(&partition, &vector, CANDIDATES, now).await {
             Ok(c) => c,
@@ -350,31 +356,32 @@ impl SemanticCache {
         let lowest = decide::lowest_served(settings.similarity_threshold, judge_policy);
         // The checks are cheap: run them on every candidate that could be served, so the judge,
         // if needed, reads all its candidates in one batch (one pass, not one per candidate).
-        let considered: Vec<(&CacheEntry, f32, Option<verify::Objection>, Step)> = candidates
+        let considered: Vec<(&CacheEntry, String, f32, Option<verify::Objection>, Step)> = candidates
             .iter()
             .take_while(|(_, sim)| sim.is_finite() && *sim >= lowest)
             .map(|(entry, sim)| {
+                let cached = conversation::asked_text(&entry.context, &entry.query);
                 // An entry stored before long texts were refused: its vector stands for its
                 // beginning only, so it is never served.
-                if let Ok(Some(why)) = self.too_long(&entry.query) {
+                if let Ok(Some(why)) = self.too_long(&cached) {
                     let objection =
                         verify::Objection { reason: format!("the cached query is {why}"), about_wording: false };
-                    return (entry, *sim, Some(objection), Step::Refuse);
+                    return (entry, cached, *sim, Some(objection), Step::Refuse);
                 }
-                let objection = if settings.verify_candidates { verify::objection(query, &entry.query) } else { None };
+                let objection = if settings.verify_candidates { verify::objection(query, &cached) } else { None };
                 let step = decide::first_step(
                     *sim,
                     settings.similarity_threshold,
                     Checks::of(objection.as_ref()),
                     judge_policy,
                 );
-                (entry, *sim, objection, step)
+                (entry, cached, *sim, objection, step)
             })
             .collect();
         let mut judged: Option<Vec<Option<String>>> = None;
         // A miss explains the closest candidate's refusal, not the last one's.
         let mut refused_closest = false;
-        for (i, (entry, sim, objection, step)) in considered.iter().enumerate() {
+        for (i, (entry, _, sim, objection, step)) in considered.iter().enumerate() {
             match step {
                 Step::Serve => {}
                 Step::Refuse => {
@@ -389,8 +396,8 @@ impl SemanticCache {
                         let asked = considered
                             .iter()
                             .enumerate()
-                            .filter(|(_, c)| c.3 == Step::AskJudge)
-                            .map(|(j, c)| (j, c.0.query.clone()))
+                            .filter(|(_, c)| c.4 == Step::AskJudge)
+                            .map(|(j, c)| (j, c.1.clone()))
                             .collect();
                         judged = Some(self.judge_refusals(query, asked, considered.len(), judge_policy).await);
                     }
@@ -468,14 +475,30 @@ impl SemanticCache {
         if let Some(ttl) = ttl_seconds {
             expiry_after(0, ttl).map_err(ApiError::invalid)?;
         }
-        self.check_storable(query)?;
-        let vector = self.embed(query)?;
-        self.insert_embedded(query, response, scope, vector, ttl_seconds).await
+        let asked = self.asked_storable(query, scope)?;
+        let vector = self.embed(&asked.text)?;
+        self.insert_embedded(query, asked.context, response, scope, vector, ttl_seconds).await
+    }
+
+    /// What `query` asks in `scope`'s chat, refused when it could never be served safely.
+    fn asked_storable(&self, query: &str, scope: &Scope) -> ApiResult<conversation::Asked> {
+        let asked = conversation::asked(&scope.conversation, query);
+        if asked.beyond_reach {
+            return Err(ApiError::invalid(format!(
+                "the query \"{}\" depends on turns older than the last {} messages the cache reads; \
+                 it is not cached, since no lookup could tell what it means",
+                clip(query, 60),
+                conversation::READ_MESSAGES
+            )));
+        }
+        self.check_storable(&asked.text)?;
+        Ok(asked)
     }
 
     async fn insert_embedded(
         &self,
         query: &str,
+        context: Vec<conversation::Message>,
         response: &str,
         scope: &Scope,
         embedding: Vec<f32>,
@@ -491,6 +514,7 @@ impl SemanticCache {
         let entry = CacheEntry {
             id: new_id(),
             partition,
+            context,
             query: query.to_string(),
             response: response.to_string(),
             embedding,
@@ -528,12 +552,12 @@ impl SemanticCache {
                 if r.is_empty() {
                     return Err(ApiError::invalid(format!("the response for \"{}\" is empty", clip(q, 60))));
                 }
-                self.check_storable(q)?;
             }
-            let texts: Vec<&str> = chunk.iter().map(|(q, _)| q.as_str()).collect();
+            let asked = chunk.iter().map(|(q, _)| self.asked_storable(q, scope)).collect::<ApiResult<Vec<_>>>()?;
+            let texts: Vec<&str> = asked.iter().map(|a| a.text.as_str()).collect();
             let vectors = self.embedder.embed_batch(&texts).map_err(embed_error)?;
-            for ((q, r), v) in chunk.iter().zip(vectors) {
-                self.insert_embedded(q, r, scope, v, None).await?;
+            for (((q, r), a), v) in chunk.iter().zip(asked).zip(vectors) {
+                self.insert_embedded(q, a.context, r, scope, v, None).await?;
                 stored += 1;
             }
             progress(stored);

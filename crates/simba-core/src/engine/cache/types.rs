@@ -1,12 +1,13 @@
 //! The semantic cache's vocabulary: who a lookup is for (scope → namespace → partition), entries,
 //! settings and answers.
 
+use super::conversation::Message;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
 /// Who is asking, and about what. The partition built from it is applied *before* similarity, so
-/// a hit never crosses tenants, users, items, embedding models, template versions or conversations.
+/// a hit never crosses tenants, users, items, embedding models or template versions. A chat is
+/// read, not partitioned on (see `conversation`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS, PartialEq, Eq, Hash)]
 #[ts(export)]
 pub struct Scope {
@@ -16,9 +17,9 @@ pub struct Scope {
     /// Item-specific cache (e.g. a data source id); `None` is the user's global cache.
     #[serde(default)]
     pub item: Option<String>,
-    /// Earlier turns this query depends on; part of the cache key.
+    /// The chat's messages before the query, oldest first (empty for a question asked on its own).
     #[serde(default)]
-    pub conversation: Vec<String>,
+    pub conversation: Vec<Message>,
 }
 
 fn default_tenant() -> String {
@@ -33,7 +34,7 @@ impl Scope {
         self.item = Some(item.into());
         self
     }
-    pub fn with_conversation(mut self, turns: Vec<String>) -> Self {
+    pub fn with_conversation(mut self, turns: Vec<Message>) -> Self {
         self.conversation = turns;
         self
     }
@@ -42,8 +43,8 @@ impl Scope {
     /// user, item) are names: not blank, no control characters, at most [`MAX_SCOPE_ID_BYTES`]. An
     /// empty item is refused rather than taken as "no item": the two would otherwise be different
     /// caches that look the same to a person (and to a store that writes "no item" as "").
-    /// Conversation turns are text like the query: no NUL, at most `MAX_QUERY_BYTES` each, at most
-    /// [`MAX_CONVERSATION_TURNS`] of them.
+    /// Conversation messages are text like the query: no NUL, at most `MAX_QUERY_BYTES` each, at
+    /// most [`MAX_CONVERSATION_TURNS`] of them.
     pub fn validate(&self) -> Result<(), String> {
         check_id("tenant", &self.tenant, "use \"default\" when there is only one")?;
         check_id("user", &self.user, "every entry belongs to a user; name one (e.g. \"anonymous\")")?;
@@ -52,12 +53,14 @@ impl Scope {
         }
         if self.conversation.len() > MAX_CONVERSATION_TURNS {
             return Err(format!(
-                "the conversation has {} earlier turns; the cache takes at most {MAX_CONVERSATION_TURNS} (pass the most recent ones)",
-                self.conversation.len()
+                "the conversation has {} earlier messages; the cache takes at most {MAX_CONVERSATION_TURNS} \
+                 (pass the most recent ones: it reads at most the last {} anyway)",
+                self.conversation.len(),
+                super::conversation::READ_MESSAGES
             ));
         }
         let max = crate::engine::embed::MAX_QUERY_BYTES;
-        for (i, turn) in self.conversation.iter().enumerate() {
+        for (i, turn) in self.conversation.iter().map(|m| &m.content).enumerate() {
             if turn.len() > max {
                 return Err(format!(
                     "turn {} of the conversation is {} bytes; the cache takes at most {max} bytes a turn",
@@ -75,8 +78,8 @@ impl Scope {
 
 /// Longest tenant, user or item id, in bytes.
 pub const MAX_SCOPE_ID_BYTES: usize = 256;
-/// Most earlier turns one lookup's conversation may carry.
-pub const MAX_CONVERSATION_TURNS: usize = 64;
+/// Most earlier messages one lookup's conversation may carry.
+pub const MAX_CONVERSATION_TURNS: usize = 1000;
 
 fn check_id(what: &str, value: &str, hint: &str) -> Result<(), String> {
     if value.trim().is_empty() {
@@ -121,12 +124,11 @@ fn escape(s: &str) -> String {
     s.replace('%', "%25").replace('/', "%2F").replace('*', "%2A")
 }
 
-/// Namespace plus conversation context: the set a lookup searches.
+/// The set a lookup searches: one namespace. (Chats no longer split it: the decision reads the
+/// turns a question depends on, see `conversation`.)
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Partition {
     pub namespace: Namespace,
-    /// Hash of the earlier turns; empty when the query stands alone.
-    pub context: String,
 }
 
 impl Partition {
@@ -138,27 +140,27 @@ impl Partition {
             model: model.to_string(),
             template_version: template_version.to_string(),
         };
-        Self { namespace, context: context_hash(&scope.conversation) }
+        Self { namespace }
     }
 }
 
-/// Order-sensitive hash of the earlier turns (empty when there are none). Surrounding whitespace
-/// of a turn does not change the context. The encoding is unambiguous: the number of turns, then
-/// each turn's trimmed bytes preceded by the length of exactly those bytes, so no two different
-/// histories hash the same input (a turn cannot pose as a length field of the next one).
-pub fn context_hash(turns: &[String]) -> String {
-    if turns.is_empty() {
+/// How an entry's context is kept in a store's text column: empty for a stand-alone question,
+/// else the messages as JSON.
+pub fn context_to_text(context: &[Message]) -> String {
+    if context.is_empty() {
         return String::new();
     }
-    let mut h = Sha256::new();
-    h.update(b"simba-context-v2");
-    h.update((turns.len() as u64).to_le_bytes());
-    for t in turns {
-        let bytes = t.trim().as_bytes();
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
+    serde_json::to_string(context).unwrap_or_default()
+}
+
+/// Reads [`context_to_text`]'s text back. Entries of versions that kept a hash of the turns there
+/// read as a context no chat has, so they are never served to one.
+pub fn context_from_text(text: &str) -> Vec<Message> {
+    if text.is_empty() {
+        return vec![];
     }
-    hex::encode(&h.finalize()[..12])
+    serde_json::from_str(text)
+        .unwrap_or_else(|_| vec![Message::user(format!("(earlier turns kept by an older version as the hash {text})"))])
 }
 
 /// One stored answer.
@@ -166,6 +168,8 @@ pub fn context_hash(turns: &[String]) -> String {
 pub struct CacheEntry {
     pub id: u64,
     pub partition: Partition,
+    /// The earlier messages of its chat the query depends on (see `conversation::asked`).
+    pub context: Vec<Message>,
     pub query: String,
     pub response: String,
     pub embedding: Vec<f32>,
@@ -178,7 +182,8 @@ pub struct CacheEntry {
 
 impl CacheEntry {
     pub fn bytes(&self) -> u64 {
-        (self.query.len() + self.response.len() + self.embedding.len() * 4 + 96) as u64
+        let context: usize = self.context.iter().map(|m| m.content.len() + 16).sum();
+        (self.query.len() + context + self.response.len() + self.embedding.len() * 4 + 96) as u64
     }
     pub fn expired_at(&self, now_ms: i64) -> bool {
         self.expires_at_ms.is_some_and(|e| e <= now_ms)
@@ -194,6 +199,8 @@ pub struct EntryView {
     pub id: u64,
     pub namespace: String,
     pub conversation: bool,
+    /// The earlier messages of its chat the query depends on.
+    pub context: Vec<Message>,
     pub query: String,
     pub response: String,
     #[ts(type = "number")]
@@ -227,7 +234,8 @@ impl EntryView {
         Self {
             id: e.id,
             namespace: e.partition.namespace.id(),
-            conversation: !e.partition.context.is_empty(),
+            conversation: !e.context.is_empty(),
+            context: e.context.clone(),
             query: e.query.clone(),
             response: e.response.clone(),
             created_at_ms: e.created_at_ms,

@@ -232,7 +232,7 @@ mod tests {
         let pairs: Vec<LabelledPair> = PAIRS
             .iter()
             .enumerate()
-            .map(|(i, (a, b))| LabelledPair { a: a.to_string(), b: b.to_string(), same_answer: i > 0, category: None })
+            .map(|(i, (a, b))| LabelledPair { a: (*a).into(), b: (*b).into(), same_answer: i > 0, category: None })
             .collect();
         let (trained, _) = train(
             &base,
@@ -260,14 +260,14 @@ mod tests {
         let pairs: Vec<LabelledPair> = (0..8)
             .flat_map(|i| {
                 let same = LabelledPair {
-                    a: format!("How many orders shipped in week {i}?"),
-                    b: format!("number of orders shipped during week {i}"),
+                    a: format!("How many orders shipped in week {i}?").as_str().into(),
+                    b: format!("number of orders shipped during week {i}").as_str().into(),
                     same_answer: true,
                     category: None,
                 };
                 let trap = LabelledPair {
-                    a: format!("How many orders shipped in week {i}?"),
-                    b: format!("How many orders were returned in week {i}?"),
+                    a: format!("How many orders shipped in week {i}?").as_str().into(),
+                    b: format!("How many orders were returned in week {i}?").as_str().into(),
                     same_answer: false,
                     category: None,
                 };

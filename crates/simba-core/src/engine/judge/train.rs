@@ -227,6 +227,17 @@ pub fn train(
     if pairs.is_empty() {
         return Err(JudgeError::Load("no labelled pairs to train on".into()));
     }
+    // A chat side is read as a lookup reads it: the turns its question depends on, then the question.
+    let texts: Vec<(String, String)> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let side = |s: &crate::engine::eval::PairSide| {
+                s.asked().map(|a| a.text).map_err(|e| JudgeError::Load(format!("pair {}: {e}", i + 1)))
+            };
+            Ok((side(&p.a)?, side(&p.b)?))
+        })
+        .collect::<Result<_, JudgeError>>()?;
     let started = std::time::Instant::now();
     let model = Trainable::new(base, opts.seed, opts.rank.max(1))?;
     let params = ParamsAdamW { lr: opts.learning_rate, weight_decay: 0.01, ..Default::default() };
@@ -264,10 +275,11 @@ pub fn train(
                 let texts: Vec<(&str, &str)> = part
                     .iter()
                     .map(|&(i, flip)| {
+                        let (a, b) = &texts[i];
                         if flip {
-                            (pairs[i].b.as_str(), pairs[i].a.as_str())
+                            (b.as_str(), a.as_str())
                         } else {
-                            (pairs[i].a.as_str(), pairs[i].b.as_str())
+                            (a.as_str(), b.as_str())
                         }
                     })
                     .collect();

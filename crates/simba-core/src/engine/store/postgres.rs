@@ -3,7 +3,7 @@
 //! iterative index scans (0.8+) keep filtered HNSW searches from coming back short.
 
 use super::{CacheStore, Invalidation, NamespaceUsage, StoreError, StoreResult};
-use crate::engine::cache::types::{CacheEntry, Namespace, Partition};
+use crate::engine::cache::types::{context_from_text, context_to_text, CacheEntry, Namespace, Partition};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{ConnectOptions, Row};
@@ -87,8 +87,8 @@ fn entry_of(r: &PgRow) -> CacheEntry {
                 model: r.get(4),
                 template_version: r.get(5),
             },
-            context: r.get(6),
         },
+        context: context_from_text(&r.get::<String, _>(6)),
         query: r.get(7),
         response: r.get(8),
         embedding: Vec::new(),
@@ -126,7 +126,9 @@ impl PostgresStore {
                     hits bigint NOT NULL DEFAULT 0)"
             ),
             format!("CREATE INDEX IF NOT EXISTS {table}_hnsw ON {table} USING hnsw (embedding vector_cosine_ops)"),
-            format!("CREATE INDEX IF NOT EXISTS {table}_partition ON {table} (tenant, user_id, item, model, template_version, context, last_hit_at_ms)"),
+            // Chats no longer split a namespace: the index of versions that searched by context goes.
+            format!("DROP INDEX IF EXISTS {table}_partition"),
+            format!("CREATE INDEX IF NOT EXISTS {table}_namespace ON {table} (tenant, user_id, item, model, template_version, last_hit_at_ms)"),
             format!("CREATE INDEX IF NOT EXISTS {table}_expiry ON {table} (expires_at_ms) WHERE expires_at_ms IS NOT NULL"),
             format!("CREATE TABLE IF NOT EXISTS {SETTINGS_TABLE} (key text PRIMARY KEY, settings text NOT NULL)"),
         ];
@@ -181,7 +183,7 @@ impl CacheStore for PostgresStore {
             .bind(&ns.item)
             .bind(&ns.model)
             .bind(&ns.template_version)
-            .bind(&e.partition.context)
+            .bind(context_to_text(&e.context))
             .bind(&e.query)
             .bind(&e.response)
             .bind(e.created_at_ms)
@@ -212,8 +214,8 @@ impl CacheStore for PostgresStore {
         let sql = format!(
             "SELECT {COLUMNS}, (1 - (embedding <=> $1::vector))::float4 AS similarity FROM {} \
              WHERE tenant = $2 AND user_id = $3 AND item IS NOT DISTINCT FROM $4 AND model = $5 \
-               AND template_version = $6 AND context = $7 AND (expires_at_ms IS NULL OR expires_at_ms > $8) \
-             ORDER BY embedding <=> $1::vector LIMIT $9",
+               AND template_version = $6 AND (expires_at_ms IS NULL OR expires_at_ms > $7) \
+             ORDER BY embedding <=> $1::vector LIMIT $8",
             self.table
         );
         let ns = &p.namespace;
@@ -224,7 +226,6 @@ impl CacheStore for PostgresStore {
             .bind(&ns.item)
             .bind(&ns.model)
             .bind(&ns.template_version)
-            .bind(&p.context)
             .bind(now_ms)
             .bind(k as i64)
             .fetch_all(&self.pool)

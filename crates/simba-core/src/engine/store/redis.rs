@@ -26,7 +26,7 @@ use super::indexed::{IndexedStore, Persistence};
 use super::redis_vset::RedisVsetStore;
 use super::sqlite::{blob_to_vector, vector_to_blob};
 use super::{CacheStore, StoreError, StoreResult};
-use crate::engine::cache::types::{CacheEntry, Namespace, Partition};
+use crate::engine::cache::types::{context_from_text, context_to_text, CacheEntry, Namespace, Partition};
 use crate::profiles::Endpoint;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
@@ -291,8 +291,8 @@ pub(super) fn decode(map: &HashMap<String, Vec<u8>>) -> Option<CacheEntry> {
                 model: text(map, "model")?,
                 template_version: text(map, "template_version")?,
             },
-            context: text(map, "context")?,
         },
+        context: context_from_text(&text(map, "context")?),
         query: text(map, "query")?,
         response: text(map, "response")?,
         embedding: blob_to_vector(field(map, "embedding")?),
@@ -368,7 +368,7 @@ impl Persistence for RedisPersistence {
                     has_item,
                     ("model", ns.model.clone().into_bytes()),
                     ("template_version", ns.template_version.clone().into_bytes()),
-                    ("context", e.partition.context.clone().into_bytes()),
+                    ("context", context_to_text(&e.context).into_bytes()),
                     ("query", e.query.clone().into_bytes()),
                     ("response", e.response.clone().into_bytes()),
                     ("embedding", vector_to_blob(&e.embedding)),

@@ -5,7 +5,7 @@
 //!
 //! Keys (all under the store's prefix `P`):
 //! - `P e:<id>`: the entry, a hash (same fields as the in-process path) with native TTL;
-//! - `P vset:<ph>`: one vector set per partition (`ph` = hash of namespace id + context), member =
+//! - `P vset:<ph>`: one vector set per partition (`ph` = hash of the namespace id and a newline), member =
 //!   entry id, `VADD … FP32 <blob> <id> Q8`;
 //! - `P lru:<nh>`: per namespace, a sorted set of (last use, zero-padded id): the LRU order;
 //! - `P exp`: a sorted set of (expiry, id) for entries with a TTL;
@@ -21,7 +21,7 @@
 use super::redis::{decode, item_fields, load_settings_cmd, save_settings_cmd, unavailable, OP_TIMEOUT};
 use super::sqlite::vector_to_blob;
 use super::{CacheStore, Invalidation, NamespaceUsage, StoreError, StoreResult};
-use crate::engine::cache::types::{CacheEntry, Namespace, Partition};
+use crate::engine::cache::types::{context_to_text, CacheEntry, Namespace, Partition};
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use sha2::{Digest, Sha256};
@@ -217,7 +217,8 @@ fn short_hash(s: &str) -> String {
 
 /// The vector set of a partition is `<prefix>vset:<partition_hash>`.
 pub fn partition_hash(p: &Partition) -> String {
-    short_hash(&format!("{}\n{}", p.namespace.id(), p.context))
+    // The blank line once held a chat's hash; kept so the sets written before stay found.
+    short_hash(&format!("{}\n", p.namespace.id()))
 }
 
 pub fn namespace_hash(namespace_id: &str) -> String {
@@ -358,7 +359,7 @@ impl RedisVsetStore {
             has_item,
             ns.model.clone().into_bytes(),
             ns.template_version.clone().into_bytes(),
-            e.partition.context.clone().into_bytes(),
+            context_to_text(&e.context).into_bytes(),
             e.query.clone().into_bytes(),
             e.response.clone().into_bytes(),
             blob.clone(),
@@ -563,7 +564,8 @@ impl CacheStore for RedisVsetStore {
             // Item/user/namespace/all invalidations depend on the namespace only.
             let probe = CacheEntry {
                 id: 0,
-                partition: Partition { namespace, context: String::new() },
+                partition: Partition { namespace },
+                context: vec![],
                 query: String::new(),
                 response: String::new(),
                 embedding: Vec::new(),

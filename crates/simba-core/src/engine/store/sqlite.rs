@@ -3,7 +3,7 @@
 
 use super::indexed::Persistence;
 use super::{StoreError, StoreResult};
-use crate::engine::cache::types::{CacheEntry, Namespace, Partition};
+use crate::engine::cache::types::{context_from_text, context_to_text, CacheEntry, Namespace, Partition};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -91,8 +91,8 @@ impl Persistence for SqlitePersistence {
                         model: r.get(4),
                         template_version: r.get(5),
                     },
-                    context: r.get(6),
                 },
+                context: context_from_text(&r.get::<String, _>(6)),
                 query: r.get(7),
                 response: r.get(8),
                 embedding: blob_to_vector(&r.get::<Vec<u8>, _>(9)),
@@ -117,7 +117,7 @@ impl Persistence for SqlitePersistence {
         .bind(&ns.item)
         .bind(&ns.model)
         .bind(&ns.template_version)
-        .bind(&e.partition.context)
+        .bind(context_to_text(&e.context))
         .bind(&e.query)
         .bind(&e.response)
         .bind(vector_to_blob(&e.embedding))
