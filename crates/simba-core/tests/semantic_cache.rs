@@ -267,3 +267,98 @@ async fn the_judge_decides_wording_never_facts() {
     let far = cache.check_get_cache("Which warehouses ran out of pallets?", &alice).await.unwrap();
     assert!(!far.is_hit(), "{far:?}");
 }
+
+fn chat(turns: &[(&str, &str)]) -> Vec<Message> {
+    turns
+        .iter()
+        .map(|(role, content)| match *role {
+            "user" => Message::user(*content),
+            "assistant" => Message::assistant(*content),
+            other => panic!("role {other}"),
+        })
+        .collect()
+}
+
+/// A chat is decided on what its last message asks: reworded turns and small talk still hit, a
+/// follow-up in another context does not, and a stand-alone question hits in and out of chats.
+#[tokio::test]
+async fn chats_are_decided_on_what_they_ask() {
+    use simba_core::api::cache::question_in_scope;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = embedded_cache(&dir).await;
+    let ask = |messages: Vec<Message>| question_in_scope(String::new(), Some(messages), Scope::user("alice")).unwrap();
+
+    let (q, scope) = ask(chat(&[
+        ("user", "I'm on the Pro plan and thinking about adding seats."),
+        ("assistant", "Happy to help with seats on Pro."),
+        ("user", "How much does each extra seat cost?"),
+    ]));
+    cache.update_cache(&q, "Pro seats are $20 a month.", &scope, None).await.unwrap();
+    let stored = cache.entries(&cache.partition(&scope).namespace.id(), 0, 10).await.unwrap();
+    assert_eq!(stored[0].context, vec![Message::user("I'm on the Pro plan and thinking about adding seats.")]);
+
+    let (q, scope) = ask(chat(&[
+        ("user", "hi!"),
+        ("assistant", "Hello, how can I help?"),
+        ("user", "I'm on the Pro plan and thinking about adding seats."),
+        ("assistant", "Sure, seats on Pro."),
+        ("user", "How much does each extra seat cost?"),
+    ]));
+    let hit = cache.check_get_cache(&q, &scope).await.unwrap();
+    assert_eq!(hit_response(&hit), Some("Pro seats are $20 a month."), "{hit:?}");
+
+    let (q, scope) = ask(chat(&[
+        ("user", "I'm on the Basic plan and thinking about adding seats."),
+        ("assistant", "Happy to help with seats on Basic."),
+        ("user", "How much does each extra seat cost?"),
+    ]));
+    let miss = cache.check_get_cache(&q, &scope).await.unwrap();
+    assert!(!miss.is_hit(), "another plan in the context: {miss:?}");
+
+    // A stand-alone question in a chat hits the same question asked on its own, both ways.
+    let (q, scope) = ask(chat(&[
+        ("user", "Can I get an itemised invoice?"),
+        ("assistant", "Yes, under Billing."),
+        ("user", "How do I turn on single sign-on with Okta?"),
+    ]));
+    cache.update_cache(&q, "Settings → Security → SSO.", &scope, None).await.unwrap();
+    let alone =
+        cache.check_get_cache("How do I turn on single sign-on with Okta?", &Scope::user("alice")).await.unwrap();
+    assert_eq!(hit_response(&alone), Some("Settings → Security → SSO."), "{alone:?}");
+}
+
+/// Bad chats get a clear error or a miss with the reason, never a wrong hit.
+#[tokio::test]
+async fn bad_chats_are_clear_errors_or_misses() {
+    use simba_core::api::cache::question_in_scope;
+    use simba_core::engine::cache::conversation::{parse_chat, READ_MESSAGES};
+    let alice = || Scope::user("alice");
+    let err = |messages: Vec<Message>| question_in_scope(String::new(), Some(messages), alice()).unwrap_err().message;
+    assert!(err(vec![]).contains("no messages"));
+    assert!(err(chat(&[("user", "hi"), ("assistant", "hello")])).contains("from the assistant"));
+    let both = question_in_scope("q".into(), Some(chat(&[("user", "hi")])), alice()).unwrap_err().message;
+    assert!(both.contains("not both"), "{both}");
+    assert!(parse_chat(r#"[{"role":"robot","content":"hi"}]"#).unwrap_err().contains("unknown variant `robot`"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache = embedded_cache(&dir).await;
+    let many = Scope::user("alice").with_conversation(vec![Message::user("and?"); 10_000]);
+    let e = cache.check_get_cache("and then?", &many).await.unwrap_err();
+    assert!(e.message.contains("at most 1000"), "{e:?}");
+    let huge = Scope::user("alice").with_conversation(vec![Message::user("x".repeat(1 << 20))]);
+    let e = cache.check_get_cache("and then?", &huge).await.unwrap_err();
+    assert!(e.message.contains("bytes a turn"), "{e:?}");
+
+    // A follow-up whose chain of references runs past what the cache reads: stored never, a miss.
+    let mut long = vec![Message::user("Tell me about the Gold plan.")];
+    for _ in 0..READ_MESSAGES {
+        long.extend(chat(&[("user", "and its price?"), ("assistant", "It is 10.")]));
+    }
+    let scope = Scope::user("alice").with_conversation(long);
+    let e = cache.update_cache("and that?", "answer", &scope, None).await.unwrap_err();
+    assert!(e.message.contains("depends on turns older"), "{e:?}");
+    match cache.check_get_cache("and that?", &scope).await.unwrap() {
+        Lookup::Miss { reason, .. } => assert!(reason.contains("depends on turns older"), "{reason}"),
+        hit => panic!("{hit:?}"),
+    }
+}

@@ -123,12 +123,11 @@ pub fn asked(earlier: &[Message], question: &str) -> Asked {
                 _ => {}
             }
         }
-        // The assistant's message just before the current turn: read when the turn answers its
-        // question ("Which cabin?" / "economy") or picks up its words.
-        let replied_to = between.first().copied().filter(|a| {
-            (a.content.trim_end().ends_with('?') && word_count(&current) <= SHORT_REPLY_WORDS)
-                || shares_content_word(&current, &a.content)
-        });
+        // The assistant's message just before the current turn, read only when the turn is a
+        // short answer to its question ("Which cabin?" / "economy"): elsewhere the assistant's
+        // words restate the user's, and reading them would make rewordings of the reply count.
+        let replied_to =
+            between.first().copied().filter(|a| a.content.trim_end().ends_with('?') && is_short_reply(&current));
         let Some(previous) = previous else {
             if let Some(a) = replied_to {
                 context.push(a.clone());
@@ -138,7 +137,8 @@ pub fn asked(earlier: &[Message], question: &str) -> Asked {
             }
             break;
         };
-        if replied_to.is_none() && !depends_on(&current, &previous.content) {
+        let reads_before = between.iter().any(|a| shares_content_word(&current, &a.content));
+        if replied_to.is_none() && !reads_before && !depends_on(&current, &previous.content) {
             break;
         }
         if let Some(a) = replied_to {
@@ -191,6 +191,11 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '.' || c == '-'))
         .map(|w| w.trim_matches(|c: char| c == '.' || c == '\'' || c == '-').to_lowercase())
         .filter(|w| !w.is_empty())
+}
+
+/// A short statement ("economy", "yes, version 6.1"), not a question of its own.
+fn is_short_reply(text: &str) -> bool {
+    word_count(text) <= SHORT_REPLY_WORDS && !text.trim_end().ends_with('?')
 }
 
 fn word_count(text: &str) -> usize {
