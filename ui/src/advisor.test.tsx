@@ -95,6 +95,7 @@ describe("Advisor page", () => {
     expect(inFinding(f, "finding-preview")).not.toBeNull();
 
     expect(text("advisor-summary")).toContain("5 findings (1 critical, 2 warning, 2 info) from 8 rules: 2 ok, 1 without enough data");
+    expect(text("advisor-summary")).toContain("the profile's Redis plays the roles cache, celery_broker");
     expect(text("advisor-problem")).toContain("pg_stat_statements is not readable");
     expect(text("advisor-not-enough-data")).toContain("its memory is unknown");
   });

@@ -144,7 +144,7 @@ function Summary({ r }: { r: AdviceReport }) {
       <div>
         {r.findings.length} finding{r.findings.length === 1 ? "" : "s"} ({SEVERITIES.map((s) => `${counts[s]} ${s}`).join(", ")}) from {r.rules.length}{" "}
         rules: {ok} ok, {missing.length} without enough data. Collected {new Date(r.collected_at).toLocaleString()}
-        {r.redis_roles.length > 0 && `; the profile's Redis is a ${r.redis_roles.join(", ")}`}.
+        {r.redis_roles.length > 0 && `; the profile's Redis plays the roles ${r.redis_roles.join(", ")}`}.
       </div>
       {r.problems.map((p, i) => (
         <Problem key={i} testid="advisor-problem" text={p} />
