@@ -7,21 +7,26 @@ import { Profiles } from "./pages/Profiles";
 import { CachePage } from "./pages/CachePage";
 import { RedisPage } from "./pages/RedisPage";
 import { DatabasePage } from "./pages/DatabasePage";
+import { AdvisorPage, SeverityBadges, useAdviceCounts } from "./pages/AdvisorPage";
+import { QueuesPage } from "./pages/QueuesPage";
 import "./style.css";
 
-type Page = "overview" | "redis" | "database" | "profiles" | "cache";
+type Page = "overview" | "redis" | "database" | "queues" | "advisor" | "profiles" | "cache";
 
 function App() {
   const [page, setPage] = useState<Page>("overview");
   const [profiles, setProfiles] = useState<ProfileView[]>([]);
   const [profile, setProfile] = useState(localStorage.getItem("simba-profile") ?? "embedded");
+  // The Advisor item's badges: one `advise` now, then at most once a minute (or the page's own run).
+  const advice = useAdviceCounts(profile);
   const loadProfiles = () => call("list_profiles", {}).then(setProfiles).catch(() => {});
   useEffect(() => {
     loadProfiles();
   }, []);
-  const nav = (p: Page, label: string) => (
+  const nav = (p: Page, label: string, badges?: React.ReactNode) => (
     <button className={page === p ? "active" : ""} data-testid={`nav-${p}`} onClick={() => setPage(p)}>
       {label}
+      {badges}
     </button>
   );
   return (
@@ -31,6 +36,8 @@ function App() {
         {nav("overview", "Overview")}
         {nav("redis", "Redis")}
         {nav("database", "Database")}
+        {nav("queues", "Queues")}
+        {nav("advisor", "Advisor", <SeverityBadges counts={advice.counts} testid="nav-advisor-badges" />)}
         {nav("profiles", "Profiles")}
         {nav("cache", "Cache")}
       </nav>
@@ -51,6 +58,8 @@ function App() {
         {page === "overview" && <Overview profile={profile} />}
         {page === "redis" && <RedisPage profile={profile} />}
         {page === "database" && <DatabasePage profile={profile} />}
+        {page === "queues" && <QueuesPage profile={profile} />}
+        {page === "advisor" && <AdvisorPage profile={profile} onReport={advice.update} />}
         {page === "profiles" && <Profiles onChange={loadProfiles} />}
         {page === "cache" && <CachePage />}
       </main>

@@ -1,6 +1,6 @@
-// Pieces shared by the Redis and Database pages: the profile picker, the refresh bar with
+// Pieces shared by the Redis, Database, Queues and Advisor pages: the profile picker, the refresh bar with
 // auto-refresh that pauses while the page is hidden, and small formatting helpers.
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { ApiError } from "../../bindings/ApiError";
 import type { ProfileView } from "../../bindings/ProfileView";
 import type { Service } from "../../bindings/Service";
@@ -9,19 +9,29 @@ import { asError } from "../cache/util";
 
 export { asError };
 
-/** The profiles that have an endpoint for `service`, or null while loading. */
-export function useProfilesWith(service: Service): { names: string[] | null; error: ApiError | null } {
-  const [names, setNames] = useState<string[] | null>(null);
+/** Every profile (with its endpoints and read-only flag), or null while loading. */
+export function useProfiles(): { profiles: ProfileView[] | null; error: ApiError | null } {
+  const [profiles, setProfiles] = useState<ProfileView[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   useEffect(() => {
     let live = true;
     call("list_profiles", {})
-      .then((ps: ProfileView[]) => live && setNames(ps.filter((p) => p.endpoints.some((e) => e.service === service)).map((p) => p.name)))
-      .catch((e) => live && (setError(asError(e)), setNames([])));
+      .then((ps: ProfileView[]) => live && setProfiles(ps))
+      .catch((e) => live && (setError(asError(e)), setProfiles([])));
     return () => {
       live = false;
     };
-  }, [service]);
+  }, []);
+  return { profiles, error };
+}
+
+/** The profiles that have an endpoint for `service`, or null while loading. */
+export function useProfilesWith(service: Service): { names: string[] | null; error: ApiError | null } {
+  const { profiles, error } = useProfiles();
+  const names = useMemo(
+    () => profiles && profiles.filter((p) => p.endpoints.some((e) => e.service === service)).map((p) => p.name),
+    [profiles, service],
+  );
   return { names, error };
 }
 
