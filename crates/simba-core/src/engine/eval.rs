@@ -47,7 +47,9 @@ impl PairSide {
     /// What the side asks, as a lookup or a store would read it.
     pub fn asked(&self) -> Result<Asked, String> {
         match self {
-            PairSide::Question(q) => Ok(Asked { context: vec![], text: q.clone(), beyond_reach: false }),
+            PairSide::Question(q) => {
+                Ok(Asked { question: q.clone(), context: vec![], text: q.clone(), beyond_reach: false })
+            }
             PairSide::Chat(messages) => {
                 let (earlier, question) = conversation::split_chat(messages)?;
                 Ok(conversation::asked(earlier, question))
@@ -273,11 +275,15 @@ pub fn evaluate(
         vectors.extend(embedder.embed_batch(chunk).map_err(|e| ApiError::invalid(e.to_string()))?);
     }
     let mut details = Vec::with_capacity(pairs.len());
+    let mut turns_to_judge: Vec<Vec<(String, String)>> = Vec::with_capacity(pairs.len());
     for (i, p) in pairs.iter().enumerate() {
         let (va, vb) = (&vectors[2 * i], &vectors[2 * i + 1]);
-        let similarity: f32 = va.iter().zip(vb).map(|(x, y)| x * y).sum();
         let (a, b) = (&asked[2 * i], &asked[2 * i + 1]);
+        let unrelated_chats = conversation::same_question_in_unrelated_chats(a, b);
+        // The same words asked after unrelated turns: as similar as two questions get.
+        let similarity: f32 = if unrelated_chats { 1.0 } else { va.iter().zip(vb).map(|(x, y)| x * y).sum() };
         // The cached side is `a`; the incoming query is `b`.
+        let mut reworded_turns = vec![];
         let objection = if a.beyond_reach || b.beyond_reach {
             Some(verify::Objection {
                 reason: format!(
@@ -286,8 +292,12 @@ pub fn evaluate(
                 ),
                 about_wording: false,
             })
+        } else if unrelated_chats {
+            None
         } else if verify_candidates {
-            verify::objection(&b.text, &a.text)
+            let checks = decide::checks_for(&b.text, &b.context, &a.text, &a.context);
+            reworded_turns = checks.reworded_turns;
+            checks.objection
         } else {
             None
         };
@@ -302,6 +312,7 @@ pub fn evaluate(
             judge: None,
             served: false,
         });
+        turns_to_judge.push(reworded_turns);
     }
     // The judge reads, in one batch, every pair it could decide at some threshold of the sweep.
     if let (Some(judge), Some(p)) = (judge, policy) {
@@ -309,10 +320,20 @@ pub fn evaluate(
         let asked: Vec<usize> = (0..details.len())
             .filter(|&i| details[i].similarity >= lowest && details[i].checks() != Checks::Fact)
             .collect();
-        let texts: Vec<(&str, &str)> = asked.iter().map(|&i| (details[i].b.as_str(), details[i].a.as_str())).collect();
+        // Each pair's score is the lowest of its asked texts' and its reworded turns'.
+        let mut texts: Vec<(&str, &str)> = Vec::new();
+        let mut owner: Vec<usize> = Vec::new();
+        for &i in &asked {
+            texts.push((details[i].b.as_str(), details[i].a.as_str()));
+            owner.push(i);
+            for (mine, theirs) in &turns_to_judge[i] {
+                texts.push((mine.as_str(), theirs.as_str()));
+                owner.push(i);
+            }
+        }
         let scores = judge.score(&texts).map_err(|e| ApiError::internal(e.to_string()))?;
-        for (&i, s) in asked.iter().zip(scores) {
-            details[i].judge = Some(s);
+        for (&i, s) in owner.iter().zip(scores) {
+            details[i].judge = Some(details[i].judge.map_or(s, |j| decide::lowest_score(j, s)));
         }
     }
     for d in &mut details {

@@ -90,6 +90,8 @@ fn role_name(role: Role) -> &'static str {
 /// What a question asks once the turns it depends on are read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Asked {
+    /// The question itself (the chat's last message).
+    pub question: String,
     /// The earlier messages the question depends on, oldest first (empty for a stand-alone one).
     pub context: Vec<Message>,
     /// Those messages and the question, as one text: what is embedded, checked and judged.
@@ -137,22 +139,29 @@ pub fn asked(earlier: &[Message], question: &str) -> Asked {
             }
             break;
         };
-        let reads_before = between.iter().any(|a| shares_content_word(&current, &a.content));
-        if replied_to.is_none() && !reads_before && !depends_on(&current, &previous.content) {
+        let leans_back = if current == question {
+            // The question itself: in a chat, it is about what the chat is about unless it
+            // names what it asks about.
+            !is_self_contained(&current) || continues_chat(&current, window)
+        } else {
+            between.iter().any(|a| shares_content_word(&current, &a.content)) || depends_on(&current, &previous.content)
+        };
+        if replied_to.is_none() && !leans_back {
             break;
         }
         if let Some(a) = replied_to {
             context.push(a.clone());
         }
-        context.push(previous.clone());
-        current = previous.content.clone();
+        let said = without_small_talk(&previous.content);
+        context.push(Message { role: previous.role, content: said.clone() });
+        current = said;
         if i == 0 && start > 0 && depends_on_anything(&current) {
             beyond_reach = true;
         }
     }
     context.reverse();
     let text = asked_text(&context, question);
-    Asked { context, text, beyond_reach }
+    Asked { question: question.to_string(), context, text, beyond_reach }
 }
 
 /// The messages a question depends on and the question, as one text (an entry's is rebuilt from
@@ -182,10 +191,67 @@ pub fn asked_text(context: &[Message], question: &str) -> String {
     text
 }
 
+/// How two chats' earlier turns (each the turns its question depends on) compare, turn by turn
+/// (the user's turns in order): `Err` with why they differ in substance (a turn more on one
+/// side, or a check's objection about a fact), else the pairs of turns only reworded, which the
+/// judge must read. Turn by turn, both ways: across whole chats the checks would match a word of
+/// one turn with the same word in another ("Tier 1 is the frontline" / "Tier 2 handles
+/// escalations"), and one way only they forgive words one side adds about the asker, which is
+/// exactly where a user changes their mind ("keep the appeal going").
+pub fn compare_turns(a: &[Message], b: &[Message]) -> Result<Vec<(String, String)>, String> {
+    let turns =
+        |ctx: &[Message]| ctx.iter().filter(|m| m.role == Role::User).map(|m| m.content.clone()).collect::<Vec<_>>();
+    let (ta, tb) = (turns(a), turns(b));
+    if ta.len() != tb.len() {
+        return Err(format!("{} turns against {}", ta.len(), tb.len()));
+    }
+    let mut reworded = Vec::new();
+    for (x, y) in ta.into_iter().zip(tb) {
+        if words(&x).eq(words(&y)) {
+            continue;
+        }
+        match super::verify::objection(&x, &y).or_else(|| super::verify::objection(&y, &x)) {
+            Some(o) if !o.about_wording => return Err(o.reason),
+            _ => reworded.push((x, y)),
+        }
+    }
+    Ok(reworded)
+}
+
+/// Whether two chats ask the very same question after unrelated earlier turns: the same words,
+/// neither leaning back (no pronoun pointing back, not short), and earlier turns about different
+/// things (hardly a content word in common, none shared with the question). Such a question does
+/// not depend on its chat, though alone it did not look self-contained.
+pub fn same_question_in_unrelated_chats(a: &Asked, b: &Asked) -> bool {
+    let norm = |q: &str| words(q).collect::<Vec<_>>();
+    if a.context.is_empty() || b.context.is_empty() || norm(&a.question) != norm(&b.question) {
+        return false;
+    }
+    if depends_on_anything(&a.question) {
+        return false;
+    }
+    let words_of = |ctx: &[Message]| -> std::collections::BTreeSet<String> {
+        ctx.iter().flat_map(|m| content_words(&m.content).collect::<Vec<_>>()).collect()
+    };
+    let (wa, wb) = (words_of(&a.context), words_of(&b.context));
+    let asked: std::collections::BTreeSet<String> = content_words(&a.question).collect();
+    let common = wa.intersection(&wb).count() as f32 / wa.union(&wb).count().max(1) as f32;
+    // Too few words to tell a topic ("I'm an undergraduate"): not known to be unrelated.
+    let enough = wa.len().min(wb.len()) >= MIN_TOPIC_WORDS;
+    enough && common <= MAX_SHARED_UNRELATED_WORDS && asked.is_disjoint(&wa) && asked.is_disjoint(&wb)
+}
+
+/// Fewest content words earlier turns need before they can be called unrelated to others.
+const MIN_TOPIC_WORDS: usize = 2;
+/// At most this share of content words in common: two chats' earlier turns are unrelated.
+const MAX_SHARED_UNRELATED_WORDS: f32 = 0.1;
+
 /// Replies this short read the assistant's question before them.
 const SHORT_REPLY_WORDS: usize = 4;
 /// Questions this short lean on the turn before them ("and in March?", "what's the fee?").
 const SHORT_QUESTION_WORDS: usize = 5;
+/// Fewest words of a question that stands on its own in a chat.
+const SELF_CONTAINED_WORDS: usize = 7;
 
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '.' || c == '-'))
@@ -284,16 +350,135 @@ fn refers_back(text: &str) -> bool {
     if CONTINUING.iter().any(|c| lower.starts_with(&format!("{c} ")) || lower == *c) {
         return true;
     }
-    words(text).any(|w| BACK.contains(&w.as_str()))
+    let ws: Vec<String> = words(text).collect();
+    ws.iter().enumerate().any(|(i, w)| {
+        // "Is there a grace period", "there are no fees": "there" that points nowhere.
+        let existential = w == "there"
+            && (ws.get(i + 1).is_some_and(|n| EXISTENTIAL.contains(&n.as_str()))
+                || i.checked_sub(1).and_then(|p| ws.get(p)).is_some_and(|p| EXISTENTIAL.contains(&p.as_str())));
+        BACK.contains(&w.as_str()) && !existential
+    })
 }
+
+/// Verbs that make "there" existential next to them.
+const EXISTENTIAL: &[&str] =
+    &["is", "are", "was", "were", "be", "been", "isn't", "aren't", "any", "will", "would", "could", "might"];
 
 /// Turns that carry nothing the question could depend on: greetings, thanks, acknowledgements.
 fn is_small_talk(text: &str) -> bool {
-    let ws: Vec<String> = words(text).collect();
-    !ws.is_empty() && ws.len() <= 12 && ws.iter().all(|w| SMALL_TALK.contains(&w.as_str()))
+    sentences(text).all(is_small_talk_sentence)
+}
+
+/// A sentence of greeting, thanks or waiting: small-talk words only. ("yes", "no" and "do it"
+/// are not: they answer what the assistant proposed.)
+fn is_small_talk_sentence(sentence: &str) -> bool {
+    let ws: Vec<String> = words(sentence).collect();
+    ws.len() <= 12 && ws.iter().all(|w| SMALL_TALK.contains(&w.as_str()))
+}
+
+fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    text.split_inclusive(['.', '!', '?', '\n']).map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A turn without its small-talk sentences ("Perfect, thanks! And in March?" is "And in March?").
+fn without_small_talk(text: &str) -> String {
+    sentences(text).filter(|s| !is_small_talk_sentence(s)).collect::<Vec<_>>().join(" ")
+}
+
+/// A question that names what it asks about: long enough, no word pointing back, and an anchor
+/// (a name, a number, a code such as "prod-eu-1"). "Is there a grace period for late returns?"
+/// is not: in a chat it is about the order, plan or place the chat is about.
+fn is_self_contained(text: &str) -> bool {
+    !refers_back(text) && word_count(text) >= SELF_CONTAINED_WORDS && has_anchor(text)
+}
+
+/// Whether a question picks up the subject of the user's recent turns (a content word in common).
+fn continues_chat(question: &str, window: &[Message]) -> bool {
+    window
+        .iter()
+        .rev()
+        .filter(|m| m.role == Role::User)
+        .take(RECENT_USER_TURNS)
+        .any(|m| shares_content_word(question, &m.content))
+}
+
+/// How many of the user's latest turns a self-contained question is checked against.
+const RECENT_USER_TURNS: usize = 3;
+
+fn has_anchor(text: &str) -> bool {
+    sentences(text).any(|sentence| {
+        sentence.split_whitespace().enumerate().any(|(i, raw)| {
+            let w = raw.trim_matches(|c: char| !c.is_alphanumeric());
+            let upper = w.chars().filter(|c| c.is_uppercase()).count();
+            w.chars().any(|c| c.is_ascii_digit())
+                || (upper >= 2 && w.len() >= 2)
+                || (i > 0 && upper >= 1 && w != "I" && !w.starts_with("I'"))
+                || w.trim_matches('-').contains(['-', '_', '.', '/'])
+        })
+    })
 }
 
 const SMALL_TALK: &[&str] = &[
+    "for",
+    "to",
+    "all",
+    "on",
+    "is",
+    "are",
+    "it",
+    "that's",
+    "what",
+    "one",
+    "right",
+    "have",
+    "can",
+    "check",
+    "let",
+    "wait",
+    "being",
+    "pulled",
+    "into",
+    "meeting",
+    "waiting",
+    "star",
+    "you're",
+    "just",
+    "sorry",
+    "busy",
+    "brb",
+    "lol",
+    "wow",
+    "impressive",
+    "thought",
+    "back",
+    "brb",
+    "sec",
+    "give",
+    "minute",
+    "hang",
+    "excellent",
+    "lovely",
+    "bot",
+    "folks",
+    "everyone",
+    "hmm",
+    "ah",
+    "oh",
+    "noted",
+    "sorry",
+    "super",
+    "amazing",
+    "awesome",
+    "exactly",
+    "wanted",
+    "know",
+    "good",
+    "bad",
+    "shame",
+    "pity",
+    "figured",
+    "guessed",
+    "expected",
     "hi",
     "hello",
     "hey",
@@ -318,12 +503,8 @@ const SMALL_TALK: &[&str] = &[
     "nice",
     "awesome",
     "perfect",
-    "sure",
     "got",
-    "it",
     "alright",
-    "all",
-    "right",
     "fine",
     "sounds",
     "that",
@@ -334,7 +515,6 @@ const SMALL_TALK: &[&str] = &[
     "so",
     "a",
     "lot",
-    "for",
     "the",
     "help",
     "appreciate",
@@ -345,9 +525,6 @@ const SMALL_TALK: &[&str] = &[
     "makes",
     "sense",
     "hold",
-    "on",
-    "wait",
-    "one",
     "sec",
     "second",
     "moment",
@@ -356,36 +533,23 @@ const SMALL_TALK: &[&str] = &[
     "there",
     "team",
     "again",
-    "yes",
-    "yeah",
-    "yep",
-    "no",
     "problem",
     "welcome",
     "you're",
     "glad",
-    "to",
     "happy",
     "how",
-    "are",
     "doing",
     "well",
     "am",
     "i'm",
-    "is",
-    "what",
-    "can",
-    "do",
     "today",
     "anything",
     "assist",
     "with",
     "question",
     "quick",
-    "have",
-    "let",
     "me",
-    "check",
 ];
 
 const STOP: &[&str] = &[
@@ -417,10 +581,39 @@ mod tests {
     #[test]
     fn a_stand_alone_question_is_asked_as_it_is() {
         let earlier = chat(&[("u", "Can I get an itemised bill?"), ("a", "Yes, under Bills in the app.")]);
-        let a = asked(&earlier, "How do I block calls from unknown numbers?");
+        let a = asked(&earlier, "How do I block calls from unknown numbers on an iPhone 15?");
         assert!(a.context.is_empty());
-        assert_eq!(a.text, "How do I block calls from unknown numbers?");
+        assert_eq!(a.text, "How do I block calls from unknown numbers on an iPhone 15?");
         assert!(!a.beyond_reach);
+        // Without a name or number to hang on, a question in a chat is about what the chat is about.
+        let a = asked(&earlier, "Is there a fee for that kind of bill?");
+        assert_eq!(a.context, vec![Message::user("Can I get an itemised bill?")]);
+    }
+
+    #[test]
+    fn the_same_question_after_unrelated_turns_stands_alone() {
+        let q = "Is there a grace period for late returns?";
+        let one = asked(&chat(&[("u", "I left my sunglasses in the car I returned today.")]), q);
+        let two = asked(&chat(&[("u", "Do you accept international driving licenses?")]), q);
+        assert!(!one.context.is_empty() && !two.context.is_empty());
+        assert!(same_question_in_unrelated_chats(&one, &two));
+        // Same frame, a detail changed: related, and too few words to tell anyway.
+        let mba = asked(
+            &chat(&[("u", "I'm a graduate student in the MBA program.")]),
+            "how much is tuition per credit hour?",
+        );
+        let ug = asked(&chat(&[("u", "I'm an undergraduate.")]), "how much is tuition per credit hour?");
+        assert!(!same_question_in_unrelated_chats(&mba, &ug));
+    }
+
+    #[test]
+    fn earlier_turns_are_compared_turn_by_turn() {
+        let a = chat(&[("u", "we have two support teams, Tier 1 and Tier 2."), ("u", "Tier 1 is the frontline.")]);
+        let b = chat(&[("u", "we have two support teams, Tier 1 and Tier 2."), ("u", "Tier 2 handles escalations.")]);
+        assert!(compare_turns(&a, &b).is_err() || !compare_turns(&a, &b).unwrap().is_empty());
+        let c = chat(&[("u", "we have two support teams, Tier 1 and Tier 2.")]);
+        assert_eq!(compare_turns(&a, &c).unwrap_err(), "2 turns against 1");
+        assert_eq!(compare_turns(&a, &a).unwrap(), vec![]);
     }
 
     #[test]
@@ -458,7 +651,7 @@ mod tests {
             earlier.extend(chat(&[("u", "and its price?"), ("a", "It is 10.")]));
         }
         assert!(asked(&earlier, "and that?").beyond_reach);
-        assert!(!asked(&earlier, "How do I reset my router to factory settings?").beyond_reach);
+        assert!(!asked(&earlier, "How do I reset a Netgear R7000 router to factory settings?").beyond_reach);
     }
 
     #[test]

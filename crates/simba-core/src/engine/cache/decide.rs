@@ -10,8 +10,9 @@
 //!   both texts together and tells them from traps, which cosine cannot.
 //! - Numbers, dates, negation, names, opposites and roles are never the judge's to overrule.
 
+use super::conversation::{self, Message};
 use super::types::CacheSettings;
-use super::verify::Objection;
+use super::verify::{self, Objection};
 
 /// What the similarity and the checks say before the judge is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +85,49 @@ pub fn first_step(similarity: f32, threshold: f32, checks: Checks, judge: Option
         Some(j) if checks != Checks::Fact && similarity >= j.floor.min(threshold) => Step::AskJudge,
         _ => Step::Refuse,
     }
+}
+
+/// The lower of two judge scores; not a number if either is not (`f32::min` would drop it).
+pub fn lowest_score(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.min(b)
+    }
+}
+
+/// What the checks say of a cached question for an incoming one, each with the chat turns it
+/// depends on and its asked text (those turns, then the question).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatChecks {
+    pub objection: Option<Objection>,
+    /// Pairs (incoming, cached) of earlier turns that are only reworded: served only if the judge
+    /// vouches for each (and for the asked texts).
+    pub reworded_turns: Vec<(String, String)>,
+}
+
+/// Two chats whose earlier turns both matter must agree on them turn by turn: a changed plan,
+/// item or intent there is a fact about what the question means, never the judge's to overrule
+/// (read as one long text, it calls two chats "nearly the same" when only a detail changed); a
+/// turn merely reworded goes to the judge, read on its own.
+pub fn checks_for(query: &str, query_context: &[Message], cached: &str, cached_context: &[Message]) -> ChatChecks {
+    let mut reworded_turns = Vec::new();
+    if !query_context.is_empty() && !cached_context.is_empty() {
+        match conversation::compare_turns(query_context, cached_context) {
+            Err(why) => {
+                let reason = format!("the earlier turns differ: {why}");
+                return ChatChecks { objection: Some(Objection { reason, about_wording: false }), reworded_turns };
+            }
+            Ok(pairs) => reworded_turns = pairs,
+        }
+    }
+    let objection = verify::objection(query, cached).or_else(|| {
+        (!reworded_turns.is_empty()).then(|| Objection {
+            reason: format!("{} earlier turn(s) reworded", reworded_turns.len()),
+            about_wording: true,
+        })
+    });
+    ChatChecks { objection, reworded_turns }
 }
 
 #[cfg(test)]

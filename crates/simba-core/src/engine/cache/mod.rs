@@ -177,14 +177,14 @@ impl SemanticCache {
         self
     }
 
-    /// For each of `n` candidates, why the judge will not vouch for it as an answer to `query`
-    /// (None: it does); only those in `asked` (index, text) are read, in one batch, off the async
-    /// threads (a pass takes milliseconds). A judge that fails refuses them all: a miss, never a
+    /// For each of `n` candidates, why the judge will not vouch for it; only those in `asked`
+    /// (index, the (incoming, cached) texts it must vouch for: the asked texts, and earlier turns
+    /// only reworded) are read, in one batch, off the async threads (a pass takes milliseconds).
+    /// A candidate's score is its lowest. A judge that fails refuses them all: a miss, never a
     /// wrong hit.
     async fn judge_refusals(
         &self,
-        query: &str,
-        asked: Vec<(usize, String)>,
+        asked: Vec<(usize, Vec<(String, String)>)>,
         n: usize,
         policy: Option<JudgePolicy>,
     ) -> Vec<Option<String>> {
@@ -193,19 +193,25 @@ impl SemanticCache {
             out.fill(Some("the judge is off".into()));
             return out;
         };
-        let query = query.to_string();
-        let texts: Vec<String> = asked.iter().map(|(_, t)| t.clone()).collect();
+        let owners: Vec<usize> = asked.iter().flat_map(|(i, pairs)| pairs.iter().map(move |_| *i)).collect();
+        let texts: Vec<(String, String)> = asked.into_iter().flat_map(|(_, pairs)| pairs).collect();
         let scored = tokio::task::spawn_blocking(move || {
-            let pairs: Vec<(&str, &str)> = texts.iter().map(|t| (query.as_str(), t.as_str())).collect();
+            let pairs: Vec<(&str, &str)> = texts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
             judge.score(&pairs).map_err(|e| e.to_string())
         })
         .await
         .unwrap_or_else(|e| Err(format!("the judge failed: {e}")));
         match scored {
             Ok(scores) => {
-                for ((i, _), s) in asked.iter().zip(scores) {
-                    out[*i] =
-                        (!policy.vouches(s)).then(|| format!("the judge gives {s:.3} (needs {:.3})", policy.min_score));
+                let mut lowest: Vec<Option<f32>> = vec![None; n];
+                for (&i, s) in owners.iter().zip(scores) {
+                    lowest[i] = Some(lowest[i].map_or(s, |l| decide::lowest_score(l, s)));
+                }
+                for (i, score) in lowest.into_iter().enumerate() {
+                    if let Some(s) = score {
+                        out[i] = (!policy.vouches(s))
+                            .then(|| format!("the judge gives {s:.3} (needs {:.3})", policy.min_score));
+                    }
                 }
             }
             Err(e) => {
@@ -328,8 +334,10 @@ impl SemanticCache {
             });
         }
         let query = asked.text.as_str();
-        let vector = self.embed(query)?;
-        let candidates = match self.store.search(&partition, &vector, CANDIDATES, now).await {
+        // Entries are found by their question (a follow-up is found in every chat it was asked
+        // in), then decided on what each asks: the turns it depends on and the question.
+        let vector = self.embed(&asked.question)?;
+        let found = match self.store.search(&partition, &vector, CANDIDATES, now).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(namespace = %ns_id, "semantic cache lookup failed, answering as a miss: {e}");
@@ -342,6 +350,7 @@ impl SemanticCache {
                 });
             }
         };
+        let candidates = self.similarities_of_asked(&asked, &vector, found)?;
         let best_similarity = candidates.first().map(|(_, s)| *s);
         let mut chosen = None;
         let mut reason = match best_similarity {
@@ -356,32 +365,50 @@ impl SemanticCache {
         let lowest = decide::lowest_served(settings.similarity_threshold, judge_policy);
         // The checks are cheap: run them on every candidate that could be served, so the judge,
         // if needed, reads all its candidates in one batch (one pass, not one per candidate).
-        let considered: Vec<(&CacheEntry, String, f32, Option<verify::Objection>, Step)> = candidates
+        let considered: Vec<Considered> = candidates
             .iter()
             .take_while(|(_, sim)| sim.is_finite() && *sim >= lowest)
             .map(|(entry, sim)| {
                 let cached = conversation::asked_text(&entry.context, &entry.query);
+                let refuse = |reason: String| Considered {
+                    entry,
+                    similarity: *sim,
+                    objection: Some(verify::Objection { reason, about_wording: false }),
+                    step: Step::Refuse,
+                    judge_pairs: vec![],
+                };
                 // An entry stored before long texts were refused: its vector stands for its
                 // beginning only, so it is never served.
                 if let Ok(Some(why)) = self.too_long(&cached) {
-                    let objection =
-                        verify::Objection { reason: format!("the cached query is {why}"), about_wording: false };
-                    return (entry, cached, *sim, Some(objection), Step::Refuse);
+                    return refuse(format!("the cached query is {why}"));
                 }
-                let objection = if settings.verify_candidates { verify::objection(query, &cached) } else { None };
+                let theirs = conversation::Asked {
+                    question: entry.query.clone(),
+                    context: entry.context.clone(),
+                    text: cached.clone(),
+                    beyond_reach: false,
+                };
+                let checks =
+                    if !settings.verify_candidates || conversation::same_question_in_unrelated_chats(&theirs, &asked) {
+                        decide::ChatChecks::default()
+                    } else {
+                        decide::checks_for(query, &asked.context, &cached, &entry.context)
+                    };
                 let step = decide::first_step(
                     *sim,
                     settings.similarity_threshold,
-                    Checks::of(objection.as_ref()),
+                    Checks::of(checks.objection.as_ref()),
                     judge_policy,
                 );
-                (entry, cached, *sim, objection, step)
+                let mut judge_pairs = vec![(query.to_string(), cached)];
+                judge_pairs.extend(checks.reworded_turns);
+                Considered { entry, similarity: *sim, objection: checks.objection, step, judge_pairs }
             })
             .collect();
         let mut judged: Option<Vec<Option<String>>> = None;
         // A miss explains the closest candidate's refusal, not the last one's.
         let mut refused_closest = false;
-        for (i, (entry, _, sim, objection, step)) in considered.iter().enumerate() {
+        for (i, Considered { entry, similarity: sim, objection, step, .. }) in considered.iter().enumerate() {
             match step {
                 Step::Serve => {}
                 Step::Refuse => {
@@ -396,10 +423,10 @@ impl SemanticCache {
                         let asked = considered
                             .iter()
                             .enumerate()
-                            .filter(|(_, c)| c.4 == Step::AskJudge)
-                            .map(|(j, c)| (j, c.1.clone()))
+                            .filter(|(_, c)| c.step == Step::AskJudge)
+                            .map(|(j, c)| (j, c.judge_pairs.clone()))
                             .collect();
-                        judged = Some(self.judge_refusals(query, asked, considered.len(), judge_policy).await);
+                        judged = Some(self.judge_refusals(asked, considered.len(), judge_policy).await);
                     }
                     if let Some(refusal) = judged.as_ref().and_then(|r| r[i].as_ref()) {
                         if !refused_closest {
@@ -458,6 +485,53 @@ impl SemanticCache {
         Ok(result)
     }
 
+    /// The similarity each found entry is decided at: for two questions asked on their own, their
+    /// vectors' cosine (as found); where either depends on earlier turns, the cosine of the asked
+    /// texts (the turns, then the question), or 1 for the same question after unrelated turns.
+    /// Sorted closest first.
+    fn similarities_of_asked(
+        &self,
+        asked: &conversation::Asked,
+        question_vector: &[f32],
+        found: Vec<(CacheEntry, f32)>,
+    ) -> ApiResult<Vec<(CacheEntry, f32)>> {
+        if asked.context.is_empty() && found.iter().all(|(e, _)| e.context.is_empty()) {
+            return Ok(found);
+        }
+        let asked_vector = if asked.context.is_empty() { question_vector.to_vec() } else { self.embed(&asked.text)? };
+        // Every entry whose similarity changes is embedded as what it asks, in one batch (stores
+        // do not all return vectors, and a context-free entry's vector is its question's anyway).
+        let reread = |e: &CacheEntry| !e.context.is_empty() || !asked.context.is_empty();
+        let texts: Vec<String> = found
+            .iter()
+            .filter(|(e, _)| reread(e))
+            .map(|(e, _)| conversation::asked_text(&e.context, &e.query))
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let mut vectors =
+            if refs.is_empty() { vec![] } else { self.embedder.embed_batch(&refs).map_err(embed_error)? }.into_iter();
+        let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        let mut out = Vec::with_capacity(found.len());
+        for (entry, sim) in found {
+            if !reread(&entry) {
+                out.push((entry, sim));
+                continue;
+            }
+            let v = vectors.next().unwrap_or_default();
+            let theirs = conversation::Asked {
+                question: entry.query.clone(),
+                context: entry.context.clone(),
+                text: String::new(),
+                beyond_reach: false,
+            };
+            let same_alone = conversation::same_question_in_unrelated_chats(&theirs, asked);
+            let similarity = if same_alone { 1.0 } else { cosine(&asked_vector, &v) };
+            out.push((entry, similarity));
+        }
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        Ok(out)
+    }
+
     /// Stores `response` for `query` in `scope`'s partition; `ttl_seconds` overrides the
     /// namespace's TTL (0 = no expiry). Returns the entry id once it is durable.
     pub async fn update_cache(
@@ -476,7 +550,8 @@ impl SemanticCache {
             expiry_after(0, ttl).map_err(ApiError::invalid)?;
         }
         let asked = self.asked_storable(query, scope)?;
-        let vector = self.embed(&asked.text)?;
+        // Found by its question; decided on what it asks (see `check_get_cache`).
+        let vector = self.embed(query)?;
         self.insert_embedded(query, asked.context, response, scope, vector, ttl_seconds).await
     }
 
@@ -554,7 +629,7 @@ impl SemanticCache {
                 }
             }
             let asked = chunk.iter().map(|(q, _)| self.asked_storable(q, scope)).collect::<ApiResult<Vec<_>>>()?;
-            let texts: Vec<&str> = asked.iter().map(|a| a.text.as_str()).collect();
+            let texts: Vec<&str> = chunk.iter().map(|(q, _)| q.as_str()).collect();
             let vectors = self.embedder.embed_batch(&texts).map_err(embed_error)?;
             for (((q, r), a), v) in chunk.iter().zip(asked).zip(vectors) {
                 self.insert_embedded(q, a.context, r, scope, v, None).await?;
@@ -674,4 +749,14 @@ fn clip(s: &str, n: usize) -> String {
     } else {
         format!("{}…", s.chars().take(n).collect::<String>())
     }
+}
+
+/// A found entry as the decision sees it.
+struct Considered<'a> {
+    entry: &'a CacheEntry,
+    similarity: f32,
+    objection: Option<verify::Objection>,
+    step: Step,
+    /// The (incoming, cached) texts the judge must vouch for, if asked.
+    judge_pairs: Vec<(String, String)>,
 }
