@@ -395,6 +395,30 @@ fn show<T: AsRef<str>>(s: &BTreeSet<T>) -> String {
 }
 
 /// The first fact that differs, as a reason an admin can read.
+/// A figure or a comparison one side names and the other leaves to its words: "How many units
+/// are left" / "the remaining stock", "longer than ten years" / "tenure exceeds ten years", "the
+/// best way to" / "how do I". The words may or may not carry it, which the judge can read.
+pub fn implicit_figure(q: &Facts, c: &Facts) -> Option<String> {
+    let strip = |s: &BTreeSet<&'static str>| -> BTreeSet<&'static str> {
+        s.iter().copied().filter(|a| *a != "total").collect()
+    };
+    let (qa, ca) = (strip(&q.aggregations), strip(&c.aggregations));
+    if qa != ca && (qa.is_empty() || ca.is_empty()) {
+        let implied = |a: &BTreeSet<&'static str>, other: &Facts| a.iter().all(|x| other.implied.contains(x));
+        if !(implied(&qa, c) && implied(&ca, q)) {
+            return Some(format!(
+                "only one names the figure asked for ({} vs {})",
+                show(&q.aggregations),
+                show(&c.aggregations)
+            ));
+        }
+    }
+    if q.comparators != c.comparators {
+        return Some(format!("only one names a comparison ({} vs {})", show(&q.comparators), show(&c.comparators)));
+    }
+    None
+}
+
 pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
     // Soft numbers count only when the other side names that number too, or names none at all.
     let with_soft = |a: &Facts, b: &Facts| -> BTreeSet<String> {
@@ -433,7 +457,9 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
         let explained = |x: &&str| other_names.contains(x) || (other_names.is_empty() && other.implied.contains(x));
         !a.iter().all(explained)
     };
-    if qa != ca && (unexplained(&qa, c, &ca) || unexplained(&ca, q, &qa)) {
+    // One side naming a figure the other leaves to its words ("How many are left" / "the
+    // remaining stock", "best way to" / "how do I") is wording: see `implicit_figure`.
+    if qa != ca && !qa.is_empty() && !ca.is_empty() && (unexplained(&qa, c, &ca) || unexplained(&ca, q, &qa)) {
         return Some(format!("the figure asked for differs ({} vs {})", show(&q.aggregations), show(&c.aggregations)));
     }
     if !q.relative.is_empty() && !c.relative.is_empty() && q.relative.is_disjoint(&c.relative) {
@@ -443,7 +469,7 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
             show(&c.relative)
         ));
     }
-    if q.comparators != c.comparators {
+    if q.comparators != c.comparators && !q.comparators.is_empty() && !c.comparators.is_empty() {
         return Some(format!("comparison direction differs ({} vs {})", show(&q.comparators), show(&c.comparators)));
     }
     if q.scope != c.scope {

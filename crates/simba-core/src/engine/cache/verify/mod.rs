@@ -86,7 +86,10 @@ pub fn objection(query: &str, candidate: &str) -> Option<Objection> {
     let (mut q, mut c) = (text::analyse(query), text::analyse(candidate));
     spelling::harmonise(&mut q, &mut c);
     let (qf, cf) = (facts::Facts::of(&q), facts::Facts::of(&c));
-    facts::compare(&qf, &cf).map(Objection::fact).or_else(|| align::compare(&q, &c, &qf, &cf))
+    facts::compare(&qf, &cf)
+        .map(Objection::fact)
+        .or_else(|| align::compare(&q, &c, &qf, &cf))
+        .or_else(|| facts::implicit_figure(&qf, &cf).map(|reason| Objection { reason, about_wording: true }))
 }
 
 #[cfg(test)]
