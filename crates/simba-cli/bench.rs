@@ -1,7 +1,11 @@
 //! `simba-tuner bench cache`: the measurements recorded in docs/BENCHMARKS.md.
 
 use clap::Args;
-use simba_core::engine::bench::{embed_bench, index_bench, judge_bench, sample_questions};
+use simba_core::engine::bench::{chat_bench, embed_bench, index_bench, judge_bench, sample_questions};
+use simba_core::engine::cache::SemanticCache;
+use simba_core::engine::store::indexed::IndexedStore;
+use simba_core::engine::store::sqlite::SqlitePersistence;
+use simba_core::error::ApiError;
 use simba_core::Service;
 use std::process::ExitCode;
 
@@ -19,6 +23,11 @@ pub struct BenchArgs {
     /// Texts for the embedding measurement (0 skips it).
     #[arg(long, default_value_t = 1024)]
     texts: usize,
+    /// Entries for the chat lookup measurement (0 skips it), and its chats' length in messages.
+    #[arg(long, default_value_t = 10000)]
+    chat_entries: usize,
+    #[arg(long, default_value_t = 20)]
+    chat_turns: usize,
     #[arg(long)]
     json: bool,
 }
@@ -77,6 +86,34 @@ pub async fn run(service: &Service, args: BenchArgs) -> anyhow::Result<ExitCode>
                 report.insert("judge_skipped".into(), serde_json::Value::String(e));
             }
         }
+    }
+    if args.chat_entries > 0 {
+        // A cache of its own in a temporary folder: the measurement writes entries.
+        let dir = std::env::temp_dir().join(format!("simba-bench-chat-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let measured = async {
+            let embedder = service.engine().embedder().await?;
+            let persist =
+                SqlitePersistence::open(&dir.join("cache.db")).await.map_err(|e| ApiError::internal(e.to_string()))?;
+            let store =
+                IndexedStore::open(persist, embedder.dims()).await.map_err(|e| ApiError::internal(e.to_string()))?;
+            let judge = service.engine().judge().await.ok();
+            let cache = SemanticCache::new(embedder, std::sync::Arc::new(store)).with_judge(judge);
+            chat_bench(&cache, args.chat_entries, args.chat_turns, args.queries.min(500)).await
+        }
+        .await;
+        let _ = std::fs::remove_dir_all(&dir);
+        let r = match measured {
+            Ok(r) => r,
+            Err(e) => return Ok(crate::report(&e, args.json)),
+        };
+        if !args.json {
+            println!(
+                "chat lookup ({} entries, {}-message chats, {} lookups): alone p50 {:.2} ms p99 {:.2} ms; in a chat p50 {:.2} ms p99 {:.2} ms",
+                r.entries, r.turns, r.lookups, r.plain_p50_ms, r.plain_p99_ms, r.chat_p50_ms, r.chat_p99_ms
+            );
+        }
+        report.insert("chat".into(), serde_json::to_value(&r)?);
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

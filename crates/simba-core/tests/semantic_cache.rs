@@ -356,9 +356,9 @@ async fn bad_chats_are_clear_errors_or_misses() {
     }
     let scope = Scope::user("alice").with_conversation(long);
     let e = cache.update_cache("and that?", "answer", &scope, None).await.unwrap_err();
-    assert!(e.message.contains("depends on turns older"), "{e:?}");
+    assert!(e.message.contains("depends on more earlier turns"), "{e:?}");
     match cache.check_get_cache("and that?", &scope).await.unwrap() {
-        Lookup::Miss { reason, .. } => assert!(reason.contains("depends on turns older"), "{reason}"),
+        Lookup::Miss { reason, .. } => assert!(reason.contains("depends on more earlier turns"), "{reason}"),
         hit => panic!("{hit:?}"),
     }
 }

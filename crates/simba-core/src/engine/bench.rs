@@ -415,3 +415,90 @@ mod tests {
         }
     }
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatBench {
+    pub entries: u32,
+    pub turns: u32,
+    pub lookups: u32,
+    /// A question asked on its own.
+    pub plain_p50_ms: f64,
+    pub plain_p99_ms: f64,
+    /// The same questions as the last message of a chat of `turns` messages (a follow-up that
+    /// leans on the chat, so the turns are read, embedded and compared).
+    pub chat_p50_ms: f64,
+    pub chat_p99_ms: f64,
+}
+
+/// What reading a chat adds to a lookup: `cache` is filled with `entries` questions, a tenth of
+/// them stored as follow-ups in a chat, then each probe is looked up on its own and as the end of
+/// a chat of `turns` messages. Use a cache of its own (it is written to).
+pub async fn chat_bench(
+    cache: &super::cache::SemanticCache,
+    entries: usize,
+    turns: usize,
+    lookups: usize,
+) -> crate::error::ApiResult<ChatBench> {
+    use super::cache::conversation::Message;
+    use super::cache::types::Scope;
+    let questions = sample_questions(entries.max(lookups));
+    // Earlier turns on topics of their own, the last of them the one the follow-up leans on.
+    let chat = |i: usize| -> Vec<Message> {
+        (0..turns.saturating_sub(1))
+            .map(|t| {
+                if t % 2 == 0 {
+                    let topic = TOPICS[(i + t / 2) % TOPICS.len()];
+                    Message::user(format!("{topic} in {}", REGIONS[(i + t) % REGIONS.len()]))
+                } else {
+                    Message::assistant(format!("Here you are ({t})."))
+                }
+            })
+            .collect()
+    };
+    let alone = Scope::user("bench");
+    let pairs: Vec<(String, String)> =
+        questions[..entries].iter().map(|q| (q.clone(), format!("answer to {q}"))).collect();
+    cache.update_many(&pairs, &alone, |_| {}).await?;
+    for i in (0..entries).step_by(10) {
+        let scope = Scope::user("bench").with_conversation(chat(i));
+        cache.update_cache("and what about last month?", &format!("follow-up {i}"), &scope, None).await?;
+    }
+    let (mut plain, mut chats) = (Vec::with_capacity(lookups), Vec::with_capacity(lookups));
+    for i in 0..lookups {
+        let q = &questions[i % questions.len()];
+        let s = Instant::now();
+        cache.check_get_cache(q, &alone).await?;
+        plain.push(s.elapsed().as_secs_f64() * 1e3);
+        let scope = Scope::user("bench").with_conversation(chat(i));
+        let s = Instant::now();
+        cache.check_get_cache("and what about last month?", &scope).await?;
+        chats.push(s.elapsed().as_secs_f64() * 1e3);
+    }
+    plain.sort_by(f64::total_cmp);
+    chats.sort_by(f64::total_cmp);
+    Ok(ChatBench {
+        entries: entries as u32,
+        turns: turns as u32,
+        lookups: lookups as u32,
+        plain_p50_ms: percentile(&plain, 0.5),
+        plain_p99_ms: percentile(&plain, 0.99),
+        chat_p50_ms: percentile(&chats, 0.5),
+        chat_p99_ms: percentile(&chats, 0.99),
+    })
+}
+
+const REGIONS: &[&str] = &["EMEA", "APAC", "LATAM", "North America", "Nordics"];
+const TOPICS: &[&str] = &[
+    "Show churned subscriptions",
+    "List overdue invoices",
+    "Count open support tickets",
+    "Chart warehouse stock levels",
+    "Plot average delivery delays",
+    "Break down refund requests",
+    "Sum marketing spend",
+    "Rank sales representatives",
+    "Tally failed payments",
+    "Graph server outages",
+    "Summarise product reviews",
+    "Total payroll costs",
+];

@@ -285,13 +285,7 @@ pub fn evaluate(
         // The cached side is `a`; the incoming query is `b`.
         let mut reworded_turns = vec![];
         let objection = if a.beyond_reach || b.beyond_reach {
-            Some(verify::Objection {
-                reason: format!(
-                    "depends on turns older than the last {} messages the cache reads",
-                    conversation::READ_MESSAGES
-                ),
-                about_wording: false,
-            })
+            Some(verify::Objection { reason: conversation::beyond_reach_reason(), about_wording: false })
         } else if unrelated_chats {
             None
         } else if verify_candidates {

@@ -21,7 +21,7 @@ from common import norm, nwords
 
 SEED = 20261206
 HERE = os.path.dirname(os.path.abspath(__file__))
-EXISTING = "/work/main/crates/simba-core/judge/pairs/train_*.jsonl"
+EXISTING = os.path.join(HERE, "..", "train_[!g]*.jsonl")  # the hand-written pairs beside this folder
 
 SOURCES = [
     ("train_gen_opposite.jsonl", gen_opposite),

@@ -155,6 +155,11 @@ pub fn asked(earlier: &[Message], question: &str) -> Asked {
         let said = without_small_talk(&previous.content);
         context.push(Message { role: previous.role, content: said.clone() });
         current = said;
+        if context.iter().filter(|m| m.role == Role::User).count() >= MAX_CONTEXT_TURNS {
+            // The chain goes on past what the decision reads, if the last turn read leans back.
+            beyond_reach = depends_on_anything(&current) && (i > 0 || start > 0);
+            break;
+        }
         if i == 0 && start > 0 && depends_on_anything(&current) {
             beyond_reach = true;
         }
@@ -214,6 +219,10 @@ pub fn compare_turns(a: &[Message], b: &[Message]) -> Result<Vec<(String, String
             Some(o) if !o.about_wording => return Err(o.reason),
             _ => reworded.push((x, y)),
         }
+        // Each reworded turn is one more pass of the judge, and one more chance to miss a change.
+        if reworded.len() > MAX_REWORDED_TURNS {
+            return Err(format!("more than {MAX_REWORDED_TURNS} turns reworded"));
+        }
     }
     Ok(reworded)
 }
@@ -245,6 +254,18 @@ pub fn same_question_in_unrelated_chats(a: &Asked, b: &Asked) -> bool {
 const MIN_TOPIC_WORDS: usize = 2;
 /// At most this share of content words in common: two chats' earlier turns are unrelated.
 const MAX_SHARED_UNRELATED_WORDS: f32 = 0.1;
+
+/// Why a question whose chain of turns is `beyond_reach` is never answered from the cache.
+pub fn beyond_reach_reason() -> String {
+    format!(
+        "depends on more earlier turns than the cache reads (at most {MAX_CONTEXT_TURNS} of the user's turns within the last {READ_MESSAGES} messages)"
+    )
+}
+
+/// Most earlier turns two chats may word differently and still be served (each is judged).
+const MAX_REWORDED_TURNS: usize = 3;
+/// Most user turns a question may depend on: a longer chain is beyond what the decision reads.
+pub const MAX_CONTEXT_TURNS: usize = 6;
 
 /// Replies this short read the assistant's question before them.
 const SHORT_REPLY_WORDS: usize = 4;

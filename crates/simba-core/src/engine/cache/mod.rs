@@ -320,9 +320,7 @@ impl SemanticCache {
         let settings = self.settings_for(&ns_id);
         let now = now_ms();
         let asked = conversation::asked(&scope.conversation, query);
-        let beyond_reach = asked.beyond_reach.then(|| {
-            format!("depends on turns older than the last {} messages the cache reads", conversation::READ_MESSAGES)
-        });
+        let beyond_reach = asked.beyond_reach.then(conversation::beyond_reach_reason);
         if let Some(why) = beyond_reach.or(self.too_long(&asked.text)?) {
             self.counters.lock().entry(&ns_id).record(now, false, None);
             self.latency.lock().record(started.elapsed().as_secs_f64() * 1e6);
@@ -560,10 +558,9 @@ impl SemanticCache {
         let asked = conversation::asked(&scope.conversation, query);
         if asked.beyond_reach {
             return Err(ApiError::invalid(format!(
-                "the query \"{}\" depends on turns older than the last {} messages the cache reads; \
-                 it is not cached, since no lookup could tell what it means",
+                "the query \"{}\" {}; it is not cached, since no lookup could tell what it means",
                 clip(query, 60),
-                conversation::READ_MESSAGES
+                conversation::beyond_reach_reason()
             )));
         }
         self.check_storable(&asked.text)?;
