@@ -1,6 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { act } from "react";
-import { createRoot, type Root } from "react-dom/client";
 import type { ProfileView } from "./bindings/ProfileView";
 
 vi.mock("./platform", async (importOriginal) => {
@@ -10,7 +9,7 @@ vi.mock("./platform", async (importOriginal) => {
 
 import { CallError } from "./platform";
 import { AdvisorPage, SeverityBadges, countBySeverity, groupFindings, sourceOf, useAdviceCounts } from "./pages/AdvisorPage";
-import { callsOf, last, click, dom, flush, install, mount, refused, type Handler } from "./monitor-harness";
+import { callsOf, last, click, dom, pageHarness, refused } from "./monitor-harness";
 import { advice, auditLog, dropApplied, dropRollbackPreview, dropRolledBack, policyApplied, policyPreview } from "./fixtures/advisor";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -29,36 +28,18 @@ const profiles: ProfileView[] = [
   { name: "prod-ro", read_only: true, origin: "file", endpoints: [{ service: "redis", url: "redis://:***@10.0.0.5:6379/0", has_secret: true }] },
 ];
 
-let handlers: Record<string, Handler>;
-let container: HTMLDivElement;
-let root: Root;
 const { $, $$, byId, text } = dom(document.body);
 
-beforeEach(() => {
-  handlers = {
-    list_profiles: () => profiles,
-    advise: (a: { profile: string }) => ({ ...advice, profile: a.profile }),
-    audit_log: () => auditLog,
-    action_preview: (a: { rollback_of: string | null }) => (a.rollback_of ? dropRollbackPreview : policyPreview),
-    action_apply: () => policyApplied,
-    action_rollback: () => dropRolledBack,
-  };
-  install(new Proxy({}, { get: (_t, k: string) => handlers[k] }) as Record<string, Handler>);
-  container = document.createElement("div");
-  document.body.appendChild(container);
-});
-
-afterEach(() => {
-  act(() => root?.unmount());
-  container.remove();
-  vi.restoreAllMocks();
-});
-
-async function render(profile = "prod") {
-  root = createRoot(container);
-  mount(root, <AdvisorPage profile={profile} />);
-  await flush();
-}
+const page = pageHarness(() => ({
+  list_profiles: () => profiles,
+  advise: (a: { profile: string }) => ({ ...advice, profile: a.profile }),
+  audit_log: () => auditLog,
+  action_preview: (a: { rollback_of: string | null }) => (a.rollback_of ? dropRollbackPreview : policyPreview),
+  action_apply: () => policyApplied,
+  action_rollback: () => dropRolledBack,
+}));
+const { handlers } = page;
+const render = (profile = "prod") => page.render(<AdvisorPage profile={profile} />);
 
 const finding = (id: string) => $(`[data-testid="finding"][data-id="${id}"]`)!;
 const inFinding = (id: string, testid: string) => finding(id).querySelector<HTMLElement>(`[data-testid="${testid}"]`);
@@ -238,8 +219,7 @@ describe("advisor badges in the navigation", () => {
   it("asks once on load, then not faster than once a minute, even when the window shows again", async () => {
     vi.useFakeTimers({ shouldAdvanceTime: false });
     try {
-      root = createRoot(container);
-      mount(root, <Nav profile="prod" />);
+      page.mount(<Nav profile="prod" />);
       await act(async () => {
         await vi.advanceTimersByTimeAsync(100);
       });
@@ -264,9 +244,7 @@ describe("advisor badges in the navigation", () => {
 
   it("shows nothing when there is no finding", async () => {
     handlers.advise = () => ({ ...advice, findings: [] });
-    root = createRoot(container);
-    mount(root, <Nav profile="prod" />);
-    await flush();
+    await page.render(<Nav profile="prod" />);
     expect(byId("badges")).toBeNull();
   });
 });

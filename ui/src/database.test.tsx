@@ -1,6 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { act } from "react";
-import { createRoot, type Root } from "react-dom/client";
+import { describe, expect, it, vi } from "vitest";
 import type { DbReport } from "./bindings/DbReport";
 import type { ExplainReport } from "./bindings/ExplainReport";
 import type { ProfileView } from "./bindings/ProfileView";
@@ -12,7 +10,7 @@ vi.mock("./platform", async (importOriginal) => {
 });
 
 import { DatabasePage, heavySeqScans } from "./pages/DatabasePage";
-import { SVG, callsOf, last, click, dom, flush, history, hover, install, mount, refused, type, unknownCommand, type Handler } from "./monitor-harness";
+import { SVG, callsOf, last, click, dom, history, hover, pageHarness, refused, type, unknownCommand } from "./monitor-harness";
 // Recorded with `simba-tuner db --json` and `simba-tuner explain --json` against a private PostgreSQL 18
 // with pgvector after a known workload (ui/src/fixtures/README.md says which).
 import recordedDb from "./fixtures/db-report.json";
@@ -63,37 +61,19 @@ const alerts: AlertsReport = {
   ],
 };
 
-let handlers: Record<string, Handler>;
-let container: HTMLDivElement;
-let root: Root;
 const { $, $$, byId, text } = dom(document.body);
 
-beforeEach(() => {
-  handlers = {
-    list_profiles: () => profiles,
-    db_report: () => report,
-    explain: () => plan,
-    history_series: () => pgHistory,
-    history_chart: (a: { metrics: string[] }) => ({ format: "svg", mime: "image/svg+xml", file_name: `pg-${a.metrics[0]}.svg`, content: SVG }),
-    alerts: () => alerts,
-    sampler_status: () => ({ interval_seconds: 10, retention_days: 7, profiles: [] }),
-  };
-  install(new Proxy({}, { get: (_t, k: string) => handlers[k] }) as Record<string, Handler>);
-  container = document.createElement("div");
-  document.body.appendChild(container);
-});
-
-afterEach(() => {
-  act(() => root?.unmount());
-  container.remove();
-  vi.restoreAllMocks();
-});
-
-async function render(profile = "warehouse") {
-  root = createRoot(container);
-  mount(root, <DatabasePage profile={profile} />);
-  await flush();
-}
+const page = pageHarness(() => ({
+  list_profiles: () => profiles,
+  db_report: () => report,
+  explain: () => plan,
+  history_series: () => pgHistory,
+  history_chart: (a: { metrics: string[] }) => ({ format: "svg", mime: "image/svg+xml", file_name: `pg-${a.metrics[0]}.svg`, content: SVG }),
+  alerts: () => alerts,
+  sampler_status: () => ({ interval_seconds: 10, retention_days: 7, profiles: [] }),
+}));
+const { handlers } = page;
+const render = (profile = "warehouse") => page.render(<DatabasePage profile={profile} />);
 
 const statement = (needle: string) => report.statements!.by_mean.find((s) => s.query.includes(needle))!;
 

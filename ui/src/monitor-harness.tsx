@@ -1,8 +1,8 @@
-// Test harness shared by the Redis and Database page tests: `call` and `callHistory` replaced by
-// handlers per command (CallError stays the real class, so errors map as in the app).
-import { expect, vi } from "vitest";
+// Test harness shared by the Advisor, Queues, Database and Redis page tests: `call` and `callHistory`
+// replaced by handlers per command (CallError stays the real class, so errors map as in the app).
+import { afterEach, beforeEach, expect, vi } from "vitest";
 import { act } from "react";
-import type { Root } from "react-dom/client";
+import { createRoot, type Root } from "react-dom/client";
 import { call, callHistory, CallError } from "./platform";
 import type { HistoryReport } from "./history-types";
 
@@ -100,6 +100,40 @@ export function history(source: string, profile: string, series: { metric: strin
   };
 }
 
-export function mount(root: Root, node: React.ReactNode) {
-  act(() => root.render(node));
+/**
+ * Per-test setup of a page test: before each test, fresh handlers from `makeHandlers` are installed
+ * and a container is added to the document; after it, the root is unmounted, the container removed
+ * and the mocks restored. `handlers` is the current test's table (a test may replace one with
+ * `handlers.x = ...` before or while it renders); `mount` renders into the container, `render`
+ * also waits for the calls to settle.
+ */
+export function pageHarness(makeHandlers: () => Record<string, Handler>) {
+  const handlers: Record<string, Handler> = {};
+  let container: HTMLDivElement;
+  let root: Root | undefined;
+
+  beforeEach(() => {
+    for (const k of Object.keys(handlers)) delete handlers[k];
+    Object.assign(handlers, makeHandlers());
+    install(handlers);
+    container = document.createElement("div");
+    document.body.appendChild(container);
+  });
+
+  afterEach(() => {
+    act(() => root?.unmount());
+    root = undefined;
+    container.remove();
+    vi.restoreAllMocks();
+  });
+
+  const mount = (node: React.ReactNode) => {
+    root = createRoot(container);
+    act(() => root!.render(node));
+  };
+  const render = async (node: React.ReactNode) => {
+    mount(node);
+    await flush();
+  };
+  return { handlers, mount, render };
 }

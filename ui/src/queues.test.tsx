@@ -1,6 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { act } from "react";
-import { createRoot, type Root } from "react-dom/client";
 import type { ProfileView } from "./bindings/ProfileView";
 
 vi.mock("./platform", async (importOriginal) => {
@@ -9,7 +8,7 @@ vi.mock("./platform", async (importOriginal) => {
 });
 
 import { QueuesPage, flaggedQueues } from "./pages/QueuesPage";
-import { callsOf, last, click, dom, flush, install, mount, refused, type Handler } from "./monitor-harness";
+import { callsOf, last, click, dom, pageHarness, refused } from "./monitor-harness";
 import { queuesInspected, queuesPlain } from "./fixtures/queues";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -20,32 +19,14 @@ const profiles: ProfileView[] = [
   { name: "warehouse", read_only: false, origin: "file", endpoints: [{ service: "postgres", url: "postgres://postgres@127.0.0.1:46432/postgres", has_secret: false }] },
 ];
 
-let handlers: Record<string, Handler>;
-let container: HTMLDivElement;
-let root: Root;
 const { $, $$, byId, text } = dom(document.body);
 
-beforeEach(() => {
-  handlers = {
-    list_profiles: () => profiles,
-    queues_report: (a: { inspect: boolean }) => (a.inspect ? queuesInspected : queuesPlain),
-  };
-  install(new Proxy({}, { get: (_t, k: string) => handlers[k] }) as Record<string, Handler>);
-  container = document.createElement("div");
-  document.body.appendChild(container);
-});
-
-afterEach(() => {
-  act(() => root?.unmount());
-  container.remove();
-  vi.restoreAllMocks();
-});
-
-async function render(profile?: string) {
-  root = createRoot(container);
-  mount(root, <QueuesPage profile={profile} />);
-  await flush();
-}
+const page = pageHarness(() => ({
+  list_profiles: () => profiles,
+  queues_report: (a: { inspect: boolean }) => (a.inspect ? queuesInspected : queuesPlain),
+}));
+const { handlers } = page;
+const render = (profile?: string) => page.render(<QueuesPage profile={profile} />);
 
 const queueRow = (name: string) => $(`[data-testid="queue-row"][data-queue="${name}"]`)!;
 const workerRow = (host: string) => $(`[data-testid="worker-row"][data-worker="${host}"]`)!;
@@ -130,8 +111,7 @@ describe("Queues page", () => {
   it("refreshes every 5 s by default and on demand", async () => {
     vi.useFakeTimers({ shouldAdvanceTime: false });
     try {
-      root = createRoot(container);
-      mount(root, <QueuesPage profile="workers" />);
+      page.mount(<QueuesPage profile="workers" />);
       await act(async () => {
         await vi.advanceTimersByTimeAsync(100);
       });

@@ -1,6 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { act } from "react";
-import { createRoot, type Root } from "react-dom/client";
 import type { RedisReport } from "./bindings/RedisReport";
 import type { ProfileView } from "./bindings/ProfileView";
 import type { AlertsReport, SamplerStatus } from "./history-types";
@@ -12,7 +11,7 @@ vi.mock("./platform", async (importOriginal) => {
 
 import { RedisPage } from "./pages/RedisPage";
 import { formatValue, nearestPoint } from "./pages/monitor/Charts";
-import { SVG, callsOf, last, click, dom, flush, history, hover, install, mount, refused, unknownCommand, type Handler } from "./monitor-harness";
+import { SVG, callsOf, last, click, dom, history, hover, pageHarness, refused, unknownCommand } from "./monitor-harness";
 // Recorded with `simba-tuner redis --profile fix --interval 1 --json` against a private Redis 7.0 after a
 // known workload (ui/src/fixtures/README.md says which).
 import recorded from "./fixtures/redis-report.json";
@@ -68,41 +67,23 @@ const sampler: SamplerStatus = {
   profiles: [{ profile: "cache-prod", sources: ["redis"], last_sample_ms: NOW - 5000, last_error: null, samples: 360 }],
 };
 
-let handlers: Record<string, Handler>;
-let container: HTMLDivElement;
-let root: Root;
 const { $, $$, byId, text } = dom(document.body);
 
-beforeEach(() => {
-  handlers = {
-    list_profiles: () => profiles,
-    redis_report: () => report,
-    history_series: () => redisHistory,
-    history_chart: (a: { format: string; metrics: string[] }) =>
-      a.format === "svg"
-        ? { format: "svg", mime: "image/svg+xml", file_name: `redis-${a.metrics[0]}.svg`, content: SVG }
-        : a.format === "csv"
-          ? { format: "csv", mime: "text/csv", file_name: `redis-${a.metrics[0]}.csv`, content: "t_ms,hit_rate\n1,80\n" }
-          : { format: "png", mime: "image/png", file_name: `redis-${a.metrics[0]}.png`, content: btoa("\x89PNG\r\n\x1a\n") },
-    alerts: () => alerts,
-    sampler_status: () => sampler,
-  };
-  install(new Proxy({}, { get: (_t, k: string) => handlers[k] }) as Record<string, Handler>);
-  container = document.createElement("div");
-  document.body.appendChild(container);
-});
-
-afterEach(() => {
-  act(() => root?.unmount());
-  container.remove();
-  vi.restoreAllMocks();
-});
-
-async function render(profile?: string) {
-  root = createRoot(container);
-  mount(root, <RedisPage profile={profile} />);
-  await flush();
-}
+const page = pageHarness(() => ({
+  list_profiles: () => profiles,
+  redis_report: () => report,
+  history_series: () => redisHistory,
+  history_chart: (a: { format: string; metrics: string[] }) =>
+    a.format === "svg"
+      ? { format: "svg", mime: "image/svg+xml", file_name: `redis-${a.metrics[0]}.svg`, content: SVG }
+      : a.format === "csv"
+        ? { format: "csv", mime: "text/csv", file_name: `redis-${a.metrics[0]}.csv`, content: "t_ms,hit_rate\n1,80\n" }
+        : { format: "png", mime: "image/png", file_name: `redis-${a.metrics[0]}.png`, content: btoa("\x89PNG\r\n\x1a\n") },
+  alerts: () => alerts,
+  sampler_status: () => sampler,
+}));
+const { handlers } = page;
+const render = (profile?: string) => page.render(<RedisPage profile={profile} />);
 
 describe("Redis page", () => {
   it("offers only profiles with a Redis URL and asks for the chosen one's report", async () => {
@@ -213,8 +194,7 @@ describe("Redis page", () => {
     try {
       let hidden = false;
       vi.spyOn(document, "visibilityState", "get").mockImplementation(() => (hidden ? "hidden" : "visible"));
-      root = createRoot(container);
-      mount(root, <RedisPage profile="cache-prod" />);
+      page.mount(<RedisPage profile="cache-prod" />);
       await act(async () => {
         await vi.advanceTimersByTimeAsync(100);
       });
