@@ -59,6 +59,16 @@ pub enum CacheCommand {
         #[arg(long, default_value = "default")]
         tenant: String,
     },
+    /// How the cache decides whether the answer cached for A serves B: similarity, tokens and
+    /// facts the checks read, the rule that objects, the judge's score, the decision.
+    Explain {
+        /// The cached question (or a chat as JSON messages, see lookup --conversation).
+        a: String,
+        /// The incoming question (or a chat as JSON messages).
+        b: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Evaluate labelled query pairs (JSONL or CSV: a, b, same_answer, category).
     Eval {
         file: PathBuf,
@@ -172,6 +182,57 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
             {
                 Ok(s) => println!("stored entry {}", s.id),
                 Err(e) => return Ok(report(&e, false)),
+            }
+        }
+        CacheCommand::Explain { a, b, json } => {
+            let side = |t: &str| -> serde_json::Value {
+                // A chat is given as its JSON messages; anything else is a question.
+                match simba_core::engine::cache::conversation::parse_chat(t) {
+                    Ok(m) if t.trim_start().starts_with(['[', '{']) => serde_json::to_value(m).unwrap_or_default(),
+                    _ => serde_json::Value::String(t.to_string()),
+                }
+            };
+            let line = serde_json::json!({"a": side(&a), "b": side(&b), "same_answer": true});
+            let req = CacheEvalRequest {
+                content: line.to_string(),
+                threshold: None,
+                verify_candidates: None,
+                judge_min_score: None,
+                judge_floor: None,
+            };
+            let report_of = match service.cache_eval(req).await {
+                Ok(r) => r,
+                Err(e) => return Ok(report(&e, json)),
+            };
+            let Some(d) = report_of.details.first() else { return Ok(ExitCode::FAILURE) };
+            let checks = simba_core::engine::cache::verify::explain(&d.b, &d.a);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({"pair": d, "checks": checks}))?);
+            } else {
+                println!("cached   A: {}", term(&d.a));
+                println!("incoming B: {}", term(&d.b));
+                println!("similarity {:.3} (threshold {:.2})", d.similarity, report_of.threshold);
+                println!("tokens A: {}", term(&checks.candidate_tokens.join(" ")));
+                println!("tokens B: {}", term(&checks.query_tokens.join(" ")));
+                println!("facts A:  {}", term(&checks.candidate_facts));
+                println!("facts B:  {}", term(&checks.query_facts));
+                match (&d.rule, &d.objection) {
+                    (Some(rule), Some(why)) => println!(
+                        "rule {rule}: {}{}",
+                        term(why),
+                        if d.objection_about_wording {
+                            " (the judge may overrule)"
+                        } else {
+                            " (a fact: never overruled)"
+                        }
+                    ),
+                    _ => println!("no rule objects"),
+                }
+                match d.judge {
+                    Some(s) => println!("judge {s:.4} (needs {:.3})", report_of.judge_min_score.unwrap_or(f32::NAN)),
+                    None => println!("judge not asked"),
+                }
+                println!("{}", if d.served { "SERVED" } else { "REFUSED" });
             }
         }
         CacheCommand::Invalidate { entry, item, user, all, tenant } => {

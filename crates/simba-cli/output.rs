@@ -213,6 +213,21 @@ pub fn eval_text(r: &simba_core::engine::eval::EvalReport) -> String {
     for (cat, c) in &r.by_category {
         o.push_str(&line(cat, c));
     }
+    let _ = writeln!(
+        o,
+        "\nrefusals by rule: cost (same-answer pairs refused) / caught (traps refused) / overruled by the judge"
+    );
+    for t in &r.by_rule {
+        let judged = if t.judge_may_overrule { " (the judge may overrule)" } else { "" };
+        let _ = writeln!(
+            o,
+            "  {:<22} {:>5} / {:>5} / {:>5}{judged}",
+            term(&t.rule),
+            t.same_refused,
+            t.traps_caught,
+            t.overruled
+        );
+    }
     let _ = writeln!(o, "\nthreshold sweep (checks and judge | raw cosine): same served / false hits");
     for p in r.sweep.iter().step_by(5) {
         let _ = writeln!(

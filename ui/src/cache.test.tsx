@@ -141,19 +141,23 @@ const evalReport: EvalReport = {
     { threshold: 0.9, raw: counts(), verified: counts({ same_served_rate: 0.7, false_hit_rate: 0.0 }) },
   ],
   suggested_threshold: 0.9,
+  by_rule: [
+    { rule: "numbers", judge_may_overrule: false, same_refused: 1, traps_caught: 0, overruled: 0 },
+    { rule: "two_kinds", judge_may_overrule: true, same_refused: 0, traps_caught: 0, overruled: 1 },
+  ],
   details: [
     // Above the threshold, no objection: served without the judge (which still read it for the sweep).
-    { a: "revenue 2023", b: "revenue 2024", same_answer: false, category: "date_change", similarity: 0.93, objection: null, objection_about_wording: false, judge: 0.97, served: true },
+    { a: "revenue 2023", b: "revenue 2024", same_answer: false, category: "date_change", similarity: 0.93, objection: null, rule: null, objection_about_wording: false, judge: 0.97, served: true },
     // Only a wording objection: the judge vouched for it.
-    { a: "tickets opened in March", b: "cases opened in March", same_answer: false, category: "wording", similarity: 0.95, objection: '"tickets" vs "cases": two kinds of request', objection_about_wording: true, judge: 0.995, served: true },
+    { a: "tickets opened in March", b: "cases opened in March", same_answer: false, category: "wording", similarity: 0.95, objection: '"tickets" vs "cases": two kinds of request', rule: "two_kinds", objection_about_wording: true, judge: 0.995, served: true },
     // An objection to a fact: the judge may not overrule it, so it did not read the pair.
-    { a: "How many stores are open?", b: "how many of 12 stores open now", same_answer: true, category: "paraphrase", similarity: 0.91, objection: "numbers differ", objection_about_wording: false, judge: null, served: false },
+    { a: "How many stores are open?", b: "how many of 12 stores open now", same_answer: true, category: "paraphrase", similarity: 0.91, objection: "numbers differ", rule: "numbers", objection_about_wording: false, judge: null, served: false },
     // Between the floor and the threshold: the judge decides, here below its minimum score.
-    { a: "Which stores open on Sundays?", b: "stores with Sunday hours", same_answer: true, category: "paraphrase", similarity: 0.72, objection: null, objection_about_wording: false, judge: 0.42, served: false },
+    { a: "Which stores open on Sundays?", b: "stores with Sunday hours", same_answer: true, category: "paraphrase", similarity: 0.72, objection: null, rule: null, objection_about_wording: false, judge: 0.42, served: false },
     // Between the floor and the threshold, vouched for by the judge (not a mistake, so not listed).
-    { a: "staff on shift today", b: "employees working today", same_answer: true, category: "paraphrase", similarity: 0.7, objection: null, objection_about_wording: false, judge: 0.998, served: true },
+    { a: "staff on shift today", b: "employees working today", same_answer: true, category: "paraphrase", similarity: 0.7, objection: null, rule: null, objection_about_wording: false, judge: 0.998, served: true },
     // Below the floor: read for the sweep, but never served at this threshold.
-    { a: "top customers by revenue", b: "customers ranked by spend", same_answer: true, category: "paraphrase", similarity: 0.55, objection: null, objection_about_wording: false, judge: 0.999, served: false },
+    { a: "top customers by revenue", b: "customers ranked by spend", same_answer: true, category: "paraphrase", similarity: 0.55, objection: null, rule: null, objection_about_wording: false, judge: 0.999, served: false },
   ],
   chart_svg: SVG,
 };
@@ -404,6 +408,8 @@ describe("cache page", () => {
     expect(cats[0].textContent).toContain("3.0%–56.4%"); // its 95% interval
     expect(byId("eval-overall")!.textContent).toContain("88.9%"); // precision
     expect(byId("eval-suggested")!.textContent).toContain("0.90");
+    const rules = $$('[data-testid="eval-rule"]').map((r) => r.textContent);
+    expect(rules).toEqual(["numbers100no", "two_kinds001yes"]);
 
     const img = byId("eval-chart") as HTMLImageElement;
     expect(img.tagName).toBe("IMG");

@@ -6,6 +6,10 @@ export type PairResult = {
  */
 a: string, b: string, same_answer: boolean, category: string | null, similarity: number, objection: string | null, 
 /**
+ * The rule that objected (see `verify::rules`).
+ */
+rule: string | null, 
+/**
  * Whether the objection is about wording (which the judge may overrule).
  */
 objection_about_wording: boolean, 

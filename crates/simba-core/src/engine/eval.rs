@@ -212,10 +212,55 @@ pub struct EvalReport {
     pub sweep: Vec<SweepPoint>,
     /// The lowest threshold whose verified false-hit rate is at most 2%, and what it serves.
     pub suggested_threshold: Option<f32>,
+    /// Per rule of the checks (and "judge", "similarity" for refusals without an objection): what
+    /// it cost (same-answer pairs it refused) and what it caught (traps it refused).
+    pub by_rule: Vec<RuleTally>,
     /// Per pair: similarity, the checks' objection and the judge's score (for inspection).
     pub details: Vec<PairResult>,
     /// SVG chart of the sweep.
     pub chart_svg: String,
+}
+
+/// One rule's part in an evaluation: a refused pair counts for the rule that objected (or for the
+/// judge or the similarity when no rule did).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS, PartialEq)]
+#[ts(export)]
+pub struct RuleTally {
+    pub rule: String,
+    pub judge_may_overrule: bool,
+    /// Same-answer pairs it refused: its cost.
+    pub same_refused: u32,
+    /// Traps it refused: what it caught.
+    pub traps_caught: u32,
+    /// Pairs it objected to that were served anyway (the judge overruled it).
+    pub overruled: u32,
+}
+
+fn tally_rules(details: &[PairResult]) -> Vec<RuleTally> {
+    let mut by: BTreeMap<String, RuleTally> = BTreeMap::new();
+    for d in details {
+        let rule = match (&d.rule, d.judge) {
+            (Some(r), _) => r.clone(),
+            (None, Some(_)) => "judge".to_string(),
+            (None, None) => "similarity".to_string(),
+        };
+        if d.rule.is_none() && d.served {
+            continue;
+        }
+        let t = by.entry(rule.clone()).or_insert_with(|| RuleTally {
+            judge_may_overrule: verify::rules::judge_may_overrule(&rule),
+            rule,
+            ..Default::default()
+        });
+        match (d.served, d.same_answer) {
+            (true, _) => t.overruled += 1,
+            (false, true) => t.same_refused += 1,
+            (false, false) => t.traps_caught += 1,
+        }
+    }
+    let mut out: Vec<RuleTally> = by.into_values().collect();
+    out.sort_by_key(|t| std::cmp::Reverse(t.same_refused + t.traps_caught));
+    out
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
@@ -228,6 +273,8 @@ pub struct PairResult {
     pub category: Option<String>,
     pub similarity: f32,
     pub objection: Option<String>,
+    /// The rule that objected (see `verify::rules`).
+    pub rule: Option<String>,
     /// Whether the objection is about wording (which the judge may overrule).
     pub objection_about_wording: bool,
     /// The judge's score, where the judge could decide the pair (see `cache::decide`).
@@ -285,7 +332,7 @@ pub fn evaluate(
         // The cached side is `a`; the incoming query is `b`.
         let mut reworded_turns = vec![];
         let objection = if a.beyond_reach || b.beyond_reach {
-            Some(verify::Objection { reason: conversation::beyond_reach_reason(), about_wording: false })
+            Some(verify::Objection::new("beyond_reach", conversation::beyond_reach_reason()))
         } else if unrelated_chats {
             None
         } else if verify_candidates {
@@ -302,6 +349,7 @@ pub fn evaluate(
             category: p.category.clone(),
             similarity,
             objection_about_wording: objection.as_ref().is_some_and(|o| o.about_wording),
+            rule: objection.as_ref().map(|o| o.rule.to_string()),
             objection: objection.map(|o| o.reason),
             judge: None,
             served: false,
@@ -374,6 +422,7 @@ pub fn evaluate(
         by_category: by_category.into_iter().map(|(k, v)| (k, v.finish())).collect(),
         sweep,
         suggested_threshold,
+        by_rule: tally_rules(&details),
         details,
         chart_svg,
     })

@@ -138,6 +138,33 @@ export function EvalResult({ report }: { report: EvalReport }) {
           No chart for this run.
         </div>
       )}
+      {report.by_rule.length > 0 && (
+        <details data-testid="eval-rules">
+          <summary>Refusals by rule ({report.by_rule.length} rules)</summary>
+          <table>
+            <thead>
+              <tr>
+                <th>rule</th>
+                <th className="num" title="same-answer pairs it refused">cost</th>
+                <th className="num" title="traps it refused">caught</th>
+                <th className="num" title="pairs it objected to that the judge served">overruled</th>
+                <th>judge may overrule</th>
+              </tr>
+            </thead>
+            <tbody>
+              {report.by_rule.map((r) => (
+                <tr key={r.rule} data-testid="eval-rule">
+                  <td>{r.rule}</td>
+                  <td className="num">{r.same_refused}</td>
+                  <td className="num">{r.traps_caught}</td>
+                  <td className="num">{r.overruled}</td>
+                  <td>{r.judge_may_overrule ? "yes" : "no"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
       {report.sweep.length > 0 && (
         <details>
           <summary>Threshold sweep ({report.sweep.length} points)</summary>

@@ -116,16 +116,14 @@ pub fn checks_for(query: &str, query_context: &[Message], cached: &str, cached_c
         match conversation::compare_turns(query_context, cached_context) {
             Err(why) => {
                 let reason = format!("the earlier turns differ: {why}");
-                return ChatChecks { objection: Some(Objection { reason, about_wording: false }), reworded_turns };
+                return ChatChecks { objection: Some(Objection::new("earlier_turns", reason)), reworded_turns };
             }
             Ok(pairs) => reworded_turns = pairs,
         }
     }
     let objection = verify::objection(query, cached).or_else(|| {
-        (!reworded_turns.is_empty()).then(|| Objection {
-            reason: format!("{} earlier turn(s) reworded", reworded_turns.len()),
-            about_wording: true,
-        })
+        (!reworded_turns.is_empty())
+            .then(|| Objection::new("reworded_turns", format!("{} earlier turn(s) reworded", reworded_turns.len())))
     });
     ChatChecks { objection, reworded_turns }
 }
@@ -135,11 +133,11 @@ mod tests {
     use super::*;
 
     fn wording() -> Objection {
-        Objection { reason: "\"staff\" vs \"employees\" in the same place".into(), about_wording: true }
+        Objection::new("changed_in_place", "\"staff\" vs \"employees\" in the same place".into())
     }
 
     fn fact() -> Objection {
-        Objection { reason: "numbers differ (2023 vs 2024)".into(), about_wording: false }
+        Objection::new("numbers", "numbers differ (2023 vs 2024)".into())
     }
 
     #[test]

@@ -371,7 +371,7 @@ impl SemanticCache {
                 let refuse = |reason: String| Considered {
                     entry,
                     similarity: *sim,
-                    objection: Some(verify::Objection { reason, about_wording: false }),
+                    objection: Some(verify::Objection::new("too_long", reason)),
                     step: Step::Refuse,
                     judge_pairs: vec![],
                 };

@@ -418,7 +418,7 @@ pub fn compare(q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &Facts) -> Option
     let (mut q, mut c) = (Side::new(q_toks), Side::new(c_toks));
     align(&mut q, &mut c);
     if (qf.negations + q.prefix_negations) % 2 != (cf.negations + c.prefix_negations) % 2 {
-        return Some(Objection::fact("one is negated and the other is not".into()));
+        return Some(Objection::new("negation", "one is negated and the other is not".into()));
     }
     let (uq, uc) = (q.unmatched(), c.unmatched());
     // A name counts as missing only when the other side never mentions it.
@@ -431,16 +431,16 @@ pub fn compare(q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &Facts) -> Option
     let (nq, nc) = (names(&uq, c_toks), names(&uc, q_toks));
     if !nq.is_empty() || !nc.is_empty() {
         let show = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
-        return Some(Objection::fact(format!("names differ ({} vs {})", show(&nq), show(&nc))));
+        return Some(Objection::new("names", format!("names differ ({} vs {})", show(&nq), show(&nc))));
     }
     if let Some(why) = related_swap(&q, &c) {
         return Some(why);
     }
-    if let Some(why) = changed_detail(&q, &c) {
-        return Some(Objection::wording(why));
+    if let Some((rule, why)) = changed_detail(&q, &c) {
+        return Some(Objection::new(rule, why));
     }
     if uq.is_empty() && uc.is_empty() {
-        return super::roles::compare(q_toks, c_toks, &q.content, &c.content).map(Objection::fact);
+        return super::roles::compare(q_toks, c_toks, &q.content, &c.content).map(|why| Objection::new("roles", why));
     }
     None
 }
@@ -470,7 +470,7 @@ fn related_swap(q: &Side, c: &Side) -> Option<Objection> {
     for (wq, a) in &lq {
         for (wc, b) in &lc {
             if wn.antonyms(a, b) {
-                return Some(Objection::fact(format!("opposite words ({wq} vs {wc})")));
+                return Some(Objection::new("opposite_words", format!("opposite words ({wq} vs {wc})")));
             }
         }
     }
@@ -479,7 +479,7 @@ fn related_swap(q: &Side, c: &Side) -> Option<Objection> {
             // A kind against its wider class ("homes" / "houses", "customers" / "policyholders")
             // is left to the checks on what changed: WordNet nests too many near-synonyms.
             if let Some(class) = wn.cohyponyms(a, b) {
-                return Some(Objection::wording(format!("\"{wq}\" vs \"{wc}\": two kinds of {class}")));
+                return Some(Objection::new("two_kinds", format!("\"{wq}\" vs \"{wc}\": two kinds of {class}")));
             }
         }
     }
@@ -487,22 +487,25 @@ fn related_swap(q: &Side, c: &Side) -> Option<Objection> {
 }
 
 /// One short run of words changed in place, or inserted between two neighbours of the other side.
-fn changed_detail(q: &Side, c: &Side) -> Option<String> {
+fn changed_detail(q: &Side, c: &Side) -> Option<(&'static str, String)> {
     let (rq, rc) = (runs(q), runs(c));
     for (l, ks, r) in &rq {
         if ks.len() > MAX_SLOT {
             continue;
         }
         if let Some((_, kc, _)) = rc.iter().find(|(l2, kc, r2)| l2 == l && r2 == r && kc.len() <= MAX_SLOT) {
-            return Some(format!("\"{}\" vs \"{}\" in the same place", words(q, ks), words(c, kc)));
+            return Some((
+                "changed_in_place",
+                format!("\"{}\" vs \"{}\" in the same place", words(q, ks), words(c, kc)),
+            ));
         }
         if adjacent(c, l, r) && !only_verb_forms(q, ks) {
-            return Some(format!("only one mentions \"{}\"", words(q, ks)));
+            return Some(("added_word", format!("only one mentions \"{}\"", words(q, ks))));
         }
     }
     for (l, kc, r) in &rc {
         if kc.len() <= MAX_SLOT && adjacent(q, l, r) && !only_verb_forms(c, kc) {
-            return Some(format!("only one mentions \"{}\"", words(c, kc)));
+            return Some(("added_word", format!("only one mentions \"{}\"", words(c, kc))));
         }
     }
     None

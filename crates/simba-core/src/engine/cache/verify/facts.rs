@@ -398,7 +398,7 @@ fn show<T: AsRef<str>>(s: &BTreeSet<T>) -> String {
 /// A figure or a comparison one side names and the other leaves to its words: "How many units
 /// are left" / "the remaining stock", "longer than ten years" / "tenure exceeds ten years", "the
 /// best way to" / "how do I". The words may or may not carry it, which the judge can read.
-pub fn implicit_figure(q: &Facts, c: &Facts) -> Option<String> {
+pub fn implicit_figure(q: &Facts, c: &Facts) -> Option<(&'static str, String)> {
     let strip = |s: &BTreeSet<&'static str>| -> BTreeSet<&'static str> {
         s.iter().copied().filter(|a| *a != "total").collect()
     };
@@ -406,20 +406,22 @@ pub fn implicit_figure(q: &Facts, c: &Facts) -> Option<String> {
     if qa != ca && (qa.is_empty() || ca.is_empty()) {
         let implied = |a: &BTreeSet<&'static str>, other: &Facts| a.iter().all(|x| other.implied.contains(x));
         if !(implied(&qa, c) && implied(&ca, q)) {
-            return Some(format!(
-                "only one names the figure asked for ({} vs {})",
-                show(&q.aggregations),
-                show(&c.aggregations)
+            return Some((
+                "figure_named_once",
+                format!("only one names the figure asked for ({} vs {})", show(&q.aggregations), show(&c.aggregations)),
             ));
         }
     }
     if q.comparators != c.comparators {
-        return Some(format!("only one names a comparison ({} vs {})", show(&q.comparators), show(&c.comparators)));
+        return Some((
+            "comparison_named_once",
+            format!("only one names a comparison ({} vs {})", show(&q.comparators), show(&c.comparators)),
+        ));
     }
     None
 }
 
-pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
+pub fn compare(q: &Facts, c: &Facts) -> Option<(&'static str, String)> {
     // Soft numbers count only when the other side names that number too, or names none at all.
     let with_soft = |a: &Facts, b: &Facts| -> BTreeSet<String> {
         let mut n = a.numbers.clone();
@@ -438,13 +440,13 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
     };
     let (qn, cn) = (in_words(with_soft(q, c), c), in_words(with_soft(c, q), q));
     if qn != cn && !same_amounts(&qn, &cn) {
-        return Some(format!("numbers differ ({} vs {})", show(&qn), show(&cn)));
+        return Some(("numbers", format!("numbers differ ({} vs {})", show(&qn), show(&cn))));
     }
     if q.dates != c.dates {
-        return Some(format!("dates or periods differ ({} vs {})", show(&q.dates), show(&c.dates)));
+        return Some(("dates", format!("dates or periods differ ({} vs {})", show(&q.dates), show(&c.dates))));
     }
     if (q.this_weekday && c.every_weekday) || (q.every_weekday && c.this_weekday) {
-        return Some("one asks about this one day, the other about every such day".into());
+        return Some(("one_day_or_every", "one asks about this one day, the other about every such day".into()));
     }
     // "total" is the default reading of an amount: it only conflicts with another kind of figure.
     let strip = |s: &BTreeSet<&'static str>| -> BTreeSet<&'static str> {
@@ -460,45 +462,56 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<String> {
     // One side naming a figure the other leaves to its words ("How many are left" / "the
     // remaining stock", "best way to" / "how do I") is wording: see `implicit_figure`.
     if qa != ca && !qa.is_empty() && !ca.is_empty() && (unexplained(&qa, c, &ca) || unexplained(&ca, q, &qa)) {
-        return Some(format!("the figure asked for differs ({} vs {})", show(&q.aggregations), show(&c.aggregations)));
+        return Some((
+            "figure_asked",
+            format!("the figure asked for differs ({} vs {})", show(&q.aggregations), show(&c.aggregations)),
+        ));
     }
     if !q.relative.is_empty() && !c.relative.is_empty() && q.relative.is_disjoint(&c.relative) {
-        return Some(format!(
-            "one asks about the {} one, the other about the {} one",
-            show(&q.relative),
-            show(&c.relative)
+        return Some((
+            "which_one",
+            format!("one asks about the {} one, the other about the {} one", show(&q.relative), show(&c.relative)),
         ));
     }
     if q.comparators != c.comparators && !q.comparators.is_empty() && !c.comparators.is_empty() {
-        return Some(format!("comparison direction differs ({} vs {})", show(&q.comparators), show(&c.comparators)));
+        return Some((
+            "comparison",
+            format!("comparison direction differs ({} vs {})", show(&q.comparators), show(&c.comparators)),
+        ));
     }
     if q.scope != c.scope {
-        return Some(format!("scope words differ ({} vs {})", show(&q.scope), show(&c.scope)));
+        return Some(("scope_words", format!("scope words differ ({} vs {})", show(&q.scope), show(&c.scope))));
     }
     // "all" is often a filler ("show all orders"): only a quantifier against another one counts.
     if !q.quantifiers.is_empty() && !c.quantifiers.is_empty() && q.quantifiers != c.quantifiers {
-        return Some(format!("quantifiers differ ({} vs {})", show(&q.quantifiers), show(&c.quantifiers)));
+        return Some((
+            "quantifiers",
+            format!("quantifiers differ ({} vs {})", show(&q.quantifiers), show(&c.quantifiers)),
+        ));
     }
     if let Some(((x, y), op)) = q.joined.iter().find(|(k, op)| c.joined.get(*k).is_some_and(|o| o != *op)) {
-        return Some(format!(
-            "\"{x}\" and \"{y}\" joined by \"{op}\" in one, by \"{}\" in the other",
-            c.joined[&(x.clone(), y.clone())]
+        return Some((
+            "and_or",
+            format!(
+                "\"{x}\" and \"{y}\" joined by \"{op}\" in one, by \"{}\" in the other",
+                c.joined[&(x.clone(), y.clone())]
+            ),
         ));
     }
     if let Some((w, d)) = q.determined.iter().find(|(w, d)| c.determined.get(*w).is_some_and(|o| o != *d)) {
         let other = if *d == "a" { "every" } else { "a" };
-        return Some(format!("quantifiers differ ({d} {w} vs {other} {w})"));
+        return Some(("quantifiers", format!("quantifiers differ ({d} {w} vs {other} {w})")));
     }
     if let Some((w, st)) = q.states.iter().find(|(w, st)| c.states.get(*w).is_some_and(|o| o != *st)) {
         let other = if *st == "in" { "out of" } else { "in" };
-        return Some(format!("opposite states ({st} {w} vs {other} {w})"));
+        return Some(("opposite_states", format!("opposite states ({st} {w} vs {other} {w})")));
     }
     for a in &q.concepts {
         if c.concepts.contains(a) {
             continue;
         }
         if let Some(b) = lex::antonyms(a).iter().find(|b| c.concepts.contains(*b) && !q.concepts.contains(*b)) {
-            return Some(format!("opposite words ({a} vs {b})"));
+            return Some(("opposite_words", format!("opposite words ({a} vs {b})")));
         }
     }
     None

@@ -41,6 +41,7 @@ mod facts;
 mod fractions;
 mod lexicon;
 mod roles;
+pub mod rules;
 mod spelling;
 mod text;
 mod wordnet;
@@ -53,6 +54,8 @@ pub fn warm_up() {
 /// Why a candidate must not answer a query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Objection {
+    /// The rule that objects (an id of [`rules::RULES`]).
+    pub rule: &'static str,
     pub reason: String,
     /// The objection is about wording, not a fact: a content word one side changes in place or
     /// adds, or two kinds of one thing in WordNet. Whether "staff" / "employees" or "tickets" /
@@ -62,12 +65,9 @@ pub struct Objection {
 }
 
 impl Objection {
-    fn fact(reason: String) -> Self {
-        Self { reason, about_wording: false }
-    }
-
-    fn wording(reason: String) -> Self {
-        Self { reason, about_wording: true }
+    /// An objection of `rule`; whether the judge may overrule it is the rule's (see `rules`).
+    pub fn new(rule: &'static str, reason: String) -> Self {
+        Self { rule, about_wording: rules::judge_may_overrule(rule), reason }
     }
 }
 
@@ -77,19 +77,55 @@ impl std::fmt::Display for Objection {
     }
 }
 
+/// What the checks read in a pair and what they say: for `cache explain`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Explanation {
+    /// Each side's tokens after analysis, as `word/kind` (`*` marks a name).
+    pub query_tokens: Vec<String>,
+    pub candidate_tokens: Vec<String>,
+    /// Each side's facts (numbers, dates, figures, scope, negations…), as the checks hold them.
+    pub query_facts: String,
+    pub candidate_facts: String,
+    pub rule: Option<&'static str>,
+    pub objection: Option<String>,
+    pub judge_may_overrule: bool,
+}
+
+pub fn explain(query: &str, candidate: &str) -> Explanation {
+    let (mut q, mut c) = (text::analyse(query), text::analyse(candidate));
+    spelling::harmonise(&mut q, &mut c);
+    let show = |toks: &[text::Tok]| -> Vec<String> {
+        toks.iter().map(|t| format!("{}/{:?}{}", t.w, t.kind, if t.name { "*" } else { "" })).collect()
+    };
+    let o = objection(query, candidate);
+    Explanation {
+        query_tokens: show(&q),
+        candidate_tokens: show(&c),
+        query_facts: format!("{:?}", facts::Facts::of(&q)),
+        candidate_facts: format!("{:?}", facts::Facts::of(&c)),
+        rule: o.as_ref().map(|o| o.rule),
+        judge_may_overrule: o.as_ref().is_some_and(|o| o.about_wording),
+        objection: o.map(|o| o.reason),
+    }
+}
+
 /// Why `candidate` must not answer `query`, or None when no check disagrees.
 pub fn objection(query: &str, candidate: &str) -> Option<Objection> {
     let too_long = |t: &str| t.chars().nth(text::MAX_CHARS).is_some();
     if (too_long(query) || too_long(candidate)) && query != candidate {
-        return Some(Objection::fact(format!("longer than the {} characters the checks read", text::MAX_CHARS)));
+        return Some(Objection::new(
+            "too_long",
+            format!("longer than the {} characters the checks read", text::MAX_CHARS),
+        ));
     }
     let (mut q, mut c) = (text::analyse(query), text::analyse(candidate));
     spelling::harmonise(&mut q, &mut c);
     let (qf, cf) = (facts::Facts::of(&q), facts::Facts::of(&c));
+    let by_rule = |(rule, reason)| Objection::new(rule, reason);
     facts::compare(&qf, &cf)
-        .map(Objection::fact)
+        .map(by_rule)
         .or_else(|| align::compare(&q, &c, &qf, &cf))
-        .or_else(|| facts::implicit_figure(&qf, &cf).map(|reason| Objection { reason, about_wording: true }))
+        .or_else(|| facts::implicit_figure(&qf, &cf).map(by_rule))
 }
 
 #[cfg(test)]

@@ -1,0 +1,215 @@
+//! The checks' rules, in the order they are evaluated: one line each, with whether the judge may
+//! overrule it, why it exists, pairs it must refuse and near misses it must let through (the test
+//! below walks the table, clippy's one-lint-one-test). An `Objection` names its rule, so `cache
+//! eval` counts per rule what it cost (same-answer pairs refused) and what it caught (traps).
+//!
+//! The rules live in `facts` (numbers, dates, figures, scope, quantifiers, opposite states),
+//! `align` (negation, names, WordNet relations, what changed in place or was added) and `roles`;
+//! the chat rules in `cache::decide` and `cache::conversation`.
+
+/// One rule of the checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub id: &'static str,
+    /// The judge, reading both texts, may overrule it (a matter of wording the checks cannot
+    /// settle); never for a fact.
+    pub judge_may_overrule: bool,
+    pub why: &'static str,
+    /// (query, cached) pairs this rule refuses.
+    pub refuses: &'static [(&'static str, &'static str)],
+    /// Near misses it lets through (no objection of this rule).
+    pub serves: &'static [(&'static str, &'static str)],
+}
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: "too_long",
+        judge_may_overrule: false,
+        why: "the checks read a bounded text; a longer one could hide any change past the bound",
+        refuses: &[],
+        serves: &[],
+    },
+    Rule {
+        id: "numbers",
+        judge_may_overrule: false,
+        why: "a different amount, count or threshold is a different question",
+        refuses: &[("Orders over $500 last week", "Orders over $50 last week")],
+        serves: &[("Stays longer than two weeks", "Stays longer than 14 days")],
+    },
+    Rule {
+        id: "dates",
+        judge_may_overrule: false,
+        why: "another year, month, quarter or day asks about other records",
+        refuses: &[("Revenue in 2023", "Revenue in 2024")],
+        serves: &[("Sales in Q1 2024", "Sales in the first quarter of 2024")],
+    },
+    Rule {
+        id: "one_day_or_every",
+        judge_may_overrule: false,
+        why: "\"this Sunday\" is one day, \"Sundays\" every such day",
+        refuses: &[("Is the store open this Sunday?", "Is the store open on Sundays?")],
+        serves: &[],
+    },
+    Rule {
+        id: "figure_asked",
+        judge_may_overrule: false,
+        why: "a count, a sum and an average of the same records are different answers",
+        refuses: &[("Average order value in March", "Maximum order value in March")],
+        serves: &[("What share of orders were late?", "What percentage of orders were late?")],
+    },
+    Rule {
+        id: "which_one",
+        judge_may_overrule: false,
+        why: "the first and the last (or newest and oldest) of a series are different records",
+        refuses: &[],
+        serves: &[],
+    },
+    Rule {
+        id: "comparison",
+        judge_may_overrule: false,
+        why: "above and below a threshold select opposite sets",
+        refuses: &[("Customers who spent more than $100", "Customers who spent less than $100")],
+        serves: &[],
+    },
+    Rule {
+        id: "scope_words",
+        judge_may_overrule: false,
+        why: "\"only\", \"except\", \"excluding\" change which records count",
+        refuses: &[],
+        serves: &[],
+    },
+    Rule {
+        id: "quantifiers",
+        judge_may_overrule: false,
+        why: "\"all\" and \"some\", \"every\" and \"a\" ask different things",
+        refuses: &[],
+        serves: &[],
+    },
+    Rule {
+        id: "and_or",
+        judge_may_overrule: false,
+        why: "\"A and B\" and \"A or B\" select different sets",
+        refuses: &[],
+        serves: &[],
+    },
+    Rule {
+        id: "opposite_states",
+        judge_may_overrule: false,
+        why: "a state and its opposite (\"in stock\" / \"out of stock\") select opposite records",
+        refuses: &[],
+        serves: &[],
+    },
+    Rule {
+        id: "negation",
+        judge_may_overrule: false,
+        why: "a negated question asks for the complement",
+        refuses: &[("Which stores are open on Sundays?", "Which stores are not open on Sundays?")],
+        serves: &[("Which stores don't close on Sundays?", "Which stores do not close on Sundays?")],
+    },
+    Rule {
+        id: "names",
+        judge_may_overrule: false,
+        why: "another person, place or product is another question",
+        refuses: &[("Sales in Germany last year", "Sales in France last year")],
+        serves: &[("Sales in Germany last year", "German sales last year")],
+    },
+    Rule {
+        id: "opposite_words",
+        judge_may_overrule: false,
+        why: "WordNet antonyms (\"increase\" / \"decrease\") ask for opposite things",
+        refuses: &[("Which products had increased sales?", "Which products had decreased sales?")],
+        serves: &[],
+    },
+    Rule {
+        id: "two_kinds",
+        judge_may_overrule: true,
+        why: "two kinds of one thing in WordNet may be two things or one thing named twice",
+        refuses: &[],
+        serves: &[],
+    },
+    Rule {
+        id: "changed_in_place",
+        judge_may_overrule: true,
+        why: "one short run of words changed in place: a synonym or another detail, for the judge",
+        refuses: &[("How many trial users signed up?", "How many paying users signed up?")],
+        serves: &[("How many users signed up?", "How many users registered?")],
+    },
+    Rule {
+        id: "added_word",
+        judge_may_overrule: true,
+        why: "a detail only one side names (\"paying users\" / \"users\") may narrow the question",
+        refuses: &[("How many paying users do we have?", "How many users do we have?")],
+        serves: &[],
+    },
+    Rule {
+        id: "roles",
+        judge_may_overrule: false,
+        why: "the same words in other roles: who pays whom, from where to where",
+        refuses: &[("Flights from Paris to London", "Flights from London to Paris")],
+        serves: &[("Flights from Paris to London", "Flights to London from Paris")],
+    },
+    Rule {
+        id: "figure_named_once",
+        judge_may_overrule: true,
+        why:
+            "a figure only one side names (\"how many are left\" / \"the remaining stock\") may be in the other's words",
+        refuses: &[],
+        serves: &[],
+    },
+    Rule {
+        id: "comparison_named_once",
+        judge_may_overrule: true,
+        why: "a comparison only one side names (\"longer than\" / \"exceeds\") may be in the other's words",
+        refuses: &[],
+        serves: &[],
+    },
+    Rule {
+        id: "earlier_turns",
+        judge_may_overrule: false,
+        why: "in two chats, earlier turns the question depends on that differ in a fact or in number",
+        refuses: &[],
+        serves: &[],
+    },
+    Rule {
+        id: "reworded_turns",
+        judge_may_overrule: true,
+        why: "earlier turns only reworded: the judge reads each",
+        refuses: &[],
+        serves: &[],
+    },
+    Rule {
+        id: "beyond_reach",
+        judge_may_overrule: false,
+        why: "a question depending on more turns than the cache reads could mean anything",
+        refuses: &[],
+        serves: &[],
+    },
+];
+
+/// Whether the judge may overrule `rule` (an unknown id: never).
+pub fn judge_may_overrule(rule: &str) -> bool {
+    RULES.iter().find(|r| r.id == rule).is_some_and(|r| r.judge_may_overrule)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_refuses_its_pairs_and_serves_its_near_misses() {
+        for rule in RULES {
+            for (q, c) in rule.refuses {
+                let o = super::super::objection(q, c);
+                assert_eq!(o.as_ref().map(|o| o.rule), Some(rule.id), "{}: {q} / {c}: {o:?}", rule.id);
+            }
+            for (q, c) in rule.serves {
+                let o = super::super::objection(q, c);
+                assert!(o.as_ref().is_none_or(|o| o.rule != rule.id), "{}: {q} / {c}: {o:?}", rule.id);
+            }
+        }
+        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), RULES.len(), "rule ids are unique");
+    }
+}
