@@ -394,11 +394,55 @@ fn is_small_talk(text: &str) -> bool {
 /// are not: they answer what the assistant proposed.)
 fn is_small_talk_sentence(sentence: &str) -> bool {
     let ws: Vec<String> = words(sentence).collect();
-    ws.len() <= 12 && ws.iter().all(|w| SMALL_TALK.contains(&w.as_str()))
+    if ws.len() <= 12 && ws.iter().all(|w| SMALL_TALK.contains(&w.as_str())) {
+        return true;
+    }
+    // "Hold on, my manager is asking for this.", "one sec, trying": a pause and why, no question.
+    let opening = ws.iter().take(3).map(String::as_str).collect::<Vec<_>>().join(" ");
+    !sentence.trim_end().ends_with('?')
+        && ws.len() <= 12
+        && PAUSES.iter().any(|p| opening == *p || opening.starts_with(&format!("{p} ")))
 }
 
+/// How a user opens a pause in the chat.
+const PAUSES: &[&str] = &[
+    "hold on",
+    "hang on",
+    "one sec",
+    "one second",
+    "one moment",
+    "just a sec",
+    "just a second",
+    "just a moment",
+    "give me a sec",
+    "give me a second",
+    "give me a minute",
+    "brb",
+    "be right back",
+    "bear with me",
+    "hmm ok hold",
+    "ok hold on",
+    "sorry hold on",
+    "wait a sec",
+    "wait a second",
+];
+
+/// The sentences of a text: split after ".", "!", "?" followed by a space or the end (so
+/// "api.example.io" and "3.5" stay whole), and at line breaks.
 fn sentences(text: &str) -> impl Iterator<Item = &str> {
-    text.split_inclusive(['.', '!', '?', '\n']).map(str::trim).filter(|s| !s.is_empty())
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
+        if c == '\n' || (matches!(c, '.' | '!' | '?') && next_is_space) {
+            let end = i + c.len_utf8();
+            out.push(&text[start..end]);
+            start = end;
+        }
+    }
+    out.push(&text[start..]);
+    out.into_iter().map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// A turn without its small-talk sentences ("Perfect, thanks! And in March?" is "And in March?").
@@ -684,6 +728,18 @@ mod tests {
         let e = parse_chat(r#"[{"role":"bot","content":"hi"}]"#).unwrap_err();
         assert!(e.contains("unknown variant `bot`"), "{e}");
         assert!(parse_chat("[{").unwrap_err().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn pauses_and_greetings_are_dropped_but_dotted_names_stay_whole() {
+        assert!(is_small_talk("hold on, my kid needs me. back!"));
+        assert!(is_small_talk("Hmm ok hold on, my manager is asking for this."));
+        assert!(!is_small_talk("hold on, is that the Pro plan?"));
+        assert!(!is_small_talk("yes"));
+        assert_eq!(
+            without_small_talk("thanks! the certificate for api.corvid.io expires soon right?"),
+            "the certificate for api.corvid.io expires soon right?"
+        );
     }
 
     #[test]
