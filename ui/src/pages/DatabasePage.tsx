@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import type { DbReport } from "../bindings/DbReport";
 import type { Session } from "../bindings/Session";
 import type { TableStat } from "../bindings/TableStat";
@@ -9,13 +9,12 @@ import { ErrorBox } from "./Overview";
 import {
   Expandable,
   Problem,
-  ProfilePicker,
+  PerProfilePage,
+  type PerProfileKind,
   RefreshBar,
-  initialProfile,
   num,
   secs,
   useAutoRefresh,
-  useProfilesWith,
   useReport,
 } from "./monitor/common";
 import { AlertsPanel, ChartsPanel, type ChartDef } from "./monitor/Charts";
@@ -437,26 +436,14 @@ export function DatabaseView({ r, profile }: { r: DbReport; profile: string }) {
   );
 }
 
+const DATABASE_PAGE: PerProfileKind = { service: "postgres", testid: "database-page", prefix: "db", label: "PostgreSQL", flag: "postgres" };
+
 /** The Database page: one PostgreSQL database in depth (`db_report`, `explain`), with history and alerts. */
-export function DatabasePage({ profile: preferred }: { profile?: string }) {
-  const { names, error: profilesError } = useProfilesWith("postgres");
-  const [chosen, setChosen] = useState<string | null>(null);
-  const profile = chosen ?? (names ? initialProfile(names, preferred) : null);
-  if (names === null) return <div className="muted">loading profiles…</div>;
-  return (
-    <div data-testid="database-page">
-      {profilesError && <ErrorBox error={profilesError} />}
-      {names.length === 0 && (
-        <div className="error warning" data-testid="db-no-profile">
-          No profile has a PostgreSQL URL. Add one on the Profiles page (or `simba-tuner profile add NAME --postgres URL`).
-        </div>
-      )}
-      {profile && names.length > 0 && <DatabaseForProfile key={profile} profile={profile} names={names} onProfile={setChosen} />}
-    </div>
-  );
+export function DatabasePage({ profile }: { profile?: string }) {
+  return <PerProfilePage kind={DATABASE_PAGE} preferred={profile} render={(p, picker) => <DatabaseForProfile profile={p} picker={picker} />} />;
 }
 
-function DatabaseForProfile({ profile, names, onProfile }: { profile: string; names: string[]; onProfile: (p: string) => void }) {
+function DatabaseForProfile({ profile, picker }: { profile: string; picker: ReactNode }) {
   const [every, setEvery] = useState(10);
   const [auto, setAuto] = useState(true);
   const { report, error, updated, loading, load, tick } = useReport(
@@ -467,7 +454,7 @@ function DatabaseForProfile({ profile, names, onProfile }: { profile: string; na
   return (
     <>
       <div className="toolbar">
-        <ProfilePicker names={names} value={profile} onChange={onProfile} testid="db-profile" />
+        {picker}
         <RefreshBar prefix="db" onRefresh={load} every={every} setEvery={setEvery} auto={auto} setAuto={setAuto} updated={updated} loading={loading} />
       </div>
       <AlertsPanel profile={profile} source="postgres" tick={tick} />

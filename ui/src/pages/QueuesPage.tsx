@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import type { InFlight } from "../bindings/InFlight";
 import type { QueueInfo } from "../bindings/QueueInfo";
 import type { QueuesReport } from "../bindings/QueuesReport";
@@ -6,7 +6,7 @@ import type { WorkerInfo } from "../bindings/WorkerInfo";
 import { call } from "../platform";
 import { pct } from "../format";
 import { ErrorBox } from "./Overview";
-import { Expandable, Problem, ProfilePicker, RefreshBar, initialProfile, num, perSec, secs, useAutoRefresh, useProfilesWith, useReport } from "./monitor/common";
+import { Expandable, Problem, PerProfilePage, type PerProfileKind, RefreshBar, num, perSec, secs, useAutoRefresh, useReport } from "./monitor/common";
 
 /**
  * The queues a finding names: they hold messages no live worker consumes (the core decides:
@@ -233,26 +233,14 @@ export function QueuesView({ r }: { r: QueuesReport }) {
   );
 }
 
+const QUEUES_PAGE: PerProfileKind = { service: "celery_broker", testid: "queues-page", prefix: "queues", label: "Celery broker", flag: "celery-broker" };
+
 /** The Queues page: a Celery broker's queues, in-flight messages and workers (`queues_report`). */
-export function QueuesPage({ profile: preferred }: { profile?: string }) {
-  const { names, error: profilesError } = useProfilesWith("celery_broker");
-  const [chosen, setChosen] = useState<string | null>(null);
-  const profile = chosen ?? (names ? initialProfile(names, preferred) : null);
-  if (names === null) return <div className="muted">loading profiles…</div>;
-  return (
-    <div data-testid="queues-page">
-      {profilesError && <ErrorBox error={profilesError} />}
-      {names.length === 0 && (
-        <div className="error warning" data-testid="queues-no-profile">
-          No profile has a Celery broker URL. Add one on the Profiles page (or `simba-tuner profile add NAME --celery-broker URL`).
-        </div>
-      )}
-      {profile && names.length > 0 && <QueuesForProfile key={profile} profile={profile} names={names} onProfile={setChosen} />}
-    </div>
-  );
+export function QueuesPage({ profile }: { profile?: string }) {
+  return <PerProfilePage kind={QUEUES_PAGE} preferred={profile} render={(p, picker) => <QueuesForProfile profile={p} picker={picker} />} />;
 }
 
-function QueuesForProfile({ profile, names, onProfile }: { profile: string; names: string[]; onProfile: (p: string) => void }) {
+function QueuesForProfile({ profile, picker }: { profile: string; picker: ReactNode }) {
   const [every, setEvery] = useState(5);
   const [auto, setAuto] = useState(true);
   const [inspect, setInspect] = useState(false);
@@ -264,7 +252,7 @@ function QueuesForProfile({ profile, names, onProfile }: { profile: string; name
   return (
     <>
       <div className="toolbar">
-        <ProfilePicker names={names} value={profile} onChange={onProfile} testid="queues-profile" />
+        {picker}
         <label title="asks the workers over the pidbox (ping, active, stats, active_queues): one control message per method, each refresh">
           <input type="checkbox" data-testid="queues-inspect" checked={inspect} onChange={(e) => setInspect(e.target.checked)} /> Inspect workers
         </label>

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import type { RedisReport } from "../bindings/RedisReport";
 import type { ClientGroup } from "../bindings/ClientGroup";
 import type { ClientInfo } from "../bindings/ClientInfo";
@@ -9,14 +9,13 @@ import { ErrorBox } from "./Overview";
 import {
   Expandable,
   Problem,
-  ProfilePicker,
+  PerProfilePage,
+  type PerProfileKind,
   RefreshBar,
-  initialProfile,
   num,
   perSec,
   secs,
   useAutoRefresh,
-  useProfilesWith,
   useReport,
 } from "./monitor/common";
 import { AlertsPanel, ChartsPanel, type ChartDef } from "./monitor/Charts";
@@ -387,26 +386,14 @@ export function RedisView({ r }: { r: RedisReport }) {
   );
 }
 
+const REDIS_PAGE: PerProfileKind = { service: "redis", testid: "redis-page", prefix: "redis", label: "Redis", flag: "redis" };
+
 /** The Redis page: one server in depth (`redis_report`), with its history and alerts. */
-export function RedisPage({ profile: preferred }: { profile?: string }) {
-  const { names, error: profilesError } = useProfilesWith("redis");
-  const [chosen, setChosen] = useState<string | null>(null);
-  const profile = chosen ?? (names ? initialProfile(names, preferred) : null);
-  if (names === null) return <div className="muted">loading profiles…</div>;
-  return (
-    <div data-testid="redis-page">
-      {profilesError && <ErrorBox error={profilesError} />}
-      {names.length === 0 && (
-        <div className="error warning" data-testid="redis-no-profile">
-          No profile has a Redis URL. Add one on the Profiles page (or `simba-tuner profile add NAME --redis URL`).
-        </div>
-      )}
-      {profile && names.length > 0 && <RedisForProfile key={profile} profile={profile} names={names} onProfile={setChosen} />}
-    </div>
-  );
+export function RedisPage({ profile }: { profile?: string }) {
+  return <PerProfilePage kind={REDIS_PAGE} preferred={profile} render={(p, picker) => <RedisForProfile profile={p} picker={picker} />} />;
 }
 
-function RedisForProfile({ profile, names, onProfile }: { profile: string; names: string[]; onProfile: (p: string) => void }) {
+function RedisForProfile({ profile, picker }: { profile: string; picker: ReactNode }) {
   const [every, setEvery] = useState(10);
   const [auto, setAuto] = useState(true);
   const { report, error, updated, loading, load, tick } = useReport(() => call("redis_report", { profile, sample_keys: null, sample_millis: null }), [profile]);
@@ -414,7 +401,7 @@ function RedisForProfile({ profile, names, onProfile }: { profile: string; names
   return (
     <>
       <div className="toolbar">
-        <ProfilePicker names={names} value={profile} onChange={onProfile} testid="redis-profile" />
+        {picker}
         <RefreshBar prefix="redis" onRefresh={load} every={every} setEvery={setEvery} auto={auto} setAuto={setAuto} updated={updated} loading={loading} />
       </div>
       <AlertsPanel profile={profile} source="redis" tick={tick} />

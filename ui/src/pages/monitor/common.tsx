@@ -1,11 +1,12 @@
 // Pieces shared by the Redis, Database, Queues and Advisor pages: the profile picker, the refresh bar with
 // auto-refresh that pauses while the page is hidden, and small formatting helpers.
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import type { ApiError } from "../../bindings/ApiError";
 import type { ProfileView } from "../../bindings/ProfileView";
 import type { Service } from "../../bindings/Service";
 import { call } from "../../platform";
 import { asError } from "../cache/util";
+import { ErrorBox } from "../Overview";
 
 export { asError };
 
@@ -67,6 +68,54 @@ export function ProfilePicker({
         ))}
       </select>
     </label>
+  );
+}
+
+/** What differs between the pages `PerProfilePage` frames. */
+export interface PerProfileKind {
+  service: Service;
+  /** the page's test id */
+  testid: string;
+  /** the picker is `${prefix}-profile`, the no-profile warning `${prefix}-no-profile` */
+  prefix: string;
+  /** what the warning names: "No profile has a {label} URL." */
+  label: string;
+  /** the `simba-tuner profile add` option that sets the URL, without its dashes */
+  flag: string;
+}
+
+/**
+ * The frame of a page that shows one profile at a time for `kind.service`: the loading line, the
+ * error listing the profiles, the warning when no profile has the service, and `render` for the
+ * chosen profile (remounted when the profile changes), handed the profile picker for its toolbar.
+ */
+export function PerProfilePage({
+  kind: { service, testid, prefix, label, flag },
+  preferred,
+  render,
+}: {
+  kind: PerProfileKind;
+  preferred: string | undefined;
+  render: (profile: string, picker: ReactNode) => ReactNode;
+}) {
+  const { names, error: profilesError } = useProfilesWith(service);
+  const [chosen, setChosen] = useState<string | null>(null);
+  const profile = chosen ?? (names ? initialProfile(names, preferred) : null);
+  if (names === null) return <div className="muted">loading profiles…</div>;
+  return (
+    <div data-testid={testid}>
+      {profilesError && <ErrorBox error={profilesError} />}
+      {names.length === 0 && (
+        <div className="error warning" data-testid={`${prefix}-no-profile`}>
+          {`No profile has a ${label} URL. Add one on the Profiles page (or \`simba-tuner profile add NAME --${flag} URL\`).`}
+        </div>
+      )}
+      {profile && names.length > 0 && (
+        <Fragment key={profile}>
+          {render(profile, <ProfilePicker names={names} value={profile} onChange={setChosen} testid={`${prefix}-profile`} />)}
+        </Fragment>
+      )}
+    </div>
   );
 }
 
