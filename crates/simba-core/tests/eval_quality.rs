@@ -105,7 +105,7 @@ fn unread_sets_meet_the_target() {
 /// The judge never trained on a question of the sets that measure it (see
 /// `.ci/tools/judge_pairs_apart.py`, which drops such pairs).
 /// Chats (issue 20): the development set written for this session (`chat_dev`, 400 pairs) holds
-/// the figures measured when it was built, 47.5% served at 6.0% traps; the target (80% / 5%) is
+/// the figures measured when it was built, 50.0% served at 6.0% traps; the target (80% / 5%) is
 /// not met yet. `chat_blind1`–`3` are measured in docs/NOTES.md, never asserted on.
 #[test]
 fn chat_dev_set_holds_its_floor() {
