@@ -6,6 +6,7 @@
 pub mod advisor;
 pub mod api;
 pub mod charts;
+pub mod clock;
 pub mod engine;
 pub mod error;
 pub mod history;

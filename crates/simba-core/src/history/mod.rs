@@ -180,9 +180,7 @@ pub fn clock_utc(t_ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(t_ms).map(|d| d.format("%H:%M:%S").to_string()).unwrap_or_default()
 }
 
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+pub use crate::clock::now_ms;
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@
 
 use super::redis::{connect, redis_error};
 use super::{with_timeout, CONNECT_TIMEOUT, QUERY_TIMEOUT};
+use crate::clock::now_secs;
 use crate::error::{ApiError, ApiResult};
 use crate::profiles::Endpoint;
 use base64::Engine;
@@ -348,10 +349,6 @@ async fn discover(con: &mut MultiplexedConnection, display: &str, scan_keys: u64
         }
     }
     Ok(Discovery { queues, pidbox_hosts, kombu_keys })
-}
-
-fn now_secs() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 async fn sample_tasks(
