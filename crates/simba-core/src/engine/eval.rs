@@ -47,9 +47,7 @@ impl PairSide {
     /// What the side asks, as a lookup or a store would read it.
     pub fn asked(&self) -> Result<Asked, String> {
         match self {
-            PairSide::Question(q) => {
-                Ok(Asked { question: q.clone(), context: vec![], text: q.clone(), beyond_reach: false })
-            }
+            PairSide::Question(q) => Ok(Asked::stored(q, vec![])),
             PairSide::Chat(messages) => {
                 let (earlier, question) = conversation::split_chat(messages)?;
                 Ok(conversation::asked(earlier, question))

@@ -100,6 +100,15 @@ pub struct Asked {
     pub beyond_reach: bool,
 }
 
+impl Asked {
+    /// What a question asks with the turns it was found to depend on (an entry as stored, or a
+    /// question asked on its own).
+    pub fn stored(question: &str, context: Vec<Message>) -> Self {
+        let text = asked_text(&context, question);
+        Self { question: question.to_string(), context, text, beyond_reach: false }
+    }
+}
+
 /// Reads what `question` asks, given the chat's `earlier` messages.
 pub fn asked(earlier: &[Message], question: &str) -> Asked {
     let start = earlier.len().saturating_sub(READ_MESSAGES);
@@ -159,9 +168,6 @@ pub fn asked(earlier: &[Message], question: &str) -> Asked {
             // The chain goes on past what the decision reads, if the last turn read leans back.
             beyond_reach = depends_on_anything(&current) && (i > 0 || start > 0);
             break;
-        }
-        if i == 0 && start > 0 && depends_on_anything(&current) {
-            beyond_reach = true;
         }
     }
     context.reverse();

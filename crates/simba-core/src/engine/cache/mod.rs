@@ -349,7 +349,7 @@ impl SemanticCache {
             }
         };
         let candidates = self.similarities_of_asked(&asked, &vector, found)?;
-        let best_similarity = candidates.first().map(|(_, s)| *s);
+        let best_similarity = candidates.first().map(|f| f.similarity);
         let mut chosen = None;
         let mut reason = match best_similarity {
             None => "no entries in this namespace".to_string(),
@@ -365,42 +365,33 @@ impl SemanticCache {
         // if needed, reads all its candidates in one batch (one pass, not one per candidate).
         let considered: Vec<Considered> = candidates
             .iter()
-            .take_while(|(_, sim)| sim.is_finite() && *sim >= lowest)
-            .map(|(entry, sim)| {
-                let cached = conversation::asked_text(&entry.context, &entry.query);
-                let refuse = |reason: String| Considered {
-                    entry,
-                    similarity: *sim,
-                    objection: Some(verify::Objection::new("too_long", reason)),
-                    step: Step::Refuse,
-                    judge_pairs: vec![],
-                };
+            .take_while(|f| f.similarity.is_finite() && f.similarity >= lowest)
+            .map(|Found { entry, theirs, similarity, unrelated_chats }| {
                 // An entry stored before long texts were refused: its vector stands for its
                 // beginning only, so it is never served.
-                if let Ok(Some(why)) = self.too_long(&cached) {
-                    return refuse(format!("the cached query is {why}"));
-                }
-                let theirs = conversation::Asked {
-                    question: entry.query.clone(),
-                    context: entry.context.clone(),
-                    text: cached.clone(),
-                    beyond_reach: false,
-                };
-                let checks =
-                    if !settings.verify_candidates || conversation::same_question_in_unrelated_chats(&theirs, &asked) {
-                        decide::ChatChecks::default()
-                    } else {
-                        decide::checks_for(query, &asked.context, &cached, &entry.context)
+                if let Ok(Some(why)) = self.too_long(&theirs.text) {
+                    return Considered {
+                        entry,
+                        similarity: *similarity,
+                        objection: Some(verify::Objection::new("too_long", format!("the cached query is {why}"))),
+                        step: Step::Refuse,
+                        judge_pairs: vec![],
                     };
+                }
+                let checks = if !settings.verify_candidates || *unrelated_chats {
+                    decide::ChatChecks::default()
+                } else {
+                    decide::checks_for(query, &asked.context, &theirs.text, &theirs.context)
+                };
                 let step = decide::first_step(
-                    *sim,
+                    *similarity,
                     settings.similarity_threshold,
                     Checks::of(checks.objection.as_ref()),
                     judge_policy,
                 );
-                let mut judge_pairs = vec![(query.to_string(), cached)];
+                let mut judge_pairs = vec![(query.to_string(), theirs.text.clone())];
                 judge_pairs.extend(checks.reworded_turns);
-                Considered { entry, similarity: *sim, objection: checks.objection, step, judge_pairs }
+                Considered { entry, similarity: *similarity, objection: checks.objection, step, judge_pairs }
             })
             .collect();
         let mut judged: Option<Vec<Option<String>>> = None;
@@ -483,50 +474,44 @@ impl SemanticCache {
         Ok(result)
     }
 
-    /// The similarity each found entry is decided at: for two questions asked on their own, their
-    /// vectors' cosine (as found); where either depends on earlier turns, the cosine of the asked
-    /// texts (the turns, then the question), or 1 for the same question after unrelated turns.
-    /// Sorted closest first.
+    /// Each found entry as what it asks, with the similarity it is decided at: for two questions
+    /// asked on their own, their vectors' cosine (as found); where either depends on earlier
+    /// turns, the cosine of the asked texts (the turns, then the question), or 1 for the same
+    /// question after unrelated turns. Sorted closest first.
     fn similarities_of_asked(
         &self,
         asked: &conversation::Asked,
         question_vector: &[f32],
         found: Vec<(CacheEntry, f32)>,
-    ) -> ApiResult<Vec<(CacheEntry, f32)>> {
-        if asked.context.is_empty() && found.iter().all(|(e, _)| e.context.is_empty()) {
-            return Ok(found);
-        }
-        let asked_vector = if asked.context.is_empty() { question_vector.to_vec() } else { self.embed(&asked.text)? };
+    ) -> ApiResult<Vec<Found>> {
+        let mut out: Vec<Found> = found
+            .into_iter()
+            .map(|(entry, similarity)| {
+                let theirs = conversation::Asked::stored(&entry.query, entry.context.clone());
+                let unrelated_chats = conversation::same_question_in_unrelated_chats(&theirs, asked);
+                Found { entry, theirs, similarity, unrelated_chats }
+            })
+            .collect();
         // Every entry whose similarity changes is embedded as what it asks, in one batch (stores
         // do not all return vectors, and a context-free entry's vector is its question's anyway).
-        let reread = |e: &CacheEntry| !e.context.is_empty() || !asked.context.is_empty();
-        let texts: Vec<String> = found
-            .iter()
-            .filter(|(e, _)| reread(e))
-            .map(|(e, _)| conversation::asked_text(&e.context, &e.query))
-            .collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let mut vectors =
-            if refs.is_empty() { vec![] } else { self.embedder.embed_batch(&refs).map_err(embed_error)? }.into_iter();
-        let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-        let mut out = Vec::with_capacity(found.len());
-        for (entry, sim) in found {
-            if !reread(&entry) {
-                out.push((entry, sim));
-                continue;
-            }
-            let v = vectors.next().unwrap_or_default();
-            let theirs = conversation::Asked {
-                question: entry.query.clone(),
-                context: entry.context.clone(),
-                text: String::new(),
-                beyond_reach: false,
-            };
-            let same_alone = conversation::same_question_in_unrelated_chats(&theirs, asked);
-            let similarity = if same_alone { 1.0 } else { cosine(&asked_vector, &v) };
-            out.push((entry, similarity));
+        let reread = |f: &Found| !f.unrelated_chats && (!f.entry.context.is_empty() || !asked.context.is_empty());
+        let texts: Vec<&str> = out.iter().filter(|f| reread(f)).map(|f| f.theirs.text.as_str()).collect();
+        if texts.is_empty() && !out.iter().any(|f| f.unrelated_chats) {
+            return Ok(out); // as found, in the store's order
         }
-        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        if !texts.is_empty() {
+            let asked_vector =
+                if asked.context.is_empty() { question_vector.to_vec() } else { self.embed(&asked.text)? };
+            let vectors = self.embedder.embed_batch(&texts).map_err(embed_error)?;
+            let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+            for (f, v) in out.iter_mut().filter(|f| reread(f)).zip(vectors) {
+                f.similarity = cosine(&asked_vector, &v);
+            }
+        }
+        for f in out.iter_mut().filter(|f| f.unrelated_chats) {
+            f.similarity = 1.0;
+        }
+        out.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
         Ok(out)
     }
 
@@ -746,6 +731,15 @@ fn clip(s: &str, n: usize) -> String {
     } else {
         format!("{}…", s.chars().take(n).collect::<String>())
     }
+}
+
+/// An entry the search found, read as what it asks.
+struct Found {
+    entry: CacheEntry,
+    theirs: conversation::Asked,
+    similarity: f32,
+    /// The same question as the lookup's, after unrelated turns (`conversation`).
+    unrelated_chats: bool,
 }
 
 /// A found entry as the decision sees it.
