@@ -102,7 +102,7 @@ pub struct ScopeArgs {
 }
 
 impl ScopeArgs {
-    fn scope(&self) -> Scope {
+    pub fn scope(&self) -> Scope {
         Scope { tenant: self.tenant.clone(), user: self.user.clone(), item: self.item.clone(), conversation: vec![] }
     }
 }
@@ -305,7 +305,7 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
 
 /// Reads a chat from a JSON file (or standard input for `-`): an array of messages or an object
 /// with a `messages` array (as chat APIs take them).
-fn read_chat(path: &std::path::Path) -> Result<Vec<Message>, ApiError> {
+pub fn read_chat(path: &std::path::Path) -> Result<Vec<Message>, ApiError> {
     let bytes = if path.as_os_str() == "-" {
         let mut b = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)

@@ -8,6 +8,7 @@ mod history;
 mod judge;
 mod monitor;
 mod output;
+mod query;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -70,6 +71,9 @@ enum Command {
     /// The local semantic cache: stats, lookups, stores, invalidation, eval of labelled pairs.
     #[command(subcommand)]
     Cache(cache::CacheCommand),
+    /// Ask one question as the platform would: session cache, semantic cache, then the chat model
+    /// (the local SmolLM2 unless SIMBA_LLM names a provider), with the whole decision trace.
+    Query(query::QueryArgs),
     /// Measure the engine (see docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -283,6 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sample(args) => return history::sample(&service, args).await,
         Command::Bench(BenchCommand::Cache(args)) => return bench::run(&service, args).await,
         Command::Judge(cmd) => return judge::run(cmd),
+        Command::Query(args) => return query::query(&service, args).await,
         Command::Serve(args) => {
             let token = args.token.unwrap_or_else(simba_server::new_token);
             if let Err(e) = simba_server::check_token(&token) {

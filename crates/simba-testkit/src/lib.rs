@@ -324,6 +324,111 @@ pub fn celery_venv() -> Result<PathBuf> {
 }
 
 // ------------------------------------------------------------------------------------------------
+// llama.cpp's OpenAI-compatible server
+
+/// The venv with llama-cpp-python's server that `.ci/setup test` builds: `$SIMBA_LLAMA_VENV`, else
+/// `<cache>/llama-venv`. Not built here: building llama.cpp takes minutes.
+pub fn llama_venv() -> Result<PathBuf> {
+    let dir = match std::env::var_os("SIMBA_LLAMA_VENV") {
+        Some(p) => PathBuf::from(p),
+        None => cache_dir().join("llama-venv"),
+    };
+    let ok = Command::new(dir.join("bin/python"))
+        .args(["-c", "import llama_cpp.server"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ok {
+        Ok(dir)
+    } else {
+        Err(HarnessError::Missing(format!("llama-cpp-python[server] in {}", dir.display())))
+    }
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::var_os("SIMBA_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cache/simba-tuner")
+    })
+}
+
+/// A private llama.cpp server (`python -m llama_cpp.server`) serving one GGUF with an API key.
+pub struct LlamaServer {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl LlamaServer {
+    pub fn start(model: &Path, api_key: &str) -> Result<Self> {
+        let venv = llama_venv()?;
+        if !model.is_file() {
+            return Err(HarnessError::Missing(format!("the model {}", model.display())));
+        }
+        let dir = tempfile::tempdir().map_err(|e| HarnessError::Failed(e.to_string()))?;
+        let port = free_port();
+        let log_path = dir.path().join("llama.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| HarnessError::Failed(e.to_string()))?;
+        let mut cmd = Command::new(venv.join("bin/python"));
+        cmd.args(["-m", "llama_cpp.server", "--host", "127.0.0.1", "--n_ctx", "2048", "--n_threads", "2"])
+            .arg("--port")
+            .arg(port.to_string())
+            .arg("--model")
+            .arg(model)
+            .arg("--api_key")
+            .arg(api_key)
+            .stdout(log.try_clone().map_err(|e| HarnessError::Failed(e.to_string()))?)
+            .stderr(log);
+        die_with_parent(&mut cmd, libc::SIGKILL);
+        let child =
+            cmd.spawn().map_err(|e| HarnessError::Failed(format!("could not start the llama.cpp server: {e}")))?;
+        let mut server = Self { child, port, _dir: dir };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Err(HarnessError::Failed(format!(
+                    "the llama.cpp server exited ({status}); its log:\n{}",
+                    read_log(&log_path)
+                )));
+            }
+            if http_get_status(port, "/v1/models", Some(api_key)) == Some(200) {
+                return Ok(server);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        server.stop();
+        Err(HarnessError::NotReady { what: "llama.cpp server".into(), secs: 60, log: read_log(&log_path) })
+    }
+
+    /// `http://127.0.0.1:PORT` (the client adds `/v1/chat/completions`).
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        stop_child(&mut self.child, libc::SIGTERM, Duration::from_secs(5));
+    }
+}
+
+impl Drop for LlamaServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The status code of a plain HTTP GET on 127.0.0.1, or `None` when nothing answers.
+fn http_get_status(port: u16, path: &str, bearer: Option<&str>) -> Option<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let auth = bearer.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Connection: close\r\n\r\n").ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+// ------------------------------------------------------------------------------------------------
 // PostgreSQL
 
 /// Where the PostgreSQL 18 binaries (with pgvector and pg_stat_statements) are.

@@ -40,6 +40,9 @@ import type { ProfileInput } from "./ProfileInput";
 import type { ProfileName } from "./ProfileName";
 import type { ProfileRef } from "./ProfileRef";
 import type { ProfileView } from "./ProfileView";
+import type { QueryAnswer } from "./QueryAnswer";
+import type { QueryRequest } from "./QueryRequest";
+import type { QueryStats } from "./QueryStats";
 import type { QueuesReport } from "./QueuesReport";
 import type { QueuesReportRequest } from "./QueuesReportRequest";
 import type { RedisReport } from "./RedisReport";
@@ -81,6 +84,8 @@ export interface Commands {
   cache_set_settings: { request: CacheSettingsRequest; response: CacheSettings; writes: true };
   cache_cleanup: { request: NoArgs; response: CleanupReport; writes: true };
   cache_warm: { request: CacheWarmRequest; response: JobId; writes: true };
+  query: { request: QueryRequest; response: QueryAnswer; writes: true };
+  query_stats: { request: NoArgs; response: QueryStats; writes: false };
   job_status: { request: JobId; response: JobView; writes: false };
   list_jobs: { request: NoArgs; response: Array<JobView>; writes: false };
 }

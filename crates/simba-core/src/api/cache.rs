@@ -1,7 +1,8 @@
 //! The semantic cache's commands (the Cache page, `simba-tuner cache …`).
 
 use super::Service;
-use crate::engine::cache::conversation::{self, Message};
+pub use crate::engine::cache::conversation::question_in_scope;
+use crate::engine::cache::conversation::Message;
 use crate::engine::cache::types::{CacheSettings, EntryView, Lookup, Scope};
 use crate::engine::cache::{CacheStats, CleanupReport};
 use crate::engine::eval::{self, EvalReport};
@@ -272,22 +273,4 @@ impl Service {
         });
         Ok(JobId { id })
     }
-}
-
-/// The question and the scope carrying the chat before it, from a request that names either a
-/// `query` (with `scope.conversation` for its chat, if any) or the whole chat as `messages`.
-pub fn question_in_scope(
-    query: String,
-    messages: Option<Vec<Message>>,
-    mut scope: Scope,
-) -> ApiResult<(String, Scope)> {
-    let Some(messages) = messages else { return Ok((query, scope)) };
-    if !query.is_empty() || !scope.conversation.is_empty() {
-        return Err(ApiError::invalid(
-            "give the chat either as messages or as a query with scope.conversation, not both",
-        ));
-    }
-    let (earlier, question) = conversation::split_chat(&messages).map_err(ApiError::invalid)?;
-    scope.conversation = earlier.to_vec();
-    Ok((question.to_string(), scope))
 }

@@ -19,6 +19,7 @@ use crate::advisor::AdviceReport;
 use crate::engine::cache::types::{CacheSettings, EntryView, Lookup};
 use crate::engine::cache::{CacheStats, CleanupReport};
 use crate::engine::eval::EvalReport;
+use crate::engine::query::{QueryAnswer, QueryRequest, QueryStats};
 use crate::engine::store::Invalidation;
 use crate::history::alerts::{AlertRules, AlertsReport, AlertsRequest};
 use crate::history::chart::{ChartExport, ChartRequest};
@@ -164,6 +165,8 @@ commands! {
     "cache_set_settings" writes(cache) => |s, r: CacheSettingsRequest| -> CacheSettings { s.cache_set_settings(r).await? }
     "cache_cleanup" writes(cache) => |s, _a: NoArgs| -> CleanupReport { s.cache_cleanup().await? }
     "cache_warm" writes(cache) => |s, r: CacheWarmRequest| -> JobId { s.cache_warm(r).await? }
+    "query" writes(cache) => |s, r: QueryRequest| -> QueryAnswer { s.query(r).await? }
+    "query_stats" => |s, _a: NoArgs| -> QueryStats { s.query_stats().await? }
     "job_status" => |s, r: JobId| -> JobView { s.jobs().get(r.id)? }
     "list_jobs" => |s, _a: NoArgs| -> Vec<JobView> { s.jobs().list() }
 }

@@ -7,6 +7,7 @@ pub mod cache;
 mod dispatch;
 pub mod history;
 pub mod monitor;
+pub mod query;
 mod status;
 
 pub use dispatch::{command_map_ts, dispatch, CommandSig, ProfileRef, WriteTarget, COMMANDS};

@@ -7,6 +7,9 @@ pub mod embed;
 pub mod eval;
 pub mod index;
 pub mod judge;
+pub mod llm;
+pub mod provider_http;
+pub mod query;
 pub mod store;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -134,6 +137,8 @@ struct EngineInner {
     embedder: OnceCell<Arc<dyn Embedder>>,
     /// The judge (MiniLM + the built-in adapter), or why it could not load.
     judge: OnceCell<Result<Arc<judge::Judge>, String>>,
+    /// The query path (caches around the chat model), set up on the first query.
+    query: OnceCell<Arc<query::QueryEngine>>,
 }
 
 impl Engine {
@@ -158,6 +163,7 @@ impl Engine {
                 cache: OnceCell::new(),
                 embedder: OnceCell::new(),
                 judge: OnceCell::new(),
+                query: OnceCell::new(),
             }),
         }
     }
@@ -245,6 +251,26 @@ impl Engine {
             })
             .await
             .cloned()
+    }
+
+    /// The query path: the chat model `SIMBA_LLM` names (the local SmolLM2 when unset), prices
+    /// from `prices.toml` in the config folder. The model itself loads on the first query.
+    pub async fn query_engine(&self) -> ApiResult<Arc<query::QueryEngine>> {
+        self.inner
+            .query
+            .get_or_try_init(|| async {
+                let model = llm::configured_model()?;
+                let prices = query::prices::PriceTable::load(&crate::paths::config_dir().join("prices.toml"))
+                    .map_err(|e| ApiError::new(ErrorCode::BadConfig, e))?;
+                Ok(Arc::new(query::QueryEngine::new(model, prices)))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Answers one query through the caches and the chat model (see [`query`]).
+    pub async fn ask(&self, req: query::QueryRequest) -> ApiResult<query::QueryAnswer> {
+        self.query_engine().await?.ask(self, req).await
     }
 
     pub async fn snapshot(&self) -> EngineSnapshot {

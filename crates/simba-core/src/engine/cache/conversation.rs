@@ -635,6 +635,24 @@ const STOP: &[&str] = &[
     "of", "to", "in", "on", "at", "by", "as", "or", "if", "do", "so", "up",
 ];
 
+/// The question and the scope carrying the chat before it, from a request that names either a
+/// `query` (with `scope.conversation` for its chat, if any) or the whole chat as `messages`.
+pub fn question_in_scope(
+    query: String,
+    messages: Option<Vec<Message>>,
+    mut scope: super::types::Scope,
+) -> crate::error::ApiResult<(String, super::types::Scope)> {
+    let Some(messages) = messages else { return Ok((query, scope)) };
+    if !query.is_empty() || !scope.conversation.is_empty() {
+        return Err(crate::error::ApiError::invalid(
+            "give the chat either as messages or as a query with scope.conversation, not both",
+        ));
+    }
+    let (earlier, question) = split_chat(&messages).map_err(crate::error::ApiError::invalid)?;
+    scope.conversation = earlier.to_vec();
+    Ok((question.to_string(), scope))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -110,6 +110,25 @@ pub struct CleanupReport {
 }
 
 /// How an embedding failure reaches the user (also when the model or provider is first loaded).
+/// Where a lookup's time went, in microseconds. `judge_us` is 0 when no candidate needed the judge.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct LookupTimings {
+    #[ts(type = "number")]
+    pub embed_us: u64,
+    #[ts(type = "number")]
+    pub search_us: u64,
+    #[ts(type = "number")]
+    pub judge_us: u64,
+    /// The whole lookup: the above, the checks and the hit's bookkeeping.
+    #[ts(type = "number")]
+    pub total_us: u64,
+}
+
+fn micros(since: Instant) -> u64 {
+    since.elapsed().as_micros().min(u64::MAX as u128) as u64
+}
+
 pub fn embed_error(e: EmbedError) -> ApiError {
     match e {
         EmbedError::InvalidInput(m) => ApiError::invalid(m),
@@ -312,6 +331,12 @@ impl SemanticCache {
     /// Looks `query` up in `scope`'s partition. A store failure is a miss with a warning, never a
     /// wrong hit; bad input is an error that says what is wrong.
     pub async fn check_get_cache(&self, query: &str, scope: &Scope) -> ApiResult<Lookup> {
+        self.check_get_cache_timed(query, scope).await.map(|(lookup, _)| lookup)
+    }
+
+    /// [`Self::check_get_cache`], with where its time went (the query engine's trace shows it).
+    pub async fn check_get_cache_timed(&self, query: &str, scope: &Scope) -> ApiResult<(Lookup, LookupTimings)> {
+        let mut timings = LookupTimings::default();
         validate_text("query", query)?;
         validate_scope(scope)?;
         let started = Instant::now();
@@ -324,28 +349,35 @@ impl SemanticCache {
         if let Some(why) = beyond_reach.or(self.too_long(&asked.text)?) {
             self.counters.lock().entry(&ns_id).record(now, false, None);
             self.latency.lock().record(started.elapsed().as_secs_f64() * 1e6);
-            return Ok(Lookup::Miss {
+            let miss = Lookup::Miss {
                 namespace: ns_id,
                 best_similarity: None,
                 reason: format!("the query is {why}: never answered from the cache"),
                 shadow_hit: None,
-            });
+            };
+            return Ok((miss, timings));
         }
         let query = asked.text.as_str();
         // Entries are found by their question (a follow-up is found in every chat it was asked
         // in), then decided on what each asks: the turns it depends on and the question.
+        let step_started = Instant::now();
         let vector = self.embed(&asked.question)?;
-        let found = match self.store.search(&partition, &vector, CANDIDATES, now).await {
+        timings.embed_us = micros(step_started);
+        let step_started = Instant::now();
+        let searched = self.store.search(&partition, &vector, CANDIDATES, now).await;
+        timings.search_us = micros(step_started);
+        let found = match searched {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(namespace = %ns_id, "semantic cache lookup failed, answering as a miss: {e}");
                 self.counters.lock().entry(&ns_id).record(now, false, None);
-                return Ok(Lookup::Miss {
+                let miss = Lookup::Miss {
                     namespace: ns_id,
                     best_similarity: None,
                     reason: format!("cache store unavailable: {e}"),
                     shadow_hit: None,
-                });
+                };
+                return Ok((miss, timings));
             }
         };
         let candidates = self.similarities_of_asked(&asked, &vector, found)?;
@@ -415,7 +447,9 @@ impl SemanticCache {
                             .filter(|(_, c)| c.step == Step::AskJudge)
                             .map(|(j, c)| (j, c.judge_pairs.clone()))
                             .collect();
+                        let step_started = Instant::now();
                         judged = Some(self.judge_refusals(asked, considered.len(), judge_policy).await);
+                        timings.judge_us = micros(step_started);
                     }
                     if let Some(refusal) = judged.as_ref().and_then(|r| r[i].as_ref()) {
                         if !refused_closest {
@@ -471,7 +505,8 @@ impl SemanticCache {
             None => Lookup::Miss { namespace: ns_id, best_similarity, reason, shadow_hit: None },
         };
         self.latency.lock().record(started.elapsed().as_secs_f64() * 1e6);
-        Ok(result)
+        timings.total_us = micros(started);
+        Ok((result, timings))
     }
 
     /// Each found entry as what it asks, with the similarity it is decided at: for two questions

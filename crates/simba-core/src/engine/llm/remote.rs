@@ -1,0 +1,704 @@
+//! Online chat providers: any OpenAI-compatible `/v1/chat/completions` server (OpenAI, Ollama,
+//! vLLM, llama.cpp's server), Azure OpenAI and Vertex AI Gemini. Chosen with `SIMBA_LLM` (see
+//! [`LlmConfig::from_vars`]); the local SmolLM2 stays the default.
+//!
+//! Wire shapes, as the official references give them:
+//! - OpenAI: `POST {base}/v1/chat/completions`, `Authorization: Bearer KEY`, body `{"model",
+//!   "messages": [{"role", "content"}], "temperature", "max_tokens", "seed"}`; answer
+//!   `{"choices": [{"index", "message": {"role", "content"}, "finish_reason"}], "model",
+//!   "usage": {"prompt_tokens", "completion_tokens", "total_tokens"}}`.
+//! - Azure OpenAI: `POST {endpoint}/openai/deployments/{deployment}/chat/completions?api-version=V`,
+//!   `api-key: KEY`, the same body without `model` and the same answer; a filtered answer has
+//!   `finish_reason: "content_filter"`, a filtered prompt is HTTP 400 with
+//!   `error.code: "content_filter"`.
+//! - Vertex AI: `POST {base}/v1/projects/{p}/locations/{l}/publishers/google/models/{m}:generateContent`,
+//!   `Authorization: Bearer TOKEN`, body `{"contents": [{"role": "user"|"model", "parts":
+//!   [{"text"}]}], "systemInstruction": {"parts": [{"text"}]}, "generationConfig": {"temperature",
+//!   "maxOutputTokens", "seed"}}`; answer `{"candidates": [{"content": {"parts": [{"text"}]},
+//!   "finishReason": "STOP"|"MAX_TOKENS"|"SAFETY"|..}], "usageMetadata": {"promptTokenCount",
+//!   "candidatesTokenCount"}, "modelVersion"}`.
+//!
+//! Every provider has a [`Breaker`]: after repeated failures it is not called for a while, and a
+//! query fails at once with a message that says so, instead of waiting out timeouts.
+//! Secrets: the key only leaves in one header; errors name the variable, never the value.
+
+use super::breaker::{Breaker, BreakerState};
+use super::{ChatModel, ChatRequest, Completion, FinishReason};
+use crate::engine::cache::conversation::Role;
+use crate::engine::embed::provider::{ProviderKey, ProviderKind, DEFAULT_AZURE_API_VERSION, DEFAULT_OPENAI_URL};
+use crate::engine::provider_http::{backoff, chain, is_loopback, provider_message, retry_after};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::secret::Secret;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::Duration;
+use url::Url;
+
+pub const DEFAULT_VERTEX_LOCATION: &str = "us-central1";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One chat provider and its model. `Debug` never shows the key.
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    pub kind: ProviderKind,
+    /// OpenAI: the API base, with or without `/v1`. Azure: the resource endpoint. Vertex: the API
+    /// base (`https://{location}-aiplatform.googleapis.com` unless given).
+    pub url: String,
+    pub model: String,
+    /// Azure only.
+    pub deployment: Option<String>,
+    /// Azure only: a setting, since Azure retires versions.
+    pub api_version: Option<String>,
+    /// Vertex only.
+    pub project: Option<String>,
+    pub location: Option<String>,
+    pub key: ProviderKey,
+    pub timeout: Duration,
+    /// Retries after a 408, 429, 5xx or a timeout, then the error is returned.
+    pub max_retries: u32,
+    pub retry_base: Duration,
+}
+
+fn config_error(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::BadConfig, message)
+}
+
+impl LlmConfig {
+    pub fn openai(url: impl Into<String>, model: impl Into<String>, key: Secret) -> Self {
+        Self {
+            kind: ProviderKind::OpenAi,
+            url: url.into(),
+            model: model.into(),
+            deployment: None,
+            api_version: None,
+            project: None,
+            location: None,
+            key: ProviderKey::Value(key),
+            timeout: DEFAULT_TIMEOUT,
+            max_retries: 2,
+            retry_base: Duration::from_millis(500),
+        }
+    }
+
+    pub fn azure(
+        url: impl Into<String>,
+        deployment: impl Into<String>,
+        api_version: impl Into<String>,
+        key: Secret,
+    ) -> Self {
+        let deployment = deployment.into();
+        Self {
+            kind: ProviderKind::Azure,
+            deployment: Some(deployment.clone()),
+            api_version: Some(api_version.into()),
+            ..Self::openai(url, deployment, key)
+        }
+    }
+
+    pub fn vertex(
+        project: impl Into<String>,
+        location: impl Into<String>,
+        model: impl Into<String>,
+        token: Secret,
+    ) -> Self {
+        let location = location.into();
+        Self {
+            kind: ProviderKind::Vertex,
+            project: Some(project.into()),
+            url: format!("https://{location}-aiplatform.googleapis.com"),
+            location: Some(location),
+            ..Self::openai("", model, token)
+        }
+    }
+
+    pub fn with_url(mut self, url: impl Into<String>) -> Self {
+        self.url = url.into();
+        self
+    }
+
+    pub fn with_retries(mut self, max_retries: u32, base: Duration) -> Self {
+        self.max_retries = max_retries;
+        self.retry_base = base;
+        self
+    }
+
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Reads `SIMBA_LLM` (`local`, the default, `openai`, `azure` or `vertex`) and its companions
+    /// `SIMBA_LLM_URL`, `_MODEL`, `_KEY` or `_KEY_FILE`, `_DEPLOYMENT`, `_API_VERSION`, `_PROJECT`,
+    /// `_LOCATION`, `_TIMEOUT_SECS`. `None` means the local model. Empty values count as unset.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> ApiResult<Option<Self>> {
+        let var = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let required =
+            |name: &str, why: &str| var(name).ok_or_else(|| config_error(format!("{name} is not set; {why}")));
+        let kind = match var("SIMBA_LLM").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("local") | Some("smollm2") => return Ok(None),
+            Some("openai") => ProviderKind::OpenAi,
+            Some("azure") => ProviderKind::Azure,
+            Some("vertex") => ProviderKind::Vertex,
+            Some(other) => {
+                return Err(config_error(format!(
+                    "SIMBA_LLM is '{other}'; it must be local (the default), openai, azure or vertex"
+                )))
+            }
+        };
+        let key = match (var("SIMBA_LLM_KEY"), var("SIMBA_LLM_KEY_FILE")) {
+            (Some(k), _) => ProviderKey::Value(Secret::new(k)),
+            (None, Some(path)) => {
+                let path = PathBuf::from(path);
+                read_key_file(&path)?;
+                ProviderKey::File(path)
+            }
+            // A local OpenAI-compatible server (Ollama) may want no key at all.
+            (None, None) if kind == ProviderKind::OpenAi => ProviderKey::Value(Secret::default()),
+            (None, None) => {
+                let what = if kind == ProviderKind::Vertex { "an OAuth access token" } else { "the API key" };
+                return Err(config_error(format!(
+                    "SIMBA_LLM_KEY is not set; SIMBA_LLM={} needs {what} in SIMBA_LLM_KEY or in a file named by SIMBA_LLM_KEY_FILE",
+                    kind.name()
+                )));
+            }
+        };
+        let mut config = match kind {
+            ProviderKind::OpenAi => {
+                let model = required("SIMBA_LLM_MODEL", "name the chat model, e.g. gpt-4o-mini")?;
+                Self::openai(
+                    var("SIMBA_LLM_URL").unwrap_or_else(|| DEFAULT_OPENAI_URL.into()),
+                    model,
+                    Secret::default(),
+                )
+            }
+            ProviderKind::Azure => {
+                let url = required(
+                    "SIMBA_LLM_URL",
+                    "set it to the Azure OpenAI endpoint, https://RESOURCE.openai.azure.com",
+                )?;
+                let deployment = required("SIMBA_LLM_DEPLOYMENT", "name the Azure OpenAI chat deployment")?;
+                let version = var("SIMBA_LLM_API_VERSION").unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.into());
+                let mut c = Self::azure(url, deployment, version, Secret::default());
+                if let Some(model) = var("SIMBA_LLM_MODEL") {
+                    c.model = model;
+                }
+                c
+            }
+            ProviderKind::Vertex => {
+                let project = required("SIMBA_LLM_PROJECT", "name the Google Cloud project that runs Vertex AI")?;
+                let model = required("SIMBA_LLM_MODEL", "name the Gemini model, e.g. gemini-2.0-flash")?;
+                let location = var("SIMBA_LLM_LOCATION").unwrap_or_else(|| DEFAULT_VERTEX_LOCATION.into());
+                let mut c = Self::vertex(project, location, model, Secret::default());
+                if let Some(url) = var("SIMBA_LLM_URL") {
+                    c.url = url;
+                }
+                c
+            }
+        };
+        config.key = key;
+        if let Some(v) = var("SIMBA_LLM_TIMEOUT_SECS") {
+            match v.parse::<u64>() {
+                Ok(n) if (1..=600).contains(&n) => config.timeout = Duration::from_secs(n),
+                _ => {
+                    return Err(config_error(format!(
+                        "SIMBA_LLM_TIMEOUT_SECS is '{v}'; give whole seconds from 1 to 600"
+                    )))
+                }
+            }
+        }
+        Ok(Some(config))
+    }
+
+    /// The full request URL, checked.
+    fn endpoint(&self) -> ApiResult<Url> {
+        let shown = crate::profiles::redact_url(&self.url);
+        let mut url = Url::parse(self.url.trim())
+            .map_err(|e| config_error(format!("SIMBA_LLM_URL '{shown}' is not a URL ({e}); give e.g. https://host")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(config_error(format!(
+                "SIMBA_LLM_URL '{shown}' must be an http:// or https:// URL with a host"
+            )));
+        }
+        url.set_query(None);
+        url.set_fragment(None);
+        let base = url.path().trim_end_matches('/').to_string();
+        let missing = |name: &str| config_error(format!("{name} is not set"));
+        let path = match self.kind {
+            ProviderKind::OpenAi => {
+                let base = base.trim_end_matches("/chat/completions");
+                format!("{}/v1/chat/completions", base.strip_suffix("/v1").unwrap_or(base))
+            }
+            ProviderKind::Azure => {
+                let deployment = self.deployment.as_deref().ok_or_else(|| missing("SIMBA_LLM_DEPLOYMENT"))?;
+                format!("{base}/openai/deployments/{deployment}/chat/completions")
+            }
+            ProviderKind::Vertex => {
+                let project = self.project.as_deref().ok_or_else(|| missing("SIMBA_LLM_PROJECT"))?;
+                let location = self.location.as_deref().ok_or_else(|| missing("SIMBA_LLM_LOCATION"))?;
+                format!(
+                    "{base}/v1/projects/{project}/locations/{location}/publishers/google/models/{}:generateContent",
+                    self.model
+                )
+            }
+        };
+        url.set_path(&path);
+        if self.kind == ProviderKind::Azure {
+            let version = self.api_version.as_deref().unwrap_or(DEFAULT_AZURE_API_VERSION);
+            url.query_pairs_mut().append_pair("api-version", version);
+        }
+        Ok(url)
+    }
+
+    /// The request body in the provider's official shape.
+    fn body(&self, request: &ChatRequest) -> Value {
+        let s = &request.settings;
+        match self.kind {
+            ProviderKind::OpenAi | ProviderKind::Azure => {
+                let messages: Vec<Value> =
+                    request.messages.iter().map(|m| json!({ "role": m.role, "content": m.content })).collect();
+                let mut b = json!({
+                    "messages": messages,
+                    "temperature": s.temperature,
+                    "max_tokens": s.max_tokens,
+                    "seed": s.seed,
+                });
+                if self.kind == ProviderKind::OpenAi {
+                    b["model"] = json!(self.model);
+                }
+                b
+            }
+            ProviderKind::Vertex => {
+                let system: Vec<Value> = request
+                    .messages
+                    .iter()
+                    .filter(|m| m.role == Role::System)
+                    .map(|m| json!({ "text": m.content }))
+                    .collect();
+                let contents: Vec<Value> = request
+                    .messages
+                    .iter()
+                    .filter(|m| m.role != Role::System)
+                    .map(|m| {
+                        let role = if m.role == Role::Assistant { "model" } else { "user" };
+                        json!({ "role": role, "parts": [{ "text": m.content }] })
+                    })
+                    .collect();
+                let mut b = json!({
+                    "contents": contents,
+                    "generationConfig": {
+                        "temperature": s.temperature,
+                        "maxOutputTokens": s.max_tokens,
+                        "seed": s.seed,
+                    },
+                });
+                if !system.is_empty() {
+                    b["systemInstruction"] = json!({ "parts": system });
+                }
+                b
+            }
+        }
+    }
+}
+
+fn read_key_file(path: &std::path::Path) -> ApiResult<Secret> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| config_error(format!("SIMBA_LLM_KEY_FILE {} could not be read: {e}", path.display())))?;
+    let key = text.trim();
+    if key.is_empty() {
+        return Err(config_error(format!("SIMBA_LLM_KEY_FILE {} is empty", path.display())));
+    }
+    Ok(Secret::new(key))
+}
+
+// ---- answers --------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct OpenAiAnswer {
+    choices: Vec<OpenAiChoice>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    usage: Option<OpenAiUsage>,
+}
+#[derive(Deserialize)]
+struct OpenAiChoice {
+    message: OpenAiMessage,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+#[derive(Deserialize)]
+struct OpenAiMessage {
+    #[serde(default)]
+    content: Option<String>,
+}
+#[derive(Deserialize)]
+struct OpenAiUsage {
+    prompt_tokens: u32,
+    completion_tokens: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VertexAnswer {
+    #[serde(default)]
+    candidates: Vec<VertexCandidate>,
+    #[serde(default)]
+    usage_metadata: Option<VertexUsage>,
+    #[serde(default)]
+    model_version: Option<String>,
+    #[serde(default)]
+    prompt_feedback: Option<Value>,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VertexCandidate {
+    #[serde(default)]
+    content: Option<VertexContent>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+#[derive(Deserialize)]
+struct VertexContent {
+    #[serde(default)]
+    parts: Vec<VertexPart>,
+}
+#[derive(Deserialize)]
+struct VertexPart {
+    #[serde(default)]
+    text: Option<String>,
+}
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VertexUsage {
+    #[serde(default)]
+    prompt_token_count: u32,
+    #[serde(default)]
+    candidates_token_count: u32,
+}
+
+fn finish_reason(raw: Option<&str>) -> FinishReason {
+    match raw.map(|r| r.to_ascii_lowercase()).as_deref() {
+        Some("stop") | Some("end_turn") | None => FinishReason::Stop,
+        Some("length") | Some("max_tokens") => FinishReason::Length,
+        Some("content_filter")
+        | Some("safety")
+        | Some("recitation")
+        | Some("blocklist")
+        | Some("prohibited_content") => FinishReason::Filtered,
+        Some(_) => FinishReason::Other,
+    }
+}
+
+// ---- the client -----------------------------------------------------------------------------
+
+/// A chat provider behind [`ChatModel`].
+pub struct RemoteChat {
+    config: LlmConfig,
+    endpoint: Url,
+    /// The endpoint as errors show it.
+    shown: String,
+    http: reqwest::Client,
+    breaker: Breaker,
+}
+
+impl RemoteChat {
+    pub fn connect(config: LlmConfig) -> ApiResult<Self> {
+        let endpoint = config.endpoint()?;
+        let shown = crate::profiles::redact_url(endpoint.as_str());
+        let loopback = is_loopback(&endpoint);
+        if !loopback && endpoint.scheme() != "https" {
+            return Err(config_error(format!(
+                "SIMBA_LLM_URL '{shown}' is plain http to another machine, which would send the key unencrypted; \
+                 use https:// (plain http is allowed only for 127.0.0.1, ::1 and localhost)"
+            )));
+        }
+        let mut http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            // A redirect would carry the key to whatever host it names: never follow one.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("simba-tuner/", env!("CARGO_PKG_VERSION")));
+        if loopback {
+            http = http.no_proxy();
+        }
+        let http =
+            http.build().map_err(|e| ApiError::internal(format!("could not set up the HTTP client: {}", chain(&e))))?;
+        Ok(Self { config, endpoint, shown, http, breaker: Breaker::default() })
+    }
+
+    pub fn with_breaker(mut self, breaker: Breaker) -> Self {
+        self.breaker = breaker;
+        self
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker.state()
+    }
+
+    fn label(&self) -> &'static str {
+        match self.config.kind {
+            ProviderKind::OpenAi => "the OpenAI-compatible chat API",
+            ProviderKind::Azure => "Azure OpenAI",
+            ProviderKind::Vertex => "Vertex AI",
+        }
+    }
+
+    fn key(&self) -> ApiResult<Secret> {
+        match &self.config.key {
+            ProviderKey::Value(s) => Ok(s.clone()),
+            ProviderKey::File(p) => read_key_file(p),
+        }
+    }
+
+    /// One request with retries; the breaker counts the outcome.
+    async fn call(&self, body: &Value) -> ApiResult<Vec<u8>> {
+        if let Err(wait) = self.breaker.allow() {
+            return Err(ApiError::new(
+                ErrorCode::Unreachable,
+                format!(
+                    "{} at {} failed several times in a row; it is not called for another {}s (circuit open), then one query tries it again",
+                    self.label(),
+                    self.shown,
+                    wait.as_secs().max(1)
+                ),
+            ));
+        }
+        let result = self.send_with_retries(body).await;
+        match &result {
+            Ok(_) => self.breaker.success(),
+            // Only failures of the provider open the circuit, not a refused prompt or key.
+            Err(e) if e.code == ErrorCode::Unreachable || e.code == ErrorCode::Internal => self.breaker.failure(),
+            Err(_) => self.breaker.success(),
+        }
+        result
+    }
+
+    async fn send_with_retries(&self, body: &Value) -> ApiResult<Vec<u8>> {
+        let key = self.key()?;
+        let mut retries = 0u32;
+        loop {
+            let mut req = self.http.post(self.endpoint.clone()).json(body);
+            if !key.is_empty() {
+                req = match self.config.kind {
+                    ProviderKind::Azure => {
+                        let mut value = reqwest::header::HeaderValue::from_str(key.expose()).map_err(|_| {
+                            config_error("the API key in SIMBA_LLM_KEY has characters an HTTP header cannot carry")
+                        })?;
+                        value.set_sensitive(true);
+                        req.header("api-key", value)
+                    }
+                    _ => req.bearer_auth(key.expose()),
+                };
+            }
+            let asked = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let asked = retry_after(resp.headers());
+                    match resp.bytes().await {
+                        Ok(bytes) if status.is_success() => return Ok(bytes.to_vec()),
+                        Ok(bytes) => {
+                            let transient = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
+                            if !transient || retries >= self.config.max_retries {
+                                return Err(self.status_error(status, &bytes, retries, key.expose()));
+                            }
+                            asked
+                        }
+                        Err(e) if retries < self.config.max_retries && e.is_timeout() => None,
+                        Err(e) => return Err(self.transport_error(e, retries)),
+                    }
+                }
+                // Nothing listens, or the name does not resolve: retrying will not help.
+                Err(e) if e.is_connect() && !e.is_timeout() => return Err(self.transport_error(e, retries)),
+                Err(e) if (e.is_timeout() || e.is_request()) && retries < self.config.max_retries => None,
+                Err(e) => return Err(self.transport_error(e, retries)),
+            };
+            retries += 1;
+            tracing::warn!(provider = self.config.kind.name(), "the chat provider failed; retry {retries}");
+            tokio::time::sleep(backoff(self.config.retry_base, retries, asked)).await;
+        }
+    }
+
+    fn status_error(&self, status: reqwest::StatusCode, body: &[u8], retries: u32, key: &str) -> ApiError {
+        let what = self.label();
+        let url = &self.shown;
+        let code = status.as_u16();
+        let said = provider_message(body, key).map(|m| format!(" (it said: {m})")).unwrap_or_default();
+        let filtered = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v["error"]["code"].as_str().map(|c| c == "content_filter"))
+            .unwrap_or(false);
+        match code {
+            401 | 403 => ApiError::new(
+                ErrorCode::Refused,
+                format!("{what} at {url} refused the credentials (HTTP {code}){said}: check SIMBA_LLM_KEY or SIMBA_LLM_KEY_FILE"),
+            ),
+            404 => config_error(format!(
+                "{what} at {url} has no such model or deployment (HTTP 404){said}: check SIMBA_LLM_MODEL, SIMBA_LLM_DEPLOYMENT and SIMBA_LLM_URL"
+            )),
+            400 | 422 if filtered => ApiError::invalid(format!("{what} refused the prompt by its content filter{said}")),
+            400 | 422 => ApiError::invalid(format!("{what} refused the request (HTTP {code}){said}")),
+            429 => ApiError::new(
+                ErrorCode::Unreachable,
+                format!("{what} is rate-limiting (HTTP 429) and still was after {retries} retries{said}: send fewer queries or raise the quota"),
+            ),
+            300..=399 => config_error(format!(
+                "{what} at {url} answered with a redirect (HTTP {code}), which is not followed so the key never reaches another address; set SIMBA_LLM_URL to where it points"
+            )),
+            _ => ApiError::new(
+                ErrorCode::Unreachable,
+                format!("{what} at {url} failed (HTTP {code}) after {retries} retries{said}; try again later"),
+            ),
+        }
+    }
+
+    fn transport_error(&self, e: reqwest::Error, retries: u32) -> ApiError {
+        let what = self.label();
+        let url = &self.shown;
+        let message = if e.is_timeout() {
+            format!(
+                "{what} at {url} did not answer within {}s ({} attempts): check the server, or raise SIMBA_LLM_TIMEOUT_SECS",
+                self.config.timeout.as_secs_f64(),
+                retries + 1
+            )
+        } else if e.is_connect() {
+            format!(
+                "could not connect to {what} at {url} ({}): check SIMBA_LLM_URL and that the server is up",
+                chain(&e.without_url())
+            )
+        } else {
+            format!("the request to {what} at {url} failed ({})", chain(&e.without_url()))
+        };
+        ApiError::new(ErrorCode::Unreachable, message)
+    }
+
+    /// Reads the provider's answer; anything that is not one is an error, never an empty answer.
+    fn parse(&self, bytes: &[u8]) -> ApiResult<Completion> {
+        let garbage = |why: String| {
+            ApiError::internal(format!(
+                "{} at {} answered with something that is not a chat answer ({why})",
+                self.label(),
+                self.shown
+            ))
+        };
+        match self.config.kind {
+            ProviderKind::OpenAi | ProviderKind::Azure => {
+                let a: OpenAiAnswer = serde_json::from_slice(bytes).map_err(|e| garbage(e.to_string()))?;
+                let choice = a.choices.into_iter().next().ok_or_else(|| garbage("no choices".into()))?;
+                let finish = finish_reason(choice.finish_reason.as_deref());
+                let text = choice.message.content.unwrap_or_default();
+                if text.trim().is_empty() && finish != FinishReason::Filtered {
+                    return Err(garbage("an empty message".into()));
+                }
+                let usage = a.usage.unwrap_or(OpenAiUsage { prompt_tokens: 0, completion_tokens: 0 });
+                Ok(Completion {
+                    text,
+                    model: a.model.unwrap_or_else(|| self.config.model.clone()),
+                    prompt_tokens: usage.prompt_tokens,
+                    completion_tokens: usage.completion_tokens,
+                    finish_reason: finish,
+                })
+            }
+            ProviderKind::Vertex => {
+                let a: VertexAnswer = serde_json::from_slice(bytes).map_err(|e| garbage(e.to_string()))?;
+                let usage =
+                    a.usage_metadata.unwrap_or(VertexUsage { prompt_token_count: 0, candidates_token_count: 0 });
+                let Some(candidate) = a.candidates.into_iter().next() else {
+                    // A blocked prompt has no candidates, only promptFeedback.blockReason.
+                    if let Some(reason) = a.prompt_feedback.as_ref().and_then(|f| f["blockReason"].as_str()) {
+                        return Err(ApiError::invalid(format!("Vertex AI blocked the prompt ({reason})")));
+                    }
+                    return Err(garbage("no candidates".into()));
+                };
+                let finish = finish_reason(candidate.finish_reason.as_deref());
+                let text: String =
+                    candidate.content.map(|c| c.parts.into_iter().filter_map(|p| p.text).collect()).unwrap_or_default();
+                if text.trim().is_empty() && finish != FinishReason::Filtered {
+                    return Err(garbage("an empty candidate".into()));
+                }
+                Ok(Completion {
+                    text,
+                    model: a.model_version.unwrap_or_else(|| self.config.model.clone()),
+                    prompt_tokens: usage.prompt_token_count,
+                    completion_tokens: usage.candidates_token_count,
+                    finish_reason: finish,
+                })
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ChatModel for RemoteChat {
+    fn id(&self) -> String {
+        format!("{}:{}", self.config.kind.name(), self.config.model)
+    }
+    fn provider(&self) -> &'static str {
+        self.config.kind.name()
+    }
+    async fn complete(&self, request: &ChatRequest) -> ApiResult<Completion> {
+        request.settings.validate().map_err(ApiError::invalid)?;
+        if request.messages.is_empty() {
+            return Err(ApiError::invalid("the conversation has no messages"));
+        }
+        let bytes = self.call(&self.config.body(request)).await?;
+        self.parse(&bytes)
+    }
+    async fn probe(&self) -> ApiResult<()> {
+        let request = ChatRequest {
+            messages: vec![crate::engine::cache::conversation::Message::user("ping")],
+            settings: super::GenerationSettings { max_tokens: 1, ..Default::default() },
+        };
+        self.complete(&request).await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: std::collections::HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn local_is_the_default_and_bad_choices_are_named() {
+        assert!(LlmConfig::from_vars(vars(&[])).unwrap().is_none());
+        assert!(LlmConfig::from_vars(vars(&[("SIMBA_LLM", "local")])).unwrap().is_none());
+        let e = LlmConfig::from_vars(vars(&[("SIMBA_LLM", "gpt")])).unwrap_err();
+        assert!(e.message.contains("openai, azure or vertex"), "{e}");
+        let e = LlmConfig::from_vars(vars(&[("SIMBA_LLM", "azure"), ("SIMBA_LLM_KEY", "k")])).unwrap_err();
+        assert!(e.message.contains("SIMBA_LLM_URL"), "{e}");
+        let e = LlmConfig::from_vars(vars(&[("SIMBA_LLM", "openai")])).unwrap_err();
+        assert!(e.message.contains("SIMBA_LLM_MODEL"), "{e}");
+    }
+
+    #[test]
+    fn endpoints_follow_each_provider() {
+        let c = LlmConfig::openai("http://127.0.0.1:8080/v1", "m", Secret::default());
+        assert_eq!(c.endpoint().unwrap().as_str(), "http://127.0.0.1:8080/v1/chat/completions");
+        let c = LlmConfig::azure("https://r.openai.azure.com/", "chat", "2024-10-21", Secret::new("k"));
+        assert_eq!(
+            c.endpoint().unwrap().as_str(),
+            "https://r.openai.azure.com/openai/deployments/chat/chat/completions?api-version=2024-10-21"
+        );
+        let c = LlmConfig::vertex("p", "europe-west4", "gemini-2.0-flash", Secret::new("t"));
+        assert_eq!(
+            c.endpoint().unwrap().as_str(),
+            "https://europe-west4-aiplatform.googleapis.com/v1/projects/p/locations/europe-west4/publishers/google/models/gemini-2.0-flash:generateContent"
+        );
+        let plain = LlmConfig::openai("http://example.com", "m", Secret::new("k"));
+        assert!(RemoteChat::connect(plain).is_err(), "plain http off this machine carries the key in clear");
+    }
+
+    #[test]
+    fn finish_reasons_are_read_for_every_provider() {
+        assert_eq!(finish_reason(Some("stop")), FinishReason::Stop);
+        assert_eq!(finish_reason(Some("MAX_TOKENS")), FinishReason::Length);
+        assert_eq!(finish_reason(Some("content_filter")), FinishReason::Filtered);
+        assert_eq!(finish_reason(Some("SAFETY")), FinishReason::Filtered);
+        assert_eq!(finish_reason(Some("tool_calls")), FinishReason::Other);
+    }
+}

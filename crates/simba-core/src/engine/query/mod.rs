@@ -1,0 +1,392 @@
+//! One query, as the platform runs it: the session cache, then the semantic cache
+//! (`check_get_cache` in the query's scope), then the chat model, then both caches are updated
+//! (`update_cache`). Every answer carries its whole trace: which level answered, the cache's
+//! decision, where the time went, tokens and cost.
+//!
+//! Degradation: a cache that cannot be reached never stops a query; the answer comes from the
+//! model and says it was not cached, and why. A model that fails is an error, unless the query
+//! allows a stale answer and the session cache still holds one (marked stale).
+
+pub mod prices;
+pub mod session;
+
+use super::cache::conversation::{question_in_scope, Message};
+use super::cache::types::{Lookup, Scope};
+use super::cache::{validate_text, LookupTimings};
+use super::llm::{ChatModel, ChatRequest, FinishReason, GenerationSettings};
+use super::Engine;
+use crate::error::{ApiError, ApiResult};
+use parking_lot::Mutex;
+use prices::PriceTable;
+use serde::{Deserialize, Serialize};
+use session::SessionCache;
+use std::sync::Arc;
+use std::time::Instant;
+use ts_rs::TS;
+
+/// One query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QueryRequest {
+    /// User, item and the chat before the question (as for `cache_lookup`).
+    pub scope: Scope,
+    /// The question, or empty when `messages` holds the whole chat.
+    #[serde(default)]
+    pub query: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub messages: Option<Vec<Message>>,
+    /// Generation settings; the engine's defaults when absent.
+    #[serde(default)]
+    #[ts(optional)]
+    pub settings: Option<GenerationSettings>,
+    /// Skip both caches (answer from the model, store nothing).
+    #[serde(default)]
+    pub bypass_cache: bool,
+    /// When the model fails, answer with the session cache's expired answer, marked stale.
+    #[serde(default)]
+    pub allow_stale: bool,
+}
+
+/// Which level gave the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum AnswerSource {
+    SessionCache,
+    SemanticCache,
+    Model,
+    /// The model failed and an expired session answer was allowed.
+    StaleSessionCache,
+}
+
+/// Hit or miss, as `cache lookup` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Outcome {
+    Hit,
+    Miss,
+}
+
+/// Where an answer's time went, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QueryTimings {
+    pub session_ms: f64,
+    pub embed_ms: f64,
+    pub search_ms: f64,
+    pub judge_ms: f64,
+    /// The semantic lookup as a whole (embedding, search, checks, judge).
+    pub lookup_ms: f64,
+    pub model_ms: f64,
+    pub store_ms: f64,
+    pub total_ms: f64,
+}
+
+/// Tokens and what they cost, in US dollars from the price table.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QueryCost {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    pub cost_usd: f64,
+    /// On a cache hit: what the model call would have cost (tokens estimated from the texts).
+    pub saved_usd: f64,
+    /// Whether the token counts are estimates (a hit) or the model's own (a model answer).
+    pub estimated: bool,
+}
+
+/// An answer and its trace.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QueryAnswer {
+    pub answer: String,
+    pub outcome: Outcome,
+    pub source: AnswerSource,
+    /// The semantic cache's decision (similarity, matched query, namespace, or why the closest
+    /// candidate was refused); absent when the session cache answered or the cache was skipped.
+    pub lookup: Option<Lookup>,
+    /// Whether the answer is now in the caches; when not, `not_cached_reason` says why.
+    pub cached: bool,
+    pub not_cached_reason: Option<String>,
+    /// The model that answered or would have answered (`provider:model`).
+    pub model: String,
+    pub finish_reason: Option<FinishReason>,
+    pub timings: QueryTimings,
+    pub cost: QueryCost,
+    /// Set when the answer is stale: why the model could not answer.
+    pub stale_because: Option<String>,
+}
+
+/// Each level's hits and misses, and the model's calls, since the engine started.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct QueryStats {
+    #[ts(type = "number")]
+    pub queries: u64,
+    #[ts(type = "number")]
+    pub session_hits: u64,
+    #[ts(type = "number")]
+    pub semantic_hits: u64,
+    #[ts(type = "number")]
+    pub semantic_misses: u64,
+    /// Queries answered without the cache since it could not be reached.
+    #[ts(type = "number")]
+    pub uncached: u64,
+    #[ts(type = "number")]
+    pub model_calls: u64,
+    #[ts(type = "number")]
+    pub model_errors: u64,
+    #[ts(type = "number")]
+    pub stale_answers: u64,
+    #[ts(type = "number")]
+    pub prompt_tokens: u64,
+    #[ts(type = "number")]
+    pub completion_tokens: u64,
+    pub cost_usd: f64,
+    pub saved_usd: f64,
+    pub session_entries: u32,
+}
+
+/// The engine's query path: the caches around a chat model.
+pub struct QueryEngine {
+    model: Arc<dyn ChatModel>,
+    session: SessionCache,
+    prices: PriceTable,
+    defaults: GenerationSettings,
+    stats: Mutex<QueryStats>,
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+fn us_to_ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+impl QueryEngine {
+    pub fn new(model: Arc<dyn ChatModel>, prices: PriceTable) -> Self {
+        Self {
+            model,
+            session: SessionCache::default(),
+            prices,
+            defaults: GenerationSettings::default(),
+            stats: Mutex::new(QueryStats::default()),
+        }
+    }
+
+    pub fn with_session_cache(mut self, session: SessionCache) -> Self {
+        self.session = session;
+        self
+    }
+
+    pub fn model(&self) -> &Arc<dyn ChatModel> {
+        &self.model
+    }
+
+    pub fn prices(&self) -> &PriceTable {
+        &self.prices
+    }
+
+    pub fn stats(&self) -> QueryStats {
+        let mut s = self.stats.lock().clone();
+        s.session_entries = self.session.len() as u32;
+        s
+    }
+
+    /// Answers one query with `engine`'s semantic cache (see the module note for the order of the
+    /// levels). The cache is asked for on every query, so a store that comes back is used again.
+    pub async fn ask(&self, engine: &Engine, req: QueryRequest) -> ApiResult<QueryAnswer> {
+        let started = Instant::now();
+        let (question, scope) = question_in_scope(req.query.clone(), req.messages.clone(), req.scope.clone())?;
+        validate_text("query", &question)?;
+        scope.validate().map_err(ApiError::invalid)?;
+        let settings = req.settings.clone().unwrap_or_else(|| self.defaults.clone());
+        settings.validate().map_err(ApiError::invalid)?;
+        let model_id = self.model.id();
+        let mut timings = QueryTimings::default();
+        self.stats.lock().queries += 1;
+
+        // 1. The session cache: this user's exact question, in this chat, lately.
+        let session_key = SessionCache::key(&scope, &question, &model_id, &settings);
+        if !req.bypass_cache {
+            let t = Instant::now();
+            let fresh = self.session.get(&session_key);
+            timings.session_ms = ms(t);
+            if let Some(answer) = fresh {
+                let cost = self.saved(&scope, &question, &answer);
+                let mut stats = self.stats.lock();
+                stats.session_hits += 1;
+                stats.saved_usd += cost.saved_usd;
+                drop(stats);
+                timings.total_ms = ms(started);
+                return Ok(QueryAnswer {
+                    answer,
+                    outcome: Outcome::Hit,
+                    source: AnswerSource::SessionCache,
+                    lookup: None,
+                    cached: true,
+                    not_cached_reason: None,
+                    model: model_id,
+                    finish_reason: None,
+                    timings,
+                    cost,
+                    stale_because: None,
+                });
+            }
+        }
+
+        // 2. The semantic cache. An unreachable store or a missing model is an uncached answer.
+        let mut not_cached_reason = req.bypass_cache.then(|| "the query asked to bypass the caches".to_string());
+        let mut lookup = None;
+        let mut cache = None;
+        if !req.bypass_cache {
+            let t = Instant::now();
+            match engine.cache().await {
+                Ok(c) => match c.check_get_cache_timed(&question, &scope).await {
+                    Ok((found, lt)) => {
+                        add_lookup_timings(&mut timings, &lt);
+                        lookup = Some(found);
+                        cache = Some(c);
+                    }
+                    Err(e) if e.code == crate::error::ErrorCode::InvalidInput => return Err(e),
+                    Err(e) => not_cached_reason = Some(format!("the semantic cache failed: {}", e.message)),
+                },
+                Err(e) => not_cached_reason = Some(format!("the semantic cache is unavailable: {}", e.message)),
+            }
+            timings.lookup_ms = ms(t);
+            if let Some(Lookup::Miss { reason, .. }) = &lookup {
+                if reason.starts_with("cache store unavailable") {
+                    not_cached_reason = Some(reason.clone());
+                }
+            }
+        }
+        if let Some(Lookup::Hit { response, .. }) = &lookup {
+            let answer = response.clone();
+            self.session.put(session_key, answer.clone());
+            let cost = self.saved(&scope, &question, &answer);
+            let mut stats = self.stats.lock();
+            stats.semantic_hits += 1;
+            stats.saved_usd += cost.saved_usd;
+            drop(stats);
+            timings.total_ms = ms(started);
+            return Ok(QueryAnswer {
+                answer,
+                outcome: Outcome::Hit,
+                source: AnswerSource::SemanticCache,
+                lookup,
+                cached: true,
+                not_cached_reason: None,
+                model: model_id,
+                finish_reason: None,
+                timings,
+                cost,
+                stale_because: None,
+            });
+        }
+        {
+            let mut stats = self.stats.lock();
+            if lookup.is_some() {
+                stats.semantic_misses += 1;
+            }
+            if not_cached_reason.is_some() && !req.bypass_cache {
+                stats.uncached += 1;
+            }
+        }
+
+        // 3. The model.
+        let mut messages = scope.conversation.clone();
+        messages.push(Message::user(question.clone()));
+        let t = Instant::now();
+        self.stats.lock().model_calls += 1;
+        let completion = match self.model.complete(&ChatRequest { messages, settings: settings.clone() }).await {
+            Ok(c) => c,
+            Err(e) => {
+                self.stats.lock().model_errors += 1;
+                let stale = if req.allow_stale { self.session.get_stale(&session_key) } else { None };
+                let Some(answer) = stale else { return Err(e) };
+                self.stats.lock().stale_answers += 1;
+                timings.model_ms = ms(t);
+                timings.total_ms = ms(started);
+                return Ok(QueryAnswer {
+                    answer,
+                    outcome: Outcome::Miss,
+                    source: AnswerSource::StaleSessionCache,
+                    lookup,
+                    cached: false,
+                    not_cached_reason: Some("a stale answer is not stored again".into()),
+                    model: model_id,
+                    finish_reason: None,
+                    timings,
+                    cost: QueryCost::default(),
+                    stale_because: Some(e.message),
+                });
+            }
+        };
+        timings.model_ms = ms(t);
+        let price = self.prices.price_of(&model_id);
+        let cost = QueryCost {
+            prompt_tokens: completion.prompt_tokens,
+            completion_tokens: completion.completion_tokens,
+            cost_usd: price.cost(completion.prompt_tokens, completion.completion_tokens),
+            saved_usd: 0.0,
+            estimated: false,
+        };
+        {
+            let mut stats = self.stats.lock();
+            stats.prompt_tokens += completion.prompt_tokens as u64;
+            stats.completion_tokens += completion.completion_tokens as u64;
+            stats.cost_usd += cost.cost_usd;
+        }
+
+        // 4. Update the caches, but only with a whole answer.
+        let mut cached = false;
+        if not_cached_reason.is_none() {
+            if completion.finish_reason != FinishReason::Stop {
+                not_cached_reason = Some(format!(
+                    "the answer ended with {:?}, not a full stop; only whole answers are cached",
+                    completion.finish_reason
+                ));
+            } else if let Some(cache) = &cache {
+                let t = Instant::now();
+                match cache.update_cache(&question, &completion.text, &scope, None).await {
+                    Ok(_) => cached = true,
+                    Err(e) => not_cached_reason = Some(format!("the answer could not be cached: {}", e.message)),
+                }
+                timings.store_ms = ms(t);
+                self.session.put(session_key, completion.text.clone());
+            }
+        }
+        timings.total_ms = ms(started);
+        Ok(QueryAnswer {
+            answer: completion.text,
+            outcome: Outcome::Miss,
+            source: AnswerSource::Model,
+            lookup,
+            cached,
+            not_cached_reason,
+            model: model_id,
+            finish_reason: Some(completion.finish_reason),
+            timings,
+            cost,
+            stale_because: None,
+        })
+    }
+
+    /// What a model call for this question would have cost; tokens estimated at four characters each.
+    fn saved(&self, scope: &Scope, question: &str, answer: &str) -> QueryCost {
+        let prompt_chars: usize = scope.conversation.iter().map(|m| m.content.len()).sum::<usize>() + question.len();
+        let prompt_tokens = prices::estimate_tokens(prompt_chars);
+        let completion_tokens = prices::estimate_tokens(answer.len());
+        let saved = self.prices.price_of(&self.model.id()).cost(prompt_tokens, completion_tokens);
+        QueryCost { prompt_tokens, completion_tokens, cost_usd: 0.0, saved_usd: saved, estimated: true }
+    }
+}
+
+fn add_lookup_timings(timings: &mut QueryTimings, lt: &LookupTimings) {
+    timings.embed_ms = us_to_ms(lt.embed_us);
+    timings.search_ms = us_to_ms(lt.search_us);
+    timings.judge_ms = us_to_ms(lt.judge_us);
+}
