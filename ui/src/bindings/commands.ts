@@ -47,6 +47,8 @@ import type { QueuesReport } from "./QueuesReport";
 import type { QueuesReportRequest } from "./QueuesReportRequest";
 import type { RedisReport } from "./RedisReport";
 import type { RedisReportRequest } from "./RedisReportRequest";
+import type { ReplayReport } from "./ReplayReport";
+import type { ReplayRequest } from "./ReplayRequest";
 import type { RollbackRequest } from "./RollbackRequest";
 import type { SamplerStatus } from "./SamplerStatus";
 import type { StatusReport } from "./StatusReport";
@@ -86,6 +88,7 @@ export interface Commands {
   cache_warm: { request: CacheWarmRequest; response: JobId; writes: true };
   query: { request: QueryRequest; response: QueryAnswer; writes: true };
   query_stats: { request: NoArgs; response: QueryStats; writes: false };
+  replay: { request: ReplayRequest; response: Array<ReplayReport>; writes: false };
   job_status: { request: JobId; response: JobView; writes: false };
   list_jobs: { request: NoArgs; response: Array<JobView>; writes: false };
 }

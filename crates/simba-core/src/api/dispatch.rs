@@ -12,6 +12,7 @@ use ts_rs::TS;
 use super::advisor::*;
 use super::cache::*;
 use super::monitor::{DbReportRequest, ExplainRequest, QueuesReportRequest, RedisReportRequest};
+use super::query::ReplayRequest;
 use super::{StatusReport, StatusRequest};
 use crate::advisor::actions::ActionPreview;
 use crate::advisor::audit::AuditEntry;
@@ -19,6 +20,7 @@ use crate::advisor::AdviceReport;
 use crate::engine::cache::types::{CacheSettings, EntryView, Lookup};
 use crate::engine::cache::{CacheStats, CleanupReport};
 use crate::engine::eval::EvalReport;
+use crate::engine::query::replay::ReplayReport;
 use crate::engine::query::{QueryAnswer, QueryRequest, QueryStats};
 use crate::engine::store::Invalidation;
 use crate::history::alerts::{AlertRules, AlertsReport, AlertsRequest};
@@ -167,6 +169,7 @@ commands! {
     "cache_warm" writes(cache) => |s, r: CacheWarmRequest| -> JobId { s.cache_warm(r).await? }
     "query" writes(cache) => |s, r: QueryRequest| -> QueryAnswer { s.query(r).await? }
     "query_stats" => |s, _a: NoArgs| -> QueryStats { s.query_stats().await? }
+    "replay" => |s, r: ReplayRequest| -> Vec<ReplayReport> { s.replay(r).await? }
     "job_status" => |s, r: JobId| -> JobView { s.jobs().get(r.id)? }
     "list_jobs" => |s, _a: NoArgs| -> Vec<JobView> { s.jobs().list() }
 }

@@ -1,8 +1,26 @@
 //! The query engine's commands (the Query Lab, `simba-tuner query`, `simba-tuner replay`).
 
 use super::Service;
-use crate::engine::query::{QueryAnswer, QueryRequest, QueryStats};
-use crate::error::ApiResult;
+use crate::engine::query::replay::{self, ReplayReport, ReplaySetup};
+use crate::engine::query::{QueryAnswer, QueryEngine, QueryRequest, QueryStats};
+use crate::engine::{Backend, Engine};
+use crate::error::{ApiError, ApiResult};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// A query log replayed under one setup or two side by side.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ReplayRequest {
+    /// The log's text: CSV with a header, or JSON Lines.
+    pub log: String,
+    /// `true` for JSON Lines, `false` for CSV; guessed from the text when absent.
+    #[serde(default)]
+    #[ts(optional)]
+    pub jsonl: Option<bool>,
+    /// One setup, or two to compare; each runs on a fresh temporary store.
+    pub setups: Vec<ReplaySetup>,
+}
 
 impl Service {
     /// Answers one query through the session and semantic caches and the chat model.
@@ -13,5 +31,47 @@ impl Service {
     /// Each cache level's hits and misses and the model's calls and cost since the start.
     pub async fn query_stats(&self) -> ApiResult<QueryStats> {
         Ok(self.engine().query_engine().await?.stats())
+    }
+
+    /// Replays a log once per setup, each on a fresh temporary store with the configured model.
+    pub async fn replay(&self, req: ReplayRequest) -> ApiResult<Vec<ReplayReport>> {
+        self.replay_with_progress(req, |_, _, _| {}).await
+    }
+
+    /// [`Self::replay`], calling `progress(setup index, rows done, rows)` after each row.
+    pub async fn replay_with_progress(
+        &self,
+        req: ReplayRequest,
+        mut progress: impl FnMut(usize, u64, u64),
+    ) -> ApiResult<Vec<ReplayReport>> {
+        if req.setups.is_empty() || req.setups.len() > 4 {
+            return Err(ApiError::invalid("give one setup to replay, or two to four to compare"));
+        }
+        for s in &req.setups {
+            if let Some(c) = &s.cache {
+                c.validate().map_err(|e| ApiError::invalid(format!("setup '{}': {e}", s.label)))?;
+            }
+        }
+        let jsonl = req.jsonl.unwrap_or_else(|| replay::looks_like_jsonl(&req.log));
+        let (rows, bad) = replay::parse_log(&req.log, jsonl);
+        if rows.is_empty() {
+            let first = bad.first().map(|b| format!(" (line {}: {})", b.line, b.reason)).unwrap_or_default();
+            return Err(ApiError::invalid(format!("the log has no rows that can be replayed{first}")));
+        }
+        let shared = self.engine().query_engine().await?;
+        let mut reports = Vec::with_capacity(req.setups.len());
+        for (i, setup) in req.setups.iter().enumerate() {
+            let dir = tempfile::tempdir()
+                .map_err(|e| ApiError::internal(format!("no temporary folder for the replay: {e}")))?;
+            let engine = Engine::new(
+                self.engine().model_dir().to_path_buf(),
+                Backend::Embedded { path: dir.path().join("replay.db") },
+            );
+            let query = QueryEngine::new(shared.model().clone(), shared.prices().clone());
+            reports.push(
+                replay::replay(&engine, &query, &rows, &bad, setup, |done, total| progress(i, done, total)).await?,
+            );
+        }
+        Ok(reports)
     }
 }

@@ -8,12 +8,13 @@
 //! allows a stale answer and the session cache still holds one (marked stale).
 
 pub mod prices;
+pub mod replay;
 pub mod session;
 
 use super::cache::conversation::{question_in_scope, Message};
 use super::cache::types::{Lookup, Scope};
 use super::cache::{validate_text, LookupTimings};
-use super::llm::{ChatModel, ChatRequest, FinishReason, GenerationSettings};
+use super::llm::{ChatModel, ChatRequest, Completion, FinishReason, GenerationSettings};
 use super::Engine;
 use crate::error::{ApiError, ApiResult};
 use parking_lot::Mutex;
@@ -199,6 +200,16 @@ impl QueryEngine {
     /// Answers one query with `engine`'s semantic cache (see the module note for the order of the
     /// levels). The cache is asked for on every query, so a store that comes back is used again.
     pub async fn ask(&self, engine: &Engine, req: QueryRequest) -> ApiResult<QueryAnswer> {
+        self.answer(engine, req, None).await
+    }
+
+    /// [`Self::ask`] with `stand_in` as the model's answer on a miss (replays that measure the
+    /// caches alone). Its tokens are estimated from the texts.
+    pub async fn ask_with_answer(&self, engine: &Engine, req: QueryRequest, stand_in: &str) -> ApiResult<QueryAnswer> {
+        self.answer(engine, req, Some(stand_in)).await
+    }
+
+    async fn answer(&self, engine: &Engine, req: QueryRequest, stand_in: Option<&str>) -> ApiResult<QueryAnswer> {
         let started = Instant::now();
         let (question, scope) = question_in_scope(req.query.clone(), req.messages.clone(), req.scope.clone())?;
         validate_text("query", &question)?;
@@ -301,7 +312,17 @@ impl QueryEngine {
         messages.push(Message::user(question.clone()));
         let t = Instant::now();
         self.stats.lock().model_calls += 1;
-        let completion = match self.model.complete(&ChatRequest { messages, settings: settings.clone() }).await {
+        let called = match stand_in {
+            Some(text) => Ok(Completion {
+                text: text.to_string(),
+                model: model_id.clone(),
+                prompt_tokens: prices::estimate_tokens(messages.iter().map(|m| m.content.len()).sum()),
+                completion_tokens: prices::estimate_tokens(text.len()),
+                finish_reason: FinishReason::Stop,
+            }),
+            None => self.model.complete(&ChatRequest { messages, settings: settings.clone() }).await,
+        };
+        let completion = match called {
             Ok(c) => c,
             Err(e) => {
                 self.stats.lock().model_errors += 1;
@@ -332,7 +353,7 @@ impl QueryEngine {
             completion_tokens: completion.completion_tokens,
             cost_usd: price.cost(completion.prompt_tokens, completion.completion_tokens),
             saved_usd: 0.0,
-            estimated: false,
+            estimated: stand_in.is_some(),
         };
         {
             let mut stats = self.stats.lock();
