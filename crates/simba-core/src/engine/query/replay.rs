@@ -472,7 +472,7 @@ mod tests {
         let (rows, bad) = parse_log(log, false);
         assert_eq!(rows.len(), 3, "{rows:?} {bad:?}");
         assert_eq!(rows[0].expected_answer.as_deref(), Some("30 days"));
-        assert_eq!(rows[0].timestamp_ms, Some(1_765_015_200_000));
+        assert_eq!(rows[0].timestamp_ms, Some(1_796_551_200_000));
         assert_eq!(rows[1].query, "How many orders, today?");
         assert_eq!(rows[1].item.as_deref(), Some("orders"));
         assert_eq!(rows[1].timestamp_ms, Some(1_765_015_200_000));
