@@ -478,7 +478,7 @@ mod tests {
         assert_eq!(rows[1].timestamp_ms, Some(1_765_015_200_000));
         assert_eq!(rows[1].expected_answer, None);
         assert_eq!(rows[2].user, "erin");
-        assert_eq!(rows[2].line, 7);
+        assert_eq!(rows[2].line, 6);
         assert_eq!(bad.iter().map(|b| b.line).collect::<Vec<_>>(), vec![4, 5]);
         assert!(bad[0].reason.contains("query"));
         assert!(bad[1].reason.contains("RFC 3339"));
