@@ -74,6 +74,9 @@ enum Command {
     /// Ask one question as the platform would: session cache, semantic cache, then the chat model
     /// (the local SmolLM2 unless SIMBA_LLM names a provider), with the whole decision trace.
     Query(query::QueryArgs),
+    /// Replay a query log (CSV or JSON Lines) through the engine: hit rate, false hits, latency,
+    /// cost; give two thresholds to compare setups side by side.
+    Replay(query::ReplayArgs),
     /// Measure the engine (see docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -288,6 +291,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Cache(args)) => return bench::run(&service, args).await,
         Command::Judge(cmd) => return judge::run(cmd),
         Command::Query(args) => return query::query(&service, args).await,
+        Command::Replay(args) => return query::replay(&service, args).await,
         Command::Serve(args) => {
             let token = args.token.unwrap_or_else(simba_server::new_token);
             if let Err(e) = simba_server::check_token(&token) {

@@ -101,3 +101,151 @@ fn answer_text(a: &QueryAnswer) -> String {
     }
     out
 }
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// The log: CSV with a header (user,item,query,timestamp,expected_answer; only query is
+    /// required) or JSON Lines with the same fields. `-` reads standard input.
+    log: PathBuf,
+    /// Read the log as JSON Lines (guessed from its first character when not given).
+    #[arg(long)]
+    jsonl: bool,
+    /// Send rows at the pace of their timestamps, sped up this many times (default: at once).
+    #[arg(long)]
+    recorded_speed: Option<f64>,
+    /// Answer misses with the log's expected answers instead of the model (measures the caches
+    /// alone, quickly).
+    #[arg(long)]
+    answers_from_log: bool,
+    /// The similarity threshold of the setup; give two, comma-separated, to compare (0.85,0.92).
+    #[arg(long, value_delimiter = ',')]
+    threshold: Vec<f32>,
+    /// Turn the judge off (with --threshold a,b: off in both).
+    #[arg(long)]
+    no_judge: bool,
+    #[arg(long, default_value_t = GenerationSettings::default().max_tokens)]
+    max_tokens: u32,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn replay(service: &Service, args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    use simba_core::api::query::ReplayRequest;
+    use simba_core::engine::query::replay::{MissAnswers, ReplaySetup, ReplaySpeed};
+    let bytes = if args.log.as_os_str() == "-" {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).map(|_| b)
+    } else {
+        std::fs::read(&args.log)
+    };
+    let log = match bytes.map_err(|e| format!("could not read the log {}: {e}", args.log.display())).and_then(|b| {
+        String::from_utf8(b)
+            .map_err(|e| format!("the log is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+    }) {
+        Ok(t) => t,
+        Err(e) => return Ok(report(&simba_core::ApiError::invalid(e), args.json)),
+    };
+    let base = ReplaySetup {
+        generation: Some(GenerationSettings { max_tokens: args.max_tokens, ..Default::default() }),
+        speed: match args.recorded_speed {
+            Some(factor) => ReplaySpeed::Recorded { factor },
+            None => ReplaySpeed::Max,
+        },
+        miss_answers: if args.answers_from_log { MissAnswers::Log } else { MissAnswers::Model },
+        ..Default::default()
+    };
+    let with = |threshold: Option<f32>| {
+        let mut s = base.clone();
+        let mut cache = simba_core::engine::cache::types::CacheSettings::default();
+        if let Some(t) = threshold {
+            cache.similarity_threshold = t;
+        }
+        if args.no_judge {
+            cache.judge_min_score = 2.0; // above 1: the judge is off
+        }
+        s.label = match threshold {
+            Some(t) => format!("threshold {t:.2}{}", if args.no_judge { ", judge off" } else { "" }),
+            None => format!("defaults{}", if args.no_judge { ", judge off" } else { "" }),
+        };
+        s.cache = Some(cache);
+        s
+    };
+    let setups = if args.threshold.is_empty() {
+        vec![with(None)]
+    } else {
+        args.threshold.iter().map(|t| with(Some(*t))).collect()
+    };
+    let n = setups.len();
+    let req = ReplayRequest { log, jsonl: args.jsonl.then_some(true), setups };
+    let show_progress = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let result = service
+        .replay_with_progress(req, |setup, done, total| {
+            if show_progress && (done == total || done % 10 == 0) {
+                let width = 30usize;
+                let filled = (done as usize * width) / total.max(1) as usize;
+                eprint!(
+                    "\rsetup {}/{n} [{}{}] {done}/{total}",
+                    setup + 1,
+                    "#".repeat(filled),
+                    " ".repeat(width - filled)
+                );
+                if done == total {
+                    eprintln!();
+                }
+            }
+        })
+        .await;
+    match result {
+        Ok(reports) if args.json => println!("{}", serde_json::to_string_pretty(&reports)?),
+        Ok(reports) => print!("{}", replay_text(&reports)),
+        Err(e) => return Ok(report(&e, args.json)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn replay_text(reports: &[simba_core::engine::query::replay::ReplayReport]) -> String {
+    let pct = |r: Option<f64>| r.map(|r| format!("{:.1}%", r * 100.0)).unwrap_or_else(|| "–".into());
+    let ms = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
+    let mut out = String::new();
+    for r in reports {
+        out.push_str(&format!("== {} ==\n", term(&r.label)));
+        out.push_str(&format!(
+            "rows {} answered {} failed {} bad {}\nhit rate {} (session {}, semantic {}), misses {}\n",
+            r.rows,
+            r.answered,
+            r.failed,
+            r.bad_rows,
+            pct(r.hit_rate),
+            r.session_hits,
+            r.semantic_hits,
+            r.misses
+        ));
+        out.push_str(&format!(
+            "false hits {} of {} checked ({})\n",
+            r.false_hits,
+            r.hits_checked,
+            pct(r.false_hit_rate)
+        ));
+        for (name, p) in [("hits", &r.latency_hits), ("misses", &r.latency_misses), ("all", &r.latency_all)] {
+            out.push_str(&format!(
+                "latency {name}: p50 {} p95 {} p99 {} ms ({} queries)\n",
+                ms(p.p50_ms),
+                ms(p.p95_ms),
+                ms(p.p99_ms),
+                p.count
+            ));
+        }
+        out.push_str(&format!(
+            "model calls {}, cost ${:.4}, saved ${:.4}, {:.1} s, {:.1} queries/s\n",
+            r.model_calls, r.cost_usd, r.saved_usd, r.duration_s, r.queries_per_second
+        ));
+        for b in r.bad_row_list.iter().take(10) {
+            out.push_str(&format!("  line {}: {}\n", b.line, term(&b.reason)));
+        }
+        for e in r.errors.iter().take(10) {
+            out.push_str(&format!("  line {} failed: {}\n", e.line, term(&e.reason)));
+        }
+        out.push('\n');
+    }
+    out
+}
