@@ -166,6 +166,9 @@ fn router(service: Service, token: String, ui_dir: Option<PathBuf>, hosts: HostP
     let api = Router::new()
         .route("/api/call/{command}", post(call))
         .route("/api/commands", get(commands))
+        .route(HEALTHZ, get(healthz))
+        .route(READY, get(ready))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .with_state(state);
     let app = match ui_dir {
@@ -191,6 +194,14 @@ async fn guard_request(State(guard): State<Arc<Guard>>, req: Request, next: Next
         ));
     }
     let path = req.uri().path();
+    // Probes call these without a token; they reveal no secret, URL or data.
+    if path == HEALTHZ || path == READY {
+        return next.run(req).await;
+    }
+    // Prometheus sends the token as a bearer credential (`authorization` in its scrape config).
+    if path == "/metrics" && !authorized(req.headers(), &guard.token) {
+        return closing(unauthorized());
+    }
     if !(path == "/api" || path.starts_with("/api/")) {
         return next.run(req).await;
     }
@@ -423,6 +434,29 @@ async fn call(State(state): State<AppState>, Path(command): Path<String>, body: 
         Ok(value) => Json(value).into_response(),
         Err(e) => error_response(status_of(e.code), e),
     }
+}
+
+/// Liveness and readiness, as Kubernetes probes call them (no token).
+pub const HEALTHZ: &str = "/api/v1/healthz";
+pub const READY: &str = "/api/v1/ready";
+
+/// 200 when no configured check is down, else 503; each check's state and latency either way.
+async fn healthz(State(state): State<AppState>) -> Response {
+    let report = state.service.health().await;
+    let status = if report.healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(report)).into_response()
+}
+
+/// 200 when queries can be answered, else 503.
+async fn ready(State(state): State<AppState>) -> Response {
+    let report = state.service.health().await;
+    let status = if report.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(serde_json::json!({ "ready": report.ready }))).into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state.service.metrics_text().await;
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }
 
 async fn commands() -> Response {

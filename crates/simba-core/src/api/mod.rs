@@ -5,6 +5,7 @@
 pub mod advisor;
 pub mod cache;
 mod dispatch;
+pub mod health;
 pub mod history;
 pub mod monitor;
 pub mod query;

@@ -181,6 +181,19 @@ impl LatencyHistogram {
         Some(bucket_upper(LAT_BUCKETS - 1))
     }
 
+    /// For a Prometheus histogram: how many values fell at or below each bound (µs, ascending),
+    /// counted by bucket (a bucket counts under a bound when its upper edge is within it), the
+    /// count and the sum.
+    pub fn cumulative(&self, bounds_us: &[f64]) -> (Vec<u64>, u64, f64) {
+        let counts = bounds_us
+            .iter()
+            .map(|&b| {
+                self.buckets.iter().enumerate().filter(|(i, _)| bucket_upper(*i) <= b * 1.000_001).map(|(_, n)| n).sum()
+            })
+            .collect();
+        (counts, self.count, self.sum_us)
+    }
+
     pub fn summary(&self) -> LatencySummary {
         LatencySummary {
             count: self.count,

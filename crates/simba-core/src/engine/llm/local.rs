@@ -277,6 +277,10 @@ impl ChatModel for LocalChat {
     async fn probe(&self) -> ApiResult<()> {
         self.model().await.map(|_| ())
     }
+    async fn ready(&self) -> Result<(), String> {
+        // Loaded once; a health check after that costs nothing.
+        self.model().await.map(|_| ()).map_err(|_| "the local chat model's file is missing or unreadable".into())
+    }
 }
 
 #[cfg(test)]

@@ -87,8 +87,11 @@ pub trait ChatModel: Send + Sync {
     /// The provider's name (`local`, `openai`, `azure`, `vertex`).
     fn provider(&self) -> &'static str;
     async fn complete(&self, request: &ChatRequest) -> ApiResult<Completion>;
-    /// Checks the model can answer without generating much (health checks).
+    /// Checks the model can answer without generating much.
     async fn probe(&self) -> ApiResult<()>;
+    /// Whether the model can be called now, without calling it (health checks, which run every
+    /// few seconds and must cost nothing): `Err` says why not.
+    async fn ready(&self) -> Result<(), String>;
 }
 
 /// The chat model `SIMBA_LLM` and its companion variables name, or the local SmolLM2.

@@ -651,6 +651,12 @@ impl ChatModel for RemoteChat {
         };
         self.complete(&request).await.map(|_| ())
     }
+    async fn ready(&self) -> Result<(), String> {
+        match self.breaker.state() {
+            BreakerState::Open => Err("the provider failed several times in a row (circuit open)".into()),
+            BreakerState::Closed | BreakerState::HalfOpen => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -157,6 +157,8 @@ pub struct QueryEngine {
     prices: PriceTable,
     defaults: GenerationSettings,
     stats: Mutex<QueryStats>,
+    /// Every answered query's total time, for /metrics.
+    latency: Mutex<crate::engine::cache::stats::LatencyHistogram>,
 }
 
 fn ms(since: Instant) -> f64 {
@@ -175,6 +177,7 @@ impl QueryEngine {
             prices,
             defaults: GenerationSettings::default(),
             stats: Mutex::new(QueryStats::default()),
+            latency: Mutex::default(),
         }
     }
 
@@ -203,6 +206,11 @@ impl QueryEngine {
         self.answer(engine, req, None).await
     }
 
+    /// Answered queries' latency: (count at or below each bound in µs, count, sum µs).
+    pub fn latency(&self, bounds_us: &[f64]) -> (Vec<u64>, u64, f64) {
+        self.latency.lock().cumulative(bounds_us)
+    }
+
     /// [`Self::ask`] with `stand_in` as the model's answer on a miss (replays that measure the
     /// caches alone). Its tokens are estimated from the texts.
     pub async fn ask_with_answer(&self, engine: &Engine, req: QueryRequest, stand_in: &str) -> ApiResult<QueryAnswer> {
@@ -210,6 +218,19 @@ impl QueryEngine {
     }
 
     async fn answer(&self, engine: &Engine, req: QueryRequest, stand_in: Option<&str>) -> ApiResult<QueryAnswer> {
+        let answered = self.answer_untimed(engine, req, stand_in).await;
+        if let Ok(a) = &answered {
+            self.latency.lock().record(a.timings.total_ms * 1000.0);
+        }
+        answered
+    }
+
+    async fn answer_untimed(
+        &self,
+        engine: &Engine,
+        req: QueryRequest,
+        stand_in: Option<&str>,
+    ) -> ApiResult<QueryAnswer> {
         let started = Instant::now();
         let (question, scope) = question_in_scope(req.query.clone(), req.messages.clone(), req.scope.clone())?;
         validate_text("query", &question)?;
