@@ -65,6 +65,11 @@ impl Cli {
             .env_remove("SIMBA_REDIS_URL")
             .env_remove("SIMBA_POSTGRES_URL")
             .env_remove("SIMBA_SERVE_TOKEN")
+            .env_remove("SIMBA_PROMETHEUS_URL")
+            .env_remove("SIMBA_KUBERNETES_URL")
+            .env_remove("SIMBA_KUBERNETES_TOKEN")
+            // Never the machine's own cluster: a kubeconfig that does not exist unless a test writes it.
+            .env("KUBECONFIG", self.home.path().join("kubeconfig"))
             // The secret file, whatever keyring the machine has: the secret scan reads it.
             .env("SIMBA_SECRET_STORE", "file");
         cmd
