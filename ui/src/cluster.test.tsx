@@ -49,7 +49,7 @@ describe("Cluster page", () => {
     await render("cache");
     expect($$('[data-testid="cluster-profile"] option').map((o) => o.textContent)).toEqual(["prod", "metrics-only"]);
     expect(callsOf("prom_panels")).toEqual([{ profile: "prod", range_minutes: null }]);
-    for (const c of ["k8s_nodes", "k8s_pods", "k8s_hpas", "k8s_deployments"]) expect(callsOf(c)).toEqual([{ profile: "prod", namespace: null }]);
+    for (const c of ["k8s_nodes", "k8s_pods", "k8s_hpas", "k8s_deployments"]) expect(callsOf(c)).toEqual([{ profile: "prod", namespace: null, kubeconfig: false }]);
   });
 
   it("says so when no profile has either", async () => {
@@ -116,8 +116,8 @@ describe("Cluster page", () => {
     await render("prod");
     await type(byId("cluster-namespace"), "simba");
     await click(byId("cluster-namespace-apply"));
-    expect(last(callsOf("k8s_pods"))).toEqual({ profile: "prod", namespace: "simba" });
-    expect(last(callsOf("k8s_hpas"))).toEqual({ profile: "prod", namespace: "simba" });
+    expect(last(callsOf("k8s_pods"))).toEqual({ profile: "prod", namespace: "simba", kubeconfig: false });
+    expect(last(callsOf("k8s_hpas"))).toEqual({ profile: "prod", namespace: "simba", kubeconfig: false });
     expect($$('[data-testid="pod-row"]').length).toBe(2);
     expect(text("k8s-pods")).toContain("namespace simba");
   });

@@ -2,10 +2,15 @@
 
 export type KubeRequest = { 
 /**
- * Profile name; its Kubernetes URL and token are used. Without one, the kubeconfig's current
- * context (`KUBECONFIG` or `~/.kube/config`).
+ * Profile name; its Kubernetes URL and token are used.
  */
 profile: string | null, 
+/**
+ * Without a profile: use the kubeconfig's current context (`KUBECONFIG` or `~/.kube/config`).
+ * Asked for explicitly, so that a call without a profile never reaches whatever cluster the
+ * machine's kubeconfig happens to name.
+ */
+kubeconfig: boolean, 
 /**
  * One namespace; all when absent or empty.
  */

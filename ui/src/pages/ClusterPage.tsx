@@ -367,7 +367,7 @@ function ClusterForProfile({ profile, picker }: { profile: string; picker: React
   // Each source on its own: one that fails shows its error, the others keep working.
   const none = () => Promise.resolve(null);
   const panels = useReport(() => (hasProm ? call("prom_panels", { profile, range_minutes: null }) : none()), [profile, hasProm]);
-  const kube = { profile, namespace };
+  const kube = { profile, namespace, kubeconfig: false };
   const nodes = useReport(() => (hasKube ? call("k8s_nodes", kube) : none()), [profile, hasKube, namespace]);
   const pods = useReport(() => (hasKube ? call("k8s_pods", kube) : none()), [profile, hasKube, namespace]);
   const hpas = useReport(() => (hasKube ? call("k8s_hpas", kube) : none()), [profile, hasKube, namespace]);

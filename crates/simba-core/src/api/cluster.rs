@@ -63,10 +63,14 @@ pub struct PanelsUpdate {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct KubeRequest {
-    /// Profile name; its Kubernetes URL and token are used. Without one, the kubeconfig's current
-    /// context (`KUBECONFIG` or `~/.kube/config`).
+    /// Profile name; its Kubernetes URL and token are used.
     #[serde(default)]
     pub profile: Option<String>,
+    /// Without a profile: use the kubeconfig's current context (`KUBECONFIG` or `~/.kube/config`).
+    /// Asked for explicitly, so that a call without a profile never reaches whatever cluster the
+    /// machine's kubeconfig happens to name.
+    #[serde(default)]
+    pub kubeconfig: bool,
     /// One namespace; all when absent or empty.
     #[serde(default)]
     pub namespace: Option<String>,
@@ -99,6 +103,11 @@ pub fn check_namespace(ns: &str) -> ApiResult<&str> {
 
 fn prometheus_of(profile: &ResolvedProfile) -> ApiResult<Prometheus> {
     let endpoint = profile.endpoint(Svc::Prometheus).ok_or_else(|| {
+        if profile.name == crate::profiles::EMBEDDED {
+            return ApiError::invalid(
+                "no Prometheus to query: name a profile with a Prometheus URL (--profile NAME), or pass --prometheus URL",
+            );
+        }
         ApiError::invalid(format!(
             "profile '{}' has no Prometheus URL: add one with `simba-tuner profile add {} --prometheus URL`, or pass \
              --prometheus URL",
@@ -187,14 +196,20 @@ impl Service {
         Ok(panels::collect(&prom, &profile.name, list, range, now_secs()).await)
     }
 
-    /// The target of a request: its profile's API server, or the kubeconfig's current context.
-    pub fn kube_target_for(&self, profile: Option<&str>) -> ApiResult<KubeTarget> {
-        let resolved = profile.map(|p| self.resolve_profile(p)).transpose()?;
-        kube_target(resolved.as_ref())
+    /// The target of a request: its profile's API server, or the kubeconfig's current context when
+    /// it asks for that.
+    pub fn kube_target_for(&self, req: &KubeRequest) -> ApiResult<KubeTarget> {
+        match (&req.profile, req.kubeconfig) {
+            (Some(p), _) => kube_target(Some(&self.resolve_profile(p)?)),
+            (None, true) => kube_target(None),
+            (None, false) => Err(ApiError::invalid(
+                "name a profile with a Kubernetes URL, or ask for the kubeconfig's current context (kubeconfig: true)",
+            )),
+        }
     }
 
     pub async fn k8s_pods(&self, req: KubeRequest) -> ApiResult<PodsUsage> {
-        self.k8s_pods_of(self.kube_target_for(req.profile.as_deref())?, req.namespace()?).await
+        self.k8s_pods_of(self.kube_target_for(&req)?, req.namespace()?).await
     }
 
     pub async fn k8s_pods_of(&self, target: KubeTarget, namespace: Option<&str>) -> ApiResult<PodsUsage> {
@@ -202,7 +217,7 @@ impl Service {
     }
 
     pub async fn k8s_nodes(&self, req: KubeRequest) -> ApiResult<NodesUsage> {
-        self.k8s_nodes_of(self.kube_target_for(req.profile.as_deref())?).await
+        self.k8s_nodes_of(self.kube_target_for(&req)?).await
     }
 
     pub async fn k8s_nodes_of(&self, target: KubeTarget) -> ApiResult<NodesUsage> {
@@ -210,7 +225,7 @@ impl Service {
     }
 
     pub async fn k8s_hpas(&self, req: KubeRequest) -> ApiResult<HpasReport> {
-        self.k8s_hpas_of(self.kube_target_for(req.profile.as_deref())?, req.namespace()?).await
+        self.k8s_hpas_of(self.kube_target_for(&req)?, req.namespace()?).await
     }
 
     pub async fn k8s_hpas_of(&self, target: KubeTarget, namespace: Option<&str>) -> ApiResult<HpasReport> {
@@ -218,7 +233,7 @@ impl Service {
     }
 
     pub async fn k8s_deployments(&self, req: KubeRequest) -> ApiResult<DeploymentsReport> {
-        self.k8s_deployments_of(self.kube_target_for(req.profile.as_deref())?, req.namespace()?).await
+        self.k8s_deployments_of(self.kube_target_for(&req)?, req.namespace()?).await
     }
 
     pub async fn k8s_deployments_of(
@@ -233,6 +248,21 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn without_a_profile_the_kubeconfig_is_used_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = crate::engine::Engine::new(
+            dir.path().join("no-model"),
+            crate::engine::Backend::Embedded { path: dir.path().join("cache.db") },
+        );
+        let service = Service::open(crate::profiles::ProfileStore::new(dir.path().join("cfg")), engine).unwrap();
+        let err = service.k8s_pods(KubeRequest::default()).await.unwrap_err();
+        assert_eq!(err.code, crate::error::ErrorCode::InvalidInput);
+        assert!(err.message.contains("kubeconfig: true"), "{}", err.message);
+        let err = service.prom_query(PromQueryRequest { expr: "up".into(), ..Default::default() }).await.unwrap_err();
+        assert!(err.message.contains("--prometheus URL"), "{}", err.message);
+    }
 
     #[test]
     fn namespaces_are_dns_labels() {
