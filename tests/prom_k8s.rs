@@ -202,6 +202,18 @@ fn prometheus_queries_against_real_exporters() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("step must be positive"));
 
+    // A query Prometheus runs but refuses to finish (HTTP 422, execution): its limit is 5 samples here.
+    let tight =
+        simba_testkit::prometheus_with(&[("node", node.port())], 2, &["--query.max-samples=5"]).expect("prometheus");
+    wait_for("the tight Prometheus to scrape", Duration::from_secs(30), || {
+        prom_value(&cli, &tight.url(), "up{job=\"node\"}").filter(|v| *v == 1.0)
+    });
+    let out = cli.run(&["prom", "query", "{__name__=~\"node_.+\"}", "--prometheus", &tight.url()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("HTTP 422, execution") && stderr.contains("too many samples"), "{stderr}");
+    drop(tight);
+
     // A dead URL, and a URL that is not Prometheus.
     let dead = format!("http://127.0.0.1:{}", free_port());
     let out = cli.run(&["prom", "query", "up", "--prometheus", &dead]);
@@ -565,6 +577,17 @@ mod fake_kube {
     }
 }
 
+/// `simba-tuner k8s ARGS --kubernetes URL` with the token in the environment.
+fn k8s_at(cli: &Cli, url: &str, args: &[&str], token: &str) -> std::process::Output {
+    cli.command()
+        .arg("k8s")
+        .args(args)
+        .args(["--kubernetes", url])
+        .env("SIMBA_KUBERNETES_TOKEN", token)
+        .output()
+        .unwrap()
+}
+
 /// kubectl against `server` (plain http: it sends no token there, see `Fake::anonymous`).
 fn kubectl(bin: &std::path::Path, cache: &std::path::Path, server: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(bin)
@@ -683,6 +706,19 @@ fn kubernetes_usage_hpas_and_deployments_from_the_official_shapes() {
     let out = k8s(&["top", "pods", "-n", "../etc"], &admin);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a namespace name"));
+    // A server that accepts and never answers: the request's timeout names it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().take(1).collect();
+        std::thread::sleep(Duration::from_secs(15));
+        drop(held);
+    });
+    let started = Instant::now();
+    let out = k8s_at(&cli, &silent_url, &["hpa"], &admin);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("did not answer within 5 s"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(12));
     let mut cmd = cli.command();
     let dead = format!("http://127.0.0.1:{}", free_port());
     let out = cmd.args(["k8s", "hpa", "--kubernetes", &dead]).output().unwrap();

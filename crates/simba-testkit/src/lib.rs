@@ -724,6 +724,12 @@ pub fn postgres_exporter(postgres_url: &str) -> Result<HttpService> {
 /// Prometheus scraping `targets` (`(job, port)` on 127.0.0.1) every `scrape_seconds`, its data in a
 /// temporary folder.
 pub fn prometheus(targets: &[(&str, u16)], scrape_seconds: u32) -> Result<HttpService> {
+    prometheus_with(targets, scrape_seconds, &[])
+}
+
+/// As [`prometheus`], with extra flags (e.g. `--query.max-samples=5` to make queries fail).
+pub fn prometheus_with(targets: &[(&str, u16)], scrape_seconds: u32, extra: &[&str]) -> Result<HttpService> {
+    let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
     let mut config = format!(
         "global:\n  scrape_interval: {scrape_seconds}s\n  evaluation_interval: {scrape_seconds}s\nscrape_configs:\n"
     );
@@ -740,7 +746,9 @@ pub fn prometheus(targets: &[(&str, u16)], scrape_seconds: u32) -> Result<HttpSe
                 format!("--storage.tsdb.path={}", dir.join("data").display()),
                 format!("--web.listen-address=127.0.0.1:{port}"),
             ]
-            .into()
+            .into_iter()
+            .chain(extra.iter().cloned())
+            .collect()
         },
         &[],
         "/-/ready",
