@@ -579,13 +579,8 @@ mod fake_kube {
 
 /// `simba-tuner k8s ARGS --kubernetes URL` with the token in the environment.
 fn k8s_at(cli: &Cli, url: &str, args: &[&str], token: &str) -> std::process::Output {
-    cli.command()
-        .arg("k8s")
-        .args(args)
-        .args(["--kubernetes", url])
-        .env("SIMBA_KUBERNETES_TOKEN", token)
-        .output()
-        .unwrap()
+    let args: Vec<&str> = ["k8s"].into_iter().chain(args.iter().copied()).chain(["--kubernetes", url]).collect();
+    cli.run_env(&args, &[("SIMBA_KUBERNETES_TOKEN", token)])
 }
 
 /// kubectl against `server` (plain http: it sends no token there, see `Fake::anonymous`).
@@ -609,11 +604,7 @@ fn kubernetes_usage_hpas_and_deployments_from_the_official_shapes() {
     let port = fake_kube::start(fake.clone());
     let server = format!("http://127.0.0.1:{port}");
     let cli = Cli::new();
-    let k8s = |args: &[&str], token: &str| {
-        let mut cmd = cli.command();
-        cmd.args(["k8s"]).args(args).args(["--kubernetes", &server]).env("SIMBA_KUBERNETES_TOKEN", token);
-        cmd.output().unwrap()
-    };
+    let k8s = |args: &[&str], token: &str| k8s_at(&cli, &server, args, token);
     let json_of = |out: &std::process::Output| -> Value {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         serde_json::from_slice(&out.stdout).unwrap()
@@ -694,12 +685,7 @@ fn kubernetes_usage_hpas_and_deployments_from_the_official_shapes() {
     let deps = json_of(&k8s(&["deployments", "-n", "simba", "--json"], &viewer));
     assert_eq!(deps["deployments"].as_array().unwrap().len(), 2);
     assert!(deps["usage_error"]["message"].as_str().unwrap().contains("403"));
-    let mut cmd = cli.command();
-    let out = cmd
-        .args(["k8s", "top", "pods", "--kubernetes", &format!("{server}/not-the-api")])
-        .env("SIMBA_KUBERNETES_TOKEN", &admin)
-        .output()
-        .unwrap();
+    let out = k8s_at(&cli, &format!("{server}/not-the-api"), &["top", "pods"], &admin);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("404") && stderr.contains("metrics-server"), "{stderr}");
     // Bad input and a dead server: clear messages, no panic.
@@ -719,18 +705,13 @@ fn kubernetes_usage_hpas_and_deployments_from_the_official_shapes() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("did not answer within 5 s"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(12));
-    let mut cmd = cli.command();
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let out = cmd.args(["k8s", "hpa", "--kubernetes", &dead]).output().unwrap();
+    let out = cli.run(&["k8s", "hpa", "--kubernetes", &dead]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the Kubernetes API"));
 
     // A profile with a stored token, and a kubeconfig's current context.
-    let mut cmd = cli.command();
-    let out = cmd
-        .args(["profile", "add", "cluster", "--kubernetes", &server])
-        .env("SIMBA_KUBERNETES_TOKEN", &admin)
-        .output()
-        .unwrap();
+    let out =
+        cli.run_env(&["profile", "add", "cluster", "--kubernetes", &server], &[("SIMBA_KUBERNETES_TOKEN", &admin)]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let hpas = cli.json(&["k8s", "hpa", "--profile", "cluster", "--json"]);
     assert_eq!(hpas["hpas"].as_array().unwrap().len(), 2);
@@ -752,8 +733,7 @@ fn kubernetes_usage_hpas_and_deployments_from_the_official_shapes() {
         ),
     )
     .unwrap();
-    let mut cmd = cli.command();
-    let out = cmd.args(["k8s", "top", "nodes", "--json"]).env("KUBECONFIG", &kubeconfig).output().unwrap();
+    let out = cli.run_env(&["k8s", "top", "nodes", "--json"], &[("KUBECONFIG", kubeconfig.to_str().unwrap())]);
     let nodes = json_of(&out);
     assert_eq!(nodes["nodes"].as_array().unwrap().len(), 2);
     assert!(nodes["scope"]["via"].as_str().unwrap().contains("context 'fake'"));

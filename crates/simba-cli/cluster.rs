@@ -329,7 +329,9 @@ impl KubeArgs {
                 for e in &mut profile.endpoints {
                     e.token = self.token.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(Secret::new);
                 }
-                kube_target(Some(&profile))
+                let mut target = kube_target(Some(&profile))?;
+                target.via = "--kubernetes".into();
+                Ok(target)
             }
             (None, None, path) => KubeTarget::from_kubeconfig(path.as_deref()),
         }
