@@ -218,6 +218,23 @@ impl KubeConfig {
     }
 }
 
+/// A namespace is a DNS label: it goes into the request path, so nothing else may pass.
+pub fn check_namespace(ns: &str) -> ApiResult<&str> {
+    let ok = !ns.is_empty()
+        && ns.len() <= 63
+        && ns.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !ns.starts_with('-')
+        && !ns.ends_with('-');
+    if ok {
+        Ok(ns)
+    } else {
+        Err(ApiError::invalid(format!(
+            "'{}' is not a namespace name (lower-case letters, digits and '-', at most 63)",
+            ns.escape_debug()
+        )))
+    }
+}
+
 /// What one request reads, for the messages of its errors (the permission a 403 lacks).
 struct Resource<'a> {
     group: &'a str,
@@ -278,6 +295,9 @@ impl Kube {
 
     /// GETs a list, as JSON, or the error its answer means.
     async fn list(&self, r: &Resource<'_>, version: &str) -> ApiResult<Json> {
+        if let Some(ns) = r.namespace {
+            check_namespace(ns)?;
+        }
         let display = crate::profiles::redact_url(&self.target.server);
         let mut req = self.http.get(format!("{}{}", self.target.server, r.path(version)));
         req = req.header(reqwest::header::ACCEPT, "application/json");
@@ -965,6 +985,14 @@ mod tests {
         assert!(e.message.contains("401 Unauthorized"), "{}", e.message);
         let e = status_error("k", 404, "404 page not found", &r);
         assert!(e.message.contains("metrics-server"), "{}", e.message);
+    }
+
+    #[test]
+    fn namespaces_are_dns_labels() {
+        assert!(check_namespace("simba-prod").is_ok());
+        for bad in ["../etc", "Simba", "a/b", "-x", "x-", &"a".repeat(64)] {
+            assert!(check_namespace(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
