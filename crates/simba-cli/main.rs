@@ -4,6 +4,7 @@
 mod advisor;
 mod bench;
 mod cache;
+mod cluster;
 mod history;
 mod judge;
 mod monitor;
@@ -42,6 +43,12 @@ enum Command {
     Redis(monitor::RedisArgs),
     /// Celery queues on the Redis broker: depths, task names, in-flight messages, workers.
     Queues(monitor::QueuesArgs),
+    /// Prometheus: instant and range PromQL queries, and the profile's panels.
+    #[command(subcommand)]
+    Prom(cluster::PromCommand),
+    /// Kubernetes: pod and node usage (metrics.k8s.io), HPAs, Deployments' requests and limits against usage.
+    #[command(subcommand)]
+    K8s(cluster::K8sCommand),
     /// PostgreSQL in depth: statements, settings, sessions and locks, tables, indexes, pgvector.
     Db(monitor::DbArgs),
     /// EXPLAIN (ANALYZE, BUFFERS) one read-only statement in a rolled-back READ ONLY transaction.
@@ -281,6 +288,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cache(cmd) => return cache::run(&service, cmd).await,
         Command::Redis(args) => return monitor::redis(&service, args).await,
         Command::Queues(args) => return monitor::queues(&service, args).await,
+        Command::Prom(cmd) => return cluster::prom(&service, cmd).await,
+        Command::K8s(cmd) => return cluster::k8s(&service, cmd).await,
         Command::Db(args) => return monitor::db(&service, args).await,
         Command::Explain(args) => return monitor::explain(&service, args).await,
         Command::History(args) => return history::history(&service, args).await,

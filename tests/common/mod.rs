@@ -65,6 +65,11 @@ impl Cli {
             .env_remove("SIMBA_REDIS_URL")
             .env_remove("SIMBA_POSTGRES_URL")
             .env_remove("SIMBA_SERVE_TOKEN")
+            .env_remove("SIMBA_PROMETHEUS_URL")
+            .env_remove("SIMBA_KUBERNETES_URL")
+            .env_remove("SIMBA_KUBERNETES_TOKEN")
+            // Never the machine's own cluster: a kubeconfig that does not exist unless a test writes it.
+            .env("KUBECONFIG", self.home.path().join("kubeconfig"))
             // The secret file, whatever keyring the machine has: the secret scan reads it.
             .env("SIMBA_SECRET_STORE", "file");
         cmd
@@ -72,7 +77,12 @@ impl Cli {
 
     /// Runs the binary; its stdout and stderr are also kept under `runs/` for the secret scan.
     pub fn run(&self, args: &[&str]) -> Output {
-        let out = self.command().args(args).output().expect("run simba-tuner");
+        self.run_env(args, &[])
+    }
+
+    /// [`Cli::run`] with extra environment variables (a token the binary reads from one).
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let out = self.command().args(args).envs(env.iter().copied()).output().expect("run simba-tuner");
         let n = self.runs.fetch_add(1, Ordering::Relaxed);
         let runs = self.home.path().join("runs");
         std::fs::create_dir_all(&runs).unwrap();

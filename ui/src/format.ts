@@ -17,3 +17,11 @@ export function pct(r: number | null | undefined): string {
 export function ms(v: number | null | undefined): string {
   return v === null || v === undefined ? "–" : v < 10 ? v.toFixed(2) : v.toFixed(1);
 }
+
+/** CPU in cores as Kubernetes writes it: "250m" under one core, "1.5" above. */
+export function cores(c: number | null | undefined): string {
+  if (c === null || c === undefined || !Number.isFinite(c)) return "–";
+  if (c >= 1) return `${Math.round(c * 100) / 100}`;
+  if (c >= 0.001 || c === 0) return `${Math.round(c * 1000)}m`;
+  return `${Math.round(c * 1e6)}u`;
+}

@@ -9,9 +9,10 @@ import { RedisPage } from "./pages/RedisPage";
 import { DatabasePage } from "./pages/DatabasePage";
 import { AdvisorPage, SeverityBadges, useAdviceCounts } from "./pages/AdvisorPage";
 import { QueuesPage } from "./pages/QueuesPage";
+import { ClusterPage } from "./pages/ClusterPage";
 import "./style.css";
 
-type Page = "overview" | "redis" | "database" | "queues" | "advisor" | "profiles" | "cache";
+type Page = "overview" | "redis" | "database" | "queues" | "cluster" | "advisor" | "profiles" | "cache";
 
 function App() {
   const [page, setPage] = useState<Page>("overview");
@@ -37,6 +38,7 @@ function App() {
         {nav("redis", "Redis")}
         {nav("database", "Database")}
         {nav("queues", "Queues")}
+        {nav("cluster", "Cluster")}
         {nav("advisor", "Advisor", <SeverityBadges counts={advice.counts} testid="nav-advisor-badges" />)}
         {nav("profiles", "Profiles")}
         {nav("cache", "Cache")}
@@ -59,6 +61,7 @@ function App() {
         {page === "redis" && <RedisPage profile={profile} />}
         {page === "database" && <DatabasePage profile={profile} />}
         {page === "queues" && <QueuesPage profile={profile} />}
+        {page === "cluster" && <ClusterPage profile={profile} />}
         {page === "advisor" && <AdvisorPage profile={profile} onReport={advice.update} />}
         {page === "profiles" && <Profiles onChange={loadProfiles} />}
         {page === "cache" && <CachePage />}

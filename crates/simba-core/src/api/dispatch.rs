@@ -11,6 +11,7 @@ use ts_rs::TS;
 
 use super::advisor::*;
 use super::cache::*;
+use super::cluster::{KubeRequest, PanelsUpdate, PromPanelsRequest, PromQueryRequest, PromRangeRequest};
 use super::monitor::{DbReportRequest, ExplainRequest, QueuesReportRequest, RedisReportRequest};
 use super::query::ReplayRequest;
 use super::{StatusReport, StatusRequest};
@@ -28,7 +29,10 @@ use crate::history::chart::{ChartExport, ChartRequest};
 use crate::history::{HistoryReport, HistoryRequest, SamplerStatus};
 use crate::sources::celery::QueuesReport;
 use crate::sources::explain::ExplainReport;
+use crate::sources::kubernetes::{DeploymentsReport, HpasReport, NodesUsage, PodsUsage};
+use crate::sources::panels::{PanelSet, PanelsReport};
 use crate::sources::postgres_report::DbReport;
+use crate::sources::prometheus::QueryResult;
 use crate::sources::redis_report::RedisReport;
 
 /// Names one cache entry.
@@ -140,6 +144,15 @@ commands! {
     "status" => |s, req: StatusRequest| -> StatusReport { s.status(req).await? }
     "redis_report" => |s, r: RedisReportRequest| -> RedisReport { s.redis_report(r).await? }
     "queues_report" => |s, r: QueuesReportRequest| -> QueuesReport { s.queues_report(r).await? }
+    "prom_query" => |s, r: PromQueryRequest| -> QueryResult { s.prom_query(r).await? }
+    "prom_range" => |s, r: PromRangeRequest| -> QueryResult { s.prom_range(r).await? }
+    "prom_panels" => |s, r: PromPanelsRequest| -> PanelsReport { s.prom_panels(r).await? }
+    "prom_panel_list" => |s, r: ProfileRef| -> PanelSet { s.prom_panel_list(r.profile.as_deref())? }
+    "prom_panels_set" writes(config) => |s, r: PanelsUpdate| -> PanelSet { s.prom_panels_set(r)? }
+    "k8s_pods" => |s, r: KubeRequest| -> PodsUsage { s.k8s_pods(r).await? }
+    "k8s_nodes" => |s, r: KubeRequest| -> NodesUsage { s.k8s_nodes(r).await? }
+    "k8s_hpas" => |s, r: KubeRequest| -> HpasReport { s.k8s_hpas(r).await? }
+    "k8s_deployments" => |s, r: KubeRequest| -> DeploymentsReport { s.k8s_deployments(r).await? }
     "db_report" => |s, r: DbReportRequest| -> DbReport { s.db_report(r).await? }
     "explain" => |s, r: ExplainRequest| -> ExplainReport { s.explain(r).await? }
     "advise" => |s, r: AdviseRequest| -> AdviceReport { s.advise(r).await? }

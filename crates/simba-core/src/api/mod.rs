@@ -4,6 +4,7 @@
 
 pub mod advisor;
 pub mod cache;
+pub mod cluster;
 mod dispatch;
 pub mod health;
 pub mod history;

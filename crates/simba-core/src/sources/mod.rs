@@ -4,8 +4,13 @@
 pub mod celery;
 pub mod explain;
 pub mod host;
+pub mod http;
+pub mod kubernetes;
+pub mod panels;
 pub mod postgres;
 pub mod postgres_report;
+pub mod prometheus;
+pub mod quantity;
 pub mod redis;
 pub mod redis_report;
 

