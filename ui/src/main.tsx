@@ -10,9 +10,10 @@ import { DatabasePage } from "./pages/DatabasePage";
 import { AdvisorPage, SeverityBadges, useAdviceCounts } from "./pages/AdvisorPage";
 import { QueuesPage } from "./pages/QueuesPage";
 import { ClusterPage } from "./pages/ClusterPage";
+import { QueryLabPage } from "./pages/QueryLabPage";
 import "./style.css";
 
-type Page = "overview" | "redis" | "database" | "queues" | "cluster" | "advisor" | "profiles" | "cache";
+type Page = "overview" | "redis" | "database" | "queues" | "cluster" | "advisor" | "profiles" | "cache" | "querylab";
 
 function App() {
   const [page, setPage] = useState<Page>("overview");
@@ -42,6 +43,7 @@ function App() {
         {nav("advisor", "Advisor", <SeverityBadges counts={advice.counts} testid="nav-advisor-badges" />)}
         {nav("profiles", "Profiles")}
         {nav("cache", "Cache")}
+        {nav("querylab", "Query Lab")}
       </nav>
       <main>
         <header>
@@ -65,6 +67,7 @@ function App() {
         {page === "advisor" && <AdvisorPage profile={profile} onReport={advice.update} />}
         {page === "profiles" && <Profiles onChange={loadProfiles} />}
         {page === "cache" && <CachePage />}
+        {page === "querylab" && <QueryLabPage />}
       </main>
     </div>
   );
