@@ -2,49 +2,11 @@
 
 mod common;
 
-use common::Cli;
-use std::io::{BufRead, BufReader, Read, Write};
+use common::{serve, serve_with, Cli, Served};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-struct Served {
-    child: Child,
-    base: String,
-    token: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(cli: &Cli) -> Served {
-    serve_with(cli, &[])
-}
-
-fn serve_with(cli: &Cli, extra: &[&str]) -> Served {
-    let mut child = cli
-        .command()
-        .args(["serve", "--port", "0"])
-        .args(extra)
-        .env("SIMBA_UI_DIR", cli.home.path().join("ui"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    std::fs::create_dir_all(cli.home.path().join("ui")).unwrap();
-    std::fs::write(cli.home.path().join("ui/index.html"), "<html><body>ui-index</body></html>").unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    // "Simba Tuner is serving on http://127.0.0.1:PORT/?token=TOKEN"
-    let url =
-        line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
-    let (base, token) = url.split_once("/?token=").unwrap();
-    Served { child, base: base.to_string(), token: token.to_string() }
-}
 
 #[tokio::test]
 async fn api_needs_the_token_and_answers_like_the_cli() {

@@ -180,7 +180,7 @@ pub async fn replay(service: &Service, args: ReplayArgs) -> anyhow::Result<ExitC
     let show_progress = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let result = service
         .replay_with_progress(req, |setup, done, total| {
-            if show_progress && (done == total || done % 10 == 0) {
+            if show_progress && (done == total || done.is_multiple_of(10)) {
                 let width = 30usize;
                 let filled = (done as usize * width) / total.max(1) as usize;
                 eprint!(

@@ -8,8 +8,9 @@
 
 #![allow(dead_code)]
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The marker every test secret holds (see the module comment).
@@ -125,4 +126,48 @@ pub fn all_text_under(dir: &Path) -> String {
         }
     }
     out
+}
+
+/// A running `simba-tuner serve` on a free port, stopped when dropped.
+pub struct Served {
+    pub child: Child,
+    pub base: String,
+    pub token: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn serve(cli: &Cli) -> Served {
+    serve_with(cli, &[])
+}
+
+pub fn serve_with(cli: &Cli, extra: &[&str]) -> Served {
+    serve_command(cli.command(), cli, extra)
+}
+
+/// Runs `serve` on a free port with `cmd` (from [`Cli::command`], with its own environment or
+/// flags) and waits for the address it prints.
+pub fn serve_command(mut cmd: Command, cli: &Cli, extra: &[&str]) -> Served {
+    std::fs::create_dir_all(cli.home.path().join("ui")).unwrap();
+    std::fs::write(cli.home.path().join("ui/index.html"), "<html><body>ui-index</body></html>").unwrap();
+    let mut child = cmd
+        .args(["serve", "--port", "0"])
+        .args(extra)
+        .env("SIMBA_UI_DIR", cli.home.path().join("ui"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+    // "Simba Tuner is serving on http://127.0.0.1:PORT/?token=TOKEN"
+    let url =
+        line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let (base, token) = url.split_once("/?token=").unwrap();
+    Served { child, base: base.to_string(), token: token.to_string() }
 }

@@ -16,7 +16,7 @@ use simba_core::engine::llm::remote::{LlmConfig, RemoteChat};
 use simba_core::engine::llm::{ChatModel, ChatRequest, FinishReason, GenerationSettings};
 use simba_core::engine::query::prices::PriceTable;
 use simba_core::engine::query::session::SessionCache;
-use simba_core::engine::query::{AnswerSource, QueryOutcome, QueryEngine, QueryRequest};
+use simba_core::engine::query::{AnswerSource, QueryEngine, QueryOutcome, QueryRequest};
 use simba_core::engine::{Backend, Engine, MODEL_DIR_NAME};
 use simba_core::error::ErrorCode;
 use simba_core::secret::Secret;

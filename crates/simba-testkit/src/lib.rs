@@ -834,12 +834,29 @@ pub fn prometheus(targets: &[(&str, u16)], scrape_seconds: u32) -> Result<HttpSe
 
 /// As [`prometheus`], with extra flags (e.g. `--query.max-samples=5` to make queries fail).
 pub fn prometheus_with(targets: &[(&str, u16)], scrape_seconds: u32, extra: &[&str]) -> Result<HttpService> {
+    let jobs: Vec<String> = targets
+        .iter()
+        .map(|(job, port)| format!("  - job_name: {job}\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"))
+        .collect();
+    prometheus_jobs(&jobs, scrape_seconds, extra)
+}
+
+/// Prometheus scraping one target's `/metrics` with a bearer token (as a server that guards its
+/// metrics is scraped: `authorization.credentials` in the scrape config).
+pub fn prometheus_with_token(job: &str, port: u16, token: &str, scrape_seconds: u32) -> Result<HttpService> {
+    let job = format!(
+        "  - job_name: {job}\n    authorization:\n      credentials: '{token}'\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+    );
+    prometheus_jobs(&[job], scrape_seconds, &[])
+}
+
+fn prometheus_jobs(jobs: &[String], scrape_seconds: u32, extra: &[&str]) -> Result<HttpService> {
     let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
     let mut config = format!(
         "global:\n  scrape_interval: {scrape_seconds}s\n  evaluation_interval: {scrape_seconds}s\nscrape_configs:\n"
     );
-    for (job, port) in targets {
-        config.push_str(&format!("  - job_name: {job}\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"));
+    for job in jobs {
+        config.push_str(job);
     }
     HttpService::start(
         "prometheus",

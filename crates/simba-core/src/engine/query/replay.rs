@@ -434,7 +434,7 @@ pub async fn replay(
             }
         }
         let done = i as u64 + 1;
-        if done % every == 0 || done == total {
+        if done.is_multiple_of(every) || done == total {
             let hits = report.session_hits + report.semantic_hits;
             let answered = report.answered.max(1);
             report.hit_rate_over_time.push(HitRatePoint { rows: done, hit_rate: hits as f64 / answered as f64 });
