@@ -242,7 +242,7 @@ describe("Query Lab: replay", () => {
     const reports = $$('[data-testid="ql-report"]');
     expect(reports.map((r) => r.dataset.label)).toEqual(["threshold 0.85", "threshold 0.90"]);
     const [a, b] = reports;
-    expect(a.querySelector('[data-testid="ql-report-rows"]')!.textContent).toBe("11 rows: 9 answered, 0 failed, 2 bad");
+    expect(a.querySelector('[data-testid="ql-report-rows"]')!.textContent).toBe("9 rows read: 9 answered, 0 failed; 2 bad rows skipped");
     expect(a.querySelector('[data-testid="ql-report-hit-rate"]')!.textContent).toContain("44.4%");
     expect(a.querySelector('[data-testid="ql-report-hit-rate"]')!.textContent).toContain("1 session + 3 semantic hits, 5 misses");
     expect(a.querySelector('[data-testid="ql-report-false-hits"]')!.textContent).toContain("25.0%");

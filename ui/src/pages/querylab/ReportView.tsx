@@ -4,14 +4,15 @@ import type { ReplayReport } from "../../bindings/ReplayReport";
 import { pct } from "../../format";
 import { num, perSec } from "../monitor/common";
 import { SERIES_COLORS } from "./HitRateChart";
-import { msText, usd } from "./util";
+import { msText, plural, usd } from "./util";
 
 function RowList({ rows, total, what, testid }: { rows: BadRow[]; total: number; what: string; testid: string }) {
+  // `what` is the whole phrase with its count: "2 bad rows skipped", "1 row failed".
   if (total === 0) return null;
   return (
     <details className="error warning" data-testid={testid} open>
       <summary>
-        {num(total)} {what}, on line{rows.length === 1 ? "" : "s"} <span data-testid={`${testid}-lines`}>{rows.map((b) => b.line).join(", ")}</span>
+        {what}, on line{rows.length === 1 ? "" : "s"} <span data-testid={`${testid}-lines`}>{rows.map((b) => b.line).join(", ")}</span>
         {rows.length < total ? ` (the first ${rows.length} listed)` : ""}
       </summary>
       <table>
@@ -56,10 +57,10 @@ export function ReportView({ r, index }: { r: ReplayReport; index: number }) {
         {r.label}
       </h4>
       <div data-testid="ql-report-rows">
-        {num(r.rows)} rows: {num(r.answered)} answered, {num(r.failed)} failed, {num(r.bad_rows)} bad
+        {plural(r.rows, "row")} read: {num(r.answered)} answered, {num(r.failed)} failed; {plural(r.bad_rows, "bad row")} skipped
       </div>
-      <RowList rows={r.bad_row_list} total={r.bad_rows} what="bad rows skipped" testid="ql-bad-rows" />
-      <RowList rows={r.errors} total={r.failed} what="rows failed" testid="ql-failed-rows" />
+      <RowList rows={r.bad_row_list} total={r.bad_rows} what={`${plural(r.bad_rows, "bad row")} skipped`} testid="ql-bad-rows" />
+      <RowList rows={r.errors} total={r.failed} what={`${plural(r.failed, "row")} failed`} testid="ql-failed-rows" />
       <div className="tiles" style={{ margin: "8px 0" }}>
         <div className="tile" data-testid="ql-report-hit-rate">
           <div className="tile-label">Hit rate</div>
@@ -171,7 +172,7 @@ const FIGURES: Figure[] = [
   { key: "cost_usd", label: "cost", of: (r) => r.cost_usd, fmt: usd, diff: (d) => signed(usd(d), d), better: "lower" },
   { key: "saved_usd", label: "saved", of: (r) => r.saved_usd, fmt: usd, diff: (d) => signed(usd(d), d), better: "higher" },
   { key: "failed", label: "failed rows", of: (r) => r.failed, fmt: count, diff: (d) => signed(num(d), d), better: "lower" },
-  { key: "duration_s", label: "duration", of: (r) => r.duration_s, fmt: (v) => (v === null ? "–" : `${v.toFixed(1)} s`), diff: (d) => signed(`${d.toFixed(1)} s`, d), better: "lower" },
+  { key: "duration_s", label: "duration", of: (r) => r.duration_s, fmt: (v) => (v === null ? "–" : `${v.toFixed(1)} s`), diff: (d) => signed(`${d.toFixed(Math.abs(d) < 10 ? 2 : 1)} s`, d), better: "lower" },
   { key: "qps", label: "queries/s", of: (r) => r.queries_per_second, fmt: (v) => perSec(v), diff: (d) => signed(`${num(d, 2)}/s`, d), better: "higher" },
 ];
 

@@ -38,7 +38,9 @@ export function StatsPanel({
           </div>
           <div className="tile" data-testid="ql-stat-session">
             <div className="tile-label">Session cache</div>
-            <div className="tile-value">{num(stats.session_hits)} hits</div>
+            <div className="tile-value">
+              {num(stats.session_hits)} hit{stats.session_hits === 1 ? "" : "s"}
+            </div>
             <div className="tile-sub muted">{num(stats.session_entries)} entries</div>
           </div>
           <div className="tile" data-testid="ql-stat-semantic">
