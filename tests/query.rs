@@ -183,3 +183,24 @@ async fn probes_say_503_when_the_models_are_missing() {
     let ready = http.get(format!("{}/api/v1/ready", served.base)).send().await.unwrap();
     assert_eq!(ready.status(), 503);
 }
+
+#[test]
+fn sql_runs_reads_through_the_results_cache_and_refuses_writes() {
+    let pg = simba_testkit::PostgresServer::start().unwrap();
+    pg.psql("CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2);").unwrap();
+    let cli = Cli::new();
+    assert!(cli.run(&["profile", "add", "data", "--postgres", &pg.url()]).status.success());
+    let first = cli.json(&["sql", "SELECT count(*) AS n FROM t", "--profile", "data", "--json"]);
+    assert_eq!(first["rows"][0]["n"], 2);
+    assert_eq!(first["cached"], false);
+    assert_eq!(first["tables"][0], "t");
+    // Each CLI run is its own process, so the cache lives in `serve` and the app; here: a refusal.
+    let write = cli.run(&["sql", "DELETE FROM t", "--profile", "data", "--json"]);
+    assert!(!write.status.success());
+    let err: Value = serde_json::from_slice(&write.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "read_only", "{err}");
+    assert_eq!(pg.psql("SELECT count(*) FROM t").unwrap().trim(), "2");
+    let no_pg = cli.run(&["sql", "SELECT 1", "--profile", "embedded", "--json"]);
+    let err: Value = serde_json::from_slice(&no_pg.stdout).unwrap();
+    assert!(err["error"]["message"].as_str().unwrap().contains("no PostgreSQL URL"), "{err}");
+}

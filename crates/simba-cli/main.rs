@@ -3,6 +3,7 @@
 
 mod advisor;
 mod bench;
+mod bench_query;
 mod cache;
 mod cluster;
 mod history;
@@ -84,6 +85,8 @@ enum Command {
     /// Replay a query log (CSV or JSON Lines) through the engine: hit rate, false hits, latency,
     /// cost; give two thresholds to compare setups side by side.
     Replay(query::ReplayArgs),
+    /// Run one read-only statement on a profile's PostgreSQL through the query-results cache.
+    Sql(query::SqlArgs),
     /// Measure the engine (see docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -96,6 +99,8 @@ enum Command {
 enum BenchCommand {
     /// Vector lookup latency and recall at several sizes; embedding latency and throughput.
     Cache(bench::BenchArgs),
+    /// The query path: the local model's speed (beside llama.cpp), a cached answer end to end, replay throughput.
+    Query(bench_query::QueryBenchArgs),
 }
 
 #[derive(Args)]
@@ -298,9 +303,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::AlertRules(args) => return history::alert_rules(&service, args).await,
         Command::Sample(args) => return history::sample(&service, args).await,
         Command::Bench(BenchCommand::Cache(args)) => return bench::run(&service, args).await,
+        Command::Bench(BenchCommand::Query(args)) => return bench_query::run(&service, args).await,
         Command::Judge(cmd) => return judge::run(cmd),
         Command::Query(args) => return query::query(&service, args).await,
         Command::Replay(args) => return query::replay(&service, args).await,
+        Command::Sql(args) => return query::sql(&service, args).await,
         Command::Serve(args) => {
             let token = args.token.unwrap_or_else(simba_server::new_token);
             if let Err(e) = simba_server::check_token(&token) {

@@ -249,3 +249,42 @@ fn replay_text(reports: &[simba_core::engine::query::replay::ReplayReport]) -> S
     }
     out
 }
+
+#[derive(Args)]
+pub struct SqlArgs {
+    /// One read-only statement (SELECT, WITH, VALUES, TABLE); writes are refused before they run.
+    sql: String,
+    /// The profile whose PostgreSQL is the data source.
+    #[arg(long)]
+    profile: String,
+    /// A parameter for $1, $2, … (bound as text; cast in the statement, `$1::int`).
+    #[arg(long = "param")]
+    params: Vec<String>,
+    /// Run it on the server even when a fresh result is cached.
+    #[arg(long)]
+    no_cache: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn sql(service: &Service, args: SqlArgs) -> anyhow::Result<ExitCode> {
+    use simba_core::engine::query::results::SqlRequest;
+    let req = SqlRequest { profile: args.profile, sql: args.sql, params: args.params, bypass_cache: args.no_cache };
+    match service.sql_query(req).await {
+        Ok(a) if args.json => println!("{}", serde_json::to_string_pretty(&a)?),
+        Ok(a) => {
+            for row in &a.rows {
+                println!("{}", term(&row.to_string()));
+            }
+            let source = if a.cached {
+                format!("from the results cache, {} ms old", a.age_ms)
+            } else {
+                "from the server".into()
+            };
+            let cut = if a.truncated { " (cut: more rows were not read)" } else { "" };
+            println!("{} rows{cut}, {source}, {:.1} ms; tables: {}", a.row_count, a.elapsed_ms, a.tables.join(", "));
+        }
+        Err(e) => return Ok(report(&e, args.json)),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -99,7 +99,12 @@ async fn query_lab_answers_from_the_model_then_from_the_cache() {
 
 /// Waits for the answer of the query just started: the Run button back (not "Running…") and a
 /// trace whose outcome `accept`s, or the page's error.
-async fn wait_answer(client: &Client, within: Duration, what: &str, accept: impl Fn(&str) -> bool) -> Result<String, String> {
+async fn wait_answer(
+    client: &Client,
+    within: Duration,
+    what: &str,
+    accept: impl Fn(&str) -> bool,
+) -> Result<String, String> {
     let deadline = Instant::now() + within;
     loop {
         let running = text_of(client, "ql-run").await.unwrap_or_default();
@@ -231,12 +236,11 @@ async fn query_lab(client: &Client) -> Result<(), String> {
 /// The log replayed under two setups: both reports, bad row 5 named, the comparison and one chart
 /// with a line per setup.
 async fn replay(client: &Client, log: &Path) -> Result<(), String> {
-    let file = client
-        .find(Locator::Css(&css("ql-replay-file")))
-        .await
-        .map_err(|e| format!("no log file input: {e}"))?;
+    let file =
+        client.find(Locator::Css(&css("ql-replay-file"))).await.map_err(|e| format!("no log file input: {e}"))?;
     file.send_keys(&log.display().to_string()).await.map_err(|e| format!("cannot choose the log file: {e}"))?;
-    wait_until(client, "ql-replay-file-info", Duration::from_secs(10), "the chosen log", |t| t.contains("7 rows")).await?;
+    wait_until(client, "ql-replay-file-info", Duration::from_secs(10), "the chosen log", |t| t.contains("7 rows"))
+        .await?;
     client
         .find(Locator::Css(&css("ql-replay-miss-answers")))
         .await

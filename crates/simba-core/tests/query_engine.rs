@@ -411,3 +411,83 @@ async fn a_cache_that_is_down_never_stops_a_query_and_is_used_again_when_back() 
     let hit = q.ask(&engine, ask("is the nightly export done?", "ops")).await.unwrap();
     assert_eq!(hit.source, AnswerSource::SemanticCache, "{hit:?}");
 }
+
+// ---- the query-results and schema caches on a real PostgreSQL -----------------------------------
+
+#[tokio::test]
+async fn read_only_results_are_cached_dropped_by_table_and_writes_never_run() {
+    use simba_core::engine::query::results::{ResultsCache, SchemaCache, SqlRequest, MAX_ROWS};
+    let pg = simba_testkit::PostgresServer::start().unwrap();
+    pg.psql(
+        "CREATE TABLE orders (id int, region text); INSERT INTO orders VALUES (1, 'eu'), (2, 'eu'), (3, 'us'); \
+         CREATE TABLE customers (id int); \
+         CREATE FUNCTION sneaky() RETURNS int AS $$ INSERT INTO orders VALUES (9, 'xx') RETURNING 1 $$ LANGUAGE sql;",
+    )
+    .unwrap();
+    let profile =
+        simba_core::profiles::ResolvedProfile::ad_hoc(&[(simba_core::profiles::Service::Postgres, &pg.url())]).unwrap();
+    let endpoint = profile.endpoint(simba_core::profiles::Service::Postgres).unwrap();
+    let req = |sql: &str, params: &[&str]| SqlRequest {
+        profile: "p".into(),
+        sql: sql.into(),
+        params: params.iter().map(|p| p.to_string()).collect(),
+        bypass_cache: false,
+    };
+    let cache = ResultsCache::default();
+    let by_region = "SELECT region, count(*) AS n FROM orders GROUP BY region ORDER BY region";
+    let first = cache.query("p", endpoint, &req(by_region, &[])).await.unwrap();
+    assert!(!first.cached);
+    assert_eq!(first.rows, vec![json!({"region": "eu", "n": 2}), json!({"region": "us", "n": 1})]);
+    assert_eq!(first.tables, vec!["orders"]);
+    let again =
+        cache.query("p", endpoint, &req(&format!("  {}  ;", by_region.replace(' ', "\n ")), &[])).await.unwrap();
+    assert!(again.cached, "the same statement, spaced differently, is the same key");
+
+    let eu =
+        cache.query("p", endpoint, &req("SELECT id FROM orders WHERE region = $1 ORDER BY id", &["eu"])).await.unwrap();
+    assert_eq!(eu.row_count, 2);
+    let us =
+        cache.query("p", endpoint, &req("SELECT id FROM orders WHERE region = $1 ORDER BY id", &["us"])).await.unwrap();
+    assert!(!us.cached, "other parameters are another key");
+    assert_eq!(us.rows, vec![json!({"id": 3})]);
+
+    // A write elsewhere: the cached result stays until its table is invalidated.
+    pg.psql("INSERT INTO orders VALUES (4, 'us')").unwrap();
+    assert!(cache.query("p", endpoint, &req(by_region, &[])).await.unwrap().cached);
+    assert_eq!(cache.invalidate(Some("customers")), 0);
+    assert_eq!(cache.invalidate(Some("ORDERS")), 3);
+    let fresh = cache.query("p", endpoint, &req(by_region, &[])).await.unwrap();
+    assert!(!fresh.cached);
+    assert_eq!(fresh.rows[1], json!({"region": "us", "n": 2}));
+
+    // Writes are refused before the server sees them; one the classifier cannot see (a function
+    // that inserts) is refused by the READ ONLY transaction.
+    for write in [
+        "DELETE FROM orders",
+        "SELECT * FROM orders FOR UPDATE",
+        "SELECT 1; DROP TABLE orders",
+        "SELECT * INTO copy FROM orders",
+        "SELECT setval('x', 1)",
+    ] {
+        let e = cache.query("p", endpoint, &req(write, &[])).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::ReadOnly, "{write}: {e}");
+    }
+    let e = cache.query("p", endpoint, &req("SELECT sneaky()", &[])).await.unwrap_err();
+    assert!(e.message.contains("read-only transaction"), "{e}");
+    assert_eq!(pg.psql("SELECT count(*) FROM orders").unwrap().trim(), "4", "nothing was written");
+    let bad = cache.query("p", endpoint, &req("SELECT nope FROM orders", &[])).await.unwrap_err();
+    assert!(bad.message.contains("nope"), "{bad}");
+
+    let big = cache.query("p", endpoint, &req("SELECT generate_series(1, 10005) AS n", &[])).await.unwrap();
+    assert_eq!(big.rows.len(), MAX_ROWS);
+    assert!(big.truncated);
+    let stats = cache.stats();
+    assert_eq!((stats.hits, stats.invalidated), (2, 3));
+
+    let schemas = SchemaCache::default();
+    let schema = schemas.schema("p", endpoint, false).await.unwrap();
+    let orders = schema.tables.iter().find(|t| t.name == "orders").unwrap();
+    assert_eq!(orders.columns, vec!["id integer", "region text"]);
+    assert!(schemas.schema("p", endpoint, false).await.unwrap().cached);
+    assert!(!schemas.schema("p", endpoint, true).await.unwrap().cached);
+}

@@ -21,6 +21,8 @@ import type { ChartExport } from "./ChartExport";
 import type { ChartRequest } from "./ChartRequest";
 import type { CleanupReport } from "./CleanupReport";
 import type { Count } from "./Count";
+import type { DataSchema } from "./DataSchema";
+import type { DataSchemaRequest } from "./DataSchemaRequest";
 import type { DbReport } from "./DbReport";
 import type { DbReportRequest } from "./DbReportRequest";
 import type { DeploymentsReport } from "./DeploymentsReport";
@@ -63,6 +65,9 @@ import type { ReplayReport } from "./ReplayReport";
 import type { ReplayRequest } from "./ReplayRequest";
 import type { RollbackRequest } from "./RollbackRequest";
 import type { SamplerStatus } from "./SamplerStatus";
+import type { SqlAnswer } from "./SqlAnswer";
+import type { SqlInvalidateRequest } from "./SqlInvalidateRequest";
+import type { SqlRequest } from "./SqlRequest";
 import type { StatusReport } from "./StatusReport";
 import type { StatusRequest } from "./StatusRequest";
 import type { StoredEntry } from "./StoredEntry";
@@ -110,6 +115,9 @@ export interface Commands {
   query: { request: QueryRequest; response: QueryAnswer; writes: true };
   query_stats: { request: NoArgs; response: QueryStats; writes: false };
   replay: { request: ReplayRequest; response: Array<ReplayReport>; writes: false };
+  sql_query: { request: SqlRequest; response: SqlAnswer; writes: false };
+  sql_invalidate: { request: SqlInvalidateRequest; response: Count; writes: false };
+  data_schema: { request: DataSchemaRequest; response: DataSchema; writes: false };
   job_status: { request: JobId; response: JobView; writes: false };
   list_jobs: { request: NoArgs; response: Array<JobView>; writes: false };
 }

@@ -13,7 +13,7 @@ use super::advisor::*;
 use super::cache::*;
 use super::cluster::{KubeRequest, PanelsUpdate, PromPanelsRequest, PromQueryRequest, PromRangeRequest};
 use super::monitor::{DbReportRequest, ExplainRequest, QueuesReportRequest, RedisReportRequest};
-use super::query::ReplayRequest;
+use super::query::{DataSchemaRequest, ReplayRequest, SqlInvalidateRequest};
 use super::{StatusReport, StatusRequest};
 use crate::advisor::actions::ActionPreview;
 use crate::advisor::audit::AuditEntry;
@@ -22,6 +22,7 @@ use crate::engine::cache::types::{CacheSettings, EntryView, Lookup};
 use crate::engine::cache::{CacheStats, CleanupReport};
 use crate::engine::eval::EvalReport;
 use crate::engine::query::replay::ReplayReport;
+use crate::engine::query::results::{DataSchema, SqlAnswer, SqlRequest};
 use crate::engine::query::{QueryAnswer, QueryRequest, QueryStats};
 use crate::engine::store::Invalidation;
 use crate::history::alerts::{AlertRules, AlertsReport, AlertsRequest};
@@ -183,6 +184,9 @@ commands! {
     "query" writes(cache) => |s, r: QueryRequest| -> QueryAnswer { s.query(r).await? }
     "query_stats" => |s, _a: NoArgs| -> QueryStats { s.query_stats().await? }
     "replay" => |s, r: ReplayRequest| -> Vec<ReplayReport> { s.replay(r).await? }
+    "sql_query" => |s, r: SqlRequest| -> SqlAnswer { s.sql_query(r).await? }
+    "sql_invalidate" => |s, r: SqlInvalidateRequest| -> Count { s.sql_invalidate(r).await? }
+    "data_schema" => |s, r: DataSchemaRequest| -> DataSchema { s.data_schema(r).await? }
     "job_status" => |s, r: JobId| -> JobView { s.jobs().get(r.id)? }
     "list_jobs" => |s, _a: NoArgs| -> Vec<JobView> { s.jobs().list() }
 }

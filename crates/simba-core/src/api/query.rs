@@ -2,9 +2,11 @@
 
 use super::Service;
 use crate::engine::query::replay::{self, ReplayReport, ReplaySetup};
+use crate::engine::query::results::{DataSchema, SqlAnswer, SqlRequest};
 use crate::engine::query::{QueryAnswer, QueryEngine, QueryRequest, QueryStats};
 use crate::engine::{Backend, Engine};
 use crate::error::{ApiError, ApiResult};
+use crate::profiles::{ResolvedProfile, Service as Svc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -22,7 +24,54 @@ pub struct ReplayRequest {
     pub setups: Vec<ReplaySetup>,
 }
 
+/// Drops cached results that read a table (all results when no table is named).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SqlInvalidateRequest {
+    #[serde(default)]
+    pub table: Option<String>,
+}
+
+/// A data source's schema, from the metadata cache unless `refresh`.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DataSchemaRequest {
+    pub profile: String,
+    #[serde(default)]
+    pub refresh: bool,
+}
+
+fn postgres_of(profile: &ResolvedProfile) -> ApiResult<&crate::profiles::Endpoint> {
+    profile.endpoint(Svc::Postgres).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "profile '{}' has no PostgreSQL URL; add one with `simba-tuner profile add`",
+            profile.name
+        ))
+    })
+}
+
 impl Service {
+    /// Runs one read-only statement on a profile's PostgreSQL through the query-results cache.
+    pub async fn sql_query(&self, req: SqlRequest) -> ApiResult<SqlAnswer> {
+        let profile = self.resolve_profile(&req.profile)?;
+        let endpoint = postgres_of(&profile)?;
+        let q = self.engine().query_engine().await?;
+        q.results().query(&profile.name, endpoint, &req).await
+    }
+
+    pub async fn sql_invalidate(&self, req: SqlInvalidateRequest) -> ApiResult<super::cache::Count> {
+        let q = self.engine().query_engine().await?;
+        Ok(super::cache::Count { count: q.results().invalidate(req.table.as_deref()) })
+    }
+
+    /// A profile's PostgreSQL tables and columns, through the metadata cache.
+    pub async fn data_schema(&self, req: DataSchemaRequest) -> ApiResult<DataSchema> {
+        let profile = self.resolve_profile(&req.profile)?;
+        let endpoint = postgres_of(&profile)?;
+        let q = self.engine().query_engine().await?;
+        q.schemas().schema(&profile.name, endpoint, req.refresh).await
+    }
+
     /// Answers one query through the session and semantic caches and the chat model.
     pub async fn query(&self, req: QueryRequest) -> ApiResult<QueryAnswer> {
         self.engine().ask(req).await

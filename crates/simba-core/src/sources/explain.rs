@@ -243,6 +243,76 @@ pub fn classify(sql: &str) -> Classified {
     Classified::Read
 }
 
+/// The tables a read names after FROM and JOIN (and in a FROM list), lower-cased, with their
+/// schema when given (`public.orders`). Quoted names and string literals are skipped, so a result
+/// reading a quoted table is only dropped by invalidating everything.
+pub fn tables_named(sql: &str) -> Vec<String> {
+    let mut tokens: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut chars = sql.chars();
+    while let Some(c) = chars.next() {
+        if c == '\'' || c == '"' {
+            word.clear();
+            for d in chars.by_ref() {
+                if d == c {
+                    break;
+                }
+            }
+            tokens.push("?".into());
+        } else if c.is_alphanumeric() || c == '_' || c == '.' {
+            word.push(c);
+        } else {
+            if !word.is_empty() {
+                tokens.push(std::mem::take(&mut word).to_lowercase());
+            }
+            if c == ',' || c == '(' || c == ')' {
+                tokens.push(c.to_string());
+            }
+        }
+    }
+    if !word.is_empty() {
+        tokens.push(word.to_lowercase());
+    }
+    // A FROM clause (with its joins) lasts until one of these; a comma inside it starts another
+    // table (a comma in an ON condition may name a column as a table: harmless, it only drops a
+    // result sooner).
+    const ENDS_FROM: &[&str] =
+        &["where", "group", "order", "limit", "having", "union", "window", ")", "offset", "fetch"];
+    let mut out: Vec<String> = Vec::new();
+    let mut in_from = false;
+    let mut expect_name = false;
+    for t in &tokens {
+        let t = t.as_str();
+        if t == "from" || t == "join" {
+            in_from = true;
+            expect_name = true;
+            continue;
+        }
+        if expect_name {
+            expect_name = false;
+            if t != "("
+                && t != "lateral"
+                && t != "select"
+                && t != "?"
+                && !t.is_empty()
+                && !t.starts_with(|c: char| c.is_ascii_digit())
+                && !out.iter().any(|o| o == t)
+            {
+                out.push(t.to_string());
+            }
+            continue;
+        }
+        if in_from {
+            if t == "," {
+                expect_name = true;
+            } else if ENDS_FROM.contains(&t) {
+                in_from = false;
+            }
+        }
+    }
+    out
+}
+
 pub async fn explain(endpoint: &Endpoint, sql: &str, timeout: Duration) -> ApiResult<ExplainReport> {
     let statement = sql.trim().trim_end_matches(';').trim().to_string();
     if let Classified::Write(why) = classify(&statement) {
@@ -394,6 +464,16 @@ mod tests {
                 Classified::Read => panic!("{bad} passed"),
             }
         }
+    }
+
+    #[test]
+    fn tables_are_read_from_from_and_join() {
+        assert_eq!(
+            tables_named("SELECT o.id FROM public.Orders o JOIN customers c ON c.id = o.cid, items WHERE x = 'from y'"),
+            vec!["public.orders", "customers", "items"]
+        );
+        assert_eq!(tables_named("select * from a, b where a.id = b.id"), vec!["a", "b"]);
+        assert_eq!(tables_named("with t as (select * from events) select count(*) from t"), vec!["events", "t"]);
     }
 
     #[test]

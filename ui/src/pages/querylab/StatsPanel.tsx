@@ -43,6 +43,16 @@ export function StatsPanel({
             </div>
             <div className="tile-sub muted">{num(stats.session_entries)} entries</div>
           </div>
+          <div className="tile" data-testid="ql-stat-results">
+            <div className="tile-label">SQL results cache</div>
+            <div className="tile-value">
+              {num(stats.results.hits)} / {num(stats.results.misses)}
+            </div>
+            <div className="tile-sub muted">
+              hits / misses; {num(stats.results.entries)} results, {num(stats.results.invalidated)} invalidated; schemas{" "}
+              {num(stats.schemas.hits)} / {num(stats.schemas.misses)}
+            </div>
+          </div>
           <div className="tile" data-testid="ql-stat-semantic">
             <div className="tile-label">Semantic cache</div>
             <div className="tile-value">

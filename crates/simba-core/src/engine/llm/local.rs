@@ -10,8 +10,8 @@
 //! by id and message text is encoded with a tokenizer that knows no special tokens, so text that
 //! spells `<|im_start|>` cannot open a turn of its own.
 //!
-//! The file's 4-bit Q4_1 weights are requantized to Q8_0 at load: candle has SIMD kernels for
-//! Q8_0 on x86 and Arm and only a scalar path for Q4_1 (see docs/BENCHMARKS.md for the figures).
+//! The file's 4-bit Q4_1 weights are requantized to Q8_0 at load; see [`REQUANTIZE`] for why and
+//! what it does not buy yet.
 
 use super::{ChatModel, ChatRequest, Completion, FinishReason};
 use crate::engine::cache::conversation::{Message, Role};
@@ -24,6 +24,12 @@ use parking_lot::Mutex;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokenizers::Tokenizer;
+
+/// Q4_1 is requantized to Q8_0 at load. candle picks its quantized kernels when it is compiled:
+/// with AVX enabled at build time Q8_0 has a SIMD kernel and Q4_1 does not; in the default x86-64
+/// build both run scalar code at the same speed (docs/BENCHMARKS.md), so today this buys nothing
+/// but one fixed numeric path on every build (greedy answers are the same whatever the flags).
+const REQUANTIZE: bool = true;
 
 /// The folder under the models folder, and the file in it.
 pub const MODEL_DIR_NAME: &str = "SmolLM2-135M-Instruct";
@@ -54,6 +60,11 @@ pub struct LocalModel {
 impl LocalModel {
     /// Loads and requantizes the model (about a second); call off the async threads.
     pub fn load(path: &Path) -> ApiResult<Self> {
+        Self::load_as(path, REQUANTIZE)
+    }
+
+    /// [`Self::load`], keeping the file's own formats when `requantize` is false (benchmarks).
+    pub fn load_as(path: &Path, requantize: bool) -> ApiResult<Self> {
         let missing = || {
             ApiError::new(
                 ErrorCode::MissingResource,
@@ -86,8 +97,12 @@ impl LocalModel {
         };
         let newline = plain_ids(&tokenizer, "\n")?;
         let device = Device::Cpu;
-        let (content, mut buffer) = requantized(&content, &mut file, &device).map_err(bad)?;
-        let weights = ModelWeights::from_gguf(content, &mut buffer, &device).map_err(bad)?;
+        let weights = if requantize {
+            let (content, mut buffer) = requantized(&content, &mut file, &device).map_err(bad)?;
+            ModelWeights::from_gguf(content, &mut buffer, &device).map_err(bad)?
+        } else {
+            ModelWeights::from_gguf(content, &mut file, &device).map_err(bad)?
+        };
         Ok(Self { weights: Mutex::new(weights), tokenizer, im_start, im_end, eos, newline })
     }
 

@@ -7,8 +7,10 @@
 //! model and says it was not cached, and why. A model that fails is an error, unless the query
 //! allows a stale answer and the session cache still holds one (marked stale).
 
+pub mod bench;
 pub mod prices;
 pub mod replay;
+pub mod results;
 pub mod session;
 
 use super::cache::conversation::{question_in_scope, Message};
@@ -148,12 +150,17 @@ pub struct QueryStats {
     pub cost_usd: f64,
     pub saved_usd: f64,
     pub session_entries: u32,
+    /// The query-results cache (read-only SQL on a data source) and the schema cache.
+    pub results: results::LevelStats,
+    pub schemas: results::LevelStats,
 }
 
 /// The engine's query path: the caches around a chat model.
 pub struct QueryEngine {
     model: Arc<dyn ChatModel>,
     session: SessionCache,
+    results: results::ResultsCache,
+    schemas: results::SchemaCache,
     prices: PriceTable,
     defaults: GenerationSettings,
     stats: Mutex<QueryStats>,
@@ -174,6 +181,8 @@ impl QueryEngine {
         Self {
             model,
             session: SessionCache::default(),
+            results: results::ResultsCache::default(),
+            schemas: results::SchemaCache::default(),
             prices,
             defaults: GenerationSettings::default(),
             stats: Mutex::new(QueryStats::default()),
@@ -197,7 +206,19 @@ impl QueryEngine {
     pub fn stats(&self) -> QueryStats {
         let mut s = self.stats.lock().clone();
         s.session_entries = self.session.len() as u32;
+        s.results = self.results.stats();
+        s.schemas = self.schemas.stats();
         s
+    }
+
+    /// The query-results cache for read-only SQL on data sources.
+    pub fn results(&self) -> &results::ResultsCache {
+        &self.results
+    }
+
+    /// The data-source schema (metadata) cache.
+    pub fn schemas(&self) -> &results::SchemaCache {
+        &self.schemas
     }
 
     /// Answers one query with `engine`'s semantic cache (see the module note for the order of the
@@ -332,7 +353,9 @@ impl QueryEngine {
         let mut messages = scope.conversation.clone();
         messages.push(Message::user(question.clone()));
         let t = Instant::now();
-        self.stats.lock().model_calls += 1;
+        if stand_in.is_none() {
+            self.stats.lock().model_calls += 1;
+        }
         let called = match stand_in {
             Some(text) => Ok(Completion {
                 text: text.to_string(),

@@ -394,7 +394,8 @@ pub async fn replay(
                     AnswerSource::SemanticCache => report.semantic_hits += 1,
                     _ => report.misses += 1,
                 }
-                if a.source == AnswerSource::Model {
+                // A stand-in answer from the log is not a model call.
+                if a.source == AnswerSource::Model && setup.miss_answers == MissAnswers::Model {
                     report.model_calls += 1;
                 }
                 report.cost_usd += a.cost.cost_usd;

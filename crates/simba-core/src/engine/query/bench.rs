@@ -1,0 +1,166 @@
+//! Measurements of the query path for docs/BENCHMARKS.md (`simba-tuner bench query`): the local
+//! model's speed in both weight formats, a cached answer end to end at a given number of entries,
+//! and replay throughput with the model stood in for by the log's answers.
+
+use super::replay::{self, LogRow, MissAnswers, ReplaySetup};
+use super::{prices::PriceTable, AnswerSource, QueryEngine, QueryRequest};
+use crate::engine::bench::sample_questions;
+use crate::engine::cache::types::Scope;
+use crate::engine::llm::local::{LocalChat, LocalModel};
+use crate::engine::llm::{ChatRequest, GenerationSettings};
+use crate::engine::{Backend, Engine};
+use crate::error::{ApiError, ApiResult};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub const STORY_PROMPT: &str = "Write a long story about a lighthouse keeper and a storm.";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelBench {
+    pub weights: String,
+    pub load_seconds: f64,
+    pub prompt_tokens: u32,
+    /// Reading the prompt (time to the first token).
+    pub prompt_seconds: f64,
+    pub generated_tokens: u32,
+    pub tokens_per_second: f64,
+}
+
+/// Loads the model (requantized or as in the file), then times the prompt alone and a long answer.
+pub fn model_bench(path: &Path, requantize: bool, max_tokens: u32) -> ApiResult<ModelBench> {
+    let t = Instant::now();
+    let model = LocalModel::load_as(path, requantize)?;
+    let load_seconds = t.elapsed().as_secs_f64();
+    let ask = |n: u32| ChatRequest {
+        messages: vec![crate::engine::cache::conversation::Message::user(STORY_PROMPT)],
+        settings: GenerationSettings { max_tokens: n, ..Default::default() },
+    };
+    model.generate(&ask(1))?; // warm
+    let t = Instant::now();
+    let first = model.generate(&ask(1))?;
+    let prompt_seconds = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let long = model.generate(&ask(max_tokens))?;
+    let total = t.elapsed().as_secs_f64();
+    let generated = long.completion_tokens.saturating_sub(1).max(1);
+    Ok(ModelBench {
+        weights: if requantize { "Q8_0 (requantized at load)".into() } else { "Q4_1 (as in the file)".into() },
+        load_seconds,
+        prompt_tokens: first.prompt_tokens,
+        prompt_seconds,
+        generated_tokens: long.completion_tokens,
+        tokens_per_second: generated as f64 / (total - prompt_seconds).max(1e-9),
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CachedAnswerBench {
+    pub entries: usize,
+    pub probes: usize,
+    pub hits: usize,
+    pub hit_p50_ms: f64,
+    pub hit_p99_ms: f64,
+    pub miss_p50_ms: Option<f64>,
+    pub judge_asked: usize,
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Fills a temporary store with `entries` questions, then asks `probes` rewordings of stored ones
+/// (lower case, no question mark, a polite prefix) through the whole query path: the session
+/// cache misses, the semantic cache answers (embedding, search, checks, judge when needed).
+pub async fn cached_answer_bench(model_dir: &Path, entries: usize, probes: usize) -> ApiResult<CachedAnswerBench> {
+    let dir = tempfile::tempdir().map_err(|e| ApiError::internal(e.to_string()))?;
+    let engine = Engine::new(model_dir.to_path_buf(), Backend::Embedded { path: dir.path().join("bench.db") });
+    let cache = engine.cache().await?;
+    let questions = sample_questions(entries);
+    let pairs: Vec<(String, String)> =
+        questions.iter().enumerate().map(|(i, q)| (q.clone(), format!("answer {i}"))).collect();
+    let scope = Scope::user("bench");
+    cache.update_many(&pairs, &scope, |_| {}).await?;
+    let query = QueryEngine::new(Arc::new(LocalChat::new(model_dir.join("unused"))), PriceTable::default());
+    let step = (entries / probes.max(1)).max(1);
+    let (mut hits, mut misses) = (Vec::new(), Vec::new());
+    let mut judge_asked = 0;
+    for i in (0..entries).step_by(step).take(probes) {
+        let probe = format!("please tell me: {}", questions[i].trim_end_matches('?').to_lowercase());
+        let req = QueryRequest { scope: scope.clone(), query: probe, ..Default::default() };
+        let a = query.ask_with_answer(&engine, req, "stand-in").await?;
+        if a.timings.judge_ms > 0.0 {
+            judge_asked += 1;
+        }
+        if a.source == AnswerSource::SemanticCache {
+            hits.push(a.timings.total_ms);
+        } else {
+            misses.push(a.timings.total_ms);
+        }
+    }
+    hits.sort_by(f64::total_cmp);
+    misses.sort_by(f64::total_cmp);
+    if hits.is_empty() {
+        return Err(ApiError::internal("no probe was a cache hit; the benchmark measured nothing"));
+    }
+    Ok(CachedAnswerBench {
+        entries,
+        probes: hits.len() + misses.len(),
+        hits: hits.len(),
+        hit_p50_ms: percentile(&hits, 0.5),
+        hit_p99_ms: percentile(&hits, 0.99),
+        miss_p50_ms: (!misses.is_empty()).then(|| percentile(&misses, 0.5)),
+        judge_asked,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayBench {
+    pub rows: usize,
+    pub distinct_questions: usize,
+    pub hit_rate: Option<f64>,
+    pub seconds: f64,
+    pub queries_per_second: f64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+/// Replays `rows` queries drawn from `distinct` questions (the most asked first, as real logs
+/// are skewed), misses answered from the log.
+pub async fn replay_bench(model_dir: &Path, rows: usize, distinct: usize) -> ApiResult<ReplayBench> {
+    let questions = sample_questions(distinct.max(1));
+    let mut x: u64 = 0x9E3779B97F4A7C15;
+    let log: Vec<LogRow> = (0..rows)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Skewed: the square of a uniform draw favours the first questions.
+            let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+            let k = ((u * u) * questions.len() as f64) as usize;
+            LogRow {
+                line: i as u64 + 2,
+                user: format!("user{}", i % 50),
+                item: None,
+                query: questions[k.min(questions.len() - 1)].clone(),
+                timestamp_ms: None,
+                expected_answer: Some(format!("answer {k}")),
+            }
+        })
+        .collect();
+    let dir = tempfile::tempdir().map_err(|e| ApiError::internal(e.to_string()))?;
+    let engine = Engine::new(model_dir.to_path_buf(), Backend::Embedded { path: dir.path().join("replay.db") });
+    let query = QueryEngine::new(Arc::new(LocalChat::new(model_dir.join("unused"))), PriceTable::default());
+    let setup = ReplaySetup { label: "bench".into(), miss_answers: MissAnswers::Log, ..Default::default() };
+    let report = replay::replay(&engine, &query, &log, &[], &setup, |_, _| {}).await?;
+    Ok(ReplayBench {
+        rows,
+        distinct_questions: distinct,
+        hit_rate: report.hit_rate,
+        seconds: report.duration_s,
+        queries_per_second: report.queries_per_second,
+        p50_ms: report.latency_all.p50_ms,
+        p99_ms: report.latency_all.p99_ms,
+    })
+}
