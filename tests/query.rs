@@ -137,16 +137,12 @@ async fn serve_probes_and_metrics_scraped_by_a_real_prometheus() {
     let port: u16 = served.base.rsplit(':').next().unwrap().parse().unwrap();
     let prometheus = simba_testkit::prometheus_with_token("simba", port, &served.token, 1).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
+    let instant = |query: &'static str| {
+        let request = http.get(format!("{}/api/v1/query", prometheus.url())).query(&[("query", query)]);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
     let value = loop {
-        let answer: Value = http
-            .get(format!("{}/api/v1/query", prometheus.url()))
-            .query(&[("query", "simba_queries_total{job=\"simba\"}")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer = instant("simba_queries_total{job=\"simba\"}").await;
         if let Some(v) = answer["data"]["result"][0]["value"][1].as_str() {
             break v.to_string();
         }
@@ -154,15 +150,7 @@ async fn serve_probes_and_metrics_scraped_by_a_real_prometheus() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     assert_eq!(value, "1");
-    let up: Value = http
-        .get(format!("{}/api/v1/query", prometheus.url()))
-        .query(&[("query", "up{job=\"simba\"}")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let up = instant("up{job=\"simba\"}").await;
     assert_eq!(up["data"]["result"][0]["value"][1], "1", "the scrape parsed: {up}");
 }
 

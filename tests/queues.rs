@@ -260,3 +260,104 @@ fn a_profile_without_a_broker_says_how_to_add_one() {
     assert_eq!(r["db"], 4);
     assert_eq!(r["celery_broker"], false);
 }
+
+const SIMBA_TASKS: &str = r#"
+import os
+from celery import Celery
+app = Celery("simba", broker=os.environ["BROKER"], backend=os.environ["BROKER"])
+
+@app.task(name="simba.add")
+def add(a, b, scale=1):
+    return (a + b) * scale
+"#;
+
+/// The engine sends a job the way Celery does: the Queues report shows it (task name decoded, on
+/// llm_queue), a real Celery worker runs it, and the engine reads its result from the backend.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_celery_worker_runs_a_job_the_engine_sent() {
+    let venv = simba_testkit::celery_venv().expect("celery venv");
+    let server = RedisServer::start().unwrap();
+    let broker = server.url_db(2);
+    let cli = Cli::new();
+    assert!(cli.run(&["profile", "add", "jobs", "--celery-broker", &broker]).status.success());
+    assert!(cli.run(&["profile", "add", "jobs-ro", "--celery-broker", &broker, "--read-only"]).status.success());
+
+    // Queued with nobody consuming: visible as the platform's own jobs are.
+    let pending = cli.json(&[
+        "task",
+        "simba.add",
+        "--kind",
+        "llm",
+        "--args",
+        "[2, 3]",
+        "--kwargs",
+        "{\"scale\": 10}",
+        "--profile",
+        "jobs",
+        "--wait",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(pending["status"], "PENDING", "{pending}");
+    let id = pending["task_id"].as_str().unwrap().to_string();
+    let r = cli.json(&["queues", "--profile", "jobs", "--json"]);
+    let q = queue(&r, "llm_queue");
+    assert_eq!(q["depth"], 1, "{q}");
+    assert_eq!(tasks_of(q), vec![("simba.add".to_string(), 1)]);
+
+    // A read-only profile never writes to the broker.
+    let refused = cli.run(&["task", "simba.add", "--args", "[1, 1]", "--profile", "jobs-ro", "--json"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("read_only"));
+    let mut con = redis::Client::open(broker.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    assert_eq!(lens(&mut con, "llm_queue").await[0], 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("simba_tasks.py"), SIMBA_TASKS).unwrap();
+    let log = std::fs::File::create(dir.path().join("worker.log")).unwrap();
+    let child = Command::new(venv.join("bin/celery"))
+        .args([
+            "-A",
+            "simba_tasks",
+            "worker",
+            "-Q",
+            "llm_queue",
+            "-c",
+            "1",
+            "-n",
+            "simba@jobs-test",
+            "--loglevel",
+            "INFO",
+        ])
+        .current_dir(dir.path())
+        .env("BROKER", &broker)
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let _worker = Worker(child);
+
+    // The engine reads the result of the job it sent; a second job, sent with the worker up.
+    let client = {
+        let profile =
+            simba_core::profiles::ResolvedProfile::ad_hoc(&[(simba_core::profiles::Service::Redis, &broker)]).unwrap();
+        simba_core::engine::work::CeleryClient::new(
+            profile.endpoint(simba_core::profiles::Service::Redis).unwrap().clone(),
+        )
+    };
+    let done = client.result(&id, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(
+        done.status,
+        "SUCCESS",
+        "{done:?}\n{}",
+        std::fs::read_to_string(dir.path().join("worker.log")).unwrap_or_default()
+    );
+    assert_eq!(done.result, Some(serde_json::json!(50)));
+    let second = cli.json(&["task", "simba.add", "--args", "[4, 5]", "--profile", "jobs", "--wait", "60", "--json"]);
+    assert_eq!(second["status"], "SUCCESS", "{second}");
+    assert_eq!(second["result"], 9);
+    let _ = Instant::now();
+    let bad = cli.run(&["task", "simba.add", "--args", "{not json", "--profile", "jobs", "--json"]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -87,6 +87,8 @@ enum Command {
     Replay(query::ReplayArgs),
     /// Run one read-only statement on a profile's PostgreSQL through the query-results cache.
     Sql(query::SqlArgs),
+    /// Send one job to the platform's Celery workers (protocol 2 on llm/data/vector_queue) and wait for its result.
+    Task(query::TaskArgs),
     /// Measure the engine (see docs/BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -308,6 +310,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Query(args) => return query::query(&service, args).await,
         Command::Replay(args) => return query::replay(&service, args).await,
         Command::Sql(args) => return query::sql(&service, args).await,
+        Command::Task(args) => return query::task(&service, args).await,
         Command::Serve(args) => {
             let token = args.token.unwrap_or_else(simba_server::new_token);
             if let Err(e) = simba_server::check_token(&token) {

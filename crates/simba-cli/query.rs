@@ -288,3 +288,63 @@ pub async fn sql(service: &Service, args: SqlArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Args)]
+pub struct TaskArgs {
+    /// The task's registered name.
+    task: String,
+    /// Its kind, which picks the queue: llm (llm_queue), data (data_queue), vector (vector_queue).
+    #[arg(long, default_value = "llm")]
+    kind: String,
+    /// The positional arguments as a JSON array.
+    #[arg(long, default_value = "[]")]
+    args: String,
+    /// The keyword arguments as a JSON object.
+    #[arg(long, default_value = "{}")]
+    kwargs: String,
+    /// The profile whose Celery broker (or Redis) takes the job; it must not be read-only.
+    #[arg(long)]
+    profile: String,
+    /// Seconds to wait for the result.
+    #[arg(long, default_value_t = 30)]
+    wait: u32,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn task(service: &Service, args: TaskArgs) -> anyhow::Result<ExitCode> {
+    use simba_core::api::query::TaskSendRequest;
+    use simba_core::engine::work::TaskKind;
+    let bad = |m: String| simba_core::ApiError::invalid(m);
+    let kind = match args.kind.as_str() {
+        "llm" => TaskKind::Llm,
+        "data" => TaskKind::Data,
+        "vector" => TaskKind::Vector,
+        other => return Ok(report(&bad(format!("--kind is '{other}'; it must be llm, data or vector")), args.json)),
+    };
+    let parsed_args: Vec<serde_json::Value> = match serde_json::from_str(&args.args) {
+        Ok(v) => v,
+        Err(e) => return Ok(report(&bad(format!("--args is not a JSON array: {e}")), args.json)),
+    };
+    let kwargs: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(&args.kwargs) {
+        Ok(v) => v,
+        Err(e) => return Ok(report(&bad(format!("--kwargs is not a JSON object: {e}")), args.json)),
+    };
+    let req = TaskSendRequest {
+        profile: args.profile,
+        task: args.task,
+        kind,
+        args: parsed_args,
+        kwargs,
+        wait_seconds: args.wait,
+    };
+    match service.task_send(req).await {
+        Ok(r) if args.json => println!("{}", serde_json::to_string_pretty(&r)?),
+        Ok(r) => {
+            let result = r.result.map(|v| v.to_string()).unwrap_or_default();
+            println!("task {} {} {}", r.task_id, r.status, term(&result));
+        }
+        Err(e) => return Ok(report(&e, args.json)),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -41,6 +41,23 @@ pub struct DataSchemaRequest {
     pub refresh: bool,
 }
 
+/// One job for the platform's Celery workers, sent through a profile's broker.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct TaskSendRequest {
+    pub profile: String,
+    /// The task's registered name (`platform.tasks.embed_document`).
+    pub task: String,
+    pub kind: crate::engine::work::TaskKind,
+    #[serde(default)]
+    pub args: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub kwargs: serde_json::Map<String, serde_json::Value>,
+    /// Seconds to wait for the result (0: return at once, status PENDING).
+    #[serde(default)]
+    pub wait_seconds: u32,
+}
+
 fn postgres_of(profile: &ResolvedProfile) -> ApiResult<&crate::profiles::Endpoint> {
     profile.endpoint(Svc::Postgres).ok_or_else(|| {
         ApiError::invalid(format!(
@@ -62,6 +79,22 @@ impl Service {
     pub async fn sql_invalidate(&self, req: SqlInvalidateRequest) -> ApiResult<super::cache::Count> {
         let q = self.engine().query_engine().await?;
         Ok(super::cache::Count { count: q.results().invalidate(req.table.as_deref()) })
+    }
+
+    /// Sends a job to the profile's Celery broker (Redis) on its kind's queue, then waits up to
+    /// `wait_seconds` for its result in the Redis result backend.
+    pub async fn task_send(&self, req: TaskSendRequest) -> ApiResult<crate::engine::work::TaskResult> {
+        let profile = self.resolve_profile(&req.profile)?;
+        // Sending a job writes to the broker: never through a read-only profile.
+        self.ensure_writable(&profile)?;
+        let endpoint =
+            profile.endpoint(Svc::CeleryBroker).or_else(|| profile.endpoint(Svc::Redis)).ok_or_else(|| {
+                ApiError::invalid(format!("profile '{}' has no Celery broker or Redis URL", profile.name))
+            })?;
+        let client = crate::engine::work::CeleryClient::new(endpoint.clone());
+        let id = client.send(&req.task, req.kind, &req.args, &req.kwargs).await?;
+        let wait = std::time::Duration::from_secs(req.wait_seconds.min(600) as u64);
+        client.result(&id, wait).await
     }
 
     /// A profile's PostgreSQL tables and columns, through the metadata cache.

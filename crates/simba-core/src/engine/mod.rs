@@ -11,6 +11,7 @@ pub mod llm;
 pub mod provider_http;
 pub mod query;
 pub mod store;
+pub mod work;
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use cache::SemanticCache;

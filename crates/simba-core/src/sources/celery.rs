@@ -193,7 +193,7 @@ pub fn db_of(url: &str) -> i64 {
     url::Url::parse(url).ok().and_then(|u| u.path().trim_start_matches('/').parse().ok()).unwrap_or(0)
 }
 
-fn bucket_key(queue: &str, step: u8) -> String {
+pub fn bucket_key(queue: &str, step: u8) -> String {
     if step == 0 {
         queue.to_string()
     } else {

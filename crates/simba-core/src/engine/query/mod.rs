@@ -269,25 +269,8 @@ impl QueryEngine {
             let fresh = self.session.get(&session_key);
             timings.session_ms = ms(t);
             if let Some(answer) = fresh {
-                let cost = self.saved(&scope, &question, &answer);
-                let mut stats = self.stats.lock();
-                stats.session_hits += 1;
-                stats.saved_usd += cost.saved_usd;
-                drop(stats);
                 timings.total_ms = ms(started);
-                return Ok(QueryAnswer {
-                    answer,
-                    outcome: QueryOutcome::Hit,
-                    source: AnswerSource::SessionCache,
-                    lookup: None,
-                    cached: true,
-                    not_cached_reason: None,
-                    model: model_id,
-                    finish_reason: None,
-                    timings,
-                    cost,
-                    stale_because: None,
-                });
+                return Ok(self.hit(AnswerSource::SessionCache, answer, None, &scope, &question, model_id, timings));
             }
         }
 
@@ -319,25 +302,8 @@ impl QueryEngine {
         if let Some(Lookup::Hit { response, .. }) = &lookup {
             let answer = response.clone();
             self.session.put(session_key, answer.clone());
-            let cost = self.saved(&scope, &question, &answer);
-            let mut stats = self.stats.lock();
-            stats.semantic_hits += 1;
-            stats.saved_usd += cost.saved_usd;
-            drop(stats);
             timings.total_ms = ms(started);
-            return Ok(QueryAnswer {
-                answer,
-                outcome: QueryOutcome::Hit,
-                source: AnswerSource::SemanticCache,
-                lookup,
-                cached: true,
-                not_cached_reason: None,
-                model: model_id,
-                finish_reason: None,
-                timings,
-                cost,
-                stale_because: None,
-            });
+            return Ok(self.hit(AnswerSource::SemanticCache, answer, lookup, &scope, &question, model_id, timings));
         }
         {
             let mut stats = self.stats.lock();
@@ -438,6 +404,41 @@ impl QueryEngine {
             cost,
             stale_because: None,
         })
+    }
+
+    /// A cache level's answer, counted in the stats with what it saved.
+    #[allow(clippy::too_many_arguments)]
+    fn hit(
+        &self,
+        source: AnswerSource,
+        answer: String,
+        lookup: Option<Lookup>,
+        scope: &Scope,
+        question: &str,
+        model: String,
+        timings: QueryTimings,
+    ) -> QueryAnswer {
+        let cost = self.saved(scope, question, &answer);
+        let mut stats = self.stats.lock();
+        match source {
+            AnswerSource::SessionCache => stats.session_hits += 1,
+            _ => stats.semantic_hits += 1,
+        }
+        stats.saved_usd += cost.saved_usd;
+        drop(stats);
+        QueryAnswer {
+            answer,
+            outcome: QueryOutcome::Hit,
+            source,
+            lookup,
+            cached: true,
+            not_cached_reason: None,
+            model,
+            finish_reason: None,
+            timings,
+            cost,
+            stale_because: None,
+        }
     }
 
     /// What a model call for this question would have cost; tokens estimated at four characters each.
