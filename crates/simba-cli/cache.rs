@@ -306,20 +306,22 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
 /// Reads a chat from a JSON file (or standard input for `-`): an array of messages or an object
 /// with a `messages` array (as chat APIs take them).
 pub fn read_chat(path: &std::path::Path) -> Result<Vec<Message>, ApiError> {
+    let text = read_text(path, "the conversation")?;
+    simba_core::engine::cache::conversation::parse_chat(&text).map_err(ApiError::invalid)
+}
+
+/// A UTF-8 text file, or standard input for `-`; `what` names it in errors ("the conversation").
+pub fn read_text(path: &std::path::Path, what: &str) -> Result<String, ApiError> {
     let bytes = if path.as_os_str() == "-" {
         let mut b = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
-            .map_err(|e| ApiError::invalid(format!("could not read the conversation from standard input: {e}")))?;
+            .map_err(|e| ApiError::invalid(format!("could not read {what} from standard input: {e}")))?;
         b
     } else {
         std::fs::read(path)
-            .map_err(|e| ApiError::invalid(format!("could not read the conversation file {}: {e}", path.display())))?
+            .map_err(|e| ApiError::invalid(format!("could not read {what} file {}: {e}", path.display())))?
     };
-    let text = String::from_utf8(bytes).map_err(|e| {
-        ApiError::invalid(format!(
-            "the conversation is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
-    simba_core::engine::cache::conversation::parse_chat(&text).map_err(ApiError::invalid)
+    String::from_utf8(bytes).map_err(|e| {
+        ApiError::invalid(format!("{what} is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
+    })
 }

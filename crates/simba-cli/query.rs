@@ -1,6 +1,6 @@
 //! `simba-tuner query`: one query through the caches and the chat model, with its trace.
 
-use crate::cache::{read_chat, ScopeArgs};
+use crate::cache::{read_chat, read_text, ScopeArgs};
 use crate::output::term;
 use crate::report;
 use clap::Args;
@@ -132,18 +132,9 @@ pub struct ReplayArgs {
 pub async fn replay(service: &Service, args: ReplayArgs) -> anyhow::Result<ExitCode> {
     use simba_core::api::query::ReplayRequest;
     use simba_core::engine::query::replay::{MissAnswers, ReplaySetup, ReplaySpeed};
-    let bytes = if args.log.as_os_str() == "-" {
-        let mut b = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).map(|_| b)
-    } else {
-        std::fs::read(&args.log)
-    };
-    let log = match bytes.map_err(|e| format!("could not read the log {}: {e}", args.log.display())).and_then(|b| {
-        String::from_utf8(b)
-            .map_err(|e| format!("the log is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
-    }) {
+    let log = match read_text(&args.log, "the log") {
         Ok(t) => t,
-        Err(e) => return Ok(report(&simba_core::ApiError::invalid(e), args.json)),
+        Err(e) => return Ok(report(&e, args.json)),
     };
     let base = ReplaySetup {
         generation: Some(GenerationSettings { max_tokens: args.max_tokens, ..Default::default() }),

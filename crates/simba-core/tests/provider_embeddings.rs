@@ -6,6 +6,8 @@
 //! "statistics": {"token_count", "truncated"}}}]}`, and the providers' error bodies
 //! (`{"error": {"message", ..}}`). Only 127.0.0.1 is ever contacted.
 
+mod common;
+
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Response, Uri};
@@ -249,16 +251,7 @@ fn vertex(fake: &Fake, headers: &HeaderMap, body: &Value, path: &str) -> Respons
 /// so the server must never share the test's runtime). Returns it and its base URL.
 fn serve(minilm: Option<Arc<dyn Embedder>>) -> (Arc<Fake>, String) {
     let fake = Arc::new(Fake { dims: AtomicUsize::new(8), log: Mutex::default(), script: Mutex::default(), minilm });
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = Router::new().fallback(handle).with_state(fake.clone());
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(
-            async move { axum::serve(tokio::net::TcpListener::from_std(listener).unwrap(), app).await.unwrap() },
-        );
-    });
+    let url = common::serve_on_own_thread(Router::new().fallback(handle).with_state(fake.clone()));
     (fake, url)
 }
 

@@ -230,16 +230,7 @@ async fn handle(State(fake): State<Arc<Fake>>, uri: Uri, headers: HeaderMap, bod
 
 fn serve() -> (Arc<Fake>, String) {
     let fake = Arc::new(Fake::default());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = Router::new().fallback(handle).with_state(fake.clone());
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(
-            async move { axum::serve(tokio::net::TcpListener::from_std(listener).unwrap(), app).await.unwrap() },
-        );
-    });
+    let url = common::serve_on_own_thread(Router::new().fallback(handle).with_state(fake.clone()));
     (fake, url)
 }
 

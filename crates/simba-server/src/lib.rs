@@ -449,9 +449,9 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 /// 200 when queries can be answered, else 503.
 async fn ready(State(state): State<AppState>) -> Response {
-    let report = state.service.health().await;
-    let status = if report.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(serde_json::json!({ "ready": report.ready }))).into_response()
+    let ready = state.service.ready().await;
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(serde_json::json!({ "ready": ready }))).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

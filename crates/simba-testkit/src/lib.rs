@@ -290,12 +290,7 @@ pub fn redis8_server_bin() -> Result<PathBuf> {
 pub fn celery_venv() -> Result<PathBuf> {
     let dir = match std::env::var_os("SIMBA_CELERY_VENV") {
         Some(p) => PathBuf::from(p),
-        None => {
-            let cache = std::env::var_os("SIMBA_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| {
-                PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cache/simba-tuner")
-            });
-            cache.join("celery-venv")
-        }
+        None => cache_dir().join("celery-venv"),
     };
     if dir.join("bin/celery").is_file() {
         return Ok(dir);
@@ -347,6 +342,7 @@ pub fn llama_venv() -> Result<PathBuf> {
     }
 }
 
+/// `$SIMBA_CACHE_DIR`, default `~/.cache/simba-tuner`: where `.ci/setup test` puts venvs and servers.
 fn cache_dir() -> PathBuf {
     std::env::var_os("SIMBA_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| {
         PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cache/simba-tuner")
@@ -392,7 +388,7 @@ impl LlamaServer {
                     read_log(&log_path)
                 )));
             }
-            if http_get_status(port, "/v1/models", Some(api_key)) == Some(200) {
+            if matches!(http_get_as(port, "/v1/models", Some(api_key)), Ok((200, _))) {
                 return Ok(server);
             }
             std::thread::sleep(Duration::from_millis(200));
@@ -415,17 +411,6 @@ impl Drop for LlamaServer {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// The status code of a plain HTTP GET on 127.0.0.1, or `None` when nothing answers.
-fn http_get_status(port: u16, path: &str, bearer: Option<&str>) -> Option<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    let auth = bearer.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}Connection: close\r\n\r\n").ok()?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -772,9 +757,15 @@ impl Drop for HttpService {
 
 /// A plain HTTP/1.0 GET on 127.0.0.1 (the harness has no HTTP client of its own).
 pub fn http_get(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    http_get_as(port, path, None)
+}
+
+/// [`http_get`] with `Authorization: Bearer TOKEN` when a token is given.
+pub fn http_get_as(port: u16, path: &str, bearer: Option<&str>) -> std::io::Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").as_bytes())?;
+    let auth = bearer.map(|k| format!("Authorization: Bearer {k}\r\n")).unwrap_or_default();
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n{auth}\r\n").as_bytes())?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).into_owned();
@@ -883,10 +874,7 @@ pub fn kubectl_bin() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("SIMBA_KUBECTL") {
         return Ok(PathBuf::from(p));
     }
-    let cache = std::env::var_os("SIMBA_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into())).join(".cache/simba-tuner")
-    });
-    let bin = cache.join("kubectl-venv/bin/kubectl");
+    let bin = cache_dir().join("kubectl-venv/bin/kubectl");
     if bin.is_file() {
         Ok(bin)
     } else {

@@ -83,15 +83,7 @@ impl Service {
                 checks.insert("database".to_string(), not_here("the cache is not on PostgreSQL"));
             }
         }
-        let started = Instant::now();
-        let model = match engine.query_engine().await {
-            Ok(q) => match tokio::time::timeout(OPEN_TIMEOUT, q.model().ready()).await {
-                Ok(Ok(())) => check(CheckState::Ok, Some(started), "the chat model can be called"),
-                Ok(Err(why)) => check(CheckState::Down, Some(started), &why),
-                Err(_) => check(CheckState::Down, Some(started), "the chat model did not load within 60 s"),
-            },
-            Err(_) => check(CheckState::Down, Some(started), "the chat model is not configured correctly"),
-        };
+        let model = self.model_check().await;
         let ready = model.state == CheckState::Ok;
         checks.insert("llm_providers".to_string(), model);
         checks.insert(
@@ -100,6 +92,24 @@ impl Service {
         );
         let healthy = checks.values().all(|c| c.state != CheckState::Down);
         HealthReport { healthy, ready, checks }
+    }
+
+    /// Whether queries can be answered: the chat model can be called (the readiness probe; the
+    /// cache's store is not asked, since a cache that is down only makes answers uncached).
+    pub async fn ready(&self) -> bool {
+        self.model_check().await.state == CheckState::Ok
+    }
+
+    async fn model_check(&self) -> HealthCheck {
+        let started = Instant::now();
+        match self.engine().query_engine().await {
+            Ok(q) => match tokio::time::timeout(OPEN_TIMEOUT, q.model().ready()).await {
+                Ok(Ok(())) => check(CheckState::Ok, Some(started), "the chat model can be called"),
+                Ok(Err(why)) => check(CheckState::Down, Some(started), &why),
+                Err(_) => check(CheckState::Down, Some(started), "the chat model did not load within 60 s"),
+            },
+            Err(_) => check(CheckState::Down, Some(started), "the chat model is not configured correctly"),
+        }
     }
 
     /// The engine's own figures in Prometheus' text exposition format (version 0.0.4).

@@ -32,3 +32,19 @@ pub fn unit_vector(seed: u64, dims: usize) -> Vec<f32> {
     v.iter_mut().for_each(|a| *a /= n);
     v
 }
+
+/// Serves `app` on a free loopback port from a thread with its own runtime (a provider client may
+/// block its caller while it waits, so the server never shares the test's runtime). Returns the
+/// base URL.
+pub fn serve_on_own_thread(app: axum::Router) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(
+            async move { axum::serve(tokio::net::TcpListener::from_std(listener).unwrap(), app).await.unwrap() },
+        );
+    });
+    url
+}

@@ -2,7 +2,7 @@
 //! model's speed in both weight formats, a cached answer end to end at a given number of entries,
 //! and replay throughput with the model stood in for by the log's answers.
 
-use super::replay::{self, LogRow, MissAnswers, ReplaySetup};
+use super::replay::{self, quantile, LogRow, MissAnswers, ReplaySetup};
 use super::{prices::PriceTable, AnswerSource, QueryEngine, QueryRequest};
 use crate::engine::bench::sample_questions;
 use crate::engine::cache::types::Scope;
@@ -66,10 +66,6 @@ pub struct CachedAnswerBench {
     pub judge_asked: usize,
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
 /// Fills a temporary store with `entries` questions, then asks `probes` rewordings of stored ones
 /// (lower case, no question mark, a polite prefix) through the whole query path: the session
 /// cache misses, the semantic cache answers (embedding, search, checks, judge when needed).
@@ -108,9 +104,9 @@ pub async fn cached_answer_bench(model_dir: &Path, entries: usize, probes: usize
         entries,
         probes: hits.len() + misses.len(),
         hits: hits.len(),
-        hit_p50_ms: percentile(&hits, 0.5),
-        hit_p99_ms: percentile(&hits, 0.99),
-        miss_p50_ms: (!misses.is_empty()).then(|| percentile(&misses, 0.5)),
+        hit_p50_ms: quantile(&hits, 0.5),
+        hit_p99_ms: quantile(&hits, 0.99),
+        miss_p50_ms: (!misses.is_empty()).then(|| quantile(&misses, 0.5)),
         judge_asked,
     })
 }

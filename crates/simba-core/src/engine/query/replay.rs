@@ -321,12 +321,17 @@ pub fn same_answer(embedder: &dyn Embedder, served: &str, expected: &str) -> boo
     }
 }
 
+/// The `q` quantile of sorted, non-empty `values` (nearest rank over `len - 1`).
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
 fn percentiles(mut values: Vec<f64>) -> Percentiles {
     if values.is_empty() {
         return Percentiles::default();
     }
     values.sort_by(f64::total_cmp);
-    let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+    let at = |q: f64| quantile(&values, q);
     Percentiles {
         count: values.len() as u64,
         p50_ms: Some(at(0.5)),
