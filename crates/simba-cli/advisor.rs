@@ -247,79 +247,195 @@ pub async fn action(service: &Service, cmd: ActionCommand) -> anyhow::Result<Exi
                 Ok(p) => p,
                 Err(e) => return Ok(report(&e, a.json)),
             };
-            let mut req = ActionRequest { profile: a.profile, action: a.action, params, ..Default::default() };
-            let confirm = match a.confirm {
-                Some(c) => c,
-                None => {
-                    // Read-only profiles are refused before anything is shown or asked.
-                    if let Err(e) = service.resolve_profile(&req.profile).and_then(|p| service.ensure_writable(&p)) {
-                        return Ok(report(&e, a.json));
-                    }
-                    let preview = match service.action_preview(req.clone()).await {
-                        Ok(p) => p,
-                        Err(e) => return Ok(report(&e, a.json)),
-                    };
-                    match ask(&preview) {
-                        Ok(true) => preview.confirm_token,
-                        Ok(false) => {
-                            eprintln!("not applied");
-                            return Ok(ExitCode::FAILURE);
-                        }
-                        Err(e) => return Ok(report(&e, a.json)),
-                    }
-                }
-            };
-            req.confirm = Some(confirm);
-            match service.action_apply(req).await {
-                Ok(e) => print_entry(&e, a.json),
-                Err(e) => Ok(report(&e, a.json)),
-            }
+            let req = ActionRequest { profile: a.profile, action: a.action, params, ..Default::default() };
+            let how = a.confirm.map(Confirm::Token).unwrap_or(Confirm::Ask);
+            apply_request(service, req, how, a.json).await
         }
         ActionCommand::Rollback(a) => {
-            let profile = match a.profile {
-                Some(p) => p,
-                None => match service.audit_log(AuditLogRequest::default()) {
-                    Ok(list) => match list.into_iter().find(|e| e.id == a.audit_id) {
-                        Some(e) => e.profile,
-                        None => {
-                            let e = ApiError::not_found(format!("no audit entry '{}'", a.audit_id));
-                            return Ok(report(&e, a.json));
-                        }
-                    },
-                    Err(e) => return Ok(report(&e, a.json)),
-                },
-            };
-            let confirm = match a.confirm {
-                Some(c) => c,
-                None => {
-                    if let Err(e) = service.resolve_profile(&profile).and_then(|p| service.ensure_writable(&p)) {
-                        return Ok(report(&e, a.json));
-                    }
-                    let req = ActionRequest {
-                        profile: profile.clone(),
-                        rollback_of: Some(a.audit_id.clone()),
-                        ..Default::default()
-                    };
-                    let preview = match service.action_preview(req).await {
-                        Ok(p) => p,
-                        Err(e) => return Ok(report(&e, a.json)),
-                    };
-                    match ask(&preview) {
-                        Ok(true) => preview.confirm_token,
-                        Ok(false) => {
-                            eprintln!("not rolled back");
-                            return Ok(ExitCode::FAILURE);
-                        }
-                        Err(e) => return Ok(report(&e, a.json)),
-                    }
-                }
-            };
-            match service.action_rollback(RollbackRequest { profile, audit_id: a.audit_id, confirm }).await {
-                Ok(e) => print_entry(&e, a.json),
-                Err(e) => Ok(report(&e, a.json)),
-            }
+            let how = a.confirm.map(Confirm::Token).unwrap_or(Confirm::Ask);
+            rollback_entry(service, a.profile, a.audit_id, how, a.json).await
         }
     }
+}
+
+/// How a change is confirmed.
+enum Confirm {
+    /// A preview's token, read by a person or a script beforehand.
+    Token(String),
+    /// `--yes`: preview now and apply what was previewed.
+    Yes,
+    /// `--dry-run`: show the preview, change nothing.
+    DryRun,
+    /// Ask on the terminal (refused without one).
+    Ask,
+}
+
+/// After the preview: run with this token, or stop here.
+enum Next {
+    Run(String),
+    Stop(ExitCode),
+}
+
+fn confirmed(preview: &ActionPreview, how: Confirm, json: bool) -> anyhow::Result<Next> {
+    Ok(match how {
+        Confirm::Token(t) => Next::Run(t),
+        Confirm::Yes => Next::Run(preview.confirm_token.clone()),
+        Confirm::DryRun => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(preview)?);
+            } else {
+                print!("{}", preview_text(preview));
+            }
+            Next::Stop(ExitCode::SUCCESS)
+        }
+        Confirm::Ask => match ask(preview) {
+            Ok(true) => Next::Run(preview.confirm_token.clone()),
+            Ok(false) => {
+                eprintln!("nothing changed");
+                Next::Stop(ExitCode::FAILURE)
+            }
+            Err(e) => Next::Stop(report(&e, json)),
+        },
+    })
+}
+
+async fn apply_request(
+    service: &Service,
+    mut req: ActionRequest,
+    how: Confirm,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let confirm = match how {
+        Confirm::Token(t) => t,
+        how => {
+            // Read-only profiles are refused before anything is shown or asked (a dry run may look).
+            if !matches!(how, Confirm::DryRun) {
+                if let Err(e) = service.resolve_profile(&req.profile).and_then(|p| service.ensure_writable(&p)) {
+                    return Ok(report(&e, json));
+                }
+            }
+            let preview = match service.action_preview(req.clone()).await {
+                Ok(p) => p,
+                Err(e) => return Ok(report(&e, json)),
+            };
+            match confirmed(&preview, how, json)? {
+                Next::Run(token) => token,
+                Next::Stop(code) => return Ok(code),
+            }
+        }
+    };
+    req.confirm = Some(confirm);
+    match service.action_apply(req).await {
+        Ok(e) => print_entry(&e, json),
+        Err(e) => Ok(report(&e, json)),
+    }
+}
+
+async fn rollback_entry(
+    service: &Service,
+    profile: Option<String>,
+    audit_id: String,
+    how: Confirm,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let profile = match profile {
+        Some(p) => p,
+        None => match service.audit_log(AuditLogRequest::default()) {
+            Ok(list) => match list.into_iter().find(|e| e.id == audit_id) {
+                Some(e) => e.profile,
+                None => return Ok(report(&ApiError::not_found(format!("no audit entry '{audit_id}'")), json)),
+            },
+            Err(e) => return Ok(report(&e, json)),
+        },
+    };
+    let confirm = match how {
+        Confirm::Token(t) => t,
+        how => {
+            if !matches!(how, Confirm::DryRun) {
+                if let Err(e) = service.resolve_profile(&profile).and_then(|p| service.ensure_writable(&p)) {
+                    return Ok(report(&e, json));
+                }
+            }
+            let req =
+                ActionRequest { profile: profile.clone(), rollback_of: Some(audit_id.clone()), ..Default::default() };
+            let preview = match service.action_preview(req).await {
+                Ok(p) => p,
+                Err(e) => return Ok(report(&e, json)),
+            };
+            match confirmed(&preview, how, json)? {
+                Next::Run(token) => token,
+                Next::Stop(code) => return Ok(code),
+            }
+        }
+    };
+    match service.action_rollback(RollbackRequest { profile, audit_id, confirm }).await {
+        Ok(e) => print_entry(&e, json),
+        Err(e) => Ok(report(&e, json)),
+    }
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("how").args(["dry_run", "yes"]))]
+pub struct ApplyFindingArgs {
+    /// The finding's id, as `simba-tuner advise` gives it (e.g. redis.maxmemory_unset).
+    finding_id: String,
+    #[arg(long)]
+    profile: String,
+    /// Show exactly what would run, with the live before values; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Apply what the preview shows without asking (the preview is made and checked in the same run).
+    #[arg(long)]
+    yes: bool,
+    /// Print JSON: the preview (--dry-run) or the audit entry, whose `id` rollback takes.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `simba-tuner apply FINDING_ID`: the finding's own fix, previewed, then applied.
+pub async fn apply_finding(service: &Service, args: ApplyFindingArgs) -> anyhow::Result<ExitCode> {
+    let req = match service.finding_action(&args.profile, &args.finding_id).await {
+        Ok(r) => r,
+        Err(e) => return Ok(report(&e, args.json)),
+    };
+    let how = if args.dry_run {
+        Confirm::DryRun
+    } else if args.yes {
+        Confirm::Yes
+    } else {
+        Confirm::Ask
+    };
+    apply_request(service, req, how, args.json).await
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("how").args(["dry_run", "yes"]))]
+pub struct RollbackEntryArgs {
+    /// The audit entry's id (see `simba-tuner audit`).
+    audit_id: String,
+    /// Profile name (default: the entry's).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Show the rollback's statements and values; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Roll back without asking.
+    #[arg(long)]
+    yes: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+/// `simba-tuner rollback AUDIT_ID`: the entry's before values restored, previewed first.
+pub async fn rollback(service: &Service, args: RollbackEntryArgs) -> anyhow::Result<ExitCode> {
+    let how = if args.dry_run {
+        Confirm::DryRun
+    } else if args.yes {
+        Confirm::Yes
+    } else {
+        Confirm::Ask
+    };
+    rollback_entry(service, args.profile, args.audit_id, how, args.json).await
 }
 
 pub fn audit(service: &Service, args: AuditArgs) -> anyhow::Result<ExitCode> {

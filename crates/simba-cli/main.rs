@@ -59,6 +59,10 @@ enum Command {
     /// One-click fixes: preview (exact commands, live before values), apply with its token, rollback.
     #[command(subcommand)]
     Action(advisor::ActionCommand),
+    /// Fix one finding of `advise` with its own action: --dry-run shows what would run, --yes applies it.
+    Apply(advisor::ApplyFindingArgs),
+    /// Undo an applied action by its audit entry's id: --dry-run shows what would run, --yes rolls back.
+    Rollback(advisor::RollbackEntryArgs),
     /// The audit log of applied actions and rollbacks.
     Audit(advisor::AuditArgs),
     /// History of a profile's Redis or PostgreSQL from the local store: last, min, avg, max.
@@ -291,6 +295,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Advise(args) => return advisor::advise(&service, args).await,
         Command::Action(cmd) => return advisor::action(&service, cmd).await,
+        Command::Apply(args) => return advisor::apply_finding(&service, args).await,
+        Command::Rollback(args) => return advisor::rollback(&service, args).await,
         Command::Audit(args) => return advisor::audit(&service, args),
         Command::Cache(cmd) => return cache::run(&service, cmd).await,
         Command::Redis(args) => return monitor::redis(&service, args).await,

@@ -9,6 +9,7 @@ use crate::advisor::rules::{redis_roles, Inputs};
 use crate::advisor::{evaluate, AdviceReport, Thresholds};
 use crate::error::{ApiError, ApiResult};
 use crate::profiles::{Endpoint, ResolvedProfile, Service as Svc};
+use crate::sources::celery::QueuesOptions;
 use crate::sources::postgres_report::DbReportOptions;
 use crate::sources::redis_report::SampleBudget;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,17 @@ fn server_of(endpoint: &Endpoint) -> Option<(String, u16)> {
     Some((url.host_str()?.to_ascii_lowercase(), url.port().unwrap_or(6379)))
 }
 
+/// A source's report, or None with its failure added to `problems`.
+fn keep<T>(problems: &mut Vec<String>, what: &str, r: Option<ApiResult<T>>) -> Option<T> {
+    match r? {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(format!("{what}: {}", e.message));
+            None
+        }
+    }
+}
+
 impl Service {
     pub async fn advise(&self, req: AdviseRequest) -> ApiResult<AdviceReport> {
         let profile = self.resolve_profile(req.profile.as_deref().unwrap_or(crate::profiles::EMBEDDED))?;
@@ -37,26 +49,51 @@ impl Service {
 
     pub async fn advise_of(&self, profile: &ResolvedProfile) -> ApiResult<AdviceReport> {
         let thresholds = Thresholds::load(self.inner.profiles.dir(), &profile.name)?;
+        let has = |svc| profile.endpoint(svc).is_some();
+        // Each source on its own: one that is down or refuses is a problem, the others still count.
+        let (redis, db, queues, kube) = tokio::join!(
+            async {
+                if has(Svc::Redis) {
+                    Some(self.redis_report_of(profile, SampleBudget::default()).await)
+                } else {
+                    None
+                }
+            },
+            async {
+                if has(Svc::Postgres) {
+                    Some(self.db_report_of(profile, DbReportOptions::default()).await)
+                } else {
+                    None
+                }
+            },
+            async {
+                if !has(Svc::CeleryBroker) {
+                    return None;
+                }
+                let options = QueuesOptions { inspect: true, ..QueuesOptions::default() };
+                Some(self.queues_report_of(profile, &options).await)
+            },
+            async {
+                if !has(Svc::Kubernetes) {
+                    return None;
+                }
+                let target = match super::cluster::kube_target(Some(profile)) {
+                    Ok(t) => t,
+                    Err(e) => return Some((Err(e.clone()), Err(e))),
+                };
+                Some(tokio::join!(self.k8s_hpas_of(target.clone(), None), self.k8s_deployments_of(target, None)))
+            },
+        );
         let mut problems = vec![];
-        let redis = match profile.endpoint(Svc::Redis) {
-            Some(_) => match self.redis_report_of(profile, SampleBudget::default()).await {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    problems.push(format!("Redis: {}", e.message));
-                    None
-                }
-            },
-            None => None,
-        };
-        let db = match profile.endpoint(Svc::Postgres) {
-            Some(_) => match self.db_report_of(profile, DbReportOptions::default()).await {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    problems.push(format!("PostgreSQL: {}", e.message));
-                    None
-                }
-            },
-            None => None,
+        let redis = keep(&mut problems, "Redis", redis);
+        let db = keep(&mut problems, "PostgreSQL", db);
+        let queues = keep(&mut problems, "Celery broker", queues);
+        let (hpas, deployments) = match kube {
+            Some((h, d)) => (
+                keep(&mut problems, "Kubernetes HPAs", Some(h)),
+                keep(&mut problems, "Kubernetes Deployments", Some(d)),
+            ),
+            None => (None, None),
         };
         // The engine's cache belongs to the profile whose server stores it (or to `embedded`).
         let owns_cache = match &self.inner.store_profile {
@@ -82,7 +119,15 @@ impl Service {
         if self.inner.store_profile.as_deref() == Some(profile.name.as_str()) && redis.is_some() {
             roles.cache = true;
         }
-        let inputs = Inputs { redis: redis.as_ref(), db: db.as_ref(), cache: cache.as_ref(), roles };
+        let inputs = Inputs {
+            redis: redis.as_ref(),
+            db: db.as_ref(),
+            cache: cache.as_ref(),
+            queues: queues.as_ref(),
+            hpas: hpas.as_ref(),
+            deployments: deployments.as_ref(),
+            roles,
+        };
         let (findings, rules) = evaluate(&inputs, &thresholds);
         Ok(AdviceReport {
             profile: profile.name.clone(),
@@ -163,6 +208,31 @@ impl Service {
         let audit = self.audit();
         let entry = audit.find(&req.audit_id)?;
         actions::rollback(&profile, &entry, &req.confirm, &audit).await
+    }
+
+    /// The action that fixes a finding of a fresh `advise`, as a request to preview (the finding's
+    /// id as `advise` gives it). A finding whose fix is advice only has no action: that is an error
+    /// that quotes the advice.
+    pub async fn finding_action(&self, profile: &str, finding_id: &str) -> ApiResult<ActionRequest> {
+        let report = self.advise(AdviseRequest { profile: Some(profile.to_string()) }).await?;
+        let Some(finding) = report.findings.iter().find(|f| f.id == finding_id) else {
+            let ids: Vec<&str> = report.findings.iter().map(|f| f.id.as_str()).collect();
+            return Err(ApiError::not_found(format!(
+                "no finding '{finding_id}' on profile '{profile}' now (open findings: {})",
+                if ids.is_empty() { "none".to_string() } else { ids.join(", ") }
+            )));
+        };
+        match &finding.fix {
+            crate::advisor::Fix::Action { action, params, .. } => Ok(ActionRequest {
+                profile: profile.to_string(),
+                action: action.clone(),
+                params: params.clone(),
+                ..Default::default()
+            }),
+            crate::advisor::Fix::Advice { text } => {
+                Err(ApiError::invalid(format!("finding '{finding_id}' has no one-click fix; the advice is: {text}")))
+            }
+        }
     }
 
     pub fn audit_log(&self, req: AuditLogRequest) -> ApiResult<Vec<AuditEntry>> {

@@ -504,11 +504,18 @@ fn workers_from(events: &[Json], pidbox_hosts: &BTreeSet<String>) -> Vec<WorkerI
 }
 
 /// The kombu envelope for a pidbox broadcast (celery.app.control / kombu.pidbox `_broadcast`).
-fn pidbox_message(method: &str, reply_key: &str, ticket: &str) -> String {
+/// `destination`: the workers' hostnames, or every worker when None.
+fn pidbox_message(
+    method: &str,
+    arguments: &Json,
+    destination: Option<&[String]>,
+    reply_key: &str,
+    ticket: &str,
+) -> String {
     let body = serde_json::json!({
         "method": method,
-        "arguments": {},
-        "destination": null,
+        "arguments": arguments,
+        "destination": destination,
         "pattern": null,
         "matcher": null,
         "reply_to": {"exchange": "reply.celery.pidbox", "routing_key": reply_key},
@@ -539,6 +546,63 @@ fn new_id() -> String {
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
+/// Who a remote-control command goes to and how long its replies are awaited.
+pub(crate) struct Reach<'a> {
+    /// Worker hostnames; `None` asks every worker.
+    pub destination: Option<&'a [String]>,
+    /// Stop waiting once this many workers answered (0: wait the whole `timeout`).
+    pub expected: usize,
+    pub timeout: Duration,
+}
+
+/// One remote-control command over the pidbox (what `celery control|inspect METHOD` sends): the
+/// replies by worker hostname, gathered as `reach` says.
+/// The reply binding and list are removed afterwards, whatever happened.
+pub(crate) async fn control(
+    con: &mut MultiplexedConnection,
+    display: &str,
+    db: i64,
+    method: &str,
+    arguments: &Json,
+    reach: Reach<'_>,
+) -> ApiResult<BTreeMap<String, Json>> {
+    let Reach { destination, expected, timeout } = reach;
+    let mut replies = BTreeMap::new();
+    let reply_key = new_id();
+    let ticket = new_id();
+    let reply_queue = format!("{reply_key}.reply.celery.pidbox");
+    let member = format!("{reply_key}{SEP}{SEP}{reply_queue}");
+    let binding = "_kombu.binding.reply.celery.pidbox";
+    let r: ApiResult<()> = async {
+        let _: i64 = cmd(con, display, redis::cmd("SADD").arg(binding).arg(&member)).await?;
+        let msg = pidbox_message(method, arguments, destination, &reply_key, &ticket);
+        let _: i64 = cmd(con, display, redis::cmd("PUBLISH").arg(format!("/{db}.celery.pidbox")).arg(msg)).await?;
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline && (expected == 0 || replies.len() < expected) {
+            let left = deadline.saturating_duration_since(Instant::now()).as_secs_f64().max(0.05);
+            let r: Option<(String, Vec<u8>)> =
+                with_timeout(&format!("Redis at {display}"), timeout + QUERY_TIMEOUT, async {
+                    redis::cmd("BRPOP")
+                        .arg(&reply_queue)
+                        .arg(left)
+                        .query_async(con)
+                        .await
+                        .map_err(|e| redis_error(display, &e))
+                })
+                .await?;
+            let Some((_, raw)) = r else { break };
+            if let Some(obj) = decode_message(&raw).and_then(|d| d.body).and_then(|b| b.as_object().cloned()) {
+                replies.extend(obj);
+            }
+        }
+        Ok(())
+    }
+    .await;
+    let _: Result<i64, _> = cmd(con, display, redis::cmd("SREM").arg(binding).arg(&member)).await;
+    let _: Result<i64, _> = cmd(con, display, redis::cmd("DEL").arg(&reply_queue)).await;
+    r.map(|()| replies)
+}
+
 async fn inspect(
     con: &mut MultiplexedConnection,
     display: &str,
@@ -549,47 +613,18 @@ async fn inspect(
     let mut replies: BTreeMap<String, BTreeMap<String, Json>> = BTreeMap::new();
     let mut problem = None;
     for method in ["ping", "active", "stats", "active_queues"] {
-        let reply_key = new_id();
-        let ticket = new_id();
-        let reply_queue = format!("{reply_key}.reply.celery.pidbox");
-        let member = format!("{reply_key}{SEP}{SEP}{reply_queue}");
-        let binding = "_kombu.binding.reply.celery.pidbox";
-        let r: ApiResult<()> = async {
-            let _: i64 = cmd(con, display, redis::cmd("SADD").arg(binding).arg(&member)).await?;
-            let msg = pidbox_message(method, &reply_key, &ticket);
-            let _: i64 = cmd(con, display, redis::cmd("PUBLISH").arg(format!("/{db}.celery.pidbox")).arg(msg)).await?;
-            let deadline = Instant::now() + timeout;
-            let mut got = 0usize;
-            while Instant::now() < deadline && (expected == 0 || got < expected) {
-                let left = deadline.saturating_duration_since(Instant::now()).as_secs_f64().max(0.05);
-                let r: Option<(String, Vec<u8>)> =
-                    with_timeout(&format!("Redis at {display}"), timeout + QUERY_TIMEOUT, async {
-                        redis::cmd("BRPOP")
-                            .arg(&reply_queue)
-                            .arg(left)
-                            .query_async(con)
-                            .await
-                            .map_err(|e| redis_error(display, &e))
-                    })
-                    .await?;
-                let Some((_, raw)) = r else { break };
-                if let Some(body) = decode_message(&raw).and_then(|d| d.body) {
-                    if let Some(obj) = body.as_object() {
-                        for (host, v) in obj {
-                            replies.entry(host.clone()).or_default().insert(method.to_string(), v.clone());
-                            got += 1;
-                        }
-                    }
+        match control(con, display, db, method, &serde_json::json!({}), Reach { destination: None, expected, timeout })
+            .await
+        {
+            Ok(got) => {
+                for (host, v) in got {
+                    replies.entry(host).or_default().insert(method.to_string(), v);
                 }
             }
-            Ok(())
-        }
-        .await;
-        let _: Result<i64, _> = cmd(con, display, redis::cmd("SREM").arg(binding).arg(&member)).await;
-        let _: Result<i64, _> = cmd(con, display, redis::cmd("DEL").arg(&reply_queue)).await;
-        if let Err(e) = r {
-            problem = Some(format!("inspect {method}: {}", e.message));
-            break;
+            Err(e) => {
+                problem = Some(format!("inspect {method}: {}", e.message));
+                break;
+            }
         }
     }
     if replies.is_empty() && problem.is_none() {

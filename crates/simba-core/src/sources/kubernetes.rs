@@ -240,6 +240,8 @@ struct Resource<'a> {
     group: &'a str,
     resource: &'a str,
     namespace: Option<&'a str>,
+    /// The RBAC verb the request needs: list, get, patch.
+    verb: &'a str,
 }
 
 impl Resource<'_> {
@@ -258,6 +260,63 @@ impl Resource<'_> {
             Some(ns) => format!("{prefix}/namespaces/{ns}/{}", self.resource),
             None => format!("{prefix}/{}", self.resource),
         }
+    }
+}
+
+/// The objects the advisor's actions change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Hpa,
+    Deployment,
+}
+
+impl Kind {
+    fn resource<'a>(self, namespace: &'a str, verb: &'a str) -> Resource<'a> {
+        match self {
+            Kind::Hpa => Resource {
+                group: "autoscaling",
+                resource: "horizontalpodautoscalers",
+                namespace: Some(namespace),
+                verb,
+            },
+            Kind::Deployment => Resource { group: "apps", resource: "deployments", namespace: Some(namespace), verb },
+        }
+    }
+
+    fn version(self) -> &'static str {
+        match self {
+            Kind::Hpa => "v2",
+            Kind::Deployment => "v1",
+        }
+    }
+
+    /// The object's path on the API server, e.g. `/apis/apps/v1/namespaces/ns/deployments/web`.
+    pub fn object_path(self, namespace: &str, name: &str) -> String {
+        format!("{}/{name}", self.resource(namespace, "get").path(self.version()))
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Hpa => "HorizontalPodAutoscaler",
+            Kind::Deployment => "Deployment",
+        }
+    }
+}
+
+/// An object name: a DNS subdomain (lowercase letters, digits, '-' and '.').
+pub fn check_name(name: &str) -> ApiResult<&str> {
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(name)
+    } else {
+        Err(ApiError::invalid(format!(
+            "'{name}' is not a Kubernetes object name (lowercase letters, digits, '-' and '.', starting and ending \
+             with a letter or digit)"
+        )))
     }
 }
 
@@ -295,11 +354,16 @@ impl Kube {
 
     /// GETs a list, as JSON, or the error its answer means.
     async fn list(&self, r: &Resource<'_>, version: &str) -> ApiResult<Json> {
+        let req = self.http.get(format!("{}{}", self.target.server, r.path(version)));
+        self.send(req, r).await
+    }
+
+    /// Sends one request with the token; the JSON answer, or the error its status means.
+    async fn send(&self, mut req: reqwest::RequestBuilder, r: &Resource<'_>) -> ApiResult<Json> {
         if let Some(ns) = r.namespace {
             check_namespace(ns)?;
         }
         let display = crate::profiles::redact_url(&self.target.server);
-        let mut req = self.http.get(format!("{}{}", self.target.server, r.path(version)));
         req = req.header(reqwest::header::ACCEPT, "application/json");
         if let Some(t) = &self.target.token {
             req = req.bearer_auth(t.expose());
@@ -322,9 +386,41 @@ impl Kube {
         Err(status_error(&display, status, &body, r))
     }
 
+    /// One named object of `kind`, as the API server has it now.
+    pub async fn get_object(&self, kind: Kind, namespace: &str, name: &str) -> ApiResult<Json> {
+        let r = kind.resource(namespace, "get");
+        check_name(name)?;
+        let req = self.http.get(format!("{}{}", self.target.server, kind.object_path(namespace, name)));
+        self.send(req, &r).await
+    }
+
+    /// A JSON merge patch (RFC 7386, `kubectl patch --type merge`) of one named object. With
+    /// `dry_run` the server validates and admits it without storing it (`dryRun=All`). A patch
+    /// carrying `metadata.resourceVersion` is refused (409) when the object changed since.
+    pub async fn merge_patch(
+        &self,
+        kind: Kind,
+        namespace: &str,
+        name: &str,
+        patch: &Json,
+        dry_run: bool,
+    ) -> ApiResult<Json> {
+        let r = kind.resource(namespace, "patch");
+        check_name(name)?;
+        let mut req = self
+            .http
+            .patch(format!("{}{}", self.target.server, kind.object_path(namespace, name)))
+            .header(reqwest::header::CONTENT_TYPE, "application/merge-patch+json")
+            .body(patch.to_string());
+        if dry_run {
+            req = req.query(&[("dryRun", "All")]);
+        }
+        self.send(req, &r).await
+    }
+
     /// Pod usage from metrics.k8s.io (`kubectl top pod`), in one namespace or all.
     pub async fn pods_usage(&self, namespace: Option<&str>) -> ApiResult<PodsUsage> {
-        let r = Resource { group: "metrics.k8s.io", resource: "pods", namespace };
+        let r = Resource { group: "metrics.k8s.io", resource: "pods", namespace, verb: "list" };
         let list = self.list(&r, "v1beta1").await?;
         let mut warnings = vec![];
         let pods = items(&list).iter().map(|p| pod_usage(p, &mut warnings)).collect();
@@ -334,11 +430,11 @@ impl Kube {
     /// Node usage from metrics.k8s.io, with each node's allocatable from /api/v1/nodes when the
     /// token may list nodes (`kubectl top node`).
     pub async fn nodes_usage(&self) -> ApiResult<NodesUsage> {
-        let r = Resource { group: "metrics.k8s.io", resource: "nodes", namespace: None };
+        let r = Resource { group: "metrics.k8s.io", resource: "nodes", namespace: None, verb: "list" };
         let list = self.list(&r, "v1beta1").await?;
         let mut warnings = vec![];
         let allocatable: BTreeMap<String, (Option<f64>, Option<f64>)> = match self
-            .list(&Resource { group: "", resource: "nodes", namespace: None }, "v1")
+            .list(&Resource { group: "", resource: "nodes", namespace: None, verb: "list" }, "v1")
             .await
         {
             Ok(nodes) => items(&nodes)
@@ -381,7 +477,7 @@ impl Kube {
 
     /// autoscaling/v2 HorizontalPodAutoscalers.
     pub async fn hpas(&self, namespace: Option<&str>) -> ApiResult<HpasReport> {
-        let r = Resource { group: "autoscaling", resource: "horizontalpodautoscalers", namespace };
+        let r = Resource { group: "autoscaling", resource: "horizontalpodautoscalers", namespace, verb: "list" };
         let list = self.list(&r, "v2").await?;
         let hpas = items(&list).iter().map(hpa_info).collect();
         Ok(HpasReport { scope: self.scope(namespace), hpas })
@@ -390,7 +486,7 @@ impl Kube {
     /// apps/v1 Deployments, their pods' requests and limits against the pods' usage (pods matched
     /// to a Deployment by its selector over the labels metrics.k8s.io copies onto PodMetrics).
     pub async fn deployments(&self, namespace: Option<&str>) -> ApiResult<DeploymentsReport> {
-        let r = Resource { group: "apps", resource: "deployments", namespace };
+        let r = Resource { group: "apps", resource: "deployments", namespace, verb: "list" };
         let list = self.list(&r, "v1").await?;
         let (usage, usage_error) = match self.pods_usage(namespace).await {
             Ok(u) => (u.pods, None),
@@ -424,9 +520,11 @@ fn status_error(display: &str, status: u16, body: &str, r: &Resource<'_>) -> Api
                 ErrorCode::Refused,
                 format!(
                     "the Kubernetes API at {display} forbids this (403 Forbidden: {message}); the token needs \
-                     permission to list {what}{where_ns}: a Role or ClusterRole with apiGroups [{group}], resources \
-                     [{}], verbs [get, list], bound to its user or service account",
-                    r.resource
+                     permission to {} {what}{where_ns}: a Role or ClusterRole with apiGroups [{group}], resources \
+                     [{}], verbs [{}], bound to its user or service account",
+                    r.verb,
+                    r.resource,
+                    if r.verb == "patch" { "get, patch" } else { "get, list" }
                 ),
             )
         }
@@ -444,13 +542,28 @@ fn status_error(display: &str, status: u16, body: &str, r: &Resource<'_>) -> Api
                  namespace and that the URL is the API server's"
             ),
         ),
+        409 => ApiError::new(
+            ErrorCode::Conflict,
+            format!(
+                "the Kubernetes API at {display} refused to {} {what}: it was changed by someone else since it was \
+                 read (409 {reason}: {message}); read it again",
+                r.verb
+            ),
+        ),
+        422 | 400 => ApiError::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "the Kubernetes API at {display} found the {} of {what} invalid (HTTP {status} {reason}: {message})",
+                r.verb
+            ),
+        ),
         s if s >= 500 => ApiError::new(
             ErrorCode::Unreachable,
             format!("the Kubernetes API at {display} failed (HTTP {s} {reason}: {message}); try again later"),
         ),
         s => ApiError::new(
             ErrorCode::Refused,
-            format!("the Kubernetes API at {display} refused listing {what} (HTTP {s} {reason}: {message})"),
+            format!("the Kubernetes API at {display} refused to {} {what} (HTTP {s} {reason}: {message})", r.verb),
         ),
     }
 }
@@ -970,7 +1083,7 @@ mod tests {
 
     #[test]
     fn status_errors_name_what_to_do() {
-        let r = Resource { group: "metrics.k8s.io", resource: "pods", namespace: Some("simba") };
+        let r = Resource { group: "metrics.k8s.io", resource: "pods", namespace: Some("simba"), verb: "list" };
         let forbidden = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods.metrics.k8s.io is forbidden: User \"system:serviceaccount:simba:viewer\" cannot list resource \"pods\" in API group \"metrics.k8s.io\" in the namespace \"simba\"","reason":"Forbidden","details":{"group":"metrics.k8s.io","kind":"pods"},"code":403}"#;
         let e = status_error("https://k:6443", 403, forbidden, &r);
         assert_eq!(e.code, ErrorCode::Refused);

@@ -7,6 +7,8 @@
 //! value changed since the preview is refused. Every apply reads the values back and appends an
 //! audit entry; a rollback is a plan built from that entry (previewed and confirmed the same way).
 
+mod celery;
+mod kubernetes;
 mod postgres;
 mod redis;
 
@@ -27,6 +29,23 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "CREATE INDEX CONCURRENTLY … USING hnsw on a vector column (params: table, column, ops)",
     ),
     ("pg.drop_index", "DROP INDEX CONCURRENTLY of an index that enforces nothing (params: index)"),
+    (
+        "celery.rate_limit",
+        "rate_limit of a task on the workers, over the broker's pidbox (params: task, rate as 10/m or none; workers: \
+         comma-separated hostnames, default every live worker)",
+    ),
+    ("celery.pool_resize", "pool_grow / pool_shrink of one worker's prefork pool (params: worker, processes)"),
+    ("celery.add_consumer", "add_consumer: a worker starts consuming a queue (params: worker, queue)"),
+    ("celery.cancel_consumer", "cancel_consumer: a worker stops consuming a queue (params: worker, queue)"),
+    (
+        "k8s.patch_hpa",
+        "merge patch of an HPA's bounds and utilisation targets, server-side dry run first (params: namespace, name; \
+         any of min_replicas, max_replicas, cpu_target, memory_target as percent or none)",
+    ),
+    (
+        "k8s.scale",
+        "merge patch of a Deployment's replicas, server-side dry run first (params: namespace, name, replicas)",
+    ),
 ];
 
 /// What an action will do, shown before it runs.
@@ -76,6 +95,34 @@ pub(crate) enum Plan {
         schema: String,
         name: String,
         definition: String,
+    },
+    CeleryRateLimit {
+        task: String,
+        /// `10/m`, or `none` to lift the limit.
+        rate: String,
+        /// None: every worker that answers a ping at preview time.
+        workers: Option<Vec<String>>,
+    },
+    CeleryPoolResize {
+        worker: String,
+        processes: u64,
+    },
+    /// add_consumer (`add`) or cancel_consumer.
+    CeleryConsumer {
+        worker: String,
+        queue: String,
+        add: bool,
+    },
+    K8sPatchHpa {
+        namespace: String,
+        name: String,
+        /// Field (one of `kubernetes::HPA_FIELDS`) → its new value, validated.
+        set: BTreeMap<String, String>,
+    },
+    K8sScale {
+        namespace: String,
+        name: String,
+        replicas: u32,
     },
 }
 
@@ -128,6 +175,66 @@ impl Plan {
                 let (schema, name) = qualified(param(params, action, "index")?);
                 Plan::PgRecreateIndex { schema, name, definition: param(params, action, "definition")?.to_string() }
             }
+            "celery.rate_limit" => Plan::CeleryRateLimit {
+                task: param(params, action, "task")?.to_string(),
+                rate: param(params, action, "rate")?.to_ascii_lowercase(),
+                workers: params
+                    .get("workers")
+                    .map(|w| w.split(',').map(|w| w.trim().to_string()).filter(|w| !w.is_empty()).collect::<Vec<_>>())
+                    .filter(|w| !w.is_empty()),
+            },
+            "celery.pool_resize" => {
+                let n = param(params, action, "processes")?;
+                Plan::CeleryPoolResize {
+                    worker: param(params, action, "worker")?.to_string(),
+                    processes: n.parse().ok().filter(|n| (1..=1024).contains(n)).ok_or_else(|| {
+                        ApiError::invalid(format!("processes must be a whole number from 1 to 1024, not '{n}'"))
+                    })?,
+                }
+            }
+            "celery.add_consumer" | "celery.cancel_consumer" => Plan::CeleryConsumer {
+                worker: param(params, action, "worker")?.to_string(),
+                queue: param(params, action, "queue")?.to_string(),
+                add: action == "celery.add_consumer",
+            },
+            "k8s.patch_hpa" => {
+                let mut set = BTreeMap::new();
+                for field in kubernetes::HPA_FIELDS {
+                    if let Some(v) = params.get(field).filter(|v| !v.trim().is_empty()) {
+                        set.insert(field.to_string(), kubernetes::validate_hpa_value(field, v)?);
+                    }
+                }
+                if let Some(unknown) = params.keys().find(|k| {
+                    !["namespace", "name"].contains(&k.as_str()) && !kubernetes::HPA_FIELDS.contains(&k.as_str())
+                }) {
+                    return Err(ApiError::invalid(format!(
+                        "k8s.patch_hpa has no parameter '{unknown}'; it sets {}",
+                        kubernetes::HPA_FIELDS.join(", ")
+                    )));
+                }
+                if set.is_empty() {
+                    return Err(ApiError::invalid(format!(
+                        "k8s.patch_hpa needs at least one of {} (--param max_replicas=12)",
+                        kubernetes::HPA_FIELDS.join(", ")
+                    )));
+                }
+                Plan::K8sPatchHpa {
+                    namespace: param(params, action, "namespace")?.to_string(),
+                    name: param(params, action, "name")?.to_string(),
+                    set,
+                }
+            }
+            "k8s.scale" => {
+                let n = param(params, action, "replicas")?;
+                Plan::K8sScale {
+                    namespace: param(params, action, "namespace")?.to_string(),
+                    name: param(params, action, "name")?.to_string(),
+                    // 0 is allowed: scaling a Deployment to zero is a real operation, and reversible.
+                    replicas: n.parse().ok().filter(|n| *n <= 10_000).ok_or_else(|| {
+                        ApiError::invalid(format!("replicas must be a whole number from 0 to 10000, not '{n}'"))
+                    })?,
+                }
+            }
             other => {
                 let known: Vec<&str> = ACTIONS.iter().map(|(id, _)| *id).collect();
                 return Err(ApiError::invalid(format!("unknown action '{other}'; known: {}", known.join(", "))));
@@ -143,12 +250,28 @@ impl Plan {
             Plan::PgAlterSystem { name, value } => postgres::validate_setting(name, value),
             Plan::PgCreateVectorIndex { ops, .. } => postgres::validate_ops(ops),
             Plan::PgDropIndex { .. } | Plan::PgRecreateIndex { .. } => Ok(()),
+            Plan::CeleryRateLimit { rate, workers, .. } => {
+                workers.iter().flatten().try_for_each(|w| celery::validate_worker(w))?;
+                celery::validate_rate(rate)
+            }
+            Plan::CeleryPoolResize { worker, .. } => celery::validate_worker(worker),
+            Plan::CeleryConsumer { worker, queue, .. } => {
+                celery::validate_worker(worker)?;
+                celery::validate_queue(queue)
+            }
+            Plan::K8sPatchHpa { namespace, name, .. } | Plan::K8sScale { namespace, name, .. } => {
+                kubernetes::validate_object(namespace, name)
+            }
         }
     }
 
     fn service(&self) -> Svc {
         match self {
             Plan::RedisConfigSet { .. } => Svc::Redis,
+            Plan::CeleryRateLimit { .. } | Plan::CeleryPoolResize { .. } | Plan::CeleryConsumer { .. } => {
+                Svc::CeleryBroker
+            }
+            Plan::K8sPatchHpa { .. } | Plan::K8sScale { .. } => Svc::Kubernetes,
             _ => Svc::Postgres,
         }
     }
@@ -166,6 +289,14 @@ pub(crate) struct Ran {
     pub changes: Vec<ValueChange>,
     pub outcome: Outcome,
     pub message: Option<String>,
+}
+
+impl Ran {
+    /// Nothing reached the server: every value is still its before value.
+    fn not_run(planned: &[ValueChange], message: String) -> Ran {
+        let changes = planned.iter().map(|c| ValueChange { after: c.before.clone(), ..c.clone() }).collect();
+        Ran { changes, outcome: Outcome::Failed, message: Some(message) }
+    }
 }
 
 fn endpoint_for<'a>(profile: &'a ResolvedProfile, plan: &Plan) -> ApiResult<&'a Endpoint> {
@@ -195,6 +326,10 @@ async fn prepare(profile: &ResolvedProfile, plan: &Plan) -> ApiResult<Prepared> 
     let endpoint = endpoint_for(profile, plan)?;
     match plan {
         Plan::RedisConfigSet { name, value } => redis::prepare(endpoint, name, value, redis_is_broker(profile)).await,
+        Plan::CeleryRateLimit { .. } | Plan::CeleryPoolResize { .. } | Plan::CeleryConsumer { .. } => {
+            celery::prepare(endpoint, plan).await
+        }
+        Plan::K8sPatchHpa { .. } | Plan::K8sScale { .. } => kubernetes::prepare(profile, plan).await,
         _ => postgres::prepare(endpoint, plan).await,
     }
 }
@@ -272,6 +407,41 @@ fn rollback_plan(entry: &AuditEntry) -> ApiResult<(String, BTreeMap<String, Stri
         "pg.recreate_index" => {
             out.insert("index".to_string(), p.get("index").cloned().unwrap_or_default());
             "pg.drop_index".to_string()
+        }
+        "celery.rate_limit" => {
+            let befores: std::collections::BTreeSet<&str> = entry.changes.iter().map(|c| c.before.as_str()).collect();
+            if befores.len() > 1 {
+                return Err(ApiError::invalid(format!(
+                    "the workers had different rate limits before audit entry {} ({}): set each back with \
+                     celery.rate_limit and its workers",
+                    entry.id,
+                    entry.changes.iter().map(|c| format!("{} = {}", c.name, c.before)).collect::<Vec<_>>().join(", ")
+                )));
+            }
+            let workers: Vec<&str> =
+                entry.changes.iter().filter_map(|c| c.name.rsplit_once(" on ").map(|x| x.1)).collect();
+            out.insert("task".to_string(), p.get("task").cloned().unwrap_or_default());
+            out.insert("rate".to_string(), before(0));
+            out.insert("workers".to_string(), workers.join(","));
+            entry.action.clone()
+        }
+        "celery.pool_resize" => {
+            out.insert("worker".to_string(), p.get("worker").cloned().unwrap_or_default());
+            out.insert("processes".to_string(), before(0));
+            entry.action.clone()
+        }
+        "celery.add_consumer" | "celery.cancel_consumer" => {
+            out.insert("worker".to_string(), p.get("worker").cloned().unwrap_or_default());
+            out.insert("queue".to_string(), p.get("queue").cloned().unwrap_or_default());
+            if entry.action == "celery.add_consumer" { "celery.cancel_consumer" } else { "celery.add_consumer" }
+                .to_string()
+        }
+        "k8s.patch_hpa" | "k8s.scale" => {
+            for key in ["namespace", "name"] {
+                out.insert(key.to_string(), p.get(key).cloned().unwrap_or_default());
+            }
+            out.extend(kubernetes::rollback_params(&entry.changes));
+            entry.action.clone()
         }
         other => return Err(ApiError::invalid(format!("audit entry {} ({other}) cannot be rolled back", entry.id))),
     };
@@ -355,6 +525,10 @@ async fn run_confirmed(
     let endpoint = endpoint_for(profile, plan)?;
     let ran = match plan {
         Plan::RedisConfigSet { name, value } => redis::run(endpoint, name, value, &preview.changes).await,
+        Plan::CeleryRateLimit { .. } | Plan::CeleryPoolResize { .. } | Plan::CeleryConsumer { .. } => {
+            celery::run(endpoint, plan, &preview.changes).await
+        }
+        Plan::K8sPatchHpa { .. } | Plan::K8sScale { .. } => kubernetes::run(profile, plan, &preview.changes).await,
         _ => postgres::run(endpoint, plan, &preview.changes).await,
     };
     let entry = AuditEntry {

@@ -296,7 +296,7 @@ async fn prepare_on(conn: &mut PgConnection, endpoint: &Endpoint, plan: &Plan) -
                 notes: vec!["CONCURRENTLY does not block reads or writes; the build reads the whole table".into()],
             })
         }
-        Plan::RedisConfigSet { .. } => Err(ApiError::internal("a Redis plan reached the PostgreSQL actions")),
+        _ => Err(ApiError::internal("a plan for another server reached the PostgreSQL actions")),
     }
 }
 
@@ -337,9 +337,7 @@ pub(super) async fn run(endpoint: &Endpoint, plan: &Plan, planned: &[ValueChange
                 .unwrap_or_default();
             run_index(&mut conn, endpoint, &prepared.statements, schema, &index, &change).await
         }
-        Plan::RedisConfigSet { .. } => {
-            failed("a Redis plan reached the PostgreSQL actions".into(), change.before.clone())
-        }
+        _ => failed("a plan for another server reached the PostgreSQL actions".into(), change.before.clone()),
     };
     let _ = sqlx::Connection::close(conn).await;
     ran

@@ -3,6 +3,8 @@
 //! One generic test walks the table with a healthy example and a failing one per rule.
 
 mod cache;
+mod celery;
+mod kubernetes;
 mod postgres;
 mod redis;
 #[cfg(test)]
@@ -11,6 +13,8 @@ mod tests;
 use super::thresholds::{ThresholdDef, Thresholds};
 use super::{Evidence, Finding, Fix, RuleRun, RuleState, Severity};
 use crate::engine::cache::CacheStats;
+use crate::sources::celery::QueuesReport;
+use crate::sources::kubernetes::{DeploymentsReport, HpasReport};
 use crate::sources::postgres_report::DbReport;
 use crate::sources::redis_report::RedisReport;
 
@@ -20,6 +24,10 @@ pub struct Inputs<'a> {
     pub redis: Option<&'a RedisReport>,
     pub db: Option<&'a DbReport>,
     pub cache: Option<&'a CacheStats>,
+    /// The Celery broker, with the workers' inspect answers.
+    pub queues: Option<&'a QueuesReport>,
+    pub hpas: Option<&'a HpasReport>,
+    pub deployments: Option<&'a DeploymentsReport>,
     pub roles: RedisRoles,
 }
 
@@ -158,6 +166,13 @@ pub static RULES: &[Rule] = &[
     cache::LOW_HIT_RATE,
     cache::EARLY_EVICTIONS,
     cache::THRESHOLD_RANGE,
+    celery::UNCONSUMED_QUEUE,
+    celery::VISIBILITY_TIMEOUT,
+    celery::BACKLOG_GROWING,
+    celery::PREFETCH_LONG_TASKS,
+    kubernetes::HPA_PINNED,
+    kubernetes::MEMORY_LIMIT_CLOSE,
+    kubernetes::REQUESTS_ABOVE_USAGE,
 ];
 
 /// Runs every rule; findings most severe first (registry order within a severity).

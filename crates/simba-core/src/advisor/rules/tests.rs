@@ -4,7 +4,9 @@
 use super::*;
 use crate::engine::cache::types::{CacheSettings, Namespace};
 use crate::engine::cache::NamespaceStats;
+use crate::sources::celery::*;
 use crate::sources::host::MemoryLimit;
+use crate::sources::kubernetes::*;
 use crate::sources::postgres_report::*;
 use crate::sources::redis_report::*;
 
@@ -14,7 +16,127 @@ struct Fixture {
     redis: RedisReport,
     db: DbReport,
     cache: CacheStats,
+    queues: QueuesReport,
+    hpas: HpasReport,
+    deployments: DeploymentsReport,
     roles: RedisRoles,
+}
+
+fn kube_scope() -> KubeScope {
+    KubeScope { server: "https://k8s.test".into(), namespace: None, via: "profile 'p'".into(), authenticated: true }
+}
+
+/// A broker with one live worker consuming llm_queue, inspected, nothing long or piling up.
+fn healthy_queues() -> QueuesReport {
+    let worker = "celery@w1".to_string();
+    let now = crate::clock::now_secs();
+    let stats = serde_json::json!({"pool": {"max-concurrency": 4, "processes": [1, 2, 3, 4]}, "prefetch_count": 16});
+    let active = serde_json::json!([{"name": "tasks.llm", "time_start": now - 5.0}]);
+    QueuesReport {
+        collected_at: "2026-01-01T00:00:00Z".into(),
+        broker: "redis://localhost:6379/1".into(),
+        db: 1,
+        celery_broker: true,
+        queues: vec![QueueInfo {
+            name: "llm_queue".into(),
+            depth: 150,
+            buckets: vec![],
+            found_by: "binding".into(),
+            consumers: vec![worker.clone()],
+            task_names: vec![TaskCount { task: "tasks.llm".into(), count: 150 }],
+            sampled: 150,
+            undecodable: 0,
+            net_rate_per_s: Some(-2.0),
+            wait_estimate_seconds: Some(75.0),
+        }],
+        in_flight: InFlight {
+            count: 2,
+            index_count: 2,
+            oldest_age_seconds: Some(5.0),
+            visibility_timeout_seconds: 3600.0,
+            past_visibility_timeout: 0,
+            messages: vec![],
+        },
+        workers: vec![WorkerInfo {
+            hostname: worker.clone(),
+            alive: true,
+            state: "online".into(),
+            last_event_age_seconds: Some(1.0),
+            freq: Some(2.0),
+            active: Some(1),
+            processed: Some(10),
+            loadavg: None,
+            sw_ver: None,
+            queues: vec!["llm_queue".into()],
+        }],
+        listen_seconds: 2.5,
+        rate_interval_seconds: 2.5,
+        inspect: Some(InspectReport {
+            replies: [(worker, [("stats".to_string(), stats), ("active".to_string(), active)].into_iter().collect())]
+                .into_iter()
+                .collect(),
+            problem: None,
+        }),
+        findings: vec![],
+    }
+}
+
+fn healthy_hpas() -> HpasReport {
+    HpasReport {
+        scope: kube_scope(),
+        hpas: vec![HpaInfo {
+            namespace: "prod".into(),
+            name: "api".into(),
+            target: "Deployment/api".into(),
+            min_replicas: Some(2),
+            max_replicas: Some(10),
+            current_replicas: Some(4),
+            desired_replicas: Some(4),
+            last_scale_time: None,
+            metrics: vec![HpaMetric {
+                kind: "Resource".into(),
+                name: "cpu".into(),
+                target_utilization: Some(70.0),
+                current_utilization: Some(60.0),
+                target_value: None,
+                current_value: None,
+                over_target: false,
+            }],
+            conditions: vec![],
+            able_to_scale: Some(true),
+            scaling_limited: Some(false),
+            at_max_replicas: false,
+            pinned_at_max: false,
+        }],
+    }
+}
+
+fn healthy_deployments() -> DeploymentsReport {
+    DeploymentsReport {
+        scope: kube_scope(),
+        deployments: vec![DeploymentInfo {
+            namespace: "prod".into(),
+            name: "api".into(),
+            replicas: Some(4),
+            ready_replicas: 4,
+            available_replicas: 4,
+            updated_replicas: 4,
+            containers: vec![],
+            pod_cpu_request_cores: Some(0.5),
+            pod_cpu_limit_cores: Some(1.0),
+            pod_memory_request_bytes: Some(256.0 * MIB as f64),
+            pod_memory_limit_bytes: Some(512.0 * MIB as f64),
+            pods_measured: 4,
+            cpu_usage_avg_cores: Some(0.3),
+            cpu_usage_max_cores: Some(0.4),
+            memory_usage_avg_bytes: Some(200.0 * MIB as f64),
+            memory_usage_max_bytes: Some(250.0 * MIB as f64),
+            cpu_of_request: Some(0.6),
+            memory_of_limit: Some(250.0 / 512.0),
+            findings: vec![],
+        }],
+        usage_error: None,
+    }
 }
 
 fn setting(name: &str, value: &str, setting: &str, bytes: Option<i64>) -> DbSetting {
@@ -215,7 +337,15 @@ fn healthy() -> Fixture {
             settings,
         }],
     };
-    Fixture { redis, db, cache, roles: RedisRoles { celery_broker: false, cache: true } }
+    Fixture {
+        redis,
+        db,
+        cache,
+        queues: healthy_queues(),
+        hpas: healthy_hpas(),
+        deployments: healthy_deployments(),
+        roles: RedisRoles { celery_broker: false, cache: true },
+    }
 }
 
 fn index_ref(name: &str, bytes: i64) -> IndexRef {
@@ -311,6 +441,32 @@ fn breakers() -> Vec<Breaker> {
         ("cache.low_hit_rate", |f| (f.cache.hits, f.cache.misses) = (10, 990)),
         ("cache.early_evictions", |f| f.cache.namespaces[0].evictions = 400),
         ("cache.threshold_range", |f| f.cache.defaults.similarity_threshold = 0.5),
+        ("celery.backlog_growing", |f| f.queues.queues[0].net_rate_per_s = Some(3.0)),
+        // KNOWN-TRAPS #9: module-style names in the default queue that no worker consumes.
+        ("celery.unconsumed_queue", |f| {
+            let mut q = f.queues.queues[0].clone();
+            (q.name, q.depth, q.consumers) = ("celery".into(), 3, vec![]);
+            q.task_names = vec![TaskCount { task: "platform.llm_tasks.generate".into(), count: 3 }];
+            f.queues.queues.push(q);
+        }),
+        // KNOWN-TRAPS #10: a task in flight for longer than the visibility_timeout.
+        ("celery.visibility_timeout", |f| {
+            f.queues.in_flight.oldest_age_seconds = Some(4000.0);
+            f.queues.in_flight.past_visibility_timeout = 1;
+        }),
+        ("celery.prefetch_long_tasks", |f| {
+            let r = &mut f.queues.inspect.as_mut().unwrap().replies;
+            let active = serde_json::json!([{"name": "tasks.llm", "time_start": crate::clock::now_secs() - 600.0}]);
+            r.get_mut("celery@w1").unwrap().insert("active".into(), active);
+        }),
+        ("k8s.hpa_pinned", |f| {
+            let h = &mut f.hpas.hpas[0];
+            (h.current_replicas, h.desired_replicas, h.at_max_replicas, h.pinned_at_max) =
+                (Some(10), Some(10), true, true);
+            (h.metrics[0].current_utilization, h.metrics[0].over_target) = (Some(140.0), true);
+        }),
+        ("k8s.memory_limit_close", |f| f.deployments.deployments[0].memory_of_limit = Some(0.95)),
+        ("k8s.requests_above_usage", |f| f.deployments.deployments[0].cpu_of_request = Some(0.1)),
     ]
 }
 
@@ -323,7 +479,18 @@ fn also_fires(rule: &str) -> &'static [&'static str] {
 }
 
 fn run(f: &Fixture, t: &Thresholds) -> (Vec<Finding>, Vec<RuleRun>) {
-    evaluate(&Inputs { redis: Some(&f.redis), db: Some(&f.db), cache: Some(&f.cache), roles: f.roles }, t)
+    evaluate(
+        &Inputs {
+            redis: Some(&f.redis),
+            db: Some(&f.db),
+            cache: Some(&f.cache),
+            queues: Some(&f.queues),
+            hpas: Some(&f.hpas),
+            deployments: Some(&f.deployments),
+            roles: f.roles,
+        },
+        t,
+    )
 }
 
 #[test]
@@ -394,6 +561,52 @@ fn thresholds_are_overridable_and_fixes_carry_real_figures() {
     assert_eq!(ids, ["pg.memory_settings:effective_cache_size"]);
     let Fix::Action { params, .. } = &findings[0].fix else { panic!() };
     assert_eq!(params["value"], "768MB");
+}
+
+#[test]
+fn a_pinned_hpa_is_offered_the_replicas_its_load_asks_for() {
+    let mut f = healthy();
+    let h = &mut f.hpas.hpas[0];
+    (h.current_replicas, h.desired_replicas, h.at_max_replicas, h.pinned_at_max) = (Some(10), Some(10), true, true);
+    (h.metrics[0].current_utilization, h.metrics[0].over_target) = (Some(105.0), true);
+    let (findings, _) = run(&f, &Thresholds::default());
+    let pinned = findings.iter().find(|x| x.rule == "k8s.hpa_pinned").unwrap();
+    match &pinned.fix {
+        // ceil(10 × 105 / 70) = 15, within 2 × maxReplicas.
+        Fix::Action { action, params, .. } => {
+            assert_eq!(action, "k8s.patch_hpa");
+            assert_eq!(params["max_replicas"], "15");
+            assert_eq!(params["name"], "api");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A load asking for 4× is capped at the growth threshold.
+    f.hpas.hpas[0].metrics[0].current_utilization = Some(280.0);
+    let (findings, _) = run(&f, &Thresholds::default());
+    let Fix::Action { params, .. } = &findings.iter().find(|x| x.rule == "k8s.hpa_pinned").unwrap().fix else {
+        panic!()
+    };
+    assert_eq!(params["max_replicas"], "20");
+}
+
+#[test]
+fn a_backlog_is_offered_a_larger_pool_on_the_worker_that_consumes_it() {
+    let mut f = healthy();
+    f.queues.queues[0].net_rate_per_s = Some(3.0);
+    let (findings, _) = run(&f, &Thresholds::default());
+    let Fix::Action { action, params, .. } = &findings.iter().find(|x| x.rule == "celery.backlog_growing").unwrap().fix
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (action.as_str(), params["worker"].as_str(), params["processes"].as_str()),
+        ("celery.pool_resize", "celery@w1", "6")
+    );
+    // Without the workers' answers the rule that needs them says so.
+    f.queues.inspect = None;
+    let (_, runs) = run(&f, &Thresholds::default());
+    let unconsumed = runs.iter().find(|r| r.rule == "celery.unconsumed_queue").unwrap();
+    assert_eq!(unconsumed.state, RuleState::NotEnoughData);
 }
 
 #[test]
