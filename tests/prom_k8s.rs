@@ -284,8 +284,9 @@ fn prometheus_queries_against_real_exporters() {
 // Kubernetes: a local API server with the official shapes
 
 mod fake_kube {
+    use axum::body::Bytes;
     use axum::extract::State;
-    use axum::http::{HeaderMap, StatusCode, Uri};
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
     use axum::response::{IntoResponse, Response};
     use serde_json::{json, Value};
     use std::sync::{Arc, Mutex};
@@ -302,12 +303,18 @@ mod fake_kube {
         pub pod_metrics: Mutex<Value>,
         pub hpas: Mutex<Value>,
         pub deployments: Mutex<Value>,
+        /// Every PATCH that reached an object: `[dry run] PATH BODY`, in order.
+        pub patches: Mutex<Vec<String>>,
+        /// Another writer's change lands just before the next PATCH (its resourceVersion moves on).
+        pub race_next_patch: Mutex<bool>,
+        next_version: Mutex<u64>,
     }
 
     const TS: &str = "2026-12-06T04:00:00Z";
 
     fn meta(name: &str, ns: Option<&str>, labels: Value) -> Value {
-        let mut m = json!({"name": name, "creationTimestamp": TS, "labels": labels, "uid": format!("uid-{name}")});
+        let mut m = json!({"name": name, "creationTimestamp": TS, "labels": labels, "uid": format!("uid-{name}"),
+                           "resourceVersion": "100", "generation": 1});
         if let Some(ns) = ns {
             m["namespace"] = json!(ns);
         }
@@ -380,6 +387,9 @@ mod fake_kube {
                     ),
                     deployment("worker", 1, json!({"requests": {"memory": "1Gi"}})),
                 ])),
+                patches: Mutex::new(vec![]),
+                race_next_patch: Mutex::new(false),
+                next_version: Mutex::new(100),
             }
         }
     }
@@ -407,7 +417,7 @@ mod fake_kube {
         let rs: Vec<Value> = list
             .iter()
             .map(|(name, kind, namespaced)| json!({"name": name, "singularName": kind.to_lowercase(), "namespaced": namespaced,
-                                                  "kind": kind, "verbs": ["get", "list", "watch"], "shortNames": short(name)}))
+                                                  "kind": kind, "verbs": if kind.ends_with("Metrics") { json!(["get", "list"]) } else { json!(["get", "list", "watch", "patch", "update"]) }, "shortNames": short(name)}))
             .collect();
         ok(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": rs}))
     }
@@ -457,11 +467,140 @@ mod fake_kube {
         }
     }
 
+    /// RFC 7386 JSON merge patch: objects merged key by key, null removes, anything else replaces.
+    fn merge(target: &mut Value, patch: &Value) {
+        let Some(p) = patch.as_object() else {
+            *target = patch.clone();
+            return;
+        };
+        if !target.is_object() {
+            *target = json!({});
+        }
+        let t = target.as_object_mut().unwrap();
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
+
+    /// What the API server checks of an HPA or a Deployment before it stores it (the 422 cases).
+    fn invalid(kind: &str, obj: &Value) -> Option<(String, String)> {
+        let spec = &obj["spec"];
+        match kind {
+            "HorizontalPodAutoscaler" => {
+                let min = spec["minReplicas"].as_i64().unwrap_or(1);
+                let max = spec["maxReplicas"].as_i64().unwrap_or(0);
+                if min < 1 {
+                    Some((
+                        "spec.minReplicas".into(),
+                        format!("Invalid value: {min}: must be greater than or equal to 1"),
+                    ))
+                } else if max < min {
+                    Some((
+                        "spec.maxReplicas".into(),
+                        format!("Invalid value: {max}: must be greater than or equal to `minReplicas`"),
+                    ))
+                } else {
+                    None
+                }
+            }
+            _ => match spec["replicas"].as_i64() {
+                Some(n) if n < 0 => {
+                    Some(("spec.replicas".into(), format!("Invalid value: {n}: must be greater than or equal to 0")))
+                }
+                _ => None,
+            },
+        }
+    }
+
+    /// A PATCH of one named HPA or Deployment as the API server answers it: merge patches only,
+    /// `metadata.resourceVersion` in the patch checked against the stored one (409), the result
+    /// validated (422), and with `dryRun=All` answered without being stored.
+    #[allow(clippy::too_many_arguments)]
+    fn patch(
+        f: &Fake,
+        store: &Mutex<Value>,
+        rest: &[&str],
+        (res, group, kind): (&str, &str, &str),
+        viewer: bool,
+        query: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Response {
+        let ["namespaces", ns, r, name] = rest else { return not_found() };
+        if *r != res {
+            return not_found();
+        }
+        let qualified = format!("{res}.{group}");
+        let details = json!({"name": name, "group": group, "kind": res});
+        if viewer {
+            let msg = format!("{qualified} \"{name}\" is forbidden: User \"system:serviceaccount:simba:viewer\" cannot patch resource \"{res}\" in API group \"{group}\" in the namespace \"{ns}\"");
+            return status(403, "Forbidden", &msg, details);
+        }
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if content_type != "application/merge-patch+json" {
+            return status(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml", json!({}));
+        }
+        let Ok(patch_body) = serde_json::from_slice::<Value>(body) else {
+            return status(400, "BadRequest", "error decoding patch: invalid character", json!({}));
+        };
+        let dry_run = query.split('&').any(|kv| kv == "dryRun=All");
+        f.patches.lock().unwrap().push(format!(
+            "{}/{} {}",
+            if dry_run { "dry-run " } else { "" },
+            rest.join("/"),
+            patch_body
+        ));
+        let mut items = store.lock().unwrap();
+        let Some(item) = items
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|i| i["metadata"]["namespace"] == *ns && i["metadata"]["name"] == *name)
+        else {
+            return status(404, "NotFound", &format!("{qualified} \"{name}\" not found"), details);
+        };
+        let mut version = f.next_version.lock().unwrap();
+        if std::mem::take(&mut *f.race_next_patch.lock().unwrap()) {
+            *version += 1;
+            item["metadata"]["resourceVersion"] = json!(version.to_string());
+        }
+        if let Some(rv) = patch_body["metadata"]["resourceVersion"].as_str() {
+            if rv != item["metadata"]["resourceVersion"] {
+                let msg = format!("Operation cannot be fulfilled on {qualified} \"{name}\": the object has been modified; please apply your changes to the latest version and try again");
+                return status(409, "Conflict", &msg, details);
+            }
+        }
+        let mut merged = item.clone();
+        merge(&mut merged, &patch_body);
+        if let Some((field, why)) = invalid(kind, &merged) {
+            let msg = format!("{kind}.{group} \"{name}\" is invalid: {field}: {why}");
+            let causes = json!([{"reason": "FieldValueInvalid", "message": why, "field": field}]);
+            return status(422, "Invalid", &msg, json!({"name": name, "group": group, "kind": kind, "causes": causes}));
+        }
+        if !dry_run {
+            *version += 1;
+            merged["metadata"]["resourceVersion"] = json!(version.to_string());
+            merged["metadata"]["generation"] = json!(merged["metadata"]["generation"].as_i64().unwrap_or(1) + 1);
+            *item = merged.clone();
+        }
+        ok(merged)
+    }
+
     fn not_found() -> Response {
         status(404, "NotFound", "the server could not find the requested resource", json!({}))
     }
 
-    pub async fn api(State(f): State<Arc<Fake>>, uri: Uri, headers: HeaderMap) -> Response {
+    pub async fn api(
+        State(f): State<Arc<Fake>>,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
         let token = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
         let anonymous = *f.anonymous.lock().unwrap();
         let viewer = match (token, anonymous) {
@@ -471,6 +610,45 @@ mod fake_kube {
             _ => return status(401, "Unauthorized", "Unauthorized", json!({})),
         };
         let segs: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
+        if method == Method::PATCH {
+            let query = uri.query().unwrap_or("");
+            return match segs.as_slice() {
+                ["apis", "autoscaling", "v2", rest @ ..] => patch(
+                    &f,
+                    &f.hpas,
+                    rest,
+                    ("horizontalpodautoscalers", "autoscaling", "HorizontalPodAutoscaler"),
+                    viewer,
+                    query,
+                    &headers,
+                    &body,
+                ),
+                ["apis", "apps", "v1", rest @ ..] => patch(
+                    &f,
+                    &f.deployments,
+                    rest,
+                    ("deployments", "apps", "Deployment"),
+                    viewer,
+                    query,
+                    &headers,
+                    &body,
+                ),
+                _ => status(
+                    405,
+                    "MethodNotAllowed",
+                    "the server does not allow this method on the requested resource",
+                    json!({}),
+                ),
+            };
+        }
+        if method != Method::GET {
+            return status(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+                json!({}),
+            );
+        }
         match segs.as_slice() {
             ["version"] => ok(json!({"major": "1", "minor": "34", "gitVersion": "v1.34.0", "platform": "linux/amd64"})),
             ["api"] => ok(
@@ -800,4 +978,240 @@ fn kubernetes_usage_hpas_and_deployments_from_the_official_shapes() {
     let (ok, out) = kubectl(&bin, cache.path(), &server, &["get", "hpa", "-n", "simba"]);
     assert!(!ok && (out.contains("Unauthorized") || out.contains("logged in")), "{out}");
     drop(fake);
+}
+
+/// The finding `id` of an `advise` report.
+fn finding_of<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap_or_else(|| panic!("no finding {id} in {:#}", report["findings"]))
+}
+
+/// `spec.FIELD` of one stored HPA or Deployment of the fake.
+fn spec_of(store: &std::sync::Mutex<Value>, name: &str, field: &str) -> Value {
+    store.lock().unwrap().as_array().unwrap().iter().find(|i| i["metadata"]["name"] == name).unwrap()["spec"][field]
+        .clone()
+}
+
+#[test]
+fn kubernetes_actions_patch_hpas_and_deployments_reversibly() {
+    let admin = test_secret("k8s-admin");
+    let viewer = test_secret("k8s-viewer");
+    let fake = std::sync::Arc::new(fake_kube::Fake::new(admin.clone(), viewer.clone()));
+    let server = format!("http://127.0.0.1:{}", fake_kube::start(fake.clone()));
+    let cli = Cli::new();
+    for (name, token, extra) in
+        [("cluster", &admin, None), ("watch", &admin, Some("--read-only")), ("seer", &viewer, None)]
+    {
+        let mut args = vec!["profile", "add", name, "--kubernetes", &server];
+        args.extend(extra);
+        let out = cli.run_env(&args, &[("SIMBA_KUBERNETES_TOKEN", token)]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let hpa = "simba-intelligence-hpa";
+    let id = format!("k8s.hpa_pinned:simba/{hpa}");
+
+    // The pinned HPA found, with the replicas its own formula asks for: ceil(10 × 93/70) = 14.
+    let report = cli.json(&["advise", "--profile", "cluster", "--json"]);
+    let pinned = finding_of(&report, &id);
+    assert_eq!(pinned["fix"]["action"], "k8s.patch_hpa");
+    assert_eq!(pinned["fix"]["params"]["max_replicas"], "14", "{pinned:#}");
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| !f["id"].as_str().unwrap().contains("worker-hpa")));
+
+    // Dry run: the two PATCHes it would send, the value before and after; nothing sent.
+    let preview = cli.json(&["apply", &id, "--profile", "cluster", "--dry-run", "--json"]);
+    let path = format!("/apis/autoscaling/v2/namespaces/simba/horizontalpodautoscalers/{hpa}");
+    let statements: Vec<&str> = preview["statements"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(statements.len(), 2, "{preview:#}");
+    assert!(statements[0].starts_with(&format!("PATCH {path}?dryRun=All")), "{statements:?}");
+    assert!(statements[1].contains("{\"spec\":{\"maxReplicas\":14}}"), "{statements:?}");
+    assert_eq!(preview["changes"][0]["name"], format!("max_replicas of HorizontalPodAutoscaler simba/{hpa}"));
+    assert_eq!(
+        (preview["changes"][0]["before"].clone(), preview["changes"][0]["after"].clone()),
+        (json!("10"), json!("14"))
+    );
+    assert!(preview["notes"].to_string().contains("room on the nodes"), "{preview:#}");
+    assert!(fake.patches.lock().unwrap().is_empty());
+
+    // A read-only profile never writes.
+    let out = cli.run(&["apply", &id, "--profile", "watch", "--yes", "--json"]);
+    assert!(!out.status.success());
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "read_only", "{err}");
+    assert!(fake.patches.lock().unwrap().is_empty());
+
+    // Applied: the server's dry run first, then the patch carrying the resourceVersion read.
+    let entry = cli.json(&["apply", &id, "--profile", "cluster", "--yes", "--json"]);
+    assert_eq!(entry["outcome"], "applied", "{entry:#}");
+    assert_eq!(spec_of(&fake.hpas, hpa, "maxReplicas"), 14);
+    let sent = fake.patches.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent[0].starts_with("dry-run ") && !sent[1].starts_with("dry-run "), "{sent:?}");
+    assert!(sent[1].contains("\"resourceVersion\":\"100\"") && sent[1].contains("\"maxReplicas\":14"), "{sent:?}");
+    let audit = cli.json(&["audit", "--profile", "cluster", "--json"]);
+    let logged = audit.as_array().unwrap().iter().find(|e| e["id"] == entry["id"]).expect("the audit entry");
+    assert_eq!(logged["changes"][0]["before"], "10");
+    assert_eq!(logged["changes"][0]["after"], "14");
+    // The finding is gone: the HPA is no longer at its maximum.
+    let report = cli.json(&["advise", "--profile", "cluster", "--json"]);
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["id"] != id.as_str()), "{report:#}");
+
+    // Rolled back: maxReplicas 10 again, read from the server.
+    let undone = cli.json(&["rollback", entry["id"].as_str().unwrap(), "--profile", "cluster", "--yes", "--json"]);
+    assert_eq!(undone["outcome"], "applied", "{undone:#}");
+    assert_eq!(spec_of(&fake.hpas, hpa, "maxReplicas"), 10);
+
+    // Targets: the CPU target changed, the list kept whole; then back.
+    let args = [
+        "action",
+        "preview",
+        "k8s.patch_hpa",
+        "--profile",
+        "cluster",
+        "--param",
+        "namespace=simba",
+        "--param",
+        "name=worker-hpa",
+        "--param",
+        "cpu_target=60",
+        "--json",
+    ];
+    let preview = cli.json(&args);
+    assert_eq!(preview["changes"][0]["before"], "80");
+    let mut apply = args.to_vec();
+    apply[1] = "apply";
+    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let entry = cli.json(&apply);
+    assert_eq!(entry["outcome"], "applied", "{entry:#}");
+    assert_eq!(spec_of(&fake.hpas, "worker-hpa", "metrics")[0]["resource"]["target"]["averageUtilization"], 60);
+    let undone = cli.json(&["rollback", entry["id"].as_str().unwrap(), "--yes", "--json"]);
+    assert_eq!(undone["outcome"], "applied", "{undone:#}");
+    assert_eq!(spec_of(&fake.hpas, "worker-hpa", "metrics")[0]["resource"]["target"]["averageUtilization"], 80);
+
+    // Bad bounds are refused before anything is sent.
+    let sent_before = fake.patches.lock().unwrap().len();
+    let out = cli.run(&[
+        "action",
+        "preview",
+        "k8s.patch_hpa",
+        "--profile",
+        "cluster",
+        "--param",
+        "namespace=simba",
+        "--param",
+        "name=worker-hpa",
+        "--param",
+        "min_replicas=9",
+        "--json",
+    ]);
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("above maxReplicas 6"), "{err}");
+    let out = cli.run(&[
+        "action",
+        "preview",
+        "k8s.scale",
+        "--profile",
+        "cluster",
+        "--param",
+        "namespace=simba",
+        "--param",
+        "name=../web",
+        "--param",
+        "replicas=3",
+        "--json",
+    ]);
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+    assert_eq!(fake.patches.lock().unwrap().len(), sent_before);
+
+    // Scale: the HPA that manages the Deployment is named in the notes.
+    let scale = [
+        "action",
+        "preview",
+        "k8s.scale",
+        "--profile",
+        "cluster",
+        "--param",
+        "namespace=simba",
+        "--param",
+        "name=web",
+        "--param",
+        "replicas=3",
+        "--json",
+    ];
+    let preview = cli.json(&scale);
+    assert_eq!(preview["changes"][0]["before"], "2");
+    assert!(preview["notes"].to_string().contains(&format!("HPA {hpa} manages these replicas")), "{preview:#}");
+    let mut apply = scale.to_vec();
+    apply[1] = "apply";
+    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let token_args = apply.clone();
+    let entry = cli.json(&apply);
+    assert_eq!(entry["outcome"], "applied", "{entry:#}");
+    assert_eq!(spec_of(&fake.deployments, "web", "replicas"), 3);
+    // The same confirmation again: the values it was shown are gone, so it is refused as stale.
+    let out = cli.run(&token_args);
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "conflict", "{err}");
+    let undone = cli.json(&["rollback", entry["id"].as_str().unwrap(), "--yes", "--json"]);
+    assert_eq!(undone["outcome"], "applied", "{undone:#}");
+    assert_eq!(spec_of(&fake.deployments, "web", "replicas"), 2);
+
+    // Another writer between the read and the patch: the server's 409 stops it, nothing changes,
+    // and the audit log says so.
+    *fake.race_next_patch.lock().unwrap() = true;
+    let out = cli.run(&["apply", &id, "--profile", "cluster", "--yes", "--json"]);
+    assert!(!out.status.success());
+    let failed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(failed["outcome"], "failed", "{failed:#}");
+    assert!(failed["message"].as_str().unwrap().contains("the object has been modified"), "{failed:#}");
+    assert_eq!(failed["changes"][0]["after"], "10");
+    assert_eq!(spec_of(&fake.hpas, hpa, "maxReplicas"), 10);
+
+    // A token that may read but not patch: the 403 names the verb; nothing changes.
+    let out = cli.run(&["apply", &id, "--profile", "seer", "--yes", "--json"]);
+    assert!(!out.status.success());
+    let failed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(failed["outcome"], "failed", "{failed:#}");
+    let message = failed["message"].as_str().unwrap();
+    assert!(message.contains("403") && message.contains("patch"), "{message}");
+    assert_eq!(spec_of(&fake.hpas, hpa, "maxReplicas"), 10);
+
+    // What kubectl reads after the changes agrees with the app.
+    let bin = match simba_testkit::kubectl_bin() {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("SKIPPED the kubectl check: {e}");
+            return;
+        }
+    };
+    let cache = tempfile::tempdir().unwrap();
+    *fake.anonymous.lock().unwrap() = Some("admin");
+    let entry = cli.json(&["apply", &id, "--profile", "cluster", "--yes", "--json"]);
+    assert_eq!(entry["outcome"], "applied", "{entry:#}");
+    let (ok, out) =
+        kubectl(&bin, cache.path(), &server, &["get", "hpa", hpa, "-n", "simba", "-o", "jsonpath={.spec.maxReplicas}"]);
+    assert!(ok && out.trim() == "14", "{out}");
+    // kubectl's own merge patch goes through the same server and is seen by the app.
+    let (ok, out) = kubectl(
+        &bin,
+        cache.path(),
+        &server,
+        &["patch", "hpa", hpa, "-n", "simba", "--type", "merge", "-p", "{\"spec\":{\"maxReplicas\":16}}"],
+    );
+    assert!(ok, "kubectl patch: {out}");
+    let hpas = cli.json(&["k8s", "hpa", "--profile", "cluster", "--json"]);
+    let h = hpas["hpas"].as_array().unwrap().iter().find(|h| h["name"] == hpa).unwrap().clone();
+    assert_eq!(h["max_replicas"], 16);
+    // The rollback of the app's change now meets a value it did not set: refused as stale.
+    let out = cli.run(&["rollback", entry["id"].as_str().unwrap(), "--profile", "cluster", "--yes", "--json"]);
+    assert!(!out.status.success());
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "conflict", "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("is now '16', not the '14'"), "{err}");
+    assert_eq!(spec_of(&fake.hpas, hpa, "maxReplicas"), 16);
 }
