@@ -13,23 +13,10 @@ mod support;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use support::page::{click, css, text_of, type_into, wait_until};
+use support::page::{click, css, text_of, texts_of, type_into, wait_until};
 use support::{Display, TauriDriver};
 
 const APP: &str = env!("CARGO_BIN_EXE_simba-tuner-app");
-
-/// The texts of every element with this test id, a table row's cells joined by " | " (WebKit's
-/// driver runs a row's cells together).
-async fn texts_of(client: &Client, testid: &str) -> Vec<String> {
-    let script = "return Array.from(document.querySelectorAll(arguments[0])).map((el) => el.tagName === 'TR' \
-        ? Array.from(el.children).map((c) => c.textContent.trim()).join(' | ') : el.textContent.trim());";
-    match client.execute(script, vec![serde_json::Value::String(css(testid))]).await {
-        Ok(serde_json::Value::Array(items)) => {
-            items.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect()
-        }
-        _ => vec![],
-    }
-}
 
 async fn two_frames(client: &Client) {
     let _ = client

@@ -7,6 +7,26 @@ pub fn css(testid: &str) -> String {
     format!("[data-testid=\"{testid}\"]")
 }
 
+/// The texts of every element the CSS selector matches, a table row's cells joined by " | " (WebKit's
+/// driver runs a row's cells together).
+#[allow(dead_code)] // desktop_e2e.rs reads single elements only
+pub async fn texts_at(client: &Client, selector: &str) -> Vec<String> {
+    let script = "return Array.from(document.querySelectorAll(arguments[0])).map((el) => el.tagName === 'TR' \
+        ? Array.from(el.children).map((c) => c.textContent.trim()).join(' | ') : el.textContent.trim());";
+    match client.execute(script, vec![serde_json::Value::String(selector.to_string())]).await {
+        Ok(serde_json::Value::Array(items)) => {
+            items.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect()
+        }
+        _ => vec![],
+    }
+}
+
+/// The texts of every element with this test id, as [`texts_at`].
+#[allow(dead_code)] // desktop_e2e.rs reads single elements only
+pub async fn texts_of(client: &Client, testid: &str) -> Vec<String> {
+    texts_at(client, &css(testid)).await
+}
+
 pub async fn text_of(client: &Client, testid: &str) -> Option<String> {
     let el = client.find(Locator::Css(&css(testid))).await.ok()?;
     el.text().await.ok()
