@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { AdviceReport } from "../bindings/AdviceReport";
 import type { AuditEntry } from "../bindings/AuditEntry";
 import type { Finding } from "../bindings/Finding";
@@ -67,21 +67,22 @@ export function SeverityBadges({ counts, testid }: { counts: Record<Severity, nu
 /**
  * The advisor's counts for the navigation: one `advise` when the profile is chosen, then at most
  * once every `seconds` (never faster, even when the window shows again), none while hidden.
- * `update` takes a report the Advisor page ran anyway.
+ * `update` takes a report the Advisor page ran anyway. `report` is the last one, for the badges
+ * and strips of the monitoring pages (derived from it: no call of their own).
  */
 export function useAdviceCounts(profile: string, seconds = 60) {
-  const [counts, setCounts] = useState<Record<Severity, number> | null>(null);
+  const [report, setReport] = useState<AdviceReport | null>(null);
   const lastAt = useRef(0);
   const load = useCallback(() => {
     if (Date.now() - lastAt.current < seconds * 1000) return;
     lastAt.current = Date.now();
     call("advise", { profile })
-      .then((r) => r.profile === profile && setCounts(countBySeverity(r.findings)))
-      .catch(() => setCounts(null));
+      .then((r) => r.profile === profile && setReport(r))
+      .catch(() => setReport(null));
   }, [profile, seconds]);
   useEffect(() => {
     lastAt.current = 0;
-    setCounts(null);
+    setReport(null);
     load();
   }, [load]);
   useAutoRefresh(load, seconds, true);
@@ -89,11 +90,12 @@ export function useAdviceCounts(profile: string, seconds = 60) {
     (r: AdviceReport) => {
       if (r.profile !== profile) return;
       lastAt.current = Date.now();
-      setCounts(countBySeverity(r.findings));
+      setReport(r);
     },
     [profile],
   );
-  return { counts, update };
+  const counts = useMemo(() => (report ? countBySeverity(report.findings) : null), [report]);
+  return { counts, report, update };
 }
 
 function FindingView({ f, open, onPreview, flow }: { f: Finding; open: boolean; onPreview: () => void; flow: React.ReactNode }) {

@@ -13,6 +13,7 @@ import { EvalPanel } from "./cache/EvalPanel";
 import { MaintenancePanel } from "./cache/MaintenancePanel";
 import { LookupCard } from "./cache/LookupCard";
 import { asError, browserConfirm, type Confirm, nsLabel } from "./cache/util";
+import { PageFindings, type AdviceProps } from "./advisor/PageFindings";
 
 const us = (v: number | null) => (v === null ? "–" : `${v.toFixed(0)} µs`);
 
@@ -21,7 +22,12 @@ const us = (v: number | null) => (v === null ? "–" : `${v.toFixed(0)} µs`);
  * histogram and settings, invalidation, the threshold evaluation, maintenance and a test lookup.
  * `confirm` asks before every write (window.confirm unless a test passes its own).
  */
-export function CachePage({ confirm = browserConfirm, refreshMs = 5000 }: { confirm?: Confirm; refreshMs?: number }) {
+export function CachePage({
+  confirm = browserConfirm,
+  refreshMs = 5000,
+  advice,
+  onOpenAdvisor,
+}: { confirm?: Confirm; refreshMs?: number } & AdviceProps) {
   const [stats, setStats] = useState<CacheStats | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [updated, setUpdated] = useState<Date | null>(null);
@@ -77,6 +83,7 @@ export function CachePage({ confirm = browserConfirm, refreshMs = 5000 }: { conf
 
   return (
     <div data-testid="cache-page">
+      <PageFindings system="cache" profile={null} advice={advice} onOpenAdvisor={onOpenAdvisor} />
       <div className="toolbar">
         <button data-testid="cache-refresh" onClick={changed}>
           Refresh

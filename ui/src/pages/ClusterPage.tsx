@@ -12,6 +12,7 @@ import { call } from "../platform";
 import { bytes, cores, pct } from "../format";
 import { ErrorBox } from "./Overview";
 import { PerProfilePage, type PerProfileKind, Problem, RefreshBar, num, useAutoRefresh, useProfiles, useReport } from "./monitor/common";
+import { PageFindings, type AdviceProps } from "./advisor/PageFindings";
 
 /** A sample as Prometheus writes it: NaN, +Inf and -Inf come as `special` with a null value. */
 export function sampleText(s: Sample | undefined, unit: string): string {
@@ -351,8 +352,19 @@ const CLUSTER_PAGE: PerProfileKind = {
 };
 
 /** The Cluster page: a profile's Prometheus panels and its Kubernetes usage, HPAs and Deployments. */
-export function ClusterPage({ profile }: { profile?: string }) {
-  return <PerProfilePage kind={CLUSTER_PAGE} preferred={profile} render={(p, picker) => <ClusterForProfile profile={p} picker={picker} />} />;
+export function ClusterPage({ profile, advice, onOpenAdvisor }: { profile?: string } & AdviceProps) {
+  return (
+    <PerProfilePage
+      kind={CLUSTER_PAGE}
+      preferred={profile}
+      render={(p, picker) => (
+        <>
+          <PageFindings system="cluster" profile={p} advice={advice} onOpenAdvisor={onOpenAdvisor} />
+          <ClusterForProfile profile={p} picker={picker} />
+        </>
+      )}
+    />
+  );
 }
 
 function ClusterForProfile({ profile, picker }: { profile: string; picker: ReactNode }) {

@@ -19,6 +19,7 @@ import {
 } from "./monitor/common";
 import { AlertsPanel, ChartsPanel, type ChartDef } from "./monitor/Charts";
 import { ExplainPanel } from "./monitor/PlanTree";
+import { PageFindings, type AdviceProps } from "./advisor/PageFindings";
 
 export const POSTGRES_CHARTS: ChartDef[] = [
   { id: "connections", title: "Connections vs max_connections", metrics: ["connections", "max_connections"] },
@@ -439,8 +440,19 @@ export function DatabaseView({ r, profile }: { r: DbReport; profile: string }) {
 const DATABASE_PAGE: PerProfileKind = { service: "postgres", testid: "database-page", prefix: "db", label: "PostgreSQL", flag: "postgres" };
 
 /** The Database page: one PostgreSQL database in depth (`db_report`, `explain`), with history and alerts. */
-export function DatabasePage({ profile }: { profile?: string }) {
-  return <PerProfilePage kind={DATABASE_PAGE} preferred={profile} render={(p, picker) => <DatabaseForProfile profile={p} picker={picker} />} />;
+export function DatabasePage({ profile, advice, onOpenAdvisor }: { profile?: string } & AdviceProps) {
+  return (
+    <PerProfilePage
+      kind={DATABASE_PAGE}
+      preferred={profile}
+      render={(p, picker) => (
+        <>
+          <PageFindings system="database" profile={p} advice={advice} onOpenAdvisor={onOpenAdvisor} />
+          <DatabaseForProfile profile={p} picker={picker} />
+        </>
+      )}
+    />
+  );
 }
 
 function DatabaseForProfile({ profile, picker }: { profile: string; picker: ReactNode }) {

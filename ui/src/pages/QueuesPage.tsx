@@ -7,6 +7,7 @@ import { call } from "../platform";
 import { pct } from "../format";
 import { ErrorBox } from "./Overview";
 import { Expandable, Problem, PerProfilePage, type PerProfileKind, RefreshBar, num, perSec, secs, useAutoRefresh, useReport } from "./monitor/common";
+import { PageFindings, type AdviceProps } from "./advisor/PageFindings";
 
 /**
  * The queues a finding names: they hold messages no live worker consumes (the core decides:
@@ -236,8 +237,19 @@ export function QueuesView({ r }: { r: QueuesReport }) {
 const QUEUES_PAGE: PerProfileKind = { service: "celery_broker", testid: "queues-page", prefix: "queues", label: "Celery broker", flag: "celery-broker" };
 
 /** The Queues page: a Celery broker's queues, in-flight messages and workers (`queues_report`). */
-export function QueuesPage({ profile }: { profile?: string }) {
-  return <PerProfilePage kind={QUEUES_PAGE} preferred={profile} render={(p, picker) => <QueuesForProfile profile={p} picker={picker} />} />;
+export function QueuesPage({ profile, advice, onOpenAdvisor }: { profile?: string } & AdviceProps) {
+  return (
+    <PerProfilePage
+      kind={QUEUES_PAGE}
+      preferred={profile}
+      render={(p, picker) => (
+        <>
+          <PageFindings system="queues" profile={p} advice={advice} onOpenAdvisor={onOpenAdvisor} />
+          <QueuesForProfile profile={p} picker={picker} />
+        </>
+      )}
+    />
+  );
 }
 
 function QueuesForProfile({ profile, picker }: { profile: string; picker: ReactNode }) {

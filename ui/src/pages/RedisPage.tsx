@@ -19,6 +19,7 @@ import {
   useReport,
 } from "./monitor/common";
 import { AlertsPanel, ChartsPanel, type ChartDef } from "./monitor/Charts";
+import { PageFindings, type AdviceProps } from "./advisor/PageFindings";
 
 export const REDIS_CHARTS: ChartDef[] = [
   { id: "hit_rate", title: "Hit rate", metrics: ["hit_rate"] },
@@ -389,8 +390,19 @@ export function RedisView({ r }: { r: RedisReport }) {
 const REDIS_PAGE: PerProfileKind = { service: "redis", testid: "redis-page", prefix: "redis", label: "Redis", flag: "redis" };
 
 /** The Redis page: one server in depth (`redis_report`), with its history and alerts. */
-export function RedisPage({ profile }: { profile?: string }) {
-  return <PerProfilePage kind={REDIS_PAGE} preferred={profile} render={(p, picker) => <RedisForProfile profile={p} picker={picker} />} />;
+export function RedisPage({ profile, advice, onOpenAdvisor }: { profile?: string } & AdviceProps) {
+  return (
+    <PerProfilePage
+      kind={REDIS_PAGE}
+      preferred={profile}
+      render={(p, picker) => (
+        <>
+          <PageFindings system="redis" profile={p} advice={advice} onOpenAdvisor={onOpenAdvisor} />
+          <RedisForProfile profile={p} picker={picker} />
+        </>
+      )}
+    />
+  );
 }
 
 function RedisForProfile({ profile, picker }: { profile: string; picker: ReactNode }) {
