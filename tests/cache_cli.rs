@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::Cli;
+use common::{serve, Cli};
+use serde_json::{json, Value};
 
 #[test]
 fn store_lookup_stats_invalidate() {
@@ -82,4 +83,138 @@ fn lookup_prints_control_characters_escaped() {
     // JSON keeps the answer as it was stored (serde escapes it).
     let hit = cli.json(&["cache", "lookup", "What is the refund policy?", "--user", "alice", "--json"]);
     assert_eq!(hit["response"], hostile);
+}
+
+/// `action preview` then `action apply` with its token, on the embedded profile.
+fn apply_action(cli: &Cli, action: &str, params: &[&str]) -> Value {
+    let mut args = vec!["action", "preview", action, "--profile", "embedded", "--json"];
+    for p in params {
+        args.extend(["--param", p]);
+    }
+    let preview = cli.json(&args);
+    args[1] = "apply";
+    let token = preview["confirm_token"].as_str().unwrap().to_string();
+    args.extend(["--confirm", &token]);
+    cli.json(&args)
+}
+
+#[test]
+fn cache_settings_tuned_from_findings_and_rolled_back() {
+    let cli = Cli::new();
+    // A threshold set far too loose, as a person might.
+    let entry = apply_action(&cli, "cache.set_settings", &["similarity_threshold=0.6"]);
+    assert_eq!(entry["outcome"], "applied", "{entry:#}");
+    assert_eq!(entry["changes"][0]["name"], "similarity_threshold of the cache defaults");
+    assert_eq!(
+        (entry["changes"][0]["before"].clone(), entry["changes"][0]["after"].clone()),
+        ("0.8".into(), "0.6".into())
+    );
+    assert_eq!(cli.json(&["cache", "stats", "--json"])["defaults"]["similarity_threshold"], 0.6);
+
+    // The advisor flags it and its fix puts the default back; applied, then rolled back.
+    let report = cli.json(&["advise", "--profile", "embedded", "--json"]);
+    let finding = report["findings"].as_array().unwrap().iter().find(|f| f["id"] == "cache.threshold_range").cloned();
+    let finding = finding.unwrap_or_else(|| panic!("no threshold finding in {report:#}"));
+    assert_eq!(finding["severity"], "critical");
+    assert_eq!(finding["fix"]["action"], "cache.set_settings");
+    assert_eq!(finding["fix"]["params"]["similarity_threshold"], "0.8");
+    let preview = cli.json(&["apply", "cache.threshold_range", "--profile", "embedded", "--dry-run", "--json"]);
+    assert!(preview["statements"][0].as_str().unwrap().starts_with("cache_set_settings {"), "{preview:#}");
+    assert!(preview["notes"].to_string().contains("holds across restarts"), "{preview:#}");
+    let fixed = cli.json(&["apply", "cache.threshold_range", "--profile", "embedded", "--yes", "--json"]);
+    assert_eq!(fixed["outcome"], "applied", "{fixed:#}");
+    assert_eq!(cli.json(&["cache", "stats", "--json"])["defaults"]["similarity_threshold"], 0.8);
+    let undone = cli.json(&["rollback", fixed["id"].as_str().unwrap(), "--yes", "--json"]);
+    assert_eq!(undone["outcome"], "applied", "{undone:#}");
+    assert_eq!(cli.json(&["cache", "stats", "--json"])["defaults"]["similarity_threshold"], 0.6);
+    let undone = cli.json(&["rollback", entry["id"].as_str().unwrap(), "--yes", "--json"]);
+    assert_eq!(undone["outcome"], "applied", "{undone:#}");
+    assert_eq!(cli.json(&["cache", "stats", "--json"])["defaults"]["similarity_threshold"], 0.8);
+
+    // A namespace capped at 2 entries evicts; the finding's fix raises its cap, for it alone.
+    // Eviction counters live in the running engine, so this part talks to one `serve` process.
+    let served = serve(&cli);
+    let ok = |(status, answer): (u16, Value)| -> Value {
+        assert_eq!(status, 200, "{answer:#}");
+        answer
+    };
+    let store = |q: &str, a: &str| {
+        ok(served.call("cache_store", json!({"scope": {"user": "carol"}, "query": q, "response": a})));
+    };
+    store("How many orders shipped in March?", "1,204");
+    let ns = ok(served.call("cache_stats", json!({})))["namespaces"][0]["id"].as_str().unwrap().to_string();
+    let action = |action: &str, params: Value| -> Value {
+        let req = json!({"profile": "embedded", "action": action, "params": params});
+        let preview = ok(served.call("action_preview", req.clone()));
+        let mut req = req;
+        req["confirm"] = preview["confirm_token"].clone();
+        ok(served.call("action_apply", req))
+    };
+    let capped = action("cache.set_settings", json!({"namespace": ns, "max_entries": "2"}));
+    assert_eq!(capped["outcome"], "applied", "{capped:#}");
+    for (q, a) in [
+        ("Which region had the most returns last quarter?", "North"),
+        ("What is the average basket size on weekends?", "3.4 items"),
+        ("List the suppliers with late deliveries in 2024", "Acme, Borealis"),
+        ("How long does a refund take to process?", "5 days"),
+    ] {
+        store(q, a);
+    }
+    let namespace = |stats: &Value| {
+        stats["namespaces"].as_array().unwrap().iter().find(|n| n["id"] == ns.as_str()).unwrap().clone()
+    };
+    let n = namespace(&ok(served.call("cache_stats", json!({}))));
+    assert_eq!((n["entries"].clone(), n["evictions"].clone()), (2.into(), 3.into()), "{n:#}");
+    let report = ok(served.call("advise", json!({"profile": "embedded"})));
+    let id = format!("cache.early_evictions:{ns}");
+    let finding = report["findings"].as_array().unwrap().iter().find(|f| f["id"] == id.as_str()).cloned();
+    let finding = finding.unwrap_or_else(|| panic!("no {id} in {report:#}"));
+    assert_eq!(finding["fix"]["params"]["max_entries"], "100", "(2 + 3 evicted) in whole hundreds: {finding:#}");
+    let raised = action("cache.set_settings", finding["fix"]["params"].clone());
+    assert_eq!(raised["outcome"], "applied", "{raised:#}");
+    assert_eq!(raised["changes"][0]["name"], format!("max_entries of namespace {ns}"));
+    assert_eq!(
+        (raised["changes"][0]["before"].clone(), raised["changes"][0]["after"].clone()),
+        ("2".into(), "100".into())
+    );
+    let stats = ok(served.call("cache_stats", json!({})));
+    assert_eq!(namespace(&stats)["settings"]["max_entries"], 100);
+    assert_eq!(stats["defaults"]["max_entries"], 10_000, "the defaults are untouched");
+    let audit_id = raised["id"].as_str().unwrap();
+    let back = ok(served.call("action_preview", json!({"profile": "embedded", "action": "", "rollback_of": audit_id})));
+    let undone = ok(served.call(
+        "action_rollback",
+        json!({"profile": "embedded", "audit_id": audit_id, "confirm": back["confirm_token"]}),
+    ));
+    assert_eq!(undone["outcome"], "applied", "{undone:#}");
+    assert_eq!(namespace(&ok(served.call("cache_stats", json!({}))))["settings"]["max_entries"], 2);
+    drop(served);
+
+    // Bad values and a profile that does not hold the cache: refused with the reason, nothing run.
+    let out = cli.run(&[
+        "action",
+        "preview",
+        "cache.set_settings",
+        "--profile",
+        "embedded",
+        "--param",
+        "similarity_threshold=0.2",
+        "--json",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("from 0.5 to 1"), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = cli.run(&["profile", "add", "elsewhere", "--redis", "redis://127.0.0.1:1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli.run(&[
+        "action",
+        "preview",
+        "cache.set_settings",
+        "--profile",
+        "elsewhere",
+        "--param",
+        "max_entries=5",
+        "--json",
+    ]);
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("does not hold this app's semantic cache"), "{err}");
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{test_secret, Cli};
+use common::{serve, test_secret, Cli};
 use serde_json::{json, Value};
 use simba_testkit::{free_port, HttpService, PostgresServer, RedisServer};
 use std::process::Command;
@@ -45,54 +45,6 @@ fn prom_value(cli: &Cli, url: &str, expr: &str) -> Option<f64> {
 
 fn exporter_value(exporter: &HttpService, series: &str) -> f64 {
     exporter.metric(series).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// `simba-tuner serve` on a free port, for the HTTP route the desktop app's commands share; killed on drop.
-struct Served(std::process::Child, String, String);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(cli: &Cli) -> Served {
-    use std::io::BufRead;
-    let mut child = cli
-        .command()
-        .args(["serve", "--port", "0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
-    // "Simba Tuner is serving on http://127.0.0.1:PORT/?token=TOKEN"
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).unwrap_or_else(|| panic!("{line:?}"));
-    let (base, token) = url.split_once("/?token=").unwrap();
-    Served(child, base.trim_start_matches("http://").to_string(), token.to_string())
-}
-
-/// POST /api/call/COMMAND with a JSON body: the status and the JSON answer.
-fn call(served: &Served, command: &str, args: Value) -> (u16, Value) {
-    use std::io::{Read, Write};
-    let body = args.to_string();
-    let mut s = std::net::TcpStream::connect(&served.1).unwrap();
-    write!(
-        s,
-        "POST /api/call/{command} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        served.1,
-        served.2,
-        body.len()
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let status = raw.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let json = raw.split_once("\r\n\r\n").and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
-    (status, json)
 }
 
 #[test]
@@ -269,10 +221,10 @@ fn prometheus_queries_against_real_exporters() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no panel 'nope'"));
     // The same over the HTTP route the desktop app's commands share.
     let served = serve(&cli);
-    let (status, answer) = call(&served, "prom_query", json!({"profile": "mon", "expr": "pg_up"}));
+    let (status, answer) = served.call("prom_query", json!({"profile": "mon", "expr": "pg_up"}));
     assert_eq!(status, 200, "{answer}");
     assert_eq!(only_sample(&answer).0, json!(1.0));
-    let (status, answer) = call(&served, "prom_query", json!({"profile": "mon", "expr": "rate(up[5m]"}));
+    let (status, answer) = served.call("prom_query", json!({"profile": "mon", "expr": "rate(up[5m]"}));
     assert_eq!((status, answer["code"].clone()), (400, json!("invalid_input")), "{answer}");
     drop(served);
     let reset = cli.json(&["prom", "panels", "--profile", "mon", "--reset", "--json"]);
@@ -898,10 +850,10 @@ fn kubernetes_usage_hpas_and_deployments_from_the_official_shapes() {
     let kube_dir = tempfile::tempdir().unwrap();
     let kubeconfig = kube_dir.path().join("config");
     let served = serve(&cli);
-    let (status, answer) = call(&served, "k8s_hpas", json!({"profile": "cluster", "namespace": "simba"}));
+    let (status, answer) = served.call("k8s_hpas", json!({"profile": "cluster", "namespace": "simba"}));
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["hpas"][0]["pinned_at_max"], true);
-    let (status, answer) = call(&served, "k8s_pods", json!({"namespace": "simba"}));
+    let (status, answer) = served.call("k8s_pods", json!({"namespace": "simba"}));
     assert_eq!(status, 400, "without a profile nor kubeconfig: true, no cluster is asked: {answer}");
     drop(served);
     std::fs::write(

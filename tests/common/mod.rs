@@ -142,6 +142,34 @@ impl Drop for Served {
     }
 }
 
+impl Served {
+    /// POST /api/call/COMMAND with a JSON body: the status and the JSON answer (a blocking client,
+    /// for tests without a runtime).
+    #[allow(dead_code)]
+    pub fn call(&self, command: &str, args: serde_json::Value) -> (u16, serde_json::Value) {
+        use std::io::{Read, Write};
+        let host = self.base.trim_start_matches("http://");
+        let body = args.to_string();
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            s,
+            "POST /api/call/{command} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.token,
+            body.len()
+        )
+        .unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).unwrap();
+        let status = raw.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        let json = raw
+            .split_once("\r\n\r\n")
+            .and_then(|(_, b)| serde_json::from_str(b).ok())
+            .unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+}
+
 pub fn serve(cli: &Cli) -> Served {
     serve_with(cli, &[])
 }

@@ -9,7 +9,7 @@ export type ActionRequest = {
  */
 profile: string, 
 /**
- * An action id (`redis.config_set`, `pg.alter_system`, `pg.create_vector_index`, `pg.drop_index`).
+ * An action id (see `ACTIONS`: `redis.config_set`, `pg.alter_system`, `cache.set_settings`, …).
  */
 action: string, params: { [key in string]?: string }, 
 /**

@@ -3,7 +3,7 @@
 //! `advisor::actions`.
 
 use super::Service;
-use crate::advisor::actions::{self, ActionPreview};
+use crate::advisor::actions::{self, ActionPreview, Scope};
 use crate::advisor::audit::{AuditEntry, AuditLog};
 use crate::advisor::rules::{redis_roles, Inputs};
 use crate::advisor::{evaluate, AdviceReport, Thresholds};
@@ -95,12 +95,7 @@ impl Service {
             ),
             None => (None, None),
         };
-        // The engine's cache belongs to the profile whose server stores it (or to `embedded`).
-        let owns_cache = match &self.inner.store_profile {
-            Some(name) => *name == profile.name,
-            None => profile.name == crate::profiles::EMBEDDED,
-        };
-        let cache = if owns_cache {
+        let cache = if self.owns_cache(profile) {
             match self.cache_stats().await {
                 Ok(s) => Some(s),
                 Err(e) => {
@@ -146,7 +141,7 @@ impl Service {
 pub struct ActionRequest {
     /// The profile whose server the action changes (read-only profiles refuse apply).
     pub profile: String,
-    /// An action id (`redis.config_set`, `pg.alter_system`, `pg.create_vector_index`, `pg.drop_index`).
+    /// An action id (see `ACTIONS`: `redis.config_set`, `pg.alter_system`, `cache.set_settings`, …).
     #[serde(default)]
     pub action: String,
     #[serde(default)]
@@ -181,11 +176,32 @@ impl Service {
         AuditLog::default_location()
     }
 
+    /// The engine's cache belongs to the profile whose server stores it (or to `embedded`).
+    fn owns_cache(&self, profile: &ResolvedProfile) -> bool {
+        match &self.inner.store_profile {
+            Some(name) => *name == profile.name,
+            None => profile.name == crate::profiles::EMBEDDED,
+        }
+    }
+
+    /// What `action` may act on for `profile`: the engine's cache is opened only for a cache action.
+    async fn action_scope<'a>(&self, profile: &'a ResolvedProfile, action: &str) -> ApiResult<Scope<'a>> {
+        let cache = if action.starts_with("cache.") && self.owns_cache(profile) {
+            Some(self.engine().cache().await?)
+        } else {
+            None
+        };
+        Ok(Scope { profile, cache })
+    }
+
     pub async fn action_preview(&self, req: ActionRequest) -> ApiResult<ActionPreview> {
         let profile = self.resolve_profile(&req.profile)?;
         match &req.rollback_of {
-            Some(id) => actions::preview_rollback(&profile, &self.audit().find(id)?).await,
-            None => actions::preview(&profile, &req.action, &req.params).await,
+            Some(id) => {
+                let entry = self.audit().find(id)?;
+                actions::preview_rollback(&self.action_scope(&profile, &entry.action).await?, &entry).await
+            }
+            None => actions::preview(&self.action_scope(&profile, &req.action).await?, &req.action, &req.params).await,
         }
     }
 
@@ -199,7 +215,8 @@ impl Service {
         if req.rollback_of.is_some() {
             return Err(ApiError::invalid("to roll back, use action_rollback with the audit entry's id"));
         }
-        actions::apply(&profile, &req.action, &req.params, confirm, &self.audit()).await
+        let scope = self.action_scope(&profile, &req.action).await?;
+        actions::apply(&scope, &req.action, &req.params, confirm, &self.audit()).await
     }
 
     pub async fn action_rollback(&self, req: RollbackRequest) -> ApiResult<AuditEntry> {
@@ -207,7 +224,7 @@ impl Service {
         self.ensure_writable(&profile)?;
         let audit = self.audit();
         let entry = audit.find(&req.audit_id)?;
-        actions::rollback(&profile, &entry, &req.confirm, &audit).await
+        actions::rollback(&self.action_scope(&profile, &entry.action).await?, &entry, &req.confirm, &audit).await
     }
 
     /// The action that fixes a finding of a fresh `advise`, as a request to preview (the finding's

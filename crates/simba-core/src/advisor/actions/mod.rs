@@ -7,18 +7,39 @@
 //! value changed since the preview is refused. Every apply reads the values back and appends an
 //! audit entry; a rollback is a plan built from that entry (previewed and confirmed the same way).
 
+mod cache;
 mod celery;
 mod kubernetes;
 mod postgres;
 mod redis;
 
 use super::audit::{AuditEntry, AuditLog, Outcome, ValueChange};
+use crate::engine::cache::SemanticCache;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::profiles::{Endpoint, ResolvedProfile, Service as Svc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use ts_rs::TS;
+
+/// What an action acts on: the profile's servers, and this app's semantic cache when the profile
+/// owns it (the engine stores it on that profile's server, or it is the embedded profile).
+pub struct Scope<'a> {
+    pub profile: &'a ResolvedProfile,
+    pub cache: Option<Arc<SemanticCache>>,
+}
+
+impl Scope<'_> {
+    fn cache(&self) -> ApiResult<&SemanticCache> {
+        self.cache.as_deref().ok_or_else(|| {
+            ApiError::invalid(format!(
+                "profile '{}' does not hold this app's semantic cache: run cache actions on the profile that stores                  it (see `simba-tuner status`), or on 'embedded'",
+                self.profile.name
+            ))
+        })
+    }
+}
 
 /// The actions a person may ask for by id (rollbacks may also recreate a dropped index).
 pub const ACTIONS: &[(&str, &str)] = &[
@@ -45,6 +66,11 @@ pub const ACTIONS: &[(&str, &str)] = &[
     (
         "k8s.scale",
         "merge patch of a Deployment's replicas, server-side dry run first (params: namespace, name, replicas)",
+    ),
+    (
+        "cache.set_settings",
+        "the semantic cache's similarity_threshold, ttl_seconds or max_entries, for the defaults or one namespace \
+         (params: any of those; namespace: a namespace id, default the defaults)",
     ),
 ];
 
@@ -123,6 +149,12 @@ pub(crate) enum Plan {
         namespace: String,
         name: String,
         replicas: u32,
+    },
+    CacheSetSettings {
+        /// None: the defaults.
+        namespace: Option<String>,
+        /// Field (one of `cache::FIELDS`) → its new value, validated.
+        set: BTreeMap<String, String>,
     },
 }
 
@@ -235,6 +267,20 @@ impl Plan {
                     })?,
                 }
             }
+            "cache.set_settings" => {
+                let mut set = BTreeMap::new();
+                for (key, value) in params.iter().filter(|(k, _)| k.as_str() != "namespace") {
+                    set.insert(key.clone(), cache::validate_value(key, value)?);
+                }
+                if set.is_empty() {
+                    return Err(ApiError::invalid(format!(
+                        "cache.set_settings needs at least one of {} (--param max_entries=20000)",
+                        cache::FIELDS.join(", ")
+                    )));
+                }
+                let namespace = params.get("namespace").map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+                Plan::CacheSetSettings { namespace, set }
+            }
             other => {
                 let known: Vec<&str> = ACTIONS.iter().map(|(id, _)| *id).collect();
                 return Err(ApiError::invalid(format!("unknown action '{other}'; known: {}", known.join(", "))));
@@ -262,6 +308,7 @@ impl Plan {
             Plan::K8sPatchHpa { namespace, name, .. } | Plan::K8sScale { namespace, name, .. } => {
                 kubernetes::validate_object(namespace, name)
             }
+            Plan::CacheSetSettings { .. } => Ok(()),
         }
     }
 
@@ -274,6 +321,10 @@ impl Plan {
             Plan::K8sPatchHpa { .. } | Plan::K8sScale { .. } => Svc::Kubernetes,
             _ => Svc::Postgres,
         }
+    }
+
+    fn on_cache(&self) -> bool {
+        matches!(self, Plan::CacheSetSettings { .. })
     }
 }
 
@@ -322,7 +373,20 @@ fn redis_is_broker(profile: &ResolvedProfile) -> bool {
     }
 }
 
-async fn prepare(profile: &ResolvedProfile, plan: &Plan) -> ApiResult<Prepared> {
+/// Where the plan acts, as the preview and the audit log name it (passwords redacted).
+fn target_of(scope: &Scope<'_>, plan: &Plan) -> ApiResult<String> {
+    if plan.on_cache() {
+        scope.cache()?;
+        return Ok(format!("semantic cache of this app (profile '{}')", scope.profile.name));
+    }
+    Ok(endpoint_for(scope.profile, plan)?.display.clone())
+}
+
+async fn prepare(scope: &Scope<'_>, plan: &Plan) -> ApiResult<Prepared> {
+    if plan.on_cache() {
+        return cache::prepare(scope.cache()?, plan);
+    }
+    let profile = scope.profile;
     let endpoint = endpoint_for(profile, plan)?;
     match plan {
         Plan::RedisConfigSet { name, value } => redis::prepare(endpoint, name, value, redis_is_broker(profile)).await,
@@ -343,19 +407,19 @@ fn token(profile: &str, action: &str, params: &BTreeMap<String, String>, p: &Pre
 }
 
 async fn preview_plan(
-    profile: &ResolvedProfile,
+    scope: &Scope<'_>,
     action: &str,
     params: &BTreeMap<String, String>,
     plan: &Plan,
     rollback_of: Option<String>,
 ) -> ApiResult<ActionPreview> {
-    let prepared = prepare(profile, plan).await?;
-    let endpoint = endpoint_for(profile, plan)?;
+    let prepared = prepare(scope, plan).await?;
+    let profile = scope.profile;
     Ok(ActionPreview {
         profile: profile.name.clone(),
         action: action.into(),
         params: params.clone(),
-        target: endpoint.display.clone(),
+        target: target_of(scope, plan)?,
         confirm_token: token(&profile.name, action, params, &prepared),
         statements: prepared.statements,
         changes: prepared.changes,
@@ -365,13 +429,9 @@ async fn preview_plan(
 }
 
 /// Shows what `action` with `params` would run on `profile`'s server, with live before values.
-pub async fn preview(
-    profile: &ResolvedProfile,
-    action: &str,
-    params: &BTreeMap<String, String>,
-) -> ApiResult<ActionPreview> {
+pub async fn preview(scope: &Scope<'_>, action: &str, params: &BTreeMap<String, String>) -> ApiResult<ActionPreview> {
     let plan = Plan::parse(action, params, Origin::Person)?;
-    preview_plan(profile, action, params, &plan, None).await
+    preview_plan(scope, action, params, &plan, None).await
 }
 
 /// The plan that undoes `entry`, refused when the value was changed since the entry was applied.
@@ -443,6 +503,13 @@ fn rollback_plan(entry: &AuditEntry) -> ApiResult<(String, BTreeMap<String, Stri
             out.extend(kubernetes::rollback_params(&entry.changes));
             entry.action.clone()
         }
+        "cache.set_settings" => {
+            if let Some(ns) = p.get("namespace") {
+                out.insert("namespace".to_string(), ns.clone());
+            }
+            out.extend(cache::rollback_params(&entry.changes));
+            entry.action.clone()
+        }
         other => return Err(ApiError::invalid(format!("audit entry {} ({other}) cannot be rolled back", entry.id))),
     };
     Ok((action, out))
@@ -466,7 +533,8 @@ fn check_unchanged_since(entry: &AuditEntry, preview: &ActionPreview) -> ApiResu
 }
 
 /// Shows what rolling back `entry` would run.
-pub async fn preview_rollback(profile: &ResolvedProfile, entry: &AuditEntry) -> ApiResult<ActionPreview> {
+pub async fn preview_rollback(scope: &Scope<'_>, entry: &AuditEntry) -> ApiResult<ActionPreview> {
+    let profile = scope.profile;
     if entry.profile != profile.name {
         return Err(ApiError::invalid(format!(
             "audit entry {} belongs to profile '{}', not '{}'",
@@ -475,38 +543,33 @@ pub async fn preview_rollback(profile: &ResolvedProfile, entry: &AuditEntry) -> 
     }
     let (action, params) = rollback_plan(entry)?;
     let plan = Plan::parse(&action, &params, Origin::Rollback)?;
-    let preview = preview_plan(profile, &action, &params, &plan, Some(entry.id.clone())).await?;
+    let preview = preview_plan(scope, &action, &params, &plan, Some(entry.id.clone())).await?;
     check_unchanged_since(entry, &preview)?;
     Ok(preview)
 }
 
 /// Runs a previewed action when `confirm` is still its token; reads back and audits.
 pub async fn apply(
-    profile: &ResolvedProfile,
+    scope: &Scope<'_>,
     action: &str,
     params: &BTreeMap<String, String>,
     confirm: &str,
     audit: &AuditLog,
 ) -> ApiResult<AuditEntry> {
     let plan = Plan::parse(action, params, Origin::Person)?;
-    let preview = preview_plan(profile, action, params, &plan, None).await?;
-    run_confirmed(profile, &plan, preview, confirm, audit).await
+    let preview = preview_plan(scope, action, params, &plan, None).await?;
+    run_confirmed(scope, &plan, preview, confirm, audit).await
 }
 
 /// Rolls `entry` back when `confirm` is still the token of its rollback preview.
-pub async fn rollback(
-    profile: &ResolvedProfile,
-    entry: &AuditEntry,
-    confirm: &str,
-    audit: &AuditLog,
-) -> ApiResult<AuditEntry> {
-    let preview = preview_rollback(profile, entry).await?;
+pub async fn rollback(scope: &Scope<'_>, entry: &AuditEntry, confirm: &str, audit: &AuditLog) -> ApiResult<AuditEntry> {
+    let preview = preview_rollback(scope, entry).await?;
     let plan = Plan::parse(&preview.action, &preview.params, Origin::Rollback)?;
-    run_confirmed(profile, &plan, preview, confirm, audit).await
+    run_confirmed(scope, &plan, preview, confirm, audit).await
 }
 
 async fn run_confirmed(
-    profile: &ResolvedProfile,
+    scope: &Scope<'_>,
     plan: &Plan,
     preview: ActionPreview,
     confirm: &str,
@@ -522,14 +585,11 @@ async fn run_confirmed(
             ),
         ));
     }
-    let endpoint = endpoint_for(profile, plan)?;
+    let profile = scope.profile;
     let ran = match plan {
-        Plan::RedisConfigSet { name, value } => redis::run(endpoint, name, value, &preview.changes).await,
-        Plan::CeleryRateLimit { .. } | Plan::CeleryPoolResize { .. } | Plan::CeleryConsumer { .. } => {
-            celery::run(endpoint, plan, &preview.changes).await
-        }
+        Plan::CacheSetSettings { .. } => cache::run(scope.cache()?, plan, &preview.changes).await,
         Plan::K8sPatchHpa { .. } | Plan::K8sScale { .. } => kubernetes::run(profile, plan, &preview.changes).await,
-        _ => postgres::run(endpoint, plan, &preview.changes).await,
+        _ => run_on_endpoint(endpoint_for(profile, plan)?, plan, &preview.changes).await,
     };
     let entry = AuditEntry {
         id: AuditLog::new_id(),
@@ -547,6 +607,17 @@ async fn run_confirmed(
     };
     audit.append(&entry)?;
     Ok(entry)
+}
+
+/// Runs a plan on the server its endpoint names.
+async fn run_on_endpoint(endpoint: &Endpoint, plan: &Plan, changes: &[ValueChange]) -> Ran {
+    match plan {
+        Plan::RedisConfigSet { name, value } => redis::run(endpoint, name, value, changes).await,
+        Plan::CeleryRateLimit { .. } | Plan::CeleryPoolResize { .. } | Plan::CeleryConsumer { .. } => {
+            celery::run(endpoint, plan, changes).await
+        }
+        _ => postgres::run(endpoint, plan, changes).await,
+    }
 }
 
 #[cfg(test)]

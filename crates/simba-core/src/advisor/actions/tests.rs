@@ -5,6 +5,11 @@ use super::*;
 use crate::profiles::{ResolvedProfile, Service as Svc};
 use simba_testkit::{PostgresServer, RedisServer};
 
+/// The profile's servers only (no semantic cache).
+fn at(profile: &ResolvedProfile) -> Scope<'_> {
+    Scope { profile, cache: None }
+}
+
 fn params(p: &[(&str, &str)]) -> BTreeMap<String, String> {
     p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
@@ -34,7 +39,7 @@ async fn redis_config_set_previews_applies_audits_and_rolls_back() {
     let audit = audit_in(&dir);
     let p = params(&[("name", "maxmemory"), ("value", "64mb")]);
 
-    let preview = preview(&profile, "redis.config_set", &p).await.unwrap();
+    let preview = preview(&at(&profile), "redis.config_set", &p).await.unwrap();
     assert_eq!(preview.statements, ["CONFIG SET maxmemory 67108864"]);
     assert_eq!(
         preview.changes,
@@ -44,11 +49,11 @@ async fn redis_config_set_previews_applies_audits_and_rolls_back() {
     assert_eq!(config_get(&server.url(), "maxmemory").await, "0", "a preview changes nothing");
 
     // A wrong token runs nothing.
-    let err = apply(&profile, "redis.config_set", &p, "0000", &audit).await.unwrap_err();
+    let err = apply(&at(&profile), "redis.config_set", &p, "0000", &audit).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict);
     assert_eq!(config_get(&server.url(), "maxmemory").await, "0");
 
-    let entry = apply(&profile, "redis.config_set", &p, &preview.confirm_token, &audit).await.unwrap();
+    let entry = apply(&at(&profile), "redis.config_set", &p, &preview.confirm_token, &audit).await.unwrap();
     assert_eq!(entry.outcome, Outcome::Applied);
     assert_eq!(config_get(&server.url(), "maxmemory").await, "67108864");
     assert_eq!((entry.changes[0].before.as_str(), entry.changes[0].after.as_str()), ("0", "67108864"));
@@ -63,18 +68,18 @@ async fn redis_config_set_previews_applies_audits_and_rolls_back() {
     assert!(!text.contains("audit-pw-7f3a") && text.contains(&profile.endpoints[0].display), "{text}");
 
     // The same token again is stale now: the before value changed.
-    let err = apply(&profile, "redis.config_set", &p, &preview.confirm_token, &audit).await.unwrap_err();
+    let err = apply(&at(&profile), "redis.config_set", &p, &preview.confirm_token, &audit).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict, "{}", err.message);
 
-    let back = preview_rollback(&profile, &entry).await.unwrap();
+    let back = preview_rollback(&at(&profile), &entry).await.unwrap();
     assert_eq!(back.statements, ["CONFIG SET maxmemory 0"]);
-    let undone = rollback(&profile, &entry, &back.confirm_token, &audit).await.unwrap();
+    let undone = rollback(&at(&profile), &entry, &back.confirm_token, &audit).await.unwrap();
     assert_eq!(undone.rollback_of.as_deref(), Some(entry.id.as_str()));
     assert_eq!(config_get(&server.url(), "maxmemory").await, "0");
     let listed = audit.list().unwrap();
     assert_eq!(listed[0].rolled_back_by.as_deref(), Some(undone.id.as_str()));
     // Rolled back once is enough.
-    assert!(preview_rollback(&profile, &listed[0]).await.is_err());
+    assert!(preview_rollback(&at(&profile), &listed[0]).await.is_err());
 }
 
 #[tokio::test]
@@ -84,19 +89,19 @@ async fn a_change_made_since_the_preview_or_since_the_apply_is_never_overwritten
     let dir = tempfile::tempdir().unwrap();
     let audit = audit_in(&dir);
     let p = params(&[("name", "timeout"), ("value", "300")]);
-    let first = preview(&profile, "redis.config_set", &p).await.unwrap();
+    let first = preview(&at(&profile), "redis.config_set", &p).await.unwrap();
     config_set(&server.url(), "timeout", "42").await; // someone else, meanwhile
-    let err = apply(&profile, "redis.config_set", &p, &first.confirm_token, &audit).await.unwrap_err();
+    let err = apply(&at(&profile), "redis.config_set", &p, &first.confirm_token, &audit).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict);
     assert!(err.message.contains("timeout = 42"), "{}", err.message);
     assert_eq!(config_get(&server.url(), "timeout").await, "42");
     assert!(audit.list().unwrap().is_empty());
 
-    let again = preview(&profile, "redis.config_set", &p).await.unwrap();
-    let entry = apply(&profile, "redis.config_set", &p, &again.confirm_token, &audit).await.unwrap();
+    let again = preview(&at(&profile), "redis.config_set", &p).await.unwrap();
+    let entry = apply(&at(&profile), "redis.config_set", &p, &again.confirm_token, &audit).await.unwrap();
     assert_eq!(config_get(&server.url(), "timeout").await, "300");
     config_set(&server.url(), "timeout", "7").await;
-    let err = preview_rollback(&profile, &entry).await.unwrap_err();
+    let err = preview_rollback(&at(&profile), &entry).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict, "{}", err.message);
     assert_eq!(config_get(&server.url(), "timeout").await, "7");
 }
@@ -108,16 +113,18 @@ async fn traps_are_refused_before_anything_runs() {
     let profile =
         ResolvedProfile::ad_hoc(&[(Svc::Redis, server.url().as_str()), (Svc::CeleryBroker, server.url_db(1).as_str())])
             .unwrap();
-    let err = preview(&profile, "redis.config_set", &params(&[("name", "maxmemory-policy"), ("value", "allkeys-lru")]))
-        .await
-        .unwrap_err();
+    let err =
+        preview(&at(&profile), "redis.config_set", &params(&[("name", "maxmemory-policy"), ("value", "allkeys-lru")]))
+            .await
+            .unwrap_err();
     assert!(err.message.contains("Celery broker"), "{}", err.message);
     // KNOWN-TRAPS #2: more than this machine has.
-    let err = preview(&profile, "redis.config_set", &params(&[("name", "maxmemory"), ("value", "100000gb")]))
+    let err = preview(&at(&profile), "redis.config_set", &params(&[("name", "maxmemory"), ("value", "100000gb")]))
         .await
         .unwrap_err();
     assert!(err.message.contains("memory limit"), "{}", err.message);
-    let err = preview(&profile, "redis.config_set", &params(&[("name", "save"), ("value", "")])).await.unwrap_err();
+    let err =
+        preview(&at(&profile), "redis.config_set", &params(&[("name", "save"), ("value", "")])).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidInput);
     assert_eq!(config_get(&server.url(), "maxmemory-policy").await, "noeviction");
 }
@@ -140,34 +147,35 @@ async fn postgres_alter_system_drop_and_create_index_round_trip() {
 
     // ALTER SYSTEM + reload; KNOWN-TRAPS #5 refused.
     let p = params(&[("name", "log_min_duration_statement"), ("value", "250")]);
-    let pre = preview(&profile, "pg.alter_system", &p).await.unwrap();
+    let pre = preview(&at(&profile), "pg.alter_system", &p).await.unwrap();
     assert!(pre.statements.contains(&"ALTER SYSTEM SET log_min_duration_statement = '250'".to_string()));
     assert!(pre.statements.contains(&"SET statement_timeout = '30s'".to_string()));
     assert_eq!(pre.changes[0].before, "-1");
-    let entry = apply(&profile, "pg.alter_system", &p, &pre.confirm_token, &audit).await.unwrap();
+    let entry = apply(&at(&profile), "pg.alter_system", &p, &pre.confirm_token, &audit).await.unwrap();
     assert_eq!(entry.outcome, Outcome::Applied, "{:?}", entry.message);
     assert_eq!(entry.changes[0].after, "250ms");
     assert!(show("log_min_duration_statement").contains("250ms"));
-    let back = preview_rollback(&profile, &entry).await.unwrap();
-    rollback(&profile, &entry, &back.confirm_token, &audit).await.unwrap();
+    let back = preview_rollback(&at(&profile), &entry).await.unwrap();
+    rollback(&at(&profile), &entry, &back.confirm_token, &audit).await.unwrap();
     assert!(show("log_min_duration_statement").contains("-1"));
-    let pre =
-        preview(&profile, "pg.alter_system", &params(&[("name", "shared_buffers"), ("value", "64MB")])).await.unwrap();
+    let pre = preview(&at(&profile), "pg.alter_system", &params(&[("name", "shared_buffers"), ("value", "64MB")]))
+        .await
+        .unwrap();
     assert!(pre.notes[0].contains("restart"), "{:?}", pre.notes);
 
     // DROP INDEX CONCURRENTLY, then recreated from the recorded definition.
     let p = params(&[("index", "public.events_kind_b")]);
-    let pre = preview(&profile, "pg.drop_index", &p).await.unwrap();
+    let pre = preview(&at(&profile), "pg.drop_index", &p).await.unwrap();
     assert!(pre.statements.contains(&"DROP INDEX CONCURRENTLY public.events_kind_b".to_string()));
     let definition = pre.changes[0].before.clone();
     assert_eq!(definition, "CREATE INDEX events_kind_b ON public.events USING btree (kind)");
-    let dropped = apply(&profile, "pg.drop_index", &p, &pre.confirm_token, &audit).await.unwrap();
+    let dropped = apply(&at(&profile), "pg.drop_index", &p, &pre.confirm_token, &audit).await.unwrap();
     assert_eq!(dropped.outcome, Outcome::Applied, "{:?}", dropped.message);
     let count = |sql: &str| pg.psql(sql).unwrap().trim().to_string();
     assert_eq!(count("SELECT count(*) FROM pg_indexes WHERE indexname = 'events_kind_b'"), "0");
-    let back = preview_rollback(&profile, &dropped).await.unwrap();
+    let back = preview_rollback(&at(&profile), &dropped).await.unwrap();
     assert!(back.statements.last().unwrap().starts_with("CREATE INDEX CONCURRENTLY events_kind_b"));
-    rollback(&profile, &dropped, &back.confirm_token, &audit).await.unwrap();
+    rollback(&at(&profile), &dropped, &back.confirm_token, &audit).await.unwrap();
     assert!(pg
         .psql("SELECT indexdef FROM pg_indexes WHERE indexname = 'events_kind_b'")
         .unwrap()
@@ -175,24 +183,24 @@ async fn postgres_alter_system_drop_and_create_index_round_trip() {
 
     // A unique index is never dropped.
     pg.psql("CREATE UNIQUE INDEX events_id ON events(id)").unwrap();
-    assert!(preview(&profile, "pg.drop_index", &params(&[("index", "events_id")])).await.is_err());
+    assert!(preview(&at(&profile), "pg.drop_index", &params(&[("index", "events_id")])).await.is_err());
 
     // HNSW on a vector column, rolled back by dropping it.
     let p = params(&[("table", "public.docs"), ("column", "embedding"), ("ops", "vector_cosine_ops")]);
-    let pre = preview(&profile, "pg.create_vector_index", &p).await.unwrap();
+    let pre = preview(&at(&profile), "pg.create_vector_index", &p).await.unwrap();
     assert!(pre.statements.iter().any(|s| {
         s == "CREATE INDEX CONCURRENTLY docs_embedding_hnsw_idx ON public.docs USING hnsw (embedding vector_cosine_ops)"
     }));
-    let built = apply(&profile, "pg.create_vector_index", &p, &pre.confirm_token, &audit).await.unwrap();
+    let built = apply(&at(&profile), "pg.create_vector_index", &p, &pre.confirm_token, &audit).await.unwrap();
     assert_eq!(built.outcome, Outcome::Applied, "{:?}", built.message);
     assert!(pg
         .psql("SELECT indexdef FROM pg_indexes WHERE indexname = 'docs_embedding_hnsw_idx'")
         .unwrap()
         .contains("USING hnsw (embedding vector_cosine_ops)"));
-    let err = preview(&profile, "pg.create_vector_index", &p).await.unwrap_err();
+    let err = preview(&at(&profile), "pg.create_vector_index", &p).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict);
-    let back = preview_rollback(&profile, &built).await.unwrap();
-    rollback(&profile, &built, &back.confirm_token, &audit).await.unwrap();
+    let back = preview_rollback(&at(&profile), &built).await.unwrap();
+    rollback(&at(&profile), &built, &back.confirm_token, &audit).await.unwrap();
     assert_eq!(count("SELECT count(*) FROM pg_indexes WHERE indexname = 'docs_embedding_hnsw_idx'"), "0");
     assert_eq!(audit.list().unwrap().len(), 6);
 }

@@ -63,6 +63,9 @@ pub const EARLY_EVICTIONS: Rule = Rule {
             .filter(|n| n.evictions > 0)
             .filter(|n| n.evictions as f64 / (n.evictions + n.entries) as f64 >= limit)
             .map(|n| {
+                // Room for what was pushed out, at most four times the cap, in whole hundreds.
+                let cap = n.settings.max_entries;
+                let raised = (cap + n.evictions).min(cap.saturating_mul(4)).div_ceil(100) * 100;
                 rule.finding(
                     Some(&n.id),
                     Severity::Warning,
@@ -73,7 +76,11 @@ pub const EARLY_EVICTIONS: Rule = Rule {
                         Evidence::new("max_entries", n.settings.max_entries, None),
                     ],
                     "Entries pushed out by the cap before their TTL are answers paid for twice.",
-                    Fix::advice("raise max_entries for this namespace (cache settings) if memory allows"),
+                    Fix::action(
+                        "cache.set_settings",
+                        &[("namespace", &n.id), ("max_entries", &raised.to_string())],
+                        format!("raise max_entries of namespace {} from {cap} to {raised} (if memory allows)", n.id),
+                    ),
                 )
             })
             .collect();
@@ -108,7 +115,19 @@ pub const THRESHOLD_RANGE: Rule = Rule {
             } else {
                 "A strict threshold only matches near-identical text: the cache hardly ever hits."
             },
-            Fix::advice("run `simba-tuner cache eval PAIRS` on labelled pairs and set the threshold it recommends"),
+            {
+                // Into the range at the engine's default when that is inside it, else at the nearest bound;
+                // `cache eval` on labelled pairs finds the best value.
+                let to = crate::engine::cache::types::CacheSettings::default().similarity_threshold.clamp(min as f32, max as f32);
+                Fix::action(
+                    "cache.set_settings",
+                    &[("similarity_threshold", &format!("{to}"))],
+                    format!(
+                        "set similarity_threshold from {th:.2} to {to} (then measure with `simba-tuner cache eval PAIRS` \
+                         on labelled pairs)"
+                    ),
+                )
+            },
         )])
     },
 };

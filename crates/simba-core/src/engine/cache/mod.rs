@@ -255,6 +255,11 @@ impl SemanticCache {
         Partition::new(scope, self.embedder.model_id(), &self.template_version.read())
     }
 
+    /// Whether `namespace_id` has settings of its own (else it follows the defaults).
+    pub fn namespace_has_own_settings(&self, namespace_id: &str) -> bool {
+        self.settings.read().per_namespace.contains_key(namespace_id)
+    }
+
     pub fn settings_for(&self, namespace_id: &str) -> CacheSettings {
         let t = self.settings.read();
         t.per_namespace.get(namespace_id).cloned().unwrap_or_else(|| t.defaults.clone())
