@@ -209,3 +209,160 @@ async fn advise_finds_the_mistuned_servers_and_fixes_them_reversibly() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
 }
+
+/// The `changes[0]` before and after of an action's answer.
+fn before_after(v: &Value) -> (String, String) {
+    let c = &v["changes"][0];
+    (c["before"].as_str().unwrap_or_default().to_string(), c["after"].as_str().unwrap_or_default().to_string())
+}
+
+#[test]
+fn postgres_extension_statistics_and_ivfflat_actions() {
+    let pg = PostgresServer::start().unwrap();
+    // pg_stat_statements preloaded but not created here; a table whose statistics autovacuum
+    // does not refresh (switched off for it), changed wholesale since its last ANALYZE.
+    // One psql call is one transaction: each step its own, so the counters see them in order.
+    for sql in [
+        "DROP EXTENSION pg_stat_statements",
+        "CREATE TABLE orders(id int, amount numeric) WITH (autovacuum_enabled = false);
+         INSERT INTO orders SELECT g, g FROM generate_series(1, 20000) g",
+        "ANALYZE orders",
+        "UPDATE orders SET amount = amount + 1",
+        "CREATE TABLE docs(id int PRIMARY KEY, embedding vector(3));
+         INSERT INTO docs SELECT g, ARRAY[g, 1, 2]::real[]::vector FROM generate_series(1, 3000) g",
+        "ANALYZE docs",
+    ] {
+        pg.psql(sql).unwrap();
+    }
+    let cli = Cli::new();
+    let out = cli.run(&["profile", "add", "lab", "--postgres", &pg.url()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let report = cli.json(&["advise", "--profile", "lab", "--json"]);
+    let missing = finding(&report, "pg.stat_statements_missing");
+    assert_eq!(missing["fix"]["action"], "pg.create_extension", "{missing:#}");
+    let stale = finding(&report, "pg.stale_statistics:public.orders");
+    assert_eq!(evidence(stale, "rows changed since analyze"), "20000");
+    assert_eq!(evidence(stale, "autovacuum analyzes after"), "2050");
+    assert_eq!(stale["fix"]["params"]["table"], "public.orders");
+
+    // CREATE EXTENSION: previewed, applied, the statistics readable, rolled back, created again.
+    let preview = cli.json(&["apply", "pg.stat_statements_missing", "--profile", "lab", "--dry-run", "--json"]);
+    assert_eq!(preview["statements"][2], "CREATE EXTENSION IF NOT EXISTS pg_stat_statements", "{preview:#}");
+    assert!(preview["notes"].to_string().contains("is preloaded"), "{preview:#}");
+    let created = cli.json(&["apply", "pg.stat_statements_missing", "--profile", "lab", "--yes", "--json"]);
+    assert_eq!(created["outcome"], "applied", "{created:#}");
+    assert_eq!(before_after(&created), ("absent".into(), "installed".into()));
+    assert_eq!(pg.psql("SELECT count(*) > 0 FROM pg_stat_statements").unwrap().trim(), "t");
+    let report = cli.json(&["advise", "--profile", "lab", "--json"]);
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["id"] != "pg.stat_statements_missing"));
+    let undone = cli.json(&["rollback", created["id"].as_str().unwrap(), "--yes", "--json"]);
+    assert_eq!(undone["outcome"], "applied", "{undone:#}");
+    assert_eq!(undone["statements"][2], "DROP EXTENSION pg_stat_statements");
+    assert_eq!(pg.psql("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'").unwrap().trim(), "0");
+    let out = cli.run(&[
+        "action",
+        "preview",
+        "pg.create_extension",
+        "--profile",
+        "lab",
+        "--param",
+        "name=plpython3u",
+        "--json",
+    ]);
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+
+    // ANALYZE: the statistics refreshed (read back from pg_stat_user_tables); no rollback.
+    let analyzed = cli.json(&["apply", "pg.stale_statistics:public.orders", "--profile", "lab", "--yes", "--json"]);
+    assert_eq!(analyzed["outcome"], "applied", "{analyzed:#}");
+    assert_eq!(analyzed["statements"][2], "ANALYZE public.orders");
+    let (before, after) = before_after(&analyzed);
+    assert!(before.starts_with("analyzed ") && after.starts_with("analyzed ") && after > before, "{before} → {after}");
+    assert_eq!(
+        pg.psql("SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = 'orders'").unwrap().trim(),
+        "0"
+    );
+    let report = cli.json(&["advise", "--profile", "lab", "--json"]);
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["id"] != "pg.stale_statistics:public.orders"));
+    let out = cli.run(&["rollback", analyzed["id"].as_str().unwrap(), "--yes", "--json"]);
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(err["error"]["message"].as_str().unwrap().contains("no before to put back"), "{err}");
+
+    // IVFFlat with lists computed from the rows (3000 / 1000 = 3), then dropped by rollback.
+    let ivf = [
+        "action",
+        "preview",
+        "pg.create_vector_index",
+        "--profile",
+        "lab",
+        "--param",
+        "table=public.docs",
+        "--param",
+        "column=embedding",
+        "--param",
+        "method=ivfflat",
+        "--param",
+        "ops=vector_l2_ops",
+        "--json",
+    ];
+    let preview = cli.json(&ivf);
+    let create = preview["statements"][3].as_str().unwrap();
+    assert_eq!(
+        create,
+        "CREATE INDEX CONCURRENTLY docs_embedding_ivfflat_idx ON public.docs USING ivfflat (embedding vector_l2_ops) \
+         WITH (lists = 3)"
+    );
+    assert!(preview["notes"][0].as_str().unwrap().contains("ivfflat.probes"), "{preview:#}");
+    let mut apply = ivf.to_vec();
+    apply[1] = "apply";
+    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let built = cli.json(&apply);
+    assert_eq!(built["outcome"], "applied", "{built:#}");
+    assert_eq!(
+        pg.psql("SELECT indexdef FROM pg_indexes WHERE indexname = 'docs_embedding_ivfflat_idx'").unwrap().trim(),
+        // vector_l2_ops is ivfflat's default class: the server's definition leaves it out.
+        "CREATE INDEX docs_embedding_ivfflat_idx ON public.docs USING ivfflat (embedding) WITH (lists='3')"
+    );
+    let undone = cli.json(&["rollback", built["id"].as_str().unwrap(), "--yes", "--json"]);
+    assert_eq!(undone["outcome"], "applied", "{undone:#}");
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pg_indexes WHERE indexname = 'docs_embedding_ivfflat_idx'").unwrap().trim(),
+        "0"
+    );
+
+    // Permission denied: a role that may connect but not ALTER SYSTEM or create extensions gets
+    // the server's refusal, nothing changed, and the audit log says so.
+    pg.psql("CREATE ROLE tuner LOGIN").unwrap();
+    let url = pg.url().replace("postgres://postgres@", "postgres://tuner@");
+    let out = cli.run(&["profile", "add", "limited", "--postgres", &url]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let args = [
+        "action",
+        "preview",
+        "pg.alter_system",
+        "--profile",
+        "limited",
+        "--param",
+        "name=work_mem",
+        "--param",
+        "value=8MB",
+        "--json",
+    ];
+    let preview = cli.json(&args);
+    let mut apply = args.to_vec();
+    apply[1] = "apply";
+    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let out = cli.run(&apply);
+    assert!(!out.status.success());
+    let failed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(failed["outcome"], "failed", "{failed:#}");
+    let message = failed["message"].as_str().unwrap();
+    assert!(message.contains("permission denied") && message.contains("nothing was changed"), "{message}");
+    assert_eq!(pg.psql("SHOW work_mem").unwrap().trim(), "4MB");
+    let out = cli.run(&["apply", "pg.stat_statements_missing", "--profile", "limited", "--yes", "--json"]);
+    let failed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(failed["outcome"], "failed", "{failed:#}");
+    assert!(failed["message"].as_str().unwrap().contains("permission denied"), "{failed:#}");
+    assert_eq!(pg.psql("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'").unwrap().trim(), "0");
+}

@@ -93,7 +93,7 @@ async fn report_shows_the_workload_with_the_servers_own_figures() {
     assert_eq!(sb["unit"], "8kB");
     assert_eq!(sb["bytes"].as_i64().unwrap(), sb["setting"].as_str().unwrap().parse::<i64>().unwrap() * 8192);
     assert_eq!(find(&r["settings"], "name", "max_connections")["value"], "50");
-    assert_eq!(r["settings"].as_array().unwrap().len(), 8);
+    assert_eq!(r["settings"].as_array().unwrap().len(), 10);
     assert_eq!(find(&r["settings"], "name", "log_statement")["unit"], Value::Null);
 
     // Statements: calls and times as pg_stat_statements has them.

@@ -8,4 +8,8 @@ total_bytes: number, table_bytes: number,
 /**
  * n_live_tup (an estimate kept by the statistics).
  */
-rows: number, dead_rows: number, seq_scan: number, seq_tup_read: number, idx_scan: number | null, last_vacuum: string | null, last_autovacuum: string | null, last_analyze: string | null, last_autoanalyze: string | null, };
+rows: number, dead_rows: number, seq_scan: number, seq_tup_read: number, idx_scan: number | null, last_vacuum: string | null, last_autovacuum: string | null, last_analyze: string | null, last_autoanalyze: string | null, 
+/**
+ * Rows inserted, updated or deleted since the table was last analyzed.
+ */
+mod_since_analyze: number, };

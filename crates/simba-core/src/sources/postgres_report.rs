@@ -24,6 +24,8 @@ pub const SETTINGS: &[&str] = &[
     "random_page_cost",
     "log_min_duration_statement",
     "log_statement",
+    "autovacuum_analyze_threshold",
+    "autovacuum_analyze_scale_factor",
 ];
 
 #[derive(Debug, Clone, Copy)]
@@ -199,6 +201,9 @@ pub struct TableStat {
     pub last_autovacuum: Option<String>,
     pub last_analyze: Option<String>,
     pub last_autoanalyze: Option<String>,
+    /// Rows inserted, updated or deleted since the table was last analyzed.
+    #[ts(type = "number")]
+    pub mod_since_analyze: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, TS, PartialEq)]
@@ -489,6 +494,11 @@ async fn settings(pg: &mut Pg<'_>) -> (Vec<DbSetting>, Option<String>) {
     }
 }
 
+/// The start of `statements_problem` when pg_stat_statements is preloaded (or may be) but not
+/// created in this database: the one case `CREATE EXTENSION` fixes alone.
+pub const STATEMENTS_NOT_INSTALLED: &str =
+    "pg_stat_statements is not installed in this database: run CREATE EXTENSION pg_stat_statements";
+
 async fn statements(pg: &mut Pg<'_>, top_n: i64) -> Result<StatementsReport, String> {
     let installed: Option<String> =
         sqlx::query_scalar("SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'")
@@ -508,11 +518,7 @@ async fn statements(pg: &mut Pg<'_>, top_n: i64) -> Result<StatementsReport, Str
                         restart the server, then CREATE EXTENSION pg_stat_statements in this database"
                 .into())
         }
-        (false, _) => {
-            return Err("pg_stat_statements is not installed in this database: run CREATE EXTENSION \
-                        pg_stat_statements (it must also be in shared_preload_libraries)"
-                .into())
-        }
+        (false, _) => return Err(format!("{STATEMENTS_NOT_INSTALLED} (it must also be in shared_preload_libraries)")),
         (true, Some(false)) => {
             return Err("pg_stat_statements is installed but not preloaded: add it to shared_preload_libraries \
                         and restart the server"
@@ -655,7 +661,7 @@ async fn tables_and_indexes(pg: &mut Pg<'_>) -> Result<TablesOut, String> {
         .rows(
             "SELECT schemaname::text, relname::text, pg_total_relation_size(relid), pg_relation_size(relid), \
                     n_live_tup, n_dead_tup, coalesce(seq_scan, 0), coalesce(seq_tup_read, 0), idx_scan, \
-                    last_vacuum, last_autovacuum, last_analyze, last_autoanalyze \
+                    last_vacuum, last_autovacuum, last_analyze, last_autoanalyze, n_mod_since_analyze \
                FROM pg_stat_user_tables ORDER BY 3 DESC, 1, 2 LIMIT 100",
         )
         .await
@@ -676,6 +682,7 @@ async fn tables_and_indexes(pg: &mut Pg<'_>) -> Result<TablesOut, String> {
             last_autovacuum: ts(r.get(10)),
             last_analyze: ts(r.get(11)),
             last_autoanalyze: ts(r.get(12)),
+            mod_since_analyze: r.get(13),
         })
         .collect();
     let rows = pg

@@ -47,8 +47,11 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("pg.alter_system", "ALTER SYSTEM SET of a memory or logging setting + pg_reload_conf() (params: name, value)"),
     (
         "pg.create_vector_index",
-        "CREATE INDEX CONCURRENTLY … USING hnsw on a vector column (params: table, column, ops)",
+        "CREATE INDEX CONCURRENTLY … USING hnsw or ivfflat on a vector column (params: table, column, ops; method: \
+         hnsw (default) or ivfflat; lists: ivfflat's, default rows/1000 up to 1M rows, sqrt(rows) beyond)",
     ),
+    ("pg.create_extension", "CREATE EXTENSION pg_stat_statements in the profile's database (params: name)"),
+    ("pg.analyze", "ANALYZE of one table: fresh planner statistics (params: table); nothing to roll back"),
     ("pg.drop_index", "DROP INDEX CONCURRENTLY of an index that enforces nothing (params: index)"),
     (
         "celery.rate_limit",
@@ -111,6 +114,21 @@ pub(crate) enum Plan {
         table: String,
         column: String,
         ops: String,
+        /// `hnsw` or `ivfflat`.
+        method: String,
+        /// IVFFlat's lists; None: computed from the rows (pgvector's README).
+        lists: Option<u32>,
+    },
+    PgCreateExtension {
+        name: String,
+    },
+    /// Rollback of a create: only an extension this app created.
+    PgDropExtension {
+        name: String,
+    },
+    PgAnalyze {
+        schema: String,
+        table: String,
     },
     PgDropIndex {
         schema: String,
@@ -197,7 +215,24 @@ impl Plan {
                     table,
                     column: param(params, action, "column")?.to_string(),
                     ops: params.get("ops").cloned().unwrap_or_else(|| "vector_cosine_ops".into()),
+                    method: params.get("method").cloned().unwrap_or_else(|| "hnsw".into()).to_ascii_lowercase(),
+                    lists: match params.get("lists").filter(|l| !l.trim().is_empty()) {
+                        None => None,
+                        Some(l) => {
+                            Some(l.trim().parse().ok().filter(|n| (1..=32_768).contains(n)).ok_or_else(|| {
+                                ApiError::invalid(format!("lists must be a whole number from 1 to 32768, not '{l}'"))
+                            })?)
+                        }
+                    },
                 }
+            }
+            "pg.create_extension" => Plan::PgCreateExtension { name: param(params, action, "name")?.to_string() },
+            "pg.drop_extension" if origin == Origin::Rollback => {
+                Plan::PgDropExtension { name: param(params, action, "name")?.to_string() }
+            }
+            "pg.analyze" => {
+                let (schema, table) = qualified(param(params, action, "table")?);
+                Plan::PgAnalyze { schema, table }
             }
             "pg.drop_index" => {
                 let (schema, name) = qualified(param(params, action, "index")?);
@@ -294,7 +329,9 @@ impl Plan {
         match self {
             Plan::RedisConfigSet { name, value } => redis::validate(name, value),
             Plan::PgAlterSystem { name, value } => postgres::validate_setting(name, value),
-            Plan::PgCreateVectorIndex { ops, .. } => postgres::validate_ops(ops),
+            Plan::PgCreateVectorIndex { ops, method, lists, .. } => postgres::validate_index(ops, method, *lists),
+            Plan::PgCreateExtension { name } | Plan::PgDropExtension { name } => postgres::validate_extension(name),
+            Plan::PgAnalyze { .. } => Ok(()),
             Plan::PgDropIndex { .. } | Plan::PgRecreateIndex { .. } => Ok(()),
             Plan::CeleryRateLimit { rate, workers, .. } => {
                 workers.iter().flatten().try_for_each(|w| celery::validate_worker(w))?;
@@ -467,6 +504,21 @@ fn rollback_plan(entry: &AuditEntry) -> ApiResult<(String, BTreeMap<String, Stri
         "pg.recreate_index" => {
             out.insert("index".to_string(), p.get("index").cloned().unwrap_or_default());
             "pg.drop_index".to_string()
+        }
+        "pg.create_extension" => {
+            out.insert("name".to_string(), p.get("name").cloned().unwrap_or_default());
+            "pg.drop_extension".to_string()
+        }
+        "pg.drop_extension" => {
+            out.insert("name".to_string(), p.get("name").cloned().unwrap_or_default());
+            "pg.create_extension".to_string()
+        }
+        "pg.analyze" => {
+            return Err(ApiError::invalid(format!(
+                "audit entry {} ran ANALYZE, which replaces the planner's statistics with fresh ones: there is no \
+                 before to put back, and nothing else changed",
+                entry.id
+            )))
         }
         "celery.rate_limit" => {
             let befores: std::collections::BTreeSet<&str> = entry.changes.iter().map(|c| c.before.as_str()).collect();

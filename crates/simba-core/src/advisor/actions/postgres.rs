@@ -1,5 +1,6 @@
-//! PostgreSQL actions: ALTER SYSTEM + pg_reload_conf(), CREATE INDEX CONCURRENTLY (HNSW) on a
-//! vector column, DROP INDEX CONCURRENTLY, and the re-creation of a dropped index on rollback.
+//! PostgreSQL actions: ALTER SYSTEM + pg_reload_conf(), CREATE INDEX CONCURRENTLY (HNSW or
+//! IVFFlat) on a vector column, DROP INDEX CONCURRENTLY, the re-creation of a dropped index on
+//! rollback, CREATE / DROP EXTENSION pg_stat_statements, and ANALYZE of a table.
 //! Every statement runs under statement_timeout and lock_timeout, shown in the preview.
 
 use super::{Plan, Prepared, Ran};
@@ -36,7 +37,34 @@ pub(super) fn validate_setting(name: &str, value: &str) -> ApiResult<()> {
     Ok(())
 }
 
-pub(super) fn validate_ops(ops: &str) -> ApiResult<()> {
+/// The extensions `pg.create_extension` installs: the ones the tuning pages read.
+const EXTENSIONS: &[&str] = &["pg_stat_statements"];
+
+pub(super) fn validate_extension(name: &str) -> ApiResult<()> {
+    if EXTENSIONS.contains(&name) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!("pg.create_extension installs {}, not '{name}'", EXTENSIONS.join(", "))))
+    }
+}
+
+pub(super) fn validate_index(ops: &str, method: &str, lists: Option<u32>) -> ApiResult<()> {
+    match (method, lists) {
+        ("hnsw", Some(_)) => Err(ApiError::invalid("lists is IVFFlat's parameter; HNSW takes none here")),
+        ("hnsw" | "ivfflat", _) => validate_ops(ops),
+        _ => Err(ApiError::invalid(format!("method must be hnsw or ivfflat, not '{method}'"))),
+    }
+}
+
+/// IVFFlat's lists for `rows`, as pgvector's README gives them: rows / 1000 up to 1M rows,
+/// sqrt(rows) beyond; at least 1.
+pub(super) fn ivfflat_lists(rows: i64) -> u32 {
+    let rows = rows.max(0) as f64;
+    let lists = if rows <= 1_000_000.0 { rows / 1000.0 } else { rows.sqrt() };
+    (lists.round() as u32).clamp(1, 32_768)
+}
+
+fn validate_ops(ops: &str) -> ApiResult<()> {
     let ok = ["vector", "halfvec", "sparsevec"].iter().any(|t| {
         ops.strip_prefix(t)
             .and_then(|r| r.strip_prefix('_'))
@@ -46,7 +74,7 @@ pub(super) fn validate_ops(ops: &str) -> ApiResult<()> {
         Ok(())
     } else {
         Err(ApiError::invalid(format!(
-            "'{ops}' is not a pgvector HNSW operator class; e.g. vector_cosine_ops, vector_l2_ops, halfvec_ip_ops"
+            "'{ops}' is not a pgvector operator class; e.g. vector_cosine_ops, vector_l2_ops, halfvec_ip_ops"
         )))
     }
 }
@@ -86,9 +114,9 @@ async fn quote(conn: &mut PgConnection, endpoint: &Endpoint, schema: &str, name:
         .map_err(err(endpoint))
 }
 
-/// The HNSW index name for a column: `<table>_<column>_hnsw_idx`, within PostgreSQL's 63 bytes.
-fn vector_index_name(table: &str, column: &str) -> String {
-    let mut name = format!("{table}_{column}_hnsw_idx");
+/// The index name for a column: `<table>_<column>_<method>_idx`, within PostgreSQL's 63 bytes.
+fn vector_index_name(table: &str, column: &str, method: &str) -> String {
+    let mut name = format!("{table}_{column}_{method}_idx");
     while name.len() > 63 {
         name.remove(0);
     }
@@ -168,7 +196,7 @@ async fn prepare_on(conn: &mut PgConnection, endpoint: &Endpoint, plan: &Plan) -
                 notes,
             })
         }
-        Plan::PgCreateVectorIndex { schema, table, column, ops } => {
+        Plan::PgCreateVectorIndex { schema, table, column, ops, method, lists } => {
             let row = sqlx::query(
                 "SELECT format('%I.%I', n.nspname, c.relname), format('%I', a.attname), t.typname::text, \
                         greatest(c.reltuples, 0)::int8 \
@@ -190,7 +218,7 @@ async fn prepare_on(conn: &mut PgConnection, endpoint: &Endpoint, plan: &Plan) -
                     "{schema}.{table}.{column} is of type {type_name}: use a {type_name}_*_ops operator class, not {ops}"
                 )));
             }
-            let index = vector_index_name(table, column);
+            let index = vector_index_name(table, column, method);
             if index_state(conn, endpoint, schema, &index).await?.is_some()
                 || sqlx::query_scalar::<_, bool>("SELECT to_regclass(format('%I.%I', $1::text, $2::text)) IS NOT NULL")
                     .bind(schema)
@@ -208,7 +236,10 @@ async fn prepare_on(conn: &mut PgConnection, endpoint: &Endpoint, plan: &Plan) -
                 .await
                 .map_err(err(endpoint))?;
             let lock_key = format!("simba-tuner index {schema}.{index}").replace('\'', "''");
-            let create = format!("CREATE INDEX CONCURRENTLY {qindex} ON {qtable} USING hnsw ({qcolumn} {ops})");
+            let lists = lists.unwrap_or_else(|| ivfflat_lists(rows));
+            let with = if method == "ivfflat" { format!(" WITH (lists = {lists})") } else { String::new() };
+            let create =
+                format!("CREATE INDEX CONCURRENTLY {qindex} ON {qtable} USING {method} ({qcolumn} {ops}){with}");
             let mut statements: Vec<String> = INDEX_TIMEOUTS.iter().map(|s| s.to_string()).collect();
             statements.push(format!("SELECT pg_try_advisory_lock(hashtext('{lock_key}'))"));
             statements.push(create.clone());
@@ -217,10 +248,21 @@ async fn prepare_on(conn: &mut PgConnection, endpoint: &Endpoint, plan: &Plan) -
                 statements,
                 changes: vec![ValueChange { name: format!("index {schema}.{index}"), before: "absent".into(), after: create }],
                 notes: vec![
-                    format!(
-                        "HNSW: pgvector's README gives it a better speed-recall trade-off than IVFFlat and it needs no \
-                         training rows; about {rows} rows to index. The build reads the whole table and may take long"
-                    ),
+                    if method == "ivfflat" {
+                        format!(
+                            "IVFFlat with {lists} lists for about {rows} rows (pgvector's README: rows/1000 up to 1M \
+                             rows, sqrt(rows) beyond). It trains on the rows present: build it after the data is \
+                             loaded{}. Queries then need SET ivfflat.probes ≈ sqrt(lists) = {} for recall",
+                            if rows < 1000 { " (this table holds fewer than 1000 rows)" } else { "" },
+                            (lists as f64).sqrt().ceil()
+                        )
+                    } else {
+                        format!(
+                            "HNSW: pgvector's README gives it a better speed-recall trade-off than IVFFlat and it needs \
+                             no training rows; about {rows} rows to index. The build reads the whole table and may take \
+                             long"
+                        )
+                    },
                     "CONCURRENTLY does not block reads or writes; it waits for open transactions first".into(),
                     format!("{ops}: the queries must order by the matching operator (<=> cosine, <-> L2, <#> inner product)"),
                     "an advisory lock keeps two builds of this index from running at once".into(),
@@ -296,6 +338,102 @@ async fn prepare_on(conn: &mut PgConnection, endpoint: &Endpoint, plan: &Plan) -
                 notes: vec!["CONCURRENTLY does not block reads or writes; the build reads the whole table".into()],
             })
         }
+        Plan::PgCreateExtension { name } | Plan::PgDropExtension { name } => {
+            let create = matches!(plan, Plan::PgCreateExtension { .. });
+            let row =
+                sqlx::query("SELECT default_version, installed_version FROM pg_available_extensions WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(err(endpoint))?
+                    .ok_or_else(|| {
+                        ApiError::not_found(format!(
+                    "{name} is not available on this server: install the PostgreSQL contrib package on its host"
+                ))
+                    })?;
+            let installed: Option<String> = row.get(1);
+            let before = if installed.is_some() { "installed" } else { "absent" };
+            let after = if create { "installed" } else { "absent" };
+            if before == after && !create {
+                return Err(ApiError::new(ErrorCode::Conflict, format!("{name} is not installed: nothing to drop")));
+            }
+            if before == after {
+                return Err(ApiError::new(ErrorCode::Conflict, format!("{name} is already installed")));
+            }
+            let preloaded = sqlx::query_scalar::<_, String>("SELECT current_setting('shared_preload_libraries')")
+                .fetch_one(&mut *conn)
+                .await
+                .ok()
+                .map(|libs| libs.split(',').any(|l| l.trim().trim_matches('"') == name.as_str()));
+            let mut notes = vec![];
+            if create {
+                notes.push(format!("version {} in the profile's database only", row.get::<String, _>(0)));
+                match preloaded {
+                    Some(true) => notes.push(format!("{name} is preloaded: its statistics start at once")),
+                    Some(false) => notes.push(format!(
+                        "{name} is not in shared_preload_libraries: the view errors until it is added there and the \
+                         server restarts"
+                    )),
+                    None => notes.push("shared_preload_libraries could not be read (pg_read_all_settings)".into()),
+                }
+                notes.push("needs CREATE on the database (a superuser, or a trusted extension)".into());
+            } else {
+                notes.push(format!("the statistics {name} gathered are lost; nothing else depends on them here"));
+            }
+            let mut statements: Vec<String> = SETTING_TIMEOUTS.iter().map(|s| s.to_string()).collect();
+            let qname: String = sqlx::query_scalar("SELECT format('%I', $1::text)")
+                .bind(name)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(err(endpoint))?;
+            // No CASCADE: an object depending on it stops the drop, with the server's reason.
+            statements.push(if create {
+                format!("CREATE EXTENSION IF NOT EXISTS {qname}")
+            } else {
+                format!("DROP EXTENSION {qname}")
+            });
+            Ok(Prepared {
+                statements,
+                changes: vec![ValueChange {
+                    name: format!("extension {name}"),
+                    before: before.into(),
+                    after: after.into(),
+                }],
+                notes,
+            })
+        }
+        Plan::PgAnalyze { schema, table } => {
+            let row = sqlx::query(
+                "SELECT format('%I.%I', schemaname, relname), greatest(last_analyze, last_autoanalyze)::text, \
+                        n_mod_since_analyze, n_live_tup \
+                   FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = $2",
+            )
+            .bind(schema)
+            .bind(table)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(err(endpoint))?
+            .ok_or_else(|| ApiError::not_found(format!("no table {schema}.{table}")))?;
+            let (qtable, last, changed, rows): (String, Option<String>, i64, i64) =
+                (row.get(0), row.get(1), row.get(2), row.get(3));
+            let mut statements: Vec<String> = INDEX_TIMEOUTS.iter().map(|s| s.to_string()).collect();
+            statements.push(format!("ANALYZE {qtable}"));
+            Ok(Prepared {
+                statements,
+                changes: vec![ValueChange {
+                    name: format!("statistics of {schema}.{table}"),
+                    before: last.map(|t| format!("analyzed {t}")).unwrap_or_else(|| "never analyzed".into()),
+                    after: "analyzed now".into(),
+                }],
+                notes: vec![
+                    format!("{changed} rows changed since the last analyze, of about {rows}"),
+                    "ANALYZE reads a sample of the table (default_statistics_target) and takes only a light lock: \
+                     reads and writes go on"
+                        .into(),
+                    "there is no rollback: the old statistics are replaced, as autovacuum would".into(),
+                ],
+            })
+        }
         _ => Err(ApiError::internal("a plan for another server reached the PostgreSQL actions")),
     }
 }
@@ -336,6 +474,12 @@ pub(super) async fn run(endpoint: &Endpoint, plan: &Plan, planned: &[ValueChange
                 .map(|(_, n)| n.to_string())
                 .unwrap_or_default();
             run_index(&mut conn, endpoint, &prepared.statements, schema, &index, &change).await
+        }
+        Plan::PgCreateExtension { name } | Plan::PgDropExtension { name } => {
+            run_extension(&mut conn, endpoint, &prepared.statements, name, &change).await
+        }
+        Plan::PgAnalyze { schema, table } => {
+            run_analyze(&mut conn, endpoint, &prepared.statements, schema, table, &change).await
         }
         _ => failed("a plan for another server reached the PostgreSQL actions".into(), change.before.clone()),
     };
@@ -387,6 +531,80 @@ async fn run_setting(
         (Outcome::Applied, None)
     } else {
         (Outcome::Unverified, Some(format!("{name} still reads '{now}' after the reload; check the server log")))
+    };
+    Ran { changes: vec![ValueChange { after: now, ..change.clone() }], outcome, message }
+}
+
+/// Runs `statements` in order; on a failure, which one and why.
+async fn run_all(conn: &mut PgConnection, endpoint: &Endpoint, statements: &[String]) -> Result<(), String> {
+    for sql in statements {
+        exec(conn, endpoint, sql).await.map_err(|e| format!("{sql} failed: {}", e.message))?;
+    }
+    Ok(())
+}
+
+async fn run_extension(
+    conn: &mut PgConnection,
+    endpoint: &Endpoint,
+    statements: &[String],
+    name: &str,
+    change: &ValueChange,
+) -> Ran {
+    let sent = run_all(conn, endpoint, statements).await;
+    let now = sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)")
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await
+        .map(|on| if on { "installed" } else { "absent" }.to_string())
+        .map_err(|e| format!("unknown ({})", pg_error(&endpoint.display, &e).message));
+    match (sent, now) {
+        (Ok(()), Ok(now)) if now == change.after => Ran {
+            changes: vec![ValueChange { after: now, ..change.clone() }],
+            outcome: Outcome::Applied,
+            message: None,
+        },
+        (Err(e), Ok(now)) if now == change.before => Ran {
+            changes: vec![ValueChange { after: now, ..change.clone() }],
+            outcome: Outcome::Failed,
+            message: Some(format!("{e}; nothing was changed")),
+        },
+        (sent, now) => Ran {
+            changes: vec![ValueChange { after: now.clone().unwrap_or_else(|_| "unknown".into()), ..change.clone() }],
+            outcome: Outcome::Unverified,
+            message: Some(format!(
+                "{}; the extension reads back as {}",
+                sent.err().unwrap_or_else(|| "the statements ran".into()),
+                now.unwrap_or_else(|e| e)
+            )),
+        },
+    }
+}
+
+async fn run_analyze(
+    conn: &mut PgConnection,
+    endpoint: &Endpoint,
+    statements: &[String],
+    schema: &str,
+    table: &str,
+    change: &ValueChange,
+) -> Ran {
+    let sent = run_all(conn, endpoint, statements).await;
+    // ANALYZE updates pg_stat_user_tables through the statistics system: read it from a fresh snapshot.
+    let _ = exec(conn, endpoint, "SELECT pg_stat_clear_snapshot()").await;
+    let last = sqlx::query_scalar::<_, Option<String>>(
+        "SELECT greatest(last_analyze, last_autoanalyze)::text FROM pg_stat_user_tables \
+          WHERE schemaname = $1 AND relname = $2",
+    )
+    .bind(schema)
+    .bind(table)
+    .fetch_one(&mut *conn)
+    .await
+    .ok()
+    .flatten();
+    let now = last.map(|t| format!("analyzed {t}")).unwrap_or_else(|| "never analyzed".into());
+    let (outcome, message) = match sent {
+        Ok(()) => (Outcome::Applied, None),
+        Err(e) => (Outcome::Failed, Some(format!("{e}; the statistics are as they were"))),
     };
     Ran { changes: vec![ValueChange { after: now, ..change.clone() }], outcome, message }
 }
@@ -482,12 +700,21 @@ mod tests {
         assert!(validate_ops("vector_cosine_ops").is_ok());
         assert!(validate_ops("halfvec_l2_ops").is_ok());
         assert!(validate_ops("text_ops").is_err());
+        assert!(validate_index("vector_l2_ops", "ivfflat", Some(100)).is_ok());
+        assert!(validate_index("vector_l2_ops", "hnsw", Some(100)).is_err());
+        assert!(validate_index("vector_l2_ops", "btree", None).is_err());
+        assert!(validate_extension("pg_stat_statements").is_ok() && validate_extension("plpython3u").is_err());
+        // pgvector's README: rows/1000 up to 1M rows, sqrt(rows) beyond.
+        assert_eq!(ivfflat_lists(0), 1);
+        assert_eq!(ivfflat_lists(250_000), 250);
+        assert_eq!(ivfflat_lists(1_000_000), 1000);
+        assert_eq!(ivfflat_lists(4_000_000), 2000);
         assert_eq!(
             concurrently("CREATE INDEX a ON public.t USING btree (k)").unwrap(),
             "CREATE INDEX CONCURRENTLY a ON public.t USING btree (k)"
         );
         assert!(concurrently("DROP TABLE t").is_err());
-        assert_eq!(vector_index_name("docs", "embedding"), "docs_embedding_hnsw_idx");
-        assert_eq!(vector_index_name(&"t".repeat(70), "c").len(), 63);
+        assert_eq!(vector_index_name("docs", "embedding", "hnsw"), "docs_embedding_hnsw_idx");
+        assert_eq!(vector_index_name(&"t".repeat(70), "c", "ivfflat").len(), 63);
     }
 }

@@ -158,6 +158,7 @@ pub static RULES: &[Rule] = &[
     postgres::IDLE_IN_TRANSACTION,
     postgres::SLOW_STATEMENTS,
     postgres::SEQ_SCANS,
+    postgres::STALE_STATISTICS,
     postgres::UNUSED_INDEX,
     postgres::DUPLICATE_INDEX,
     postgres::VECTOR_WITHOUT_INDEX,

@@ -46,7 +46,15 @@ pub const STAT_STATEMENTS_MISSING: Rule = Rule {
             "No statement statistics (pg_stat_statements)",
             vec![Evidence::new("pg_stat_statements", problem, None)],
             "Without it no tool can tell which statements cost the most time.",
-            Fix::advice(problem.clone()),
+            if problem.starts_with(crate::sources::postgres_report::STATEMENTS_NOT_INSTALLED) {
+                Fix::action(
+                    "pg.create_extension",
+                    &[("name", "pg_stat_statements")],
+                    "CREATE EXTENSION pg_stat_statements in this database",
+                )
+            } else {
+                Fix::advice(problem.clone())
+            },
         )])
     },
 };
@@ -322,6 +330,58 @@ pub const SEQ_SCANS: Rule = Rule {
                             "find the statements that scan it (slow statements, `simba-tuner explain`) and index the \
                              columns they filter on",
                         ),
+                    )
+                })
+            })
+            .collect();
+        found(findings)
+    },
+};
+
+pub const STALE_STATISTICS: Rule = Rule {
+    id: "pg.stale_statistics",
+    title: "Planner statistics left behind by the changes to a table",
+    reads: "pg_stat_user_tables n_mod_since_analyze, n_live_tup, last (auto)analyze; autovacuum_analyze_threshold \
+            and _scale_factor",
+    thresholds: &[
+        ThresholdDef { name: "pg.stale_statistics.min_rows", default: 10_000.0, unit: "rows" },
+        ThresholdDef { name: "pg.stale_statistics.factor", default: 2.0, unit: "× autovacuum's analyze trigger" },
+    ],
+    source: "PostgreSQL docs 'The Autovacuum Daemon' (analyze after threshold + scale_factor × rows changes); \
+             pganalyze's VACUUM advisor",
+    check: |rule, i, t| {
+        let d = try_check!(db(i));
+        if let Some(p) = &d.tables_problem {
+            return Check::NotEnoughData(p.clone());
+        }
+        let number = |name: &str, default: f64| {
+            d.settings.iter().find(|s| s.name == name).and_then(|s| s.setting.parse::<f64>().ok()).unwrap_or(default)
+        };
+        let (base, scale) =
+            (number("autovacuum_analyze_threshold", 50.0), number("autovacuum_analyze_scale_factor", 0.1));
+        let (min_rows, factor) = (rule.threshold(t, "min_rows"), rule.threshold(t, "factor"));
+        let findings = d
+            .tables
+            .iter()
+            .filter(|tb| tb.rows as f64 >= min_rows)
+            .filter_map(|tb| {
+                let trigger = base + scale * tb.rows as f64;
+                (tb.mod_since_analyze as f64 > factor * trigger).then(|| {
+                    let table = format!("{}.{}", tb.schema, tb.name);
+                    let last = tb.last_analyze.iter().chain(&tb.last_autoanalyze).max().cloned();
+                    rule.finding(
+                        Some(&table),
+                        Severity::Warning,
+                        format!("{table}: {} rows changed since it was last analyzed", tb.mod_since_analyze),
+                        vec![
+                            Evidence::new("rows changed since analyze", tb.mod_since_analyze, None),
+                            Evidence::new("rows", tb.rows, None),
+                            Evidence::new("autovacuum analyzes after", format!("{trigger:.0}"), Some("changes")),
+                            Evidence::new("last analyze", last.unwrap_or_else(|| "never".into()), None),
+                        ],
+                        "The planner estimates from statistics that no longer describe the table: plans pick the wrong \
+                         join or scan. Autovacuum is not keeping up (or is off for this table).",
+                        Fix::action("pg.analyze", &[("table", &table)], format!("ANALYZE {table}")),
                     )
                 })
             })

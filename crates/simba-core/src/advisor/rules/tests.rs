@@ -269,6 +269,7 @@ fn healthy() -> Fixture {
             last_autovacuum: None,
             last_analyze: None,
             last_autoanalyze: None,
+            mod_since_analyze: 0,
         }],
         indexes: vec![],
         unused_indexes: vec![],
@@ -394,7 +395,8 @@ fn breakers() -> Vec<Breaker> {
         }),
         ("pg.stat_statements_missing", |f| {
             f.db.statements = None;
-            f.db.statements_problem = Some("pg_stat_statements is not installed in this database".into());
+            f.db.statements_problem =
+                Some(format!("{} (…)", crate::sources::postgres_report::STATEMENTS_NOT_INSTALLED));
         }),
         ("pg.slow_log_off", |f| set(&mut f.db, "log_min_duration_statement", "-1", None)),
         // KNOWN-TRAPS #5.
@@ -417,6 +419,8 @@ fn breakers() -> Vec<Breaker> {
         ("pg.slow_statements", |f| f.db.statements.as_mut().unwrap().by_mean[0].mean_ms = 25.0),
         // KNOWN-TRAPS #6: the seq-vs-index ratio on large tables.
         ("pg.seq_scans", |f| f.db.tables[0].seq_scan = 500),
+        // Autovacuum analyzes after 50 + 0.1 × 100,000 changes; twice that is left behind.
+        ("pg.stale_statistics", |f| f.db.tables[0].mod_since_analyze = 20_101),
         ("pg.unused_index", |f| f.db.unused_indexes = vec![index_ref("events_kind_b", 20 * MIB as i64)]),
         ("pg.duplicate_index", |f| {
             f.db.duplicate_indexes = vec![DuplicateIndexes {
