@@ -7,6 +7,8 @@ mod common;
 use common::{test_secret, Cli};
 use serde_json::Value;
 use simba_testkit::{PostgresServer, RedisServer};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 async fn config_get(url: &str, name: &str) -> String {
     let client = redis::Client::open(url).unwrap();
@@ -365,4 +367,110 @@ fn postgres_extension_statistics_and_ivfflat_actions() {
     assert_eq!(failed["outcome"], "failed", "{failed:#}");
     assert!(failed["message"].as_str().unwrap().contains("permission denied"), "{failed:#}");
     assert_eq!(pg.psql("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'").unwrap().trim(), "0");
+}
+
+#[test]
+fn a_connection_lost_in_the_middle_of_an_action_is_read_back_and_said() {
+    let pg = PostgresServer::start().unwrap();
+    pg.psql(
+        "CREATE TABLE docs(id int PRIMARY KEY, embedding vector(3));
+         INSERT INTO docs SELECT g, ARRAY[g, 1, 2]::real[]::vector FROM generate_series(1, 500) g",
+    )
+    .unwrap();
+    let cli = Cli::new();
+    assert!(cli.run(&["profile", "add", "lab", "--postgres", &pg.url()]).status.success());
+    let args = [
+        "action",
+        "preview",
+        "pg.create_vector_index",
+        "--profile",
+        "lab",
+        "--param",
+        "table=public.docs",
+        "--param",
+        "column=embedding",
+        "--json",
+    ];
+    let preview = cli.json(&args);
+    let mut apply: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    apply[1] = "apply".into();
+    apply.extend(["--confirm".into(), preview["confirm_token"].as_str().unwrap().into()]);
+
+    // Another session holds a lock the build must wait for; while it waits, its backend is
+    // terminated (what a failover or an admin's pg_terminate_backend does).
+    let (bin, port) = (pg.bin_dir().to_path_buf(), pg.port());
+    let psql = move |sql: &str| {
+        Command::new(bin.join("psql"))
+            .args(["-X", "-q", "-A", "-t", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-p"])
+            .arg(port.to_string())
+            .args(["-c", sql])
+            .output()
+            .unwrap()
+    };
+    let holder = {
+        let psql = psql.clone();
+        std::thread::spawn(move || psql("BEGIN; LOCK TABLE docs IN SHARE MODE; SELECT pg_sleep(6); COMMIT;"))
+    };
+    let killer = std::thread::spawn(move || {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(9) {
+            let out = psql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                  WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'",
+            );
+            if String::from_utf8_lossy(&out.stdout).trim() == "t" {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let out = cli.run(&apply.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(killer.join().unwrap(), "the build never waited on the lock");
+    holder.join().unwrap();
+    assert!(!out.status.success());
+    let entry: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Read back over a fresh connection: the index is not there, and the entry says why.
+    assert_eq!(entry["outcome"], "failed", "{entry:#}");
+    assert_eq!(entry["changes"][0]["after"], "absent", "{entry:#}");
+    assert!(entry["message"].as_str().unwrap().contains("terminating connection"), "{entry:#}");
+    assert_eq!(
+        pg.psql("SELECT count(*) FROM pg_indexes WHERE tablename = 'docs' AND indexname <> 'docs_pkey'")
+            .unwrap()
+            .trim(),
+        "0"
+    );
+    let audit = cli.json(&["audit", "--profile", "lab", "--json"]);
+    assert_eq!(audit[0]["id"], entry["id"]);
+    // A failed entry has nothing to roll back; the same build, confirmed again, now goes through.
+    let out = cli.run(&["rollback", entry["id"].as_str().unwrap(), "--yes", "--json"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("did not apply"), "{}", String::from_utf8_lossy(&out.stdout));
+    let built = cli.json(&apply.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(built["outcome"], "applied", "{built:#}");
+
+    // The server gone between the preview and the confirmation: refused, nothing audited.
+    let redis_server = RedisServer::start().unwrap();
+    assert!(cli.run(&["profile", "add", "cache", "--redis", &redis_server.url()]).status.success());
+    let args = [
+        "action",
+        "preview",
+        "redis.config_set",
+        "--profile",
+        "cache",
+        "--param",
+        "name=timeout",
+        "--param",
+        "value=300",
+        "--json",
+    ];
+    let preview = cli.json(&args);
+    drop(redis_server);
+    let mut apply = args.to_vec();
+    apply[1] = "apply";
+    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let out = cli.run(&apply);
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "unreachable", "{err}");
+    assert_eq!(cli.json(&["audit", "--profile", "cache", "--json"]).as_array().unwrap().len(), 0);
 }

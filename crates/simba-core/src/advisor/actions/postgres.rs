@@ -535,6 +535,16 @@ async fn run_setting(
     Ran { changes: vec![ValueChange { after: now, ..change.clone() }], outcome, message }
 }
 
+/// Before reading back: a connection lost in the middle of an action (a restart, a terminated
+/// backend, a network cut) is replaced by a fresh one, so what the server holds is still read.
+async fn ensure_connected(conn: &mut PgConnection, endpoint: &Endpoint) {
+    if sqlx::Connection::ping(&mut *conn).await.is_err() {
+        if let Ok(fresh) = connect(endpoint).await {
+            *conn = fresh;
+        }
+    }
+}
+
 /// Runs `statements` in order; on a failure, which one and why.
 async fn run_all(conn: &mut PgConnection, endpoint: &Endpoint, statements: &[String]) -> Result<(), String> {
     for sql in statements {
@@ -551,6 +561,7 @@ async fn run_extension(
     change: &ValueChange,
 ) -> Ran {
     let sent = run_all(conn, endpoint, statements).await;
+    ensure_connected(conn, endpoint).await;
     let now = sqlx::query_scalar::<_, bool>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1)")
         .bind(name)
         .fetch_one(&mut *conn)
@@ -589,6 +600,7 @@ async fn run_analyze(
     change: &ValueChange,
 ) -> Ran {
     let sent = run_all(conn, endpoint, statements).await;
+    ensure_connected(conn, endpoint).await;
     // ANALYZE updates pg_stat_user_tables through the statistics system: read it from a fresh snapshot.
     let _ = exec(conn, endpoint, "SELECT pg_stat_clear_snapshot()").await;
     let last = sqlx::query_scalar::<_, Option<String>>(
@@ -639,6 +651,7 @@ async fn run_index(
             break;
         }
     }
+    ensure_connected(conn, endpoint).await;
     let state = index_state(conn, endpoint, schema, index).await;
     // A failed CREATE INDEX CONCURRENTLY leaves an invalid index behind: remove it and say so.
     let invalid: bool = sqlx::query_scalar(
