@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{test_secret, Cli};
+use common::{finding, test_secret, Cli};
 use serde_json::Value;
 use simba_testkit::{PostgresServer, RedisServer};
 use std::process::Command;
@@ -15,15 +15,6 @@ async fn config_get(url: &str, name: &str) -> String {
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
     let v: Vec<String> = redis::cmd("CONFIG").arg("GET").arg(name).query_async(&mut c).await.unwrap();
     v[1].clone()
-}
-
-fn finding<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == id)
-        .unwrap_or_else(|| panic!("no finding {id} in {:#}", report["findings"]))
 }
 
 fn evidence<'a>(f: &'a Value, name: &str) -> &'a str {
@@ -473,4 +464,108 @@ fn a_connection_lost_in_the_middle_of_an_action_is_read_back_and_said() {
     let err: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(err["error"]["code"], "unreachable", "{err}");
     assert_eq!(cli.json(&["audit", "--profile", "cache", "--json"]).as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_redis_change_persisted_by_config_rewrite_is_undone_there_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("redis.conf");
+    std::fs::write(&conf, "# the platform's cache\nmaxmemory-policy noeviction\n").unwrap();
+    let server = RedisServer::start_with(&[conf.to_str().unwrap()]).unwrap();
+    let plain = RedisServer::start().unwrap();
+    let cli = Cli::new();
+    assert!(cli.run(&["profile", "add", "lab", "--redis", &server.url()]).status.success());
+    assert!(cli.run(&["profile", "add", "plain", "--redis", &plain.url()]).status.success());
+    let args = [
+        "action",
+        "preview",
+        "redis.config_set",
+        "--profile",
+        "lab",
+        "--param",
+        "name=maxmemory-policy",
+        "--param",
+        "value=allkeys-lru",
+        "--param",
+        "persist=yes",
+        "--json",
+    ];
+    let preview = cli.json(&args);
+    assert_eq!(preview["statements"], serde_json::json!(["CONFIG SET maxmemory-policy allkeys-lru", "CONFIG REWRITE"]));
+    assert!(preview["notes"][0].as_str().unwrap().contains(conf.to_str().unwrap()), "{preview:#}");
+    let mut apply = args.to_vec();
+    apply[1] = "apply";
+    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let entry = cli.json(&apply);
+    assert_eq!(entry["outcome"], "applied", "{entry:#}");
+    assert!(entry["message"].is_null(), "{entry:#}");
+    let file = std::fs::read_to_string(&conf).unwrap();
+    assert!(file.contains("maxmemory-policy allkeys-lru") && file.contains("# the platform's cache"), "{file}");
+    assert!(!file.contains("noeviction"), "{file}");
+
+    // The rollback writes the file back as well.
+    let undone = cli.json(&["rollback", entry["id"].as_str().unwrap(), "--yes", "--json"]);
+    assert_eq!(undone["outcome"], "applied", "{undone:#}");
+    assert_eq!(undone["statements"][1], "CONFIG REWRITE");
+    assert_eq!(config_get(&server.url(), "maxmemory-policy").await, "noeviction");
+    assert!(std::fs::read_to_string(&conf).unwrap().contains("maxmemory-policy noeviction"));
+
+    // Cleanup of a cache prefix: only the keys with a TTL go; keys without one stay (KNOWN-TRAPS #4).
+    {
+        let mut c = redis::Client::open(server.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+        for i in 0..40 {
+            let _: () = redis::cmd("SET")
+                .arg(format!("cache:{i}"))
+                .arg("v")
+                .arg("EX")
+                .arg(600)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+        }
+        for i in 0..5 {
+            let _: () = redis::cmd("SET").arg(format!("cache:pinned:{i}")).arg("v").query_async(&mut c).await.unwrap();
+        }
+        let _: () = redis::cmd("SET").arg("session:1").arg("v").arg("EX").arg(600).query_async(&mut c).await.unwrap();
+    }
+    let args = ["action", "preview", "redis.cleanup", "--profile", "lab", "--param", "prefix=cache:", "--json"];
+    let preview = cli.json(&args);
+    assert_eq!(preview["changes"][0]["before"], "40", "{preview:#}");
+    assert!(preview["notes"][0].as_str().unwrap().starts_with("5 keys under 'cache:' have no TTL"), "{preview:#}");
+    let mut apply = args.to_vec();
+    apply[1] = "apply";
+    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let cleaned = cli.json(&apply);
+    assert_eq!(cleaned["outcome"], "applied", "{cleaned:#}");
+    assert_eq!(cleaned["message"], "40 keys deleted");
+    let mut c = redis::Client::open(server.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let size: u64 = redis::cmd("DBSIZE").query_async(&mut c).await.unwrap();
+    assert_eq!(size, 6, "the 5 keys without a TTL and the other prefix stay");
+    let out = cli.run(&["rollback", cleaned["id"].as_str().unwrap(), "--yes", "--json"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cannot be put back"));
+    for bad in ["prefix=celery-task-meta-", "prefix=cache:*"] {
+        let out = cli.run(&["action", "preview", "redis.cleanup", "--profile", "lab", "--param", bad, "--json"]);
+        let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(err["error"]["code"], "invalid_input", "{bad}: {err}");
+    }
+
+    // A server started without a config file: persist is refused before anything runs.
+    let out = cli.run(&[
+        "action",
+        "preview",
+        "redis.config_set",
+        "--profile",
+        "plain",
+        "--param",
+        "name=timeout",
+        "--param",
+        "value=300",
+        "--param",
+        "persist=yes",
+        "--json",
+    ]);
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("without a config file"), "{err}");
+    assert_eq!(config_get(&plain.url(), "timeout").await, "0");
 }

@@ -7,12 +7,10 @@
 
 mod common;
 
+use common::celery::{python, Worker};
 use common::Cli;
 use serde_json::Value;
 use simba_testkit::RedisServer;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const HOST: &str = "w1@advisor-test";
@@ -47,31 +45,6 @@ registered = (i.registered("rate_limit") or {}).get(host, [])
 print(json.dumps({"queues": queues, "processes": len(stats.get("pool", {}).get("processes", [])),
                   "registered": registered}))
 "#;
-
-struct Worker(Child);
-impl Drop for Worker {
-    fn drop(&mut self) {
-        unsafe { libc_kill(-(self.0.id() as i32), 9) };
-        let _ = self.0.wait();
-    }
-}
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
-}
-
-fn python(venv: &Path, dir: &Path, broker: &str, script: &str, args: &[&str]) -> String {
-    let out = Command::new(venv.join("bin/python"))
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .current_dir(dir)
-        .env("BROKER", broker)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
 
 struct Lab {
     venv: std::path::PathBuf,
@@ -126,18 +99,12 @@ async fn celery_findings_fixed_and_rolled_back_on_a_real_worker() {
     let broker = server.url_db(2);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tasks.py"), TASKS).unwrap();
-    let log = std::fs::File::create(dir.path().join("worker.log")).unwrap();
-    let child = Command::new(venv.join("bin/celery"))
-        .args(["-A", "tasks", "worker", "-Q", "llm_queue,data_queue", "-c", "2", "-E", "-n", HOST])
-        .args(["--loglevel", "INFO"])
-        .current_dir(dir.path())
-        .env("BROKER", &broker)
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let worker = Worker(child);
+    let worker = Worker::start(
+        &venv,
+        dir.path(),
+        &broker,
+        &["-A", "tasks", "worker", "-Q", "llm_queue,data_queue", "-c", "2", "-E", "-n", HOST, "--loglevel", "INFO"],
+    );
     let lab = Lab { venv, dir, broker: broker.clone() };
     let cli = Cli::new();
     let out = cli.run(&["profile", "add", "lab", "--celery-broker", &broker]);

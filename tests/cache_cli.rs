@@ -188,6 +188,29 @@ fn cache_settings_tuned_from_findings_and_rolled_back() {
     ));
     assert_eq!(undone["outcome"], "applied", "{undone:#}");
     assert_eq!(namespace(&ok(served.call("cache_stats", json!({}))))["settings"]["max_entries"], 2);
+
+    // Flushing the namespace: previewed with its entry count, applied, nothing to roll back.
+    let req = json!({"profile": "embedded", "action": "cache.flush_namespace", "params": {"namespace": ns}});
+    let preview = ok(served.call("action_preview", req.clone()));
+    assert_eq!(preview["statements"][0], format!("cache_invalidate {{\"namespace\":\"{ns}\"}}"));
+    assert_eq!(
+        (preview["changes"][0]["before"].clone(), preview["changes"][0]["after"].clone()),
+        ("2".into(), "0".into())
+    );
+    assert!(preview["notes"][0].as_str().unwrap().starts_with("no rollback"), "{preview:#}");
+    let flushed = action("cache.flush_namespace", json!({"namespace": ns}));
+    assert_eq!(flushed["outcome"], "applied", "{flushed:#}");
+    let left = ok(served.call("cache_stats", json!({})))["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == ns.as_str())
+        .map(|n| n["entries"].clone());
+    assert!(left.is_none() || left == Some(json!(0)), "{left:?}");
+    let (status, answer) =
+        served.call("action_preview", json!({"profile": "embedded", "action": "", "rollback_of": flushed["id"]}));
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer.to_string().contains("cannot be put back"), "{answer}");
     drop(served);
 
     // Bad values and a profile that does not hold the cache: refused with the reason, nothing run.

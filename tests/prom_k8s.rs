@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{serve, test_secret, Cli};
+use common::{finding, serve, test_secret, Cli};
 use serde_json::{json, Value};
 use simba_testkit::{free_port, HttpService, PostgresServer, RedisServer};
 use std::process::Command;
@@ -932,16 +932,6 @@ fn kubernetes_usage_hpas_and_deployments_from_the_official_shapes() {
     drop(fake);
 }
 
-/// The finding `id` of an `advise` report.
-fn finding_of<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == id)
-        .unwrap_or_else(|| panic!("no finding {id} in {:#}", report["findings"]))
-}
-
 /// `spec.FIELD` of one stored HPA or Deployment of the fake.
 fn spec_of(store: &std::sync::Mutex<Value>, name: &str, field: &str) -> Value {
     store.lock().unwrap().as_array().unwrap().iter().find(|i| i["metadata"]["name"] == name).unwrap()["spec"][field]
@@ -968,7 +958,7 @@ fn kubernetes_actions_patch_hpas_and_deployments_reversibly() {
 
     // The pinned HPA found, with the replicas its own formula asks for: ceil(10 × 93/70) = 14.
     let report = cli.json(&["advise", "--profile", "cluster", "--json"]);
-    let pinned = finding_of(&report, &id);
+    let pinned = finding(&report, &id);
     assert_eq!(pinned["fix"]["action"], "k8s.patch_hpa");
     assert_eq!(pinned["fix"]["params"]["max_replicas"], "14", "{pinned:#}");
     assert!(report["findings"].as_array().unwrap().iter().all(|f| !f["id"].as_str().unwrap().contains("worker-hpa")));

@@ -6,12 +6,10 @@
 
 mod common;
 
+use common::celery::{python, Worker};
 use common::Cli;
 use serde_json::Value;
 use simba_testkit::RedisServer;
-use std::os::unix::process::CommandExt;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TASKS: &str = r#"
@@ -49,29 +47,6 @@ app.send_task("tasks.data", args=(99,), kwargs={"k": "v"}, queue="orphan_queue",
 for i in range(3): app.send_task("platform.tasks.embed_document", args=(i,))
 "#;
 
-struct Worker(Child);
-impl Drop for Worker {
-    fn drop(&mut self) {
-        unsafe { libc_kill(-(self.0.id() as i32), 9) };
-        let _ = self.0.wait();
-    }
-}
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
-}
-
-fn python(venv: &Path, dir: &Path, broker: &str, script: &str) {
-    let out = Command::new(venv.join("bin/python"))
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .env("BROKER", broker)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
 async fn lens(con: &mut redis::aio::MultiplexedConnection, queue: &str) -> Vec<u64> {
     let mut out = vec![];
     for k in [queue.to_string(), format!("{queue}\x06\x163"), format!("{queue}\x06\x166"), format!("{queue}\x06\x169")]
@@ -106,19 +81,26 @@ async fn queues_report_from_a_real_celery_worker() {
     let broker = server.url_db(3);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("tasks.py"), TASKS).unwrap();
-    let log = std::fs::File::create(dir.path().join("worker.log")).unwrap();
     let host = "w1@queues-test";
-    let child = Command::new(venv.join("bin/celery"))
-        .args(["-A", "tasks", "worker", "-Q", "llm_queue,data_queue,vector_queue", "-c", "2", "-E", "-n", host])
-        .args(["--loglevel", "INFO"])
-        .current_dir(dir.path())
-        .env("BROKER", &broker)
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let mut w = Worker(child);
+    let mut w = Worker::start(
+        &venv,
+        dir.path(),
+        &broker,
+        &[
+            "-A",
+            "tasks",
+            "worker",
+            "-Q",
+            "llm_queue,data_queue,vector_queue",
+            "-c",
+            "2",
+            "-E",
+            "-n",
+            host,
+            "--loglevel",
+            "INFO",
+        ],
+    );
     let cli = Cli::new();
     let mut con = redis::Client::open(broker.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
 
@@ -136,7 +118,7 @@ async fn queues_report_from_a_real_celery_worker() {
         );
     }
 
-    python(&venv, dir.path(), &broker, ENQUEUE);
+    python(&venv, dir.path(), &broker, ENQUEUE, &[]);
     // Both processes busy with the slow acks_late tasks and the prefetch full: the queues hold still.
     let mut last = vec![];
     for _ in 0..40 {
@@ -208,8 +190,7 @@ async fn queues_report_from_a_real_celery_worker() {
     assert!(r["in_flight"]["oldest_age_seconds"].as_f64().unwrap() < 120.0);
 
     // SIGKILL: no worker-offline event, the pidbox binding stays.
-    unsafe { libc_kill(-(w.0.id() as i32), 9) };
-    let _ = w.0.wait();
+    w.kill();
     tokio::time::sleep(Duration::from_secs(4)).await;
     let r = cli.json(&["queues", "--broker", &broker, "--json", "--visibility-timeout", "1"]);
     let wk = worker(&r, host).unwrap_or_else(|| panic!("dead worker not listed: {r}"));
@@ -314,29 +295,12 @@ async fn a_real_celery_worker_runs_a_job_the_engine_sent() {
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("simba_tasks.py"), SIMBA_TASKS).unwrap();
-    let log = std::fs::File::create(dir.path().join("worker.log")).unwrap();
-    let child = Command::new(venv.join("bin/celery"))
-        .args([
-            "-A",
-            "simba_tasks",
-            "worker",
-            "-Q",
-            "llm_queue",
-            "-c",
-            "1",
-            "-n",
-            "simba@jobs-test",
-            "--loglevel",
-            "INFO",
-        ])
-        .current_dir(dir.path())
-        .env("BROKER", &broker)
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let _worker = Worker(child);
+    let _worker = Worker::start(
+        &venv,
+        dir.path(),
+        &broker,
+        &["-A", "simba_tasks", "worker", "-Q", "llm_queue", "-c", "1", "-n", "simba@jobs-test", "--loglevel", "INFO"],
+    );
 
     // The engine reads the result of the job it sent; a second job, sent with the worker up.
     let client = {

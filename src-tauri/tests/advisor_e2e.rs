@@ -159,8 +159,17 @@ async fn confirm_and_run(client: &Client, statements: &[&str], what: &str) -> Re
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     run.click().await.map_err(|e| format!("{what}: cannot click run: {e}"))?;
+    // Twice the step: under a loaded CI machine an action and the advisor's rerun share two cores.
     let result =
-        wait_until(client, "audit-result", STEP, &format!("{what}: no audit entry"), |t| !t.is_empty()).await?;
+        match wait_until(client, "audit-result", 2 * STEP, &format!("{what}: no audit entry"), |t| !t.is_empty()).await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                // What the flow shows instead (still running, an error, or back to an unticked preview).
+                let flow = text_of(client, "action-flow").await.unwrap_or_default();
+                return Err(format!("{e}; the action flow shows: {flow:?}"));
+            }
+        };
     if !result.starts_with("applied") {
         let errors = text_of(client, "error-box").await.unwrap_or_default();
         return Err(format!("{what}: the outcome should be applied: {result:?}; error-box: {errors:?}"));

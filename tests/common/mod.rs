@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod celery;
+
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -126,6 +128,16 @@ pub fn all_text_under(dir: &Path) -> String {
         }
     }
     out
+}
+
+/// The finding `id` of an `advise` report (panics with the findings when it is not there).
+pub fn finding<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap_or_else(|| panic!("no finding {id} in {:#}", report["findings"]))
 }
 
 /// A running `simba-tuner serve` on a free port, stopped when dropped.

@@ -104,7 +104,8 @@ impl RedisServer {
     }
 
     /// A server with extra `redis-server` arguments, e.g. `["--maxmemory", "10mb"]`,
-    /// `["--requirepass", "pw"]` or `["--appendonly", "yes", "--appendfsync", "always"]`.
+    /// `["--requirepass", "pw"]` or `["--appendonly", "yes", "--appendfsync", "always"]`; a first
+    /// argument ending in `.conf` is the server's config file (CONFIG REWRITE writes there).
     pub fn start_with(extra: &[&str]) -> Result<Self> {
         let bin = std::env::var("SIMBA_REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
         Self::start_bin(&bin, extra)
@@ -145,7 +146,13 @@ impl RedisServer {
     fn spawn(bin: &str, port: u16, dir: &Path, extra: &[String]) -> Result<Child> {
         let log = dir.join("redis.log");
         let mut cmd = Command::new(bin);
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        // A config file given in `extra` must come first: redis-server reads it before the options.
+        let (file, extra) = match extra.split_first() {
+            Some((f, rest)) if f.ends_with(".conf") => (Some(f), rest),
+            _ => (None, extra),
+        };
+        cmd.args(file)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(dir)
             .arg("--logfile")

@@ -7,7 +7,7 @@
 //! Reads only: SMEMBERS, SCAN, TYPE, LLEN, LRANGE, HLEN, HSCAN, ZRANGE, ZCARD, PSUBSCRIBE. `inspect`
 //! adds one reply binding (SADD, removed afterwards), one PUBLISH and BRPOP on its own reply list.
 
-use super::redis::{connect, redis_error};
+use super::redis::{cmd, connect, redis_error};
 use super::{with_timeout, CONNECT_TIMEOUT, QUERY_TIMEOUT};
 use crate::clock::now_secs;
 use crate::error::{ApiError, ApiResult};
@@ -246,13 +246,6 @@ pub fn decode_message(raw: &[u8]) -> Option<Decoded> {
         return None;
     }
     Some(Decoded { task, id, body })
-}
-
-async fn cmd<T: redis::FromRedisValue>(con: &mut MultiplexedConnection, display: &str, c: &redis::Cmd) -> ApiResult<T> {
-    with_timeout(&format!("Redis at {display}"), QUERY_TIMEOUT, async {
-        c.query_async(con).await.map_err(|e| redis_error(display, &e))
-    })
-    .await
 }
 
 /// Each bucket's length, in one pipeline.

@@ -68,6 +68,18 @@ pub async fn connect(endpoint: &Endpoint) -> ApiResult<redis::aio::MultiplexedCo
     .await
 }
 
+/// One command with the query timeout and a message that names the server.
+pub(crate) async fn cmd<T: redis::FromRedisValue>(
+    con: &mut redis::aio::MultiplexedConnection,
+    display: &str,
+    c: &redis::Cmd,
+) -> ApiResult<T> {
+    with_timeout(&format!("Redis at {display}"), QUERY_TIMEOUT, async {
+        c.query_async(con).await.map_err(|e| redis_error(display, &e))
+    })
+    .await
+}
+
 trait KindDescription {
     fn kind_description(&self) -> String;
 }

@@ -1,6 +1,8 @@
 //! Semantic cache actions on this app's own engine: its similarity threshold, TTL and max entries,
-//! for the defaults or one namespace (`cache.set_settings`). The engine keeps settings in its
-//! store before they apply, so they hold across restarts; the rollback sets the before values.
+//! for the defaults or one namespace (`cache.set_settings`), and the flush of one namespace
+//! (`cache.flush_namespace`). The engine keeps settings in its store before they apply, so they
+//! hold across restarts; the rollback sets the before values. A flush has no rollback: the
+//! preview says so and the audit entry's rollback is refused.
 
 use super::{Plan, Prepared, Ran};
 use crate::advisor::audit::{Outcome, ValueChange};
@@ -65,6 +67,59 @@ fn scope_name(namespace: &Option<String>) -> String {
         Some(ns) => format!("namespace {ns}"),
         None => "the cache defaults".into(),
     }
+}
+
+/// Entries a namespace holds now, from the engine's figures (0 when it holds none).
+async fn entries_of(cache: &SemanticCache, namespace: &str) -> ApiResult<u64> {
+    Ok(cache.stats().await?.namespaces.iter().find(|n| n.id == namespace).map(|n| n.entries).unwrap_or(0))
+}
+
+pub(super) async fn prepare_flush(cache: &SemanticCache, namespace: &str) -> ApiResult<Prepared> {
+    let entries = entries_of(cache, namespace).await?;
+    if entries == 0 {
+        return Err(ApiError::not_found(format!(
+            "namespace {namespace} holds no entries: nothing to flush (the ids are on the Cache page and in \
+             `simba-tuner cache stats`)"
+        )));
+    }
+    let body = serde_json::json!({ "namespace": namespace });
+    Ok(Prepared {
+        statements: vec![format!("cache_invalidate {body}")],
+        changes: vec![ValueChange {
+            name: format!("entries of namespace {namespace}"),
+            before: entries.to_string(),
+            after: "0".into(),
+        }],
+        notes: vec![
+            "no rollback: the answers are deleted; the next questions of this namespace go to the model again \
+             (and cost what a miss costs)"
+                .into(),
+            "only this namespace: other users, items and the settings stay as they are".into(),
+        ],
+    })
+}
+
+pub(super) async fn run_flush(cache: &SemanticCache, namespace: &str, planned: &[ValueChange]) -> Ran {
+    let sent = cache.invalidate(&crate::engine::store::Invalidation::Namespace { namespace: namespace.into() }).await;
+    let left = entries_of(cache, namespace).await;
+    let change = planned.first().cloned().unwrap_or(ValueChange {
+        name: format!("entries of namespace {namespace}"),
+        before: String::new(),
+        after: "0".into(),
+    });
+    let after = left.as_ref().map(|n| n.to_string()).unwrap_or_else(|_| "unknown".into());
+    let (outcome, message) = match (sent, left) {
+        (Ok(_), Ok(0)) => (Outcome::Applied, None),
+        (Ok(n), Ok(left)) => (
+            Outcome::Unverified,
+            Some(format!("{n} entries deleted, {left} stored since or left; flush again to clear")),
+        ),
+        (Ok(n), Err(e)) => {
+            (Outcome::Unverified, Some(format!("{n} entries deleted; the rest could not be counted ({})", e.message)))
+        }
+        (Err(e), _) => (Outcome::Failed, Some(format!("{}; entries left: {after}", e.message))),
+    };
+    Ran { changes: vec![ValueChange { after, ..change }], outcome, message }
 }
 
 fn parts(plan: &Plan) -> (&Option<String>, &BTreeMap<String, String>) {

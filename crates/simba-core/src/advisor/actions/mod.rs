@@ -43,7 +43,16 @@ impl Scope<'_> {
 
 /// The actions a person may ask for by id (rollbacks may also recreate a dropped index).
 pub const ACTIONS: &[(&str, &str)] = &[
-    ("redis.config_set", "CONFIG SET of maxmemory, maxmemory-policy, timeout or tcp-keepalive (params: name, value)"),
+    (
+        "redis.config_set",
+        "CONFIG SET of maxmemory, maxmemory-policy, timeout or tcp-keepalive (params: name, value; persist: yes to \
+         also CONFIG REWRITE the server's config file)",
+    ),
+    (
+        "redis.cleanup",
+        "UNLINK of the keys under one cache prefix that carry a TTL, never a key without one nor the broker's \
+         (params: prefix); no rollback",
+    ),
     ("pg.alter_system", "ALTER SYSTEM SET of a memory or logging setting + pg_reload_conf() (params: name, value)"),
     (
         "pg.create_vector_index",
@@ -70,6 +79,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "k8s.scale",
         "merge patch of a Deployment's replicas, server-side dry run first (params: namespace, name, replicas)",
     ),
+    ("cache.flush_namespace", "delete every entry of one semantic cache namespace (params: namespace); no rollback"),
     (
         "cache.set_settings",
         "the semantic cache's similarity_threshold, ttl_seconds or max_entries, for the defaults or one namespace \
@@ -104,6 +114,11 @@ pub(crate) enum Plan {
     RedisConfigSet {
         name: String,
         value: String,
+        /// Also CONFIG REWRITE, so the change outlives a restart.
+        persist: bool,
+    },
+    RedisCleanup {
+        prefix: String,
     },
     PgAlterSystem {
         name: String,
@@ -168,6 +183,9 @@ pub(crate) enum Plan {
         name: String,
         replicas: u32,
     },
+    CacheFlushNamespace {
+        namespace: String,
+    },
     CacheSetSettings {
         /// None: the defaults.
         namespace: Option<String>,
@@ -203,7 +221,13 @@ impl Plan {
             "redis.config_set" => Plan::RedisConfigSet {
                 name: param(params, action, "name")?.to_ascii_lowercase(),
                 value: param(params, action, "value")?.to_string(),
+                persist: match params.get("persist").map(|p| p.trim().to_ascii_lowercase()).as_deref() {
+                    None | Some("" | "no" | "false") => false,
+                    Some("yes" | "true") => true,
+                    Some(other) => return Err(ApiError::invalid(format!("persist is yes or no, not '{other}'"))),
+                },
             },
+            "redis.cleanup" => Plan::RedisCleanup { prefix: param(params, action, "prefix")?.to_string() },
             "pg.alter_system" => Plan::PgAlterSystem {
                 name: param(params, action, "name")?.to_ascii_lowercase(),
                 value: param(params, action, "value")?.to_string(),
@@ -302,6 +326,9 @@ impl Plan {
                     })?,
                 }
             }
+            "cache.flush_namespace" => {
+                Plan::CacheFlushNamespace { namespace: param(params, action, "namespace")?.trim().to_string() }
+            }
             "cache.set_settings" => {
                 let mut set = BTreeMap::new();
                 for (key, value) in params.iter().filter(|(k, _)| k.as_str() != "namespace") {
@@ -327,7 +354,8 @@ impl Plan {
 
     fn validate(&self) -> ApiResult<()> {
         match self {
-            Plan::RedisConfigSet { name, value } => redis::validate(name, value),
+            Plan::RedisConfigSet { name, value, .. } => redis::validate(name, value),
+            Plan::RedisCleanup { prefix } => redis::validate_prefix(prefix),
             Plan::PgAlterSystem { name, value } => postgres::validate_setting(name, value),
             Plan::PgCreateVectorIndex { ops, method, lists, .. } => postgres::validate_index(ops, method, *lists),
             Plan::PgCreateExtension { name } | Plan::PgDropExtension { name } => postgres::validate_extension(name),
@@ -345,13 +373,13 @@ impl Plan {
             Plan::K8sPatchHpa { namespace, name, .. } | Plan::K8sScale { namespace, name, .. } => {
                 kubernetes::validate_object(namespace, name)
             }
-            Plan::CacheSetSettings { .. } => Ok(()),
+            Plan::CacheSetSettings { .. } | Plan::CacheFlushNamespace { .. } => Ok(()),
         }
     }
 
     fn service(&self) -> Svc {
         match self {
-            Plan::RedisConfigSet { .. } => Svc::Redis,
+            Plan::RedisConfigSet { .. } | Plan::RedisCleanup { .. } => Svc::Redis,
             Plan::CeleryRateLimit { .. } | Plan::CeleryPoolResize { .. } | Plan::CeleryConsumer { .. } => {
                 Svc::CeleryBroker
             }
@@ -361,7 +389,7 @@ impl Plan {
     }
 
     fn on_cache(&self) -> bool {
-        matches!(self, Plan::CacheSetSettings { .. })
+        matches!(self, Plan::CacheSetSettings { .. } | Plan::CacheFlushNamespace { .. })
     }
 }
 
@@ -420,13 +448,18 @@ fn target_of(scope: &Scope<'_>, plan: &Plan) -> ApiResult<String> {
 }
 
 async fn prepare(scope: &Scope<'_>, plan: &Plan) -> ApiResult<Prepared> {
-    if plan.on_cache() {
-        return cache::prepare(scope.cache()?, plan);
+    match plan {
+        Plan::CacheSetSettings { .. } => return cache::prepare(scope.cache()?, plan),
+        Plan::CacheFlushNamespace { namespace } => return cache::prepare_flush(scope.cache()?, namespace).await,
+        _ => {}
     }
     let profile = scope.profile;
     let endpoint = endpoint_for(profile, plan)?;
     match plan {
-        Plan::RedisConfigSet { name, value } => redis::prepare(endpoint, name, value, redis_is_broker(profile)).await,
+        Plan::RedisConfigSet { name, value, persist } => {
+            redis::prepare(endpoint, name, value, *persist, redis_is_broker(profile)).await
+        }
+        Plan::RedisCleanup { prefix } => redis::prepare_cleanup(endpoint, prefix).await,
         Plan::CeleryRateLimit { .. } | Plan::CeleryPoolResize { .. } | Plan::CeleryConsumer { .. } => {
             celery::prepare(endpoint, plan).await
         }
@@ -489,6 +522,10 @@ fn rollback_plan(entry: &AuditEntry) -> ApiResult<(String, BTreeMap<String, Stri
         "redis.config_set" | "pg.alter_system" => {
             out.insert("name".to_string(), p.get("name").cloned().unwrap_or_default());
             out.insert("value".to_string(), before(0));
+            // A change written to the config file is undone there too.
+            if let Some(persist) = p.get("persist") {
+                out.insert("persist".to_string(), persist.clone());
+            }
             entry.action.clone()
         }
         "pg.create_vector_index" => {
@@ -512,6 +549,19 @@ fn rollback_plan(entry: &AuditEntry) -> ApiResult<(String, BTreeMap<String, Stri
         "pg.drop_extension" => {
             out.insert("name".to_string(), p.get("name").cloned().unwrap_or_default());
             "pg.create_extension".to_string()
+        }
+        "redis.cleanup" => {
+            return Err(ApiError::invalid(format!(
+                "audit entry {} deleted cache keys: they cannot be put back; the cache refills as questions come",
+                entry.id
+            )))
+        }
+        "cache.flush_namespace" => {
+            return Err(ApiError::invalid(format!(
+                "audit entry {} flushed a cache namespace: the answers were deleted and cannot be put back; they \
+                 are cached again as the questions come",
+                entry.id
+            )))
         }
         "pg.analyze" => {
             return Err(ApiError::invalid(format!(
@@ -640,6 +690,7 @@ async fn run_confirmed(
     let profile = scope.profile;
     let ran = match plan {
         Plan::CacheSetSettings { .. } => cache::run(scope.cache()?, plan, &preview.changes).await,
+        Plan::CacheFlushNamespace { namespace } => cache::run_flush(scope.cache()?, namespace, &preview.changes).await,
         Plan::K8sPatchHpa { .. } | Plan::K8sScale { .. } => kubernetes::run(profile, plan, &preview.changes).await,
         _ => run_on_endpoint(endpoint_for(profile, plan)?, plan, &preview.changes).await,
     };
@@ -664,7 +715,8 @@ async fn run_confirmed(
 /// Runs a plan on the server its endpoint names.
 async fn run_on_endpoint(endpoint: &Endpoint, plan: &Plan, changes: &[ValueChange]) -> Ran {
     match plan {
-        Plan::RedisConfigSet { name, value } => redis::run(endpoint, name, value, changes).await,
+        Plan::RedisConfigSet { name, value, persist } => redis::run(endpoint, name, value, *persist, changes).await,
+        Plan::RedisCleanup { prefix } => redis::run_cleanup(endpoint, prefix, changes).await,
         Plan::CeleryRateLimit { .. } | Plan::CeleryPoolResize { .. } | Plan::CeleryConsumer { .. } => {
             celery::run(endpoint, plan, changes).await
         }

@@ -1,11 +1,15 @@
-//! `redis.config_set`: CONFIG SET of the settings the advisor tunes, read back with CONFIG GET.
-//! CONFIG REWRITE is never run silently: the preview says whether it could persist the change.
+//! Redis actions. `redis.config_set`: CONFIG SET of the settings the advisor tunes, read back with
+//! CONFIG GET, and CONFIG REWRITE when asked (`persist`): never silently, and refused up front when
+//! the server has no config file to write. The preview says whether the change will outlive a
+//! restart. `redis.cleanup`: UNLINK of the keys under one cache prefix that carry a TTL, and only
+//! those (KNOWN-TRAPS #4: a key without a TTL, PTTL -1, is never a cleanup candidate), by a
+//! bounded SCAN, never KEYS.
 
 use super::{Prepared, Ran};
 use crate::advisor::audit::{Outcome, ValueChange};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::profiles::Endpoint;
-use crate::sources::redis::{connect, redis_error};
+use crate::sources::redis::{cmd, connect, redis_error};
 use crate::sources::{with_timeout, QUERY_TIMEOUT};
 
 const POLICIES: &[&str] = &[
@@ -102,7 +106,13 @@ async fn config_get(
     }
 }
 
-pub(super) async fn prepare(endpoint: &Endpoint, name: &str, value: &str, is_broker: bool) -> ApiResult<Prepared> {
+pub(super) async fn prepare(
+    endpoint: &Endpoint,
+    name: &str,
+    value: &str,
+    persist: bool,
+    is_broker: bool,
+) -> ApiResult<Prepared> {
     let after = canonical(name, value);
     // KNOWN-TRAPS.md #3: an instance-wide allkeys-* policy evicts the broker's queues.
     if name == "maxmemory-policy" && after.starts_with("allkeys-") && is_broker {
@@ -133,27 +143,36 @@ pub(super) async fn prepare(endpoint: &Endpoint, name: &str, value: &str, is_bro
     .await
     .unwrap_or_default();
     let config_file = info.lines().find_map(|l| l.trim().strip_prefix("config_file:")).unwrap_or("").trim().to_string();
-    let mut notes = vec![if config_file.is_empty() {
-        "the server was started without a config file, so CONFIG REWRITE cannot persist this: the change lasts \
-         until Redis restarts; add it to the server's configuration to keep it"
-            .to_string()
-    } else {
-        format!(
-            "CONFIG REWRITE could persist this to {config_file}, but is not run: the change lasts until Redis \
-             restarts unless you run CONFIG REWRITE or edit the file"
-        )
+    let mut notes = vec![match (config_file.is_empty(), persist) {
+        (true, true) => {
+            return Err(ApiError::invalid(
+                "the server was started without a config file, so CONFIG REWRITE has nothing to write: leave \
+                 persist out (the change then lasts until Redis restarts) and add it to the server's configuration",
+            ))
+        }
+        (true, false) => "the server was started without a config file, so CONFIG REWRITE cannot persist this: \
+                          the change lasts until Redis restarts; add it to the server's configuration to keep it"
+            .to_string(),
+        (false, true) => format!(
+            "CONFIG REWRITE writes the running configuration to {config_file}: the change outlives a restart (the \
+             file's comments are kept, its options rewritten in place)"
+        ),
+        (false, false) => format!(
+            "CONFIG REWRITE could persist this to {config_file}, but is not run (persist=yes would): the change \
+             lasts until Redis restarts"
+        ),
     }];
     if before == after {
         notes.push(format!("{name} is already {after}: applying changes nothing"));
     }
-    Ok(Prepared {
-        statements: vec![format!("CONFIG SET {name} {after}")],
-        changes: vec![ValueChange { name: name.to_string(), before, after }],
-        notes,
-    })
+    let mut statements = vec![format!("CONFIG SET {name} {after}")];
+    if persist {
+        statements.push("CONFIG REWRITE".into());
+    }
+    Ok(Prepared { statements, changes: vec![ValueChange { name: name.to_string(), before, after }], notes })
 }
 
-pub(super) async fn run(endpoint: &Endpoint, name: &str, value: &str, planned: &[ValueChange]) -> Ran {
+pub(super) async fn run(endpoint: &Endpoint, name: &str, value: &str, persist: bool, planned: &[ValueChange]) -> Ran {
     let after = canonical(name, value);
     let before = planned.first().map(|c| c.before.clone()).unwrap_or_default();
     let failed = |message: String, now: String| Ran {
@@ -177,11 +196,31 @@ pub(super) async fn run(endpoint: &Endpoint, name: &str, value: &str, planned: &
     .await;
     let now = config_get(&mut conn, endpoint, name).await;
     match (set, now) {
-        (Ok(()), Ok(now)) if now == after => Ran {
-            changes: vec![ValueChange { name: name.into(), before, after: now }],
-            outcome: Outcome::Applied,
-            message: None,
-        },
+        (Ok(()), Ok(now)) if now == after => {
+            // Only a verified change is written to the file.
+            let rewrite: ApiResult<()> = if persist {
+                with_timeout(&format!("Redis at {}", endpoint.display), QUERY_TIMEOUT, async {
+                    redis::cmd("CONFIG")
+                        .arg("REWRITE")
+                        .query_async(&mut conn)
+                        .await
+                        .map_err(|e| redis_error(&endpoint.display, &e))
+                })
+                .await
+            } else {
+                Ok(())
+            };
+            Ran {
+                changes: vec![ValueChange { name: name.into(), before, after: now }],
+                outcome: Outcome::Applied,
+                message: rewrite.err().map(|e| {
+                    format!(
+                        "{name} is set, but CONFIG REWRITE failed ({}): the change lasts until Redis restarts",
+                        e.message
+                    )
+                }),
+            }
+        }
         (Ok(()), Ok(now)) => Ran {
             message: Some(format!("CONFIG SET ran but CONFIG GET {name} reads '{now}', not '{after}'")),
             changes: vec![ValueChange { name: name.into(), before, after: now }],
@@ -199,6 +238,151 @@ pub(super) async fn run(endpoint: &Endpoint, name: &str, value: &str, planned: &
     }
 }
 
+/// Prefixes that belong to Celery (queues, results, the unacked hash, kombu bindings): a cache
+/// cleanup never touches them, whatever their TTLs.
+const BROKER_PREFIXES: &[&str] = &["_kombu", "celery", "unacked", "celeryev"];
+
+/// How many keys one cleanup visits at most, and UNLINKs per round trip.
+const SCAN_BUDGET: u64 = 1_000_000;
+const UNLINK_BATCH: usize = 500;
+
+pub(super) fn validate_prefix(prefix: &str) -> ApiResult<()> {
+    if prefix.len() < 2 || prefix.len() > 200 {
+        return Err(ApiError::invalid(format!(
+            "'{prefix}' is too short or too long for a cache prefix: name one as the Redis page's memory by prefix \
+             shows it (e.g. cache:)"
+        )));
+    }
+    if prefix.chars().any(|c| matches!(c, '*' | '?' | '[' | ']' | '\\') || c.is_control()) {
+        return Err(ApiError::invalid(format!(
+            "'{prefix}' holds a glob character: the cleanup takes a literal key prefix, not a pattern"
+        )));
+    }
+    if let Some(b) = BROKER_PREFIXES.iter().find(|b| prefix.to_ascii_lowercase().starts_with(*b)) {
+        return Err(ApiError::invalid(format!(
+            "refused: keys under '{b}' are the Celery broker's (queues, results, in-flight tasks), not a cache's"
+        )));
+    }
+    Ok(())
+}
+
+/// The keys under `prefix` that carry a TTL, and how many are kept for having none.
+async fn with_ttl(
+    conn: &mut redis::aio::MultiplexedConnection,
+    endpoint: &Endpoint,
+    prefix: &str,
+) -> ApiResult<(Vec<String>, u64)> {
+    let pattern = format!("{prefix}*");
+    let (mut cursor, mut visited, mut expiring, mut persistent) = (0u64, 0u64, vec![], 0u64);
+    loop {
+        let (next, keys): (u64, Vec<String>) = cmd(
+            conn,
+            &endpoint.display,
+            redis::cmd("SCAN").arg(cursor).arg("MATCH").arg(&pattern).arg("COUNT").arg(1000),
+        )
+        .await?;
+        if !keys.is_empty() {
+            let mut p = redis::pipe();
+            for k in &keys {
+                p.cmd("PTTL").arg(k);
+            }
+            let ttls: Vec<i64> = with_timeout(&format!("Redis at {}", endpoint.display), QUERY_TIMEOUT, async {
+                p.query_async(conn).await.map_err(|e| redis_error(&endpoint.display, &e))
+            })
+            .await?;
+            for (k, ttl) in keys.into_iter().zip(ttls) {
+                match ttl {
+                    t if t > 0 => expiring.push(k),
+                    -1 => persistent += 1,
+                    _ => {} // -2: expired or deleted since the SCAN saw it
+                }
+            }
+        }
+        visited += 1000;
+        cursor = next;
+        if cursor == 0 {
+            return Ok((expiring, persistent));
+        }
+        if visited >= SCAN_BUDGET {
+            return Err(ApiError::invalid(format!(
+                "more than {SCAN_BUDGET} keys to look through under '{prefix}': clean up a narrower prefix"
+            )));
+        }
+    }
+}
+
+pub(super) async fn prepare_cleanup(endpoint: &Endpoint, prefix: &str) -> ApiResult<Prepared> {
+    let mut conn = connect(endpoint).await?;
+    let (expiring, persistent) = with_ttl(&mut conn, endpoint, prefix).await?;
+    if expiring.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no key under '{prefix}' carries a TTL ({persistent} without one, which a cleanup never touches): \
+             nothing to clean up"
+        )));
+    }
+    Ok(Prepared {
+        statements: vec![
+            format!("SCAN 0 MATCH {prefix}* COUNT 1000 … (PTTL of each key)"),
+            format!("UNLINK <the {} keys with a TTL> (batches of {UNLINK_BATCH})", expiring.len()),
+        ],
+        changes: vec![ValueChange {
+            name: format!("keys under '{prefix}' with a TTL"),
+            before: expiring.len().to_string(),
+            after: "0".into(),
+        }],
+        notes: vec![
+            format!("{persistent} keys under '{prefix}' have no TTL and are kept (KNOWN-TRAPS #4)"),
+            "no rollback: the keys are deleted; a cache refills as the questions come (each miss costs a model call)"
+                .into(),
+            "UNLINK frees the memory in the background: the server does not block".into(),
+        ],
+    })
+}
+
+pub(super) async fn run_cleanup(endpoint: &Endpoint, prefix: &str, planned: &[ValueChange]) -> Ran {
+    let change = planned.first().cloned().unwrap_or(ValueChange {
+        name: format!("keys under '{prefix}' with a TTL"),
+        before: String::new(),
+        after: "0".into(),
+    });
+    let not_run = |m: String| Ran {
+        changes: vec![ValueChange { after: change.before.clone(), ..change.clone() }],
+        outcome: Outcome::Failed,
+        message: Some(format!("{m}; nothing was deleted")),
+    };
+    let mut conn = match connect(endpoint).await {
+        Ok(c) => c,
+        Err(e) => return not_run(e.message),
+    };
+    // Read again: only keys that still carry a TTL now are deleted.
+    let expiring = match with_ttl(&mut conn, endpoint, prefix).await {
+        Ok((keys, _)) => keys,
+        Err(e) => return not_run(e.message),
+    };
+    let mut deleted = 0u64;
+    let mut failure = None;
+    for batch in expiring.chunks(UNLINK_BATCH) {
+        match cmd::<u64>(&mut conn, &endpoint.display, redis::cmd("UNLINK").arg(batch)).await {
+            Ok(n) => deleted += n,
+            Err(e) => {
+                failure = Some(e.message);
+                break;
+            }
+        }
+    }
+    let left = with_ttl(&mut conn, endpoint, prefix).await.map(|(k, _)| k.len().to_string());
+    let after = left.clone().unwrap_or_else(|_| "unknown".into());
+    let (outcome, message) = match (failure, left) {
+        (None, Ok(l)) if l == "0" => (Outcome::Applied, Some(format!("{deleted} keys deleted"))),
+        (None, _) => (
+            Outcome::Unverified,
+            Some(format!("{deleted} keys deleted; {after} with a TTL under '{prefix}' now (written since?)")),
+        ),
+        (Some(e), _) => (Outcome::Failed, Some(format!("UNLINK failed after {deleted} keys: {e}; {after} left"))),
+    };
+    Ran { changes: vec![ValueChange { after, ..change }], outcome, message }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +397,10 @@ mod tests {
         assert!(validate("maxmemory-policy", "volatile-lru").is_ok());
         assert!(validate("maxmemory-policy", "lru").is_err());
         assert!(validate("save", "").is_err());
+        assert!(validate_prefix("cache:").is_ok());
+        assert!(validate_prefix("cache:*").is_err());
+        assert!(validate_prefix("celery-task-meta-").is_err());
+        assert!(validate_prefix("_kombu.binding").is_err());
+        assert!(validate_prefix("c").is_err());
     }
 }

@@ -1,0 +1,56 @@
+//! A real Celery worker and Celery's own client, from the venv of `simba_testkit::celery_venv`.
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// `celery ARGS` in `dir` (where the tasks module is), its log in `dir/worker.log`, in a process
+/// group of its own so that its pool goes with it; killed (SIGKILL) when dropped.
+pub struct Worker(pub Child);
+
+impl Worker {
+    pub fn start(venv: &Path, dir: &Path, broker: &str, args: &[&str]) -> Worker {
+        let log = std::fs::File::create(dir.join("worker.log")).unwrap();
+        let child = Command::new(venv.join("bin/celery"))
+            .args(args)
+            .current_dir(dir)
+            .env("BROKER", broker)
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        Worker(child)
+    }
+
+    /// SIGKILL to the whole group: no worker-offline event, as when a node dies.
+    pub fn kill(&mut self) {
+        unsafe { libc_kill(-(self.0.id() as i32), 9) };
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// Runs `script` with the venv's Python in `dir` (BROKER set); its stdout.
+pub fn python(venv: &Path, dir: &Path, broker: &str, script: &str, args: &[&str]) -> String {
+    let out = Command::new(venv.join("bin/python"))
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .current_dir(dir)
+        .env("BROKER", broker)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
