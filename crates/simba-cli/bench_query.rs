@@ -58,7 +58,7 @@ pub async fn run(service: &Service, args: QueryBenchArgs) -> anyhow::Result<Exit
             }
         }
         let venv = args.llama_venv.clone().unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/simba-tuner/llama-venv")
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/simba-tuner/llama-venv-x86-64-v3")
         });
         let peer = std::process::Command::new(venv.join("bin/python"))
             .args(["-c", PEER])

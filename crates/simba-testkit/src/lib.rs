@@ -329,11 +329,11 @@ pub fn celery_venv() -> Result<PathBuf> {
 // llama.cpp's OpenAI-compatible server
 
 /// The venv with llama-cpp-python's server that `.ci/setup test` builds: `$SIMBA_LLAMA_VENV`, else
-/// `<cache>/llama-venv`. Not built here: building llama.cpp takes minutes.
+/// `<cache>/llama-venv-x86-64-v3`. Not built here: building llama.cpp takes minutes.
 pub fn llama_venv() -> Result<PathBuf> {
     let dir = match std::env::var_os("SIMBA_LLAMA_VENV") {
         Some(p) => PathBuf::from(p),
-        None => cache_dir().join("llama-venv"),
+        None => cache_dir().join("llama-venv-x86-64-v3"),
     };
     let ok = Command::new(dir.join("bin/python"))
         .args(["-c", "import llama_cpp.server"])
@@ -364,7 +364,22 @@ pub struct LlamaServer {
 }
 
 impl LlamaServer {
+    /// Starts the server on a free port; a port another process took meanwhile (the server binds
+    /// only after loading the model) is tried again on another one.
     pub fn start(model: &Path, api_key: &str) -> Result<Self> {
+        let mut last = None;
+        for _ in 0..3 {
+            match Self::start_once(model, api_key) {
+                Err(HarnessError::Failed(log)) if log.contains("address already in use") => {
+                    last = Some(HarnessError::Failed(log))
+                }
+                other => return other,
+            }
+        }
+        Err(last.unwrap_or_else(|| HarnessError::Failed("the llama.cpp server did not start".into())))
+    }
+
+    fn start_once(model: &Path, api_key: &str) -> Result<Self> {
         let venv = llama_venv()?;
         if !model.is_file() {
             return Err(HarnessError::Missing(format!("the model {}", model.display())));
@@ -387,6 +402,9 @@ impl LlamaServer {
         let child =
             cmd.spawn().map_err(|e| HarnessError::Failed(format!("could not start the llama.cpp server: {e}")))?;
         let mut server = Self { child, port, _dir: dir };
+        // Ready when this server says it listens on the port and answers there: an answer alone
+        // could come from another process that took the port first.
+        let listening = format!("Uvicorn running on http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -395,7 +413,9 @@ impl LlamaServer {
                     read_log(&log_path)
                 )));
             }
-            if matches!(http_get_as(port, "/v1/models", Some(api_key)), Ok((200, _))) {
+            if read_log(&log_path).contains(&listening)
+                && matches!(http_get_as(port, "/v1/models", Some(api_key)), Ok((200, _)))
+            {
                 return Ok(server);
             }
             std::thread::sleep(Duration::from_millis(200));
