@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{finding, test_secret, Cli};
+use common::{apply_args, finding, test_secret, Cli};
 use serde_json::Value;
 use simba_testkit::{PostgresServer, RedisServer};
 use std::process::Command;
@@ -307,9 +307,7 @@ fn postgres_extension_statistics_and_ivfflat_actions() {
          WITH (lists = 3)"
     );
     assert!(preview["notes"][0].as_str().unwrap().contains("ivfflat.probes"), "{preview:#}");
-    let mut apply = ivf.to_vec();
-    apply[1] = "apply";
-    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let apply = apply_args(&ivf, &preview);
     let built = cli.json(&apply);
     assert_eq!(built["outcome"], "applied", "{built:#}");
     assert_eq!(
@@ -343,9 +341,7 @@ fn postgres_extension_statistics_and_ivfflat_actions() {
         "--json",
     ];
     let preview = cli.json(&args);
-    let mut apply = args.to_vec();
-    apply[1] = "apply";
-    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let apply = apply_args(&args, &preview);
     let out = cli.run(&apply);
     assert!(!out.status.success());
     let failed: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -457,9 +453,7 @@ fn a_connection_lost_in_the_middle_of_an_action_is_read_back_and_said() {
     ];
     let preview = cli.json(&args);
     drop(redis_server);
-    let mut apply = args.to_vec();
-    apply[1] = "apply";
-    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let apply = apply_args(&args, &preview);
     let out = cli.run(&apply);
     let err: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(err["error"]["code"], "unreachable", "{err}");
@@ -493,9 +487,7 @@ async fn a_redis_change_persisted_by_config_rewrite_is_undone_there_too() {
     let preview = cli.json(&args);
     assert_eq!(preview["statements"], serde_json::json!(["CONFIG SET maxmemory-policy allkeys-lru", "CONFIG REWRITE"]));
     assert!(preview["notes"][0].as_str().unwrap().contains(conf.to_str().unwrap()), "{preview:#}");
-    let mut apply = args.to_vec();
-    apply[1] = "apply";
-    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let apply = apply_args(&args, &preview);
     let entry = cli.json(&apply);
     assert_eq!(entry["outcome"], "applied", "{entry:#}");
     assert!(entry["message"].is_null(), "{entry:#}");
@@ -532,9 +524,7 @@ async fn a_redis_change_persisted_by_config_rewrite_is_undone_there_too() {
     let preview = cli.json(&args);
     assert_eq!(preview["changes"][0]["before"], "40", "{preview:#}");
     assert!(preview["notes"][0].as_str().unwrap().starts_with("5 keys under 'cache:' have no TTL"), "{preview:#}");
-    let mut apply = args.to_vec();
-    apply[1] = "apply";
-    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let apply = apply_args(&args, &preview);
     let cleaned = cli.json(&apply);
     assert_eq!(cleaned["outcome"], "applied", "{cleaned:#}");
     assert_eq!(cleaned["message"], "40 keys deleted");

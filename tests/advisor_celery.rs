@@ -8,7 +8,7 @@
 mod common;
 
 use common::celery::{python, Worker};
-use common::Cli;
+use common::{apply_args, Cli};
 use serde_json::Value;
 use simba_testkit::RedisServer;
 use std::time::{Duration, Instant};
@@ -241,10 +241,7 @@ async fn celery_findings_fixed_and_rolled_back_on_a_real_worker() {
     let preview = cli.json(&rate);
     assert_eq!(preview["changes"][0]["name"], format!("rate_limit of tasks.llm on {HOST}"));
     assert_eq!(preview["changes"][0]["before"], "none");
-    let mut apply: Vec<&str> = rate.to_vec();
-    apply[1] = "apply";
-    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
-    let entry = cli.json(&apply);
+    let entry = cli.json(&apply_args(&rate, &preview));
     assert_eq!(entry["outcome"], "applied", "{entry:#}");
     assert!(rate_line(&lab.inspect()).contains("rate_limit=10/m"), "{}", rate_line(&lab.inspect()));
     let undone = cli.json(&["rollback", entry["id"].as_str().unwrap(), "--yes", "--json"]);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{finding, serve, test_secret, Cli};
+use common::{apply_args, finding, serve, test_secret, Cli};
 use serde_json::{json, Value};
 use simba_testkit::{free_port, HttpService, PostgresServer, RedisServer};
 use std::process::Command;
@@ -1023,9 +1023,7 @@ fn kubernetes_actions_patch_hpas_and_deployments_reversibly() {
     ];
     let preview = cli.json(&args);
     assert_eq!(preview["changes"][0]["before"], "80");
-    let mut apply = args.to_vec();
-    apply[1] = "apply";
-    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let apply = apply_args(&args, &preview);
     let entry = cli.json(&apply);
     assert_eq!(entry["outcome"], "applied", "{entry:#}");
     assert_eq!(spec_of(&fake.hpas, "worker-hpa", "metrics")[0]["resource"]["target"]["averageUtilization"], 60);
@@ -1088,9 +1086,7 @@ fn kubernetes_actions_patch_hpas_and_deployments_reversibly() {
     let preview = cli.json(&scale);
     assert_eq!(preview["changes"][0]["before"], "2");
     assert!(preview["notes"].to_string().contains(&format!("HPA {hpa} manages these replicas")), "{preview:#}");
-    let mut apply = scale.to_vec();
-    apply[1] = "apply";
-    apply.extend(["--confirm", preview["confirm_token"].as_str().unwrap()]);
+    let apply = apply_args(&scale, &preview);
     let token_args = apply.clone();
     let entry = cli.json(&apply);
     assert_eq!(entry["outcome"], "applied", "{entry:#}");

@@ -130,6 +130,16 @@ pub fn all_text_under(dir: &Path) -> String {
     out
 }
 
+/// The `action apply …` form of the `action preview …` arguments `preview_args`, confirmed with
+/// the token of `preview` (what that preview printed).
+pub fn apply_args<'a>(preview_args: &[&'a str], preview: &'a serde_json::Value) -> Vec<&'a str> {
+    let mut args = preview_args.to_vec();
+    assert_eq!(args[..2], ["action", "preview"], "not an action preview: {args:?}");
+    args[1] = "apply";
+    args.extend(["--confirm", preview["confirm_token"].as_str().expect("a preview with a confirm_token")]);
+    args
+}
+
 /// The finding `id` of an `advise` report (panics with the findings when it is not there).
 pub fn finding<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     report["findings"]
