@@ -559,3 +559,85 @@ async fn a_redis_change_persisted_by_config_rewrite_is_undone_there_too() {
     assert!(err["error"]["message"].as_str().unwrap().contains("without a config file"), "{err}");
     assert_eq!(config_get(&plain.url(), "timeout").await, "0");
 }
+
+/// KNOWN-TRAPS.md in a live PostgreSQL: each trap set up as the spec would, flagged by its rule,
+/// and never what a fix recommends.
+#[test]
+fn the_spec_traps_in_a_live_postgres_are_flagged_and_never_recommended() {
+    // #5: log_statement = 'all' beside log_min_duration_statement = 1000.
+    let pg = PostgresServer::start_with(&["log_statement=all", "log_min_duration_statement=1000"]).unwrap();
+    for sql in [
+        // #6: a large table read by sequential scans (its rows found with the statistics, not the
+        // n_distinct/correlation heuristic).
+        "CREATE TABLE events(id int, kind text); \
+         INSERT INTO events SELECT g, 'k' || (g % 50) FROM generate_series(1, 20000) g",
+        "ANALYZE events",
+        // #8: ivfflat with the spec's fixed lists = 100 on 3000 rows, and probes left at 1.
+        "CREATE TABLE docs(id int PRIMARY KEY, embedding vector(3)); \
+         INSERT INTO docs SELECT g, ARRAY[g, g % 7, 2]::real[]::vector FROM generate_series(1, 3000) g",
+        "CREATE INDEX docs_ivf ON docs USING ivfflat (embedding vector_l2_ops) WITH (lists = 100)",
+        "ANALYZE docs",
+        "SELECT pg_stat_statements_reset()",
+    ] {
+        pg.psql(sql).unwrap();
+    }
+    pg.psql(&"SELECT count(*) FROM events WHERE kind = 'k7';".repeat(30)).unwrap();
+    // #7: frequent and slow (120 calls of 25 ms) is listed; one slow call alone is not.
+    pg.psql(&"SELECT pg_sleep(0.025);".repeat(120)).unwrap();
+    pg.psql("SELECT pg_sleep(0.4), 'once'").unwrap();
+    let cli = Cli::new();
+    assert!(cli.run(&["profile", "add", "lab", "--postgres", &pg.url()]).status.success());
+    // The lab's vector table is small: lower the 10,000-row floor of the ivfflat rule for it.
+    std::fs::write(cli.config_dir().join("advisor.toml"), "[profiles.lab]\n\"pg.ivfflat_lists.min_rows\" = 0\n")
+        .unwrap();
+    let report = cli.json(&["advise", "--profile", "lab", "--json"]);
+
+    let trap5 = finding(&report, "pg.log_statement_all");
+    assert_eq!(trap5["fix"]["params"]["value"], "ddl", "{trap5:#}");
+    let trap6 = finding(&report, "pg.seq_scans:public.events");
+    assert!(trap6["title"].as_str().unwrap().contains("0%"), "{trap6:#}");
+    let slow: Vec<&Value> =
+        report["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "pg.slow_statements").collect();
+    let listed = serde_json::to_string(&slow).unwrap();
+    assert!(listed.contains("pg_sleep($1)"), "{listed}");
+    assert!(!listed.contains("once"), "a single slow call is not a slow statement: {listed}");
+    let trap8 = finding(&report, "pg.ivfflat_lists:public.docs_ivf");
+    assert!(trap8.to_string().contains("100") && trap8.to_string().contains('3'), "{trap8:#}");
+    assert!(
+        report["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "pg.ivfflat_probes"),
+        "{:#}",
+        report["findings"]
+    );
+
+    // Never recommended: no fix sets log_statement to 'all' or keeps lists = 100, and the action
+    // refuses 'all' outright while slow statements are logged by duration.
+    for f in report["findings"].as_array().unwrap() {
+        let fix = f["fix"].to_string();
+        assert!(!fix.contains("\"value\":\"all\""), "{fix}");
+        assert!(!fix.contains("lists = 100"), "{fix}");
+    }
+    let out = cli.run(&[
+        "action",
+        "preview",
+        "pg.alter_system",
+        "--profile",
+        "lab",
+        "--param",
+        "name=log_statement",
+        "--param",
+        "value=all",
+        "--json",
+    ]);
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("log_min_duration_statement"), "{err}");
+    // The trap's own fix: here the server's command line sets log_statement, which outranks ALTER
+    // SYSTEM. The preview says so, and the read-back reports the value unchanged, not `applied`.
+    let preview = cli.json(&["apply", "pg.log_statement_all", "--profile", "lab", "--dry-run", "--json"]);
+    assert!(preview["notes"][0].as_str().unwrap().contains("command line setting, which outranks ALTER SYSTEM"));
+    let out = cli.run(&["apply", "pg.log_statement_all", "--profile", "lab", "--yes", "--json"]);
+    let entry: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(entry["outcome"], "unverified", "{entry:#}");
+    assert!(entry["message"].as_str().unwrap().contains("still reads 'all'"), "{entry:#}");
+    assert_eq!(pg.psql("SHOW log_statement").unwrap().trim(), "all");
+}

@@ -5,6 +5,7 @@
 
 use super::{Plan, Prepared, Ran};
 use crate::advisor::audit::{Outcome, ValueChange};
+use crate::advisor::rules::ivfflat_lists_for;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::profiles::Endpoint;
 use crate::sources::postgres::{connect, pg_error};
@@ -54,14 +55,6 @@ pub(super) fn validate_index(ops: &str, method: &str, lists: Option<u32>) -> Api
         ("hnsw" | "ivfflat", _) => validate_ops(ops),
         _ => Err(ApiError::invalid(format!("method must be hnsw or ivfflat, not '{method}'"))),
     }
-}
-
-/// IVFFlat's lists for `rows`, as pgvector's README gives them: rows / 1000 up to 1M rows,
-/// sqrt(rows) beyond; at least 1.
-pub(super) fn ivfflat_lists(rows: i64) -> u32 {
-    let rows = rows.max(0) as f64;
-    let lists = if rows <= 1_000_000.0 { rows / 1000.0 } else { rows.sqrt() };
-    (lists.round() as u32).clamp(1, 32_768)
 }
 
 fn validate_ops(ops: &str) -> ApiResult<()> {
@@ -145,13 +138,20 @@ pub(super) async fn prepare(endpoint: &Endpoint, plan: &Plan) -> ApiResult<Prepa
 async fn prepare_on(conn: &mut PgConnection, endpoint: &Endpoint, plan: &Plan) -> ApiResult<Prepared> {
     match plan {
         Plan::PgAlterSystem { name, value } => {
-            let row = sqlx::query("SELECT current_setting(name), context FROM pg_settings WHERE name = $1")
+            let row = sqlx::query("SELECT current_setting(name), context, source FROM pg_settings WHERE name = $1")
                 .bind(name)
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(err(endpoint))?;
-            let (before, context): (String, String) = (row.get(0), row.get(1));
+            let (before, context, source): (String, String, String) = (row.get(0), row.get(1), row.get(2));
             let mut notes = vec![];
+            // postgresql.auto.conf ranks below the command line and below per-role/database settings.
+            if matches!(source.as_str(), "command line" | "database" | "user" | "database user") {
+                notes.push(format!(
+                    "{name} is set by the server's {source} setting, which outranks ALTER SYSTEM: the value will not \
+                     change until that is changed (the read-back will say so)"
+                ));
+            }
             if context == "postmaster" {
                 notes.push(format!(
                     "{name} needs a server restart (pg_settings.context = 'postmaster'): pg_reload_conf() does not \
@@ -236,7 +236,7 @@ async fn prepare_on(conn: &mut PgConnection, endpoint: &Endpoint, plan: &Plan) -
                 .await
                 .map_err(err(endpoint))?;
             let lock_key = format!("simba-tuner index {schema}.{index}").replace('\'', "''");
-            let lists = lists.unwrap_or_else(|| ivfflat_lists(rows));
+            let lists = lists.unwrap_or_else(|| ivfflat_lists_for(rows).clamp(1, 32_768) as u32);
             let with = if method == "ivfflat" { format!(" WITH (lists = {lists})") } else { String::new() };
             let create =
                 format!("CREATE INDEX CONCURRENTLY {qindex} ON {qtable} USING {method} ({qcolumn} {ops}){with}");
@@ -717,11 +717,6 @@ mod tests {
         assert!(validate_index("vector_l2_ops", "hnsw", Some(100)).is_err());
         assert!(validate_index("vector_l2_ops", "btree", None).is_err());
         assert!(validate_extension("pg_stat_statements").is_ok() && validate_extension("plpython3u").is_err());
-        // pgvector's README: rows/1000 up to 1M rows, sqrt(rows) beyond.
-        assert_eq!(ivfflat_lists(0), 1);
-        assert_eq!(ivfflat_lists(250_000), 250);
-        assert_eq!(ivfflat_lists(1_000_000), 1000);
-        assert_eq!(ivfflat_lists(4_000_000), 2000);
         assert_eq!(
             concurrently("CREATE INDEX a ON public.t USING btree (k)").unwrap(),
             "CREATE INDEX CONCURRENTLY a ON public.t USING btree (k)"

@@ -6,6 +6,7 @@ mod cache;
 mod celery;
 mod kubernetes;
 mod postgres;
+pub(crate) use postgres::ivfflat_lists_for;
 mod redis;
 #[cfg(test)]
 mod tests;
