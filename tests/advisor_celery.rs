@@ -7,31 +7,13 @@
 
 mod common;
 
-use common::celery::{python, Worker};
+use common::celery::{python, Worker, TASKS};
 use common::{apply_args, Cli};
 use serde_json::Value;
 use simba_testkit::RedisServer;
 use std::time::{Duration, Instant};
 
 const HOST: &str = "w1@advisor-test";
-
-const TASKS: &str = r#"
-import os
-from celery import Celery
-app = Celery("tasks", broker=os.environ["BROKER"])
-app.conf.task_routes = {"tasks.llm": {"queue": "llm_queue"}, "tasks.data": {"queue": "data_queue"},
-                        "tasks.vector": {"queue": "vector_queue"}}
-app.conf.worker_send_task_events = True
-
-@app.task
-def llm(x): return x
-
-@app.task
-def data(x): return x
-
-@app.task
-def vector(x): return x
-"#;
 
 /// What the worker itself answers, read with Celery's client.
 const INSPECT: &str = r#"

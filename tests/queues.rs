@@ -6,34 +6,11 @@
 
 mod common;
 
-use common::celery::{python, Worker};
+use common::celery::{python, Worker, TASKS};
 use common::Cli;
 use serde_json::Value;
 use simba_testkit::RedisServer;
 use std::time::{Duration, Instant};
-
-const TASKS: &str = r#"
-import os, time
-from celery import Celery
-app = Celery("tasks", broker=os.environ["BROKER"])
-app.conf.task_routes = {"tasks.llm": {"queue": "llm_queue"}, "tasks.data": {"queue": "data_queue"},
-                        "tasks.vector": {"queue": "vector_queue"}, "tasks.slow": {"queue": "llm_queue"}}
-app.conf.worker_send_task_events = True
-
-@app.task
-def llm(x): return x
-
-@app.task
-def data(x): return x
-
-@app.task
-def vector(x): return x
-
-@app.task(acks_late=True)
-def slow(seconds):
-    time.sleep(seconds)
-    return seconds
-"#;
 
 const ENQUEUE: &str = r#"
 from tasks import app, llm, data, vector, slow

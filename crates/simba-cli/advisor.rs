@@ -270,6 +270,19 @@ enum Confirm {
     Ask,
 }
 
+impl Confirm {
+    /// `--dry-run`, `--yes`, or neither (ask); clap keeps the two apart.
+    fn from_flags(dry_run: bool, yes: bool) -> Confirm {
+        if dry_run {
+            Confirm::DryRun
+        } else if yes {
+            Confirm::Yes
+        } else {
+            Confirm::Ask
+        }
+    }
+}
+
 /// After the preview: run with this token, or stop here.
 enum Next {
     Run(String),
@@ -299,30 +312,32 @@ fn confirmed(preview: &ActionPreview, how: Confirm, json: bool) -> anyhow::Resul
     })
 }
 
+/// The token to run `req` with: the one given, or the preview's once `how` confirms it. Read-only
+/// profiles are refused before anything is shown or asked (a dry run may look).
+async fn token(service: &Service, req: ActionRequest, how: Confirm, json: bool) -> anyhow::Result<Next> {
+    if let Confirm::Token(t) = how {
+        return Ok(Next::Run(t));
+    }
+    if !matches!(how, Confirm::DryRun) {
+        if let Err(e) = service.resolve_profile(&req.profile).and_then(|p| service.ensure_writable(&p)) {
+            return Ok(Next::Stop(report(&e, json)));
+        }
+    }
+    match service.action_preview(req).await {
+        Ok(preview) => confirmed(&preview, how, json),
+        Err(e) => Ok(Next::Stop(report(&e, json))),
+    }
+}
+
 async fn apply_request(
     service: &Service,
     mut req: ActionRequest,
     how: Confirm,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let confirm = match how {
-        Confirm::Token(t) => t,
-        how => {
-            // Read-only profiles are refused before anything is shown or asked (a dry run may look).
-            if !matches!(how, Confirm::DryRun) {
-                if let Err(e) = service.resolve_profile(&req.profile).and_then(|p| service.ensure_writable(&p)) {
-                    return Ok(report(&e, json));
-                }
-            }
-            let preview = match service.action_preview(req.clone()).await {
-                Ok(p) => p,
-                Err(e) => return Ok(report(&e, json)),
-            };
-            match confirmed(&preview, how, json)? {
-                Next::Run(token) => token,
-                Next::Stop(code) => return Ok(code),
-            }
-        }
+    let confirm = match token(service, req.clone(), how, json).await? {
+        Next::Run(token) => token,
+        Next::Stop(code) => return Ok(code),
     };
     req.confirm = Some(confirm);
     match service.action_apply(req).await {
@@ -348,25 +363,10 @@ async fn rollback_entry(
             Err(e) => return Ok(report(&e, json)),
         },
     };
-    let confirm = match how {
-        Confirm::Token(t) => t,
-        how => {
-            if !matches!(how, Confirm::DryRun) {
-                if let Err(e) = service.resolve_profile(&profile).and_then(|p| service.ensure_writable(&p)) {
-                    return Ok(report(&e, json));
-                }
-            }
-            let req =
-                ActionRequest { profile: profile.clone(), rollback_of: Some(audit_id.clone()), ..Default::default() };
-            let preview = match service.action_preview(req).await {
-                Ok(p) => p,
-                Err(e) => return Ok(report(&e, json)),
-            };
-            match confirmed(&preview, how, json)? {
-                Next::Run(token) => token,
-                Next::Stop(code) => return Ok(code),
-            }
-        }
+    let req = ActionRequest { profile: profile.clone(), rollback_of: Some(audit_id.clone()), ..Default::default() };
+    let confirm = match token(service, req, how, json).await? {
+        Next::Run(token) => token,
+        Next::Stop(code) => return Ok(code),
     };
     match service.action_rollback(RollbackRequest { profile, audit_id, confirm }).await {
         Ok(e) => print_entry(&e, json),
@@ -398,14 +398,7 @@ pub async fn apply_finding(service: &Service, args: ApplyFindingArgs) -> anyhow:
         Ok(r) => r,
         Err(e) => return Ok(report(&e, args.json)),
     };
-    let how = if args.dry_run {
-        Confirm::DryRun
-    } else if args.yes {
-        Confirm::Yes
-    } else {
-        Confirm::Ask
-    };
-    apply_request(service, req, how, args.json).await
+    apply_request(service, req, Confirm::from_flags(args.dry_run, args.yes), args.json).await
 }
 
 #[derive(Args)]
@@ -428,13 +421,7 @@ pub struct RollbackEntryArgs {
 
 /// `simba-tuner rollback AUDIT_ID`: the entry's before values restored, previewed first.
 pub async fn rollback(service: &Service, args: RollbackEntryArgs) -> anyhow::Result<ExitCode> {
-    let how = if args.dry_run {
-        Confirm::DryRun
-    } else if args.yes {
-        Confirm::Yes
-    } else {
-        Confirm::Ask
-    };
+    let how = Confirm::from_flags(args.dry_run, args.yes);
     rollback_entry(service, args.profile, args.audit_id, how, args.json).await
 }
 

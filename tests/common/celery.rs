@@ -4,6 +4,31 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+/// The platform's tasks module (`tasks.py`): llm, data and vector routed by exact name to their
+/// queues, and `slow`, an acks_late task on llm_queue that sleeps for its argument.
+pub const TASKS: &str = r#"
+import os, time
+from celery import Celery
+app = Celery("tasks", broker=os.environ["BROKER"])
+app.conf.task_routes = {"tasks.llm": {"queue": "llm_queue"}, "tasks.data": {"queue": "data_queue"},
+                        "tasks.vector": {"queue": "vector_queue"}, "tasks.slow": {"queue": "llm_queue"}}
+app.conf.worker_send_task_events = True
+
+@app.task
+def llm(x): return x
+
+@app.task
+def data(x): return x
+
+@app.task
+def vector(x): return x
+
+@app.task(acks_late=True)
+def slow(seconds):
+    time.sleep(seconds)
+    return seconds
+"#;
+
 /// `celery ARGS` in `dir` (where the tasks module is), its log in `dir/worker.log`, in a process
 /// group of its own so that its pool goes with it; killed (SIGKILL) when dropped.
 pub struct Worker(pub Child);

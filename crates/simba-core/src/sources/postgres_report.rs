@@ -494,6 +494,16 @@ async fn settings(pg: &mut Pg<'_>) -> (Vec<DbSetting>, Option<String>) {
     }
 }
 
+/// Whether `library` is in shared_preload_libraries; None when the setting cannot be read (it
+/// needs pg_read_all_settings).
+pub(crate) async fn preloaded(conn: &mut PgConnection, library: &str) -> Option<bool> {
+    sqlx::query_scalar::<_, String>("SELECT current_setting('shared_preload_libraries')")
+        .fetch_one(&mut *conn)
+        .await
+        .ok()
+        .map(|libs| libs.split(',').any(|l| l.trim().trim_matches('"') == library))
+}
+
 /// The start of `statements_problem` when pg_stat_statements is preloaded (or may be) but not
 /// created in this database: the one case `CREATE EXTENSION` fixes alone.
 pub const STATEMENTS_NOT_INSTALLED: &str =
@@ -505,13 +515,8 @@ async fn statements(pg: &mut Pg<'_>, top_n: i64) -> Result<StatementsReport, Str
             .fetch_optional(&mut pg.conn)
             .await
             .map_err(|e| pg.problem("pg_extension", &e))?;
-    // Reading shared_preload_libraries needs pg_read_all_settings; without it, querying the view
-    // tells (SQLSTATE 55000 when the library is not loaded).
-    let preloaded = sqlx::query_scalar::<_, String>("SELECT current_setting('shared_preload_libraries')")
-        .fetch_one(&mut pg.conn)
-        .await
-        .ok()
-        .map(|libs| libs.split(',').any(|l| l.trim().trim_matches('"') == "pg_stat_statements"));
+    // Without pg_read_all_settings, querying the view tells (SQLSTATE 55000 when not loaded).
+    let preloaded = preloaded(&mut pg.conn, "pg_stat_statements").await;
     match (installed.is_some(), preloaded) {
         (false, Some(false)) => {
             return Err("pg_stat_statements is neither preloaded nor installed: add it to shared_preload_libraries, \

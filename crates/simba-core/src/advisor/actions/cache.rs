@@ -4,7 +4,7 @@
 //! hold across restarts; the rollback sets the before values. A flush has no rollback: the
 //! preview says so and the audit entry's rollback is refused.
 
-use super::{Plan, Prepared, Ran};
+use super::{field_of, Plan, Prepared, Ran};
 use crate::advisor::audit::{Outcome, ValueChange};
 use crate::engine::cache::types::{CacheSettings, MAX_TTL_SECONDS};
 use crate::engine::cache::SemanticCache;
@@ -129,11 +129,6 @@ fn parts(plan: &Plan) -> (&Option<String>, &BTreeMap<String, String>) {
     }
 }
 
-/// The field a change names (`max_entries of namespace t/u` → `max_entries`).
-pub(super) fn field_of(change: &ValueChange) -> &str {
-    change.name.split_once(" of ").map(|(f, _)| f).unwrap_or(&change.name)
-}
-
 pub(super) fn prepare(cache: &SemanticCache, plan: &Plan) -> ApiResult<Prepared> {
     let (namespace, set) = parts(plan);
     let now = cache.settings_for(namespace.as_deref().unwrap_or(""));
@@ -193,11 +188,6 @@ pub(super) async fn run(cache: &SemanticCache, plan: &Plan, planned: &[ValueChan
     Ran { changes, outcome, message }
 }
 
-/// The parameters of the rollback of a `cache.set_settings` entry: each field back to its before.
-pub(super) fn rollback_params(changes: &[ValueChange]) -> BTreeMap<String, String> {
-    changes.iter().map(|c| (field_of(c).to_string(), c.before.clone())).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +208,9 @@ mod tests {
         assert_eq!(s.ttl_seconds, CacheSettings::default().ttl_seconds);
         let change =
             ValueChange { name: "max_entries of namespace t/u".into(), before: "10".into(), after: "20".into() };
-        assert_eq!(rollback_params(&[change]), BTreeMap::from([("max_entries".to_string(), "10".to_string())]));
+        assert_eq!(
+            super::super::fields_back(&[change]),
+            BTreeMap::from([("max_entries".to_string(), "10".to_string())])
+        );
     }
 }

@@ -5,14 +5,13 @@
 //! `resourceVersion`, so a change made in between is refused by the server itself (409); then the
 //! object is read back.
 
-use super::{Plan, Prepared, Ran};
+use super::{field_of, Plan, Prepared, Ran};
 use crate::advisor::audit::{Outcome, ValueChange};
 use crate::api::cluster::kube_target;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::profiles::ResolvedProfile;
 use crate::sources::kubernetes::{check_name, check_namespace, Kind, Kube};
 use serde_json::{json, Value as Json};
-use std::collections::BTreeMap;
 
 /// What `k8s.patch_hpa` may set, as its parameters name them.
 pub(super) const HPA_FIELDS: [&str; 4] = ["min_replicas", "max_replicas", "cpu_target", "memory_target"];
@@ -140,11 +139,6 @@ fn patch_for(plan: &Plan, obj: &Json) -> Json {
 
 fn change_name(kind: Kind, namespace: &str, name: &str, field: &str) -> String {
     format!("{field} of {} {namespace}/{name}", kind.label())
-}
-
-/// The field a change names (`max_replicas of HorizontalPodAutoscaler ns/web` → `max_replicas`).
-pub(super) fn field_of(change: &ValueChange) -> &str {
-    change.name.split_once(" of ").map(|(f, _)| f).unwrap_or(&change.name)
 }
 
 fn client(profile: &ResolvedProfile) -> ApiResult<Kube> {
@@ -285,14 +279,10 @@ pub(super) async fn run(profile: &ResolvedProfile, plan: &Plan, planned: &[Value
     }
 }
 
-/// The parameters of the rollback of a `k8s.patch_hpa` entry: each field back to its before value.
-pub(super) fn rollback_params(changes: &[ValueChange]) -> BTreeMap<String, String> {
-    changes.iter().map(|c| (field_of(c).to_string(), c.before.clone())).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn hpa() -> Json {
         json!({"metadata": {"name": "web", "namespace": "simba", "resourceVersion": "7"},
@@ -347,6 +337,6 @@ mod tests {
             after: "14".into(),
         };
         assert_eq!(field_of(&c), "max_replicas");
-        assert_eq!(rollback_params(&[c]), BTreeMap::from([("max_replicas".to_string(), "10".to_string())]));
+        assert_eq!(super::super::fields_back(&[c]), BTreeMap::from([("max_replicas".to_string(), "10".to_string())]));
     }
 }

@@ -194,6 +194,18 @@ pub(crate) enum Plan {
     },
 }
 
+/// The field a change of a several-field action names: its name up to " of "
+/// (`max_replicas of HorizontalPodAutoscaler ns/web`, `max_entries of namespace t/u`).
+fn field_of(change: &ValueChange) -> &str {
+    change.name.split_once(" of ").map(|(f, _)| f).unwrap_or(&change.name)
+}
+
+/// The parameters that put each field of `changes` back to its before value (the rollback of
+/// `k8s.patch_hpa`, `k8s.scale` and `cache.set_settings`).
+fn fields_back(changes: &[ValueChange]) -> BTreeMap<String, String> {
+    changes.iter().map(|c| (field_of(c).to_string(), c.before.clone())).collect()
+}
+
 /// Who may ask for a plan: rollbacks may recreate an index from a recorded definition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Origin {
@@ -602,14 +614,14 @@ fn rollback_plan(entry: &AuditEntry) -> ApiResult<(String, BTreeMap<String, Stri
             for key in ["namespace", "name"] {
                 out.insert(key.to_string(), p.get(key).cloned().unwrap_or_default());
             }
-            out.extend(kubernetes::rollback_params(&entry.changes));
+            out.extend(fields_back(&entry.changes));
             entry.action.clone()
         }
         "cache.set_settings" => {
             if let Some(ns) = p.get("namespace") {
                 out.insert("namespace".to_string(), ns.clone());
             }
-            out.extend(cache::rollback_params(&entry.changes));
+            out.extend(fields_back(&entry.changes));
             entry.action.clone()
         }
         other => return Err(ApiError::invalid(format!("audit entry {} ({other}) cannot be rolled back", entry.id))),

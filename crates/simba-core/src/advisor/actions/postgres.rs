@@ -9,6 +9,7 @@ use crate::advisor::rules::ivfflat_lists_for;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::profiles::Endpoint;
 use crate::sources::postgres::{connect, pg_error};
+use crate::sources::postgres_report::preloaded;
 use sqlx::{PgConnection, Row};
 use std::time::Duration;
 
@@ -105,6 +106,11 @@ async fn quote(conn: &mut PgConnection, endpoint: &Endpoint, schema: &str, name:
         .fetch_one(&mut *conn)
         .await
         .map_err(err(endpoint))
+}
+
+/// One identifier quoted as PostgreSQL quotes it (`format('%I')`).
+async fn quote_ident(conn: &mut PgConnection, endpoint: &Endpoint, name: &str) -> ApiResult<String> {
+    sqlx::query_scalar("SELECT format('%I', $1::text)").bind(name).fetch_one(&mut *conn).await.map_err(err(endpoint))
 }
 
 /// The index name for a column: `<table>_<column>_<method>_idx`, within PostgreSQL's 63 bytes.
@@ -230,11 +236,7 @@ async fn prepare_on(conn: &mut PgConnection, endpoint: &Endpoint, plan: &Plan) -
                 return Err(ApiError::new(ErrorCode::Conflict, format!("an index {schema}.{index} already exists")));
             }
             // CREATE INDEX takes an unqualified name: the index lives in its table's schema.
-            let qindex: String = sqlx::query_scalar("SELECT format('%I', $1::text)")
-                .bind(&index)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(err(endpoint))?;
+            let qindex = quote_ident(conn, endpoint, &index).await?;
             let lock_key = format!("simba-tuner index {schema}.{index}").replace('\'', "''");
             let lists = lists.unwrap_or_else(|| ivfflat_lists_for(rows).clamp(1, 32_768) as u32);
             let with = if method == "ivfflat" { format!(" WITH (lists = {lists})") } else { String::new() };
@@ -354,17 +356,11 @@ async fn prepare_on(conn: &mut PgConnection, endpoint: &Endpoint, plan: &Plan) -
             let installed: Option<String> = row.get(1);
             let before = if installed.is_some() { "installed" } else { "absent" };
             let after = if create { "installed" } else { "absent" };
-            if before == after && !create {
-                return Err(ApiError::new(ErrorCode::Conflict, format!("{name} is not installed: nothing to drop")));
-            }
             if before == after {
-                return Err(ApiError::new(ErrorCode::Conflict, format!("{name} is already installed")));
+                let already = if create { "is already installed" } else { "is not installed: nothing to drop" };
+                return Err(ApiError::new(ErrorCode::Conflict, format!("{name} {already}")));
             }
-            let preloaded = sqlx::query_scalar::<_, String>("SELECT current_setting('shared_preload_libraries')")
-                .fetch_one(&mut *conn)
-                .await
-                .ok()
-                .map(|libs| libs.split(',').any(|l| l.trim().trim_matches('"') == name.as_str()));
+            let preloaded = preloaded(conn, name).await;
             let mut notes = vec![];
             if create {
                 notes.push(format!("version {} in the profile's database only", row.get::<String, _>(0)));
@@ -381,11 +377,7 @@ async fn prepare_on(conn: &mut PgConnection, endpoint: &Endpoint, plan: &Plan) -
                 notes.push(format!("the statistics {name} gathered are lost; nothing else depends on them here"));
             }
             let mut statements: Vec<String> = SETTING_TIMEOUTS.iter().map(|s| s.to_string()).collect();
-            let qname: String = sqlx::query_scalar("SELECT format('%I', $1::text)")
-                .bind(name)
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(err(endpoint))?;
+            let qname = quote_ident(conn, endpoint, name).await?;
             // No CASCADE: an object depending on it stops the drop, with the server's reason.
             statements.push(if create {
                 format!("CREATE EXTENSION IF NOT EXISTS {qname}")
