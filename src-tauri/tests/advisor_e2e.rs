@@ -63,7 +63,34 @@ fn in_finding(id: &str, testid: &str) -> String {
     format!("[data-testid=\"finding\"][data-id=\"{id}\"] {}", css(testid))
 }
 
+/// Waits until the page reads nothing: a click is a pointer event at the element's position, and
+/// findings or audit rows arriving meanwhile move the page under it (the click then lands elsewhere).
+async fn settled(client: &Client) -> Result<(), String> {
+    let deadline = Instant::now() + STEP;
+    while client.find(Locator::Css("[data-testid=\"advisor-body\"][data-busy=\"false\"]")).await.is_err() {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the Advisor page is still reading after {STEP:?}; it shows: {}",
+                page_text(client).await
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+/// The page's text, shortened, for a failure message.
+async fn page_text(client: &Client) -> String {
+    let text = match client.execute("return document.body.innerText;", vec![]).await {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    };
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    text.chars().take(3000).collect()
+}
+
 async fn click_at(client: &Client, selector: &str) -> Result<(), String> {
+    settled(client).await?;
     let el = client.find(Locator::Css(selector)).await.map_err(|e| format!("nothing at {selector}: {e}"))?;
     el.click().await.map_err(|e| format!("cannot click {selector}: {e}"))
 }
@@ -152,6 +179,7 @@ async fn confirm_and_run(client: &Client, statements: &[&str], what: &str) -> Re
     if run.is_enabled().await.unwrap_or(true) {
         return Err(format!("{what}: the run button is enabled before the confirmation is ticked"));
     }
+    settled(client).await?;
     click(client, "flow-confirm").await?;
     let deadline = Instant::now() + Duration::from_secs(5);
     while !run.is_enabled().await.unwrap_or(false) {
@@ -160,6 +188,7 @@ async fn confirm_and_run(client: &Client, statements: &[&str], what: &str) -> Re
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    settled(client).await?;
     run.click().await.map_err(|e| format!("{what}: cannot click run: {e}"))?;
     // Twice the step: under a loaded CI machine an action and the advisor's rerun share two cores.
     let result =
@@ -242,9 +271,10 @@ async fn advisor_applies_and_rolls_back_a_redis_and_a_postgres_fix() {
     if result.is_ok() {
         result = postgres_fix(&client, &pg).await;
     }
+    let shown = if result.is_err() { page_text(&client).await } else { String::new() };
     let _ = client.close().await;
     if let Err(message) = result {
-        panic!("{message}\ndriver log:\n{}", driver.log_tail(40));
+        panic!("{message}\nthe page shows: {shown}\ndriver log:\n{}", driver.log_tail(40));
     }
     eprintln!("advisor end to end: {:.1} s", started.elapsed().as_secs_f64());
 }
@@ -343,6 +373,7 @@ async fn redis_fix(client: &Client, port: u16) -> Result<(), String> {
     .await?;
     wait_audit_row(client, "the rolled-back entry", |t| t.contains("allkeys-lru") && t.contains("rolled back by"))
         .await?;
+    settled(client).await?;
     click(client, "flow-close").await
 }
 
@@ -387,6 +418,7 @@ async fn postgres_fix(client: &Client, pg: &simba_testkit::PostgresServer) -> Re
     })
     .await?;
     // Closed, the page runs the advisor again: the finding is back, as the server is as before.
+    settled(client).await?;
     click(client, "flow-close").await?;
     wait_at(client, &in_finding(PG_FINDING, "finding-title"), STEP, "the PostgreSQL finding after the rollback", |t| {
         t.contains("log_min_duration_statement is off")

@@ -234,8 +234,10 @@ function AdvisorForProfile({
       <ActionFlow profile={profile} target={flow.target} readOnly={readOnly} onDone={done} onClose={close} />
     ) : null;
 
+  // data-busy: the findings or the audit log are being read again, and the page may move when they
+  // arrive (a section appears or goes); a driver clicks only once it is "false".
   return (
-    <>
+    <div data-testid="advisor-body" data-busy={advice.loading || audit.loading ? "true" : "false"}>
       <div className="toolbar">
         <ProfilePicker names={names} value={profile} onChange={onProfile} testid="advisor-profile" />
         <button data-testid="advisor-refresh" onClick={advice.load} disabled={advice.loading}>
@@ -276,6 +278,12 @@ function AdvisorForProfile({
               ))}
             </section>
           ))}
+          {flow && !flow.key.startsWith("audit:") && !report.findings.some((f) => f.id === flow.key) && (
+            <section className="card wide" data-testid="advisor-gone-flow">
+              <div className="muted">The latest run no longer reports this finding; its action stays here until you close it.</div>
+              {flowFor(flow.key)}
+            </section>
+          )}
         </>
       )}
       <AuditLog
@@ -286,6 +294,6 @@ function AdvisorForProfile({
         onRollback={(id) => open(`audit:${id}`, { kind: "rollback", auditId: id })}
         flow={flow?.key.startsWith("audit:") ? flowFor(flow.key) : null}
       />
-    </>
+    </div>
   );
 }
