@@ -308,7 +308,31 @@ fn postgres_extension_statistics_and_ivfflat_actions() {
     );
     assert!(preview["notes"][0].as_str().unwrap().contains("ivfflat.probes"), "{preview:#}");
     let apply = apply_args(&ivf, &preview);
-    let built = cli.json(&apply);
+    // A session holding an older snapshot makes CREATE INDEX CONCURRENTLY wait for it: the build's
+    // progress (pg_stat_progress_create_index) shows that phase while the apply runs.
+    let reader = {
+        let port = pg.port();
+        let bin = pg.bin_dir().to_path_buf();
+        std::thread::spawn(move || {
+            Command::new(bin.join("psql"))
+                .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-p", &port.to_string()])
+                .args([
+                    "-c",
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM docs; SELECT pg_sleep(3); COMMIT;",
+                ])
+                .output()
+                .unwrap()
+        })
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let out = cli.run(&apply);
+    assert!(reader.join().unwrap().status.success());
+    let shown = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        shown.contains("pg.create_vector_index: waiting for old snapshots") && shown.contains(" lockers)"),
+        "{shown}"
+    );
+    let built: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(built["outcome"], "applied", "{built:#}");
     assert_eq!(
         pg.psql("SELECT indexdef FROM pg_indexes WHERE indexname = 'docs_embedding_ivfflat_idx'").unwrap().trim(),
@@ -640,4 +664,161 @@ fn the_spec_traps_in_a_live_postgres_are_flagged_and_never_recommended() {
     assert_eq!(entry["outcome"], "unverified", "{entry:#}");
     assert!(entry["message"].as_str().unwrap().contains("still reads 'all'"), "{entry:#}");
     assert_eq!(pg.psql("SHOW log_statement").unwrap().trim(), "all");
+}
+
+/// KNOWN-TRAPS.md #1–#3 in live servers, each set up as the spec would: flagged by its rule, fixed
+/// by the rule's value (never the spec's), and the spec's value refused by the action. The
+/// servers' memory is their own: each is moved into a memory cgroup, as a container's `mem_limit`
+/// does; where cgroups are not writable (not root) the profile gives the memory instead.
+#[test]
+fn the_spec_memory_and_broker_traps_in_live_servers_are_flagged_and_never_recommended() {
+    const MIB: u64 = 1024 * 1024;
+    let cli = Cli::new();
+    let mut profile_memory = String::new();
+
+    // #2: `maxmemory 2gb` in a container with `mem_limit: 512m`.
+    let redis = RedisServer::start_with(&["--maxmemory", "2gb"]).unwrap();
+    let redis_box = simba_testkit::MemoryCgroup::create(512 * MIB);
+    match &redis_box {
+        Ok(group) => group.add(redis.pid()).unwrap(),
+        Err(e) => {
+            eprintln!("the Redis server gets its limit from the profile: {e}");
+            profile_memory.push_str(&format!("[profiles.trap2]\n\"redis.memory_limit_bytes\" = {}\n", 512 * MIB));
+        }
+    }
+    // #1: shared_buffers 256MB "25% of RAM" beside effective_cache_size 1GB, on a 1 GB server.
+    let pg = PostgresServer::start_with(&["shared_buffers=256MB", "effective_cache_size=1GB"]).unwrap();
+    let pg_box = simba_testkit::MemoryCgroup::create(1024 * MIB);
+    match &pg_box {
+        // Backends are forked from the postmaster: every new session lives in its group.
+        Ok(group) => group.add(pg.pid()).unwrap(),
+        Err(e) => {
+            eprintln!("the PostgreSQL server gets its memory from the profile: {e}");
+            profile_memory.push_str(&format!("[profiles.trap1]\n\"pg.server_memory_bytes\" = {}\n", 1024 * MIB));
+        }
+    }
+    // #3: allkeys-lru on the Redis that is also the Celery broker (db 1).
+    let shared = RedisServer::start_with(&["--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"]).unwrap();
+    for (name, args) in [
+        ("trap1", vec!["--postgres".to_string(), pg.url()]),
+        ("trap2", vec!["--redis".to_string(), redis.url()]),
+        ("trap3", vec!["--redis".to_string(), shared.url(), "--celery-broker".to_string(), shared.url_db(1)]),
+    ] {
+        let mut add = vec!["profile", "add", name];
+        add.extend(args.iter().map(String::as_str));
+        assert!(cli.run(&add).status.success(), "profile add {name}");
+    }
+    std::fs::write(cli.config_dir().join("advisor.toml"), &profile_memory).unwrap();
+    let never = |report: &Value, what: &str, spec_value: &str| {
+        for f in report["findings"].as_array().unwrap() {
+            let params = f["fix"]["params"].as_object().cloned().unwrap_or_default();
+            if params.get("name").and_then(Value::as_str) == Some(what) {
+                assert_ne!(params["value"], spec_value, "a fix recommends the spec's {what}: {f:#}");
+            }
+        }
+    };
+
+    // #1: PGTune's 768MB for effective_cache_size; 256MB shared_buffers is right for 1 GB.
+    let report = cli.json(&["advise", "--profile", "trap1", "--json"]);
+    let trap1 = finding(&report, "pg.memory_settings:effective_cache_size");
+    assert_eq!(evidence(trap1, "server memory"), "1.0 GiB", "{trap1:#}");
+    assert_eq!(trap1["fix"]["params"]["value"], "768MB", "{trap1:#}");
+    let source = trap1["evidence"].as_array().unwrap().iter().find(|e| e["name"] == "server memory").unwrap()["unit"]
+        .to_string();
+    if pg_box.is_ok() {
+        assert!(source.contains("of the server's process"), "{source}");
+        // The spec's own value stays; more than the server has is refused before it runs.
+        let out = cli.run(&[
+            "action",
+            "preview",
+            "pg.alter_system",
+            "--profile",
+            "trap1",
+            "--param",
+            "name=effective_cache_size",
+            "--param",
+            "value=2GB",
+            "--json",
+        ]);
+        let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+        assert!(err["error"]["message"].as_str().unwrap().contains("more than the server's memory"), "{err}");
+    } else {
+        assert!(source.contains("advisor.toml"), "{source}");
+    }
+    assert!(
+        !report["findings"].as_array().unwrap().iter().any(|f| f["id"] == "pg.memory_settings:shared_buffers"),
+        "{:#}",
+        report["findings"]
+    );
+    never(&report, "effective_cache_size", "1GB");
+
+    // #2: the container is OOM-killed before Redis evicts; the fix is 75% of the limit.
+    let report = cli.json(&["advise", "--profile", "trap2", "--json"]);
+    let trap2 = finding(&report, "redis.maxmemory_above_limit");
+    assert_eq!(trap2["severity"], "critical");
+    assert_eq!(evidence(trap2, "memory limit"), "512.0 MiB", "{trap2:#}");
+    assert_eq!(trap2["fix"]["params"]["value"], (384 * MIB).to_string(), "{trap2:#}");
+    never(&report, "maxmemory", &(2048 * MIB).to_string());
+    if redis_box.is_ok() {
+        let source = trap2.to_string();
+        assert!(source.contains(&format!("of the server's process (pid {})", redis.pid())), "{trap2:#}");
+        let out = cli.run(&[
+            "action",
+            "preview",
+            "redis.config_set",
+            "--profile",
+            "trap2",
+            "--param",
+            "name=maxmemory",
+            "--param",
+            &format!("value={}", 1024 * MIB),
+            "--json",
+        ]);
+        let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+        assert!(err["error"]["message"].as_str().unwrap().contains("OOM-killed"), "{err}");
+    }
+    let out = cli.run(&["apply", "redis.maxmemory_above_limit", "--profile", "trap2", "--yes", "--json"]);
+    let entry: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(entry["outcome"], "applied", "{entry:#}");
+    let mut conn = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
+    let v: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory").query(&mut conn).unwrap();
+    assert_eq!(v[1], (384 * MIB).to_string());
+
+    // #3: instance-wide allkeys-lru can evict the queues: volatile-lru instead, allkeys-* refused.
+    let report = cli.json(&["advise", "--profile", "trap3", "--json"]);
+    assert!(report["redis_roles"].to_string().contains("celery_broker"), "{report:#}");
+    let trap3 = finding(&report, "redis.allkeys_on_broker");
+    assert_eq!(trap3["severity"], "critical");
+    assert_eq!(trap3["fix"]["params"]["value"], "volatile-lru", "{trap3:#}");
+    for f in report["findings"].as_array().unwrap() {
+        assert!(!f["fix"]["params"]["value"].as_str().unwrap_or("").starts_with("allkeys-"), "{f:#}");
+    }
+    let out = cli.run(&["apply", "redis.allkeys_on_broker", "--profile", "trap3", "--yes", "--json"]);
+    let entry: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(entry["outcome"], "applied", "{entry:#}");
+    let mut conn = redis::Client::open(shared.url()).unwrap().get_connection().unwrap();
+    let v: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory-policy").query(&mut conn).unwrap();
+    assert_eq!(v[1], "volatile-lru");
+    let out = cli.run(&[
+        "action",
+        "preview",
+        "redis.config_set",
+        "--profile",
+        "trap3",
+        "--param",
+        "name=maxmemory-policy",
+        "--param",
+        "value=allkeys-lfu",
+        "--json",
+    ]);
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+    assert!(err["error"]["message"].as_str().unwrap().contains("Celery broker"), "{err}");
+    assert!(cli.json(&["advise", "--profile", "trap3", "--json"])["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["rule"] != "redis.allkeys_on_broker"));
 }

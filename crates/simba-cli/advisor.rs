@@ -340,10 +340,38 @@ async fn apply_request(
         Next::Stop(code) => return Ok(code),
     };
     req.confirm = Some(confirm);
-    match service.action_apply(req).await {
+    let progress = show_progress(req.profile.clone());
+    let applied = service.action_apply(req).await;
+    progress.abort();
+    match applied {
         Ok(e) => print_entry(&e, json),
         Err(e) => Ok(report(&e, json)),
     }
+}
+
+/// Prints on stderr what a running action of `profile` is doing whenever that changes (an index
+/// build's phase and share done), after the first second: quick actions print nothing.
+fn show_progress(profile: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut last = String::new();
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            for p in simba_core::advisor::actions::progress::running(Some(&profile)) {
+                if p.elapsed_seconds < 1.0 {
+                    continue;
+                }
+                let counted = match (p.done, p.total, &p.unit, p.percent) {
+                    (Some(d), Some(t), Some(u), Some(pc)) => format!(" {pc:.0}% ({d} of {t} {u})"),
+                    _ => String::new(),
+                };
+                let line = format!("{}: {}{counted}", p.action, p.phase);
+                if line != last {
+                    eprintln!("  {line}, {:.0} s", p.elapsed_seconds);
+                    last = line;
+                }
+            }
+        }
+    })
 }
 
 async fn rollback_entry(
@@ -368,7 +396,10 @@ async fn rollback_entry(
         Next::Run(token) => token,
         Next::Stop(code) => return Ok(code),
     };
-    match service.action_rollback(RollbackRequest { profile, audit_id, confirm }).await {
+    let progress = show_progress(profile.clone());
+    let rolled_back = service.action_rollback(RollbackRequest { profile, audit_id, confirm }).await;
+    progress.abort();
+    match rolled_back {
         Ok(e) => print_entry(&e, json),
         Err(e) => Ok(report(&e, json)),
     }

@@ -9,7 +9,7 @@ vi.mock("./platform", async (importOriginal) => {
 
 import { CallError } from "./platform";
 import { AdvisorPage, SeverityBadges, countBySeverity, groupFindings, sourceOf, useAdviceCounts } from "./pages/AdvisorPage";
-import { callsOf, last, click, dom, pageHarness, refused } from "./monitor-harness";
+import { SVG, callsOf, last, click, dom, pageHarness, refused } from "./monitor-harness";
 import { advice, auditLog, dropApplied, dropRollbackPreview, dropRolledBack, policyApplied, policyPreview } from "./fixtures/advisor";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -184,6 +184,79 @@ describe("Advisor page", () => {
     expect(callsOf("action_preview").length).toBe(2);
     expect(byId("error-box")).toBeNull();
     expect((byId("flow-confirm") as HTMLInputElement).checked).toBe(false);
+  });
+
+  it("shows what a running action does, read every second, and nothing once it has ended", async () => {
+    let finish: (v: unknown) => void = () => {};
+    handlers.action_apply = () => new Promise((r) => (finish = r));
+    handlers.action_progress = () => [
+      {
+        profile: "prod",
+        action: "redis.config_set",
+        target: "redis://:***@10.0.0.5:6379/0",
+        phase: "waiting for old snapshots",
+        done: 1,
+        total: 2,
+        unit: "lockers",
+        percent: 50,
+        started_at: "2026-12-06T10:00:00Z",
+        elapsed_seconds: 3.2,
+      },
+    ];
+    vi.useFakeTimers({ shouldAdvanceTime: false });
+    try {
+      await act(async () => {
+        page.mount(<AdvisorPage profile="prod" />);
+        await vi.advanceTimersByTimeAsync(10);
+      });
+      await act(async () => {
+        inFinding("redis.allkeys_on_broker", "finding-preview")!.click();
+        await vi.advanceTimersByTimeAsync(10);
+      });
+      await act(async () => {
+        byId("flow-confirm")!.click();
+        await vi.advanceTimersByTimeAsync(10);
+      });
+      await act(async () => {
+        byId("flow-run")!.click();
+        await vi.advanceTimersByTimeAsync(10);
+      });
+      expect(byId("flow-progress")).toBeNull();
+      await act(async () => {
+        await vi.advanceTimersByTimeAsync(1000);
+      });
+      expect(callsOf("action_progress")).toEqual([{ profile: "prod" }]);
+      expect(text("flow-progress")).toMatch(/^waiting for old snapshots\s+50% \(1 of 2 lockers\), 3 s$/);
+      expect(($('[data-testid="flow-progress"] progress') as HTMLProgressElement).value).toBe(50);
+      await act(async () => {
+        finish(policyApplied);
+        await vi.advanceTimersByTimeAsync(10);
+      });
+      expect(byId("flow-progress")).toBeNull();
+      expect(text("audit-result")).toContain("applied");
+      await act(async () => {
+        await vi.advanceTimersByTimeAsync(3000);
+      });
+      expect(callsOf("action_progress").length).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("draws a finding's figures over the last hour on request, from the sampler's history", async () => {
+    handlers.history_chart = () => ({ format: "svg", mime: "image/svg+xml", file_name: "chart.svg", content: SVG });
+    await render();
+    expect(inFinding("pg.idle_in_transaction", "finding-chart")).toBeNull();
+    const toggle = inFinding("redis.allkeys_on_broker", "finding-chart-toggle")!;
+    expect(toggle.textContent).toContain("evictions_per_s");
+    expect(callsOf("history_chart")).toEqual([]);
+    await click(toggle);
+    expect(callsOf("history_chart")).toEqual([
+      { profile: "prod", source: "redis", metrics: ["evictions_per_s"], range_seconds: 3600, format: "svg", width: 560, height: 180 },
+    ]);
+    expect(inFinding("redis.allkeys_on_broker", "finding-chart-image")!.getAttribute("src")).toContain("data:image/svg+xml");
+    await click(inFinding("redis.allkeys_on_broker", "finding-chart-toggle"));
+    expect(inFinding("redis.allkeys_on_broker", "finding-chart-image")).toBeNull();
   });
 
   it("shows an advise error as the other pages do", async () => {

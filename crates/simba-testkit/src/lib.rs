@@ -248,6 +248,11 @@ impl RedisServer {
         self.dir.path()
     }
 
+    /// The redis-server process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Kills the server hard (SIGKILL), as a crash would; the guard is then inert.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -624,6 +629,65 @@ impl PostgresServer {
 
     pub fn bin_dir(&self) -> &Path {
         &self.bin
+    }
+
+    /// The postmaster (setpriv execs it, so the child is the postmaster itself).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// A memory cgroup, as a container's `mem_limit` makes one
+
+/// A child memory cgroup of this process's own, with a limit, that servers can be moved into: what
+/// a container's `mem_limit: 512m` does to the server inside it. Needs a writable cgroup tree (root,
+/// or a delegated cgroup v2 subtree); [`MemoryCgroup::create`] says so otherwise. Removed on drop
+/// (move or stop its processes first: a cgroup with processes cannot be removed).
+pub struct MemoryCgroup {
+    dir: PathBuf,
+}
+
+impl MemoryCgroup {
+    pub fn create(limit_bytes: u64) -> Result<Self> {
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        let name = format!("simba-test-{}-{}", std::process::id(), free_port());
+        let v1 = own.lines().find_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+            controllers.split(',').any(|c| c == "memory").then(|| path.trim().to_string())
+        });
+        let v2 = own.lines().find_map(|l| l.strip_prefix("0::")).map(|p| p.trim().to_string());
+        let (dir, limit_file) = match (v1, v2) {
+            (Some(p), _) => (PathBuf::from(format!("/sys/fs/cgroup/memory{p}")).join(&name), "memory.limit_in_bytes"),
+            (None, Some(p)) => (PathBuf::from(format!("/sys/fs/cgroup{p}")).join(&name), "memory.max"),
+            (None, None) => return Err(HarnessError::Missing("a memory cgroup (no /proc/self/cgroup)".into())),
+        };
+        let missing = |dir: &Path, e: std::io::Error| {
+            HarnessError::Missing(format!("a writable memory cgroup at {} ({e}; needs root)", dir.display()))
+        };
+        std::fs::create_dir(&dir).map_err(|e| missing(&dir, e))?;
+        let group = Self { dir };
+        std::fs::write(group.dir.join(limit_file), limit_bytes.to_string()).map_err(|e| missing(&group.dir, e))?;
+        Ok(group)
+    }
+
+    /// Moves a process (and the children it forks from now on) into the group.
+    pub fn add(&self, pid: u32) -> Result<()> {
+        std::fs::write(self.dir.join("cgroup.procs"), pid.to_string())
+            .map_err(|e| HarnessError::Failed(format!("cannot move pid {pid} into {}: {e}", self.dir.display())))
+    }
+}
+
+impl Drop for MemoryCgroup {
+    fn drop(&mut self) {
+        // Processes still inside go back to the parent group first.
+        if let (Ok(procs), Some(parent)) = (std::fs::read_to_string(self.dir.join("cgroup.procs")), self.dir.parent()) {
+            for pid in procs.split_whitespace() {
+                let _ = std::fs::write(parent.join("cgroup.procs"), pid);
+            }
+        }
+        let _ = std::fs::remove_dir(&self.dir);
     }
 }
 

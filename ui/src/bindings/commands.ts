@@ -1,5 +1,7 @@
 // Generated from crates/simba-core/src/api/dispatch.rs by `cargo test`; do not edit.
 import type { ActionPreview } from "./ActionPreview";
+import type { ActionProgress } from "./ActionProgress";
+import type { ActionProgressRequest } from "./ActionProgressRequest";
 import type { ActionRequest } from "./ActionRequest";
 import type { AdviceReport } from "./AdviceReport";
 import type { AdviseRequest } from "./AdviseRequest";
@@ -93,6 +95,7 @@ export interface Commands {
   audit_log: { request: AuditLogRequest; response: Array<AuditEntry>; writes: false };
   action_preview: { request: ActionRequest; response: ActionPreview; writes: false };
   action_apply: { request: ActionRequest; response: AuditEntry; writes: true };
+  action_progress: { request: ActionProgressRequest; response: Array<ActionProgress>; writes: false };
   action_rollback: { request: RollbackRequest; response: AuditEntry; writes: true };
   history_series: { request: HistoryRequest; response: HistoryReport; writes: false };
   history_chart: { request: ChartRequest; response: ChartExport; writes: false };

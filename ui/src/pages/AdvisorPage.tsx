@@ -9,6 +9,7 @@ import { ErrorBox } from "./Overview";
 import { Problem, ProfilePicker, initialProfile, useAutoRefresh, useProfiles, useReport } from "./monitor/common";
 import { ActionFlow, readOnlyReason, type FlowTarget } from "./advisor/ActionFlow";
 import { AuditLog } from "./advisor/AuditLog";
+import { EvidenceChartView } from "./advisor/EvidenceChart";
 
 export const SEVERITIES: Severity[] = ["critical", "warning", "info"];
 
@@ -98,7 +99,7 @@ export function useAdviceCounts(profile: string, seconds = 60) {
   return { counts, report, update };
 }
 
-function FindingView({ f, open, onPreview, flow }: { f: Finding; open: boolean; onPreview: () => void; flow: React.ReactNode }) {
+function FindingView({ f, profile, open, onPreview, flow }: { f: Finding; profile: string; open: boolean; onPreview: () => void; flow: React.ReactNode }) {
   return (
     <div className={`finding sev-${f.severity}`} data-testid="finding" data-id={f.id}>
       <div>
@@ -119,6 +120,7 @@ function FindingView({ f, open, onPreview, flow }: { f: Finding; open: boolean; 
         </tbody>
       </table>
       <div data-testid="finding-why">{f.why}</div>
+      {f.chart && <EvidenceChartView profile={profile} chart={f.chart} />}
       <div className="muted" data-testid="finding-source">
         Source: {f.source}
       </div>
@@ -269,6 +271,7 @@ function AdvisorForProfile({
                     <FindingView
                       key={f.id}
                       f={f}
+                      profile={profile}
                       open={flow?.key === f.id}
                       onPreview={() => f.fix.kind === "action" && open(f.id, { kind: "apply", action: f.fix.action, params: f.fix.params })}
                       flow={flowFor(f.id)}

@@ -74,6 +74,16 @@ impl Fix {
     }
 }
 
+/// The history behind a finding: series the sampler keeps (`history_series`/`history_chart` with
+/// this source and these metrics), so the figure can be seen over time, not just now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct EvidenceChart {
+    /// `redis` or `postgres`.
+    pub source: String,
+    pub metrics: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Finding {
@@ -89,6 +99,9 @@ pub struct Finding {
     /// Where the rule and its threshold come from.
     pub source: String,
     pub fix: Fix,
+    /// The history of the figures it rests on, when the sampler keeps them.
+    #[serde(default)]
+    pub chart: Option<EvidenceChart>,
 }
 
 /// What one rule concluded.

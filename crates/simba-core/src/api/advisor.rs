@@ -3,6 +3,7 @@
 //! `advisor::actions`.
 
 use super::Service;
+use crate::advisor::actions::progress::ActionProgress;
 use crate::advisor::actions::{self, ActionPreview, Scope};
 use crate::advisor::audit::{AuditEntry, AuditLog};
 use crate::advisor::rules::{redis_roles, Inputs};
@@ -171,7 +172,20 @@ pub struct AuditLogRequest {
     pub profile: Option<String>,
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ActionProgressRequest {
+    /// Only this profile's actions (default: all).
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
 impl Service {
+    /// The actions running now in this process, with an index build's phase and counts.
+    pub fn action_progress(&self, req: ActionProgressRequest) -> Vec<ActionProgress> {
+        actions::progress::running(req.profile.as_deref())
+    }
+
     fn audit(&self) -> AuditLog {
         AuditLog::default_location()
     }

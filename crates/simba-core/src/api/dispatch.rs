@@ -15,6 +15,7 @@ use super::cluster::{KubeRequest, PanelsUpdate, PromPanelsRequest, PromQueryRequ
 use super::monitor::{DbReportRequest, ExplainRequest, QueuesReportRequest, RedisReportRequest};
 use super::query::{DataSchemaRequest, ReplayRequest, SqlInvalidateRequest, TaskSendRequest};
 use super::{StatusReport, StatusRequest};
+use crate::advisor::actions::progress::ActionProgress;
 use crate::advisor::actions::ActionPreview;
 use crate::advisor::audit::AuditEntry;
 use crate::advisor::AdviceReport;
@@ -161,6 +162,7 @@ commands! {
     "audit_log" => |s, r: AuditLogRequest| -> Vec<AuditEntry> { s.audit_log(r)? }
     "action_preview" => |s, r: ActionRequest| -> ActionPreview { s.action_preview(r).await? }
     "action_apply" writes(profile) => |s, r: ActionRequest| -> AuditEntry { s.action_apply(r).await? }
+    "action_progress" => |s, r: ActionProgressRequest| -> Vec<ActionProgress> { s.action_progress(r) }
     "action_rollback" writes(profile) => |s, r: RollbackRequest| -> AuditEntry { s.action_rollback(r).await? }
     "history_series" => |s, r: HistoryRequest| -> HistoryReport { s.history_series(r).await? }
     "history_chart" => |s, r: ChartRequest| -> ChartExport { s.history_chart(r).await? }

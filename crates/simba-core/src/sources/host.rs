@@ -82,25 +82,52 @@ pub struct MemoryLimit {
     pub source: String,
 }
 
+/// The memory limit of this process (its container's cgroup, else the machine).
 pub fn memory_limit() -> Option<MemoryLimit> {
+    limit_within(cgroup_limit(&std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default()), "")
+}
+
+/// The memory limit of a server process on this machine, from its own cgroup: a server in a
+/// container with `mem_limit: 512m` gets 512 MiB even when this app runs outside it. None when the
+/// process is not there or is not `expected_name` (a PID from another PID namespace, such as a
+/// server inside a container reached through a published port, names another process here).
+pub fn memory_limit_of_process(pid: u32, expected_name: &str) -> Option<MemoryLimit> {
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    if !comm.trim().starts_with(expected_name) {
+        return None;
+    }
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    limit_within(cgroup_limit(&cgroup), &format!(" of the server's process (pid {pid})"))
+}
+
+/// The memory a server on this machine may use: its own process's cgroup when `pid` names it
+/// here, else this process's limit (the machine, or the container both run in).
+pub fn server_memory_limit(pid: Option<u32>, process_name: &str) -> Option<MemoryLimit> {
+    pid.and_then(|p| memory_limit_of_process(p, process_name)).or_else(memory_limit)
+}
+
+/// A cgroup limit when it is below the machine's memory, else `MemTotal`.
+fn limit_within(cgroup: Option<(u64, String)>, whose: &str) -> Option<MemoryLimit> {
     let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|t| {
         t.lines()
             .find_map(|l| l.strip_prefix("MemTotal:"))
             .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
             .map(|kib| kib * 1024)
     });
-    let cgroup = cgroup_limit();
-    match (cgroup, total) {
-        (Some((bytes, source)), Some(total)) if bytes < total => Some(MemoryLimit { bytes, source }),
-        (Some((bytes, source)), None) => Some(MemoryLimit { bytes, source }),
-        (_, Some(total)) => Some(MemoryLimit { bytes: total, source: "MemTotal".into() }),
-        (None, None) => None,
-    }
+    let (bytes, source) = match (cgroup, total) {
+        (Some((bytes, source)), Some(total)) if bytes < total => (bytes, source),
+        (Some((bytes, source)), None) => (bytes, source),
+        (_, Some(total)) => (total, "MemTotal".to_string()),
+        (None, None) => return None,
+    };
+    let source = if source == "MemTotal" { source } else { format!("{source}{whose}") };
+    Some(MemoryLimit { bytes, source })
 }
 
-/// The memory limit of this process's cgroup, if it has one ("max" or a huge v1 value means none).
-fn cgroup_limit() -> Option<(u64, String)> {
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+/// The memory limit of the cgroup named in a `/proc/PID/cgroup` file, if it has one ("max" or a
+/// huge v1 value means none). The nearest limit up the hierarchy counts: a child cgroup without its
+/// own limit inherits its parent's.
+fn cgroup_limit(own: &str) -> Option<(u64, String)> {
     let v2_path = own.lines().find_map(|l| l.strip_prefix("0::")).unwrap_or("/").trim().to_string();
     let v1_path = own
         .lines()
@@ -110,20 +137,42 @@ fn cgroup_limit() -> Option<(u64, String)> {
             controllers.split(',').any(|c| c == "memory").then(|| path.trim().to_string())
         })
         .unwrap_or_else(|| "/".into());
-    let read = |path: String| std::fs::read_to_string(path).ok().map(|t| t.trim().to_string());
-    let candidates = [
-        (format!("/sys/fs/cgroup{v2_path}/memory.max"), "cgroup v2 memory.max"),
-        ("/sys/fs/cgroup/memory.max".to_string(), "cgroup v2 memory.max"),
-        (format!("/sys/fs/cgroup/memory{v1_path}/memory.limit_in_bytes"), "cgroup v1 memory.limit_in_bytes"),
-        ("/sys/fs/cgroup/memory/memory.limit_in_bytes".to_string(), "cgroup v1 memory.limit_in_bytes"),
-    ];
-    for (path, source) in candidates {
-        if let Some(value) = read(path.replace("//", "/")) {
-            // v1 writes "no limit" as a page-rounded i64::MAX.
-            return value.parse::<u64>().ok().filter(|&b| b < (1 << 60)).map(|b| (b, source.to_string()));
+    let read = |path: String| std::fs::read_to_string(path.replace("//", "/")).ok().map(|t| t.trim().to_string());
+    // v1 writes "no limit" as a page-rounded i64::MAX.
+    let limit = |value: String| value.parse::<u64>().ok().filter(|&b| b < (1 << 60));
+    let mut found: Option<(u64, String)> = None;
+    let mut keep = |bytes: Option<u64>, source: &str| {
+        if let Some(b) = bytes {
+            if found.as_ref().is_none_or(|(f, _)| b < *f) {
+                found = Some((b, source.to_string()));
+            }
+        }
+    };
+    for dir in ancestors(&v2_path) {
+        if let Some(value) = read(format!("/sys/fs/cgroup{dir}/memory.max")) {
+            keep(limit(value), "cgroup v2 memory.max");
+        } else if let Some(value) = read(format!("/sys/fs/cgroup/unified{dir}/memory.max")) {
+            keep(limit(value), "cgroup v2 memory.max");
         }
     }
-    None
+    for dir in ancestors(&v1_path) {
+        if let Some(value) = read(format!("/sys/fs/cgroup/memory{dir}/memory.limit_in_bytes")) {
+            keep(limit(value), "cgroup v1 memory.limit_in_bytes");
+        }
+    }
+    found
+}
+
+/// `/a/b` → `/a/b`, `/a`, `/`.
+fn ancestors(path: &str) -> Vec<String> {
+    let mut out = vec![];
+    let mut p = path.trim_end_matches('/').to_string();
+    while !p.is_empty() {
+        out.push(p.clone());
+        p.truncate(p.rfind('/').unwrap_or(0));
+    }
+    out.push("/".into());
+    out
 }
 
 #[cfg(test)]
@@ -140,5 +189,16 @@ mod tests {
         assert!(s.process_rss_bytes > 0);
         let limit = memory_limit().unwrap();
         assert!(limit.bytes > 0 && limit.bytes <= s.memory_total_bytes.max(limit.bytes));
+        // This process is one too; a process of another name is not taken for the server.
+        let own = memory_limit_of_process(std::process::id(), "").unwrap();
+        assert_eq!(own.bytes, limit.bytes);
+        assert!(memory_limit_of_process(std::process::id(), "redis-server").is_none());
+        assert!(memory_limit_of_process(u32::MAX, "").is_none());
+    }
+
+    #[test]
+    fn ancestors_walk_up_to_the_root() {
+        assert_eq!(ancestors("/a/b"), ["/a/b", "/a", "/"]);
+        assert_eq!(ancestors("/"), ["/"]);
     }
 }

@@ -3,7 +3,7 @@
 //! Read-only: the session is READ ONLY and every statement runs under `statement_timeout`. A part
 //! the user may not read says why in its `*_problem` field; the rest is still reported.
 
-use super::host::{memory_limit, MemoryLimit};
+use super::host::{server_memory_limit, MemoryLimit};
 use super::postgres::{connect, pg_error};
 use super::{with_timeout, QUERY_TIMEOUT};
 use crate::error::ApiResult;
@@ -356,11 +356,13 @@ async fn collect_on(pg: &mut Pg<'_>, local: bool, options: DbReportOptions) -> A
     sqlx::query("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY").execute(&mut pg.conn).await.map_err(err)?;
     let row = sqlx::query(
         "SELECT current_setting('server_version'), current_database(), current_user::text, \
-                coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false)",
+                coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false), pg_backend_pid()",
     )
     .fetch_one(&mut pg.conn)
     .await
     .map_err(err)?;
+    // The backend is a child of the server's postmaster, in its cgroup.
+    let backend_pid = row.try_get::<i32, _>(4).ok().map(|p| p as u32);
     let (settings, settings_problem) = settings(pg).await;
     let (statements, statements_problem) = match statements(pg, options.top_n).await {
         Ok(s) => (Some(s), None),
@@ -388,7 +390,7 @@ async fn collect_on(pg: &mut Pg<'_>, local: bool, options: DbReportOptions) -> A
         user: row.get(2),
         superuser: row.get(3),
         local,
-        server_memory: if local { memory_limit() } else { None },
+        server_memory: if local { server_memory_limit(backend_pid, "postgres") } else { None },
         settings,
         settings_problem,
         statements,

@@ -3,7 +3,7 @@
 //! bounded SCAN sample. Only reads: SCAN, MEMORY USAGE, PTTL, INFO, CONFIG GET, SLOWLOG GET,
 //! LATENCY LATEST, CLIENT LIST.
 
-use super::host::{memory_limit, MemoryLimit};
+use super::host::{server_memory_limit, MemoryLimit};
 use super::redis::{connect, ratio, redis_error};
 use super::{with_timeout, QUERY_TIMEOUT};
 use crate::error::{ApiError, ApiResult};
@@ -372,9 +372,14 @@ pub struct BigKey {
     pub ttl_ms: Option<i64>,
 }
 
-type Info = HashMap<String, String>;
+pub(crate) type Info = HashMap<String, String>;
 
-fn parse_info_map(text: &str) -> Info {
+/// INFO server's `process_id`, to find the server's own cgroup when it runs on this machine.
+pub(crate) fn process_id(info: &Info) -> Option<u32> {
+    info.get("process_id")?.trim().parse().ok()
+}
+
+pub(crate) fn parse_info_map(text: &str) -> Info {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -439,7 +444,7 @@ pub async fn collect(
 
     let (config, config_problem) = read_config(&mut ctx).await;
     let local = is_local(endpoint);
-    let memory = memory_of(&info, local.then(memory_limit).flatten());
+    let memory = memory_of(&info, local.then(|| server_memory_limit(process_id(&info), "redis-server")).flatten());
     let clients = clients_of(&mut ctx, &info).await;
     let (slowlog, slowlog_problem) = match ctx.query::<Value>(redis::cmd("SLOWLOG").arg("GET").arg(128)).await {
         Ok(v) => (parse_slowlog(&v), None),

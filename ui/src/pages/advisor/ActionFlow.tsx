@@ -3,6 +3,7 @@
 // audit entry it wrote.
 import { useEffect, useState } from "react";
 import type { ActionPreview } from "../../bindings/ActionPreview";
+import type { ActionProgress } from "../../bindings/ActionProgress";
 import type { ApiError } from "../../bindings/ApiError";
 import type { AuditEntry } from "../../bindings/AuditEntry";
 import type { ValueChange } from "../../bindings/ValueChange";
@@ -95,6 +96,41 @@ export function AuditResult({ entry }: { entry: AuditEntry }) {
   );
 }
 
+/** While `running`, what the core says the action is doing, read every second (an index build's phase and share done). */
+function useProgress(profile: string, action: string | null, running: boolean): ActionProgress | null {
+  const [progress, setProgress] = useState<ActionProgress | null>(null);
+  useEffect(() => {
+    setProgress(null);
+    if (!running || !action) return;
+    let live = true;
+    const read = () =>
+      call("action_progress", { profile })
+        .then((list) => live && setProgress(list.find((p) => p.action === action) ?? null))
+        .catch(() => live && setProgress(null));
+    const timer = setInterval(read, 1000);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [profile, action, running]);
+  return progress;
+}
+
+export function ProgressLine({ progress }: { progress: ActionProgress }) {
+  return (
+    <div className="muted" data-testid="flow-progress">
+      {progress.phase}
+      {progress.percent !== null && (
+        <>
+          {" "}
+          <progress max={100} value={progress.percent} /> {progress.percent.toFixed(0)}% ({progress.done} of {progress.total} {progress.unit})
+        </>
+      )}
+      , {progress.elapsed_seconds.toFixed(0)} s
+    </div>
+  );
+}
+
 /**
  * Previews `target` when it mounts; applies (or rolls back) only after the tick, with the
  * preview's confirm token. `readOnly` (a reason) disables the button; the core refuses anyway.
@@ -119,6 +155,7 @@ export function ActionFlow({
   const [result, setResult] = useState<AuditEntry | null>(null);
   const [round, setRound] = useState(0);
   const rollback = target.kind === "rollback";
+  const progress = useProgress(profile, preview?.action ?? null, busy && !!preview && !result);
 
   useEffect(() => {
     let live = true;
@@ -206,6 +243,7 @@ export function ActionFlow({
           >
             {busy ? (rollback ? "Rolling back…" : "Applying…") : verb}
           </button>
+          {busy && progress && <ProgressLine progress={progress} />}
           {readOnly && (
             <div className="warn" data-testid="flow-read-only">
               {readOnly}

@@ -11,6 +11,7 @@ mod cache;
 mod celery;
 mod kubernetes;
 mod postgres;
+pub mod progress;
 mod redis;
 
 use super::audit::{AuditEntry, AuditLog, Outcome, ValueChange};
@@ -700,12 +701,14 @@ async fn run_confirmed(
         ));
     }
     let profile = scope.profile;
+    let tracker = progress::Tracker::start(&profile.name, &preview.action, &preview.target);
     let ran = match plan {
         Plan::CacheSetSettings { .. } => cache::run(scope.cache()?, plan, &preview.changes).await,
         Plan::CacheFlushNamespace { namespace } => cache::run_flush(scope.cache()?, namespace, &preview.changes).await,
         Plan::K8sPatchHpa { .. } | Plan::K8sScale { .. } => kubernetes::run(profile, plan, &preview.changes).await,
-        _ => run_on_endpoint(endpoint_for(profile, plan)?, plan, &preview.changes).await,
+        _ => run_on_endpoint(endpoint_for(profile, plan)?, plan, &preview.changes, &tracker).await,
     };
+    drop(tracker);
     let entry = AuditEntry {
         id: AuditLog::new_id(),
         at: chrono::Utc::now().to_rfc3339(),
@@ -725,14 +728,19 @@ async fn run_confirmed(
 }
 
 /// Runs a plan on the server its endpoint names.
-async fn run_on_endpoint(endpoint: &Endpoint, plan: &Plan, changes: &[ValueChange]) -> Ran {
+async fn run_on_endpoint(
+    endpoint: &Endpoint,
+    plan: &Plan,
+    changes: &[ValueChange],
+    tracker: &progress::Tracker,
+) -> Ran {
     match plan {
         Plan::RedisConfigSet { name, value, persist } => redis::run(endpoint, name, value, *persist, changes).await,
         Plan::RedisCleanup { prefix } => redis::run_cleanup(endpoint, prefix, changes).await,
         Plan::CeleryRateLimit { .. } | Plan::CeleryPoolResize { .. } | Plan::CeleryConsumer { .. } => {
             celery::run(endpoint, plan, changes).await
         }
-        _ => postgres::run(endpoint, plan, changes).await,
+        _ => postgres::run(endpoint, plan, changes, tracker).await,
     }
 }
 

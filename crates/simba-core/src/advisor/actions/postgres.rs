@@ -3,6 +3,7 @@
 //! rollback, CREATE / DROP EXTENSION pg_stat_statements, and ANALYZE of a table.
 //! Every statement runs under statement_timeout and lock_timeout, shown in the preview.
 
+use super::progress::Tracker;
 use super::{Plan, Prepared, Ran};
 use crate::advisor::audit::{Outcome, ValueChange};
 use crate::advisor::rules::ivfflat_lists_for;
@@ -182,7 +183,9 @@ async fn prepare_on(conn: &mut PgConnection, endpoint: &Endpoint, plan: &Plan) -
             if MEMORY_SETTINGS.contains(&name.as_str()) && crate::sources::redis_report::is_local(endpoint) {
                 let bytes: Option<i64> =
                     sqlx::query_scalar("SELECT pg_size_bytes($1)").bind(value).fetch_one(&mut *conn).await.ok();
-                if let (Some(bytes), Some(limit)) = (bytes, crate::sources::host::memory_limit()) {
+                let pid: Option<i32> = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *conn).await.ok();
+                let limit = crate::sources::host::server_memory_limit(pid.map(|p| p as u32), "postgres");
+                if let (Some(bytes), Some(limit)) = (bytes, limit) {
                     if bytes as u64 > limit.bytes {
                         return Err(ApiError::invalid(format!(
                             "refused: {name} = {value} is more than the server's memory ({}, {})",
@@ -435,7 +438,7 @@ async fn exec(conn: &mut PgConnection, endpoint: &Endpoint, sql: &str) -> ApiRes
     sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(sql)).await.map(|_| ()).map_err(err(endpoint))
 }
 
-pub(super) async fn run(endpoint: &Endpoint, plan: &Plan, planned: &[ValueChange]) -> Ran {
+pub(super) async fn run(endpoint: &Endpoint, plan: &Plan, planned: &[ValueChange], tracker: &Tracker) -> Ran {
     let change = planned.first().cloned().unwrap_or(ValueChange {
         name: String::new(),
         before: String::new(),
@@ -465,7 +468,7 @@ pub(super) async fn run(endpoint: &Endpoint, plan: &Plan, planned: &[ValueChange
                 .split_once('.')
                 .map(|(_, n)| n.to_string())
                 .unwrap_or_default();
-            run_index(&mut conn, endpoint, &prepared.statements, schema, &index, &change).await
+            run_index(&mut conn, endpoint, &prepared.statements, schema, &index, &change, tracker).await
         }
         Plan::PgCreateExtension { name } | Plan::PgDropExtension { name } => {
             run_extension(&mut conn, endpoint, &prepared.statements, name, &change).await
@@ -613,6 +616,38 @@ async fn run_analyze(
     Ran { changes: vec![ValueChange { after: now, ..change.clone() }], outcome, message }
 }
 
+/// A `pg_stat_progress_create_index` row: phase, then blocks, tuples and lockers (done, total).
+type IndexBuildRow = (String, i64, i64, i64, i64, i64, i64);
+
+/// Reads `pg_stat_progress_create_index` for the building backend every half second into
+/// `tracker`, until dropped. Without a second connection the build still runs, shown as running.
+async fn watch_index_build(endpoint: &Endpoint, pid: i32, tracker: &Tracker) {
+    let every = std::time::Duration::from_millis(500);
+    let mut watcher = match connect(endpoint).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracker.update(&format!("running (no progress: {})", e.message), None);
+            None
+        }
+    };
+    loop {
+        if let Some(c) = watcher.as_mut() {
+            let row: Result<Option<IndexBuildRow>, _> = sqlx::query_as(
+                "SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total, lockers_done, lockers_total \
+                   FROM pg_stat_progress_create_index WHERE pid = $1",
+            )
+            .bind(pid)
+            .fetch_optional(&mut *c)
+            .await;
+            if let Ok(Some((phase, bd, bt, td, tt, ld, lt))) = row {
+                let count = super::progress::index_build_count(&phase, (bd, bt), (td, tt), (ld, lt));
+                tracker.update(&phase, count);
+            }
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
 async fn run_index(
     conn: &mut PgConnection,
     endpoint: &Endpoint,
@@ -620,8 +655,10 @@ async fn run_index(
     schema: &str,
     index: &str,
     change: &ValueChange,
+    tracker: &Tracker,
 ) -> Ran {
     let mut failure = None;
+    let backend: Option<i32> = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *conn).await.ok();
     for sql in statements {
         if sql.starts_with("SELECT pg_try_advisory_lock") {
             match sqlx::query_scalar::<_, bool>(sql).fetch_one(&mut *conn).await {
@@ -638,7 +675,15 @@ async fn run_index(
                 }
             }
         }
-        if let Err(e) = exec(conn, endpoint, sql).await {
+        let ran = match (sql.starts_with("CREATE INDEX"), backend) {
+            // The build blocks this connection: its progress is read on another until it ends.
+            (true, Some(pid)) => tokio::select! {
+                r = exec(conn, endpoint, sql) => r,
+                _ = watch_index_build(endpoint, pid, tracker) => unreachable!("the watch never ends by itself"),
+            },
+            _ => exec(conn, endpoint, sql).await,
+        };
+        if let Err(e) = ran {
             failure = Some(format!("{sql} failed: {}", e.message));
             break;
         }

@@ -121,20 +121,6 @@ pub(super) async fn prepare(
              the unacked hash could be evicted. Use volatile-lru (with TTLs on cache keys) or a separate Redis"
         )));
     }
-    // KNOWN-TRAPS.md #2: a maxmemory above the container's limit is never reached before the OOM killer.
-    if name == "maxmemory" && crate::sources::redis_report::is_local(endpoint) {
-        if let (Some(limit), Ok(bytes)) = (crate::sources::host::memory_limit(), after.parse::<u64>()) {
-            if bytes > limit.bytes {
-                return Err(ApiError::invalid(format!(
-                    "refused: maxmemory {} is above this machine's memory limit {} ({}): Redis would be OOM-killed \
-                     before it evicts",
-                    crate::advisor::human_bytes(bytes as f64),
-                    crate::advisor::human_bytes(limit.bytes as f64),
-                    limit.source
-                )));
-            }
-        }
-    }
     let mut conn = connect(endpoint).await?;
     let before = config_get(&mut conn, endpoint, name).await?;
     let info: String = with_timeout(&format!("Redis at {}", endpoint.display), QUERY_TIMEOUT, async {
@@ -142,6 +128,23 @@ pub(super) async fn prepare(
     })
     .await
     .unwrap_or_default();
+    // KNOWN-TRAPS.md #2: a maxmemory above the container's limit is never reached before the OOM killer.
+    if name == "maxmemory" && crate::sources::redis_report::is_local(endpoint) {
+        let pid = crate::sources::redis_report::process_id(&crate::sources::redis_report::parse_info_map(&info));
+        if let (Some(limit), Ok(bytes)) =
+            (crate::sources::host::server_memory_limit(pid, "redis-server"), after.parse::<u64>())
+        {
+            if bytes > limit.bytes {
+                return Err(ApiError::invalid(format!(
+                    "refused: maxmemory {} is above the memory limit of the Redis server {} ({}): Redis would be \
+                     OOM-killed before it evicts",
+                    crate::advisor::human_bytes(bytes as f64),
+                    crate::advisor::human_bytes(limit.bytes as f64),
+                    limit.source
+                )));
+            }
+        }
+    }
     let config_file = info.lines().find_map(|l| l.trim().strip_prefix("config_file:")).unwrap_or("").trim().to_string();
     let mut notes = vec![match (config_file.is_empty(), persist) {
         (true, true) => {

@@ -12,8 +12,9 @@ mod redis;
 mod tests;
 
 use super::thresholds::{ThresholdDef, Thresholds};
-use super::{Evidence, Finding, Fix, RuleRun, RuleState, Severity};
+use super::{Evidence, EvidenceChart, Finding, Fix, RuleRun, RuleState, Severity};
 use crate::engine::cache::CacheStats;
+use crate::history::Source;
 use crate::sources::celery::QueuesReport;
 use crate::sources::kubernetes::{DeploymentsReport, HpasReport};
 use crate::sources::postgres_report::DbReport;
@@ -119,6 +120,7 @@ impl Rule {
             why: why.into(),
             source: self.source.into(),
             fix,
+            chart: chart_of(self.id),
         }
     }
 
@@ -178,6 +180,31 @@ pub static RULES: &[Rule] = &[
 ];
 
 /// Runs every rule; findings most severe first (registry order within a severity).
+/// Which sampled series show each rule's figures over time (history::series's metric names).
+const CHARTS: &[(&str, Source, &[&str])] = &[
+    ("redis.maxmemory_unset", Source::Redis, &["memory_used"]),
+    ("redis.maxmemory_above_limit", Source::Redis, &["memory_used", "maxmemory"]),
+    ("redis.noeviction_on_cache", Source::Redis, &["memory_used", "maxmemory"]),
+    ("redis.memory_near_max", Source::Redis, &["memory_used", "maxmemory"]),
+    ("redis.allkeys_on_broker", Source::Redis, &["evictions_per_s"]),
+    ("redis.evictions", Source::Redis, &["evictions_per_s", "expired_per_s"]),
+    ("redis.low_hit_rate", Source::Redis, &["hit_rate"]),
+    ("redis.big_keys", Source::Redis, &["memory_used"]),
+    ("redis.cache_keys_without_ttl", Source::Redis, &["memory_used"]),
+    ("redis.timeout_unset", Source::Redis, &["connected_clients"]),
+    ("pg.connections_near_max", Source::Postgres, &["connections", "max_connections"]),
+    ("pg.idle_in_transaction", Source::Postgres, &["idle_in_transaction"]),
+    ("pg.slow_statements", Source::Postgres, &["slow_statement_mean_ms"]),
+    ("pg.memory_settings", Source::Postgres, &["cache_hit_ratio"]),
+];
+
+fn chart_of(rule: &str) -> Option<EvidenceChart> {
+    CHARTS.iter().find(|(id, ..)| *id == rule).map(|(_, source, metrics)| EvidenceChart {
+        source: source.name().into(),
+        metrics: metrics.iter().map(|m| m.to_string()).collect(),
+    })
+}
+
 pub fn evaluate(inputs: &Inputs, thresholds: &Thresholds) -> (Vec<Finding>, Vec<RuleRun>) {
     let mut findings = vec![];
     let mut runs = vec![];

@@ -3,7 +3,7 @@
 
 use super::redis::try_check;
 use super::{found, Check, Inputs, Rule};
-use crate::advisor::thresholds::ThresholdDef;
+use crate::advisor::thresholds::{ThresholdDef, Thresholds};
 use crate::advisor::{human_bytes, pg_size_mb, Evidence, Fix, Severity};
 use crate::sources::postgres_report::{DbReport, DbSetting};
 
@@ -17,9 +17,26 @@ fn setting<'a>(d: &'a DbReport, name: &str) -> Result<&'a DbSetting, Check> {
     })
 }
 
-fn ram(d: &DbReport) -> Result<(u64, &str), Check> {
+/// The server's memory as the profile gives it (0: unset), for a server this app cannot read.
+const SERVER_MEMORY: ThresholdDef = ThresholdDef {
+    name: "pg.server_memory_bytes",
+    default: 0.0,
+    unit: "bytes (0: read from the server's process when it runs on this machine)",
+};
+
+/// The memory PGTune's formulas start from: the profile's value when set (the person knows the
+/// server), else what the server's own process may use when it runs on this machine.
+fn ram<'a>(rule: &Rule, d: &'a DbReport, t: &Thresholds) -> Result<(u64, &'a str), Check> {
+    let set = rule.threshold(t, "server_memory_bytes");
+    if set > 0.0 {
+        return Ok((set as u64, "advisor.toml pg.server_memory_bytes"));
+    }
     d.server_memory.as_ref().map(|m| (m.bytes, m.source.as_str())).ok_or_else(|| {
-        Check::NotEnoughData("the server is not on this machine: its memory is unknown, so PGTune has no input".into())
+        Check::NotEnoughData(
+            "the server is not on this machine: its memory is unknown, so PGTune has no input (set \
+             pg.server_memory_bytes for this profile in advisor.toml)"
+                .into(),
+        )
     })
 }
 
@@ -111,12 +128,15 @@ pub const MEMORY_SETTINGS: Rule = Rule {
     id: "pg.memory_settings",
     title: "Memory settings far from the server's RAM",
     reads: "shared_buffers, effective_cache_size, maintenance_work_mem, the server's memory (local servers)",
-    thresholds: &[ThresholdDef { name: "pg.memory_settings.tolerance", default: 1.25, unit: "factor off the target" }],
+    thresholds: &[
+        ThresholdDef { name: "pg.memory_settings.tolerance", default: 1.25, unit: "factor off the target" },
+        SERVER_MEMORY,
+    ],
     source: "PGTune (web profile): shared_buffers = RAM/4, effective_cache_size = RAM*3/4, \
              maintenance_work_mem = RAM/16 (at most 2 GB); KNOWN-TRAPS.md #1",
     check: |rule, i, t| {
         let d = try_check!(db(i));
-        let (ram, ram_source) = try_check!(ram(d));
+        let (ram, ram_source) = try_check!(ram(rule, d, t));
         let tolerance = rule.threshold(t, "tolerance").max(1.0);
         let targets = [
             ("shared_buffers", ram as f64 / 4.0, "RAM/4"),
@@ -156,11 +176,11 @@ pub const WORK_MEM_OVERCOMMIT: Rule = Rule {
     id: "pg.work_mem_overcommit",
     title: "work_mem × max_connections above RAM",
     reads: "work_mem, max_connections, shared_buffers, the server's memory",
-    thresholds: &[],
+    thresholds: &[SERVER_MEMORY],
     source: "PGTune (web profile): work_mem = (RAM - shared_buffers) / (3 * max_connections)",
-    check: |rule, i, _| {
+    check: |rule, i, t| {
         let d = try_check!(db(i));
-        let (ram, ram_source) = try_check!(ram(d));
+        let (ram, ram_source) = try_check!(ram(rule, d, t));
         let (Some(work_mem), Ok(max_conn), Some(shared)) = (
             d.settings.iter().find(|s| s.name == "work_mem").and_then(|s| s.bytes),
             setting(d, "max_connections").map(|s| s.setting.parse::<f64>().unwrap_or(100.0)),

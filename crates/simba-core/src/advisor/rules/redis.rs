@@ -1,7 +1,7 @@
 //! Redis rules, read from `RedisReport` (INFO, CONFIG GET, the key sample).
 
 use super::{found, Check, Inputs, Rule};
-use crate::advisor::thresholds::ThresholdDef;
+use crate::advisor::thresholds::{ThresholdDef, Thresholds};
 use crate::advisor::{human_bytes, Evidence, Fix, Severity};
 use crate::sources::redis_report::RedisReport;
 
@@ -31,6 +31,23 @@ macro_rules! try_check {
 }
 pub(super) use try_check;
 
+/// The memory the Redis server may use as the profile gives it (0: unset).
+const MEMORY_LIMIT: ThresholdDef = ThresholdDef {
+    name: "redis.memory_limit_bytes",
+    default: 0.0,
+    unit: "bytes (0: read from the server's process when it runs on this machine)",
+};
+
+/// The memory limit the server lives under: the profile's value when set (a container elsewhere
+/// whose limit this app cannot read), else the server process's own cgroup or its machine.
+fn memory_limit(rule: &Rule, r: &RedisReport, t: &Thresholds) -> Option<(u64, String)> {
+    let set = rule.threshold(t, "memory_limit_bytes");
+    if set > 0.0 {
+        return Some((set as u64, "advisor.toml redis.memory_limit_bytes".into()));
+    }
+    r.memory.host_limit.as_ref().map(|l| (l.bytes, l.source.clone()))
+}
+
 const MAXMEMORY_SHARE: ThresholdDef =
     ThresholdDef { name: "redis.maxmemory.share_of_limit", default: 0.75, unit: "share of the memory limit" };
 
@@ -38,7 +55,7 @@ pub const MAXMEMORY_UNSET: Rule = Rule {
     id: "redis.maxmemory_unset",
     title: "Redis has no maxmemory",
     reads: "INFO maxmemory, the host or container memory limit",
-    thresholds: &[MAXMEMORY_SHARE],
+    thresholds: &[MAXMEMORY_SHARE, MEMORY_LIMIT],
     source: "Redis docs, 'Key eviction': without maxmemory Redis grows until the OS or container kills it; \
              RedisInsight memory recommendations (leave room for fork and fragmentation: 75% of the limit)",
     check: |rule, i, t| {
@@ -48,10 +65,10 @@ pub const MAXMEMORY_UNSET: Rule = Rule {
         }
         let mut evidence = vec![Evidence::new("maxmemory", 0, Some("bytes (no limit)"))];
         evidence.push(Evidence::new("used_memory", human_bytes(r.memory.used_memory_bytes as f64), None));
-        let fix = match &r.memory.host_limit {
-            Some(limit) => {
-                evidence.push(Evidence::new("memory limit", human_bytes(limit.bytes as f64), Some(&limit.source)));
-                let value = maxmemory_for(limit.bytes, rule.threshold(t, "share_of_limit"));
+        let fix = match memory_limit(rule, r, t) {
+            Some((limit, source)) => {
+                evidence.push(Evidence::new("memory limit", human_bytes(limit as f64), Some(&source)));
+                let value = maxmemory_for(limit, rule.threshold(t, "share_of_limit"));
                 Fix::action(
                     "redis.config_set",
                     &[("name", "maxmemory"), ("value", &value.to_string())],
@@ -77,28 +94,32 @@ pub const MAXMEMORY_UNSET: Rule = Rule {
 pub const MAXMEMORY_ABOVE_LIMIT: Rule = Rule {
     id: "redis.maxmemory_above_limit",
     title: "maxmemory above the container or host memory limit",
-    reads: "INFO maxmemory, cgroup memory.max / MemTotal (server on this machine)",
-    thresholds: &[MAXMEMORY_SHARE],
+    reads: "INFO maxmemory, the server process's cgroup memory.max / MemTotal (server on this machine)",
+    thresholds: &[MAXMEMORY_SHARE, MEMORY_LIMIT],
     source: "KNOWN-TRAPS.md #2 (maxmemory 2gb in a 512m container); Redis docs 'Key eviction'",
     check: |rule, i, t| {
         let r = try_check!(redis(i));
         if r.memory.maxmemory_bytes == 0 {
             return Check::Ok; // redis.maxmemory_unset says it
         }
-        let Some(limit) = &r.memory.host_limit else {
-            return Check::NotEnoughData("the server is not on this machine: its memory limit is unknown".into());
+        let Some((limit, source)) = memory_limit(rule, r, t) else {
+            return Check::NotEnoughData(
+                "the server is not on this machine: its memory limit is unknown (set redis.memory_limit_bytes for \
+                 this profile in advisor.toml)"
+                    .into(),
+            );
         };
-        if r.memory.maxmemory_bytes <= limit.bytes {
+        if r.memory.maxmemory_bytes <= limit {
             return Check::Ok;
         }
-        let value = maxmemory_for(limit.bytes, rule.threshold(t, "share_of_limit"));
+        let value = maxmemory_for(limit, rule.threshold(t, "share_of_limit"));
         found(vec![rule.finding(
             None,
             Severity::Critical,
             "maxmemory is above the memory the server may use",
             vec![
                 Evidence::new("maxmemory", human_bytes(r.memory.maxmemory_bytes as f64), None),
-                Evidence::new("memory limit", human_bytes(limit.bytes as f64), Some(&limit.source)),
+                Evidence::new("memory limit", human_bytes(limit as f64), Some(&source)),
             ],
             "The container is OOM-killed long before Redis starts evicting, losing every key at once.",
             Fix::action(

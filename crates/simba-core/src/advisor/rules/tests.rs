@@ -568,6 +568,41 @@ fn thresholds_are_overridable_and_fixes_carry_real_figures() {
 }
 
 #[test]
+fn a_server_elsewhere_is_judged_by_the_memory_the_profile_gives() {
+    // Neither server is on this machine: no memory read, so nothing to judge by…
+    let mut f = healthy();
+    f.redis.memory.host_limit = None;
+    f.redis.memory.maxmemory_bytes = 2048 * MIB;
+    f.db.server_memory = None;
+    // The spec's trap-1 server: shared_buffers 256MB and maintenance_work_mem 64MB fit 1 GB.
+    set(&mut f.db, "shared_buffers", "32768", Some(256 * MIB as i64));
+    set(&mut f.db, "maintenance_work_mem", "65536", Some(64 * MIB as i64));
+    set(&mut f.db, "effective_cache_size", "1GB", Some(1024 * MIB as i64));
+    let (findings, runs) = run(&f, &Thresholds::default());
+    assert!(findings.is_empty(), "{findings:#?}");
+    let state = |rule: &str| runs.iter().find(|r| r.rule == rule).unwrap().clone();
+    assert_eq!(state("redis.maxmemory_above_limit").state, RuleState::NotEnoughData);
+    assert!(state("pg.memory_settings").note.unwrap().contains("pg.server_memory_bytes"));
+    // …until the profile says what they have: the spec's 512m container and 1 GB server (traps #2, #1).
+    let t = Thresholds::with(&[
+        ("redis.memory_limit_bytes", (512 * MIB) as f64),
+        ("pg.server_memory_bytes", (1024 * MIB) as f64),
+    ]);
+    let (findings, _) = run(&f, &t);
+    let ids: Vec<&str> = findings.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!(ids, ["redis.maxmemory_above_limit", "pg.memory_settings:effective_cache_size"]);
+    let limit = findings[0].evidence.iter().find(|e| e.name == "memory limit").unwrap();
+    assert_eq!(
+        (limit.value.as_str(), limit.unit.as_deref()),
+        ("512.0 MiB", Some("advisor.toml redis.memory_limit_bytes"))
+    );
+    let Fix::Action { params, .. } = &findings[0].fix else { panic!() };
+    assert_eq!(params["value"], (384 * MIB).to_string());
+    let Fix::Action { params, .. } = &findings[1].fix else { panic!() };
+    assert_eq!(params["value"], "768MB");
+}
+
+#[test]
 fn a_pinned_hpa_is_offered_the_replicas_its_load_asks_for() {
     let mut f = healthy();
     let h = &mut f.hpas.hpas[0];
@@ -634,4 +669,20 @@ fn ivfflat_lists_follow_pgvector() {
     assert_eq!(postgres::ivfflat_lists_for(100_000), 100);
     assert_eq!(postgres::ivfflat_lists_for(500), 1);
     assert_eq!(postgres::ivfflat_lists_for(4_000_000), 2000);
+}
+
+#[test]
+fn every_chart_names_a_rule_and_series_the_sampler_keeps() {
+    for (rule, source, metrics) in CHARTS {
+        assert!(RULES.iter().any(|r| r.id == *rule), "{rule} is no rule");
+        let kept = crate::history::series::metrics_of(*source);
+        for m in *metrics {
+            assert!(kept.iter().any(|k| k.name == *m), "{rule}: {m} is not a {} series", source.name());
+        }
+    }
+    let mut f = healthy();
+    f.redis.memory.used_of_maxmemory = Some(0.95);
+    let (findings, _) = run(&f, &Thresholds::default());
+    let chart = findings.iter().find(|x| x.rule == "redis.memory_near_max").unwrap().chart.clone().unwrap();
+    assert_eq!((chart.source.as_str(), chart.metrics), ("redis", vec!["memory_used".to_string(), "maxmemory".into()]));
 }
