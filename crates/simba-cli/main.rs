@@ -3,6 +3,7 @@
 
 mod advisor;
 mod bench;
+mod bench_monitor;
 mod bench_query;
 mod cache;
 mod cluster;
@@ -107,6 +108,8 @@ enum BenchCommand {
     Cache(bench::BenchArgs),
     /// The query path: the local model's speed (beside llama.cpp), a cached answer end to end, replay throughput.
     Query(bench_query::QueryBenchArgs),
+    /// One refresh of the Redis and Database pages (time, commands sent); memory-by-prefix sampling of a large keyspace.
+    Monitor(bench_monitor::MonitorBenchArgs),
 }
 
 #[derive(Args)]
@@ -312,6 +315,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sample(args) => return history::sample(&service, args).await,
         Command::Bench(BenchCommand::Cache(args)) => return bench::run(&service, args).await,
         Command::Bench(BenchCommand::Query(args)) => return bench_query::run(&service, args).await,
+        Command::Bench(BenchCommand::Monitor(args)) => return bench_monitor::run(&service, args).await,
         Command::Judge(cmd) => return judge::run(cmd),
         Command::Query(args) => return query::query(&service, args).await,
         Command::Replay(args) => return query::replay(&service, args).await,

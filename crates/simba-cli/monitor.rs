@@ -158,7 +158,11 @@ pub struct ExplainArgs {
     json: bool,
 }
 
-fn profile_for(service: &Service, profile: Option<&str>, url: Option<(Svc, &str)>) -> ApiResult<ResolvedProfile> {
+pub(crate) fn profile_for(
+    service: &Service,
+    profile: Option<&str>,
+    url: Option<(Svc, &str)>,
+) -> ApiResult<ResolvedProfile> {
     match url {
         Some(u) => ResolvedProfile::ad_hoc(&[u]),
         None => service.resolve_profile(profile.unwrap_or(simba_core::profiles::EMBEDDED)),

@@ -686,3 +686,18 @@ fn every_chart_names_a_rule_and_series_the_sampler_keeps() {
     let chart = findings.iter().find(|x| x.rule == "redis.memory_near_max").unwrap().chart.clone().unwrap();
     assert_eq!((chart.source.as_str(), chart.metrics), ("redis", vec!["memory_used".to_string(), "maxmemory".into()]));
 }
+
+#[test]
+fn a_process_that_served_no_lookup_does_not_call_its_evictions_ok() {
+    let mut f = healthy();
+    f.cache.hits = 0;
+    f.cache.misses = 0;
+    f.cache.evictions = 0;
+    for n in &mut f.cache.namespaces {
+        (n.hits, n.misses, n.evictions) = (0, 0, 0);
+    }
+    let (_, runs) = run(&f, &Thresholds::default());
+    let early = runs.iter().find(|r| r.rule == "cache.early_evictions").unwrap();
+    assert_eq!(early.state, RuleState::NotEnoughData);
+    assert!(early.note.as_deref().unwrap().contains("where the cache serves"), "{early:?}");
+}

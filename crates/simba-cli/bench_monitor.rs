@@ -1,0 +1,158 @@
+//! `simba-tuner bench monitor`: what one refresh of the Redis and Database pages costs (time, and
+//! commands or transactions sent to the server), and the memory-by-prefix sample on a large
+//! keyspace against its budget, beside `redis-cli --memkeys` (a full scan with MEMORY USAGE, what
+//! RedisInsight's analysis does) on the same keyspace. Only reads. Figures go to docs/BENCHMARKS.md.
+
+use crate::monitor::profile_for;
+use anyhow::Context;
+use clap::Args;
+use simba_core::profiles::Service as Svc;
+use simba_core::sources::postgres_report::DbReportOptions;
+use simba_core::sources::redis_report::SampleBudget;
+use simba_core::Service;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct MonitorBenchArgs {
+    /// Redis to refresh (a harness server: nothing is written).
+    #[arg(long)]
+    redis: Option<String>,
+    /// PostgreSQL to refresh.
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Refreshes measured per server (after one to warm up).
+    #[arg(long, default_value_t = 30)]
+    refreshes: u32,
+    /// A Redis with a large keyspace for the memory-by-prefix sample (e.g. 1M keys in db 0).
+    #[arg(long)]
+    sample_redis: Option<String>,
+    /// Also time `redis-cli --memkeys` on --sample-redis (a full scan).
+    #[arg(long)]
+    peer: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+/// Milliseconds at the given quantile of sorted samples.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+fn summary(mut ms: Vec<f64>, per_refresh: Vec<f64>, unit: &str) -> serde_json::Value {
+    ms.sort_by(f64::total_cmp);
+    let mut sent = per_refresh;
+    sent.sort_by(f64::total_cmp);
+    serde_json::json!({
+        "refreshes": ms.len(),
+        "p50_ms": quantile(&ms, 0.5),
+        "p95_ms": quantile(&ms, 0.95),
+        "max_ms": ms.last().copied().unwrap_or(f64::NAN),
+        unit: { "min": sent.first(), "max": sent.last() },
+    })
+}
+
+/// A server-side counter read on a connection of the bench's own (INFO stats / pg_stat_database).
+async fn redis_commands(url: &str) -> anyhow::Result<f64> {
+    let client = redis::Client::open(url)?;
+    let mut c = client.get_multiplexed_async_connection().await?;
+    let info: String = redis::cmd("INFO").arg("stats").query_async(&mut c).await?;
+    info.lines()
+        .find_map(|l| l.trim().strip_prefix("total_commands_processed:"))
+        .and_then(|v| v.trim().parse().ok())
+        .context("INFO stats has no total_commands_processed")
+}
+
+async fn pg_transactions(url: &str) -> anyhow::Result<f64> {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(url).await?;
+    let n: i64 = sqlx::query_scalar("SELECT sum(xact_commit + xact_rollback)::bigint FROM pg_stat_database")
+        .fetch_one(&mut c)
+        .await?;
+    let _ = c.close().await;
+    Ok(n as f64)
+}
+
+pub async fn run(service: &Service, args: MonitorBenchArgs) -> anyhow::Result<ExitCode> {
+    let mut report = serde_json::Map::new();
+    if let Some(url) = &args.redis {
+        let profile = profile_for(service, None, Some((Svc::Redis, url))).map_err(|e| anyhow::anyhow!(e.message))?;
+        let budget = SampleBudget::default();
+        service.redis_report_of(&profile, budget).await.map_err(|e| anyhow::anyhow!(e.message))?;
+        let (mut ms, mut sent) = (vec![], vec![]);
+        for _ in 0..args.refreshes {
+            let before = redis_commands(url).await?;
+            let t = Instant::now();
+            service.redis_report_of(&profile, budget).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+            // Not the page's: the first read's INFO (counted once it has run) and the second
+            // read's new connection (CLIENT SETINFO lib-name and lib-ver).
+            const OWN: f64 = 3.0;
+            sent.push(redis_commands(url).await? - before - OWN);
+        }
+        report.insert("redis_refresh".into(), summary(ms, sent, "commands"));
+    }
+    if let Some(url) = &args.postgres {
+        let profile = profile_for(service, None, Some((Svc::Postgres, url))).map_err(|e| anyhow::anyhow!(e.message))?;
+        let options = DbReportOptions::default();
+        service.db_report_of(&profile, options).await.map_err(|e| anyhow::anyhow!(e.message))?;
+        let (mut ms, mut sent) = (vec![], vec![]);
+        for _ in 0..args.refreshes {
+            let before = pg_transactions(url).await?;
+            let t = Instant::now();
+            service.db_report_of(&profile, options).await.map_err(|e| anyhow::anyhow!(e.message))?;
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+            // The first read's own statement is counted; the second's is still running.
+            sent.push(pg_transactions(url).await? - before - 1.0);
+        }
+        report.insert("postgres_refresh".into(), summary(ms, sent, "transactions"));
+    }
+    if let Some(url) = &args.sample_redis {
+        let profile = profile_for(service, None, Some((Svc::Redis, url))).map_err(|e| anyhow::anyhow!(e.message))?;
+        let budget = SampleBudget::default();
+        let t = Instant::now();
+        let r = service.redis_report_of(&profile, budget).await.map_err(|e| anyhow::anyhow!(e.message))?;
+        let whole_ms = t.elapsed().as_secs_f64() * 1e3;
+        let sample = r.memory_by_prefix.as_ref().context("the report has no key sample")?;
+        let mut row = serde_json::json!({
+            "keys_in_db": sample.keys_in_db,
+            "keys_sampled": sample.keys_sampled,
+            "stopped_by": sample.stopped_by,
+            "sample_ms": sample.elapsed_ms,
+            "report_ms": whole_ms,
+            "budget": { "keys": budget.max_keys, "ms": budget.max_time.as_millis() as u64 },
+            "prefixes": sample.prefixes.iter().map(|p| serde_json::json!({
+                "prefix": p.prefix, "estimated_keys": p.estimated_keys, "estimated_bytes": p.estimated_bytes,
+            })).collect::<Vec<_>>(),
+        });
+        if args.peer {
+            row["redis_cli_memkeys"] = memkeys(url)?;
+        }
+        report.insert("prefix_sample".into(), row);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::Value::Object(report))?);
+    } else {
+        for (k, v) in &report {
+            println!("{k}: {}", serde_json::to_string_pretty(v)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `redis-cli --memkeys` on the same server: its wall time (it reads every key).
+fn memkeys(url: &str) -> anyhow::Result<serde_json::Value> {
+    let t = Instant::now();
+    let out = std::process::Command::new("redis-cli")
+        .args(["-u", url, "--memkeys"])
+        .output()
+        .context("redis-cli not found (needed for --peer)")?;
+    let took = t.elapsed();
+    anyhow::ensure!(out.status.success(), "redis-cli --memkeys failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let scanned = text.lines().find(|l| l.contains("Sampled") && l.contains("keys")).unwrap_or("").trim().to_string();
+    Ok(serde_json::json!({ "seconds": Duration::as_secs_f64(&took), "summary": scanned }))
+}

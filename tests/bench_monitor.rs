@@ -1,0 +1,56 @@
+//! `simba-tuner bench monitor`, the short version CI runs (the figures in docs/BENCHMARKS.md come
+//! from longer runs): one refresh of the Redis and Database pages against harness servers with the
+//! commands it sends counted by the servers themselves, and a memory-by-prefix sample held to its
+//! budget on a keyspace larger than the budget.
+
+mod common;
+
+use common::Cli;
+use simba_testkit::{PostgresServer, RedisServer};
+
+#[test]
+fn a_refresh_is_measured_and_its_commands_are_bounded_by_the_sample_budget() {
+    let small = RedisServer::start().unwrap();
+    let big = RedisServer::start_with(&["--enable-debug-command", "local"]).unwrap();
+    let pg = PostgresServer::start().unwrap();
+    let mut conn = redis::Client::open(big.url()).unwrap().get_connection().unwrap();
+    // 30,000 keys under three prefixes: more than the sample's 20,000-key budget.
+    let _: () = redis::cmd("DEBUG").arg("POPULATE").arg(10_000).arg("user").query(&mut conn).unwrap();
+    let _: () = redis::cmd("DEBUG").arg("POPULATE").arg(10_000).arg("session").query(&mut conn).unwrap();
+    let _: () = redis::cmd("DEBUG").arg("POPULATE").arg(10_000).arg("cache").query(&mut conn).unwrap();
+    let mut conn = redis::Client::open(small.url()).unwrap().get_connection().unwrap();
+    for i in 0..100 {
+        let _: () = redis::cmd("SET").arg(format!("app:{i}")).arg("v").query(&mut conn).unwrap();
+    }
+
+    let cli = Cli::new();
+    let (r, p, b) = (small.url(), pg.url(), big.url());
+    let args =
+        ["bench", "monitor", "--redis", &r, "--postgres", &p, "--sample-redis", &b, "--refreshes", "3", "--json"];
+    let out = cli.json(&args);
+
+    let redis = &out["redis_refresh"];
+    assert_eq!(redis["refreshes"], 3, "{out:#}");
+    assert!(redis["p50_ms"].as_f64().unwrap() > 0.0);
+    // The page's refresh reads each of the 100 keys (MEMORY USAGE, PTTL) plus a fixed set of
+    // commands (INFO, CONFIG GET, SLOWLOG, LATENCY, CLIENT LIST, SCAN, …): bounded by the keys.
+    let commands = redis["commands"]["max"].as_f64().unwrap();
+    assert!((200.0..=260.0).contains(&commands), "{commands} commands for 100 keys: {out:#}");
+    let db = &out["postgres_refresh"];
+    assert_eq!(db["refreshes"], 3);
+    assert!(db["transactions"]["max"].as_f64().unwrap() >= 1.0, "{out:#}");
+
+    let sample = &out["prefix_sample"];
+    assert_eq!(sample["keys_in_db"], 30_000, "{out:#}");
+    assert_eq!(sample["keys_sampled"], 20_000, "{out:#}");
+    assert_eq!(sample["stopped_by"], "key budget");
+    let prefixes: Vec<&str> =
+        sample["prefixes"].as_array().unwrap().iter().map(|p| p["prefix"].as_str().unwrap()).collect();
+    for want in ["user:", "session:", "cache:"] {
+        assert!(prefixes.contains(&want), "{prefixes:?}");
+    }
+    for p in sample["prefixes"].as_array().unwrap() {
+        let keys = p["estimated_keys"].as_f64().unwrap();
+        assert!((9_000.0..=11_000.0).contains(&keys), "{p}");
+    }
+}
