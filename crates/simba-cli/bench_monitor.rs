@@ -76,39 +76,49 @@ async fn pg_transactions(url: &str) -> anyhow::Result<f64> {
     Ok(n as f64)
 }
 
+/// One warm-up refresh, then `n` timed ones, each between two reads of the server's own counter;
+/// `own` is what those reads add themselves.
+async fn measure<R, RF, C, CF>(
+    n: u32,
+    own: f64,
+    unit: &str,
+    refresh: R,
+    counter: C,
+) -> anyhow::Result<serde_json::Value>
+where
+    R: Fn() -> RF,
+    RF: std::future::Future<Output = simba_core::ApiResult<()>>,
+    C: Fn() -> CF,
+    CF: std::future::Future<Output = anyhow::Result<f64>>,
+{
+    refresh().await.map_err(|e| anyhow::anyhow!(e.message))?;
+    let (mut ms, mut sent) = (vec![], vec![]);
+    for _ in 0..n {
+        let before = counter().await?;
+        let t = Instant::now();
+        refresh().await.map_err(|e| anyhow::anyhow!(e.message))?;
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+        sent.push(counter().await? - before - own);
+    }
+    Ok(summary(ms, sent, unit))
+}
+
 pub async fn run(service: &Service, args: MonitorBenchArgs) -> anyhow::Result<ExitCode> {
     let mut report = serde_json::Map::new();
     if let Some(url) = &args.redis {
         let profile = profile_for(service, None, Some((Svc::Redis, url))).map_err(|e| anyhow::anyhow!(e.message))?;
-        let budget = SampleBudget::default();
-        service.redis_report_of(&profile, budget).await.map_err(|e| anyhow::anyhow!(e.message))?;
-        let (mut ms, mut sent) = (vec![], vec![]);
-        for _ in 0..args.refreshes {
-            let before = redis_commands(url).await?;
-            let t = Instant::now();
-            service.redis_report_of(&profile, budget).await.map_err(|e| anyhow::anyhow!(e.message))?;
-            ms.push(t.elapsed().as_secs_f64() * 1e3);
-            // Not the page's: the first read's INFO (counted once it has run) and the second
-            // read's new connection (CLIENT SETINFO lib-name and lib-ver).
-            const OWN: f64 = 3.0;
-            sent.push(redis_commands(url).await? - before - OWN);
-        }
-        report.insert("redis_refresh".into(), summary(ms, sent, "commands"));
+        let refresh = || async { service.redis_report_of(&profile, SampleBudget::default()).await.map(|_| ()) };
+        // Not the page's: the first read's INFO (counted once it has run) and the second read's
+        // new connection (CLIENT SETINFO lib-name and lib-ver).
+        let row = measure(args.refreshes, 3.0, "commands", refresh, || redis_commands(url)).await?;
+        report.insert("redis_refresh".into(), row);
     }
     if let Some(url) = &args.postgres {
         let profile = profile_for(service, None, Some((Svc::Postgres, url))).map_err(|e| anyhow::anyhow!(e.message))?;
-        let options = DbReportOptions::default();
-        service.db_report_of(&profile, options).await.map_err(|e| anyhow::anyhow!(e.message))?;
-        let (mut ms, mut sent) = (vec![], vec![]);
-        for _ in 0..args.refreshes {
-            let before = pg_transactions(url).await?;
-            let t = Instant::now();
-            service.db_report_of(&profile, options).await.map_err(|e| anyhow::anyhow!(e.message))?;
-            ms.push(t.elapsed().as_secs_f64() * 1e3);
-            // The first read's own statement is counted; the second's is still running.
-            sent.push(pg_transactions(url).await? - before - 1.0);
-        }
-        report.insert("postgres_refresh".into(), summary(ms, sent, "transactions"));
+        let refresh = || async { service.db_report_of(&profile, DbReportOptions::default()).await.map(|_| ()) };
+        // The first read's own statement is counted; the second's is still running.
+        let row = measure(args.refreshes, 1.0, "transactions", refresh, || pg_transactions(url)).await?;
+        report.insert("postgres_refresh".into(), row);
     }
     if let Some(url) = &args.sample_redis {
         let profile = profile_for(service, None, Some((Svc::Redis, url))).map_err(|e| anyhow::anyhow!(e.message))?;
