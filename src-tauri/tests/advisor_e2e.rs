@@ -15,11 +15,11 @@
 #[allow(dead_code)]
 mod support;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::page::{click, css, text_of, texts_at, wait_until};
-use support::{Display, TauriDriver};
+use support::{Folders, Session};
 
 const APP: &str = env!("CARGO_BIN_EXE_simba-tuner-app");
 const REDIS_FINDING: &str = "redis.noeviction_on_cache";
@@ -211,12 +211,7 @@ async fn confirm_and_run(client: &Client, statements: &[&str], what: &str) -> Re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn advisor_applies_and_rolls_back_a_redis_and_a_postgres_fix() {
     let started = Instant::now();
-    let models = simba_core::paths::models_dir();
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let (data, config, cache) = (tmp.path().join("data"), tmp.path().join("config"), tmp.path().join("cache"));
-    for d in [&data, &config, &cache] {
-        std::fs::create_dir_all(d).unwrap();
-    }
+    let folders = Folders::new();
 
     // Redis as a cache (every key has a TTL, so the advisor gives it the cache role) that refuses
     // writes when full instead of evicting.
@@ -234,45 +229,28 @@ async fn advisor_applies_and_rolls_back_a_redis_and_a_postgres_fix() {
     let pg = simba_testkit::PostgresServer::start().expect("private PostgreSQL 18 (bash .ci/setup test)");
     assert_eq!(pg_show(&pg, "log_min_duration_statement").unwrap(), "-1");
 
-    let display = Display::open();
-    let driver = TauriDriver::start(
-        display.name(),
+    let session = Session::launch(
+        APP,
+        &folders,
         &[
-            ("XDG_DATA_HOME", &data),
-            ("XDG_CONFIG_HOME", &config),
-            ("XDG_CACHE_HOME", &cache),
-            ("SIMBA_CONFIG_DIR", &config.join("simba-tuner")),
-            ("SIMBA_DATA_DIR", &data.join("simba-tuner")),
-            ("SIMBA_MODELS_DIR", &models),
             // The `env` profile: these two servers, writable whatever this shell says.
             ("SIMBA_REDIS_URL", Path::new(&redis.url())),
             ("SIMBA_POSTGRES_URL", Path::new(&pg.url())),
             ("SIMBA_CELERY_BROKER_URL", Path::new("")),
             ("SIMBA_READ_ONLY", Path::new("")),
         ],
-        tmp.path().join("tauri-driver.log"),
-    );
-    let mut caps = serde_json::Map::new();
-    caps.insert("tauri:options".into(), serde_json::json!({ "application": APP }));
-    let client = tokio::time::timeout(
-        Duration::from_secs(60),
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&driver.url()),
     )
-    .await
-    .unwrap_or_else(|_| panic!("no WebDriver session within 60 s; driver log:\n{}", driver.log_tail(40)))
-    .unwrap_or_else(|e| panic!("cannot open a WebDriver session on {APP}: {e}; driver log:\n{}", driver.log_tail(40)));
-
-    let mut result = open_advisor(&client).await;
+    .await;
+    let (client, driver) = (&session.client, &session.driver);
+    let mut result = open_advisor(client).await;
     if result.is_ok() {
-        result = redis_fix(&client, redis.port()).await;
+        result = redis_fix(client, redis.port()).await;
     }
     if result.is_ok() {
-        result = postgres_fix(&client, &pg).await;
+        result = postgres_fix(client, &pg).await;
     }
-    let shown = if result.is_err() { page_text(&client).await } else { String::new() };
-    let _ = client.close().await;
+    let shown = if result.is_err() { page_text(client).await } else { String::new() };
+    let _ = client.clone().close().await;
     if let Err(message) = result {
         panic!("{message}\nthe page shows: {shown}\ndriver log:\n{}", driver.log_tail(40));
     }

@@ -9,11 +9,11 @@
 
 mod support;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::page::{click, css, text_of, type_into, wait_until};
-use support::{Display, TauriDriver};
+use support::{Folders, Session, TauriDriver};
 
 const APP: &str = env!("CARGO_BIN_EXE_simba-tuner-app");
 
@@ -62,57 +62,23 @@ fn screenshot_dir() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overview_refreshes_live_and_navigates() {
-    // The app's model files live in the real data folder: find them before the XDG folders below
-    // point everything else at a throwaway place.
-    let models = simba_core::paths::models_dir();
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let (data, config, cache) = (tmp.path().join("data"), tmp.path().join("config"), tmp.path().join("cache"));
-    for d in [&data, &config, &cache] {
-        std::fs::create_dir_all(d).unwrap();
-    }
-    let simba_config = config.join("simba-tuner");
-    let simba_data = data.join("simba-tuner");
+    let folders = Folders::new();
 
     // A private Redis for the `env` profile, and a local cache with entries for the Cache page.
     let redis = simba_testkit::RedisServer::start().expect("private Redis (bash .ci/setup test)");
     let redis_url = redis.url();
-    fill_cache(&simba_data, &models).await;
+    fill_cache(&folders.simba_data(), &folders.models).await;
 
-    let display = Display::open();
-    let driver = TauriDriver::start(
-        display.name(),
-        &[
-            ("XDG_DATA_HOME", &data),
-            ("XDG_CONFIG_HOME", &config),
-            ("XDG_CACHE_HOME", &cache),
-            ("SIMBA_CONFIG_DIR", &simba_config),
-            ("SIMBA_DATA_DIR", &simba_data),
-            ("SIMBA_MODELS_DIR", &models),
-            ("SIMBA_REDIS_URL", Path::new(&redis_url)),
-        ],
-        tmp.path().join("tauri-driver.log"),
-    );
-
-    let mut caps = serde_json::Map::new();
-    caps.insert("tauri:options".into(), serde_json::json!({ "application": APP }));
-    let client = tokio::time::timeout(
-        Duration::from_secs(60),
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&driver.url()),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("no WebDriver session within 60 s; driver log:\n{}", driver.log_tail(40)))
-    .unwrap_or_else(|e| panic!("cannot open a WebDriver session on {APP}: {e}; driver log:\n{}", driver.log_tail(40)));
-
-    let mut result = run_checks(&client, &driver).await;
+    let session = Session::launch(APP, &folders, &[("SIMBA_REDIS_URL", Path::new(&redis_url))]).await;
+    let (client, driver) = (&session.client, &session.driver);
+    let mut result = run_checks(client, driver).await;
     if result.is_ok() {
-        result = redis_figures_follow_a_workload(&client, &driver, redis.port()).await;
+        result = redis_figures_follow_a_workload(client, driver, redis.port()).await;
     }
     if result.is_ok() {
-        result = cache_page_works_on_real_entries(&client, &driver).await;
+        result = cache_page_works_on_real_entries(client, driver).await;
     }
-    let _ = client.close().await;
+    let _ = client.clone().close().await;
     if let Err(message) = result {
         panic!("{message}");
     }

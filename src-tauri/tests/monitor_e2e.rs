@@ -10,11 +10,11 @@
 #[allow(dead_code)]
 mod support;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::page::{click, css, text_of, texts_of, type_into, wait_until};
-use support::{Display, TauriDriver};
+use support::{Folders, Session};
 
 const APP: &str = env!("CARGO_BIN_EXE_simba-tuner-app");
 
@@ -60,12 +60,7 @@ fn redis_cli(port: u16, script: &str) -> Result<(), String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_and_database_pages_show_a_known_workload() {
-    let models = simba_core::paths::models_dir();
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let (data, config, cache) = (tmp.path().join("data"), tmp.path().join("config"), tmp.path().join("cache"));
-    for d in [&data, &config, &cache] {
-        std::fs::create_dir_all(d).unwrap();
-    }
+    let folders = Folders::new();
 
     // Redis: 300 keys under `orders:` without a TTL, 200 under `sessions:` with one, and one slow
     // script (a busy loop well over SLOWLOG's 20 ms threshold; the report's own commands stay under it).
@@ -94,38 +89,18 @@ async fn redis_and_database_pages_show_a_known_workload() {
     )
     .expect("PostgreSQL workload");
 
-    let display = Display::open();
-    let driver = TauriDriver::start(
-        display.name(),
-        &[
-            ("XDG_DATA_HOME", &data),
-            ("XDG_CONFIG_HOME", &config),
-            ("XDG_CACHE_HOME", &cache),
-            ("SIMBA_CONFIG_DIR", &config.join("simba-tuner")),
-            ("SIMBA_DATA_DIR", &data.join("simba-tuner")),
-            ("SIMBA_MODELS_DIR", &models),
-            ("SIMBA_REDIS_URL", Path::new(&redis.url())),
-            ("SIMBA_POSTGRES_URL", Path::new(&pg.url())),
-        ],
-        tmp.path().join("tauri-driver.log"),
-    );
-    let mut caps = serde_json::Map::new();
-    caps.insert("tauri:options".into(), serde_json::json!({ "application": APP }));
-    let client = tokio::time::timeout(
-        Duration::from_secs(60),
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&driver.url()),
+    let session = Session::launch(
+        APP,
+        &folders,
+        &[("SIMBA_REDIS_URL", Path::new(&redis.url())), ("SIMBA_POSTGRES_URL", Path::new(&pg.url()))],
     )
-    .await
-    .unwrap_or_else(|_| panic!("no WebDriver session within 60 s; driver log:\n{}", driver.log_tail(40)))
-    .unwrap_or_else(|e| panic!("cannot open a WebDriver session on {APP}: {e}; driver log:\n{}", driver.log_tail(40)));
-
-    let mut result = redis_page(&client, redis.port()).await;
+    .await;
+    let (client, driver) = (&session.client, &session.driver);
+    let mut result = redis_page(client, redis.port()).await;
     if result.is_ok() {
-        result = database_page(&client).await;
+        result = database_page(client).await;
     }
-    let _ = client.close().await;
+    let _ = client.clone().close().await;
     if let Err(message) = result {
         panic!("{message}\ndriver log:\n{}", driver.log_tail(40));
     }

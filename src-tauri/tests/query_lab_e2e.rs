@@ -13,11 +13,11 @@
 #[allow(dead_code)]
 mod support;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::page::{click, css, text_of, type_into, wait_until};
-use support::{Display, TauriDriver};
+use support::{Folders, Session};
 
 const APP: &str = env!("CARGO_BIN_EXE_simba-tuner-app");
 const QUESTION: &str = "What is the capital of France?";
@@ -40,58 +40,36 @@ const FIRST_ANSWER: Duration = Duration::from_secs(120);
 async fn query_lab_answers_from_the_model_then_from_the_cache() {
     // The model files live in the real data folder: find them before the folders below point
     // everything else at a throwaway place.
-    let models = simba_core::paths::models_dir();
-    let chat_model = models.join("SmolLM2-135M-Instruct");
+    let folders = Folders::new();
+    let chat_model = folders.models.join("SmolLM2-135M-Instruct");
     assert!(
         chat_model.is_dir(),
         "the local chat model is not at {} (run `bash .ci/setup app`, or set SIMBA_MODELS_DIR)",
         chat_model.display()
     );
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let (data, config, cache) = (tmp.path().join("data"), tmp.path().join("config"), tmp.path().join("cache"));
-    for d in [&data, &config, &cache] {
-        std::fs::create_dir_all(d).unwrap();
-    }
 
-    let display = Display::open();
-    let driver = TauriDriver::start(
-        display.name(),
+    let session = Session::launch(
+        APP,
+        &folders,
         &[
-            ("XDG_DATA_HOME", &data),
-            ("XDG_CONFIG_HOME", &config),
-            ("XDG_CACHE_HOME", &cache),
-            ("SIMBA_CONFIG_DIR", &config.join("simba-tuner")),
-            ("SIMBA_DATA_DIR", &data.join("simba-tuner")),
-            ("SIMBA_MODELS_DIR", &models),
             // The embedded store and the local model, whatever this shell's environment says.
             ("SIMBA_CACHE_STORE", Path::new("embedded")),
             ("SIMBA_LLM", Path::new("local")),
         ],
-        tmp.path().join("tauri-driver.log"),
-    );
-    let mut caps = serde_json::Map::new();
-    caps.insert("tauri:options".into(), serde_json::json!({ "application": APP }));
-    let client = tokio::time::timeout(
-        Duration::from_secs(60),
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&driver.url()),
     )
-    .await
-    .unwrap_or_else(|_| panic!("no WebDriver session within 60 s; driver log:\n{}", driver.log_tail(40)))
-    .unwrap_or_else(|e| panic!("cannot open a WebDriver session on {APP}: {e}; driver log:\n{}", driver.log_tail(40)));
-
-    let log = tmp.path().join("queries.csv");
+    .await;
+    let (client, driver) = (&session.client, &session.driver);
+    let log = folders.tmp.path().join("queries.csv");
     std::fs::write(&log, LOG).expect("write the log");
-    let mut result = query_lab(&client).await;
+    let mut result = query_lab(client).await;
     if result.is_ok() {
-        result = replay(&client, &log).await;
+        result = replay(client, &log).await;
     }
     if result.is_ok() {
-        let _ = screenshot(&client, "querylab.png", None).await;
-        let _ = screenshot(&client, "querylab-replay.png", Some("ql-comparison")).await;
+        let _ = screenshot(client, "querylab.png", None).await;
+        let _ = screenshot(client, "querylab-replay.png", Some("ql-comparison")).await;
     }
-    let _ = client.close().await;
+    let _ = client.clone().close().await;
     if let Err(message) = result {
         panic!("{message}\ndriver log:\n{}", driver.log_tail(60));
     }

@@ -216,3 +216,75 @@ fn http_status_ok(port: u16) -> bool {
     let head = String::from_utf8_lossy(&head[..n]);
     head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200")
 }
+
+/// Throwaway XDG data, config and cache folders for the app under test (its audit log, history
+/// and profiles land there), and the real models folder, found before the XDG variables move it.
+pub struct Folders {
+    pub tmp: tempfile::TempDir,
+    pub data: PathBuf,
+    pub config: PathBuf,
+    pub cache: PathBuf,
+    pub models: PathBuf,
+}
+
+impl Folders {
+    pub fn new() -> Self {
+        let models = simba_core::paths::models_dir();
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let (data, config, cache) = (tmp.path().join("data"), tmp.path().join("config"), tmp.path().join("cache"));
+        for d in [&data, &config, &cache] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        Self { tmp, data, config, cache, models }
+    }
+
+    /// Simba Tuner's own data folder inside them.
+    pub fn simba_data(&self) -> PathBuf {
+        self.data.join("simba-tuner")
+    }
+
+    pub fn simba_config(&self) -> PathBuf {
+        self.config.join("simba-tuner")
+    }
+}
+
+/// The app running under tauri-driver with a WebDriver session on it. Dropped in field order: the
+/// session's client first, then the driver (and the app), then the display.
+pub struct Session {
+    pub client: fantoccini::Client,
+    pub driver: TauriDriver,
+    _display: Display,
+}
+
+impl Session {
+    /// Starts `app` on `folders` with `env` added (profiles' URLs, engine choices), and opens a
+    /// WebDriver session on it; panics with the driver's log when none opens within 60 s.
+    pub async fn launch(app: &str, folders: &Folders, env: &[(&str, &Path)]) -> Self {
+        let display = Display::open();
+        let (simba_config, simba_data) = (folders.simba_config(), folders.simba_data());
+        let mut all: Vec<(&str, &Path)> = vec![
+            ("XDG_DATA_HOME", &folders.data),
+            ("XDG_CONFIG_HOME", &folders.config),
+            ("XDG_CACHE_HOME", &folders.cache),
+            ("SIMBA_CONFIG_DIR", &simba_config),
+            ("SIMBA_DATA_DIR", &simba_data),
+            ("SIMBA_MODELS_DIR", &folders.models),
+        ];
+        all.extend_from_slice(env);
+        let driver = TauriDriver::start(display.name(), &all, folders.tmp.path().join("tauri-driver.log"));
+        let mut caps = serde_json::Map::new();
+        caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
+        let client = tokio::time::timeout(
+            Duration::from_secs(60),
+            fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps)
+                .connect(&driver.url()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("no WebDriver session within 60 s; driver log:\n{}", driver.log_tail(40)))
+        .unwrap_or_else(|e| {
+            panic!("cannot open a WebDriver session on {app}: {e}; driver log:\n{}", driver.log_tail(40))
+        });
+        Self { client, driver, _display: display }
+    }
+}
