@@ -244,3 +244,60 @@ async fn bad_requests_say_what_is_wrong() {
         .unwrap_err();
     assert!(e.message.contains("source"), "{}", e.message);
 }
+
+/// The Celery broker as a third source: queue depths (priority buckets included) and the messages
+/// in flight are what the broker's own keys hold, and its alerts fire on them.
+#[tokio::test]
+async fn the_broker_history_is_what_its_queues_hold_and_its_alerts_fire() {
+    let server = RedisServer::start().unwrap();
+    let broker = server.url_db(1);
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(dir.path());
+    service
+        .save_profile(ProfileInput {
+            name: "workers".into(),
+            celery_broker_url: Some(broker.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut conn = redis::Client::open(broker).unwrap().get_multiplexed_async_connection().await.unwrap();
+    for i in 0..1200 {
+        let _: () = conn.lpush("llm_queue", format!("msg-{i}")).await.unwrap();
+    }
+    // kombu's priority bucket 3 of data_queue.
+    for i in 0..50 {
+        let _: () = conn.lpush("data_queue\x06\x163", format!("msg-{i}")).await.unwrap();
+    }
+    // One message delivered 4000 s ago and never acknowledged (acks_late).
+    let delivered = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() - 4000.0;
+    let _: () = conn.hset("unacked", "tag-1", "[\"{}\", \"\", \"llm_queue\"]").await.unwrap();
+    let _: () = conn.zadd("unacked_index", "tag-1", delivered).await.unwrap();
+
+    let names = vec!["workers".to_string()];
+    let sampled = service.sample_round(Some(&names)).await.unwrap();
+    assert_eq!(sampled[0].last_error, None);
+    assert_eq!(sampled[0].sources, ["celery"]);
+    let report =
+        history(&service, "workers", "celery", &["queued", "largest_queue", "in_flight", "oldest_in_flight_s"]).await;
+    assert_eq!(values(&report, "queued"), vec![1250.0]);
+    assert_eq!(values(&report, "largest_queue"), vec![1200.0]);
+    assert_eq!(values(&report, "in_flight"), vec![1.0]);
+    let oldest = values(&report, "oldest_in_flight_s")[0];
+    assert!((4000.0..4100.0).contains(&oldest), "{oldest}");
+
+    // The backlog rule waits 5 minutes by default; at 0 it fires now, as the old message does.
+    let alerts = service.alerts_of(&service.resolve_profile("workers").unwrap()).await.unwrap();
+    let state = |id: &str| alerts.alerts.iter().find(|a| a.rule == id).unwrap().clone();
+    assert_eq!(state("celery_backlog_high").state, "ok", "{:?}", state("celery_backlog_high"));
+    assert!(state("celery_backlog_high").detail.contains("fires after 5 min"));
+    assert_eq!(state("celery_in_flight_old").state, "firing", "{:?}", state("celery_in_flight_old"));
+    let mut rules = service.alert_rules(Some("workers")).unwrap();
+    rules.rules.iter_mut().find(|r| r.id == "celery_backlog_high").unwrap().for_minutes = 0;
+    service.alert_rules_set(rules).unwrap();
+    let alerts = service.alerts_of(&service.resolve_profile("workers").unwrap()).await.unwrap();
+    let backlog = alerts.alerts.iter().find(|a| a.rule == "celery_backlog_high").unwrap();
+    assert_eq!(backlog.state, "firing", "{backlog:?}");
+    assert_eq!(backlog.value, Some(1250.0));
+    // Only the broker's rules: this profile has no Redis or PostgreSQL of its own.
+    assert!(alerts.alerts.iter().all(|a| a.source == "celery"), "{:?}", alerts.alerts);
+}

@@ -19,7 +19,7 @@ pub struct HistoryArgs {
     /// Profile name (see `simba-tuner profile list`).
     #[arg(long)]
     profile: Option<String>,
-    /// `redis` or `postgres`.
+    /// `redis`, `postgres` or `celery`.
     #[arg(long)]
     source: String,
     /// How far back: 15m to 7d (e.g. 15m, 1h, 7d).
@@ -37,7 +37,7 @@ pub struct HistoryArgs {
 pub struct ChartArgs {
     #[arg(long)]
     profile: Option<String>,
-    /// `redis` or `postgres`.
+    /// `redis`, `postgres` or `celery`.
     #[arg(long)]
     source: String,
     /// A metric to draw (repeat to draw several of one unit together).

@@ -2,7 +2,7 @@
 // (ts-rs will generate them into ./bindings). Shapes exactly as agreed; once the core branch is
 // merged, delete this file and import the generated types (and use `call` directly).
 
-export type HistorySource = "redis" | "postgres";
+export type HistorySource = "redis" | "postgres" | "celery";
 
 export type SeriesPoint = { t_ms: number; value: number | null };
 

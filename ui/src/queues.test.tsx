@@ -8,7 +8,7 @@ vi.mock("./platform", async (importOriginal) => {
 });
 
 import { QueuesPage, flaggedQueues } from "./pages/QueuesPage";
-import { callsOf, last, click, dom, pageHarness, refused } from "./monitor-harness";
+import { SVG, callsOf, history, last, click, dom, pageHarness, refused } from "./monitor-harness";
 import { queuesInspected, queuesPlain } from "./fixtures/queues";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -21,9 +21,42 @@ const profiles: ProfileView[] = [
 
 const { $, $$, byId, text } = dom(document.body);
 
+const NOW = Date.UTC(2026, 11, 6, 12, 0, 0);
+const brokerHistory = history(
+  "celery",
+  "workers",
+  [
+    { metric: "queued", label: "Messages queued", unit: "count", value: (i) => 100 * i },
+    { metric: "largest_queue", label: "Deepest queue", unit: "count", value: (i) => 60 * i },
+    { metric: "in_flight", label: "In flight (unacked)", unit: "count", value: () => 3 },
+    { metric: "oldest_in_flight_s", label: "Oldest in flight", unit: "s", value: (i) => 30 * i },
+  ],
+  NOW,
+);
+
 const page = pageHarness(() => ({
   list_profiles: () => profiles,
   queues_report: (a: { inspect: boolean }) => (a.inspect ? queuesInspected : queuesPlain),
+  history_series: () => brokerHistory,
+  history_chart: (a: { metrics: string[] }) => ({ format: "svg", mime: "image/svg+xml", file_name: `celery-${a.metrics[0]}.svg`, content: SVG }),
+  alerts: () => ({
+    profile: "workers",
+    evaluated_ms: NOW,
+    alerts: [
+      {
+        rule: "celery_backlog_high",
+        source: "celery",
+        state: "firing",
+        severity: "warning",
+        title: "More than 1000 Celery messages waiting for 5 min",
+        detail: "5900.0 messages queued for 6.0 min (threshold 1000)",
+        since_ms: NOW - 360_000,
+        value: 5900,
+        threshold: 1000,
+      },
+    ],
+  }),
+  sampler_status: () => ({ interval_seconds: 10, retention_days: 7, profiles: [{ profile: "workers", sources: ["celery"], last_sample_ms: NOW - 5000, last_error: null, samples: 60 }] }),
 }));
 const { handlers } = page;
 const render = (profile?: string) => page.render(<QueuesPage profile={profile} />);
@@ -138,6 +171,18 @@ describe("Queues page", () => {
     expect(text("error-box")).toContain("unreachable");
     expect(text("error-box")).toContain("connection refused");
     expect(byId("queues-table")).toBeNull();
+  });
+
+  it("charts the broker's history and shows its firing alerts", async () => {
+    await render("workers");
+    expect(callsOf("history_series")[0]).toMatchObject({ profile: "workers", source: "celery", range_seconds: 3600 });
+    expect(callsOf("history_series")[0].metrics).toEqual(expect.arrayContaining(["queued", "largest_queue", "in_flight", "oldest_in_flight_s"]));
+    const charts = callsOf("history_chart").map((c: { metrics: string[] }) => c.metrics.join("+"));
+    expect(charts).toEqual(expect.arrayContaining(["queued+largest_queue", "in_flight", "oldest_in_flight_s"]));
+    expect(($('[data-testid="chart-queued"] img') as HTMLImageElement).src.startsWith("data:image/svg+xml")).toBe(true);
+    expect(last(callsOf("alerts"))).toEqual({ profile: "workers" });
+    expect(text("alert-firing")).toContain("More than 1000 Celery messages waiting");
+    expect(text("alert-firing")).toContain("5900.0 messages queued");
   });
 
   it("flags only queues a finding names", () => {

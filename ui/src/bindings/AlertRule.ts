@@ -2,7 +2,7 @@
 
 export type AlertRule = { id: string, 
 /**
- * `redis` or `postgres` (ignored when saving).
+ * `redis`, `postgres` or `celery` (ignored when saving).
  */
 source: string, enabled: boolean, threshold: number, for_minutes: number, 
 /**

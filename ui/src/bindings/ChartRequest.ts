@@ -6,7 +6,7 @@ export type ChartRequest = {
  */
 profile: string | null, 
 /**
- * `redis` or `postgres`.
+ * `redis`, `postgres` or `celery`.
  */
 source: string, 
 /**

@@ -6,6 +6,6 @@
  */
 export type EvidenceChart = { 
 /**
- * `redis` or `postgres`.
+ * `redis`, `postgres` or `celery`.
  */
 source: string, metrics: Array<string>, };

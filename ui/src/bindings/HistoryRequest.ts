@@ -6,7 +6,7 @@ export type HistoryRequest = {
  */
 profile: string | null, 
 /**
- * `redis` or `postgres`.
+ * `redis`, `postgres` or `celery`.
  */
 source: string, 
 /**

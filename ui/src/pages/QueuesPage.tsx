@@ -6,6 +6,7 @@ import type { WorkerInfo } from "../bindings/WorkerInfo";
 import { call } from "../platform";
 import { pct } from "../format";
 import { ErrorBox } from "./Overview";
+import { AlertsPanel, ChartsPanel, type ChartDef } from "./monitor/Charts";
 import { Expandable, Problem, PerProfilePage, type PerProfileKind, RefreshBar, num, perSec, secs, useAutoRefresh, useReport } from "./monitor/common";
 import { PageFindings, type AdviceProps } from "./advisor/PageFindings";
 
@@ -13,6 +14,13 @@ import { PageFindings, type AdviceProps } from "./advisor/PageFindings";
  * The queues a finding names: they hold messages no live worker consumes (the core decides:
  * no worker alive at all, or, when inspected, no consumer of that queue).
  */
+/** The broker's history (the sampler reads it every interval, as it does Redis and PostgreSQL). */
+export const QUEUE_CHARTS: ChartDef[] = [
+  { id: "queued", title: "Messages waiting (all queues) and the deepest queue", metrics: ["queued", "largest_queue"] },
+  { id: "in_flight", title: "In flight (unacked)", metrics: ["in_flight"] },
+  { id: "oldest_in_flight", title: "Oldest message in flight", metrics: ["oldest_in_flight_s"] },
+];
+
 export function flaggedQueues(r: QueuesReport): Set<string> {
   return new Set(r.findings.flatMap((f) => (f.queue === null ? [] : [f.queue])));
 }
@@ -256,7 +264,7 @@ function QueuesForProfile({ profile, picker }: { profile: string; picker: ReactN
   const [every, setEvery] = useState(5);
   const [auto, setAuto] = useState(true);
   const [inspect, setInspect] = useState(false);
-  const { report, error, updated, loading, load } = useReport(
+  const { report, error, updated, loading, load, tick } = useReport(
     () => call("queues_report", { profile, listen_millis: null, visibility_timeout_seconds: null, inspect }),
     [profile, inspect],
   );
@@ -270,8 +278,10 @@ function QueuesForProfile({ profile, picker }: { profile: string; picker: ReactN
         </label>
         <RefreshBar prefix="queues" onRefresh={load} every={every} setEvery={setEvery} auto={auto} setAuto={setAuto} updated={updated} loading={loading} />
       </div>
+      <AlertsPanel profile={profile} source="celery" tick={tick} />
       {error && <ErrorBox error={error} />}
       {report && <QueuesView r={report} />}
+      <ChartsPanel profile={profile} source="celery" charts={QUEUE_CHARTS} tick={tick} />
     </>
   );
 }

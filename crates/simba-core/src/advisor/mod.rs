@@ -79,7 +79,7 @@ impl Fix {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct EvidenceChart {
-    /// `redis` or `postgres`.
+    /// `redis`, `postgres` or `celery`.
     pub source: String,
     pub metrics: Vec<String>,
 }

@@ -83,6 +83,7 @@ impl Service {
             let read = match source {
                 Source::Redis => collect::redis(endpoint, limit).await,
                 Source::Postgres => collect::postgres(endpoint, limit).await,
+                Source::Celery => collect::celery(endpoint, limit).await,
             };
             (*source, read.map_err(|e| collect::redacted_reason(&e, endpoint)))
         }))

@@ -58,7 +58,7 @@ pub struct AlertRules {
 #[ts(export)]
 pub struct AlertRule {
     pub id: String,
-    /// `redis` or `postgres` (ignored when saving).
+    /// `redis`, `postgres` or `celery` (ignored when saving).
     #[serde(default)]
     pub source: String,
     pub enabled: bool,
@@ -119,6 +119,25 @@ const RULES: &[RuleDef] = &[
         unit: "% of max_connections",
     },
     RuleDef {
+        id: "celery_backlog_high",
+        source: Source::Celery,
+        threshold: 1000.0,
+        for_minutes: 5,
+        severity: "warning",
+        bounds: (0.0, 1e12),
+        unit: "messages queued",
+    },
+    RuleDef {
+        id: "celery_in_flight_old",
+        source: Source::Celery,
+        // Celery's default visibility_timeout on Redis: past it the message is delivered again.
+        threshold: 3600.0,
+        for_minutes: 0,
+        severity: "critical",
+        bounds: (1.0, 1e9),
+        unit: "s in flight",
+    },
+    RuleDef {
         id: "postgres_new_slow_statement",
         source: Source::Postgres,
         threshold: 100.0,
@@ -139,6 +158,11 @@ fn describe(def: &RuleDef, threshold: f64, for_minutes: u32) -> String {
         "redis_memory_high" => format!("Redis memory above {threshold}% of maxmemory{held}"),
         "redis_evictions_rising" => format!("Redis evicting keys (above {threshold}/s{held}, not falling)"),
         "postgres_connections_high" => format!("PostgreSQL connections above {threshold}% of max_connections{held}"),
+        "celery_backlog_high" => format!("More than {threshold} Celery messages waiting{held}"),
+        "celery_in_flight_old" => format!(
+            "A Celery message in flight for more than {threshold} s{held} (past the broker's visibility_timeout it \
+             runs again)"
+        ),
         _ => format!(
             "A statement with a mean of {threshold} ms or more over at least {SLOW_STATEMENT_MIN_CALLS} calls that \
              was not that slow before (new within {for_minutes} min)"
@@ -324,6 +348,8 @@ fn watched_values(def: &RuleDef, samples: &[Sample]) -> Vec<(i64, Option<Option<
         "redis_hit_rate_low" => metric_values("hit_rate"),
         "redis_memory_high" => share("used_memory", "maxmemory"),
         "redis_evictions_rising" => metric_values("evictions_per_s"),
+        "celery_backlog_high" => metric_values("queued"),
+        "celery_in_flight_old" => metric_values("oldest_in_flight_s"),
         _ => share("connections", "max_connections"),
     }
 }
@@ -591,7 +617,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = RuleStore::new(dir.path());
         let mut rules = store.rules("p").unwrap();
-        assert_eq!(rules.rules.len(), 5);
+        assert_eq!(rules.rules.len(), 7);
         assert_eq!(rules.rules[0].threshold, 80.0);
         rules.rules[0].threshold = 95.0;
         rules.rules[0].for_minutes = 1;

@@ -13,7 +13,7 @@ pub struct ChartRequest {
     /// Profile name (default `embedded`).
     #[serde(default)]
     pub profile: Option<String>,
-    /// `redis` or `postgres`.
+    /// `redis`, `postgres` or `celery`.
     pub source: String,
     /// Metrics drawn together; they must share a unit (e.g. memory_used and maxmemory).
     pub metrics: Vec<String>,

@@ -30,7 +30,7 @@ pub struct HistoryRequest {
     /// Profile name (default `embedded`, as for `redis` and `db`).
     #[serde(default)]
     pub profile: Option<String>,
-    /// `redis` or `postgres`.
+    /// `redis`, `postgres` or `celery`.
     pub source: String,
     /// How far back, seconds (default 3600, clamped to 900..=604800).
     #[serde(default)]
@@ -115,30 +115,36 @@ pub struct SampledProfile {
 pub enum Source {
     Redis,
     Postgres,
+    /// The Celery broker (a Redis database): queue depths and messages in flight.
+    Celery,
 }
 
 impl Source {
-    pub const ALL: [Source; 2] = [Source::Redis, Source::Postgres];
+    pub const ALL: [Source; 3] = [Source::Redis, Source::Postgres, Source::Celery];
 
     pub fn parse(s: &str) -> ApiResult<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "redis" => Ok(Source::Redis),
             "postgres" | "postgresql" => Ok(Source::Postgres),
-            other => {
-                Err(ApiError::invalid(format!("unknown source '{}': use 'redis' or 'postgres'", other.escape_debug())))
-            }
+            "celery" => Ok(Source::Celery),
+            other => Err(ApiError::invalid(format!(
+                "unknown source '{}': use 'redis', 'postgres' or 'celery'",
+                other.escape_debug()
+            ))),
         }
     }
     pub fn name(self) -> &'static str {
         match self {
             Source::Redis => "redis",
             Source::Postgres => "postgres",
+            Source::Celery => "celery",
         }
     }
     pub fn service(self) -> crate::profiles::Service {
         match self {
             Source::Redis => crate::profiles::Service::Redis,
             Source::Postgres => crate::profiles::Service::Postgres,
+            Source::Celery => crate::profiles::Service::CeleryBroker,
         }
     }
 }
@@ -199,6 +205,6 @@ mod tests {
         assert_eq!(clamp_range(None), 3600);
         assert_eq!(clamp_range(Some(1)), 900);
         assert_eq!(clamp_range(Some(u64::MAX)), 604_800);
-        assert!(Source::parse("mysql").unwrap_err().message.contains("'redis' or 'postgres'"));
+        assert!(Source::parse("mysql").unwrap_err().message.contains("'postgres' or 'celery'"));
     }
 }

@@ -51,10 +51,18 @@ pub const POSTGRES_METRICS: &[Metric] = &[
     m("transactions_per_s", "Transactions/s", "per_s", Kind::Rate("xact_total")),
 ];
 
+pub const CELERY_METRICS: &[Metric] = &[
+    m("queued", "Messages queued", "count", Kind::Gauge("queued")),
+    m("largest_queue", "Deepest queue", "count", Kind::Gauge("largest_queue")),
+    m("in_flight", "In flight (unacked)", "count", Kind::Gauge("in_flight")),
+    m("oldest_in_flight_s", "Oldest in flight", "s", Kind::Gauge("oldest_in_flight_s")),
+];
+
 pub fn metrics_of(source: Source) -> &'static [Metric] {
     match source {
         Source::Redis => REDIS_METRICS,
         Source::Postgres => POSTGRES_METRICS,
+        Source::Celery => CELERY_METRICS,
     }
 }
 

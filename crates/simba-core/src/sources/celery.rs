@@ -626,6 +626,38 @@ async fn inspect(
     InspectReport { replies, problem }
 }
 
+/// The broker's figures the history sampler keeps: messages waiting (all queues, priority buckets
+/// included), the deepest queue, messages in flight (acks_late's `unacked`) and the oldest one's
+/// age. Cheap enough for every sampling round: a bounded SCAN, one LLEN pipeline, HLEN and ZRANGE.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BrokerSample {
+    pub queued: u64,
+    pub largest_queue: u64,
+    pub in_flight: u64,
+    /// 0 when nothing is in flight.
+    pub oldest_in_flight_seconds: f64,
+}
+
+/// Keys the sampler's SCAN may read (the full report reads [`QueuesOptions::scan_keys`]).
+const SAMPLE_SCAN_KEYS: u64 = 2_000;
+
+pub async fn sample(endpoint: &Endpoint) -> ApiResult<BrokerSample> {
+    let display = endpoint.display.clone();
+    let mut con = connect(endpoint).await?;
+    let disc = discover(&mut con, &display, SAMPLE_SCAN_KEYS).await?;
+    let names: Vec<String> = disc.queues.keys().cloned().collect();
+    let per_queue: Vec<u64> = depths(&mut con, &display, &names).await?.iter().map(|b| b.iter().sum()).collect();
+    let in_flight: u64 = cmd(&mut con, &display, redis::cmd("HLEN").arg("unacked")).await?;
+    let oldest: Vec<(String, f64)> =
+        cmd(&mut con, &display, redis::cmd("ZRANGE").arg("unacked_index").arg(0).arg(0).arg("WITHSCORES")).await?;
+    Ok(BrokerSample {
+        queued: per_queue.iter().sum(),
+        largest_queue: per_queue.iter().copied().max().unwrap_or(0),
+        in_flight,
+        oldest_in_flight_seconds: oldest.first().map(|(_, at)| (now_secs() - at).max(0.0)).unwrap_or(0.0),
+    })
+}
+
 pub async fn collect(endpoint: &Endpoint, opts: &QueuesOptions) -> ApiResult<QueuesReport> {
     let display = endpoint.display.clone();
     let db = db_of(endpoint.url.expose());

@@ -43,6 +43,8 @@ export function formatValue(value: number | null, unit: string): string {
       return `${num(value, value < 10 ? 2 : 1)}/s`;
     case "ms":
       return `${num(value, value < 10 ? 2 : 1)} ms`;
+    case "s":
+      return `${num(value, value < 10 ? 1 : 0)} s`;
     default:
       return num(value, Number.isInteger(value) ? 0 : 2);
   }

@@ -196,6 +196,9 @@ const CHARTS: &[(&str, Source, &[&str])] = &[
     ("pg.idle_in_transaction", Source::Postgres, &["idle_in_transaction"]),
     ("pg.slow_statements", Source::Postgres, &["slow_statement_mean_ms"]),
     ("pg.memory_settings", Source::Postgres, &["cache_hit_ratio"]),
+    ("celery.backlog_growing", Source::Celery, &["queued", "largest_queue"]),
+    ("celery.unconsumed_queue", Source::Celery, &["queued"]),
+    ("celery.visibility_timeout", Source::Celery, &["oldest_in_flight_s"]),
 ];
 
 fn chart_of(rule: &str) -> Option<EvidenceChart> {
