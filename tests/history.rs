@@ -281,6 +281,11 @@ async fn the_broker_history_is_what_its_queues_hold_and_its_alerts_fire() {
         history(&service, "workers", "celery", &["queued", "largest_queue", "in_flight", "oldest_in_flight_s"]).await;
     assert_eq!(values(&report, "queued"), vec![1250.0]);
     assert_eq!(values(&report, "largest_queue"), vec![1200.0]);
+    let per_queue = history(&service, "workers", "celery", &["llm_queue", "data_queue", "vector_queue"]).await;
+    assert_eq!(
+        ["llm_queue", "data_queue", "vector_queue"].map(|q| values(&per_queue, q)),
+        [vec![1200.0], vec![50.0], vec![0.0]]
+    );
     assert_eq!(values(&report, "in_flight"), vec![1.0]);
     let oldest = values(&report, "oldest_in_flight_s")[0];
     assert!((4000.0..4100.0).contains(&oldest), "{oldest}");
@@ -291,6 +296,13 @@ async fn the_broker_history_is_what_its_queues_hold_and_its_alerts_fire() {
     assert_eq!(state("celery_backlog_high").state, "ok", "{:?}", state("celery_backlog_high"));
     assert!(state("celery_backlog_high").detail.contains("fires after 5 min"));
     assert_eq!(state("celery_in_flight_old").state, "firing", "{:?}", state("celery_in_flight_old"));
+    // What the desktop app notifies: an alert once, when it starts firing.
+    let news = service.newly_firing(&names).await;
+    assert_eq!(
+        news.iter().map(|(p, a)| (p.as_str(), a.rule.as_str())).collect::<Vec<_>>(),
+        [("workers", "celery_in_flight_old")]
+    );
+    assert!(service.newly_firing(&names).await.is_empty());
     let mut rules = service.alert_rules(Some("workers")).unwrap();
     rules.rules.iter_mut().find(|r| r.id == "celery_backlog_high").unwrap().for_minutes = 0;
     service.alert_rules_set(rules).unwrap();
@@ -300,4 +312,17 @@ async fn the_broker_history_is_what_its_queues_hold_and_its_alerts_fire() {
     assert_eq!(backlog.value, Some(1250.0));
     // Only the broker's rules: this profile has no Redis or PostgreSQL of its own.
     assert!(alerts.alerts.iter().all(|a| a.source == "celery"), "{:?}", alerts.alerts);
+    let news = service.newly_firing(&names).await;
+    assert_eq!(news.iter().map(|(_, a)| a.rule.as_str()).collect::<Vec<_>>(), ["celery_backlog_high"]);
+
+    // Acknowledged, the old message goes: the alert stops; delivered again long ago, it is new again.
+    let _: () = conn.zrem("unacked_index", "tag-1").await.unwrap();
+    let _: () = conn.hdel("unacked", "tag-1").await.unwrap();
+    service.sample_round(Some(&names)).await.unwrap();
+    assert!(service.newly_firing(&names).await.is_empty());
+    let _: () = conn.hset("unacked", "tag-2", "[\"{}\", \"\", \"llm_queue\"]").await.unwrap();
+    let _: () = conn.zadd("unacked_index", "tag-2", delivered).await.unwrap();
+    service.sample_round(Some(&names)).await.unwrap();
+    let news = service.newly_firing(&names).await;
+    assert_eq!(news.iter().map(|(_, a)| a.rule.as_str()).collect::<Vec<_>>(), ["celery_in_flight_old"]);
 }

@@ -37,17 +37,31 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
+/// One alert as a desktop notification: the profile and what fires, the detail below.
+fn notify(app: &tauri::AppHandle, profile: &str, alert: &simba_core::history::alerts::AlertState) {
+    use tauri_plugin_notification::NotificationExt;
+    let shown = app.notification().builder().title(format!("{profile}: {}", alert.title)).body(&alert.detail).show();
+    match shown {
+        Ok(()) => tracing::info!(profile, rule = %alert.rule, "alert firing, notified: {}", alert.title),
+        Err(e) => tracing::warn!(profile, rule = %alert.rule, "alert firing: {} (no notification: {e})", alert.title),
+    }
+}
+
 /// Opens the window and runs until it closes.
 pub fn run() {
     init_logging();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting Simba Tuner");
     tauri::Builder::default()
+        .plugin(tauri_plugin_notification::init())
         .manage(AppState::open())
         .setup(|app| {
             // History for the Redis and Database pages: the sampler runs as long as the app does.
             use tauri::Manager;
             if let Ok(service) = &app.state::<AppState>().0 {
                 let service = service.clone();
+                // An alert that starts firing is a desktop notification (the page shows it too).
+                let handle = app.handle().clone();
+                service.on_alert(std::sync::Arc::new(move |profile, alert| notify(&handle, profile, alert)));
                 let interval = std::time::Duration::from_secs(simba_core::history::DEFAULT_INTERVAL_SECONDS);
                 tauri::async_runtime::spawn(async move { service.run_sampler(interval, None, false).await });
             }

@@ -7,6 +7,8 @@
 //!
 //! Needs Xvfb (without a display), WebKitWebDriver and tauri-driver: `bash .ci/setup test`.
 
+// Each window test uses a part of support/.
+#[allow(dead_code)]
 mod support;
 
 use fantoccini::{Client, Locator};

@@ -6,7 +6,7 @@
 //! Needs Xvfb (without a display), WebKitWebDriver, tauri-driver, redis-server and redis-cli, and
 //! the PostgreSQL 18 binaries: `bash .ci/setup test`.
 
-// support/ is shared with desktop_e2e.rs, which uses all of it.
+// Each window test uses a part of support/.
 #[allow(dead_code)]
 mod support;
 

@@ -9,7 +9,7 @@
 //! written); only the model files come from the real models folder. Needs Xvfb (without a display),
 //! WebKitWebDriver, tauri-driver and the local models: `bash .ci/setup test` and `bash .ci/setup app`.
 
-// support/ is shared with desktop_e2e.rs, which uses all of it.
+// Each window test uses a part of support/.
 #[allow(dead_code)]
 mod support;
 

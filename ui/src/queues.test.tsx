@@ -178,7 +178,7 @@ describe("Queues page", () => {
     expect(callsOf("history_series")[0]).toMatchObject({ profile: "workers", source: "celery", range_seconds: 3600 });
     expect(callsOf("history_series")[0].metrics).toEqual(expect.arrayContaining(["queued", "largest_queue", "in_flight", "oldest_in_flight_s"]));
     const charts = callsOf("history_chart").map((c: { metrics: string[] }) => c.metrics.join("+"));
-    expect(charts).toEqual(expect.arrayContaining(["queued+largest_queue", "in_flight", "oldest_in_flight_s"]));
+    expect(charts).toEqual(expect.arrayContaining(["queued+largest_queue", "llm_queue+data_queue+vector_queue+celery_queue", "in_flight", "oldest_in_flight_s"]));
     expect(($('[data-testid="chart-queued"] img') as HTMLImageElement).src.startsWith("data:image/svg+xml")).toBe(true);
     expect(last(callsOf("alerts"))).toEqual({ profile: "workers" });
     expect(text("alert-firing")).toContain("More than 1000 Celery messages waiting");

@@ -288,3 +288,60 @@ impl Session {
         Self { client, driver, _display: display }
     }
 }
+
+/// A private D-Bus session bus (dbus-daemon) and a dbus-monitor on it writing what it sees to a
+/// file: the app's notifications land here instead of a desktop.
+pub struct SessionBus {
+    pub address: String,
+    monitor_log: PathBuf,
+    _monitor: GroupGuard,
+    _daemon: GroupGuard,
+}
+
+impl SessionBus {
+    pub fn start(dir: &Path) -> Self {
+        let socket = dir.join("bus");
+        let mut daemon = Command::new(require_tool("dbus-daemon"));
+        daemon
+            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!("--address=unix:path={}", socket.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut daemon = GroupGuard::spawn("dbus-daemon", &mut daemon, None);
+        let stdout = daemon.child.stdout.take().expect("dbus-daemon stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let address = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("dbus-daemon did not print its address within 20 s"))
+            .trim()
+            .to_string();
+        assert!(address.starts_with("unix:"), "dbus-daemon printed {address:?}");
+        let monitor_log = dir.join("dbus-monitor.log");
+        let out = File::create(&monitor_log).expect("monitor log");
+        let mut monitor = Command::new(require_tool("dbus-monitor"));
+        monitor
+            .args(["--address", &address, "interface='org.freedesktop.Notifications'"])
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log handle"))
+            .stderr(out);
+        let monitor = GroupGuard::spawn("dbus-monitor", &mut monitor, Some(monitor_log.clone()));
+        // The monitor is ready once it has said hello to the bus (its NameAcquired signal).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !std::fs::read_to_string(&monitor_log).unwrap_or_default().contains("NameAcquired") {
+            assert!(Instant::now() < deadline, "dbus-monitor did not start within 10 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { address, monitor_log, _monitor: monitor, _daemon: daemon }
+    }
+
+    /// Everything the monitor has seen so far.
+    pub fn seen(&self) -> String {
+        std::fs::read_to_string(&self.monitor_log).unwrap_or_default()
+    }
+}

@@ -17,6 +17,7 @@ import { PageFindings, type AdviceProps } from "./advisor/PageFindings";
 /** The broker's history (the sampler reads it every interval, as it does Redis and PostgreSQL). */
 export const QUEUE_CHARTS: ChartDef[] = [
   { id: "queued", title: "Messages waiting (all queues) and the deepest queue", metrics: ["queued", "largest_queue"] },
+  { id: "per_queue", title: "The platform's queues", metrics: ["llm_queue", "data_queue", "vector_queue", "celery_queue"] },
   { id: "in_flight", title: "In flight (unacked)", metrics: ["in_flight"] },
   { id: "oldest_in_flight", title: "Oldest message in flight", metrics: ["oldest_in_flight_s"] },
 ];

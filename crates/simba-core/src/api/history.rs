@@ -25,7 +25,14 @@ pub(crate) struct HistoryState {
     /// Whether a sampler loop runs in this process (`serve`, the desktop app).
     sampling: std::sync::atomic::AtomicBool,
     runs: Mutex<BTreeMap<String, Run>>,
+    /// (profile, rule) of the alerts firing at the last look, to tell the ones that start.
+    firing: Mutex<BTreeSet<(String, String)>>,
+    /// Told of each alert that starts firing (the desktop app's notifications); else it is logged.
+    on_alert: Mutex<Option<AlertHook>>,
 }
+
+/// What the sampler calls when an alert starts firing: the profile and the alert.
+pub type AlertHook = Arc<dyn Fn(&str, &alerts::AlertState) + Send + Sync>;
 
 /// What the last sample of one profile did.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +52,8 @@ impl HistoryState {
             watched: Mutex::new(BTreeSet::new()),
             sampling: std::sync::atomic::AtomicBool::new(false),
             runs: Mutex::new(BTreeMap::new()),
+            firing: Mutex::new(BTreeSet::new()),
+            on_alert: Mutex::new(None),
         }
     }
 }
@@ -157,6 +166,47 @@ impl Service {
         Ok(rounds)
     }
 
+    /// Who is told when an alert starts firing while the sampler runs (the desktop app sends a
+    /// notification); without one, the sampler logs it.
+    pub fn on_alert(&self, hook: AlertHook) {
+        *self.inner.history.on_alert.lock() = Some(hook);
+    }
+
+    /// The alerts of `profiles` that fire now and did not at the previous look (all that fire, the
+    /// first time), with their profile. An alert that stops and fires again is new again.
+    pub async fn newly_firing(&self, profiles: &[String]) -> Vec<(String, alerts::AlertState)> {
+        let mut now_firing = BTreeSet::new();
+        let mut news = vec![];
+        for name in profiles {
+            let Ok(profile) = self.resolve_profile(name) else { continue };
+            let Ok(report) = self.alerts_of(&profile).await else { continue };
+            for alert in report.alerts.into_iter().filter(|a| a.state == "firing") {
+                let key = (name.clone(), alert.rule.clone());
+                if !self.inner.history.firing.lock().contains(&key) {
+                    news.push((name.clone(), alert));
+                }
+                now_firing.insert(key);
+            }
+        }
+        let mut firing = self.inner.history.firing.lock();
+        firing.retain(|(p, _)| !profiles.contains(p));
+        firing.extend(now_firing);
+        news
+    }
+
+    async fn tell_new_alerts(&self, profiles: &[String]) {
+        let news = self.newly_firing(profiles).await;
+        let hook = self.inner.history.on_alert.lock().clone();
+        for (profile, alert) in news {
+            match &hook {
+                Some(tell) => tell(&profile, &alert),
+                None => {
+                    tracing::warn!(profile = %profile, rule = %alert.rule, "alert firing: {} ({})", alert.title, alert.detail)
+                }
+            }
+        }
+    }
+
     /// Deletes samples older than the retention.
     pub async fn prune_history(&self) -> ApiResult<u64> {
         let keep_ms = self.inner.history.retention_days as i64 * 86_400_000;
@@ -195,6 +245,10 @@ impl Service {
                 Ok(done) => {
                     for p in done.iter().filter(|p| p.last_error.is_some()) {
                         tracing::info!(profile = %p.profile, "history: sample failed: {}", p.last_error.as_deref().unwrap_or(""));
+                    }
+                    if !once {
+                        let profiles: Vec<String> = done.iter().map(|p| p.profile.clone()).collect();
+                        self.tell_new_alerts(&profiles).await;
                     }
                 }
                 Err(e) => tracing::warn!("history: cannot list the profiles to sample: {}", e.message),

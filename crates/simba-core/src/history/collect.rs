@@ -84,13 +84,19 @@ pub async fn postgres(endpoint: &Endpoint, limit: Duration) -> ApiResult<RawValu
 pub async fn celery(endpoint: &Endpoint, limit: Duration) -> ApiResult<RawValues> {
     let what = format!("the Celery broker at {}", endpoint.display);
     let s = with_timeout(&what, limit, crate::sources::celery::sample(endpoint)).await?;
-    let values = [
+    let mut values: BTreeMap<String, f64> = [
         ("queued", s.queued as f64),
         ("largest_queue", s.largest_queue as f64),
         ("in_flight", s.in_flight as f64),
         ("oldest_in_flight_s", s.oldest_in_flight_seconds),
-    ];
-    Ok(RawValues { values: values.iter().map(|(k, v)| (k.to_string(), *v)).collect(), statements: vec![] })
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), *v))
+    .collect();
+    for (name, depth) in crate::sources::celery::KNOWN_QUEUES.iter().zip(s.known) {
+        values.insert(format!("depth:{name}"), depth as f64);
+    }
+    Ok(RawValues { values, statements: vec![] })
 }
 
 async fn postgres_on(conn: &mut sqlx::PgConnection, display: &str) -> ApiResult<RawValues> {

@@ -56,6 +56,11 @@ pub const CELERY_METRICS: &[Metric] = &[
     m("largest_queue", "Deepest queue", "count", Kind::Gauge("largest_queue")),
     m("in_flight", "In flight (unacked)", "count", Kind::Gauge("in_flight")),
     m("oldest_in_flight_s", "Oldest in flight", "s", Kind::Gauge("oldest_in_flight_s")),
+    // The platform's own queues (sources::celery::KNOWN_QUEUES); others count in `queued`.
+    m("llm_queue", "llm_queue", "count", Kind::Gauge("depth:llm_queue")),
+    m("data_queue", "data_queue", "count", Kind::Gauge("depth:data_queue")),
+    m("vector_queue", "vector_queue", "count", Kind::Gauge("depth:vector_queue")),
+    m("celery_queue", "celery (default)", "count", Kind::Gauge("depth:celery")),
 ];
 
 pub fn metrics_of(source: Source) -> &'static [Metric] {

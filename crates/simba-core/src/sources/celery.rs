@@ -25,7 +25,7 @@ use ts_rs::TS;
 /// kombu's separator inside binding members and priority queue names.
 pub const SEP: &str = "\x06\x16";
 /// The platform's queues, looked at even when no binding names them.
-pub const KNOWN_QUEUES: &[&str] = &["llm_queue", "data_queue", "vector_queue", "celery"];
+pub const KNOWN_QUEUES: [&str; 4] = ["llm_queue", "data_queue", "vector_queue", "celery"];
 /// kombu's priority steps for the Redis transport: bucket suffixes after the separator.
 pub const PRIORITY_STEPS: &[u8] = &[0, 3, 6, 9];
 
@@ -631,6 +631,8 @@ async fn inspect(
 /// age. Cheap enough for every sampling round: a bounded SCAN, one LLEN pipeline, HLEN and ZRANGE.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BrokerSample {
+    /// The depth of each of the platform's queues ([`KNOWN_QUEUES`], in that order).
+    pub known: [u64; 4],
     pub queued: u64,
     pub largest_queue: u64,
     pub in_flight: u64,
@@ -650,7 +652,12 @@ pub async fn sample(endpoint: &Endpoint) -> ApiResult<BrokerSample> {
     let in_flight: u64 = cmd(&mut con, &display, redis::cmd("HLEN").arg("unacked")).await?;
     let oldest: Vec<(String, f64)> =
         cmd(&mut con, &display, redis::cmd("ZRANGE").arg("unacked_index").arg(0).arg(0).arg("WITHSCORES")).await?;
+    let mut known = [0u64; 4];
+    for (slot, name) in known.iter_mut().zip(KNOWN_QUEUES) {
+        *slot = names.iter().position(|n| n.as_str() == name).map(|i| per_queue[i]).unwrap_or(0);
+    }
     Ok(BrokerSample {
+        known,
         queued: per_queue.iter().sum(),
         largest_queue: per_queue.iter().copied().max().unwrap_or(0),
         in_flight,
