@@ -4,7 +4,7 @@ import type { ProfileView } from "./bindings/ProfileView";
 
 vi.mock("./platform", async (importOriginal) => {
   const real = await importOriginal<typeof import("./platform")>();
-  return { ...real, call: vi.fn(), callHistory: vi.fn() };
+  return { ...real, call: vi.fn() };
 });
 
 import { CallError } from "./platform";

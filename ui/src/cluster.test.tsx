@@ -3,7 +3,7 @@ import type { ProfileView } from "./bindings/ProfileView";
 
 vi.mock("./platform", async (importOriginal) => {
   const real = await importOriginal<typeof import("./platform")>();
-  return { ...real, call: vi.fn(), callHistory: vi.fn() };
+  return { ...real, call: vi.fn() };
 });
 
 import { ClusterPage, Sparkline, sampleText } from "./pages/ClusterPage";

@@ -2,11 +2,11 @@ import { describe, expect, it, vi } from "vitest";
 import type { DbReport } from "./bindings/DbReport";
 import type { ExplainReport } from "./bindings/ExplainReport";
 import type { ProfileView } from "./bindings/ProfileView";
-import type { AlertsReport } from "./history-types";
+import type { AlertsReport } from "./bindings/AlertsReport";
 
 vi.mock("./platform", async (importOriginal) => {
   const real = await importOriginal<typeof import("./platform")>();
-  return { ...real, call: vi.fn(), callHistory: vi.fn() };
+  return { ...real, call: vi.fn() };
 });
 
 import { DatabasePage, heavySeqScans } from "./pages/DatabasePage";

@@ -1,15 +1,14 @@
-// Test harness shared by the Advisor, Queues, Database and Redis page tests: `call` and `callHistory`
-// replaced by handlers per command (CallError stays the real class, so errors map as in the app).
+// Test harness shared by the page tests: `call` replaced by handlers per command (CallError stays
+// the real class, so errors map as in the app).
 import { afterEach, beforeEach, expect, vi } from "vitest";
 import { act } from "react";
 import { createRoot, type Root } from "react-dom/client";
-import { call, callHistory, CallError } from "./platform";
-import type { HistoryReport } from "./history-types";
+import { call, CallError } from "./platform";
+import type { HistoryReport } from "./bindings/HistoryReport";
 
 export type Handler = (args: any) => unknown;
 
 export const callMock = vi.mocked(call);
-export const historyMock = vi.mocked(callHistory);
 
 export function install(handlers: Record<string, Handler>) {
   const impl = (async (name: string, args: unknown) => {
@@ -19,8 +18,6 @@ export function install(handlers: Record<string, Handler>) {
   }) as any;
   callMock.mockReset();
   callMock.mockImplementation(impl);
-  historyMock.mockReset();
-  historyMock.mockImplementation(impl);
 }
 
 /** What a core without the history commands answers (dispatch's `unknown command`). */
@@ -70,7 +67,7 @@ export async function hover(el: HTMLElement | null, fraction: number, width = 64
 }
 
 export const callsOf = (name: string) =>
-  [...callMock.mock.calls, ...historyMock.mock.calls].filter((c) => c[0] === name).map((c) => c[1] as any);
+  callMock.mock.calls.filter((c) => c[0] === name).map((c) => c[1] as any);
 
 export const last = <T,>(xs: T[]): T => xs[xs.length - 1];
 

@@ -2,7 +2,6 @@
 // `simba-tuner serve` (POST /api/call/<command> with the bearer token from the page URL).
 import type { Commands, CommandName } from "./bindings/commands";
 import type { ApiError } from "./bindings/ApiError";
-import type { HistoryCommands } from "./history-types";
 
 export class CallError extends Error {
   constructor(public readonly error: ApiError) {
@@ -38,18 +37,6 @@ export async function call<K extends CommandName>(
   args: Commands[K]["request"],
 ): Promise<Commands[K]["response"]> {
   return send(name, args) as Promise<Commands[K]["response"]>;
-}
-
-/**
- * The history, chart and alert commands, whose generated types are not in ./bindings yet
- * (see history-types.ts). Same transport as `call`; on a core without them the call fails with
- * `not_found` "unknown command", which `isUnknownCommand` recognises.
- */
-export async function callHistory<K extends keyof HistoryCommands>(
-  name: K,
-  args: HistoryCommands[K]["request"],
-): Promise<HistoryCommands[K]["response"]> {
-  return send(name, args) as Promise<HistoryCommands[K]["response"]>;
 }
 
 /** The core does not know this command (an older core, or a branch without it). */

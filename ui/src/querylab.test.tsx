@@ -3,7 +3,7 @@ import { act } from "react";
 
 vi.mock("./platform", async (importOriginal) => {
   const real = await importOriginal<typeof import("./platform")>();
-  return { ...real, call: vi.fn(), callHistory: vi.fn() };
+  return { ...real, call: vi.fn() };
 });
 
 import { CallError } from "./platform";

@@ -2,11 +2,12 @@ import { describe, expect, it, vi } from "vitest";
 import { act } from "react";
 import type { RedisReport } from "./bindings/RedisReport";
 import type { ProfileView } from "./bindings/ProfileView";
-import type { AlertsReport, SamplerStatus } from "./history-types";
+import type { AlertsReport } from "./bindings/AlertsReport";
+import type { SamplerStatus } from "./bindings/SamplerStatus";
 
 vi.mock("./platform", async (importOriginal) => {
   const real = await importOriginal<typeof import("./platform")>();
-  return { ...real, call: vi.fn(), callHistory: vi.fn() };
+  return { ...real, call: vi.fn() };
 });
 
 import { RedisPage } from "./pages/RedisPage";

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "react";
 import type { ApiError } from "../../bindings/ApiError";
 import type { EvidenceChart } from "../../bindings/EvidenceChart";
-import { callHistory } from "../../platform";
+import { call } from "../../platform";
 import { ErrorBox } from "../Overview";
 import { svgImageSource } from "../cache/util";
 import { asError } from "../monitor/common";
@@ -20,7 +20,7 @@ export function EvidenceChartView({ profile, chart }: { profile: string; chart: 
     let live = true;
     setSvg(null);
     setError(null);
-    callHistory("history_chart", { profile, source: chart.source, metrics: chart.metrics, range_seconds: RANGE_SECONDS, format: "svg", width: 560, height: 180 })
+    call("history_chart", { profile, source: chart.source, metrics: chart.metrics, range_seconds: RANGE_SECONDS, format: "svg", width: 560, height: 180 })
       .then((c) => live && setSvg(c.content))
       .catch((e) => live && setError(asError(e)));
     return () => {

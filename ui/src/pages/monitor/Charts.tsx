@@ -1,18 +1,19 @@
 // History charts and alerts of one profile's source, through `history_series`, `history_chart`,
-// `sampler_status` and `alerts` (see history-types.ts). The core draws the charts (plotters);
+// `sampler_status` and `alerts`. The core draws the charts (plotters);
 // the page shows its SVG as an image and uses the series' points for the value under the cursor.
 import { useEffect, useMemo, useState } from "react";
 import type { ApiError } from "../../bindings/ApiError";
-import type {
-  AlertsReport,
-  ChartFormat,
-  HistoryReport,
-  HistorySource,
-  MetricSeries,
-  SamplerStatus,
-  SeriesPoint,
-} from "../../history-types";
-import { callHistory, isUnknownCommand } from "../../platform";
+import type { AlertsReport } from "../../bindings/AlertsReport";
+import type { HistoryReport } from "../../bindings/HistoryReport";
+import type { MetricSeries } from "../../bindings/MetricSeries";
+import type { SamplerStatus } from "../../bindings/SamplerStatus";
+import type { SeriesPoint } from "../../bindings/SeriesPoint";
+
+/** The systems the sampler keeps a history of. */
+export type HistorySource = "redis" | "postgres" | "celery";
+/** What a chart is exported as. */
+export type ChartFormat = "svg" | "png" | "csv";
+import { call, isUnknownCommand } from "../../platform";
 import { bytes } from "../../format";
 import { ErrorBox } from "../Overview";
 import { svgImageSource } from "../cache/util";
@@ -122,7 +123,7 @@ function Chart({
 
   useEffect(() => {
     let live = true;
-    callHistory("history_chart", { profile, source, metrics: def.metrics, range_seconds: range, format: "svg", width: CHART_W, height: CHART_H })
+    call("history_chart", { profile, source, metrics: def.metrics, range_seconds: range, format: "svg", width: CHART_W, height: CHART_H })
       .then((c) => live && (setSvg(c.content), setError(null)))
       .catch((e) => live && setError(asError(e)));
     return () => {
@@ -132,7 +133,7 @@ function Chart({
 
   const exportAs = (format: ChartFormat) => {
     setExporting(format);
-    callHistory("history_chart", { profile, source, metrics: def.metrics, range_seconds: range, format, width: 1200, height: 480 })
+    call("history_chart", { profile, source, metrics: def.metrics, range_seconds: range, format, width: 1200, height: 480 })
       .then((c) => (saveExport(c.content, c.format, c.mime, c.file_name), setError(null)))
       .catch((e) => setError(asError(e)))
       .finally(() => setExporting(null));
@@ -247,14 +248,14 @@ export function ChartsPanel({ profile, source, charts, tick }: { profile: string
   useEffect(() => {
     let live = true;
     // The status after the series: asking for a profile's series is what makes the sampler watch it.
-    callHistory("history_series", { profile, source, range_seconds: range, metrics })
+    call("history_series", { profile, source, range_seconds: range, metrics })
       .then((h) => live && (setHistory(h), setError(null), setMissing(false)))
       .catch((e) => {
         if (!live) return;
         if (isUnknownCommand(e)) setMissing(true);
         else setError(asError(e));
       })
-      .then(() => callHistory("sampler_status", {}))
+      .then(() => call("sampler_status", {}))
       .then((s) => live && setStatus(s))
       .catch(() => live && setStatus(null));
     return () => {
@@ -312,7 +313,7 @@ export function AlertsPanel({ profile, source, tick }: { profile: string; source
   const [missing, setMissing] = useState(false);
   useEffect(() => {
     let live = true;
-    callHistory("alerts", { profile })
+    call("alerts", { profile })
       .then((r) => live && (setReport(r), setError(null), setMissing(false)))
       .catch((e) => {
         if (!live) return;
