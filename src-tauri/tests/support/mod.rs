@@ -38,6 +38,20 @@ impl GroupGuard {
         }
     }
 
+    /// The first line the process prints on its piped stdout (what it tells once it is ready: a
+    /// display number, a bus address); panics after 20 s.
+    fn first_line(&mut self, what: &str) -> String {
+        let stdout = self.child.stdout.take().expect("stdout piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        rx.recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("{} did not print {what} within 20 s; {SETUP_HINT}", self.name))
+    }
+
     /// Panics with the log's tail when the process has already exited.
     pub fn ensure_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
@@ -124,16 +138,7 @@ impl Display {
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let mut guard = GroupGuard::spawn("Xvfb", &mut cmd, None);
-        let stdout = guard.child.stdout.take().expect("Xvfb stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("Xvfb did not report a display within 20 s; {SETUP_HINT}"));
+        let line = guard.first_line("a display");
         let number = line.trim();
         assert!(
             !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()),
@@ -309,18 +314,7 @@ impl SessionBus {
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let mut daemon = GroupGuard::spawn("dbus-daemon", &mut daemon, None);
-        let stdout = daemon.child.stdout.take().expect("dbus-daemon stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let address = rx
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| panic!("dbus-daemon did not print its address within 20 s"))
-            .trim()
-            .to_string();
+        let address = daemon.first_line("its address").trim().to_string();
         assert!(address.starts_with("unix:"), "dbus-daemon printed {address:?}");
         let monitor_log = dir.join("dbus-monitor.log");
         let out = File::create(&monitor_log).expect("monitor log");
