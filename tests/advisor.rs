@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{apply_args, finding, test_secret, Cli};
+use common::{apply_args, finding, refused_preview, test_secret, Cli};
 use serde_json::Value;
 use simba_testkit::{PostgresServer, RedisServer};
 use std::process::Command;
@@ -253,18 +253,7 @@ fn postgres_extension_statistics_and_ivfflat_actions() {
     assert_eq!(undone["outcome"], "applied", "{undone:#}");
     assert_eq!(undone["statements"][2], "DROP EXTENSION pg_stat_statements");
     assert_eq!(pg.psql("SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'").unwrap().trim(), "0");
-    let out = cli.run(&[
-        "action",
-        "preview",
-        "pg.create_extension",
-        "--profile",
-        "lab",
-        "--param",
-        "name=plpython3u",
-        "--json",
-    ]);
-    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+    refused_preview(&cli, "pg.create_extension", "lab", &["name=plpython3u"]);
 
     // ANALYZE: the statistics refreshed (read back from pg_stat_user_tables); no rollback.
     let analyzed = cli.json(&["apply", "pg.stale_statistics:public.orders", "--profile", "lab", "--yes", "--json"]);
@@ -558,29 +547,12 @@ async fn a_redis_change_persisted_by_config_rewrite_is_undone_there_too() {
     let out = cli.run(&["rollback", cleaned["id"].as_str().unwrap(), "--yes", "--json"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("cannot be put back"));
     for bad in ["prefix=celery-task-meta-", "prefix=cache:*"] {
-        let out = cli.run(&["action", "preview", "redis.cleanup", "--profile", "lab", "--param", bad, "--json"]);
-        let err: Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(err["error"]["code"], "invalid_input", "{bad}: {err}");
+        refused_preview(&cli, "redis.cleanup", "lab", &[bad]);
     }
 
     // A server started without a config file: persist is refused before anything runs.
-    let out = cli.run(&[
-        "action",
-        "preview",
-        "redis.config_set",
-        "--profile",
-        "plain",
-        "--param",
-        "name=timeout",
-        "--param",
-        "value=300",
-        "--param",
-        "persist=yes",
-        "--json",
-    ]);
-    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("without a config file"), "{err}");
+    let message = refused_preview(&cli, "redis.config_set", "plain", &["name=timeout", "value=300", "persist=yes"]);
+    assert!(message.contains("without a config file"), "{message}");
     assert_eq!(config_get(&plain.url(), "timeout").await, "0");
 }
 
@@ -640,21 +612,8 @@ fn the_spec_traps_in_a_live_postgres_are_flagged_and_never_recommended() {
         assert!(!fix.contains("\"value\":\"all\""), "{fix}");
         assert!(!fix.contains("lists = 100"), "{fix}");
     }
-    let out = cli.run(&[
-        "action",
-        "preview",
-        "pg.alter_system",
-        "--profile",
-        "lab",
-        "--param",
-        "name=log_statement",
-        "--param",
-        "value=all",
-        "--json",
-    ]);
-    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("log_min_duration_statement"), "{err}");
+    let message = refused_preview(&cli, "pg.alter_system", "lab", &["name=log_statement", "value=all"]);
+    assert!(message.contains("log_min_duration_statement"), "{message}");
     // The trap's own fix: here the server's command line sets log_statement, which outranks ALTER
     // SYSTEM. The preview says so, and the read-back reports the value unchanged, not `applied`.
     let preview = cli.json(&["apply", "pg.log_statement_all", "--profile", "lab", "--dry-run", "--json"]);
@@ -728,21 +687,8 @@ fn the_spec_memory_and_broker_traps_in_live_servers_are_flagged_and_never_recomm
     if pg_box.is_ok() {
         assert!(source.contains("of the server's process"), "{source}");
         // The spec's own value stays; more than the server has is refused before it runs.
-        let out = cli.run(&[
-            "action",
-            "preview",
-            "pg.alter_system",
-            "--profile",
-            "trap1",
-            "--param",
-            "name=effective_cache_size",
-            "--param",
-            "value=2GB",
-            "--json",
-        ]);
-        let err: Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(err["error"]["code"], "invalid_input", "{err}");
-        assert!(err["error"]["message"].as_str().unwrap().contains("more than the server's memory"), "{err}");
+        let message = refused_preview(&cli, "pg.alter_system", "trap1", &["name=effective_cache_size", "value=2GB"]);
+        assert!(message.contains("more than the server's memory"), "{message}");
     } else {
         assert!(source.contains("advisor.toml"), "{source}");
     }
@@ -763,21 +709,9 @@ fn the_spec_memory_and_broker_traps_in_live_servers_are_flagged_and_never_recomm
     if redis_box.is_ok() {
         let source = trap2.to_string();
         assert!(source.contains(&format!("of the server's process (pid {})", redis.pid())), "{trap2:#}");
-        let out = cli.run(&[
-            "action",
-            "preview",
-            "redis.config_set",
-            "--profile",
-            "trap2",
-            "--param",
-            "name=maxmemory",
-            "--param",
-            &format!("value={}", 1024 * MIB),
-            "--json",
-        ]);
-        let err: Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(err["error"]["code"], "invalid_input", "{err}");
-        assert!(err["error"]["message"].as_str().unwrap().contains("OOM-killed"), "{err}");
+        let too_much = format!("value={}", 1024 * MIB);
+        let message = refused_preview(&cli, "redis.config_set", "trap2", &["name=maxmemory", &too_much]);
+        assert!(message.contains("OOM-killed"), "{message}");
     }
     let out = cli.run(&["apply", "redis.maxmemory_above_limit", "--profile", "trap2", "--yes", "--json"]);
     let entry: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -801,21 +735,8 @@ fn the_spec_memory_and_broker_traps_in_live_servers_are_flagged_and_never_recomm
     let mut conn = redis::Client::open(shared.url()).unwrap().get_connection().unwrap();
     let v: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("maxmemory-policy").query(&mut conn).unwrap();
     assert_eq!(v[1], "volatile-lru");
-    let out = cli.run(&[
-        "action",
-        "preview",
-        "redis.config_set",
-        "--profile",
-        "trap3",
-        "--param",
-        "name=maxmemory-policy",
-        "--param",
-        "value=allkeys-lfu",
-        "--json",
-    ]);
-    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("Celery broker"), "{err}");
+    let message = refused_preview(&cli, "redis.config_set", "trap3", &["name=maxmemory-policy", "value=allkeys-lfu"]);
+    assert!(message.contains("Celery broker"), "{message}");
     assert!(cli.json(&["advise", "--profile", "trap3", "--json"])["findings"]
         .as_array()
         .unwrap()

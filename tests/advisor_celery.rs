@@ -8,7 +8,7 @@
 mod common;
 
 use common::celery::{python, Worker, TASKS};
-use common::{apply_args, Cli};
+use common::{apply_args, refused_preview, Cli};
 use serde_json::Value;
 use simba_testkit::RedisServer;
 use std::time::{Duration, Instant};
@@ -232,19 +232,7 @@ async fn celery_findings_fixed_and_rolled_back_on_a_real_worker() {
     assert!(!line.contains("rate_limit="), "{line}");
 
     // A name no worker registered: refused at preview with the reason.
-    let out = cli.run(&[
-        "action",
-        "preview",
-        "celery.rate_limit",
-        "--profile",
-        "lab",
-        "--param",
-        "task=tasks.nope",
-        "--param",
-        "rate=1/s",
-        "--json",
-    ]);
-    assert_eq!(error_code(&out), "invalid_input");
+    refused_preview(&cli, "celery.rate_limit", "lab", &["task=tasks.nope", "rate=1/s"]);
 
     // The worker gone: a clear refusal, nothing half-done in the audit log.
     drop(worker);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{apply_args, finding, serve, test_secret, Cli};
+use common::{apply_args, finding, refused_preview, serve, test_secret, Cli};
 use serde_json::{json, Value};
 use simba_testkit::{free_port, HttpService, PostgresServer, RedisServer};
 use std::process::Command;
@@ -1033,39 +1033,10 @@ fn kubernetes_actions_patch_hpas_and_deployments_reversibly() {
 
     // Bad bounds are refused before anything is sent.
     let sent_before = fake.patches.lock().unwrap().len();
-    let out = cli.run(&[
-        "action",
-        "preview",
-        "k8s.patch_hpa",
-        "--profile",
-        "cluster",
-        "--param",
-        "namespace=simba",
-        "--param",
-        "name=worker-hpa",
-        "--param",
-        "min_replicas=9",
-        "--json",
-    ]);
-    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
-    assert!(err["error"]["message"].as_str().unwrap().contains("above maxReplicas 6"), "{err}");
-    let out = cli.run(&[
-        "action",
-        "preview",
-        "k8s.scale",
-        "--profile",
-        "cluster",
-        "--param",
-        "namespace=simba",
-        "--param",
-        "name=../web",
-        "--param",
-        "replicas=3",
-        "--json",
-    ]);
-    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(err["error"]["code"], "invalid_input", "{err}");
+    let message =
+        refused_preview(&cli, "k8s.patch_hpa", "cluster", &["namespace=simba", "name=worker-hpa", "min_replicas=9"]);
+    assert!(message.contains("above maxReplicas 6"), "{message}");
+    refused_preview(&cli, "k8s.scale", "cluster", &["namespace=simba", "name=../web", "replicas=3"]);
     assert_eq!(fake.patches.lock().unwrap().len(), sent_before);
 
     // Scale: the HPA that manages the Deployment is named in the notes.

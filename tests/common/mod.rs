@@ -140,6 +140,20 @@ pub fn apply_args<'a>(preview_args: &[&'a str], preview: &'a serde_json::Value) 
     args
 }
 
+/// `action preview ACTION --profile P --param …` refused with `invalid_input` before anything
+/// runs; the refusal's message.
+pub fn refused_preview(cli: &Cli, action: &str, profile: &str, params: &[&str]) -> String {
+    let mut args = vec!["action", "preview", action, "--profile", profile, "--json"];
+    for p in params {
+        args.extend(["--param", p]);
+    }
+    let out = cli.run(&args);
+    let err: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("no JSON answer: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(err["error"]["code"], "invalid_input", "{action} {params:?}: {err}");
+    err["error"]["message"].as_str().unwrap().to_string()
+}
+
 /// The finding `id` of an `advise` report (panics with the findings when it is not there).
 pub fn finding<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     report["findings"]
