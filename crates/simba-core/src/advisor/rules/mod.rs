@@ -16,6 +16,7 @@ use super::{Evidence, EvidenceChart, Finding, Fix, RuleRun, RuleState, Severity}
 use crate::engine::cache::CacheStats;
 use crate::history::Source;
 use crate::sources::celery::QueuesReport;
+use crate::sources::host::MemoryLimit;
 use crate::sources::kubernetes::{DeploymentsReport, HpasReport};
 use crate::sources::postgres_report::DbReport;
 use crate::sources::redis_report::RedisReport;
@@ -180,6 +181,17 @@ pub static RULES: &[Rule] = &[
 ];
 
 /// Runs every rule; findings most severe first (registry order within a severity).
+/// A server's memory: the profile's value of `given` when set (the person knows the server: a
+/// container elsewhere, a remote host), else what was read from the server's own process on this
+/// machine; with where the figure comes from.
+fn server_memory(t: &Thresholds, given: &ThresholdDef, read: Option<&MemoryLimit>) -> Option<(u64, String)> {
+    let set = t.get(given);
+    if set > 0.0 {
+        return Some((set as u64, format!("advisor.toml {}", given.name)));
+    }
+    read.map(|m| (m.bytes, m.source.clone()))
+}
+
 /// Which sampled series show each rule's figures over time (history::series's metric names).
 const CHARTS: &[(&str, Source, &[&str])] = &[
     ("redis.maxmemory_unset", Source::Redis, &["memory_used"]),

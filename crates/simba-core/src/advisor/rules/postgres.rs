@@ -24,14 +24,9 @@ const SERVER_MEMORY: ThresholdDef = ThresholdDef {
     unit: "bytes (0: read from the server's process when it runs on this machine)",
 };
 
-/// The memory PGTune's formulas start from: the profile's value when set (the person knows the
-/// server), else what the server's own process may use when it runs on this machine.
-fn ram<'a>(rule: &Rule, d: &'a DbReport, t: &Thresholds) -> Result<(u64, &'a str), Check> {
-    let set = rule.threshold(t, "server_memory_bytes");
-    if set > 0.0 {
-        return Ok((set as u64, "advisor.toml pg.server_memory_bytes"));
-    }
-    d.server_memory.as_ref().map(|m| (m.bytes, m.source.as_str())).ok_or_else(|| {
+/// The memory PGTune's formulas start from (see [`super::server_memory`]).
+fn ram(d: &DbReport, t: &Thresholds) -> Result<(u64, String), Check> {
+    super::server_memory(t, &SERVER_MEMORY, d.server_memory.as_ref()).ok_or_else(|| {
         Check::NotEnoughData(
             "the server is not on this machine: its memory is unknown, so PGTune has no input (set \
              pg.server_memory_bytes for this profile in advisor.toml)"
@@ -136,7 +131,7 @@ pub const MEMORY_SETTINGS: Rule = Rule {
              maintenance_work_mem = RAM/16 (at most 2 GB); KNOWN-TRAPS.md #1",
     check: |rule, i, t| {
         let d = try_check!(db(i));
-        let (ram, ram_source) = try_check!(ram(rule, d, t));
+        let (ram, ram_source) = try_check!(ram(d, t));
         let tolerance = rule.threshold(t, "tolerance").max(1.0);
         let targets = [
             ("shared_buffers", ram as f64 / 4.0, "RAM/4"),
@@ -157,7 +152,7 @@ pub const MEMORY_SETTINGS: Rule = Rule {
                 format!("{name} is {} where PGTune gives {}", human_bytes(bytes as f64), human_bytes(target)),
                 vec![
                     Evidence::new(name, human_bytes(bytes as f64), None),
-                    Evidence::new("server memory", human_bytes(ram as f64), Some(ram_source)),
+                    Evidence::new("server memory", human_bytes(ram as f64), Some(&ram_source)),
                     Evidence::new("PGTune target", human_bytes(target), Some(formula)),
                 ],
                 if ratio > tolerance {
@@ -180,7 +175,7 @@ pub const WORK_MEM_OVERCOMMIT: Rule = Rule {
     source: "PGTune (web profile): work_mem = (RAM - shared_buffers) / (3 * max_connections)",
     check: |rule, i, t| {
         let d = try_check!(db(i));
-        let (ram, ram_source) = try_check!(ram(rule, d, t));
+        let (ram, ram_source) = try_check!(ram(d, t));
         let (Some(work_mem), Ok(max_conn), Some(shared)) = (
             d.settings.iter().find(|s| s.name == "work_mem").and_then(|s| s.bytes),
             setting(d, "max_connections").map(|s| s.setting.parse::<f64>().unwrap_or(100.0)),
@@ -200,7 +195,7 @@ pub const WORK_MEM_OVERCOMMIT: Rule = Rule {
             vec![
                 Evidence::new("work_mem", human_bytes(work_mem as f64), None),
                 Evidence::new("max_connections", max_conn, None),
-                Evidence::new("server memory", human_bytes(ram as f64), Some(ram_source)),
+                Evidence::new("server memory", human_bytes(ram as f64), Some(&ram_source)),
             ],
             "Each sort or hash of each connection may use work_mem: together they can exceed RAM and hit the OOM killer.",
             alter_system("work_mem", &value),

@@ -38,14 +38,9 @@ const MEMORY_LIMIT: ThresholdDef = ThresholdDef {
     unit: "bytes (0: read from the server's process when it runs on this machine)",
 };
 
-/// The memory limit the server lives under: the profile's value when set (a container elsewhere
-/// whose limit this app cannot read), else the server process's own cgroup or its machine.
-fn memory_limit(rule: &Rule, r: &RedisReport, t: &Thresholds) -> Option<(u64, String)> {
-    let set = rule.threshold(t, "memory_limit_bytes");
-    if set > 0.0 {
-        return Some((set as u64, "advisor.toml redis.memory_limit_bytes".into()));
-    }
-    r.memory.host_limit.as_ref().map(|l| (l.bytes, l.source.clone()))
+/// The memory limit the server lives under (see [`super::server_memory`]).
+fn memory_limit(r: &RedisReport, t: &Thresholds) -> Option<(u64, String)> {
+    super::server_memory(t, &MEMORY_LIMIT, r.memory.host_limit.as_ref())
 }
 
 const MAXMEMORY_SHARE: ThresholdDef =
@@ -65,7 +60,7 @@ pub const MAXMEMORY_UNSET: Rule = Rule {
         }
         let mut evidence = vec![Evidence::new("maxmemory", 0, Some("bytes (no limit)"))];
         evidence.push(Evidence::new("used_memory", human_bytes(r.memory.used_memory_bytes as f64), None));
-        let fix = match memory_limit(rule, r, t) {
+        let fix = match memory_limit(r, t) {
             Some((limit, source)) => {
                 evidence.push(Evidence::new("memory limit", human_bytes(limit as f64), Some(&source)));
                 let value = maxmemory_for(limit, rule.threshold(t, "share_of_limit"));
@@ -102,7 +97,7 @@ pub const MAXMEMORY_ABOVE_LIMIT: Rule = Rule {
         if r.memory.maxmemory_bytes == 0 {
             return Check::Ok; // redis.maxmemory_unset says it
         }
-        let Some((limit, source)) = memory_limit(rule, r, t) else {
+        let Some((limit, source)) = memory_limit(r, t) else {
             return Check::NotEnoughData(
                 "the server is not on this machine: its memory limit is unknown (set redis.memory_limit_bytes for \
                  this profile in advisor.toml)"
