@@ -326,3 +326,98 @@ async fn the_broker_history_is_what_its_queues_hold_and_its_alerts_fire() {
     let news = service.newly_firing(&names).await;
     assert_eq!(news.iter().map(|(_, a)| a.rule.as_str()).collect::<Vec<_>>(), ["celery_in_flight_old"]);
 }
+
+/// Workers over time from the sampler's heartbeat watch: a real Celery worker is counted alive,
+/// and after a SIGKILL (no worker-offline event) lost, named in its alert; a queue nobody consumes
+/// and a queue that grows fire their alerts, a consumed queue does not.
+#[tokio::test(flavor = "multi_thread")]
+async fn workers_lost_and_queues_not_consumed_from_a_real_worker() {
+    use common::celery::{Worker, TASKS};
+    let venv = simba_testkit::celery_venv().expect("celery venv");
+    let server = RedisServer::start().unwrap();
+    let broker = server.url_db(2);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tasks.py"), TASKS).unwrap();
+    let service = service(dir.path());
+    service
+        .save_profile(ProfileInput { name: "w".into(), celery_broker_url: Some(broker.clone()), ..Default::default() })
+        .unwrap();
+    let names = vec!["w".to_string()];
+    let host = "w1@history-test";
+    let args = ["-A", "tasks", "worker", "-Q", "llm_queue", "-c", "1", "-E", "-n", host, "--loglevel", "INFO"];
+    let mut worker = Worker::start(&venv, dir.path(), &broker, &args);
+    let log = || std::fs::read_to_string(dir.path().join("worker.log")).unwrap_or_default();
+
+    // Rounds every 500 ms until the watch counts the worker alive.
+    let latest = |service: &Service, metric: &'static str| {
+        let service = service.clone();
+        async move { values(&history(&service, "w", "celery", &[metric]).await, metric).last().copied() }
+    };
+    let started = std::time::Instant::now();
+    loop {
+        service.sample_round(Some(&names)).await.unwrap();
+        if latest(&service, "workers_alive").await == Some(1.0) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "worker never counted alive:\n{}", log());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(latest(&service, "workers_lost").await, Some(0.0));
+
+    // Messages for a queue no worker reads, and for the worker's own queue: the first stays.
+    let mut conn = redis::Client::open(broker.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    for i in 0..150 {
+        let _: () = conn.lpush("orphan_queue", format!("not a celery message {i}")).await.unwrap();
+    }
+    common::celery::python(&venv, dir.path(), &broker, "import tasks\nfor i in range(20): tasks.llm.delay(i)", &[]);
+    service.sample_round(Some(&names)).await.unwrap();
+    // The worker drains llm_queue.
+    let started = std::time::Instant::now();
+    while redis::cmd("LLEN").arg("llm_queue").query_async::<u64>(&mut conn).await.unwrap() > 0 {
+        assert!(started.elapsed() < Duration::from_secs(60), "llm_queue never drained:\n{}", log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _: () = conn.lpush("orphan_queue", "one more").await.unwrap();
+    service.sample_round(Some(&names)).await.unwrap();
+    let mut rules = service.alert_rules(Some("w")).unwrap();
+    for r in rules.rules.iter_mut().filter(|r| r.id == "celery_queue_growing" || r.id == "celery_queue_not_consumed") {
+        r.for_minutes = 0;
+    }
+    service.alert_rules_set(rules).unwrap();
+    let alerts = service.alerts_of(&service.resolve_profile("w").unwrap()).await.unwrap();
+    let state = |alerts: &simba_core::history::alerts::AlertsReport, id: &str| {
+        alerts.alerts.iter().find(|a| a.rule == id).unwrap_or_else(|| panic!("no {id}: {:?}", alerts.alerts)).clone()
+    };
+    let idle = state(&alerts, "celery_queue_not_consumed");
+    assert_eq!(idle.state, "firing", "{idle:?}");
+    assert!(idle.detail.contains("orphan_queue (150 → 151)"), "{}", idle.detail);
+    assert!(!idle.detail.contains("llm_queue"), "{}", idle.detail);
+    assert_eq!(state(&alerts, "celery_queue_growing").state, "ok", "one message more is no growth");
+    assert_eq!(state(&alerts, "celery_worker_lost").state, "ok");
+
+    // SIGKILL: the worker stops beating without a goodbye.
+    worker.kill();
+    let killed = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        service.sample_round(Some(&names)).await.unwrap();
+        if latest(&service, "workers_lost").await == Some(1.0) {
+            break;
+        }
+        assert!(killed.elapsed() < Duration::from_secs(30), "the killed worker was never counted lost");
+    }
+    // Two heartbeat intervals (2 s each) at least, as the queue report says too.
+    assert!(killed.elapsed() >= Duration::from_secs(3), "{:?}", killed.elapsed());
+    assert_eq!(latest(&service, "workers_alive").await, Some(0.0));
+    for i in 0..200 {
+        let _: () = conn.lpush("orphan_queue", format!("burst {i}")).await.unwrap();
+    }
+    service.sample_round(Some(&names)).await.unwrap();
+    let alerts = service.alerts_of(&service.resolve_profile("w").unwrap()).await.unwrap();
+    let lost = state(&alerts, "celery_worker_lost");
+    assert_eq!(lost.state, "firing", "{lost:?}");
+    assert!(lost.detail.ends_with(&format!(": {host}")), "{}", lost.detail);
+    let growing = state(&alerts, "celery_queue_growing");
+    assert_eq!(growing.state, "firing", "{growing:?}");
+    assert!(growing.detail.contains("orphan_queue (151 → 351)"), "{}", growing.detail);
+}

@@ -7,12 +7,13 @@ use crate::history::alerts::{self, AlertRules, AlertsReport, AlertsRequest, Rule
 use crate::history::chart::{self, ChartExport, ChartRequest};
 use crate::history::store::{HistoryStore, Sample};
 use crate::history::{self, collect, series, HistoryReport, HistoryRequest, SampledProfile, SamplerStatus, Source};
-use crate::profiles::ResolvedProfile;
+use crate::profiles::{Endpoint, ResolvedProfile};
+use crate::sources::worker_watch::WorkerWatch;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The sampler's state inside the service.
 pub(crate) struct HistoryState {
@@ -29,7 +30,13 @@ pub(crate) struct HistoryState {
     firing: Mutex<BTreeSet<(String, String)>>,
     /// Told of each alert that starts firing (the desktop app's notifications); else it is logged.
     on_alert: Mutex<Option<AlertHook>>,
+    /// A heartbeat listener per Celery broker sampled, by broker URL (in memory only), with when
+    /// it was last read: one that no round reads for [`WATCH_IDLE`] is stopped.
+    worker_watches: Mutex<BTreeMap<String, (Arc<WorkerWatch>, Instant)>>,
 }
+
+/// How long a broker's heartbeat listener outlives the last round that sampled the broker.
+const WATCH_IDLE: Duration = Duration::from_secs(600);
 
 /// What the sampler calls when an alert starts firing: the profile and the alert.
 pub type AlertHook = Arc<dyn Fn(&str, &alerts::AlertState) + Send + Sync>;
@@ -54,6 +61,7 @@ impl HistoryState {
             runs: Mutex::new(BTreeMap::new()),
             firing: Mutex::new(BTreeSet::new()),
             on_alert: Mutex::new(None),
+            worker_watches: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -73,6 +81,17 @@ fn sources_of(profile: &ResolvedProfile) -> Vec<Source> {
 }
 
 impl Service {
+    /// The heartbeat listener of the broker at `endpoint`, started on first use.
+    fn worker_watch(&self, endpoint: &Endpoint) -> Arc<WorkerWatch> {
+        let mut watches = self.inner.history.worker_watches.lock();
+        watches.retain(|_, (_, used)| used.elapsed() < WATCH_IDLE);
+        let slot = watches
+            .entry(endpoint.url.expose().to_string())
+            .or_insert_with(|| (Arc::new(WorkerWatch::start(endpoint)), Instant::now()));
+        slot.1 = Instant::now();
+        slot.0.clone()
+    }
+
     /// The history file, opened on first use.
     pub async fn history_store(&self) -> ApiResult<Arc<HistoryStore>> {
         let state = &self.inner.history;
@@ -92,7 +111,11 @@ impl Service {
             let read = match source {
                 Source::Redis => collect::redis(endpoint, limit).await,
                 Source::Postgres => collect::postgres(endpoint, limit).await,
-                Source::Celery => collect::celery(endpoint, limit).await,
+                Source::Celery => {
+                    let watch = self.worker_watch(endpoint);
+                    collect::celery(endpoint, limit, Some(&watch)).await
+                }
+                Source::Kubernetes => collect::kubernetes(endpoint, &profile.name, limit).await,
             };
             (*source, read.map_err(|e| collect::redacted_reason(&e, endpoint)))
         }))
@@ -144,7 +167,7 @@ impl Service {
         let rounds = futures::future::join_all(names.iter().map(|name| async move {
             let sampled = match self.resolve_profile(name) {
                 Ok(profile) if sources_of(&profile).is_empty() => Err(ApiError::invalid(format!(
-                    "profile '{name}' has neither a Redis nor a PostgreSQL URL: nothing to sample"
+                    "profile '{name}' has no Redis, PostgreSQL, Celery broker or Kubernetes URL: nothing to sample"
                 ))),
                 Ok(profile) => self.sample_profile(&profile).await,
                 Err(e) => Err(e),

@@ -2,7 +2,7 @@
 //! `not_enough_data` with its evidence (value, threshold, since when). Rules are editable per
 //! profile; the changes live in `alert_rules.toml` beside the profiles.
 
-use super::collect::SLOW_STATEMENT_MIN_CALLS;
+use super::collect::{self, SLOW_STATEMENT_MIN_CALLS};
 use super::series::{self, per_sample, Metric};
 use super::store::Sample;
 use super::Source;
@@ -138,6 +138,42 @@ const RULES: &[RuleDef] = &[
         unit: "s in flight",
     },
     RuleDef {
+        id: "celery_worker_lost",
+        source: Source::Celery,
+        threshold: 0.0,
+        for_minutes: 0,
+        severity: "critical",
+        bounds: (0.0, 1e6),
+        unit: "workers lost",
+    },
+    RuleDef {
+        id: "celery_queue_growing",
+        source: Source::Celery,
+        threshold: 100.0,
+        for_minutes: 10,
+        severity: "warning",
+        bounds: (1.0, 1e12),
+        unit: "messages more",
+    },
+    RuleDef {
+        id: "celery_queue_not_consumed",
+        source: Source::Celery,
+        threshold: 1.0,
+        for_minutes: 5,
+        severity: "warning",
+        bounds: (1.0, 1e12),
+        unit: "messages waiting",
+    },
+    RuleDef {
+        id: "k8s_hpa_pinned_at_max",
+        source: Source::Kubernetes,
+        threshold: 0.0,
+        for_minutes: 5,
+        severity: "warning",
+        bounds: (0.0, 1e6),
+        unit: "HPAs at maxReplicas and over target",
+    },
+    RuleDef {
         id: "postgres_new_slow_statement",
         source: Source::Postgres,
         threshold: 100.0,
@@ -163,6 +199,19 @@ fn describe(def: &RuleDef, threshold: f64, for_minutes: u32) -> String {
             "A Celery message in flight for more than {threshold} s{held} (past the broker's visibility_timeout it \
              runs again)"
         ),
+        "celery_worker_lost" => {
+            format!("More than {threshold} Celery worker(s) stopped sending heartbeats without saying goodbye{held}")
+        }
+        "celery_queue_growing" => {
+            format!("A Celery queue grew by {threshold} messages or more over {for_minutes} min, still rising")
+        }
+        "celery_queue_not_consumed" => format!(
+            "A Celery queue held at least {threshold} message(s) for {for_minutes} min and never got shorter: \
+             nothing seems to consume it"
+        ),
+        "k8s_hpa_pinned_at_max" => {
+            format!("More than {threshold} HPA(s) at maxReplicas with a metric over its target{held}")
+        }
         _ => format!(
             "A statement with a mean of {threshold} ms or more over at least {SLOW_STATEMENT_MIN_CALLS} calls that \
              was not that slow before (new within {for_minutes} min)"
@@ -314,6 +363,7 @@ pub fn evaluate(rule: &AlertRule, samples: &[Sample], now_ms: i64) -> AlertState
     }
     match def.id {
         "postgres_new_slow_statement" => new_slow_statement(state, rule, samples, now_ms),
+        "celery_queue_growing" | "celery_queue_not_consumed" => per_queue(state, def, rule, samples),
         _ => sustained(state, def, rule, samples),
     }
 }
@@ -350,6 +400,8 @@ fn watched_values(def: &RuleDef, samples: &[Sample]) -> Vec<(i64, Option<Option<
         "redis_evictions_rising" => metric_values("evictions_per_s"),
         "celery_backlog_high" => metric_values("queued"),
         "celery_in_flight_old" => metric_values("oldest_in_flight_s"),
+        "celery_worker_lost" => metric_values("workers_lost"),
+        "k8s_hpa_pinned_at_max" => metric_values("hpas_pinned"),
         _ => share("connections", "max_connections"),
     }
 }
@@ -378,6 +430,9 @@ fn sustained(mut state: AlertState, def: &RuleDef, rule: &AlertRule, samples: &[
         state.detail = match def.id {
             "redis_memory_high" => "maxmemory is not set: Redis has no memory limit to compare with".into(),
             "redis_hit_rate_low" => "no lookups (GETs) in the sampled intervals".into(),
+            "celery_worker_lost" => "the sampler has not listened to the workers' heartbeats long enough yet (it \
+                                     listens while it runs: in the desktop app or `simba-tuner serve`)"
+                .into(),
             _ => "not enough samples yet to compute a rate".into(),
         };
         return state;
@@ -417,13 +472,93 @@ fn sustained(mut state: AlertState, def: &RuleDef, rule: &AlertRule, samples: &[
         state.state = "firing".into();
         state.since_ms = Some(since);
         state.detail = format!(
-            "{} {} for {:.1} min (threshold {})",
+            "{} {} for {:.1} min (threshold {}){}",
             fmt(value),
             def.unit,
             held_ms as f64 / 60_000.0,
-            rule.threshold
+            rule.threshold,
+            named_in(def, samples)
         );
     }
+    state
+}
+
+/// ": w1@host, w2@host" for the rules whose samples name what they count (lost workers, pinned
+/// HPAs), from the newest sample that succeeded.
+fn named_in(def: &RuleDef, samples: &[Sample]) -> String {
+    let prefix = match def.id {
+        "celery_worker_lost" => collect::LOST_PREFIX,
+        "k8s_hpa_pinned_at_max" => collect::PINNED_PREFIX,
+        _ => return String::new(),
+    };
+    let Some(raw) = samples.iter().rev().find_map(Sample::ok) else { return String::new() };
+    let names: Vec<&str> = raw.values.keys().filter_map(|k| k.strip_prefix(prefix)).collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", names.join(", "))
+    }
+}
+
+/// The per-queue rules: over the window of `for_minutes` (from the newest sample that is at least
+/// that old, to the newest), each queue's depth at every sample. `celery_queue_growing`: up by the
+/// threshold or more, its later half higher than its earlier; `celery_queue_not_consumed`: at
+/// least the threshold all along and never shorter from one sample to the next.
+fn per_queue(mut state: AlertState, def: &RuleDef, rule: &AlertRule, samples: &[Sample]) -> AlertState {
+    let window_ms = (rule.for_minutes as i64 * 60_000).max(1);
+    let newest = samples.last().expect("evaluate checked").t_ms;
+    let Some(start) = samples.iter().rposition(|s| newest - s.t_ms >= window_ms) else {
+        let covered = (newest - samples[0].t_ms) as f64 / 60_000.0;
+        state.detail = format!("{covered:.1} min of history so far; the rule looks at {} min", rule.for_minutes);
+        return state;
+    };
+    let window = &samples[start..];
+    let Some(raws) = window.iter().map(Sample::ok).collect::<Option<Vec<_>>>() else {
+        state.detail = format!("a sample failed within the last {} min: no trend to judge", rule.for_minutes);
+        return state;
+    };
+    let growing = def.id == "celery_queue_growing";
+    let last = raws.last().expect("two samples or more");
+    let mut hits: Vec<(String, f64, f64)> = vec![];
+    let mut worst: f64 = 0.0;
+    for (key, _) in last.values.iter().filter(|(k, _)| k.starts_with(collect::DEPTH_PREFIX)) {
+        let depths: Vec<f64> = raws.iter().map(|r| r.values.get(key).copied().unwrap_or(0.0)).collect();
+        let (first, now) = (depths[0], depths[depths.len() - 1]);
+        let (fires, measure) = if growing {
+            // Up by the threshold, and the later half of the window higher than the earlier half by
+            // half of it: a queue that only happens to end on a peak of its usual swing is not growing.
+            let half = depths.len() / 2;
+            let mean = |d: &[f64]| d.iter().sum::<f64>() / d.len().max(1) as f64;
+            let trend = mean(&depths[half..]) - mean(&depths[..half]);
+            (now - first >= rule.threshold && trend >= rule.threshold / 2.0, now - first)
+        } else {
+            (depths.iter().all(|d| *d >= rule.threshold) && depths.windows(2).all(|w| w[1] >= w[0]), now)
+        };
+        worst = worst.max(measure);
+        if fires {
+            hits.push((key[collect::DEPTH_PREFIX.len()..].to_string(), first, now));
+        }
+    }
+    state.value = Some(worst);
+    if hits.is_empty() {
+        state.state = "ok".into();
+        state.detail = if growing {
+            format!("no queue grew by {} or more in the last {} min", rule.threshold, rule.for_minutes)
+        } else {
+            format!("every queue holding messages got shorter at least once in the last {} min", rule.for_minutes)
+        };
+        return state;
+    }
+    hits.sort_by(|a, b| (b.2 - b.1).total_cmp(&(a.2 - a.1)).then_with(|| a.0.cmp(&b.0)));
+    let listed: Vec<String> = hits.iter().map(|(q, a, b)| format!("{q} ({a:.0} → {b:.0})")).collect();
+    state.state = "firing".into();
+    state.since_ms = Some(window[0].t_ms);
+    state.detail = format!(
+        "{} in the last {} min: {}",
+        if growing { "growing" } else { "not consumed" },
+        rule.for_minutes,
+        listed.join(", ")
+    );
     state
 }
 
@@ -612,12 +747,101 @@ mod tests {
         assert_eq!(evaluate(&r, &old, 90_000).state, "ok");
     }
 
+    /// Broker samples every 10 s for `minutes` with the depth of each queue from `depth(queue, i)`.
+    fn broker_history(minutes: i64, depth: impl Fn(&str, i64) -> f64) -> Vec<Sample> {
+        (0..=minutes * 6)
+            .map(|i| {
+                let d: Vec<(String, f64)> =
+                    ["llm_queue", "data_queue", "orphan"].iter().map(|q| (format!("depth:{q}"), depth(q, i))).collect();
+                let pairs: Vec<(&str, f64)> = d.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+                ok(i * 10_000, &pairs)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_queue_growing_and_a_queue_not_consumed() {
+        let growing = rule("celery_queue_growing");
+        let idle = rule("celery_queue_not_consumed");
+        // llm_queue consumed in bursts but gaining 3 a sample; orphan never consumed; data_queue
+        // busy, up and down around 500.
+        let h = broker_history(12, |q, i| match q {
+            "llm_queue" => 50.0 + 3.0 * i as f64 - if i % 2 == 1 { 5.0 } else { 0.0 },
+            "orphan" => 7.0 + (i / 20) as f64,
+            _ => 500.0 + if i % 2 == 0 { 40.0 } else { -40.0 },
+        });
+        let now = h.last().unwrap().t_ms;
+        let s = evaluate(&growing, &h, now);
+        assert_eq!(s.state, "firing", "{s:?}");
+        assert!(s.detail.contains("llm_queue") && !s.detail.contains("data_queue"), "{}", s.detail);
+        assert!(!s.detail.contains("orphan"), "grew by 3 only: {}", s.detail);
+        assert_eq!(s.since_ms, Some(now - 600_000));
+        let s = evaluate(&idle, &h, now);
+        assert_eq!(s.state, "firing", "{s:?}");
+        assert!(s.detail.contains("orphan (9 → 10)"), "{}", s.detail);
+        assert!(!s.detail.contains("llm_queue") && !s.detail.contains("data_queue"), "{}", s.detail);
+        // Emptied once within the window: consumed after all.
+        let h2 = broker_history(12, |q, i| if q == "orphan" && i != 70 { 9.0 } else { 0.0 });
+        assert_eq!(evaluate(&idle, &h2, now).state, "ok");
+        // Less history than the window: not enough data; a failed sample inside it: no judgement.
+        let short = broker_history(3, |_, _| 100.0);
+        let s = evaluate(&growing, &short, short.last().unwrap().t_ms);
+        assert_eq!(s.state, "not_enough_data", "{s:?}");
+        let mut broken = broker_history(12, |_, i| i as f64 * 10.0);
+        broken[60] = failed(600_000);
+        assert_eq!(evaluate(&growing, &broken, now).state, "not_enough_data");
+        // At 0 minutes the rule compares the last two samples.
+        let mut now_rule = growing.clone();
+        now_rule.for_minutes = 0;
+        let jump = broker_history(1, |q, i| if q == "orphan" && i == 6 { 500.0 } else { 0.0 });
+        let s = evaluate(&now_rule, &jump, 60_000);
+        assert_eq!(s.state, "firing", "{s:?}");
+        assert!(s.detail.contains("orphan (0 → 500)"), "{}", s.detail);
+    }
+
+    #[test]
+    fn lost_workers_and_pinned_hpas_are_named() {
+        let lost = rule("celery_worker_lost");
+        let h: Vec<Sample> = (0..6)
+            .map(|i| {
+                if i < 3 {
+                    ok(i * 10_000, &[("workers_alive", 2.0), ("workers_lost", 0.0)])
+                } else {
+                    ok(i * 10_000, &[("workers_alive", 1.0), ("workers_lost", 1.0), ("lost:w2@node-b", 1.0)])
+                }
+            })
+            .collect();
+        let s = evaluate(&lost, &h, 50_000);
+        assert_eq!(s.state, "firing", "{s:?}");
+        assert_eq!(s.since_ms, Some(30_000));
+        assert!(s.detail.ends_with(": w2@node-b"), "{}", s.detail);
+        // Before the watch has listened long enough there is no figure: not enough data, said why.
+        let s = evaluate(&lost, &[ok(0, &[("queued", 1.0)])], 0);
+        assert_eq!(s.state, "not_enough_data");
+        assert!(s.detail.contains("heartbeats"), "{}", s.detail);
+
+        let pinned = rule("k8s_hpa_pinned_at_max");
+        let k8s = |t: i64, n: f64| {
+            if n > 0.0 {
+                ok(t, &[("hpas_pinned", n), ("pinned:prod/api", 1.0)])
+            } else {
+                ok(t, &[("hpas_pinned", 0.0)])
+            }
+        };
+        let h: Vec<Sample> = (0..=36).map(|i| k8s(i * 10_000, if i >= 6 { 1.0 } else { 0.0 })).collect();
+        let s = evaluate(&pinned, &h, 360_000);
+        assert_eq!(s.state, "firing", "{s:?}");
+        assert!(s.detail.ends_with(": prod/api"), "{}", s.detail);
+        let recent: Vec<Sample> = (0..=36).map(|i| k8s(i * 10_000, if i >= 30 { 1.0 } else { 0.0 })).collect();
+        assert_eq!(evaluate(&pinned, &recent, 360_000).state, "ok", "pinned for one minute only");
+    }
+
     #[test]
     fn rules_save_per_profile_and_refuse_bad_values() {
         let dir = tempfile::tempdir().unwrap();
         let store = RuleStore::new(dir.path());
         let mut rules = store.rules("p").unwrap();
-        assert_eq!(rules.rules.len(), 7);
+        assert_eq!(rules.rules.len(), RULES.len());
         assert_eq!(rules.rules[0].threshold, 80.0);
         rules.rules[0].threshold = 95.0;
         rules.rules[0].for_minutes = 1;

@@ -5,6 +5,8 @@
 use super::store::{RawValues, StatementMark};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::profiles::Endpoint;
+use crate::sources::kubernetes::{DeploymentsReport, HpasReport, Kube, KubeTarget};
+use crate::sources::worker_watch::WorkerWatch;
 use crate::sources::{postgres, redis as redis_source, with_timeout};
 use sqlx::{Connection, Row};
 use std::collections::BTreeMap;
@@ -81,7 +83,8 @@ pub async fn postgres(endpoint: &Endpoint, limit: Duration) -> ApiResult<RawValu
     .await
 }
 
-pub async fn celery(endpoint: &Endpoint, limit: Duration) -> ApiResult<RawValues> {
+/// The broker's figures; with a [`WorkerWatch`] that has listened long enough, the workers too.
+pub async fn celery(endpoint: &Endpoint, limit: Duration, watch: Option<&WorkerWatch>) -> ApiResult<RawValues> {
     let what = format!("the Celery broker at {}", endpoint.display);
     let s = with_timeout(&what, limit, crate::sources::celery::sample(endpoint)).await?;
     let mut values: BTreeMap<String, f64> = [
@@ -94,9 +97,91 @@ pub async fn celery(endpoint: &Endpoint, limit: Duration) -> ApiResult<RawValues
     .map(|(k, v)| (k.to_string(), *v))
     .collect();
     for (name, depth) in crate::sources::celery::KNOWN_QUEUES.iter().zip(s.known) {
-        values.insert(format!("depth:{name}"), depth as f64);
+        values.insert(format!("{DEPTH_PREFIX}{name}"), depth as f64);
+    }
+    for (name, depth) in &s.queues {
+        values.insert(format!("{DEPTH_PREFIX}{name}"), *depth as f64);
+    }
+    if let Some(workers) = watch.and_then(WorkerWatch::counts) {
+        values.insert("workers_alive".into(), workers.alive.len() as f64);
+        values.insert("workers_lost".into(), workers.lost.len() as f64);
+        for host in workers.lost.iter().take(NAMES_KEPT) {
+            values.insert(format!("{LOST_PREFIX}{host}"), 1.0);
+        }
     }
     Ok(RawValues { values, statements: vec![] })
+}
+
+/// Raw figures named after one queue (`depth:llm_queue`), one lost worker (`lost:w1@host`), one
+/// HPA pinned at its maximum (`pinned:ns/name`) or one HPA's replicas (`replicas:ns/name`).
+pub const DEPTH_PREFIX: &str = "depth:";
+pub const LOST_PREFIX: &str = "lost:";
+pub const PINNED_PREFIX: &str = "pinned:";
+pub const REPLICAS_PREFIX: &str = "replicas:";
+/// Named figures a sample keeps per kind (workers, HPAs): enough to name them in an alert.
+const NAMES_KEPT: usize = 50;
+
+/// The cluster's figures from the Kubernetes API: the pods of Deployments against their requests
+/// and limits (metrics.k8s.io usage), and the HPAs' replicas. Three lists, read at once.
+pub async fn kubernetes(endpoint: &Endpoint, profile: &str, limit: Duration) -> ApiResult<RawValues> {
+    let what = format!("the Kubernetes API at {}", endpoint.display);
+    let kube = Kube::new(KubeTarget::from_endpoint(endpoint, profile))?;
+    let (hpas, deployments) =
+        with_timeout(&what, limit, async { Ok(tokio::join!(kube.hpas(None), kube.deployments(None))) }).await?;
+    Ok(cluster_values(&hpas?, &deployments?))
+}
+
+/// The sampled figures of a cluster from its HPAs and Deployments (usage missing when metrics.k8s.io
+/// is not there: requests and limits are still kept).
+pub fn cluster_values(hpas: &HpasReport, deployments: &DeploymentsReport) -> RawValues {
+    let mut values = BTreeMap::new();
+    let mut add = |k: &str, v: f64| *values.entry(k.to_string()).or_insert(0.0) += v;
+    for d in &deployments.deployments {
+        let ready = d.ready_replicas as f64;
+        add("pods_ready", ready);
+        for (name, per_pod) in [
+            ("cpu_requests_cores", d.pod_cpu_request_cores),
+            ("cpu_limits_cores", d.pod_cpu_limit_cores),
+            ("memory_requests_bytes", d.pod_memory_request_bytes),
+            ("memory_limits_bytes", d.pod_memory_limit_bytes),
+        ] {
+            add(name, per_pod.unwrap_or(0.0) * ready);
+        }
+        if deployments.usage_error.is_none() {
+            let measured = d.pods_measured as f64;
+            add("cpu_used_cores", d.cpu_usage_avg_cores.unwrap_or(0.0) * measured);
+            add("memory_used_bytes", d.memory_usage_avg_bytes.unwrap_or(0.0) * measured);
+        }
+    }
+    let tightest = deployments
+        .deployments
+        .iter()
+        .filter_map(|d| d.memory_of_limit)
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    if let Some(t) = tightest {
+        values.insert("memory_of_limit_max_pct".into(), 100.0 * t);
+    }
+    let mut add = |k: &str, v: f64| *values.entry(k.to_string()).or_insert(0.0) += v;
+    for k in ["hpas", "hpas_pinned", "hpa_replicas", "hpa_desired_replicas", "hpa_max_replicas"] {
+        add(k, 0.0);
+    }
+    for h in &hpas.hpas {
+        add("hpas", 1.0);
+        add("hpa_replicas", h.current_replicas.unwrap_or(0) as f64);
+        add("hpa_desired_replicas", h.desired_replicas.unwrap_or(0) as f64);
+        add("hpa_max_replicas", h.max_replicas.unwrap_or(0) as f64);
+        if h.pinned_at_max {
+            add("hpas_pinned", 1.0);
+        }
+    }
+    for h in hpas.hpas.iter().take(NAMES_KEPT) {
+        let name = format!("{}/{}", h.namespace, h.name);
+        values.insert(format!("{REPLICAS_PREFIX}{name}"), h.current_replicas.unwrap_or(0) as f64);
+        if h.pinned_at_max {
+            values.insert(format!("{PINNED_PREFIX}{name}"), 1.0);
+        }
+    }
+    RawValues { values, statements: vec![] }
 }
 
 async fn postgres_on(conn: &mut sqlx::PgConnection, display: &str) -> ApiResult<RawValues> {

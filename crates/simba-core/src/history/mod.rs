@@ -115,20 +115,23 @@ pub struct SampledProfile {
 pub enum Source {
     Redis,
     Postgres,
-    /// The Celery broker (a Redis database): queue depths and messages in flight.
+    /// The Celery broker (a Redis database): queue depths, messages in flight, workers.
     Celery,
+    /// The Kubernetes API: pod usage against requests and limits, HPA replicas.
+    Kubernetes,
 }
 
 impl Source {
-    pub const ALL: [Source; 3] = [Source::Redis, Source::Postgres, Source::Celery];
+    pub const ALL: [Source; 4] = [Source::Redis, Source::Postgres, Source::Celery, Source::Kubernetes];
 
     pub fn parse(s: &str) -> ApiResult<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "redis" => Ok(Source::Redis),
             "postgres" | "postgresql" => Ok(Source::Postgres),
             "celery" => Ok(Source::Celery),
+            "kubernetes" | "k8s" => Ok(Source::Kubernetes),
             other => Err(ApiError::invalid(format!(
-                "unknown source '{}': use 'redis', 'postgres' or 'celery'",
+                "unknown source '{}': use 'redis', 'postgres', 'celery' or 'kubernetes'",
                 other.escape_debug()
             ))),
         }
@@ -138,6 +141,7 @@ impl Source {
             Source::Redis => "redis",
             Source::Postgres => "postgres",
             Source::Celery => "celery",
+            Source::Kubernetes => "kubernetes",
         }
     }
     pub fn service(self) -> crate::profiles::Service {
@@ -145,6 +149,7 @@ impl Source {
             Source::Redis => crate::profiles::Service::Redis,
             Source::Postgres => crate::profiles::Service::Postgres,
             Source::Celery => crate::profiles::Service::CeleryBroker,
+            Source::Kubernetes => crate::profiles::Service::Kubernetes,
         }
     }
 }
@@ -205,6 +210,6 @@ mod tests {
         assert_eq!(clamp_range(None), 3600);
         assert_eq!(clamp_range(Some(1)), 900);
         assert_eq!(clamp_range(Some(u64::MAX)), 604_800);
-        assert!(Source::parse("mysql").unwrap_err().message.contains("'postgres' or 'celery'"));
+        assert!(Source::parse("mysql").unwrap_err().message.contains("'celery' or 'kubernetes'"));
     }
 }

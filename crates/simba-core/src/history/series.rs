@@ -61,6 +61,26 @@ pub const CELERY_METRICS: &[Metric] = &[
     m("data_queue", "data_queue", "count", Kind::Gauge("depth:data_queue")),
     m("vector_queue", "vector_queue", "count", Kind::Gauge("depth:vector_queue")),
     m("celery_queue", "celery (default)", "count", Kind::Gauge("depth:celery")),
+    // From the sampler's heartbeat watch (absent until it has listened two heartbeats).
+    m("workers_alive", "Workers alive", "count", Kind::Gauge("workers_alive")),
+    m("workers_lost", "Workers lost", "count", Kind::Gauge("workers_lost")),
+];
+
+/// The pods of Deployments (their usage from metrics.k8s.io against their requests and limits)
+/// and the HPAs' replicas, all namespaces the profile's token may list.
+pub const KUBERNETES_METRICS: &[Metric] = &[
+    m("cpu_used_cores", "Pod CPU used", "cores", Kind::Gauge("cpu_used_cores")),
+    m("cpu_requests_cores", "Pod CPU requested", "cores", Kind::Gauge("cpu_requests_cores")),
+    m("cpu_limits_cores", "Pod CPU limits", "cores", Kind::Gauge("cpu_limits_cores")),
+    m("memory_used", "Pod memory used", "bytes", Kind::Gauge("memory_used_bytes")),
+    m("memory_requests", "Pod memory requested", "bytes", Kind::Gauge("memory_requests_bytes")),
+    m("memory_limits", "Pod memory limits", "bytes", Kind::Gauge("memory_limits_bytes")),
+    m("memory_of_limit_max", "Tightest pod memory of its limit", "%", Kind::Gauge("memory_of_limit_max_pct")),
+    m("pods_ready", "Pods ready", "count", Kind::Gauge("pods_ready")),
+    m("hpa_replicas", "HPA replicas", "count", Kind::Gauge("hpa_replicas")),
+    m("hpa_desired_replicas", "HPA desired replicas", "count", Kind::Gauge("hpa_desired_replicas")),
+    m("hpa_max_replicas", "HPA max replicas", "count", Kind::Gauge("hpa_max_replicas")),
+    m("hpas_pinned", "HPAs pinned at max", "count", Kind::Gauge("hpas_pinned")),
 ];
 
 pub fn metrics_of(source: Source) -> &'static [Metric] {
@@ -68,6 +88,7 @@ pub fn metrics_of(source: Source) -> &'static [Metric] {
         Source::Redis => REDIS_METRICS,
         Source::Postgres => POSTGRES_METRICS,
         Source::Celery => CELERY_METRICS,
+        Source::Kubernetes => KUBERNETES_METRICS,
     }
 }
 

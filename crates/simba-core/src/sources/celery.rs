@@ -629,10 +629,13 @@ async fn inspect(
 /// The broker's figures the history sampler keeps: messages waiting (all queues, priority buckets
 /// included), the deepest queue, messages in flight (acks_late's `unacked`) and the oldest one's
 /// age. Cheap enough for every sampling round: a bounded SCAN, one LLEN pipeline, HLEN and ZRANGE.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BrokerSample {
     /// The depth of each of the platform's queues ([`KNOWN_QUEUES`], in that order).
     pub known: [u64; 4],
+    /// Every queue found, with its depth, the deepest first, at most [`SAMPLE_QUEUES_KEPT`]
+    /// (for the per-queue alerts: growing, not consumed).
+    pub queues: Vec<(String, u64)>,
     pub queued: u64,
     pub largest_queue: u64,
     pub in_flight: u64,
@@ -642,6 +645,8 @@ pub struct BrokerSample {
 
 /// Keys the sampler's SCAN may read (the full report reads [`QueuesOptions::scan_keys`]).
 const SAMPLE_SCAN_KEYS: u64 = 2_000;
+/// Queues whose depth each sample keeps by name: the deepest ones; the rest count in `queued`.
+pub const SAMPLE_QUEUES_KEPT: usize = 50;
 
 pub async fn sample(endpoint: &Endpoint) -> ApiResult<BrokerSample> {
     let display = endpoint.display.clone();
@@ -656,8 +661,12 @@ pub async fn sample(endpoint: &Endpoint) -> ApiResult<BrokerSample> {
     for (slot, name) in known.iter_mut().zip(KNOWN_QUEUES) {
         *slot = names.iter().position(|n| n.as_str() == name).map(|i| per_queue[i]).unwrap_or(0);
     }
+    let mut queues: Vec<(String, u64)> = names.into_iter().zip(per_queue.iter().copied()).collect();
+    queues.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    queues.truncate(SAMPLE_QUEUES_KEPT);
     Ok(BrokerSample {
         known,
+        queues,
         queued: per_queue.iter().sum(),
         largest_queue: per_queue.iter().copied().max().unwrap_or(0),
         in_flight,

@@ -13,6 +13,7 @@ pub mod prometheus;
 pub mod quantity;
 pub mod redis;
 pub mod redis_report;
+pub mod worker_watch;
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
