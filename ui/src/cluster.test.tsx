@@ -7,7 +7,7 @@ vi.mock("./platform", async (importOriginal) => {
 });
 
 import { ClusterPage, Sparkline, sampleText } from "./pages/ClusterPage";
-import { callsOf, click, dom, last, pageHarness, refused, type } from "./monitor-harness";
+import { SVG, callsOf, click, dom, history, last, pageHarness, refused, type } from "./monitor-harness";
 import { deploymentsReport, hpasReport, nodesUsage, panelsReport, podsUsage } from "./fixtures/cluster";
 import { act } from "react";
 import { createRoot } from "react-dom/client";
@@ -31,8 +31,40 @@ const profiles: ProfileView[] = [
 
 const { $, $$, byId, text } = dom(document.body);
 
+const NOW = Date.UTC(2026, 11, 7, 12, 0, 0);
+const clusterHistory = history(
+  "kubernetes",
+  "prod",
+  [
+    { metric: "cpu_used_cores", label: "Pod CPU used", unit: "cores", value: (i) => 1 + 0.1 * i },
+    { metric: "cpu_requests_cores", label: "Pod CPU requested", unit: "cores", value: () => 4 },
+    { metric: "hpa_replicas", label: "HPA replicas", unit: "count", value: (i) => Math.min(10, 2 + i) },
+  ],
+  NOW,
+);
+
 const page = pageHarness(() => ({
   list_profiles: () => profiles,
+  history_series: () => clusterHistory,
+  history_chart: (a: { metrics: string[] }) => ({ format: "svg", mime: "image/svg+xml", file_name: `kubernetes-${a.metrics[0]}.svg`, content: SVG }),
+  alerts: () => ({
+    profile: "prod",
+    evaluated_ms: NOW,
+    alerts: [
+      {
+        rule: "k8s_hpa_pinned_at_max",
+        source: "kubernetes",
+        state: "firing",
+        severity: "warning",
+        title: "More than 0 HPA(s) at maxReplicas with a metric over its target for 5 min",
+        detail: "1.0 HPAs at maxReplicas and over target for 7.0 min (threshold 0): prod/api",
+        since_ms: NOW - 420_000,
+        value: 1,
+        threshold: 0,
+      },
+    ],
+  }),
+  sampler_status: () => ({ interval_seconds: 10, retention_days: 7, profiles: [{ profile: "prod", sources: ["kubernetes"], last_sample_ms: NOW - 5000, last_error: null, samples: 60 }] }),
   prom_panels: () => panelsReport,
   k8s_nodes: () => nodesUsage,
   k8s_pods: (a: { namespace: string | null }) => podsUsage(a.namespace),
@@ -50,6 +82,24 @@ describe("Cluster page", () => {
     expect($$('[data-testid="cluster-profile"] option').map((o) => o.textContent)).toEqual(["prod", "metrics-only"]);
     expect(callsOf("prom_panels")).toEqual([{ profile: "prod", range_minutes: null }]);
     for (const c of ["k8s_nodes", "k8s_pods", "k8s_hpas", "k8s_deployments"]) expect(callsOf(c)).toEqual([{ profile: "prod", namespace: null, kubeconfig: false }]);
+  });
+
+  it("charts the cluster's history and shows its firing alerts", async () => {
+    await render("prod");
+    expect(callsOf("history_series")[0]).toMatchObject({ profile: "prod", source: "kubernetes", range_seconds: 3600 });
+    const charts = callsOf("history_chart").map((c: { metrics: string[] }) => c.metrics.join("+"));
+    expect(charts).toEqual(
+      expect.arrayContaining(["cpu_used_cores+cpu_requests_cores+cpu_limits_cores", "memory_used+memory_requests+memory_limits", "hpa_replicas+hpa_desired_replicas+hpa_max_replicas", "hpas_pinned"]),
+    );
+    expect(last(callsOf("alerts"))).toEqual({ profile: "prod" });
+    expect(text("alert-firing")).toContain("HPA(s) at maxReplicas");
+    expect(text("alert-firing")).toContain("prod/api");
+  });
+
+  it("asks no history of a profile without Kubernetes", async () => {
+    await render("metrics-only");
+    expect(callsOf("history_series")).toEqual([]);
+    expect(callsOf("alerts")).toEqual([]);
   });
 
   it("says so when no profile has either", async () => {

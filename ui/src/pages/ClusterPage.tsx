@@ -11,6 +11,7 @@ import type { Sample } from "../bindings/Sample";
 import { call } from "../platform";
 import { bytes, cores, pct } from "../format";
 import { ErrorBox } from "./Overview";
+import { AlertsPanel, ChartsPanel, type ChartDef } from "./monitor/Charts";
 import { PerProfilePage, type PerProfileKind, Problem, RefreshBar, num, useAutoRefresh, useProfiles, useReport } from "./monitor/common";
 import { PageFindings, type AdviceProps } from "./advisor/PageFindings";
 
@@ -351,6 +352,15 @@ const CLUSTER_PAGE: PerProfileKind = {
   flag: "prometheus",
 };
 
+/** The Kubernetes history (the sampler reads the API every interval, as it does Redis and PostgreSQL). */
+export const CLUSTER_CHARTS: ChartDef[] = [
+  { id: "cpu", title: "Pod CPU: used, requested, limits (cores)", metrics: ["cpu_used_cores", "cpu_requests_cores", "cpu_limits_cores"] },
+  { id: "memory", title: "Pod memory: used, requested, limits", metrics: ["memory_used", "memory_requests", "memory_limits"] },
+  { id: "memory_of_limit", title: "Tightest pod memory against its limit", metrics: ["memory_of_limit_max"] },
+  { id: "hpa", title: "HPA replicas: current, desired, max", metrics: ["hpa_replicas", "hpa_desired_replicas", "hpa_max_replicas"] },
+  { id: "pinned", title: "HPAs pinned at maxReplicas", metrics: ["hpas_pinned"] },
+];
+
 /** The Cluster page: a profile's Prometheus panels and its Kubernetes usage, HPAs and Deployments. */
 export function ClusterPage({ profile, advice, onOpenAdvisor }: { profile?: string } & AdviceProps) {
   return (
@@ -416,11 +426,13 @@ function ClusterForProfile({ profile, picker }: { profile: string; picker: React
       {panels.report && <PanelsView r={panels.report} />}
       <h2>Kubernetes</h2>
       {!hasKube && <div className="muted" data-testid="cluster-no-kubernetes">{`Profile ${profile} has no Kubernetes URL (simba-tuner profile add ${profile} --kubernetes URL, the token from SIMBA_KUBERNETES_TOKEN).`}</div>}
+      {hasKube && <AlertsPanel profile={profile} source="kubernetes" tick={hpas.tick} />}
       {[nodes, pods, hpas, deployments].map((r, i) => r.error && <ErrorBox key={i} error={r.error} />)}
       {hpas.report && <HpasTable r={hpas.report} />}
       {deployments.report && <DeploymentsTable r={deployments.report} />}
       {nodes.report && <NodesTable r={nodes.report} />}
       {pods.report && <PodsTable r={pods.report} />}
+      {hasKube && <ChartsPanel profile={profile} source="kubernetes" charts={CLUSTER_CHARTS} tick={hpas.tick} />}
     </>
   );
 }

@@ -20,6 +20,7 @@ export const QUEUE_CHARTS: ChartDef[] = [
   { id: "per_queue", title: "The platform's queues", metrics: ["llm_queue", "data_queue", "vector_queue", "celery_queue"] },
   { id: "in_flight", title: "In flight (unacked)", metrics: ["in_flight"] },
   { id: "oldest_in_flight", title: "Oldest message in flight", metrics: ["oldest_in_flight_s"] },
+  { id: "workers", title: "Workers alive and lost (heartbeats)", metrics: ["workers_alive", "workers_lost"] },
 ];
 
 export function flaggedQueues(r: QueuesReport): Set<string> {

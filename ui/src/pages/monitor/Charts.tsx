@@ -10,7 +10,7 @@ import type { SamplerStatus } from "../../bindings/SamplerStatus";
 import type { SeriesPoint } from "../../bindings/SeriesPoint";
 
 /** The systems the sampler keeps a history of. */
-export type HistorySource = "redis" | "postgres" | "celery";
+export type HistorySource = "redis" | "postgres" | "celery" | "kubernetes";
 /** What a chart is exported as. */
 export type ChartFormat = "svg" | "png" | "csv";
 import { call, isUnknownCommand } from "../../platform";
@@ -46,6 +46,8 @@ export function formatValue(value: number | null, unit: string): string {
       return `${num(value, value < 10 ? 2 : 1)} ms`;
     case "s":
       return `${num(value, value < 10 ? 1 : 0)} s`;
+    case "cores":
+      return `${num(value, value < 10 ? 2 : 1)} cores`;
     default:
       return num(value, Number.isInteger(value) ? 0 : 2);
   }
