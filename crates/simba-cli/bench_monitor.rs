@@ -30,6 +30,10 @@ pub struct MonitorBenchArgs {
     /// Also time `redis-cli --memkeys` on --sample-redis (a full scan).
     #[arg(long)]
     peer: bool,
+    /// A saved profile whose Celery broker, Prometheus and Kubernetes API to refresh as the
+    /// sampler and the Cluster page do (each part it has).
+    #[arg(long)]
+    cluster_profile: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -120,6 +124,10 @@ pub async fn run(service: &Service, args: MonitorBenchArgs) -> anyhow::Result<Ex
         let row = measure(args.refreshes, 1.0, "transactions", refresh, || pg_transactions(url)).await?;
         report.insert("postgres_refresh".into(), row);
     }
+    if let Some(name) = &args.cluster_profile {
+        let profile = service.resolve_profile(name).map_err(|e| anyhow::anyhow!(e.message))?;
+        report.insert("cluster_refresh".into(), cluster_refresh(service, &profile, args.refreshes).await?);
+    }
     if let Some(url) = &args.sample_redis {
         let profile = profile_for(service, None, Some((Svc::Redis, url))).map_err(|e| anyhow::anyhow!(e.message))?;
         let budget = SampleBudget::default();
@@ -151,6 +159,59 @@ pub async fn run(service: &Service, args: MonitorBenchArgs) -> anyhow::Result<Ex
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One refresh of the cluster's sources, all at once as the sampler and the page run them: the
+/// broker's sample (SCAN, one LLEN pipeline, HLEN, ZRANGE), the Kubernetes sample (HPAs,
+/// Deployments, pod metrics) and the Prometheus panels (one range query each). Times per part and
+/// for the whole.
+async fn cluster_refresh(
+    service: &Service,
+    profile: &simba_core::profiles::ResolvedProfile,
+    n: u32,
+) -> anyhow::Result<serde_json::Value> {
+    use simba_core::history::collect;
+    let limit = Duration::from_secs(5);
+    let once = || async {
+        let t = Instant::now();
+        let broker = profile.endpoint(Svc::CeleryBroker);
+        let kube = profile.endpoint(Svc::Kubernetes);
+        let has_prom = profile.endpoint(Svc::Prometheus).is_some();
+        let (b, k, p) = tokio::join!(
+            timed(broker.map(|e| async move { collect::celery(e, limit, None).await.map(drop) })),
+            timed(kube.map(|e| async move { collect::kubernetes(e, &profile.name, limit).await.map(drop) })),
+            timed(has_prom.then(|| async { service.prom_panels_of(profile, None).await.map(drop) })),
+        );
+        let whole = t.elapsed().as_secs_f64() * 1e3;
+        let part = |r: Option<simba_core::ApiResult<f64>>| r.transpose().map_err(|e| anyhow::anyhow!(e.message));
+        anyhow::Ok((whole, part(b)?, part(k)?, part(p)?))
+    };
+    once().await?;
+    let mut rows: Vec<(f64, Option<f64>, Option<f64>, Option<f64>)> = vec![];
+    for _ in 0..n {
+        rows.push(once().await?);
+    }
+    let stats = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        serde_json::json!({ "p50_ms": quantile(&v, 0.5), "p95_ms": quantile(&v, 0.95), "max_ms": v.last() })
+    };
+    let column = |i: usize| -> Option<serde_json::Value> {
+        let v: Vec<f64> = rows.iter().filter_map(|r| [Some(r.0), r.1, r.2, r.3][i]).collect();
+        (!v.is_empty()).then(|| stats(v))
+    };
+    Ok(serde_json::json!({
+        "refreshes": rows.len(),
+        "whole": column(0),
+        "broker": column(1),
+        "kubernetes": column(2),
+        "prometheus_panels": column(3),
+    }))
+}
+
+/// How long `part` takes, when there is one.
+async fn timed(part: Option<impl std::future::Future<Output = simba_core::ApiResult<()>>>) -> Option<simba_core::ApiResult<f64>> {
+    let t = Instant::now();
+    Some(part?.await.map(|_| t.elapsed().as_secs_f64() * 1e3))
 }
 
 /// `redis-cli --memkeys` on the same server: its wall time (it reads every key).
