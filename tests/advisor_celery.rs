@@ -7,9 +7,9 @@
 
 mod common;
 
-use common::celery::{python, Worker, TASKS};
 use common::{apply_args, refused_preview, Cli};
 use serde_json::Value;
+use simba_testkit::celery::{python, Worker, TASKS};
 use simba_testkit::RedisServer;
 use std::time::{Duration, Instant};
 

@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::celery::{python, Worker, TASKS};
 use common::Cli;
 use serde_json::Value;
+use simba_testkit::celery::{python, Worker, TASKS};
 use simba_testkit::RedisServer;
 use std::time::{Duration, Instant};
 

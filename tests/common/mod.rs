@@ -8,8 +8,6 @@
 
 #![allow(dead_code)]
 
-pub mod celery;
-
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -10,6 +10,9 @@
 //! `~/.cache/simba-tuner/postgres-18` (`.ci/setup test` puts it there).
 //! PostgreSQL refuses to run as root: as root it runs as the unprivileged user `simba-pg`.
 
+pub mod celery;
+pub mod kube;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;

@@ -66,3 +66,53 @@ pub async fn wait_until(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// The page's text, whitespace folded and shortened, for a failure message.
+pub async fn page_text(client: &Client) -> String {
+    let text = match client.execute("return document.body.innerText;", vec![]).await {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    };
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    text.chars().take(4000).collect()
+}
+
+/// Waits until something matches `selector` (a page's idle marker, such as its refresh button
+/// enabled again once every read has answered); panics never, fails with the page's text.
+pub async fn wait_for_selector(client: &Client, selector: &str, within: Duration, what: &str) -> Result<(), String> {
+    let deadline = Instant::now() + within;
+    while client.find(Locator::Css(selector)).await.is_err() {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{what}: nothing at {selector} after {within:?}; the page shows: {}",
+                page_text(client).await
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+/// Saves a PNG of the window's top (the tiles and tables an admin looks at first) as
+/// docs/screenshots/NAME.
+pub async fn screenshot(client: &Client, name: &str) -> Result<(), String> {
+    let _ = client.execute("window.scrollTo(0, 0)", vec![]).await;
+    // Two animation frames: the scroll has been painted by then.
+    let _ = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+            vec![],
+        )
+        .await;
+    let png = client.screenshot().await.map_err(|e| format!("no screenshot: {e}"))?;
+    if !png.starts_with(b"\x89PNG") {
+        return Err("the screenshot is not a PNG".into());
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("docs").join("screenshots");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, &png).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!("saved {} ({} bytes)", path.display(), png.len());
+    Ok(())
+}

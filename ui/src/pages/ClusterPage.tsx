@@ -198,8 +198,12 @@ export function PodsTable({ r }: { r: PodsUsage }) {
               <td>
                 <code>{p.name}</code>
               </td>
-              <td className="num">{cores(p.cpu_cores)}</td>
-              <td className="num">{bytes(p.memory_bytes)}</td>
+              <td className="num" data-testid="pod-cpu">
+                {cores(p.cpu_cores)}
+              </td>
+              <td className="num" data-testid="pod-memory">
+                {bytes(p.memory_bytes)}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -260,12 +264,14 @@ export function HpasTable({ r }: { r: HpasReport }) {
                   {!h.pinned_at_max && h.at_max_replicas && (
                     <>
                       {" "}
-                      <span className="badge">at max</span>
+                      <span className="badge" data-testid="hpa-at-max">
+                        at max
+                      </span>
                     </>
                   )}
                 </td>
                 <td>{h.target}</td>
-                <td className="num">
+                <td className="num" data-testid="hpa-replicas">
                   {num(h.current_replicas)}
                   {h.desired_replicas !== h.current_replicas && ` → ${num(h.desired_replicas)}`}
                 </td>

@@ -95,7 +95,9 @@ function QueuesTable({ r }: { r: QueuesReport }) {
                       </>
                     )}
                   </td>
-                  <td className="num">{num(q.depth)}</td>
+                  <td className="num" data-testid="queue-depth">
+                    {num(q.depth)}
+                  </td>
                   <td>
                     <Buckets q={q} />
                   </td>

@@ -1,4 +1,4 @@
-//! A real Celery worker and Celery's own client, from the venv of `simba_testkit::celery_venv`.
+//! A real Celery worker and Celery's own client, from the venv of [`crate::celery_venv`].
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -50,7 +50,7 @@ impl Worker {
 
     /// SIGKILL to the whole group: no worker-offline event, as when a node dies.
     pub fn kill(&mut self) {
-        unsafe { libc_kill(-(self.0.id() as i32), 9) };
+        unsafe { libc::kill(-(self.0.id() as libc::pid_t), libc::SIGKILL) };
         let _ = self.0.wait();
     }
 }
@@ -59,11 +59,6 @@ impl Drop for Worker {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
 /// Runs `script` with the venv's Python in `dir` (BROKER set); its stdout.
