@@ -54,3 +54,34 @@ fn a_refresh_is_measured_and_its_commands_are_bounded_by_the_sample_budget() {
         assert!((9_000.0..=11_000.0).contains(&keys), "{p}");
     }
 }
+
+/// The cluster's refresh: a Celery broker (a real Redis holding a queue), a real Prometheus and
+/// the Kubernetes API (the local server with the official shapes), timed together and per part.
+#[test]
+fn a_cluster_refresh_is_measured_per_part_and_whole() {
+    let broker = RedisServer::start().unwrap();
+    let mut conn = redis::Client::open(broker.url_db(1)).unwrap().get_connection().unwrap();
+    for i in 0..100 {
+        let _: () = redis::cmd("LPUSH").arg("llm_queue").arg(format!("m{i}")).query(&mut conn).unwrap();
+    }
+    let prometheus = simba_testkit::prometheus(&[], 1).expect("Prometheus (bash .ci/setup test)");
+    let token = common::test_secret("bench-k8s");
+    let kube = std::sync::Arc::new(simba_testkit::kube::Fake::new(token.clone(), common::test_secret("viewer")));
+    let kube_url = kube.serve();
+    let cli = Cli::new();
+    let b = broker.url_db(1);
+    let p = prometheus.url();
+    let add = ["profile", "add", "cluster", "--celery-broker", &b, "--prometheus", &p, "--kubernetes", &kube_url];
+    let out = cli.run_env(&add, &[("SIMBA_KUBERNETES_TOKEN", &token)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // 3 in CI; the figures in docs/BENCHMARKS.md come from SIMBA_BENCH_REFRESHES=30 (printed).
+    let n = std::env::var("SIMBA_BENCH_REFRESHES").unwrap_or_else(|_| "3".into());
+    let out = cli.json(&["bench", "monitor", "--cluster-profile", "cluster", "--refreshes", &n, "--json"]);
+    eprintln!("{out:#}");
+    let r = &out["cluster_refresh"];
+    assert_eq!(r["refreshes"].to_string(), n, "{out:#}");
+    for part in ["whole", "broker", "kubernetes", "prometheus_panels"] {
+        let p50 = r[part]["p50_ms"].as_f64().unwrap_or_else(|| panic!("no {part}: {out:#}"));
+        assert!(p50 > 0.0, "{part}: {out:#}");
+    }
+}
