@@ -209,7 +209,9 @@ async fn cluster_refresh(
 }
 
 /// How long `part` takes, when there is one.
-async fn timed(part: Option<impl std::future::Future<Output = simba_core::ApiResult<()>>>) -> Option<simba_core::ApiResult<f64>> {
+async fn timed(
+    part: Option<impl std::future::Future<Output = simba_core::ApiResult<()>>>,
+) -> Option<simba_core::ApiResult<f64>> {
     let t = Instant::now();
     Some(part?.await.map(|_| t.elapsed().as_secs_f64() * 1e3))
 }
