@@ -7,6 +7,7 @@ pub mod embed;
 pub mod eval;
 pub mod index;
 pub mod judge;
+pub mod lazy;
 pub mod llm;
 pub mod provider_http;
 pub mod query;
@@ -134,10 +135,11 @@ struct EngineInner {
     model_dir: PathBuf,
     backend: Backend,
     cache: OnceCell<Arc<SemanticCache>>,
-    /// The model is loaded once, shared by every cache.
+    /// Shared by every cache; the local model's weights load on its first text (see `lazy`).
     embedder: OnceCell<Arc<dyn Embedder>>,
-    /// The judge (MiniLM + the built-in adapter), or why it could not load.
-    judge: OnceCell<Result<Arc<judge::Judge>, String>>,
+    /// The judge (MiniLM + the built-in adapter), loaded on the first lookup that has a
+    /// candidate, or why it could not load.
+    judge: Arc<lazy::Lazy<judge::Judge>>,
     /// The query path (caches around the chat model), set up on the first query.
     query: OnceCell<Arc<query::QueryEngine>>,
 }
@@ -157,13 +159,21 @@ impl Engine {
     }
 
     pub fn new(model_dir: PathBuf, backend: Backend) -> Self {
+        let dir = model_dir.clone();
+        let judge = lazy::Lazy::new("the judge", lazy::configured_idle(), move || {
+            // Tried once: a failure is kept, so this is logged once.
+            judge::Judge::load(&dir).map(Arc::new).map_err(|e| {
+                tracing::warn!("the judge is off, the candidate checks decide alone: {e}");
+                e.to_string()
+            })
+        });
         Self {
             inner: Arc::new(EngineInner {
                 model_dir,
                 backend,
                 cache: OnceCell::new(),
                 embedder: OnceCell::new(),
-                judge: OnceCell::new(),
+                judge: Arc::new(judge),
                 query: OnceCell::new(),
             }),
         }
@@ -173,51 +183,49 @@ impl Engine {
         &self.inner.backend
     }
 
-    /// The embedding model (loaded on first use, off the async threads).
     /// Where the local model is read from.
     pub fn model_dir(&self) -> &std::path::Path {
         &self.inner.model_dir
     }
 
+    /// The embedding model: MiniLM unless SIMBA_EMBEDDINGS names an online provider
+    /// (embed::provider). MiniLM's files are checked here and its weights read on its first text,
+    /// with the hit checks' WordNet, and dropped again after `SIMBA_MODEL_IDLE_SECONDS` unused; so
+    /// the first lookup (and the first after an unload) pays for the load.
     pub async fn embedder(&self) -> ApiResult<Arc<dyn Embedder>> {
         self.inner
             .embedder
             .get_or_try_init(|| async {
                 let dir = self.inner.model_dir.clone();
-                // MiniLM unless SIMBA_EMBEDDINGS names an online provider (embed::provider).
-                // The hit checks' WordNet is loaded beside the model, not on the first lookup.
-                let loaded = tokio::task::spawn_blocking(move || {
-                    cache::verify::warm_up();
-                    embed::load_configured(&dir)
-                })
-                .await
-                .map_err(|e| ApiError::internal(format!("model loading stopped: {e}")))?;
+                let loaded = tokio::task::spawn_blocking(move || embed::open_configured(&dir, lazy::configured_idle()))
+                    .await
+                    .map_err(|e| ApiError::internal(format!("model loading stopped: {e}")))?;
                 loaded.map_err(cache::embed_error)
             })
             .await
             .cloned()
     }
 
-    /// The judge, loaded once from the local model's files whichever embedder is in use. Without
-    /// them the checks decide alone; the reason is logged once and shown in the snapshot.
+    /// The judge, loaded (off the async threads) from the local model's files whichever embedder
+    /// is in use. Without them the checks decide alone; the reason is logged once and shown in the
+    /// snapshot.
     pub async fn judge(&self) -> Result<Arc<judge::Judge>, String> {
-        self.inner
-            .judge
-            .get_or_init(|| async {
-                let dir = self.inner.model_dir.clone();
-                let loaded = tokio::task::spawn_blocking(move || judge::Judge::load(&dir)).await;
-                let loaded = match loaded {
-                    Ok(Ok(j)) => Ok(Arc::new(j)),
-                    Ok(Err(e)) => Err(e.to_string()),
-                    Err(e) => Err(format!("judge loading stopped: {e}")),
-                };
-                if let Err(e) = &loaded {
-                    tracing::warn!("the judge is off, the candidate checks decide alone: {e}");
-                }
-                loaded
-            })
+        if let Some(settled) = self.inner.judge.get_if_settled() {
+            return settled;
+        }
+        let slot = self.inner.judge.clone();
+        tokio::task::spawn_blocking(move || slot.get())
             .await
-            .clone()
+            .unwrap_or_else(|e| Err(format!("judge loading stopped: {e}")))
+    }
+
+    /// Whether the judge can serve, without loading it: why it failed if a load was tried, else
+    /// whether its files are there.
+    fn judge_problem(&self) -> Option<String> {
+        if let Some(failed) = self.inner.judge.failure() {
+            return Some(failed);
+        }
+        judge::Judge::check_files(&self.inner.model_dir).err().map(|e| e.to_string())
     }
 
     /// The semantic cache on the configured backend (opened on first use).
@@ -246,7 +254,7 @@ impl Engine {
                             .map_err(unavailable)?,
                     ),
                 };
-                let cache = SemanticCache::new(embedder, store).with_judge(self.judge().await.ok());
+                let cache = SemanticCache::new(embedder, store).with_judge_on_demand(self.inner.judge.clone());
                 cache.load_settings().await?;
                 Ok(Arc::new(cache))
             })
@@ -274,6 +282,8 @@ impl Engine {
         self.query_engine().await?.ask(self, req).await
     }
 
+    /// The overview's figures. Reads no model: what would load is checked on disk, so an app that
+    /// only shows the overview keeps the models out of memory.
     pub async fn snapshot(&self) -> EngineSnapshot {
         let mut snap = EngineSnapshot {
             embedding_model: embed::MINILM_MODEL_ID.into(),
@@ -284,9 +294,9 @@ impl Engine {
             Ok(cache) => {
                 snap.embedding_model_ready = true;
                 snap.embedding_model = cache.embedder().model_id().to_string();
-                match self.judge().await {
-                    Ok(_) => snap.judge_ready = true,
-                    Err(e) => snap.judge_problem = Some(e),
+                match self.judge_problem() {
+                    None => snap.judge_ready = true,
+                    Some(e) => snap.judge_problem = Some(e),
                 }
                 match cache.stats().await {
                     Ok(s) => {
@@ -303,5 +313,70 @@ impl Engine {
             Err(e) => snap.embedding_model_problem = Some(e.message),
         }
         snap
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model_dir() -> PathBuf {
+        crate::paths::models_dir().join(MODEL_DIR_NAME)
+    }
+
+    /// A lookup's outcome without what differs between two stores (entry ids, ages).
+    fn outcome(lookup: &cache::types::Lookup) -> serde_json::Value {
+        let mut v = serde_json::to_value(lookup).unwrap();
+        let map = v.as_object_mut().unwrap();
+        map.remove("entry_id");
+        map.remove("entry_age_ms");
+        v
+    }
+
+    /// The overview's figures load no model; the first lookup loads the embedding model and,
+    /// with a candidate to judge, the judge; and the answers are the ones the models give loaded
+    /// up front.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_overview_loads_no_model_and_lookups_answer_as_with_models_loaded_up_front() {
+        let tmp = tempfile::tempdir().unwrap();
+        let engine = Engine::new(model_dir(), Backend::Embedded { path: tmp.path().join("lazy.db") });
+        let snap = engine.snapshot().await;
+        assert!(snap.embedding_model_ready && snap.judge_ready, "{snap:?} — run `bash .ci/setup test`");
+        let lazy = engine.cache().await.unwrap();
+        assert!(!lazy.embedder().loaded(), "the overview loaded the embedding model");
+        assert_eq!(engine.inner.judge.loads(), 0, "the overview loaded the judge");
+
+        let dims = lazy.embedder().dims();
+        let persist = store::sqlite::SqlitePersistence::open(&tmp.path().join("eager.db")).await.unwrap();
+        let eager = SemanticCache::new(
+            Arc::new(embed::MiniLmEmbedder::load(&model_dir()).unwrap()),
+            Arc::new(store::indexed::IndexedStore::open(persist, dims).await.unwrap()),
+        )
+        .with_judge(Some(Arc::new(judge::Judge::load(&model_dir()).unwrap())));
+        eager.load_settings().await.unwrap();
+
+        let scope: cache::types::Scope = serde_json::from_value(serde_json::json!({ "user": "u" })).unwrap();
+        // An empty namespace: the embedding model loads, the judge has nothing to read.
+        let empty = lazy.check_get_cache("How many orders shipped in week 3?", &scope).await.unwrap();
+        assert_eq!(
+            outcome(&empty),
+            outcome(&eager.check_get_cache("How many orders shipped in week 3?", &scope).await.unwrap())
+        );
+        assert!(lazy.embedder().loaded());
+        assert_eq!(engine.inner.judge.loads(), 0);
+
+        for cache in [&lazy, &eager] {
+            cache.update_cache("How many orders shipped in week 3?", "42", &scope, None).await.unwrap();
+        }
+        // A rewording served, and a trap the checks and the judge refuse.
+        for query in ["number of orders shipped during week 3", "How many orders were returned in week 3?"] {
+            let (a, b) = (
+                lazy.check_get_cache(query, &scope).await.unwrap(),
+                eager.check_get_cache(query, &scope).await.unwrap(),
+            );
+            assert_eq!(outcome(&a), outcome(&b), "{query}");
+        }
+        assert_eq!(engine.inner.judge.loads(), 1);
+        assert!(engine.inner.judge.loaded().is_some());
     }
 }

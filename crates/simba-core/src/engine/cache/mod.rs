@@ -10,6 +10,7 @@ pub mod verify;
 
 use crate::engine::embed::{EmbedError, Embedder, MAX_QUERY_BYTES};
 use crate::engine::judge::Judge;
+use crate::engine::lazy::Lazy;
 use crate::engine::store::{CacheStore, Invalidation, NamespaceUsage};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use decide::{Checks, JudgePolicy, Step};
@@ -28,8 +29,9 @@ const CANDIDATES: usize = 5;
 pub struct SemanticCache {
     embedder: Arc<dyn Embedder>,
     /// Reads a candidate together with the query where `cache::decide` leaves it the decision
-    /// (under the threshold down to its floor, or over an objection about wording).
-    judge: Option<Arc<Judge>>,
+    /// (under the threshold down to its floor, or over an objection about wording). Loaded on
+    /// the first lookup with a candidate; one that fails to load leaves the checks to decide alone.
+    judge: Option<Arc<Lazy<Judge>>>,
     store: Arc<dyn CacheStore>,
     template_version: RwLock<String>,
     settings: RwLock<SettingsTable>,
@@ -192,8 +194,27 @@ impl SemanticCache {
 
     /// Lets `judge` decide what the checks and the threshold leave to it (see `cache::decide`).
     pub fn with_judge(mut self, judge: Option<Arc<Judge>>) -> Self {
-        self.judge = judge;
+        self.judge = judge.map(|j| Arc::new(Lazy::new("the judge", None, move || Ok(j.clone()))));
         self
+    }
+
+    /// As [`Self::with_judge`], with a judge loaded when a lookup first needs it (see [`Lazy`]).
+    pub fn with_judge_on_demand(mut self, judge: Arc<Lazy<Judge>>) -> Self {
+        self.judge = Some(judge);
+        self
+    }
+
+    /// The judge, loaded now (off the async threads) if it is not; `None` when there is none or
+    /// it failed to load.
+    async fn judge_now(&self) -> Option<Arc<Judge>> {
+        let slot = self.judge.clone()?;
+        let got = match slot.get_if_settled() {
+            Some(got) => got,
+            None => tokio::task::spawn_blocking(move || slot.get())
+                .await
+                .unwrap_or_else(|e| Err(format!("the judge's loading stopped: {e}"))),
+        };
+        got.ok()
     }
 
     /// For each of `n` candidates, why the judge will not vouch for it; only those in `asked`
@@ -205,10 +226,11 @@ impl SemanticCache {
         &self,
         asked: Vec<(usize, Vec<(String, String)>)>,
         n: usize,
+        judge: Option<Arc<Judge>>,
         policy: Option<JudgePolicy>,
     ) -> Vec<Option<String>> {
         let mut out = vec![Some("not asked".to_string()); n];
-        let (Some(judge), Some(policy)) = (self.judge.clone(), policy) else {
+        let (Some(judge), Some(policy)) = (judge, policy) else {
             out.fill(Some("the judge is off".into()));
             return out;
         };
@@ -396,7 +418,9 @@ impl SemanticCache {
         // then the entry keeps its expiry.
         let new_expiry =
             if settings.refresh_ttl_on_hit { expiry_after(now, settings.ttl_seconds).ok().flatten() } else { None };
-        let judge_policy = JudgePolicy::from_settings(&settings, self.judge.is_some());
+        // No candidate, nothing to judge: an empty namespace never loads the judge.
+        let judge = if candidates.is_empty() { None } else { self.judge_now().await };
+        let judge_policy = JudgePolicy::from_settings(&settings, judge.is_some());
         let lowest = decide::lowest_served(settings.similarity_threshold, judge_policy);
         // The checks are cheap: run them on every candidate that could be served, so the judge,
         // if needed, reads all its candidates in one batch (one pass, not one per candidate).
@@ -453,7 +477,7 @@ impl SemanticCache {
                             .map(|(j, c)| (j, c.judge_pairs.clone()))
                             .collect();
                         let step_started = Instant::now();
-                        judged = Some(self.judge_refusals(asked, considered.len(), judge_policy).await);
+                        judged = Some(self.judge_refusals(asked, considered.len(), judge.clone(), judge_policy).await);
                         timings.judge_us = micros(step_started);
                     }
                     if let Some(refusal) = judged.as_ref().and_then(|r| r[i].as_ref()) {

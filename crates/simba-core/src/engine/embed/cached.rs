@@ -55,6 +55,9 @@ impl<E: Embedder> Embedder for CachedEmbedder<E> {
     fn overflow(&self, text: &str) -> Result<Option<super::Overflow>, EmbedError> {
         self.inner.overflow(text)
     }
+    fn loaded(&self) -> bool {
+        self.inner.loaded()
+    }
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut out: Vec<Option<Vec<f32>>> = Vec::with_capacity(texts.len());
         let mut missing: Vec<&str> = Vec::new();

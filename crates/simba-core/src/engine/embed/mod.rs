@@ -6,10 +6,12 @@
 pub(crate) mod bert;
 mod cached;
 mod minilm;
+mod on_demand;
 pub mod provider;
 
 pub use cached::{CachedEmbedder, EmbedCacheStats};
 pub use minilm::{MiniLmEmbedder, MINILM_MODEL_ID};
+pub use on_demand::OnDemandMiniLm;
 pub use provider::{ProviderConfig, ProviderEmbedder, ProviderKey, ProviderKind};
 
 use std::path::Path;
@@ -58,6 +60,16 @@ pub fn load_configured(model_dir: &Path) -> Result<Arc<dyn Embedder>, EmbedError
     Ok(Arc::new(CachedEmbedder::new(load_uncached(model_dir)?, EMBED_CACHE_ENTRIES)))
 }
 
+/// As [`load_configured`], with the local MiniLM loaded on the first text it embeds and dropped
+/// after `idle` unused (a provider is connected now, as there). Blocking.
+pub fn open_configured(model_dir: &Path, idle: Option<std::time::Duration>) -> Result<Arc<dyn Embedder>, EmbedError> {
+    let model: Box<dyn Embedder> = match ProviderConfig::from_env()? {
+        Some(config) => Box::new(ProviderEmbedder::connect(config)?),
+        None => Box::new(OnDemandMiniLm::open(model_dir, idle)?),
+    };
+    Ok(Arc::new(CachedEmbedder::new(model, EMBED_CACHE_ENTRIES)))
+}
+
 /// The configured model without the exact-text cache in front (benchmarks measure the model).
 pub fn load_uncached(model_dir: &Path) -> Result<Box<dyn Embedder>, EmbedError> {
     Ok(match ProviderConfig::from_env()? {
@@ -78,6 +90,9 @@ impl Embedder for Box<dyn Embedder> {
     }
     fn overflow(&self, text: &str) -> Result<Option<Overflow>, EmbedError> {
         self.as_ref().overflow(text)
+    }
+    fn loaded(&self) -> bool {
+        self.as_ref().loaded()
     }
 }
 
@@ -109,6 +124,10 @@ pub trait Embedder: Send + Sync {
     /// them (the providers: see `provider`).
     fn overflow(&self, _text: &str) -> Result<Option<Overflow>, EmbedError> {
         Ok(None)
+    }
+    /// Whether the model is in memory now (a model loaded on demand may not be yet, or any more).
+    fn loaded(&self) -> bool {
+        true
     }
 }
 

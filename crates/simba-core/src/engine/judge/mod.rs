@@ -78,12 +78,15 @@ pub struct BaseModel {
     pub weights: HashMap<String, Tensor>,
 }
 
+/// The base model's config, tokenizer and weights in `dir`, or the first one missing.
+fn base_files(dir: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf, std::path::PathBuf), JudgeError> {
+    let need = |name: &str| model_file(dir, name).map_err(|path| load_err(format!("{path} is missing: {MODEL_HINT}")));
+    Ok((need("config.json")?, need("tokenizer.json")?, need("model.safetensors")?))
+}
+
 impl BaseModel {
     pub fn load(dir: &Path) -> Result<Self, JudgeError> {
-        let need =
-            |name: &str| model_file(dir, name).map_err(|path| load_err(format!("{path} is missing: {MODEL_HINT}")));
-        let (config_path, tokenizer_path, weights_path) =
-            (need("config.json")?, need("tokenizer.json")?, need("model.safetensors")?);
+        let (config_path, tokenizer_path, weights_path) = base_files(dir)?;
         let config: Config = serde_json::from_str(
             &std::fs::read_to_string(&config_path).map_err(|e| load_err(format!("{}: {e}", config_path.display())))?,
         )
@@ -137,6 +140,12 @@ impl Judge {
     /// The base model from `model_dir` with the built-in adapter.
     pub fn load(model_dir: &Path) -> Result<Self, JudgeError> {
         Self::with_adapter(model_dir, ADAPTER)
+    }
+
+    /// Whether the files [`Self::load`] reads are there (the adapter is built in), without reading
+    /// them: the same error `load` gives for a missing one.
+    pub fn check_files(model_dir: &Path) -> Result<(), JudgeError> {
+        base_files(model_dir).map(|_| ())
     }
 
     /// The base model with an adapter given as safetensors bytes (a freshly trained one).
@@ -297,6 +306,9 @@ mod tests {
         // A pair longer than the judge reads is never vouched for, even two identical texts.
         let long = "Which customers renewed their annual plan after the price change in March? ".repeat(20);
         assert_eq!(judge.score(&[(long.as_str(), long.as_str())]).unwrap(), [0.0]);
-        assert!(Judge::load(std::path::Path::new("/nonexistent")).is_err());
+        let missing = std::path::Path::new("/nonexistent");
+        let load_error = Judge::load(missing).err().unwrap().to_string();
+        assert_eq!(Judge::check_files(missing).unwrap_err().to_string(), load_error);
+        assert!(Judge::check_files(&model_dir()).is_ok());
     }
 }

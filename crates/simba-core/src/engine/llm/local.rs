@@ -15,6 +15,7 @@
 
 use super::{ChatModel, ChatRequest, Completion, FinishReason};
 use crate::engine::cache::conversation::{Message, Role};
+use crate::engine::lazy::Lazy;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
@@ -250,27 +251,46 @@ fn requantized(
     Ok((rewritten, buffer))
 }
 
-/// The local model behind [`ChatModel`]: loads on first use, generates on the blocking pool.
+/// The local model behind [`ChatModel`]: loads on first use, generates on the blocking pool, and
+/// is dropped after going unused for `SIMBA_MODEL_IDLE_SECONDS` (see [`crate::engine::lazy`]); the
+/// next query loads it again.
 pub struct LocalChat {
     path: PathBuf,
-    model: tokio::sync::OnceCell<Arc<LocalModel>>,
+    model: Arc<Lazy<LocalModel, ApiError>>,
 }
 
 impl LocalChat {
     pub fn new(path: PathBuf) -> Self {
-        Self { path, model: tokio::sync::OnceCell::new() }
+        Self::with_idle(path, crate::engine::lazy::configured_idle())
+    }
+
+    /// As [`Self::new`], dropping the model after `idle` unused (`None`: never).
+    pub fn with_idle(path: PathBuf, idle: Option<std::time::Duration>) -> Self {
+        let file = path.clone();
+        let model = Lazy::new("the local chat model", idle, move || LocalModel::load(&file).map(Arc::new));
+        Self { path, model: Arc::new(model) }
     }
 
     pub async fn model(&self) -> ApiResult<Arc<LocalModel>> {
-        self.model
-            .get_or_try_init(|| async {
-                let path = self.path.clone();
-                tokio::task::spawn_blocking(move || LocalModel::load(&path).map(Arc::new))
-                    .await
-                    .map_err(|e| ApiError::internal(format!("loading the local chat model stopped: {e}")))?
-            })
+        if !self.path.is_file() {
+            // Not kept as the slot's failure: the file may be put there while the app runs.
+            let path = self.path.clone();
+            return tokio::task::spawn_blocking(move || LocalModel::load(&path).map(Arc::new))
+                .await
+                .map_err(|e| ApiError::internal(format!("loading the local chat model stopped: {e}")))?;
+        }
+        if let Some(settled) = self.model.get_if_settled() {
+            return settled;
+        }
+        let slot = self.model.clone();
+        tokio::task::spawn_blocking(move || slot.get())
             .await
-            .cloned()
+            .map_err(|e| ApiError::internal(format!("loading the local chat model stopped: {e}")))?
+    }
+
+    /// Whether the model is in memory now.
+    pub fn is_loaded(&self) -> bool {
+        self.model.loaded().is_some()
     }
 }
 
@@ -293,7 +313,7 @@ impl ChatModel for LocalChat {
         self.model().await.map(|_| ())
     }
     async fn ready(&self) -> Result<(), String> {
-        // Loaded once; a health check after that costs nothing.
+        // Costs nothing while the model is loaded; loads it when it is not.
         self.model().await.map(|_| ()).map_err(|_| "the local chat model's file is missing or unreadable".into())
     }
 }
@@ -341,6 +361,33 @@ mod tests {
         assert_eq!(prompt, llama_cpp);
         let digits = plain_ids(&m.tokenizer, "What is 12345 the capital").unwrap();
         assert_eq!(digits, [1780, 314, 216, 33, 34, 35, 36, 37, 260, 3575]);
+    }
+
+    /// Dropped after going idle, loaded again on the next query, with the same answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unloads_when_idle_and_answers_the_same_after() {
+        if !default_model_path().exists() {
+            eprintln!("skipped: {} is missing (bash .ci/setup app)", default_model_path().display());
+            return;
+        }
+        let chat = LocalChat::with_idle(default_model_path(), Some(std::time::Duration::from_millis(200)));
+        assert!(!chat.is_loaded());
+        let req = ChatRequest {
+            messages: vec![Message::user("What is the capital of France?")],
+            settings: GenerationSettings { max_tokens: 8, ..Default::default() },
+        };
+        let first = chat.complete(&req).await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while chat.is_loaded() {
+            assert!(std::time::Instant::now() < deadline, "the model was not unloaded");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let again = chat.complete(&req).await.unwrap();
+        assert_eq!(first.text, again.text);
+        assert_eq!(chat.model.loads(), 2);
+        let missing = LocalChat::new(PathBuf::from("/nonexistent/model.gguf"));
+        assert!(missing.model().await.is_err());
+        assert_eq!(missing.model.loads(), 0, "a missing file is not kept as a failure");
     }
 
     #[test]

@@ -985,8 +985,8 @@ pub fn concept(word: &str) -> String {
 }
 
 /// The base of an irregular form ("sold" -> "sell", "children" -> "child"), from WordNet.
-pub fn irregular(word: &str) -> Option<&'static str> {
-    super::wordnet::get().irregular(word)
+pub fn irregular(word: &str) -> Option<String> {
+    super::wordnet::get().irregular(word).map(str::to_string)
 }
 
 /// Whether `word` is an irregular verb form ("sold", "met", "written").

@@ -605,7 +605,7 @@ pub fn rewrite_runs(words: Vec<Tok>, run_at: impl Fn(&[Tok], usize) -> Option<(V
 /// A light suffix-stripping stemmer: enough for "orders"/"order", "shipped"/"ship", "closing"/"close".
 pub fn stem(w: &str) -> String {
     if let Some(base) = lex::irregular(w) {
-        return stem_regular(base);
+        return stem_regular(&base);
     }
     stem_regular(w)
 }

@@ -13,9 +13,10 @@
 //! Only the files' words and the pointers above are kept (no glosses). Missing files leave an empty
 //! database (one warning in the log): the checks then fall back to stems and exact words.
 
+use crate::engine::lazy::Lazy;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 /// Parts of speech, as the files name them.
 const POS: [&str; 4] = ["noun", "verb", "adj", "adv"];
@@ -86,33 +87,37 @@ pub struct WordNet {
     exceptions: [HashMap<Box<str>, Vec<Box<str>>>; 4],
 }
 
-/// The database, or an empty one when the files are missing.
-pub fn get() -> &'static WordNet {
-    static DB: LazyLock<WordNet> = LazyLock::new(|| {
-        let dir = std::env::var_os("SIMBA_WORDNET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/usr/share/wordnet"));
-        let started = std::time::Instant::now();
-        match WordNet::load(&dir) {
-            Ok(db) => {
-                tracing::debug!(
-                    "WordNet loaded from {} in {:?} ({} synsets)",
-                    dir.display(),
-                    started.elapsed(),
-                    db.synsets.len()
-                );
-                db
-            }
-            Err(e) => {
-                tracing::warn!(
-                    "WordNet not available ({}: {e}); cache hit checks fall back to stems and exact words (install Debian's wordnet-base)",
-                    dir.display()
-                );
-                WordNet::default()
-            }
+/// The database, or an empty one when the files are missing. Read on first use and dropped
+/// after going unused, like the models it works beside (see `engine::lazy`): it is tens of MB.
+pub fn get() -> Arc<WordNet> {
+    static DB: LazyLock<Lazy<WordNet>> =
+        LazyLock::new(|| Lazy::new("WordNet", crate::engine::lazy::configured_idle(), || Ok(Arc::new(read()))));
+    DB.get().unwrap_or_else(|never: String| unreachable!("reading WordNet cannot fail: {never}"))
+}
+
+/// The database from `SIMBA_WORDNET_DIR` (else /usr/share/wordnet), or an empty one.
+fn read() -> WordNet {
+    let dir =
+        std::env::var_os("SIMBA_WORDNET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/share/wordnet"));
+    let started = std::time::Instant::now();
+    match WordNet::load(&dir) {
+        Ok(db) => {
+            tracing::debug!(
+                "WordNet loaded from {} in {:?} ({} synsets)",
+                dir.display(),
+                started.elapsed(),
+                db.synsets.len()
+            );
+            db
         }
-    });
-    &DB
+        Err(e) => {
+            tracing::warn!(
+                "WordNet not available ({}: {e}); cache hit checks fall back to stems and exact words (install Debian's wordnet-base)",
+                dir.display()
+            );
+            WordNet::default()
+        }
+    }
 }
 
 fn pos_of(c: &str) -> Option<u8> {
