@@ -57,8 +57,9 @@ impl Service {
     pub async fn health(&self) -> HealthReport {
         let engine = self.engine();
         let started = Instant::now();
-        // Opening the cache loads its model once (seconds on a busy machine): that is warming up,
-        // not a failure, so it has a bound of its own; the store's answer then has 2 s.
+        // Opening the cache opens its store and index once (the models load on the first lookup,
+        // not here); on a large store that is warming up, not a failure, so it has a bound of its
+        // own; the store's answer then has 2 s.
         let store = match tokio::time::timeout(OPEN_TIMEOUT, engine.cache()).await {
             Ok(Ok(cache)) => tokio::time::timeout(CHECK_TIMEOUT, cache.store().get(0))
                 .await
