@@ -755,3 +755,68 @@ fn kubernetes_lists_are_read_in_pages() {
     assert!(message.contains("choose a namespace"), "{message}");
     assert_eq!(list_queries(&fake, path).len(), 1);
 }
+
+#[test]
+fn kubeconfig_client_certificates_over_tls() {
+    let pki_dir = tempfile::tempdir().unwrap();
+    let pki = match kube::TestPki::generate(pki_dir.path()) {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    };
+    let fake = std::sync::Arc::new(kube::Fake::new(test_secret("k8s-admin"), test_secret("k8s-viewer")));
+    // Only a verified client certificate gets a request through the TLS layer: it is the admin.
+    *fake.anonymous.lock().unwrap() = Some("admin");
+    let server = kube::start_tls(fake.clone(), &pki).expect("the TLS API server");
+    let cli = Cli::new();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, config: &str, args: &[&str]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, config).unwrap();
+        cli.run_env(args, &[("KUBECONFIG", path.to_str().unwrap())])
+    };
+
+    // Inline data: the CA checks the server, the certificate and key sign the client in.
+    let out = run("inline", &pki.kubeconfig(&server, true), &["k8s", "top", "nodes", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let nodes: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(nodes["nodes"].as_array().unwrap().len(), 2, "{nodes}");
+    assert_eq!(nodes["scope"]["server"].as_str().unwrap().trim_end_matches('/'), server);
+    // File paths, as kubeadm's kubeconfigs may name them.
+    let out = run("files", &pki.kubeconfig(&server, false), &["k8s", "hpa", "-n", "simba", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let hpas: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hpas["hpas"].as_array().unwrap().len(), 2, "{hpas}");
+
+    // Without the certificate the server ends the handshake: no answer, and a message that says where.
+    let without: String = pki
+        .kubeconfig(&server, true)
+        .lines()
+        .filter(|l| !l.contains("client-certificate-data") && !l.contains("client-key-data"))
+        .map(|l| if l.trim() == "user:" { "  user: {}\n".to_string() } else { format!("{l}\n") })
+        .collect();
+    let out = run("no-cert", &without, &["k8s", "top", "nodes", "--json"]);
+    assert!(!out.status.success());
+    let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let message = err["error"]["message"].as_str().unwrap();
+    assert!(message.contains(&server) && message.contains("CertificateRequired"), "the server's TLS alert: {message}");
+    // A key that is not PEM, and a certificate without its key: refused before anything is sent.
+    let config = pki.kubeconfig(&server, false).replace(pki.client_key.to_str().unwrap(), pki.ca_crt.to_str().unwrap());
+    let out = run("wrong-key", &config, &["k8s", "top", "nodes"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("client certificate and key"), "{stderr}");
+    let config: String = pki
+        .kubeconfig(&server, true)
+        .lines()
+        .filter(|l| !l.contains("client-key-data"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let out = run("no-key", &config, &["k8s", "top", "nodes"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("no client-key(-data)"), "{stderr}");
+    // Exec plugins stay refused: they would run a command.
+    let config =
+        pki.kubeconfig(&server, true).replace("    client-key-data", "    exec: {command: aws}\n    client-key-data");
+    let out = run("exec", &config, &["k8s", "top", "nodes"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("exec plugin"), "{stderr}");
+}

@@ -14,6 +14,8 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 pub struct Fake {
@@ -631,6 +633,159 @@ pub fn start(fake: Arc<Fake>) -> u16 {
         });
     });
     rx.recv().unwrap()
+}
+
+/// A throwaway PKI made with the openssl CLI in a folder: a CA, the server's certificate for
+/// 127.0.0.1 and a client certificate (CN admin, O system:masters, as kubeadm's admin.conf) for it.
+pub struct TestPki {
+    pub ca_crt: PathBuf,
+    pub server_crt: PathBuf,
+    pub server_key: PathBuf,
+    pub client_crt: PathBuf,
+    pub client_key: PathBuf,
+}
+
+impl TestPki {
+    pub fn generate(dir: &Path) -> crate::Result<Self> {
+        let openssl = |args: &[&str]| -> crate::Result<()> {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .map_err(|e| crate::HarnessError::Missing(format!("the openssl CLI ({e})")))?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(crate::HarnessError::Failed(format!(
+                    "openssl {}: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                )))
+            }
+        };
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+        let mut ca =
+            vec!["req", "-x509", "-days", "2", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=simba-test-ca"];
+        ca.extend(ec);
+        ca.extend(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+        openssl(&ca)?;
+        for (name, subject, ext) in [
+            ("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
+            ("client", "/O=system:masters/CN=admin", "extendedKeyUsage=clientAuth\n"),
+        ] {
+            let ext_file = format!("{name}.ext");
+            std::fs::write(
+                dir.join(&ext_file),
+                format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n{ext}"),
+            )
+            .map_err(|e| crate::HarnessError::Failed(format!("{ext_file}: {e}")))?;
+            let (key, csr, crt) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.crt"));
+            let mut req = vec!["req", "-keyout", &key, "-out", &csr, "-subj", subject];
+            req.extend(ec);
+            openssl(&req)?;
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                &crt,
+                "-extfile",
+                &ext_file,
+            ])?;
+        }
+        Ok(Self {
+            ca_crt: dir.join("ca.crt"),
+            server_crt: dir.join("server.crt"),
+            server_key: dir.join("server.key"),
+            client_crt: dir.join("client.crt"),
+            client_key: dir.join("client.key"),
+        })
+    }
+
+    /// A kubeconfig for `server` whose user signs in with the client certificate: inline
+    /// (`certificate-authority-data`, `client-certificate-data`, `client-key-data`) or as file paths.
+    pub fn kubeconfig(&self, server: &str, inline: bool) -> String {
+        let b64 = |p: &Path| base64::engine::general_purpose::STANDARD.encode(std::fs::read(p).unwrap());
+        let (ca, cert, key) = if inline {
+            (
+                format!("certificate-authority-data: {}", b64(&self.ca_crt)),
+                format!("client-certificate-data: {}", b64(&self.client_crt)),
+                format!("client-key-data: {}", b64(&self.client_key)),
+            )
+        } else {
+            (
+                format!("certificate-authority: {}", self.ca_crt.display()),
+                format!("client-certificate: {}", self.client_crt.display()),
+                format!("client-key: {}", self.client_key.display()),
+            )
+        };
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: tls\nclusters:\n- name: tls\n  cluster:\n    server: {server}\n    {ca}\n\
+             contexts:\n- name: tls\n  context:\n    cluster: tls\n    user: admin\n\
+             users:\n- name: admin\n  user:\n    {cert}\n    {key}\n"
+        )
+    }
+}
+
+/// Serves `fake` over TLS on a free loopback port, asking every client for a certificate signed by
+/// the PKI's CA (a handshake without one fails, as on an API server with client-cert auth only);
+/// returns the URL, `https://127.0.0.1:PORT`. Requests that get through carry a verified
+/// certificate, so set [`Fake::anonymous`] to the identity they stand for.
+pub fn start_tls(fake: Arc<Fake>, pki: &TestPki) -> crate::Result<String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &str, e: &dyn std::fmt::Display| crate::HarnessError::Failed(format!("{what}: {e}"));
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&pki.server_crt)
+        .map_err(|e| bad("server certificate", &e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad("server certificate", &e))?;
+    let key = PrivateKeyDer::from_pem_file(&pki.server_key).map_err(|e| bad("server key", &e))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(&pki.ca_crt).map_err(|e| bad("CA", &e))? {
+        roots.add(c.map_err(|e| bad("CA", &e))?).map_err(|e| bad("CA", &e))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| bad("client verifier", &e))?;
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad("TLS versions", &e))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .map_err(|e| bad("server certificate", &e))?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().port()).unwrap();
+            let app = axum::Router::new().fallback(api).with_state(fake);
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let (acceptor, app) = (acceptor.clone(), app.clone());
+                tokio::spawn(async move {
+                    // A client without a valid certificate ends here, in the handshake.
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+    });
+    let port = rx.recv().map_err(|e| bad("the TLS server thread", &e))?;
+    Ok(format!("https://127.0.0.1:{port}"))
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! reads), autoscaling/v2 HorizontalPodAutoscalers and apps/v1 Deployments with their containers'
 //! requests and limits against the usage of their pods.
 //!
-//! Auth: the profile's URL and bearer token, or a kubeconfig's current context (server, token,
-//! CA, insecure-skip-tls-verify) from `KUBECONFIG` or `~/.kube/config`. The token is a
+//! Auth: the profile's URL and bearer token, or a kubeconfig's current context (server, token or
+//! client certificate and key, CA, insecure-skip-tls-verify) from `KUBECONFIG` or `~/.kube/config`;
+//! exec plugins and auth providers are refused (they would run commands). The token is a
 //! [`Secret`]: it is sent in the Authorization header and nowhere else.
 //! Errors: the API's `Status` objects are read, and a 403 names the permission that is missing.
 
@@ -27,6 +28,8 @@ pub struct KubeTarget {
     pub token: Option<Secret>,
     /// PEM of the cluster's CA.
     pub ca_pem: Option<Vec<u8>>,
+    /// A client certificate and its private key, PEM (the key makes it a secret).
+    pub identity_pem: Option<Secret>,
     pub insecure: bool,
     /// How the target was chosen, for reports: `profile 'p'`, `kubeconfig /…/config, context 'c'`.
     pub via: String,
@@ -38,6 +41,7 @@ impl KubeTarget {
             server: endpoint.url.expose().trim_end_matches('/').to_string(),
             token: endpoint.token.clone().filter(|t| !t.is_empty()),
             ca_pem: None,
+            identity_pem: None,
             insecure: false,
             via: format!("profile '{profile}'"),
         }
@@ -136,7 +140,11 @@ struct KUser {
     #[serde(rename = "client-certificate-data", default)]
     client_cert: Option<String>,
     #[serde(rename = "client-certificate", default)]
-    client_cert_file: Option<String>,
+    client_cert_file: Option<PathBuf>,
+    #[serde(rename = "client-key-data", default)]
+    client_key: Option<String>,
+    #[serde(rename = "client-key", default)]
+    client_key_file: Option<PathBuf>,
 }
 
 impl KubeConfig {
@@ -188,12 +196,30 @@ impl KubeConfig {
                     ctx.user
                 )))
             }
+            _ => None,
+        };
+        let identity_pem = match user {
             Some(u) if u.client_cert.is_some() || u.client_cert_file.is_some() => {
-                return Err(bad(format!(
-                    "user '{}' signs in with a client certificate, which Simba Tuner does not support; use a \
-                     bearer token (a profile's, or `token:` in the kubeconfig)",
-                    ctx.user
-                )))
+                let pem = |data: &Option<String>, file: &Option<PathBuf>, what: &str| -> ApiResult<String> {
+                    let bytes = match (data, file) {
+                        (Some(b64), _) => base64::engine::general_purpose::STANDARD
+                            .decode(b64.trim())
+                            .map_err(|e| bad(format!("{what}-data of user '{}' is not base64: {e}", ctx.user)))?,
+                        (None, Some(f)) => std::fs::read(f).map_err(|e| {
+                            bad(format!("cannot read user '{}''s {what} {}: {e}", ctx.user, f.display()))
+                        })?,
+                        (None, None) => {
+                            return Err(bad(format!(
+                                "user '{}' has a client certificate but no {what}(-data)",
+                                ctx.user
+                            )))
+                        }
+                    };
+                    String::from_utf8(bytes).map_err(|_| bad(format!("user '{}''s {what} is not PEM text", ctx.user)))
+                };
+                let cert = pem(&u.client_cert, &u.client_cert_file, "client-certificate")?;
+                let key = pem(&u.client_key, &u.client_key_file, "client-key")?;
+                Some(Secret::new(format!("{}\n{}", cert.trim_end(), key)))
             }
             _ => None,
         };
@@ -212,6 +238,7 @@ impl KubeConfig {
             server,
             token,
             ca_pem,
+            identity_pem,
             insecure: cluster.insecure,
             via: format!("kubeconfig {where_}, context '{name}'"),
         })
@@ -350,6 +377,18 @@ impl Kube {
         }
         if target.insecure {
             b = b.danger_accept_invalid_certs(true);
+        }
+        if let Some(pem) = &target.identity_pem {
+            let identity = reqwest::Identity::from_pem(pem.expose().as_bytes()).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::BadConfig,
+                    format!(
+                        "the kubeconfig's client certificate and key are not a PEM certificate with its private key \
+                         (PKCS#8, RSA or EC): {e}"
+                    ),
+                )
+            })?;
+            b = b.identity(identity);
         }
         let http =
             b.build().map_err(|e| ApiError::internal(format!("cannot build the HTTP client: {}", e.without_url())))?;
