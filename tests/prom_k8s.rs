@@ -736,6 +736,14 @@ fn kubernetes_lists_are_read_in_pages() {
         let (ok, out) = kubectl(&bin, cache.path(), &server, &["get", "pods", "-A", "-o", "name"]);
         assert!(ok, "{out}");
         assert_eq!(out.lines().count(), bulk + 4, "kubectl's default chunks of 500");
+        // kubectl reads the fake's 410 as the API's Expired (and, unlike the app, stops there).
+        *fake.expire_continues.lock().unwrap() = 1;
+        let (ok, out) = kubectl(&bin, cache.path(), &server, &["get", "pods", "-n", "bulk", "-o", "name"]);
+        assert!(
+            !ok && out.contains("Error from server (Expired): The provided continue parameter is too old"),
+            "{out}"
+        );
+        *fake.expire_continues.lock().unwrap() = 0;
         *fake.anonymous.lock().unwrap() = None;
     } else {
         eprintln!("SKIPPED the kubectl paging check: no kubectl (bash .ci/setup test)");
