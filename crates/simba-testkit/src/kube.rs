@@ -5,8 +5,12 @@
 //! `dryRun=All`), and Status errors (401, 403, 404, 405, 415). A real kubectl reads it the same way
 //! (tests/prom_k8s.rs checks that), so what the app reads here is what it would read from a cluster.
 //!
-//! The cluster's numbers can be changed while it serves ([`Fake::set_hpa`], [`Fake::set_pod_usage`]),
-//! so that a test can watch a page follow them.
+//! Lists come in pages as `limit` and `continue` ask (ListMeta `continue`, `remainingItemCount`,
+//! 410 Expired on demand), v1 Pods are derived from the pod metrics, and [`start_tls`] serves the
+//! same over TLS with client-certificate authentication ([`TestPki`] makes the certificates).
+//!
+//! The cluster's numbers can be changed while it serves ([`Fake::set_hpa`], [`Fake::set_pod_usage`],
+//! [`Fake::add_pod`]), so that a test can watch a page follow them.
 
 use axum::body::Bytes;
 use axum::extract::State;
