@@ -5,14 +5,21 @@
 //! `dryRun=All`), and Status errors (401, 403, 404, 405, 415). A real kubectl reads it the same way
 //! (tests/prom_k8s.rs checks that), so what the app reads here is what it would read from a cluster.
 //!
-//! The cluster's numbers can be changed while it serves ([`Fake::set_hpa`], [`Fake::set_pod_usage`]),
-//! so that a test can watch a page follow them.
+//! Lists come in pages as `limit` and `continue` ask (ListMeta `continue`, `remainingItemCount`,
+//! 410 Expired on demand), v1 Pods are derived from the pod metrics, and [`start_tls`] serves the
+//! same over TLS with client-certificate authentication ([`TestPki`] makes the certificates).
+//!
+//! The cluster's numbers can be changed while it serves ([`Fake::set_hpa`], [`Fake::set_pod_usage`],
+//! [`Fake::add_pod`]), so that a test can watch a page follow them.
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 pub struct Fake {
@@ -31,6 +38,11 @@ pub struct Fake {
     pub patches: Mutex<Vec<String>>,
     /// Another writer's change lands just before the next PATCH (its resourceVersion moves on).
     pub race_next_patch: Mutex<bool>,
+    /// Every list GET that was answered with a list (or a 410), `PATH?QUERY`, in order.
+    pub lists: Mutex<Vec<String>>,
+    /// This many of the next list requests that carry a `continue` token are answered 410 Gone,
+    /// reason Expired, as when the token outlives etcd's compaction.
+    pub expire_continues: Mutex<u32>,
     next_version: Mutex<u64>,
 }
 
@@ -119,6 +131,8 @@ impl Fake {
             ])),
             patches: Mutex::new(vec![]),
             race_next_patch: Mutex::new(false),
+            lists: Mutex::new(vec![]),
+            expire_continues: Mutex::new(0),
             next_version: Mutex::new(100),
         }
     }
@@ -214,14 +228,80 @@ fn group(name: &str, versions: &[&str]) -> Value {
     json!({"name": name, "versions": vs, "preferredVersion": vs[0]})
 }
 
+const NAMESPACES: ListOf = ("namespaces", "", "NamespaceList", "v1");
+
+/// What a list is of: the resource, its API group, the list's kind and apiVersion.
+type ListOf<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+/// One query parameter, percent-decoded.
+fn query_param(query: &str, key: &str) -> Option<String> {
+    let raw = query.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == key).map(|(_, v)| v))?;
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                out.push(hex.unwrap_or(b'%'));
+                i += if hex.is_some() { 3 } else { 1 };
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// An object's key in the store, the order lists come in: `namespace/name`, or `name` when
+/// cluster-scoped.
+fn key_of(item: &Value) -> String {
+    let m = &item["metadata"];
+    match m["namespace"].as_str() {
+        Some(ns) => format!("{ns}/{}", m["name"].as_str().unwrap_or("")),
+        None => m["name"].as_str().unwrap_or("").to_string(),
+    }
+}
+
+/// A continue token as the API server makes one: base64url (no padding) of
+/// `{"v":"meta.k8s.io/v1","rv":RV,"start":"KEY\u0000"}`, where KEY is the last key returned.
+fn continue_token(last_key: &str) -> String {
+    let body = json!({"v": "meta.k8s.io/v1", "rv": 12345, "start": format!("{last_key}\u{0}")});
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body.to_string())
+}
+
+/// The key a continue token starts after, or None when it is not one of ours.
+fn continue_start(token: &str) -> Option<String> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
+    let body: Value = serde_json::from_slice(&raw).ok()?;
+    if body["v"] != "meta.k8s.io/v1" {
+        return None;
+    }
+    body["start"].as_str()?.strip_suffix('\u{0}').map(str::to_string)
+}
+
 /// A list, or one named item, of `items` as the API server answers `rest` (the path after the
 /// group version): `[res]`, `[res, name]`, `["namespaces", ns, res]`, `["namespaces", ns, res, name]`.
-fn collection(items: &Value, rest: &[&str], res: &str, group: &str, list_kind: &str, api_version: &str) -> Response {
+/// Lists come in key order and in pages as `limit` and `continue` ask (ListMeta `continue` and
+/// `remainingItemCount` while more remain); see [`Fake::expire_continues`] for 410 Expired.
+fn collection(
+    f: &Fake,
+    uri: &Uri,
+    items: &Value,
+    rest: &[&str],
+    (res, group, list_kind, api_version): ListOf,
+) -> Response {
     let (ns, tail) = match rest {
         ["namespaces", ns, tail @ ..] if res != "namespaces" => (Some(*ns), tail),
         tail => (None, tail),
     };
-    let items: Vec<Value> = items
+    let mut items: Vec<Value> = items
         .as_array()
         .unwrap()
         .iter()
@@ -230,9 +310,43 @@ fn collection(items: &Value, rest: &[&str], res: &str, group: &str, list_kind: &
         .collect();
     let qualified = if group.is_empty() { res.to_string() } else { format!("{res}.{group}") };
     match tail {
-        [r] if *r == res => ok(
-            json!({"kind": list_kind, "apiVersion": api_version, "metadata": {"resourceVersion": "12345"}, "items": items}),
-        ),
+        [r] if *r == res => {
+            let query = uri.query().unwrap_or("");
+            f.lists.lock().unwrap().push(format!("{}?{query}", uri.path()));
+            items.sort_by_cached_key(key_of);
+            let mut from = 0;
+            if let Some(token) = query_param(query, "continue").filter(|t| !t.is_empty()) {
+                let Some(start) = continue_start(&token) else {
+                    let msg =
+                        "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)";
+                    return status(400, "BadRequest", msg, json!({}));
+                };
+                let expire = {
+                    let mut n = f.expire_continues.lock().unwrap();
+                    let expire = *n > 0;
+                    *n = n.saturating_sub(1);
+                    expire
+                };
+                if expire {
+                    let body = json!({"kind": "Status", "apiVersion": "v1",
+                        "metadata": {"continue": continue_token(&start)}, "status": "Failure",
+                        "message": "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+                        "reason": "Expired", "code": 410});
+                    return (StatusCode::GONE, [("content-type", "application/json")], body.to_string())
+                        .into_response();
+                }
+                from = items.partition_point(|i| key_of(i) <= start);
+            }
+            let limit = query_param(query, "limit").and_then(|l| l.parse::<usize>().ok()).filter(|l| *l > 0);
+            let to = limit.map_or(items.len(), |l| (from + l).min(items.len()));
+            let page: Vec<Value> = items[from..to].to_vec();
+            let mut metadata = json!({"resourceVersion": "12345"});
+            if to < items.len() {
+                metadata["continue"] = json!(continue_token(&key_of(&items[to - 1])));
+                metadata["remainingItemCount"] = json!(items.len() - to);
+            }
+            ok(json!({"kind": list_kind, "apiVersion": api_version, "metadata": metadata, "items": page}))
+        }
         [r, name] if *r == res => match items.iter().find(|i| i["metadata"]["name"] == *name) {
             Some(i) => ok(i.clone()),
             None => status(
@@ -244,6 +358,24 @@ fn collection(items: &Value, rest: &[&str], res: &str, group: &str, list_kind: &
         },
         _ => not_found(),
     }
+}
+
+/// The v1 Pods behind the pod metrics: one Running container each, ready, on node-a.
+fn v1_pods(metrics: &Value) -> Value {
+    metrics
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let app = m["metadata"]["labels"]["app"].as_str().unwrap_or("app");
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": m["metadata"],
+                "spec": {"nodeName": "node-a", "containers": [{"name": "app", "image": format!("simba/{app}:1")}]},
+                "status": {"phase": "Running", "podIP": "10.0.0.7", "startTime": TS,
+                    "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": TS}],
+                    "containerStatuses": [{"name": "app", "ready": true, "started": true, "restartCount": 0,
+                        "image": format!("simba/{app}:1"), "imageID": "", "state": {"running": {"startedAt": TS}}}]}})
+        })
+        .collect()
 }
 
 /// RFC 7386 JSON merge patch: objects merged key by key, null removes, anything else replaces.
@@ -449,26 +581,20 @@ pub async fn api(State(f): State<Arc<Fake>>, method: Method, uri: Uri, headers: 
                 return status(403, "Forbidden", &msg, json!({"group": "metrics.k8s.io", "kind": res}));
             }
             if res == "pods" {
-                collection(
-                    &f.pod_metrics.lock().unwrap(),
-                    rest,
-                    "pods",
-                    "metrics.k8s.io",
-                    "PodMetricsList",
-                    "metrics.k8s.io/v1beta1",
-                )
+                let list = ("pods", "metrics.k8s.io", "PodMetricsList", "metrics.k8s.io/v1beta1");
+                collection(&f, &uri, &f.pod_metrics.lock().unwrap(), rest, list)
             } else {
-                collection(
-                    &f.node_metrics.lock().unwrap(),
-                    rest,
-                    "nodes",
-                    "metrics.k8s.io",
-                    "NodeMetricsList",
-                    "metrics.k8s.io/v1beta1",
-                )
+                let list = ("nodes", "metrics.k8s.io", "NodeMetricsList", "metrics.k8s.io/v1beta1");
+                collection(&f, &uri, &f.node_metrics.lock().unwrap(), rest, list)
             }
         }
-        ["api", "v1", "nodes", ..] => collection(&f.nodes.lock().unwrap(), &segs[2..], "nodes", "", "NodeList", "v1"),
+        ["api", "v1", "nodes", ..] => {
+            collection(&f, &uri, &f.nodes.lock().unwrap(), &segs[2..], ("nodes", "", "NodeList", "v1"))
+        }
+        ["api", "v1", "pods"] | ["api", "v1", "namespaces", _, "pods", ..] => {
+            let pods = v1_pods(&f.pod_metrics.lock().unwrap());
+            collection(&f, &uri, &pods, &segs[2..], ("pods", "", "PodList", "v1"))
+        }
         ["api", "v1", "namespaces", ..] if segs.len() <= 4 => {
             let namespaces: Value = ["simba", "other", "default"]
                 .iter()
@@ -476,26 +602,24 @@ pub async fn api(State(f): State<Arc<Fake>>, method: Method, uri: Uri, headers: 
                 .collect();
             // Cluster-scoped: `namespaces/NAME` is a name here, not a namespace prefix.
             match segs.get(3) {
-                Some(name) => {
-                    collection(&namespaces, &["namespaces", name][..], "namespaces", "", "NamespaceList", "v1")
-                }
-                None => collection(&namespaces, &["namespaces"][..], "namespaces", "", "NamespaceList", "v1"),
+                Some(name) => collection(&f, &uri, &namespaces, &["namespaces", name][..], NAMESPACES),
+                None => collection(&f, &uri, &namespaces, &["namespaces"][..], NAMESPACES),
             }
         }
         ["api", "v1", "namespaces", _, "events"] => {
             ok(json!({"kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": []}))
         }
-        ["apis", "autoscaling", "v2", rest @ ..] => collection(
-            &f.hpas.lock().unwrap(),
-            rest,
-            "horizontalpodautoscalers",
-            "autoscaling",
-            "HorizontalPodAutoscalerList",
-            "autoscaling/v2",
-        ),
-        ["apis", "apps", "v1", rest @ ..] => {
-            collection(&f.deployments.lock().unwrap(), rest, "deployments", "apps", "DeploymentList", "apps/v1")
+        ["apis", "autoscaling", "v2", rest @ ..] => {
+            let list = ("horizontalpodautoscalers", "autoscaling", "HorizontalPodAutoscalerList", "autoscaling/v2");
+            collection(&f, &uri, &f.hpas.lock().unwrap(), rest, list)
         }
+        ["apis", "apps", "v1", rest @ ..] => collection(
+            &f,
+            &uri,
+            &f.deployments.lock().unwrap(),
+            rest,
+            ("deployments", "apps", "DeploymentList", "apps/v1"),
+        ),
         _ => not_found(),
     }
 }
@@ -513,6 +637,159 @@ pub fn start(fake: Arc<Fake>) -> u16 {
         });
     });
     rx.recv().unwrap()
+}
+
+/// A throwaway PKI made with the openssl CLI in a folder: a CA, the server's certificate for
+/// 127.0.0.1 and a client certificate (CN admin, O system:masters, as kubeadm's admin.conf) for it.
+pub struct TestPki {
+    pub ca_crt: PathBuf,
+    pub server_crt: PathBuf,
+    pub server_key: PathBuf,
+    pub client_crt: PathBuf,
+    pub client_key: PathBuf,
+}
+
+impl TestPki {
+    pub fn generate(dir: &Path) -> crate::Result<Self> {
+        let openssl = |args: &[&str]| -> crate::Result<()> {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .map_err(|e| crate::HarnessError::Missing(format!("the openssl CLI ({e})")))?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(crate::HarnessError::Failed(format!(
+                    "openssl {}: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                )))
+            }
+        };
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+        let mut ca =
+            vec!["req", "-x509", "-days", "2", "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=simba-test-ca"];
+        ca.extend(ec);
+        ca.extend(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+        openssl(&ca)?;
+        for (name, subject, ext) in [
+            ("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
+            ("client", "/O=system:masters/CN=admin", "extendedKeyUsage=clientAuth\n"),
+        ] {
+            let ext_file = format!("{name}.ext");
+            std::fs::write(
+                dir.join(&ext_file),
+                format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n{ext}"),
+            )
+            .map_err(|e| crate::HarnessError::Failed(format!("{ext_file}: {e}")))?;
+            let (key, csr, crt) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.crt"));
+            let mut req = vec!["req", "-keyout", &key, "-out", &csr, "-subj", subject];
+            req.extend(ec);
+            openssl(&req)?;
+            openssl(&[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                &crt,
+                "-extfile",
+                &ext_file,
+            ])?;
+        }
+        Ok(Self {
+            ca_crt: dir.join("ca.crt"),
+            server_crt: dir.join("server.crt"),
+            server_key: dir.join("server.key"),
+            client_crt: dir.join("client.crt"),
+            client_key: dir.join("client.key"),
+        })
+    }
+
+    /// A kubeconfig for `server` whose user signs in with the client certificate: inline
+    /// (`certificate-authority-data`, `client-certificate-data`, `client-key-data`) or as file paths.
+    pub fn kubeconfig(&self, server: &str, inline: bool) -> String {
+        let b64 = |p: &Path| base64::engine::general_purpose::STANDARD.encode(std::fs::read(p).unwrap());
+        let (ca, cert, key) = if inline {
+            (
+                format!("certificate-authority-data: {}", b64(&self.ca_crt)),
+                format!("client-certificate-data: {}", b64(&self.client_crt)),
+                format!("client-key-data: {}", b64(&self.client_key)),
+            )
+        } else {
+            (
+                format!("certificate-authority: {}", self.ca_crt.display()),
+                format!("client-certificate: {}", self.client_crt.display()),
+                format!("client-key: {}", self.client_key.display()),
+            )
+        };
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: tls\nclusters:\n- name: tls\n  cluster:\n    server: {server}\n    {ca}\n\
+             contexts:\n- name: tls\n  context:\n    cluster: tls\n    user: admin\n\
+             users:\n- name: admin\n  user:\n    {cert}\n    {key}\n"
+        )
+    }
+}
+
+/// Serves `fake` over TLS on a free loopback port, asking every client for a certificate signed by
+/// the PKI's CA (a handshake without one fails, as on an API server with client-cert auth only);
+/// returns the URL, `https://127.0.0.1:PORT`. Requests that get through carry a verified
+/// certificate, so set [`Fake::anonymous`] to the identity they stand for.
+pub fn start_tls(fake: Arc<Fake>, pki: &TestPki) -> crate::Result<String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &str, e: &dyn std::fmt::Display| crate::HarnessError::Failed(format!("{what}: {e}"));
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&pki.server_crt)
+        .map_err(|e| bad("server certificate", &e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad("server certificate", &e))?;
+    let key = PrivateKeyDer::from_pem_file(&pki.server_key).map_err(|e| bad("server key", &e))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(&pki.ca_crt).map_err(|e| bad("CA", &e))? {
+        roots.add(c.map_err(|e| bad("CA", &e))?).map_err(|e| bad("CA", &e))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| bad("client verifier", &e))?;
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad("TLS versions", &e))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .map_err(|e| bad("server certificate", &e))?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap().port()).unwrap();
+            let app = axum::Router::new().fallback(api).with_state(fake);
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { continue };
+                let (acceptor, app) = (acceptor.clone(), app.clone());
+                tokio::spawn(async move {
+                    // A client without a valid certificate ends here, in the handshake.
+                    let Ok(tls) = acceptor.accept(tcp).await else { return };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+    });
+    let port = rx.recv().map_err(|e| bad("the TLS server thread", &e))?;
+    Ok(format!("https://127.0.0.1:{port}"))
 }
 
 #[cfg(test)]

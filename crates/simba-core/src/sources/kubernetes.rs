@@ -2,8 +2,9 @@
 //! reads), autoscaling/v2 HorizontalPodAutoscalers and apps/v1 Deployments with their containers'
 //! requests and limits against the usage of their pods.
 //!
-//! Auth: the profile's URL and bearer token, or a kubeconfig's current context (server, token,
-//! CA, insecure-skip-tls-verify) from `KUBECONFIG` or `~/.kube/config`. The token is a
+//! Auth: the profile's URL and bearer token, or a kubeconfig's current context (server, token or
+//! client certificate and key, CA, insecure-skip-tls-verify) from `KUBECONFIG` or `~/.kube/config`;
+//! exec plugins and auth providers are refused (they would run commands). The token is a
 //! [`Secret`]: it is sent in the Authorization header and nowhere else.
 //! Errors: the API's `Status` objects are read, and a 403 names the permission that is missing.
 
@@ -27,6 +28,8 @@ pub struct KubeTarget {
     pub token: Option<Secret>,
     /// PEM of the cluster's CA.
     pub ca_pem: Option<Vec<u8>>,
+    /// A client certificate and its private key, PEM (the key makes it a secret).
+    pub identity_pem: Option<Secret>,
     pub insecure: bool,
     /// How the target was chosen, for reports: `profile 'p'`, `kubeconfig /…/config, context 'c'`.
     pub via: String,
@@ -38,6 +41,7 @@ impl KubeTarget {
             server: endpoint.url.expose().trim_end_matches('/').to_string(),
             token: endpoint.token.clone().filter(|t| !t.is_empty()),
             ca_pem: None,
+            identity_pem: None,
             insecure: false,
             via: format!("profile '{profile}'"),
         }
@@ -136,7 +140,11 @@ struct KUser {
     #[serde(rename = "client-certificate-data", default)]
     client_cert: Option<String>,
     #[serde(rename = "client-certificate", default)]
-    client_cert_file: Option<String>,
+    client_cert_file: Option<PathBuf>,
+    #[serde(rename = "client-key-data", default)]
+    client_key: Option<String>,
+    #[serde(rename = "client-key", default)]
+    client_key_file: Option<PathBuf>,
 }
 
 impl KubeConfig {
@@ -188,12 +196,30 @@ impl KubeConfig {
                     ctx.user
                 )))
             }
+            _ => None,
+        };
+        let identity_pem = match user {
             Some(u) if u.client_cert.is_some() || u.client_cert_file.is_some() => {
-                return Err(bad(format!(
-                    "user '{}' signs in with a client certificate, which Simba Tuner does not support; use a \
-                     bearer token (a profile's, or `token:` in the kubeconfig)",
-                    ctx.user
-                )))
+                let pem = |data: &Option<String>, file: &Option<PathBuf>, what: &str| -> ApiResult<String> {
+                    let bytes = match (data, file) {
+                        (Some(b64), _) => base64::engine::general_purpose::STANDARD
+                            .decode(b64.trim())
+                            .map_err(|e| bad(format!("{what}-data of user '{}' is not base64: {e}", ctx.user)))?,
+                        (None, Some(f)) => std::fs::read(f).map_err(|e| {
+                            bad(format!("cannot read user '{}''s {what} {}: {e}", ctx.user, f.display()))
+                        })?,
+                        (None, None) => {
+                            return Err(bad(format!(
+                                "user '{}' has a client certificate but no {what}(-data)",
+                                ctx.user
+                            )))
+                        }
+                    };
+                    String::from_utf8(bytes).map_err(|_| bad(format!("user '{}''s {what} is not PEM text", ctx.user)))
+                };
+                let cert = pem(&u.client_cert, &u.client_cert_file, "client-certificate")?;
+                let key = pem(&u.client_key, &u.client_key_file, "client-key")?;
+                Some(Secret::new(format!("{}\n{}", cert.trim_end(), key)))
             }
             _ => None,
         };
@@ -212,6 +238,7 @@ impl KubeConfig {
             server,
             token,
             ca_pem,
+            identity_pem,
             insecure: cluster.insecure,
             via: format!("kubeconfig {where_}, context '{name}'"),
         })
@@ -251,6 +278,11 @@ impl Resource<'_> {
         } else {
             format!("{}.{}", self.resource, self.group)
         }
+    }
+
+    /// ` in namespace 'ns'` or ` in all namespaces`, for messages.
+    fn where_ns(&self) -> String {
+        self.namespace.map(|n| format!(" in namespace '{n}'")).unwrap_or_else(|| " in all namespaces".into())
     }
 
     fn path(&self, version: &str) -> String {
@@ -320,10 +352,18 @@ pub fn check_name(name: &str) -> ApiResult<&str> {
     }
 }
 
+/// Objects asked for per list request: kubectl's default `--chunk-size`.
+pub const PAGE_SIZE: usize = 500;
+/// The most objects one list may hold (a cluster at Kubernetes' own limit of 150,000 pods still
+/// fits per namespace); a bigger list is refused with what to do instead of being read without end.
+pub const MAX_LIST_ITEMS: usize = 50_000;
+
 /// A client for one API server.
 pub struct Kube {
     http: reqwest::Client,
     target: KubeTarget,
+    page_size: usize,
+    max_items: usize,
 }
 
 impl Kube {
@@ -338,9 +378,28 @@ impl Kube {
         if target.insecure {
             b = b.danger_accept_invalid_certs(true);
         }
+        if let Some(pem) = &target.identity_pem {
+            let identity = reqwest::Identity::from_pem(pem.expose().as_bytes()).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::BadConfig,
+                    format!(
+                        "the kubeconfig's client certificate and key are not a PEM certificate with its private key \
+                         (PKCS#8, RSA or EC): {e}"
+                    ),
+                )
+            })?;
+            b = b.identity(identity);
+        }
         let http =
             b.build().map_err(|e| ApiError::internal(format!("cannot build the HTTP client: {}", e.without_url())))?;
-        Ok(Self { http, target })
+        Ok(Self { http, target, page_size: PAGE_SIZE, max_items: MAX_LIST_ITEMS })
+    }
+
+    /// Other paging bounds than [`PAGE_SIZE`] and [`MAX_LIST_ITEMS`] (at least 1 each).
+    pub fn with_paging(mut self, page_size: usize, max_items: usize) -> Self {
+        self.page_size = page_size.max(1);
+        self.max_items = max_items.max(1);
+        self
     }
 
     fn scope(&self, namespace: Option<&str>) -> KubeScope {
@@ -352,14 +411,99 @@ impl Kube {
         }
     }
 
-    /// GETs a list, as JSON, or the error its answer means.
+    /// GETs a whole list, as JSON (the first page's list object holding every page's items), or the
+    /// error its answer means. Read in pages of `limit` objects, each next one asked for with the
+    /// `continue` token of the one before (ListMeta), as kubectl and client-go's pager do; a token
+    /// that expired meanwhile (410 Gone, reason Expired) starts the list over once.
     async fn list(&self, r: &Resource<'_>, version: &str) -> ApiResult<Json> {
-        let req = self.http.get(format!("{}{}", self.target.server, r.path(version)));
-        self.send(req, r).await
+        let url = format!("{}{}", self.target.server, r.path(version));
+        let display = crate::profiles::redact_url(&self.target.server);
+        let mut restarted = false;
+        'list: loop {
+            let mut first: Option<Json> = None;
+            let mut items: Vec<Json> = vec![];
+            let mut token: Option<String> = None;
+            loop {
+                let mut req = self.http.get(&url).query(&[("limit", self.page_size.to_string())]);
+                if let Some(t) = &token {
+                    req = req.query(&[("continue", t)]);
+                }
+                let (status, body) = self.fetch(req, r).await?;
+                if status == 410 && token.is_some() {
+                    if restarted {
+                        return Err(ApiError::new(
+                            ErrorCode::Unreachable,
+                            format!(
+                                "the Kubernetes API at {display} let the list of {}{} expire twice while it was read \
+                                 in pages of {} (410 Gone: {}); the objects change faster than they can be listed: \
+                                 try again, or choose a namespace",
+                                r.full(),
+                                r.where_ns(),
+                                self.page_size,
+                                status_message(&body)
+                            ),
+                        ));
+                    }
+                    restarted = true;
+                    continue 'list;
+                }
+                let mut page = decode(&display, status, &body, r)?;
+                let next = page["metadata"]["continue"].as_str().filter(|t| !t.is_empty()).map(str::to_string);
+                let remaining = page["metadata"]["remainingItemCount"].as_u64().unwrap_or(0) as usize;
+                if let Json::Array(mut got) = page["items"].take() {
+                    items.append(&mut got);
+                }
+                // remainingItemCount (when the server counts) fails a list too big before it is read.
+                let announced = items.len() + if next.is_some() { remaining } else { 0 };
+                if announced > self.max_items {
+                    return Err(ApiError::new(
+                        ErrorCode::Refused,
+                        format!(
+                            "the list of {}{} at {display} holds more than {} objects{}; Simba Tuner reads at most \
+                             that many: choose a namespace",
+                            r.full(),
+                            r.where_ns(),
+                            self.max_items,
+                            if announced > items.len() { format!(" ({announced} announced)") } else { String::new() }
+                        ),
+                    ));
+                }
+                first.get_or_insert(page);
+                match next {
+                    // A server that hands back the token it was given would never end.
+                    Some(t) if token.as_deref() != Some(t.as_str()) => token = Some(t),
+                    Some(_) => {
+                        return Err(ApiError::new(
+                            ErrorCode::Refused,
+                            format!(
+                                "the Kubernetes API at {display} answered the list of {} with the same continue \
+                                 token it was given; it is not paging as the API does",
+                                r.full()
+                            ),
+                        ))
+                    }
+                    None => {
+                        let mut list = first.unwrap_or_default();
+                        if let Some(meta) = list["metadata"].as_object_mut() {
+                            meta.remove("continue");
+                            meta.remove("remainingItemCount");
+                        }
+                        list["items"] = Json::Array(items);
+                        return Ok(list);
+                    }
+                }
+            }
+        }
     }
 
     /// Sends one request with the token; the JSON answer, or the error its status means.
-    async fn send(&self, mut req: reqwest::RequestBuilder, r: &Resource<'_>) -> ApiResult<Json> {
+    async fn send(&self, req: reqwest::RequestBuilder, r: &Resource<'_>) -> ApiResult<Json> {
+        let (status, body) = self.fetch(req, r).await?;
+        decode(&crate::profiles::redact_url(&self.target.server), status, &body, r)
+    }
+
+    /// Sends one request with the token; its status and body.
+    async fn fetch(&self, mut req: reqwest::RequestBuilder, r: &Resource<'_>) -> ApiResult<(u16, String)> {
         if let Some(ns) = r.namespace {
             check_namespace(ns)?;
         }
@@ -371,19 +515,7 @@ impl Kube {
         let resp = req.send().await.map_err(|e| transport_error("the Kubernetes API", &display, e))?;
         let status = resp.status().as_u16();
         let body = resp.text().await.map_err(|e| transport_error("the Kubernetes API", &display, e))?;
-        if (200..300).contains(&status) {
-            return serde_json::from_str(&body).map_err(|_| {
-                ApiError::new(
-                    ErrorCode::Refused,
-                    format!(
-                        "the answer from {display} for {} is not JSON ({}); check that the URL is the API server's",
-                        r.full(),
-                        snippet(&body, 100)
-                    ),
-                )
-            });
-        }
-        Err(status_error(&display, status, &body, r))
+        Ok((status, body))
     }
 
     /// One named object of `kind`, as the API server has it now.
@@ -497,13 +629,38 @@ impl Kube {
     }
 }
 
+/// An answer's JSON when its status is 2xx, else the error the status means.
+fn decode(display: &str, status: u16, body: &str, r: &Resource<'_>) -> ApiResult<Json> {
+    if (200..300).contains(&status) {
+        return serde_json::from_str(body).map_err(|_| {
+            ApiError::new(
+                ErrorCode::Refused,
+                format!(
+                    "the answer from {display} for {} is not JSON ({}); check that the URL is the API server's",
+                    r.full(),
+                    snippet(body, 100)
+                ),
+            )
+        });
+    }
+    Err(status_error(display, status, body, r))
+}
+
+/// The `message` of a Status object, else the body's start.
+fn status_message(body: &str) -> String {
+    serde_json::from_str::<Json>(body)
+        .ok()
+        .and_then(|j| j["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| snippet(body, 160))
+}
+
 /// The error an HTTP answer that is not 2xx means, from its `Status` object when it has one.
 fn status_error(display: &str, status: u16, body: &str, r: &Resource<'_>) -> ApiError {
     let st: Option<Json> = serde_json::from_str(body).ok().filter(|j: &Json| j["kind"] == "Status");
     let message =
         st.as_ref().and_then(|s| s["message"].as_str()).map(str::to_string).unwrap_or_else(|| snippet(body, 160));
     let reason = st.as_ref().and_then(|s| s["reason"].as_str()).unwrap_or("");
-    let where_ns = r.namespace.map(|n| format!(" in namespace '{n}'")).unwrap_or_else(|| " in all namespaces".into());
+    let where_ns = r.where_ns();
     let what = r.full();
     match status {
         401 => ApiError::new(
