@@ -47,7 +47,10 @@ fn prometheus_overloaded_or_cut_off_says_what_to_do() {
     let e: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(e["error"]["code"], "unreachable", "{e}");
     let msg = e["error"]["message"].as_str().unwrap();
-    assert!(msg.contains("HTTP 503, unavailable") && msg.contains("query queue full") && msg.contains("try again"), "{msg}");
+    assert!(
+        msg.contains("HTTP 503, unavailable") && msg.contains("query queue full") && msg.contains("try again"),
+        "{msg}"
+    );
 
     // 200 with JSON cut off in the middle (a proxy dropping the connection).
     let cut = responder(|_| (200, "application/json", r#"{"status":"success","data":{"resultType":"vec"#.into()));

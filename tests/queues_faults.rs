@@ -147,7 +147,11 @@ async fn a_broker_restarted_under_the_sampler_leaves_a_gap_and_comes_back() {
                 if alive_now(&service).await == Some(1.0) {
                     return;
                 }
-                assert!(started.elapsed() < Duration::from_secs(90), "{what}: the worker never counted alive:\n{}", log());
+                assert!(
+                    started.elapsed() < Duration::from_secs(90),
+                    "{what}: the worker never counted alive:\n{}",
+                    log()
+                );
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }

@@ -180,14 +180,15 @@ async fn cluster_refresh(
         let (b, k, p) = tokio::join!(
             timed(broker.map(|e| async move { collect::celery(e, limit, None).await.map(drop) })),
             timed(kube.map(|e| async move { collect::kubernetes(e, &profile.name, limit).await.map(drop) })),
-            timed(has_prom.then(|| async { service.prom_panels_of(profile, None).await.map(drop) })),
+            timed(has_prom.then_some(async { service.prom_panels_of(profile, None).await.map(drop) })),
         );
         let whole = t.elapsed().as_secs_f64() * 1e3;
         let part = |r: Option<simba_core::ApiResult<f64>>| r.transpose().map_err(|e| anyhow::anyhow!(e.message));
-        anyhow::Ok((whole, part(b)?, part(k)?, part(p)?))
+        anyhow::Ok([Some(whole), part(b)?, part(k)?, part(p)?])
     };
     once().await?;
-    let mut rows: Vec<(f64, Option<f64>, Option<f64>, Option<f64>)> = vec![];
+    // Per refresh: the whole, then the broker, Kubernetes and Prometheus parts (None: not in the profile).
+    let mut rows: Vec<[Option<f64>; 4]> = vec![];
     for _ in 0..n {
         rows.push(once().await?);
     }
@@ -196,7 +197,7 @@ async fn cluster_refresh(
         serde_json::json!({ "p50_ms": quantile(&v, 0.5), "p95_ms": quantile(&v, 0.95), "max_ms": v.last() })
     };
     let column = |i: usize| -> Option<serde_json::Value> {
-        let v: Vec<f64> = rows.iter().filter_map(|r| [Some(r.0), r.1, r.2, r.3][i]).collect();
+        let v: Vec<f64> = rows.iter().filter_map(|r| r[i]).collect();
         (!v.is_empty()).then(|| stats(v))
     };
     Ok(serde_json::json!({
