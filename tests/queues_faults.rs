@@ -81,18 +81,22 @@ async fn a_million_messages_and_undecodable_ones() {
     save(&service, "big", &broker);
     let sampled = service.sample_round(Some(&["big".to_string()])).await.unwrap();
     assert_eq!(sampled[0].last_error, None);
-    let report = service
-        .history_series(simba_core::history::HistoryRequest {
-            profile: Some("big".into()),
-            source: "celery".into(),
-            range_seconds: None,
-            metrics: Some(vec!["queued".into(), "largest_queue".into()]),
-        })
-        .await
-        .unwrap();
+    let report = broker_history(&service, "big", &["queued", "largest_queue"]).await;
     let last = |m: &str| report.series.iter().find(|s| s.metric == m).unwrap().points.last().unwrap().value;
     assert_eq!(last("largest_queue"), Some(1_000_000.0));
     assert_eq!(last("queued"), Some(1_000_004.0));
+}
+
+async fn broker_history(service: &Service, profile: &str, metrics: &[&str]) -> simba_core::history::HistoryReport {
+    service
+        .history_series(simba_core::history::HistoryRequest {
+            profile: Some(profile.into()),
+            source: "celery".into(),
+            range_seconds: None,
+            metrics: Some(metrics.iter().map(|m| m.to_string()).collect()),
+        })
+        .await
+        .unwrap()
 }
 
 fn service(dir: &std::path::Path) -> Service {
@@ -125,15 +129,7 @@ async fn a_broker_restarted_under_the_sampler_leaves_a_gap_and_comes_back() {
     let alive_now = |service: &Service| {
         let service = service.clone();
         async move {
-            let r = service
-                .history_series(simba_core::history::HistoryRequest {
-                    profile: Some("b".into()),
-                    source: "celery".into(),
-                    range_seconds: None,
-                    metrics: Some(vec!["workers_alive".into()]),
-                })
-                .await
-                .unwrap();
+            let r = broker_history(&service, "b", &["workers_alive"]).await;
             r.series[0].points.last().and_then(|p| p.value)
         }
     };
@@ -169,14 +165,6 @@ async fn a_broker_restarted_under_the_sampler_leaves_a_gap_and_comes_back() {
     until_alive("after the restart").await;
     let status = service.sample_round(Some(&names)).await.unwrap();
     assert_eq!(status[0].last_error, None);
-    let report = service
-        .history_series(simba_core::history::HistoryRequest {
-            profile: Some("b".into()),
-            source: "celery".into(),
-            range_seconds: None,
-            metrics: Some(vec!["queued".into()]),
-        })
-        .await
-        .unwrap();
+    let report = broker_history(&service, "b", &["queued"]).await;
     assert!(!report.gaps.is_empty(), "the outage is a gap: {report:?}");
 }

@@ -14,7 +14,7 @@ mod support;
 use fantoccini::{Client, Locator};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use support::page::{click, css, text_of, type_into, wait_until};
+use support::page::{click, css, text_of, two_frames, type_into, wait_until};
 use support::{Folders, Session, TauriDriver};
 
 const APP: &str = env!("CARGO_BIN_EXE_simba-tuner-app");
@@ -44,18 +44,6 @@ fn percent_in(text: &str) -> Option<f64> {
     let before = before.trim_end();
     let start = before.rfind(|c: char| !(c.is_ascii_digit() || c == '.' || c == ',')).map_or(0, |i| i + 1);
     before[start..].replace(',', ".").parse().ok()
-}
-
-/// Lets the page paint what it just changed: a screenshot right after a DOM change can predate the
-/// repaint.
-async fn two_frames(client: &Client) {
-    let _ = client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-            vec![],
-        )
-        .await;
 }
 
 fn screenshot_dir() -> PathBuf {

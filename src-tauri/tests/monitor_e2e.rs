@@ -11,38 +11,12 @@
 mod support;
 
 use fantoccini::{Client, Locator};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-use support::page::{click, css, text_of, texts_of, type_into, wait_until};
+use support::page::{click, css, screenshot, text_of, texts_of, type_into, wait_until};
 use support::{Folders, Session};
 
 const APP: &str = env!("CARGO_BIN_EXE_simba-tuner-app");
-
-async fn two_frames(client: &Client) {
-    let _ = client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-            vec![],
-        )
-        .await;
-}
-
-async fn screenshot(client: &Client, name: &str) -> Result<(), String> {
-    // Top of the page: the tiles and tables an admin looks at first.
-    let _ = client.execute("window.scrollTo(0, 0)", vec![]).await;
-    two_frames(client).await;
-    let png = client.screenshot().await.map_err(|e| format!("no screenshot: {e}"))?;
-    if !png.starts_with(b"\x89PNG") {
-        return Err("the screenshot is not a PNG".into());
-    }
-    let dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("docs").join("screenshots");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let path = dir.join(name);
-    std::fs::write(&path, &png).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    eprintln!("saved {} ({} bytes)", path.display(), png.len());
-    Ok(())
-}
 
 /// Runs redis-cli with one command per line on the private server.
 fn redis_cli(port: u16, script: &str) -> Result<(), String> {

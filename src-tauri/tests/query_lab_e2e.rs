@@ -16,7 +16,7 @@ mod support;
 use fantoccini::{Client, Locator};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use support::page::{click, css, text_of, type_into, wait_until};
+use support::page::{click, css, text_of, two_frames, type_into, wait_until};
 use support::{Folders, Session};
 
 const APP: &str = env!("CARGO_BIN_EXE_simba-tuner-app");
@@ -303,13 +303,7 @@ async fn screenshot(client: &Client, name: &str, from: Option<&str>) -> Result<(
         None => "window.scrollTo(0, 0)",
     };
     let _ = client.execute(script, vec![serde_json::Value::String(from.map(css).unwrap_or_default())]).await;
-    let _ = client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-            vec![],
-        )
-        .await;
+    two_frames(client).await;
     let png = client.screenshot().await.map_err(|e| format!("no screenshot: {e}"))?;
     // Kept with the build's test files (not in docs/): for a look after a run.
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));

@@ -482,3 +482,150 @@ async fn read_only_results_are_cached_dropped_by_table_and_writes_never_run() {
     assert!(schemas.schema("p", endpoint, false).await.unwrap().cached);
     assert!(!schemas.schema("p", endpoint, true).await.unwrap().cached);
 }
+
+// ---- Vertex AI with a service-account key file (the JWT bearer grant) ------------------------
+
+/// Google's token endpoint as a local server: it checks the assertion as Google does (RS256 by the
+/// account's public key, `iss`, `aud`, `scope`, an hour at most) and answers with Google's shapes.
+struct TokenServer {
+    /// The account's public key (PKCS#1 DER).
+    public_key: Vec<u8>,
+    audience: Mutex<String>,
+    issued: Mutex<Vec<String>>,
+}
+
+async fn token_endpoint(State(server): State<Arc<TokenServer>>, body: Bytes) -> Response<String> {
+    use base64::Engine as _;
+    let refuse = |error: &str, description: &str| {
+        let body = json!({"error": error, "error_description": description}).to_string();
+        Response::builder().status(400).header("content-type", "application/json").body(body).unwrap()
+    };
+    let form: std::collections::HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    if form.get("grant_type").map(String::as_str) != Some("urn:ietf:params:oauth:grant-type:jwt-bearer") {
+        return refuse("unsupported_grant_type", "Invalid grant_type");
+    }
+    let Some(jwt) = form.get("assertion") else { return refuse("invalid_request", "Missing assertion") };
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (Ok(header), Ok(claims), Ok(signature)) = (b64.decode(parts[0]), b64.decode(parts[1]), b64.decode(parts[2]))
+    else {
+        return refuse("invalid_grant", "Invalid JWT");
+    };
+    let key = ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, &server.public_key);
+    if key.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature).is_err() {
+        return refuse("invalid_grant", "Invalid JWT Signature.");
+    }
+    let header: Value = serde_json::from_slice(&header).unwrap();
+    let claims: Value = serde_json::from_slice(&claims).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["kid"], "key-1");
+    assert_eq!(claims["iss"], "tuner@my-project.iam.gserviceaccount.com");
+    assert_eq!(claims["scope"], "https://www.googleapis.com/auth/cloud-platform");
+    assert_eq!(claims["aud"].as_str().unwrap(), server.audience.lock().unwrap().as_str());
+    let (iat, exp) = (claims["iat"].as_u64().unwrap(), claims["exp"].as_u64().unwrap());
+    if exp <= iat || exp - iat > 3600 {
+        return refuse("invalid_grant", "Invalid JWT: Token must be a short-lived token (60 minutes)");
+    }
+    let mut issued = server.issued.lock().unwrap();
+    let token = format!("ya29.c.test-{}", issued.len() + 1);
+    issued.push(token.clone());
+    let body = json!({"access_token": token, "expires_in": 3599, "token_type": "Bearer"}).to_string();
+    Response::builder().status(200).header("content-type", "application/json").body(body).unwrap()
+}
+
+/// An RSA key made by openssl: its PKCS#8 PEM and its public key as PKCS#1 DER.
+fn rsa_key(dir: &std::path::Path, name: &str) -> (String, Vec<u8>) {
+    let pem = dir.join(format!("{name}.pem"));
+    let der = dir.join(format!("{name}.der"));
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).output().expect("openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", pem.to_str().unwrap()]);
+    run(&["rsa", "-in", pem.to_str().unwrap(), "-RSAPublicKey_out", "-outform", "DER", "-out", der.to_str().unwrap()]);
+    (std::fs::read_to_string(pem).unwrap(), std::fs::read(der).unwrap())
+}
+
+fn service_account_file(dir: &std::path::Path, name: &str, private_key: &str, token_uri: &str) -> std::path::PathBuf {
+    let key = json!({
+        "type": "service_account", "project_id": "my-project", "private_key_id": "key-1",
+        "private_key": private_key, "client_email": "tuner@my-project.iam.gserviceaccount.com",
+        "client_id": "1234567890", "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": token_uri, "universe_domain": "googleapis.com"
+    });
+    let path = dir.join(name);
+    std::fs::write(&path, key.to_string()).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn vertex_with_a_service_account_key_gets_and_keeps_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let (private_key, public_key) = rsa_key(dir.path(), "account");
+    let (other_key, _) = rsa_key(dir.path(), "other");
+    let tokens = Arc::new(TokenServer { public_key, audience: Mutex::new(String::new()), issued: Mutex::new(vec![]) });
+    let token_url = common::serve_on_own_thread(
+        Router::new().route("/token", axum::routing::post(token_endpoint)).with_state(tokens.clone()),
+    );
+    let token_uri = format!("{token_url}/token");
+    *tokens.audience.lock().unwrap() = token_uri.clone();
+    let (fake, url) = serve();
+    let key_file = service_account_file(dir.path(), "sa.json", &private_key, &token_uri);
+    let vars = |key_var: &'static str, file: std::path::PathBuf| {
+        let url = url.clone();
+        move |name: &str| match name {
+            "SIMBA_LLM" => Some("vertex".to_string()),
+            "SIMBA_LLM_PROJECT" => Some("my-project".into()),
+            "SIMBA_LLM_MODEL" => Some("gemini-2.0-flash".into()),
+            "SIMBA_LLM_URL" => Some(url.clone()),
+            n if n == key_var => Some(file.display().to_string()),
+            _ => None,
+        }
+    };
+    let config = LlmConfig::from_vars(vars("SIMBA_LLM_KEY_FILE", key_file.clone())).unwrap().unwrap();
+    let chat = RemoteChat::connect(quick(config)).unwrap();
+    for question in ["What is a vector?", "And a tensor?"] {
+        let a = chat.complete(&chat_of(question)).await.unwrap();
+        assert_eq!(a.text, format!("Vertex says: {question}"));
+    }
+    // One token for both requests, sent as the bearer.
+    assert_eq!(*tokens.issued.lock().unwrap(), ["ya29.c.test-1"]);
+    for (_, headers, _) in fake.log.lock().unwrap().iter() {
+        assert_eq!(headers["authorization"], "Bearer ya29.c.test-1");
+    }
+    // Vertex refuses the token (revoked before its hour): that query fails, the next gets a new one.
+    let revoked = json!({"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}});
+    fake.script.lock().unwrap().push((401, vec![], revoked.to_string()));
+    let e = chat.complete(&chat_of("x")).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Refused, "{e}");
+    chat.complete(&chat_of("again")).await.unwrap();
+    assert_eq!(*tokens.issued.lock().unwrap(), ["ya29.c.test-1", "ya29.c.test-2"]);
+    assert_eq!(fake.log.lock().unwrap().last().unwrap().1["authorization"], "Bearer ya29.c.test-2");
+
+    // Google's own variable names a key file too (here for the embeddings, a token of their own).
+    let adc = |name: &str| match name {
+        "SIMBA_EMBEDDINGS" => Some("vertex".to_string()),
+        "SIMBA_EMBEDDINGS_PROJECT" => Some("my-project".into()),
+        "SIMBA_EMBEDDINGS_MODEL" => Some("text-embedding-005".into()),
+        "GOOGLE_APPLICATION_CREDENTIALS" => Some(key_file.display().to_string()),
+        _ => None,
+    };
+    let embed = simba_core::engine::embed::provider::ProviderConfig::from_vars(adc).unwrap().unwrap();
+    let token = embed.key.current("SIMBA_EMBEDDINGS").await.unwrap();
+    assert_eq!(token.expose(), "ya29.c.test-3");
+
+    // A key the account does not have: Google's refusal, named, without key material.
+    let wrong = service_account_file(dir.path(), "wrong.json", &other_key, &token_uri);
+    let config = LlmConfig::from_vars(vars("SIMBA_LLM_KEY_FILE", wrong.clone())).unwrap().unwrap();
+    let e = RemoteChat::connect(quick(config)).unwrap().complete(&chat_of("x")).await.unwrap_err();
+    assert!(e.message.contains("invalid_grant") && e.message.contains("Invalid JWT Signature"), "{e}");
+    assert!(e.message.contains("wrong.json") && e.message.contains("clock"), "{e}");
+    assert!(!e.message.contains("PRIVATE KEY") && !e.message.contains(&other_key[40..80]), "{e}");
+    assert_eq!(tokens.issued.lock().unwrap().len(), 3, "no token for the wrong key");
+
+    // A user's application-default file is not a service account: refused when read, clearly.
+    let user = dir.path().join("user.json");
+    std::fs::write(&user, r#"{"type": "authorized_user", "client_id": "x", "refresh_token": "y"}"#).unwrap();
+    let e = LlmConfig::from_vars(vars("GOOGLE_APPLICATION_CREDENTIALS", user)).unwrap_err();
+    assert!(e.message.contains("not a service-account key"), "{e}");
+}

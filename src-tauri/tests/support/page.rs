@@ -93,11 +93,9 @@ pub async fn wait_for_selector(client: &Client, selector: &str, within: Duration
     Ok(())
 }
 
-/// Saves a PNG of the window's top (the tiles and tables an admin looks at first) as
-/// docs/screenshots/NAME.
-pub async fn screenshot(client: &Client, name: &str) -> Result<(), String> {
-    let _ = client.execute("window.scrollTo(0, 0)", vec![]).await;
-    // Two animation frames: the scroll has been painted by then.
+/// Lets the page paint what it just changed (a scroll, a DOM change): a screenshot taken at once
+/// can predate the repaint; after two animation frames it cannot.
+pub async fn two_frames(client: &Client) {
     let _ = client
         .execute_async(
             "const done = arguments[arguments.length - 1];
@@ -105,6 +103,13 @@ pub async fn screenshot(client: &Client, name: &str) -> Result<(), String> {
             vec![],
         )
         .await;
+}
+
+/// Saves a PNG of the window's top (the tiles and tables an admin looks at first) as
+/// docs/screenshots/NAME.
+pub async fn screenshot(client: &Client, name: &str) -> Result<(), String> {
+    let _ = client.execute("window.scrollTo(0, 0)", vec![]).await;
+    two_frames(client).await;
     let png = client.screenshot().await.map_err(|e| format!("no screenshot: {e}"))?;
     if !png.starts_with(b"\x89PNG") {
         return Err("the screenshot is not a PNG".into());

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod cache;
 pub mod embed;
 pub mod eval;
+pub mod google_auth;
 pub mod index;
 pub mod judge;
 pub mod lazy;

@@ -35,6 +35,7 @@
 //! name the variable to fix, never the value, and a provider's own message is scrubbed of it.
 
 use super::{check_text, normalise, EmbedError, Embedder};
+use crate::engine::google_auth::{is_service_account_key, ServiceAccount};
 use crate::engine::provider_http::{chain, is_loopback, provider_message, retry_after};
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -85,6 +86,70 @@ pub enum ProviderKey {
     Value(Secret),
     /// Read before every request, so a token refreshed in the file is picked up.
     File(PathBuf),
+    /// Vertex only: a service-account key file, exchanged for access tokens as they expire.
+    ServiceAccount(std::sync::Arc<ServiceAccount>),
+}
+
+impl ProviderKey {
+    /// The key from the environment, for the variables starting with `prefix` (`SIMBA_LLM`,
+    /// `SIMBA_EMBEDDINGS`): `{prefix}_KEY`, else the file named by `{prefix}_KEY_FILE` (a key or
+    /// token; for Vertex also a service-account key file), else for Vertex Google's own
+    /// `GOOGLE_APPLICATION_CREDENTIALS` (a service-account key file). None when nothing is set; a
+    /// file that cannot be used is refused now, not at the first query.
+    pub fn from_vars(
+        prefix: &str,
+        kind: ProviderKind,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, String> {
+        if let Some(k) = var(&format!("{prefix}_KEY")) {
+            return Ok(Some(Self::Value(Secret::new(k))));
+        }
+        let file_var = format!("{prefix}_KEY_FILE");
+        let adc = "GOOGLE_APPLICATION_CREDENTIALS";
+        let (path, named) = match (var(&file_var), kind) {
+            (Some(p), _) => (PathBuf::from(p), file_var.as_str()),
+            (None, ProviderKind::Vertex) => match var(adc) {
+                Some(p) => (PathBuf::from(p), adc),
+                None => return Ok(None),
+            },
+            (None, _) => return Ok(None),
+        };
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{named} {} could not be read: {e}", path.display()))?;
+        if kind == ProviderKind::Vertex && is_service_account_key(&text) {
+            return ServiceAccount::from_file(&path).map(|sa| Some(Self::ServiceAccount(std::sync::Arc::new(sa))));
+        }
+        if named == adc {
+            return Err(format!(
+                "{adc} names {}, which is not a service-account key (a user's `gcloud auth application-default` \
+                 file is not supported: create a service-account key, or put an access token in {prefix}_KEY_FILE)",
+                path.display()
+            ));
+        }
+        read_key_file(&path, named)?;
+        Ok(Some(Self::File(path)))
+    }
+
+    /// The key or token to send now (`prefix` as for [`Self::from_vars`], for messages).
+    pub async fn current(&self, prefix: &str) -> Result<Secret, String> {
+        match self {
+            Self::Value(s) if s.is_empty() => Err(format!("{prefix}_KEY is empty")),
+            Self::Value(s) => Ok(s.clone()),
+            Self::File(p) => read_key_file(p, &format!("{prefix}_KEY_FILE")),
+            Self::ServiceAccount(sa) => sa.token().await,
+        }
+    }
+}
+
+/// A key or token kept in a file (read anew each time: a refreshed token is picked up).
+pub fn read_key_file(path: &std::path::Path, named: &str) -> Result<Secret, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{named} {} could not be read: {e}", path.display()))?;
+    let key = text.trim();
+    if key.is_empty() {
+        return Err(format!("{named} {} is empty", path.display()));
+    }
+    Ok(Secret::new(key))
 }
 
 /// One provider, its model and its limits. `Debug` never shows the key.
@@ -233,16 +298,11 @@ impl ProviderConfig {
                 )))
             }
         };
-        let key = match (var("SIMBA_EMBEDDINGS_KEY"), var("SIMBA_EMBEDDINGS_KEY_FILE")) {
-            (Some(k), _) => ProviderKey::Value(Secret::new(k)),
-            (None, Some(path)) => {
-                let path = PathBuf::from(path);
-                read_key_file(&path)?; // refuse a missing or empty file now, not at the first query
-                ProviderKey::File(path)
-            }
-            (None, None) => {
+        let key = match ProviderKey::from_vars("SIMBA_EMBEDDINGS", kind, &var).map_err(EmbedError::Config)? {
+            Some(key) => key,
+            None => {
                 let what = if kind == ProviderKind::Vertex {
-                    "an OAuth access token (`gcloud auth print-access-token`)"
+                    "an OAuth access token (`gcloud auth print-access-token`) or a service-account key file"
                 } else {
                     "the API key"
                 };
@@ -392,17 +452,6 @@ impl ProviderConfig {
     }
 }
 
-fn read_key_file(path: &std::path::Path) -> Result<Secret, EmbedError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        EmbedError::Config(format!("SIMBA_EMBEDDINGS_KEY_FILE {} could not be read: {e}", path.display()))
-    })?;
-    let key = text.trim();
-    if key.is_empty() {
-        return Err(EmbedError::Config(format!("SIMBA_EMBEDDINGS_KEY_FILE {} is empty", path.display())));
-    }
-    Ok(Secret::new(key))
-}
-
 // ---- answers --------------------------------------------------------------------------------
 
 #[derive(Deserialize)]
@@ -486,12 +535,8 @@ impl Client {
         Ok(Self { config, endpoint, shown, http, max_batch, max_bytes })
     }
 
-    fn key(&self) -> Result<Secret, EmbedError> {
-        match &self.config.key {
-            ProviderKey::Value(s) if s.is_empty() => Err(EmbedError::Config("SIMBA_EMBEDDINGS_KEY is empty".into())),
-            ProviderKey::Value(s) => Ok(s.clone()),
-            ProviderKey::File(p) => read_key_file(p),
-        }
+    async fn key(&self) -> Result<Secret, EmbedError> {
+        self.config.key.current("SIMBA_EMBEDDINGS").await.map_err(EmbedError::Config)
     }
 
     /// Every text, in provider-sized requests one after the other; vectors in input order,
@@ -505,7 +550,7 @@ impl Client {
     }
 
     async fn request(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let key = self.key()?;
+        let key = self.key().await?;
         let body = self.config.body(texts);
         let kind = self.config.kind;
         let mut retries = 0u32;

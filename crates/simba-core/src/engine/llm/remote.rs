@@ -31,7 +31,6 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::secret::Secret;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
 
@@ -146,17 +145,16 @@ impl LlmConfig {
                 )))
             }
         };
-        let key = match (var("SIMBA_LLM_KEY"), var("SIMBA_LLM_KEY_FILE")) {
-            (Some(k), _) => ProviderKey::Value(Secret::new(k)),
-            (None, Some(path)) => {
-                let path = PathBuf::from(path);
-                read_key_file(&path)?;
-                ProviderKey::File(path)
-            }
+        let key = match ProviderKey::from_vars("SIMBA_LLM", kind, &var).map_err(config_error)? {
+            Some(key) => key,
             // A local OpenAI-compatible server (Ollama) may want no key at all.
-            (None, None) if kind == ProviderKind::OpenAi => ProviderKey::Value(Secret::default()),
-            (None, None) => {
-                let what = if kind == ProviderKind::Vertex { "an OAuth access token" } else { "the API key" };
+            None if kind == ProviderKind::OpenAi => ProviderKey::Value(Secret::default()),
+            None => {
+                let what = if kind == ProviderKind::Vertex {
+                    "an OAuth access token or a service-account key file"
+                } else {
+                    "the API key"
+                };
                 return Err(config_error(format!(
                     "SIMBA_LLM_KEY is not set; SIMBA_LLM={} needs {what} in SIMBA_LLM_KEY or in a file named by SIMBA_LLM_KEY_FILE",
                     kind.name()
@@ -301,16 +299,6 @@ impl LlmConfig {
     }
 }
 
-fn read_key_file(path: &std::path::Path) -> ApiResult<Secret> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| config_error(format!("SIMBA_LLM_KEY_FILE {} could not be read: {e}", path.display())))?;
-    let key = text.trim();
-    if key.is_empty() {
-        return Err(config_error(format!("SIMBA_LLM_KEY_FILE {} is empty", path.display())));
-    }
-    Ok(Secret::new(key))
-}
-
 // ---- answers --------------------------------------------------------------------------------
 
 #[derive(Deserialize)]
@@ -444,10 +432,11 @@ impl RemoteChat {
         }
     }
 
-    fn key(&self) -> ApiResult<Secret> {
+    async fn key(&self) -> ApiResult<Secret> {
         match &self.config.key {
+            // An empty key is allowed here: a local OpenAI-compatible server may want none.
             ProviderKey::Value(s) => Ok(s.clone()),
-            ProviderKey::File(p) => read_key_file(p),
+            other => other.current("SIMBA_LLM").await.map_err(config_error),
         }
     }
 
@@ -475,7 +464,7 @@ impl RemoteChat {
     }
 
     async fn send_with_retries(&self, body: &Value) -> ApiResult<Vec<u8>> {
-        let key = self.key()?;
+        let key = self.key().await?;
         let mut retries = 0u32;
         loop {
             let mut req = self.http.post(self.endpoint.clone()).json(body);
@@ -500,6 +489,11 @@ impl RemoteChat {
                         Ok(bytes) => {
                             let transient = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
                             if !transient || retries >= self.config.max_retries {
+                                if let (401, ProviderKey::ServiceAccount(account)) = (status.as_u16(), &self.config.key)
+                                {
+                                    // A token revoked before its hour: the next query asks for a new one.
+                                    account.forget().await;
+                                }
                                 return Err(self.status_error(status, &bytes, retries, key.expose()));
                             }
                             asked
