@@ -18,7 +18,7 @@ mod support;
 use fantoccini::{Client, Locator};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::page::{click, css, text_of, texts_at, wait_until};
+use support::page::{click, css, page_text, text_of, texts_at, wait_for_selector, wait_for_text, wait_until};
 use support::{Folders, Session};
 
 const APP: &str = env!("CARGO_BIN_EXE_simba-tuner-app");
@@ -66,57 +66,14 @@ fn in_finding(id: &str, testid: &str) -> String {
 /// Waits until the page reads nothing: a click is a pointer event at the element's position, and
 /// findings or audit rows arriving meanwhile move the page under it (the click then lands elsewhere).
 async fn settled(client: &Client) -> Result<(), String> {
-    let deadline = Instant::now() + STEP;
-    while client.find(Locator::Css("[data-testid=\"advisor-body\"][data-busy=\"false\"]")).await.is_err() {
-        if Instant::now() > deadline {
-            return Err(format!(
-                "the Advisor page is still reading after {STEP:?}; it shows: {}",
-                page_text(client).await
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
-}
-
-/// The page's text, shortened, for a failure message.
-async fn page_text(client: &Client) -> String {
-    let text = match client.execute("return document.body.innerText;", vec![]).await {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    };
-    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    text.chars().take(3000).collect()
+    let idle = "[data-testid=\"advisor-body\"][data-busy=\"false\"]";
+    wait_for_selector(client, idle, STEP, "the Advisor page is still reading").await
 }
 
 async fn click_at(client: &Client, selector: &str) -> Result<(), String> {
     settled(client).await?;
     let el = client.find(Locator::Css(selector)).await.map_err(|e| format!("nothing at {selector}: {e}"))?;
     el.click().await.map_err(|e| format!("cannot click {selector}: {e}"))
-}
-
-/// Polls until something matches `selector` and `check` accepts its text; returns that text.
-async fn wait_at(
-    client: &Client,
-    selector: &str,
-    within: Duration,
-    what: &str,
-    check: impl Fn(&str) -> bool,
-) -> Result<String, String> {
-    let deadline = Instant::now() + within;
-    loop {
-        let texts = texts_at(client, selector).await;
-        if let Some(t) = texts.iter().find(|t| check(t)) {
-            return Ok(t.clone());
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "{what}: {selector} shows {texts:?} after {within:?}; error-box: {:?}",
-                text_of(client, "error-box").await.unwrap_or_default()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// Polls until the server reads `want` (the app has answered by then, but a reload may lag).
@@ -278,7 +235,7 @@ async fn open_advisor(client: &Client) -> Result<(), String> {
     };
     select.select_by_value("env").await.map_err(|e| format!("cannot choose the env profile: {e}"))?;
 
-    let redis = wait_at(
+    let redis = wait_for_text(
         client,
         &format!("[data-testid=\"finding\"][data-id=\"{REDIS_FINDING}\"]"),
         STEP,
@@ -293,7 +250,7 @@ async fn open_advisor(client: &Client) -> Result<(), String> {
             return Err(format!("the Redis finding should say {part:?}: {redis:?}"));
         }
     }
-    let pg = wait_at(
+    let pg = wait_for_text(
         client,
         &format!("[data-testid=\"finding\"][data-id=\"{PG_FINDING}\"]"),
         STEP,
@@ -357,8 +314,10 @@ async fn redis_fix(client: &Client, port: u16) -> Result<(), String> {
 
 async fn postgres_fix(client: &Client, pg: &simba_testkit::PostgresServer) -> Result<(), String> {
     // Closing the flow ran the advisor again: wait for the button to be there after that.
-    wait_at(client, &in_finding(PG_FINDING, "finding-preview"), STEP, "the PostgreSQL finding's preview", |_| true)
-        .await?;
+    wait_for_text(client, &in_finding(PG_FINDING, "finding-preview"), STEP, "the PostgreSQL finding's preview", |_| {
+        true
+    })
+    .await?;
     click_at(client, &in_finding(PG_FINDING, "finding-preview")).await?;
     let changes = wait_until(client, "preview-changes", STEP, "no PostgreSQL preview", |t| !t.is_empty()).await?;
     if !(changes.contains("log_min_duration_statement") && changes.contains("-1") && changes.contains("1000")) {
@@ -398,9 +357,13 @@ async fn postgres_fix(client: &Client, pg: &simba_testkit::PostgresServer) -> Re
     // Closed, the page runs the advisor again: the finding is back, as the server is as before.
     settled(client).await?;
     click(client, "flow-close").await?;
-    wait_at(client, &in_finding(PG_FINDING, "finding-title"), STEP, "the PostgreSQL finding after the rollback", |t| {
-        t.contains("log_min_duration_statement is off")
-    })
+    wait_for_text(
+        client,
+        &in_finding(PG_FINDING, "finding-title"),
+        STEP,
+        "the PostgreSQL finding after the rollback",
+        |t| t.contains("log_min_duration_statement is off"),
+    )
     .await?;
     Ok(())
 }

@@ -23,7 +23,7 @@ use simba_testkit::kube::Fake;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::page::{click, css, page_text, screenshot, texts_at, wait_for_selector};
+use support::page::{click, css, page_text, screenshot, texts_at, wait_for_selector, wait_for_text};
 use support::{Folders, Session};
 
 const APP: &str = env!("CARGO_BIN_EXE_simba-tuner-app");
@@ -148,24 +148,14 @@ async fn refresh(client: &Client, prefix: &str) -> Result<(), String> {
     click(client, &format!("{prefix}-refresh")).await
 }
 
-/// Polls until the text at `selector` (a row's cells joined by " | ") satisfies `check`; the text.
+/// Polls until the text at `selector` satisfies `check`, within one step; the text.
 async fn wait_text(
     client: &Client,
     selector: &str,
     what: &str,
     check: impl Fn(&str) -> bool,
 ) -> Result<String, String> {
-    let deadline = Instant::now() + STEP;
-    loop {
-        let texts = texts_at(client, selector).await;
-        if let Some(t) = texts.iter().find(|t| check(t)) {
-            return Ok(t.clone());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{what}: {selector} shows {texts:?} after {STEP:?}"));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_for_text(client, selector, STEP, what, check).await
 }
 
 /// Opens a page from the navigation and chooses the profile in its picker.
@@ -183,6 +173,18 @@ fn queue_cell(queue: &str, testid: &str) -> String {
     format!("[data-testid=\"queue-row\"][data-queue=\"{queue}\"] {}", css(testid))
 }
 
+/// Sends `n` tasks to the orphan queue, checks the broker then holds `want`, refreshes the page and
+/// waits for the queue's depth cell to show it; the depth.
+async fn send_and_see(client: &Client, broker: &Broker<'_>, n: usize, want: u64, what: &str) -> Result<u64, String> {
+    broker.send(n, ORPHAN);
+    let depth = broker.depth(ORPHAN);
+    if depth != want {
+        return Err(format!("the broker holds {depth} messages in {ORPHAN}, not {want}, after {n} more were sent"));
+    }
+    refresh(client, "queues").await?;
+    wait_text(client, &queue_cell(ORPHAN, "queue-depth"), what, |t| t == depth.to_string()).await.map(|_| depth)
+}
+
 async fn queues_page(client: &Client, broker: &Broker<'_>) -> Result<(), String> {
     open(client, "nav-queues", "queues-profile").await?;
     // The worker's heartbeats: alive on the page.
@@ -196,13 +198,7 @@ async fn queues_page(client: &Client, broker: &Broker<'_>) -> Result<(), String>
     }
 
     // Tasks sent to a queue no worker consumes: its depth on the page is the broker's.
-    broker.send(7, ORPHAN);
-    let depth = broker.depth(ORPHAN);
-    if depth != 7 {
-        return Err(format!("the broker holds {depth} messages in {ORPHAN} after 7 were sent"));
-    }
-    refresh(client, "queues").await?;
-    wait_text(client, &queue_cell(ORPHAN, "queue-depth"), "the first depth", |t| t == depth.to_string()).await?;
+    let depth = send_and_see(client, broker, 7, 7, "the first depth").await?;
     let row = wait_text(client, &format!("[data-testid=\"queue-row\"][data-queue=\"{ORPHAN}\"]"), "its row", |_| true)
         .await?;
     if !row.contains(&format!("tasks.orphan × {depth}")) {
@@ -210,13 +206,7 @@ async fn queues_page(client: &Client, broker: &Broker<'_>) -> Result<(), String>
     }
 
     // More sent: the figure follows (by the page's own auto-refresh or the button, whichever first).
-    broker.send(5, ORPHAN);
-    let depth = broker.depth(ORPHAN);
-    if depth != 12 {
-        return Err(format!("the broker holds {depth} messages in {ORPHAN} after 7 + 5 were sent"));
-    }
-    refresh(client, "queues").await?;
-    wait_text(client, &queue_cell(ORPHAN, "queue-depth"), "the grown depth", |t| t == depth.to_string()).await?;
+    send_and_see(client, broker, 5, 12, "the grown depth").await?;
 
     // Inspected, the workers say which queues they consume: none consumes this one.
     settled(client, "queues").await?;

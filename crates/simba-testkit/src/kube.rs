@@ -626,17 +626,26 @@ pub async fn api(State(f): State<Arc<Fake>>, method: Method, uri: Uri, headers: 
 
 /// Serves on a free loopback port from a thread of its own; returns the port.
 pub fn start(fake: Arc<Fake>) -> u16 {
+    on_own_thread(fake, |listener, app| async move { axum::serve(listener, app).await.unwrap() }).unwrap()
+}
+
+/// Runs `serve` with a listener on a free loopback port and the fake's router, on a thread and a
+/// runtime of its own; the port, once it listens.
+fn on_own_thread<F, Fut>(fake: Arc<Fake>, serve: F) -> Result<u16, std::sync::mpsc::RecvError>
+where
+    F: FnOnce(tokio::net::TcpListener, axum::Router) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap().port()).unwrap();
-            let app = axum::Router::new().fallback(api).with_state(fake);
-            axum::serve(listener, app).await.unwrap();
+            serve(listener, axum::Router::new().fallback(api).with_state(fake)).await;
         });
     });
-    rx.recv().unwrap()
+    rx.recv()
 }
 
 /// A throwaway PKI made with the openssl CLI in a folder: a CA, the server's certificate for
@@ -767,28 +776,21 @@ pub fn start_tls(fake: Arc<Fake>, pki: &TestPki) -> crate::Result<String> {
         .with_single_cert(certs, key)
         .map_err(|e| bad("server certificate", &e))?;
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap().port()).unwrap();
-            let app = axum::Router::new().fallback(api).with_state(fake);
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else { continue };
-                let (acceptor, app) = (acceptor.clone(), app.clone());
-                tokio::spawn(async move {
-                    // A client without a valid certificate ends here, in the handshake.
-                    let Ok(tls) = acceptor.accept(tcp).await else { return };
-                    let service = hyper_util::service::TowerToHyperService::new(app);
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
-                        .await;
-                });
-            }
-        });
-    });
-    let port = rx.recv().map_err(|e| bad("the TLS server thread", &e))?;
+    let port = on_own_thread(fake, |listener, app| async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { continue };
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                // A client without a valid certificate ends here, in the handshake.
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    })
+    .map_err(|e| bad("the TLS server thread", &e))?;
     Ok(format!("https://127.0.0.1:{port}"))
 }
 

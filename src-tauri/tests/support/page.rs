@@ -77,6 +77,31 @@ pub async fn page_text(client: &Client) -> String {
     text.chars().take(4000).collect()
 }
 
+/// Polls until something matches `selector` and `check` accepts its text (a row's cells joined by
+/// " | "); returns that text. On failure says what was there and what the page's error box shows.
+pub async fn wait_for_text(
+    client: &Client,
+    selector: &str,
+    within: Duration,
+    what: &str,
+    check: impl Fn(&str) -> bool,
+) -> Result<String, String> {
+    let deadline = Instant::now() + within;
+    loop {
+        let texts = texts_at(client, selector).await;
+        if let Some(t) = texts.iter().find(|t| check(t)) {
+            return Ok(t.clone());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{what}: {selector} shows {texts:?} after {within:?}; error-box: {:?}",
+                text_of(client, "error-box").await.unwrap_or_default()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Waits until something matches `selector` (a page's idle marker, such as its refresh button
 /// enabled again once every read has answered); panics never, fails with the page's text.
 pub async fn wait_for_selector(client: &Client, selector: &str, within: Duration, what: &str) -> Result<(), String> {

@@ -134,44 +134,40 @@ pub async fn kubernetes(endpoint: &Endpoint, profile: &str, limit: Duration) -> 
 /// The sampled figures of a cluster from its HPAs and Deployments (usage missing when metrics.k8s.io
 /// is not there: requests and limits are still kept).
 pub fn cluster_values(hpas: &HpasReport, deployments: &DeploymentsReport) -> RawValues {
-    let mut values = BTreeMap::new();
-    let mut add = |k: &str, v: f64| *values.entry(k.to_string()).or_insert(0.0) += v;
+    let mut values: BTreeMap<String, f64> = BTreeMap::new();
+    fn add(values: &mut BTreeMap<String, f64>, name: &str, v: f64) {
+        *values.entry(name.to_string()).or_insert(0.0) += v;
+    }
     for d in &deployments.deployments {
         let ready = d.ready_replicas as f64;
-        add("pods_ready", ready);
+        add(&mut values, "pods_ready", ready);
         for (name, per_pod) in [
             ("cpu_requests_cores", d.pod_cpu_request_cores),
             ("cpu_limits_cores", d.pod_cpu_limit_cores),
             ("memory_requests_bytes", d.pod_memory_request_bytes),
             ("memory_limits_bytes", d.pod_memory_limit_bytes),
         ] {
-            add(name, per_pod.unwrap_or(0.0) * ready);
+            add(&mut values, name, per_pod.unwrap_or(0.0) * ready);
         }
         if deployments.usage_error.is_none() {
             let measured = d.pods_measured as f64;
-            add("cpu_used_cores", d.cpu_usage_avg_cores.unwrap_or(0.0) * measured);
-            add("memory_used_bytes", d.memory_usage_avg_bytes.unwrap_or(0.0) * measured);
+            add(&mut values, "cpu_used_cores", d.cpu_usage_avg_cores.unwrap_or(0.0) * measured);
+            add(&mut values, "memory_used_bytes", d.memory_usage_avg_bytes.unwrap_or(0.0) * measured);
         }
     }
-    let tightest = deployments
-        .deployments
-        .iter()
-        .filter_map(|d| d.memory_of_limit)
-        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
-    if let Some(t) = tightest {
+    if let Some(t) = deployments.deployments.iter().filter_map(|d| d.memory_of_limit).reduce(f64::max) {
         values.insert("memory_of_limit_max_pct".into(), 100.0 * t);
     }
-    let mut add = |k: &str, v: f64| *values.entry(k.to_string()).or_insert(0.0) += v;
     for k in ["hpas", "hpas_pinned", "hpa_replicas", "hpa_desired_replicas", "hpa_max_replicas"] {
-        add(k, 0.0);
+        add(&mut values, k, 0.0);
     }
     for h in &hpas.hpas {
-        add("hpas", 1.0);
-        add("hpa_replicas", h.current_replicas.unwrap_or(0) as f64);
-        add("hpa_desired_replicas", h.desired_replicas.unwrap_or(0) as f64);
-        add("hpa_max_replicas", h.max_replicas.unwrap_or(0) as f64);
+        add(&mut values, "hpas", 1.0);
+        add(&mut values, "hpa_replicas", h.current_replicas.unwrap_or(0) as f64);
+        add(&mut values, "hpa_desired_replicas", h.desired_replicas.unwrap_or(0) as f64);
+        add(&mut values, "hpa_max_replicas", h.max_replicas.unwrap_or(0) as f64);
         if h.pinned_at_max {
-            add("hpas_pinned", 1.0);
+            add(&mut values, "hpas_pinned", 1.0);
         }
     }
     for h in hpas.hpas.iter().take(NAMES_KEPT) {
