@@ -98,6 +98,8 @@ async fn the_local_model_answers_and_the_caches_take_over() {
     assert_eq!(stats.semantic_hits, 1);
     assert_eq!(stats.model_calls, 4);
     assert_eq!(stats.model_errors, 0);
+    let llm = engine.work().unwrap().stats_of(simba_core::engine::work::TaskKind::Llm);
+    assert_eq!((llm.done, llm.failed), (4, 0), "every model call ran on llm_queue: {llm:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -372,6 +374,90 @@ async fn a_failing_provider_opens_its_circuit_and_a_stale_answer_is_served_only_
     let e = q.ask(&engine, stale).await.unwrap_err();
     assert!(e.message.contains("circuit open"), "{e}");
     assert_eq!(fake.log.lock().unwrap().len(), before);
+}
+
+/// Counts model calls running at once around a provider client.
+struct Counted {
+    inner: RemoteChat,
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl ChatModel for Counted {
+    fn id(&self) -> String {
+        self.inner.id()
+    }
+    fn provider(&self) -> &'static str {
+        self.inner.provider()
+    }
+    async fn complete(
+        &self,
+        request: &ChatRequest,
+    ) -> simba_core::error::ApiResult<simba_core::engine::llm::Completion> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let running = self.now.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(running, SeqCst);
+        // Long enough for the other queries to be waiting on llm_queue meanwhile.
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let answer = self.inner.complete(request).await;
+        self.now.fetch_sub(1, SeqCst);
+        answer
+    }
+    async fn probe(&self) -> simba_core::error::ApiResult<()> {
+        self.inner.probe().await
+    }
+    async fn ready(&self) -> Result<(), String> {
+        self.inner.ready().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_calls_run_on_llm_queue_within_its_worker_limit() {
+    use simba_core::engine::work::{LocalQueues, QueueConfig, TaskKind};
+    let (fake, url) = serve();
+    let inner = RemoteChat::connect(quick(LlmConfig::azure(&url, "chat-dep", "2024-10-21", Secret::new(KEY)))).unwrap();
+    let model = Arc::new(Counted { inner, now: Default::default(), most: Default::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let mut llm = QueueConfig::default_for(TaskKind::Llm);
+    llm.workers = 2;
+    let queues =
+        LocalQueues::new([llm, QueueConfig::default_for(TaskKind::Data), QueueConfig::default_for(TaskKind::Vector)])
+            .unwrap();
+    let engine = engine_in(dir.path()).with_work_queues(queues);
+    let q = Arc::new(QueryEngine::new(model.clone(), PriceTable::default()));
+    let mut asked = Vec::new();
+    for i in 0..6 {
+        let (q, engine) = (q.clone(), engine.clone());
+        asked.push(tokio::spawn(async move {
+            let mut req = ask(&format!("Question number {i} about invoices?"), "ops");
+            req.bypass_cache = true;
+            q.ask(&engine, req).await
+        }));
+    }
+    for (i, a) in asked.into_iter().enumerate() {
+        let a = a.await.unwrap().unwrap();
+        // The answer is the model's, as without the queue.
+        assert_eq!(a.answer, format!("Azure says: Question number {i} about invoices?"));
+        assert_eq!(a.source, AnswerSource::Model);
+    }
+    assert!(
+        model.most.load(std::sync::atomic::Ordering::SeqCst) <= 2,
+        "more model calls ran at once than llm_queue has workers"
+    );
+    let stats = engine.work().unwrap().stats_of(TaskKind::Llm);
+    assert_eq!((stats.done, stats.failed, stats.in_flight, stats.depth), (6, 0, 0, 0), "{stats:?}");
+    assert_eq!(fake.log.lock().unwrap().len(), 6);
+
+    // A model error comes back as the provider's error, not retried again by the queue.
+    let refused = json!({"error": {"code": "401", "message": "Access denied due to invalid subscription key."}});
+    fake.script.lock().unwrap().push((401, vec![], refused.to_string()));
+    let mut req = ask("One more?", "ops");
+    req.bypass_cache = true;
+    let e = q.ask(&engine, req).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Refused, "{e}");
+    assert_eq!(fake.log.lock().unwrap().len(), 7, "asked once");
+    assert_eq!(engine.work().unwrap().stats_of(TaskKind::Llm).failed, 1);
 }
 
 // ---- degradation of the cache -------------------------------------------------------------------

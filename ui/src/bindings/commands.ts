@@ -75,6 +75,7 @@ import type { StatusRequest } from "./StatusRequest";
 import type { StoredEntry } from "./StoredEntry";
 import type { TaskResult } from "./TaskResult";
 import type { TaskSendRequest } from "./TaskSendRequest";
+import type { WorkStats } from "./WorkStats";
 
 export interface Commands {
   status: { request: StatusRequest; response: StatusReport; writes: false };
@@ -123,6 +124,7 @@ export interface Commands {
   sql_query: { request: SqlRequest; response: SqlAnswer; writes: false };
   sql_invalidate: { request: SqlInvalidateRequest; response: Count; writes: false };
   data_schema: { request: DataSchemaRequest; response: DataSchema; writes: false };
+  work_stats: { request: NoArgs; response: WorkStats; writes: false };
   task_send: { request: TaskSendRequest; response: TaskResult; writes: true };
   job_status: { request: JobId; response: JobView; writes: false };
   list_jobs: { request: NoArgs; response: Array<JobView>; writes: false };

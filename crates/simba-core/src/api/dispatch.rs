@@ -26,7 +26,7 @@ use crate::engine::query::replay::ReplayReport;
 use crate::engine::query::results::{DataSchema, SqlAnswer, SqlRequest};
 use crate::engine::query::{QueryAnswer, QueryRequest, QueryStats};
 use crate::engine::store::Invalidation;
-use crate::engine::work::TaskResult;
+use crate::engine::work::{TaskResult, WorkStats};
 use crate::history::alerts::{AlertRules, AlertsReport, AlertsRequest};
 use crate::history::chart::{ChartExport, ChartRequest};
 use crate::history::{HistoryReport, HistoryRequest, SamplerStatus};
@@ -190,6 +190,7 @@ commands! {
     "sql_query" => |s, r: SqlRequest| -> SqlAnswer { s.sql_query(r).await? }
     "sql_invalidate" => |s, r: SqlInvalidateRequest| -> Count { s.sql_invalidate(r).await? }
     "data_schema" => |s, r: DataSchemaRequest| -> DataSchema { s.data_schema(r).await? }
+    "work_stats" => |s, _a: NoArgs| -> WorkStats { s.work_stats()? }
     "task_send" writes(profile) => |s, r: TaskSendRequest| -> TaskResult { s.task_send(r).await? }
     "job_status" => |s, r: JobId| -> JobView { s.jobs().get(r.id)? }
     "list_jobs" => |s, _a: NoArgs| -> Vec<JobView> { s.jobs().list() }

@@ -115,6 +115,11 @@ impl Service {
         Ok(self.engine().query_engine().await?.stats())
     }
 
+    /// The in-process queues' depth, work in flight and outcomes, per queue.
+    pub fn work_stats(&self) -> ApiResult<crate::engine::work::WorkStats> {
+        Ok(self.engine().work()?.stats())
+    }
+
     /// Replays a log once per setup, each on a fresh temporary store with the configured model.
     pub async fn replay(&self, req: ReplayRequest) -> ApiResult<Vec<ReplayReport>> {
         self.replay_with_progress(req, |_, _, _| {}).await

@@ -143,6 +143,8 @@ struct EngineInner {
     judge: Arc<lazy::Lazy<judge::Judge>>,
     /// The query path (caches around the chat model), set up on the first query.
     query: OnceCell<Arc<query::QueryEngine>>,
+    /// The in-process queues (model calls, embedding batches), set up on first use.
+    work: parking_lot::Mutex<Option<Arc<work::LocalQueues>>>,
 }
 
 impl Engine {
@@ -176,6 +178,7 @@ impl Engine {
                 embedder: OnceCell::new(),
                 judge: Arc::new(judge),
                 query: OnceCell::new(),
+                work: parking_lot::Mutex::new(None),
             }),
         }
     }
@@ -276,6 +279,54 @@ impl Engine {
             })
             .await
             .cloned()
+    }
+
+    /// The in-process queues, with `SIMBA_WORKER_CONCURRENCY` / `SIMBA_WORKER_PREFETCH` read on
+    /// first use (see [`work::local`]).
+    pub fn work(&self) -> ApiResult<Arc<work::LocalQueues>> {
+        let mut slot = self.inner.work.lock();
+        if let Some(queues) = &*slot {
+            return Ok(queues.clone());
+        }
+        let queues = Arc::new(work::LocalQueues::from_vars(|name| std::env::var(name).ok())?);
+        *slot = Some(queues.clone());
+        Ok(queues)
+    }
+
+    /// Uses `queues` instead of the configured ones (tests, benchmarks).
+    pub fn with_work_queues(self, queues: work::LocalQueues) -> Self {
+        *self.inner.work.lock() = Some(Arc::new(queues));
+        self
+    }
+
+    /// Embeds a batch of texts with the engine's embedder as a job on `vector_queue`, so embedding
+    /// work shares that queue's worker and prefetch limits. One vector per text, in order.
+    pub async fn embed_batch(&self, texts: Vec<String>) -> ApiResult<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let embedder = self.embedder().await?;
+        let texts = Arc::new(texts);
+        // The providers' clients retry on their own: only a dead worker's batch is retried here.
+        let options = work::JobOptions { no_error_retries: true, ..Default::default() };
+        self.work()?
+            .run(work::TaskKind::Vector, "embed_batch", options, move |_| {
+                let (embedder, texts) = (embedder.clone(), texts.clone());
+                async move {
+                    let embedded = tokio::task::spawn_blocking(move || {
+                        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                        embedder.embed_batch(&refs)
+                    })
+                    .await;
+                    match embedded {
+                        Ok(vectors) => vectors.map_err(cache::embed_error),
+                        // A panic in the model is the worker's death: its job is redelivered.
+                        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                        Err(e) => Err(ApiError::internal(format!("the embedding batch stopped: {e}"))),
+                    }
+                }
+            })
+            .await
     }
 
     /// Answers one query through the caches and the chat model (see [`query`]).
@@ -379,5 +430,29 @@ mod tests {
         }
         assert_eq!(engine.inner.judge.loads(), 1);
         assert!(engine.inner.judge.loaded().is_some());
+    }
+
+    /// An embedding batch is a job on vector_queue, and gives what the embedder gives.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn embedding_batches_run_on_the_vector_queue() {
+        let tmp = tempfile::tempdir().unwrap();
+        let engine = Engine::new(model_dir(), Backend::Embedded { path: tmp.path().join("b.db") });
+        let texts = vec!["orders shipped in week 3".to_string(), "the capital of France".to_string()];
+        let vectors = engine.embed_batch(texts.clone()).await.unwrap();
+        let direct = engine.embedder().await.unwrap().embed_batch(&[&texts[0], &texts[1]]).unwrap();
+        assert_eq!(vectors.len(), 2);
+        for (a, b) in vectors.iter().zip(&direct) {
+            // The same model on the same text; summation order across threads may differ.
+            let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+            assert!(dot > 0.9999, "cosine {dot}");
+        }
+        let work = engine.work().unwrap();
+        let vector = work.stats_of(work::TaskKind::Vector);
+        assert_eq!((vector.done, vector.failed), (1, 0), "{vector:?}");
+        assert_eq!(work.stats_of(work::TaskKind::Llm).done, 0);
+        assert!(engine.embed_batch(vec![]).await.unwrap().is_empty());
+        let e = engine.embed_batch(vec!["  ".into()]).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidInput, "{e}");
+        assert_eq!(work.stats_of(work::TaskKind::Vector).failed, 1);
     }
 }

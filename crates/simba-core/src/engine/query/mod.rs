@@ -17,6 +17,7 @@ use super::cache::conversation::{question_in_scope, Message};
 use super::cache::types::{Lookup, Scope};
 use super::cache::{validate_text, LookupTimings};
 use super::llm::{ChatModel, ChatRequest, Completion, FinishReason, GenerationSettings};
+use super::work::{JobOptions, TaskKind};
 use super::Engine;
 use crate::error::{ApiError, ApiResult};
 use parking_lot::Mutex;
@@ -330,7 +331,7 @@ impl QueryEngine {
                 completion_tokens: prices::estimate_tokens(text.len()),
                 finish_reason: FinishReason::Stop,
             }),
-            None => self.model.complete(&ChatRequest { messages, settings: settings.clone() }).await,
+            None => self.call_model(engine, ChatRequest { messages, settings: settings.clone() }).await,
         };
         let completion = match called {
             Ok(c) => c,
@@ -404,6 +405,22 @@ impl QueryEngine {
             cost,
             stale_because: None,
         })
+    }
+
+    /// The model call as a job on `llm_queue`, so its worker and prefetch limits bound how many
+    /// model calls run at once. The providers' clients retry on their own; a call whose worker
+    /// died is run again.
+    async fn call_model(&self, engine: &Engine, request: ChatRequest) -> ApiResult<Completion> {
+        let model = self.model.clone();
+        let request = Arc::new(request);
+        let options = JobOptions { no_error_retries: true, ..Default::default() };
+        engine
+            .work()?
+            .run(TaskKind::Llm, "llm.complete", options, move |_| {
+                let (model, request) = (model.clone(), request.clone());
+                async move { model.complete(&request).await }
+            })
+            .await
     }
 
     /// A cache level's answer, counted in the stats with what it saved.

@@ -13,6 +13,7 @@
 //! its bucket `QUEUE\x06\x16N`). Results: `celery-task-meta-ID`, JSON with `status`, `result`,
 //! `traceback`.
 
+use super::TaskKind;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::profiles::Endpoint;
 use crate::sources::celery::bucket_key;
@@ -22,29 +23,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use ts_rs::TS;
-
-/// What a job does, which decides its queue (the spec's routing).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum TaskKind {
-    /// Model calls.
-    Llm,
-    /// Data-source queries and loads.
-    Data,
-    /// Embedding batches and index work.
-    Vector,
-}
-
-impl TaskKind {
-    pub fn queue(self) -> &'static str {
-        match self {
-            TaskKind::Llm => "llm_queue",
-            TaskKind::Data => "data_queue",
-            TaskKind::Vector => "vector_queue",
-        }
-    }
-}
 
 /// A job's state as Celery's result backend holds it.
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
