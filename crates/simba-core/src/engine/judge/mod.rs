@@ -11,7 +11,7 @@
 
 pub mod train;
 
-use super::embed::bert::{mean_pool, MiniLmBert};
+use super::embed::bert::{MiniLmBert, Text};
 use super::embed::{model_file, MODEL_HINT};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -132,8 +132,8 @@ impl BaseModel {
 pub struct Judge {
     base: BaseModel,
     model: MiniLmBert,
-    head_w: Tensor,
-    head_b: Tensor,
+    head_w: Vec<f32>,
+    head_b: f32,
 }
 
 impl Judge {
@@ -187,6 +187,8 @@ impl Judge {
         }
         let vb = VarBuilder::from_tensors(merged, DType::F32, &Device::Cpu);
         let model = MiniLmBert::load(vb, &base.config).map_err(load_err)?;
+        let head_w = head_w.flatten_all().and_then(|t| t.to_vec1()).map_err(load_err)?;
+        let head_b = head_b.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(load_err)?[0];
         Ok(Self { model, head_w, head_b, base })
     }
 
@@ -195,16 +197,25 @@ impl Judge {
     pub fn score(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>, JudgeError> {
         let mut out = Vec::with_capacity(pairs.len());
         for chunk in pairs.chunks(32) {
-            let (ids, types, mask, cut) = self.base.encode_pairs(chunk)?;
-            let hidden = self.model.forward(&ids, Some(&types), &mask).map_err(run_err)?;
-            let pooled = mean_pool(&hidden, &mask).map_err(run_err)?;
-            let logits = pooled
-                .matmul(&self.head_w.t().map_err(run_err)?)
-                .map_err(run_err)?
-                .broadcast_add(&self.head_b)
-                .map_err(run_err)?;
-            let logits: Vec<f32> = logits.flatten_all().map_err(run_err)?.to_vec1().map_err(run_err)?;
-            out.extend(logits.into_iter().zip(cut).map(|(l, cut)| if cut { 0.0 } else { 1.0 / (1.0 + (-l).exp()) }));
+            let inputs: Vec<tokenizers::EncodeInput> = chunk.iter().map(|&(a, b)| (a, b).into()).collect();
+            let enc = self.base.tokenizer.encode_batch(inputs, true).map_err(run_err)?;
+            let texts: Vec<Text> = enc
+                .iter()
+                .map(|e| {
+                    let ids = crate::engine::embed::unpadded(e);
+                    Text { ids, types: Some(&e.get_type_ids()[..ids.len()]) }
+                })
+                .collect();
+            let pooled = self.model.pooled(&texts).map_err(run_err)?;
+            out.extend(pooled.iter().zip(&enc).map(|(p, e)| {
+                let cut = !e.get_overflowing().is_empty();
+                let logit = crate::engine::embed::kernels::dot(p, &self.head_w) + self.head_b;
+                if cut {
+                    0.0
+                } else {
+                    1.0 / (1.0 + (-logit).exp())
+                }
+            }));
         }
         Ok(out)
     }

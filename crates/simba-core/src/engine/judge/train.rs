@@ -5,7 +5,6 @@
 //! fused kernels, which have no backward pass; both compute the same function (tested).
 
 use super::{adapted_layers, BaseModel, JudgeError, RANK, SCALE};
-use crate::engine::embed::bert::mean_pool;
 use crate::engine::eval::LabelledPair;
 use crate::engine::index::{XorShift, BITS53};
 use candle_core::{DType, Device, Tensor, Var, D};
@@ -345,4 +344,13 @@ pub fn train(
 fn logistic_loss(logits: &Tensor, target: &Tensor) -> candle_core::Result<Tensor> {
     let soft = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
     ((logits.relu()? - (target * logits)?)? + soft)?.mean_all()
+}
+
+/// Mean of the token states over real tokens (mask 1): (n, len, hidden) → (n, hidden), as the
+/// serving encoder pools (`MiniLmBert::pooled`).
+fn mean_pool(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+    let summed = hidden.broadcast_mul(&m)?.sum(1)?;
+    // Every text has at least its [CLS] token; the clamp only guards an all-padding row.
+    summed.broadcast_div(&m.sum(1)?.clamp(1e-9, f64::MAX)?)
 }

@@ -1,0 +1,502 @@
+//! CPU kernels of the MiniLM encoder (embedder and judge), chosen at run time for the machine's
+//! widest instructions: AVX-512F, AVX2 with FMA, or portable code. One binary serves every x86-64
+//! CPU; nothing depends on the target features it was built with.
+//!
+//! Why not a general matrix library: the encoder's matrices are small (a question is ~15 word
+//! pieces) and its weights never change. candle/gemm packed the weight matrix again on every
+//! product (`perf`: 37% of an embedding in packing, 30% in the multiply); here each weight matrix
+//! is packed once, at load, into panels the multiply streams through, and the tokens of every text
+//! of a batch are multiplied together without padding.
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+/// The instruction set the kernels run with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    Avx512,
+    Avx2,
+    Portable,
+}
+
+impl Isa {
+    /// The widest this CPU has; `SIMBA_KERNELS=avx2|portable` asks for a narrower one (to measure
+    /// or test the fallbacks on a machine that has more).
+    pub fn best() -> Isa {
+        static BEST: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
+        *BEST.get_or_init(|| {
+            let asked = std::env::var("SIMBA_KERNELS").ok().and_then(|v| Isa::from_name(&v));
+            let have = Isa::available();
+            match asked {
+                Some(a) if have.contains(&a) => a,
+                _ => have[0],
+            }
+        })
+    }
+
+    /// Every instruction set this CPU can run, widest first (portable code always).
+    pub fn available() -> Vec<Isa> {
+        let mut out = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f") {
+                out.push(Isa::Avx512);
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                out.push(Isa::Avx2);
+            }
+        }
+        out.push(Isa::Portable);
+        out
+    }
+
+    pub fn from_name(name: &str) -> Option<Isa> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "avx512" | "avx-512" => Some(Isa::Avx512),
+            "avx2" => Some(Isa::Avx2),
+            "portable" | "scalar" => Some(Isa::Portable),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Avx512 => "avx512",
+            Isa::Avx2 => "avx2",
+            Isa::Portable => "portable",
+        }
+    }
+
+    /// Output columns per panel: two vector registers' worth.
+    fn panel_width(self) -> usize {
+        match self {
+            Isa::Avx512 => 32,
+            Isa::Avx2 => 16,
+            Isa::Portable => 8,
+        }
+    }
+}
+
+/// Rows of the input multiplied together against one panel (6 rows × 2 registers = 12
+/// accumulators: fits AVX2's 16 registers with room for the weights and the broadcast).
+const TILE_ROWS: usize = 6;
+
+/// Below this many multiply-adds a product runs on the calling thread: waking the other core
+/// costs more than it saves.
+const PARALLEL_MIN_MACS: usize = 1 << 20;
+
+/// `y = x · Wᵀ + b` for a fixed weight matrix W (outputs × inputs, row-major, as PyTorch stores a
+/// linear layer), packed at construction.
+pub struct Linear {
+    isa: Isa,
+    inputs: usize,
+    outputs: usize,
+    /// Panels of `panel_width` output columns: `[panel][input][column]`, the last one padded with 0.
+    panels: Vec<f32>,
+    /// The bias padded to whole panels.
+    bias: Vec<f32>,
+}
+
+impl Linear {
+    pub fn new(isa: Isa, weight: &[f32], bias: &[f32], outputs: usize, inputs: usize) -> Result<Self, String> {
+        if !Isa::available().contains(&isa) {
+            return Err(format!("this CPU cannot run the {} kernels", isa.name()));
+        }
+        if weight.len() != outputs * inputs || bias.len() != outputs {
+            return Err(format!(
+                "a linear layer of {outputs} × {inputs} needs that many weights and {outputs} biases, not {} and {}",
+                weight.len(),
+                bias.len()
+            ));
+        }
+        let nr = isa.panel_width();
+        let count = outputs.div_ceil(nr);
+        let mut panels = vec![0f32; count * inputs * nr];
+        for (o, row) in weight.chunks_exact(inputs).enumerate() {
+            let (p, c) = (o / nr, o % nr);
+            let base = p * inputs * nr;
+            for (i, &w) in row.iter().enumerate() {
+                panels[base + i * nr + c] = w;
+            }
+        }
+        let mut padded = bias.to_vec();
+        padded.resize(count * nr, 0.0);
+        Ok(Self { isa, inputs, outputs, panels, bias: padded })
+    }
+
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    pub fn outputs(&self) -> usize {
+        self.outputs
+    }
+
+    /// `x` is `rows × inputs`; the result is `rows × outputs`.
+    pub fn forward(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        assert_eq!(x.len(), rows * self.inputs, "input of a linear layer has the wrong size");
+        let mut out = vec![0f32; rows * self.outputs];
+        let nr = self.isa.panel_width();
+        let panels = self.outputs.div_ceil(nr);
+        let out_ptr = SendPtr(out.as_mut_ptr());
+        // Work items: a run of rows × a run of panels; items write disjoint parts of `out`.
+        let run = |rows_from: usize, rows_to: usize, panel_from: usize, panel_to: usize| {
+            for p in panel_from..panel_to {
+                let cols = nr.min(self.outputs - p * nr);
+                let panel = &self.panels[p * self.inputs * nr..(p + 1) * self.inputs * nr];
+                let bias = &self.bias[p * nr..(p + 1) * nr];
+                let mut r = rows_from;
+                while r < rows_to {
+                    let n = TILE_ROWS.min(rows_to - r);
+                    // SAFETY: rows r..r+n and columns p*nr..p*nr+cols are inside `out` and
+                    // written by this item only; `x` holds rows × inputs values.
+                    unsafe {
+                        tile(
+                            self.isa,
+                            n,
+                            x.as_ptr().add(r * self.inputs),
+                            self.inputs,
+                            panel.as_ptr(),
+                            bias.as_ptr(),
+                            out_ptr.get().add(r * self.outputs + p * nr),
+                            self.outputs,
+                            cols,
+                        )
+                    };
+                    r += n;
+                }
+            }
+        };
+        let macs = rows * self.inputs * self.outputs;
+        let threads = rayon::current_num_threads();
+        if macs < PARALLEL_MIN_MACS || threads < 2 {
+            run(0, rows, 0, panels);
+            return out;
+        }
+        use rayon::prelude::*;
+        if rows >= TILE_ROWS * 8 * threads {
+            // Many tokens (a batch): split by rows, every item through every panel.
+            let chunk = rows.div_ceil(threads * 4).next_multiple_of(TILE_ROWS);
+            (0..rows.div_ceil(chunk))
+                .into_par_iter()
+                .for_each(|c| run(c * chunk, rows.min((c + 1) * chunk), 0, panels));
+        } else {
+            // A few tokens (one question): split the output columns.
+            let chunk = panels.div_ceil(threads * 2);
+            (0..panels.div_ceil(chunk))
+                .into_par_iter()
+                .for_each(|c| run(0, rows, c * chunk, panels.min((c + 1) * chunk)));
+        }
+        out
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: the items that share it write disjoint parts of one buffer that outlives them.
+unsafe impl Send for SendPtr {}
+unsafe impl Sync for SendPtr {}
+impl SendPtr {
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// One tile: `rows` (≤ 6) rows of x against one panel, written to `cols` columns of out.
+///
+/// SAFETY: x has `rows` rows of `k` values `ldx` apart; the panel is `k × panel_width` values;
+/// bias is `panel_width` values; out has `rows` rows `ldo` apart with `cols` writable values each.
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile(
+    isa: Isa,
+    rows: usize,
+    x: *const f32,
+    k: usize,
+    panel: *const f32,
+    bias: *const f32,
+    out: *mut f32,
+    ldo: usize,
+    cols: usize,
+) {
+    macro_rules! by_rows {
+        ($f:ident) => {
+            match rows {
+                6 => $f::<6>(x, k, panel, bias, out, ldo, cols),
+                5 => $f::<5>(x, k, panel, bias, out, ldo, cols),
+                4 => $f::<4>(x, k, panel, bias, out, ldo, cols),
+                3 => $f::<3>(x, k, panel, bias, out, ldo, cols),
+                2 => $f::<2>(x, k, panel, bias, out, ldo, cols),
+                _ => $f::<1>(x, k, panel, bias, out, ldo, cols),
+            }
+        };
+    }
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => by_rows!(tile_avx512),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => by_rows!(tile_avx2),
+        _ => by_rows!(tile_portable),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn tile_avx512<const R: usize>(
+    x: *const f32,
+    k: usize,
+    panel: *const f32,
+    bias: *const f32,
+    out: *mut f32,
+    ldo: usize,
+    cols: usize,
+) {
+    const W: usize = 16;
+    let mut acc = [[_mm512_loadu_ps(bias), _mm512_loadu_ps(bias.add(W))]; R];
+    for i in 0..k {
+        let w0 = _mm512_loadu_ps(panel.add(i * 2 * W));
+        let w1 = _mm512_loadu_ps(panel.add(i * 2 * W + W));
+        for (r, a) in acc.iter_mut().enumerate() {
+            let v = _mm512_set1_ps(*x.add(r * k + i));
+            a[0] = _mm512_fmadd_ps(v, w0, a[0]);
+            a[1] = _mm512_fmadd_ps(v, w1, a[1]);
+        }
+    }
+    for (r, a) in acc.iter().enumerate() {
+        let dst = out.add(r * ldo);
+        if cols == 2 * W {
+            _mm512_storeu_ps(dst, a[0]);
+            _mm512_storeu_ps(dst.add(W), a[1]);
+        } else {
+            let mut tmp = [0f32; 2 * W];
+            _mm512_storeu_ps(tmp.as_mut_ptr(), a[0]);
+            _mm512_storeu_ps(tmp.as_mut_ptr().add(W), a[1]);
+            std::ptr::copy_nonoverlapping(tmp.as_ptr(), dst, cols);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_avx2<const R: usize>(
+    x: *const f32,
+    k: usize,
+    panel: *const f32,
+    bias: *const f32,
+    out: *mut f32,
+    ldo: usize,
+    cols: usize,
+) {
+    const W: usize = 8;
+    let mut acc = [[_mm256_loadu_ps(bias), _mm256_loadu_ps(bias.add(W))]; R];
+    for i in 0..k {
+        let w0 = _mm256_loadu_ps(panel.add(i * 2 * W));
+        let w1 = _mm256_loadu_ps(panel.add(i * 2 * W + W));
+        for (r, a) in acc.iter_mut().enumerate() {
+            let v = _mm256_set1_ps(*x.add(r * k + i));
+            a[0] = _mm256_fmadd_ps(v, w0, a[0]);
+            a[1] = _mm256_fmadd_ps(v, w1, a[1]);
+        }
+    }
+    for (r, a) in acc.iter().enumerate() {
+        let dst = out.add(r * ldo);
+        if cols == 2 * W {
+            _mm256_storeu_ps(dst, a[0]);
+            _mm256_storeu_ps(dst.add(W), a[1]);
+        } else {
+            let mut tmp = [0f32; 2 * W];
+            _mm256_storeu_ps(tmp.as_mut_ptr(), a[0]);
+            _mm256_storeu_ps(tmp.as_mut_ptr().add(W), a[1]);
+            std::ptr::copy_nonoverlapping(tmp.as_ptr(), dst, cols);
+        }
+    }
+}
+
+unsafe fn tile_portable<const R: usize>(
+    x: *const f32,
+    k: usize,
+    panel: *const f32,
+    bias: *const f32,
+    out: *mut f32,
+    ldo: usize,
+    cols: usize,
+) {
+    const NR: usize = 8;
+    let mut acc = [[0f32; NR]; R];
+    for a in acc.iter_mut() {
+        a.copy_from_slice(std::slice::from_raw_parts(bias, NR));
+    }
+    for i in 0..k {
+        let w = std::slice::from_raw_parts(panel.add(i * NR), NR);
+        for (r, a) in acc.iter_mut().enumerate() {
+            let v = *x.add(r * k + i);
+            for (a, &w) in a.iter_mut().zip(w) {
+                *a += v * w;
+            }
+        }
+    }
+    for (r, a) in acc.iter().enumerate() {
+        std::ptr::copy_nonoverlapping(a.as_ptr(), out.add(r * ldo), cols);
+    }
+}
+
+/// Layer normalisation of each `gamma.len()`-wide row of `x`, in place, after adding `residual`
+/// (same shape) when given: BERT's `LayerNorm(x + residual)`.
+pub fn add_layer_norm(x: &mut [f32], residual: Option<&[f32]>, gamma: &[f32], beta: &[f32], eps: f32) {
+    let width = gamma.len();
+    if let Some(res) = residual {
+        for (a, b) in x.iter_mut().zip(res) {
+            *a += b;
+        }
+    }
+    for row in x.chunks_exact_mut(width) {
+        let mean = row.iter().sum::<f32>() / width as f32;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / width as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        for ((v, g), b) in row.iter_mut().zip(gamma).zip(beta) {
+            *v = (*v - mean) * inv * g + b;
+        }
+    }
+}
+
+/// GELU with the exact (erf) form BERT was trained with, in place, in one vectorisable pass.
+pub fn gelu(x: &mut [f32]) {
+    for v in x {
+        *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
+/// Softmax of a row, in place.
+pub fn softmax(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for v in row.iter_mut() {
+        *v = exp_neg(max - *v);
+        sum += *v;
+    }
+    for v in row.iter_mut() {
+        *v /= sum;
+    }
+}
+
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight partial sums: the compiler vectorises this (one sum would be a serial chain). Plain
+    // multiply-add, not `mul_add`: without FMA in the build target that is a libm call.
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    for (x, y) in ca.zip(cb) {
+        for j in 0..8 {
+            acc[j] += x[j] * y[j];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// erf with absolute error below 1e-6 in f32 (Abramowitz & Stegun 7.1.26), branch-free so a loop
+/// of it vectorises.
+#[inline(always)]
+fn erf(x: f32) -> f32 {
+    let a = x.abs();
+    let t = 1.0 / (1.0 + 0.327_591_1 * a);
+    let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
+    let y = 1.0 - poly * exp_neg(a * a);
+    y.copysign(x)
+}
+
+/// e^(−z) for z ≥ 0 (relative error ~1e-7; held at e^(−87) ≈ 2e-38 beyond z = 87), branch-free:
+/// 2^k × a polynomial of the remainder.
+#[inline(always)]
+fn exp_neg(z: f32) -> f32 {
+    let x = (-z).max(-87.0);
+    // Round to nearest by adding and subtracting 1.5 × 2^23 (`round()` is a libm call, which
+    // would keep the loop from vectorising).
+    const ROUND: f32 = 12_582_912.0;
+    let k = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let r = x - k * 0.693_145_75 - k * 1.428_606_8e-6; // ln 2 split in two for precision
+    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    p * f32::from_bits(((k as i32 + 127) as u32) << 23)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(x: &[f32], w: &[f32], b: &[f32], rows: usize, outputs: usize, inputs: usize) -> Vec<f64> {
+        let mut out = vec![0f64; rows * outputs];
+        for r in 0..rows {
+            for o in 0..outputs {
+                out[r * outputs + o] =
+                    b[o] as f64 + (0..inputs).map(|i| x[r * inputs + i] as f64 * w[o * inputs + i] as f64).sum::<f64>();
+            }
+        }
+        out
+    }
+
+    /// Every instruction set this machine has, at sizes with partial tiles and panels, serial and
+    /// split across threads, against a plain f64 product.
+    #[test]
+    fn linear_agrees_with_the_plain_product_on_every_path() {
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        };
+        for isa in Isa::available() {
+            for (rows, outputs, inputs) in [(1, 5, 3), (7, 33, 17), (15, 384, 384), (13, 1152, 384), (300, 40, 64)] {
+                let x: Vec<f32> = (0..rows * inputs).map(|_| next()).collect();
+                let w: Vec<f32> = (0..outputs * inputs).map(|_| next()).collect();
+                let b: Vec<f32> = (0..outputs).map(|_| next()).collect();
+                let got = Linear::new(isa, &w, &b, outputs, inputs).unwrap().forward(&x, rows);
+                let want = reference(&x, &w, &b, rows, outputs, inputs);
+                for (g, w) in got.iter().zip(&want) {
+                    assert!(
+                        (*g as f64 - w).abs() < 1e-4 * (inputs as f64).sqrt(),
+                        "{isa:?} {rows}×{outputs}×{inputs}: {g} vs {w}"
+                    );
+                }
+            }
+        }
+        assert!(Linear::new(Isa::Portable, &[1.0; 5], &[0.0; 2], 2, 3).is_err());
+    }
+
+    #[test]
+    fn fast_erf_and_gelu_match_the_reference() {
+        let mut worst = 0f64;
+        for i in -6000..=6000 {
+            let x = i as f32 / 1000.0;
+            worst = worst.max((erf(x) as f64 - libm::erf(x as f64)).abs());
+        }
+        // 1.5e-7 in exact arithmetic; f32 rounding adds a few 1e-7.
+        assert!(worst < 1e-6, "worst erf error {worst}");
+        for z in [0.0f32, 0.3, 0.5, 1.0, 2.7, 10.0, 50.0, 80.0] {
+            let reference = (-z as f64).exp();
+            assert!(((exp_neg(z) as f64) - reference).abs() <= reference * 1e-6, "exp(-{z})");
+        }
+        assert!(exp_neg(200.0) < 1e-37);
+        let xs: Vec<f32> = (0..40).map(|i| (i as f32 - 20.0) / 4.0).collect();
+        let mut g = xs.clone();
+        gelu(&mut g);
+        for (g, &x) in g.iter().zip(&xs) {
+            let want = 0.5 * x as f64 * (1.0 + libm::erf(x as f64 / std::f64::consts::SQRT_2));
+            assert!((*g as f64 - want).abs() < 1e-5, "gelu({x}) = {g}, want {want}");
+        }
+    }
+
+    #[test]
+    fn softmax_and_layer_norm() {
+        let mut row = [1.0f32, 2.0, 3.0, -1e30];
+        softmax(&mut row);
+        let e: Vec<f64> = [1.0f64, 2.0, 3.0].iter().map(|v| v.exp()).collect();
+        let s: f64 = e.iter().sum();
+        for (g, w) in row.iter().zip(&e) {
+            assert!((*g as f64 - w / s).abs() < 1e-6);
+        }
+        assert!(row[3] < 1e-30, "{row:?}");
+        let mut x = vec![1.0f32, 2.0, 3.0, 4.0];
+        add_layer_norm(&mut x, Some(&[1.0, 1.0, 1.0, 1.0]), &[1.0; 4], &[0.5; 4], 0.0);
+        let mean: f32 = x.iter().sum::<f32>() / 4.0;
+        assert!((mean - 0.5).abs() < 1e-6, "{x:?}");
+        assert!((x[3] - x[0] - 2.0 * 3.0 / 5f32.sqrt()).abs() < 1e-5, "{x:?}");
+        assert!((dot(&[1.0; 19], &[2.0; 19]) - 38.0).abs() < 1e-6);
+    }
+}
