@@ -32,6 +32,21 @@ fn query_answers_with_its_trace_and_the_cache_serves_a_rewording() {
     assert!(text.starts_with("HIT  semantic cache"), "{text}");
     assert!(text.contains("time ") && text.contains("tokens "), "{text}");
 
+    // Streamed: the answer as the model writes it, then the level and the trace. The answer
+    // cached from the stream is the one printed.
+    let question = "Name three primary colours.";
+    let streamed = cli.run(&["query", question, "--max-tokens", "48", "--stream"]);
+    assert!(streamed.status.success(), "{}", String::from_utf8_lossy(&streamed.stderr));
+    let text = String::from_utf8_lossy(&streamed.stdout);
+    let (printed, trace) = text.split_once("\n\n").unwrap();
+    assert!(trace.starts_with("MISS answered by local:SmolLM2-135M-Instruct"), "{text}");
+    assert!(trace.contains("cached: yes"), "{text}");
+    let again = cli.json(&["query", question, "--max-tokens", "48", "--json"]);
+    assert_eq!(again["outcome"], "hit", "{again}");
+    assert_eq!(printed, again["answer"].as_str().unwrap().replace('\n', "\\n"));
+    let both = cli.run(&["query", question, "--stream", "--json"]);
+    assert_eq!(both.status.code(), Some(2), "--stream and --json do not mix");
+
     // Bad input: a clear error and exit code 2.
     let empty = cli.run(&["query", "   ", "--json"]);
     assert_eq!(empty.status.code(), Some(2));

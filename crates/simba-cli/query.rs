@@ -5,7 +5,7 @@ use crate::output::term;
 use crate::report;
 use clap::Args;
 use simba_core::engine::llm::GenerationSettings;
-use simba_core::engine::query::{AnswerSource, QueryAnswer, QueryRequest};
+use simba_core::engine::query::{AnswerSource, QueryAnswer, QueryRequest, StreamEvent};
 use simba_core::Service;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +34,9 @@ pub struct QueryArgs {
     seed: u64,
     #[arg(long)]
     json: bool,
+    /// Print the answer as the model writes it (the trace follows).
+    #[arg(long, conflicts_with = "json")]
+    stream: bool,
 }
 
 pub async fn query(service: &Service, args: QueryArgs) -> anyhow::Result<ExitCode> {
@@ -53,17 +56,40 @@ pub async fn query(service: &Service, args: QueryArgs) -> anyhow::Result<ExitCod
         bypass_cache: args.no_cache,
         allow_stale: args.allow_stale,
     };
+    if args.stream {
+        return stream(service, req).await;
+    }
     match service.query(req).await {
         Ok(a) if args.json => println!("{}", serde_json::to_string_pretty(&a)?),
-        Ok(a) => print!("{}", answer_text(&a)),
+        Ok(a) => print!("{}\n\n{}\n\n{}", source_line(&a), term(&a.answer), trace_text(&a)),
         Err(e) => return Ok(report(&e, args.json)),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn answer_text(a: &QueryAnswer) -> String {
-    let t = &a.timings;
-    let source = match a.source {
+/// The answer's text as it comes, then the level that answered and the trace.
+async fn stream(service: &Service, req: QueryRequest) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    let mut on = |event: StreamEvent<'_>| {
+        let mut out = std::io::stdout().lock();
+        let _ = match event {
+            StreamEvent::Text(text) => write!(out, "{}", term(text)),
+            StreamEvent::Restart => write!(out, "\n[the model call is run again; its answer starts over]\n"),
+        };
+        let _ = out.flush();
+    };
+    let answered = service.query_streaming(req, &mut on).await;
+    println!();
+    match answered {
+        Ok(a) => print!("\n{}\n{}", source_line(&a), trace_text(&a)),
+        Err(e) => return Ok(report(&e, false)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Which level answered, and why the cache did not.
+fn source_line(a: &QueryAnswer) -> String {
+    match a.source {
         AnswerSource::SessionCache => "HIT  session cache".to_string(),
         AnswerSource::SemanticCache => match &a.lookup {
             Some(simba_core::engine::cache::types::Lookup::Hit { similarity, matched_query, .. }) => {
@@ -82,8 +108,13 @@ fn answer_text(a: &QueryAnswer) -> String {
             "STALE the model failed ({}); an expired session answer is shown",
             term(a.stale_because.as_deref().unwrap_or("unknown"))
         ),
-    };
-    let mut out = format!("{source}\n\n{}\n\n", term(&a.answer));
+    }
+}
+
+/// Time, tokens and cost, and whether the answer was cached.
+fn trace_text(a: &QueryAnswer) -> String {
+    let t = &a.timings;
+    let mut out = String::new();
     out.push_str(&format!(
         "time {:.1} ms (embed {:.1}, search {:.1}, judge {:.1}, lookup {:.1}, model {:.1}, store {:.1})\n",
         t.total_ms, t.embed_ms, t.search_ms, t.judge_ms, t.lookup_ms, t.model_ms, t.store_ms

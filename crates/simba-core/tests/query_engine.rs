@@ -13,7 +13,7 @@ use simba_core::engine::cache::conversation::{Message, Role};
 use simba_core::engine::cache::types::{Lookup, Scope};
 use simba_core::engine::llm::local::{default_model_path, LocalChat};
 use simba_core::engine::llm::remote::{LlmConfig, RemoteChat};
-use simba_core::engine::llm::{ChatModel, ChatRequest, FinishReason, GenerationSettings};
+use simba_core::engine::llm::{ChatModel, ChatRequest, Completion, FinishReason, GenerationSettings};
 use simba_core::engine::query::prices::PriceTable;
 use simba_core::engine::query::session::SessionCache;
 use simba_core::engine::query::{AnswerSource, QueryEngine, QueryOutcome, QueryRequest};
@@ -152,6 +152,15 @@ async fn a_real_openai_compatible_server_answers_through_the_same_path() {
     assert!(matches!(answer.finish_reason, FinishReason::Stop | FinishReason::Length));
     chat.probe().await.unwrap();
 
+    // Streamed for real (SSE chunks, then [DONE]): the pieces join to the same greedy answer.
+    let pieces = Mutex::new(Vec::new());
+    let streamed = chat.complete_streaming(&request, &|d| pieces.lock().unwrap().push(d.to_string())).await.unwrap();
+    let pieces = pieces.into_inner().unwrap();
+    assert!(pieces.len() > 1, "one piece per token, not the answer at once: {pieces:?}");
+    assert_eq!(pieces.concat(), streamed.text);
+    assert_eq!(streamed.text, answer.text, "temperature 0 streams the answer given whole");
+    assert_eq!(streamed.finish_reason, answer.finish_reason);
+
     // A wrong key: refused, named, never echoed.
     let wrong =
         RemoteChat::connect(quick(LlmConfig::openai(server.url(), "smollm2", Secret::new("sk-wrong-key-42")))).unwrap();
@@ -194,6 +203,20 @@ async fn handle(State(fake): State<Arc<Fake>>, uri: Uri, headers: HeaderMap, bod
     };
     let (status, extra, text) = match scripted {
         Some(s) => s,
+        None if uri.path().ends_with(":streamGenerateContent") => {
+            let question = body["contents"]
+                .as_array()
+                .and_then(|c| c.last())
+                .and_then(|c| c["parts"][0]["text"].as_str().map(str::to_string));
+            (200, vec![], vertex_sse(&format!("Vertex says: {}", question.unwrap_or_default())))
+        }
+        None if body["stream"] == true => {
+            let question = body["messages"]
+                .as_array()
+                .and_then(|m| m.last())
+                .and_then(|m| m["content"].as_str().map(str::to_string));
+            (200, vec![], openai_sse(&format!("Azure says: {}", question.unwrap_or_default())))
+        }
         None if uri.path().ends_with(":generateContent") => {
             let question = body["contents"]
                 .as_array()
@@ -223,11 +246,102 @@ async fn handle(State(fake): State<Arc<Fake>>, uri: Uri, headers: HeaderMap, bod
             (200, vec![], answer.to_string())
         }
     };
-    let mut r = Response::builder().status(status).header("content-type", "application/json");
+    let kind = if text.starts_with("data:") { "text/event-stream" } else { "application/json" };
+    let mut r = Response::builder().status(status).header("content-type", kind);
     for (k, v) in extra {
         r = r.header(k, v);
     }
     r.body(text).unwrap()
+}
+
+/// An answer in the pieces a provider streams: words, each with its following space.
+fn pieces(text: &str) -> Vec<String> {
+    text.split_inclusive(' ').map(str::to_string).collect()
+}
+
+/// Azure OpenAI's stream as the service sends it: the prompt filter results first, a role chunk,
+/// one `chat.completion.chunk` per piece, the finish reason, the usage (`stream_options`), then
+/// `data: [DONE]`. OpenAI's is the same without the filter results.
+fn openai_sse(answer: &str) -> String {
+    let chunk = |choices: Value, usage: Value| {
+        json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini-2024-07-18",
+               "system_fingerprint": "fp_1", "choices": choices, "usage": usage})
+    };
+    let mut events = vec![
+        json!({"choices": [], "created": 0, "id": "", "model": "", "object": "",
+               "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]}),
+        chunk(json!([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]), Value::Null),
+    ];
+    for p in pieces(answer) {
+        events.push(chunk(json!([{"index": 0, "delta": {"content": p}, "finish_reason": null}]), Value::Null));
+    }
+    events.push(chunk(json!([{"index": 0, "delta": {}, "finish_reason": "stop"}]), Value::Null));
+    events.push(chunk(json!([]), json!({"prompt_tokens": 20, "completion_tokens": 6, "total_tokens": 26})));
+    let mut out: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+    out.push_str("data: [DONE]\n\n");
+    out
+}
+
+/// Vertex AI's `streamGenerateContent?alt=sse`: one GenerateContentResponse per event (CRLF line
+/// ends, as Google sends them), `finishReason` and the full usage on the last.
+fn vertex_sse(answer: &str) -> String {
+    let parts = pieces(answer);
+    let last = parts.len() - 1;
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut candidate = json!({"content": {"role": "model", "parts": [{"text": p}]}});
+            let mut usage = json!({"promptTokenCount": 11, "totalTokenCount": 11});
+            if i == last {
+                candidate["finishReason"] = json!("STOP");
+                usage = json!({"promptTokenCount": 11, "candidatesTokenCount": 5, "totalTokenCount": 16});
+            }
+            let event = json!({"candidates": [candidate], "usageMetadata": usage, "modelVersion": "gemini-2.0-flash-001",
+                               "createTime": "2026-12-07T05:00:00.000000Z", "responseId": "resp-1"});
+            format!("data: {event}\r\n\r\n")
+        })
+        .collect()
+}
+
+/// A server that answers any request with the start of an event stream (chunked), then closes
+/// the connection mid-answer.
+fn cut_off_server(events: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            // Read the whole request first, so the client sees the cut in the answer.
+            let mut got = Vec::new();
+            let mut buf = [0u8; 8192];
+            let complete = |got: &[u8]| {
+                let text = String::from_utf8_lossy(got);
+                let Some(end) = text.find("\r\n\r\n") else { return false };
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                got.len() >= end + 4 + length
+            };
+            while !complete(&got) {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+            let _ = write!(conn, "{head}{:x}\r\n{events}\r\n", events.len());
+            let _ = conn.flush();
+            // Dropped without the last chunk: the connection closes in the middle of the body.
+        }
+    });
+    url
 }
 
 fn serve() -> (Arc<Fake>, String) {
@@ -335,6 +449,208 @@ async fn vertex_gemini_requests_and_answers_follow_the_official_shapes() {
     assert_eq!(chat.complete(&chat_of("x")).await.unwrap_err().code, ErrorCode::Refused);
 }
 
+/// Streams a request, collecting its pieces.
+async fn streamed(
+    chat: &dyn ChatModel,
+    request: &ChatRequest,
+) -> (simba_core::error::ApiResult<Completion>, Vec<String>) {
+    let pieces = Mutex::new(Vec::new());
+    let answer = chat.complete_streaming(request, &|d| pieces.lock().unwrap().push(d.to_string())).await;
+    (answer, pieces.into_inner().unwrap())
+}
+
+#[tokio::test]
+async fn azure_and_vertex_stream_in_their_official_shapes_and_a_cut_stream_is_an_error() {
+    let (fake, url) = serve();
+    let azure = RemoteChat::connect(quick(LlmConfig::azure(&url, "chat-dep", "2024-10-21", Secret::new(KEY)))).unwrap();
+    let (a, pieces) = streamed(&azure, &chat_of("What is a vector?")).await;
+    let a = a.unwrap();
+    assert_eq!(a.text, "Azure says: What is a vector?");
+    assert_eq!(pieces, ["Azure ", "says: ", "What ", "is ", "a ", "vector?"]);
+    assert_eq!((a.prompt_tokens, a.completion_tokens, a.finish_reason), (20, 6, FinishReason::Stop));
+    assert_eq!(a.model, "gpt-4o-mini-2024-07-18");
+    {
+        let log = fake.log.lock().unwrap();
+        let (uri, headers, body) = log.last().unwrap();
+        assert_eq!(uri, "/openai/deployments/chat-dep/chat/completions?api-version=2024-10-21");
+        assert_eq!(headers["api-key"], KEY);
+        assert_eq!(body["stream"], true);
+        assert_eq!(body["stream_options"], json!({"include_usage": true}));
+    }
+
+    let config = LlmConfig::vertex("my-project", "europe-west4", "gemini-2.0-flash", Secret::new(KEY)).with_url(&url);
+    let vertex = RemoteChat::connect(quick(config)).unwrap();
+    let (v, pieces) = streamed(&vertex, &chat_of("What is a vector?")).await;
+    let v = v.unwrap();
+    assert_eq!(v.text, "Vertex says: What is a vector?");
+    assert_eq!(pieces.concat(), v.text);
+    assert_eq!(pieces.len(), 6);
+    assert_eq!((v.prompt_tokens, v.completion_tokens, v.finish_reason), (11, 5, FinishReason::Stop));
+    assert_eq!(v.model, "gemini-2.0-flash-001");
+    assert_eq!(
+        fake.log.lock().unwrap().last().unwrap().0,
+        "/v1/projects/my-project/locations/europe-west4/publishers/google/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
+    );
+
+    // Cut streams: the body ends before [DONE] (Azure) or before a finishReason (Vertex).
+    let whole = openai_sse("Azure says: half an answer");
+    let cut = whole[..whole.find("\"finish_reason\":\"stop\"").unwrap()].rsplit_once("data: ").unwrap().0.to_string();
+    fake.script.lock().unwrap().push((200, vec![], cut));
+    let (e, pieces) = streamed(&azure, &chat_of("x")).await;
+    let e = e.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Unreachable, "{e}");
+    assert!(e.message.contains("stopped streaming before the end") && e.message.contains("26 characters"), "{e}");
+    assert_eq!(pieces.concat(), "Azure says: half an answer", "what came was handed on before the cut");
+
+    let whole = vertex_sse("Vertex says: half an answer");
+    let cut = whole[..whole.rfind("data: ").unwrap()].to_string();
+    fake.script.lock().unwrap().push((200, vec![], cut));
+    let e = streamed(&vertex, &chat_of("x")).await.0.unwrap_err();
+    assert!(e.message.contains("stopped streaming before the end"), "{e}");
+    // Half an event at the end is a cut, not garbage.
+    let half = format!("{}data: {{\"candidates\": [{{\"content\"", &whole[..whole.find("\r\n\r\n").unwrap() + 4]);
+    fake.script.lock().unwrap().push((200, vec![], half));
+    assert!(streamed(&vertex, &chat_of("x")).await.0.unwrap_err().message.contains("stopped streaming"));
+
+    // An error event in the middle (a filter or an overloaded backend), with the key scrubbed.
+    let failing = format!(
+        "data: {}\n\ndata: {}\n\n",
+        json!({"choices": [{"index": 0, "delta": {"content": "Par"}, "finish_reason": null}]}),
+        json!({"error": {"message": format!("The server had an error processing key {KEY}"), "type": "server_error"}})
+    );
+    fake.script.lock().unwrap().push((200, vec![], failing));
+    let e = streamed(&azure, &chat_of("x")).await.0.unwrap_err();
+    assert!(e.message.contains("in the middle of its answer") && !e.message.contains(KEY), "{e}");
+
+    // The connection closed in the middle of the body.
+    let events = openai_sse("Azure says: cut by the network");
+    let cut_url =
+        cut_off_server(events[..events.find("network").unwrap()].rsplit_once("data: ").unwrap().0.to_string());
+    let cut_chat = RemoteChat::connect(quick(LlmConfig::openai(&cut_url, "gpt-4o-mini", Secret::new(KEY)))).unwrap();
+    let (e, pieces) = streamed(&cut_chat, &chat_of("x")).await;
+    let e = e.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Unreachable, "{e}");
+    assert!(e.message.contains("stopped streaming before the end"), "{e}");
+    assert_eq!(pieces.concat(), "Azure says: cut by the ");
+
+    // A refused key before the stream starts: the same error as without streaming.
+    let denied = json!({"error": {"code": "401", "message": "Access denied due to invalid subscription key."}});
+    fake.script.lock().unwrap().push((401, vec![], denied.to_string()));
+    assert_eq!(streamed(&azure, &chat_of("x")).await.0.unwrap_err().code, ErrorCode::Refused);
+}
+
+/// A chat model whose first streamed call dies (its worker panics) after sending some text.
+struct DiesOnce {
+    inner: RemoteChat,
+    died: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl ChatModel for DiesOnce {
+    fn id(&self) -> String {
+        self.inner.id()
+    }
+    fn provider(&self) -> &'static str {
+        self.inner.provider()
+    }
+    async fn complete(&self, request: &ChatRequest) -> simba_core::error::ApiResult<Completion> {
+        self.inner.complete(request).await
+    }
+    async fn complete_streaming(
+        &self,
+        request: &ChatRequest,
+        on_delta: simba_core::engine::llm::OnDelta<'_>,
+    ) -> simba_core::error::ApiResult<Completion> {
+        if !self.died.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            on_delta("Half of an ans");
+            panic!("the worker dies in the middle of the answer");
+        }
+        self.inner.complete_streaming(request, on_delta).await
+    }
+    async fn probe(&self) -> simba_core::error::ApiResult<()> {
+        self.inner.probe().await
+    }
+    async fn ready(&self) -> Result<(), String> {
+        self.inner.ready().await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_query_answers_as_a_whole_one_and_a_cut_stream_is_never_cached() {
+    use simba_core::engine::query::StreamEvent;
+    let (fake, url) = serve();
+    let azure =
+        || RemoteChat::connect(quick(LlmConfig::azure(&url, "chat-dep", "2024-10-21", Secret::new(KEY)))).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(dir.path());
+    let q = QueryEngine::new(Arc::new(azure()), PriceTable::default());
+    let question = "How many legs does a spider have?";
+    let mut pieces = Vec::new();
+    let a = q
+        .ask_streaming(&engine, ask(question, "ops"), &mut |e| match e {
+            StreamEvent::Text(t) => pieces.push(t.to_string()),
+            StreamEvent::Restart => pieces.push("<restart>".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!((a.source, a.cached), (AnswerSource::Model, true), "{a:?}");
+    assert_eq!(a.answer, format!("Azure says: {question}"));
+    assert_eq!(pieces.concat(), a.answer);
+    assert!(pieces.len() > 3);
+    assert_eq!((a.cost.prompt_tokens, a.cost.completion_tokens), (20, 6));
+
+    // A cache's answer comes as one piece.
+    let mut pieces = Vec::new();
+    let hit = q
+        .ask_streaming(&engine, ask(question, "ops"), &mut |e| {
+            if let StreamEvent::Text(t) = e {
+                pieces.push(t.to_string())
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(hit.source, AnswerSource::SessionCache);
+    assert_eq!(pieces, std::slice::from_ref(&a.answer));
+
+    // A stream cut before [DONE]: an error, and the partial answer is in neither cache.
+    let other = "Which planet is closest to the sun?";
+    let whole = openai_sse(&format!("Azure says: {other}"));
+    let cut = whole[..whole.find("\"finish_reason\":\"stop\"").unwrap()].rsplit_once("data: ").unwrap().0.to_string();
+    fake.script.lock().unwrap().push((200, vec![], cut));
+    let mut seen = String::new();
+    let e = q
+        .ask_streaming(&engine, ask(other, "ops"), &mut |e| {
+            if let StreamEvent::Text(t) = e {
+                seen.push_str(t)
+            }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Unreachable, "{e}");
+    assert!(!seen.is_empty(), "part of the answer came before the cut");
+    let again = q.ask(&engine, ask(other, "ops")).await.unwrap();
+    assert_eq!(again.source, AnswerSource::Model, "the cut answer was cached: {again:?}");
+    assert_eq!(again.answer, format!("Azure says: {other}"));
+
+    // A worker that dies mid-stream: the call is run again, the text starts over, nothing lost.
+    let q = QueryEngine::new(Arc::new(DiesOnce { inner: azure(), died: Default::default() }), PriceTable::default());
+    let mut events = Vec::new();
+    let mut req = ask("Is the nightly export finished?", "ops");
+    req.bypass_cache = true;
+    let a = q
+        .ask_streaming(&engine, req, &mut |e| match e {
+            StreamEvent::Text(t) => events.push(t.to_string()),
+            StreamEvent::Restart => events.push("<restart>".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(events[..2], ["Half of an ans".to_string(), "<restart>".to_string()]);
+    assert_eq!(events[2..].concat(), a.answer);
+    assert_eq!(a.answer, "Azure says: Is the nightly export finished?");
+    let llm = engine.work().unwrap().stats_of(simba_core::engine::work::TaskKind::Llm);
+    assert_eq!((llm.retried, llm.worker_restarts, llm.failed), (1, 1, 1), "{llm:?}");
+}
+
 #[tokio::test]
 async fn a_failing_provider_opens_its_circuit_and_a_stale_answer_is_served_only_when_allowed() {
     let (fake, url) = serve();
@@ -391,10 +707,7 @@ impl ChatModel for Counted {
     fn provider(&self) -> &'static str {
         self.inner.provider()
     }
-    async fn complete(
-        &self,
-        request: &ChatRequest,
-    ) -> simba_core::error::ApiResult<simba_core::engine::llm::Completion> {
+    async fn complete(&self, request: &ChatRequest) -> simba_core::error::ApiResult<Completion> {
         use std::sync::atomic::Ordering::SeqCst;
         let running = self.now.fetch_add(1, SeqCst) + 1;
         self.most.fetch_max(running, SeqCst);

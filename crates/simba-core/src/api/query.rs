@@ -110,6 +110,15 @@ impl Service {
         self.engine().ask(req).await
     }
 
+    /// [`Self::query`], handing the answer's text to `on` as the model streams it.
+    pub async fn query_streaming(
+        &self,
+        req: QueryRequest,
+        on: crate::engine::query::OnStream<'_>,
+    ) -> ApiResult<QueryAnswer> {
+        self.engine().query_engine().await?.ask_streaming(self.engine(), req, on).await
+    }
+
     /// Each cache level's hits and misses and the model's calls and cost since the start.
     pub async fn query_stats(&self) -> ApiResult<QueryStats> {
         Ok(self.engine().query_engine().await?.stats())

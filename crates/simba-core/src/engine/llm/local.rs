@@ -13,7 +13,7 @@
 //! The file's 4-bit Q4_1 weights are requantized to Q8_0 at load; see [`REQUANTIZE`] for why and
 //! what it does not buy yet.
 
-use super::{ChatModel, ChatRequest, Completion, FinishReason};
+use super::{ChatModel, ChatRequest, Completion, FinishReason, OnDelta};
 use crate::engine::cache::conversation::{Message, Role};
 use crate::engine::lazy::Lazy;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -138,6 +138,17 @@ impl LocalModel {
 
     /// Generates an answer; blocks for as long as the model runs.
     pub fn generate(&self, request: &ChatRequest) -> ApiResult<Completion> {
+        self.generate_streaming(request, None)
+    }
+
+    /// [`Self::generate`], handing the text to `on_delta` token by token as it is generated. The
+    /// pieces join to exactly the returned text: leading and trailing spaces (which the answer
+    /// drops) are held back, as are the bytes of a character split across tokens.
+    pub fn generate_streaming(
+        &self,
+        request: &ChatRequest,
+        mut on_delta: Option<&mut dyn FnMut(&str)>,
+    ) -> ApiResult<Completion> {
         request.settings.validate().map_err(ApiError::invalid)?;
         if request.messages.is_empty() {
             return Err(ApiError::invalid("the conversation has no messages"));
@@ -156,6 +167,8 @@ impl LocalModel {
         let mut out: Vec<u32> = Vec::new();
         let mut finish = FinishReason::Length;
         let mut input = prompt.clone();
+        // Bytes of the answer already handed to `on_delta`.
+        let mut sent = 0;
         while out.len() < s.max_tokens as usize {
             let position = all.len() - input.len();
             let x = Tensor::new(input.as_slice(), &Device::Cpu).and_then(|t| t.unsqueeze(0)).map_err(failed)?;
@@ -171,19 +184,39 @@ impl LocalModel {
             out.push(next);
             all.push(next);
             input = vec![next];
+            if let Some(on_delta) = on_delta.as_mut() {
+                let text = self.decode(&out)?;
+                // What cannot change any more: no trailing space, no half of a character.
+                let settled = text.trim_start().trim_end().trim_end_matches('\u{FFFD}');
+                if settled.len() > sent && settled.is_char_boundary(sent) {
+                    on_delta(&settled[sent..]);
+                    sent = settled.len();
+                }
+            }
         }
         drop(weights);
-        let text = self
-            .tokenizer
-            .decode(&out, true)
-            .map_err(|e| ApiError::internal(format!("the local chat model's answer could not be decoded: {e}")))?;
+        let text = self.decode(&out)?;
+        let text = text.trim();
+        if let Some(on_delta) = on_delta.as_mut() {
+            if text.len() > sent && text.is_char_boundary(sent) {
+                on_delta(&text[sent..]);
+            }
+        }
         Ok(Completion {
-            text: text.trim().to_string(),
+            text: text.to_string(),
             model: MODEL_DIR_NAME.into(),
             prompt_tokens: prompt.len() as u32,
             completion_tokens: out.len() as u32,
             finish_reason: finish,
         })
+    }
+}
+
+impl LocalModel {
+    fn decode(&self, ids: &[u32]) -> ApiResult<String> {
+        self.tokenizer
+            .decode(ids, true)
+            .map_err(|e| ApiError::internal(format!("the local chat model's answer could not be decoded: {e}")))
     }
 }
 
@@ -309,6 +342,24 @@ impl ChatModel for LocalChat {
             .await
             .map_err(|e| ApiError::internal(format!("the local chat model stopped: {e}")))?
     }
+    async fn complete_streaming(&self, request: &ChatRequest, on_delta: OnDelta<'_>) -> ApiResult<Completion> {
+        let model = self.model().await?;
+        let request = request.clone();
+        // Tokens cross from the blocking pool to this task, which hands them on.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let generating = tokio::task::spawn_blocking(move || {
+            model.generate_streaming(
+                &request,
+                Some(&mut |delta: &str| {
+                    let _ = tx.send(delta.to_string());
+                }),
+            )
+        });
+        while let Some(delta) = rx.recv().await {
+            on_delta(&delta);
+        }
+        generating.await.map_err(|e| ApiError::internal(format!("the local chat model stopped: {e}")))?
+    }
     async fn probe(&self) -> ApiResult<()> {
         self.model().await.map(|_| ())
     }
@@ -346,6 +397,34 @@ mod tests {
         let b = m.generate(&req).unwrap();
         assert_eq!(a.text, b.text, "temperature 0 is deterministic");
         assert!(a.prompt_tokens > 10 && a.completion_tokens > 0);
+    }
+
+    /// Streamed token by token, the pieces join to the answer given whole (temperature 0).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn streams_the_same_text_it_answers_whole() {
+        if !default_model_path().exists() {
+            eprintln!("skipped: {} is missing (bash .ci/setup app)", default_model_path().display());
+            return;
+        }
+        let chat = LocalChat::with_idle(default_model_path(), None);
+        for question in ["What is the capital of France?", "Write the word café three times."] {
+            let req = ChatRequest {
+                messages: vec![Message::user(question)],
+                settings: GenerationSettings { max_tokens: 40, ..Default::default() },
+            };
+            let whole = chat.complete(&req).await.unwrap();
+            let pieces = Mutex::new(Vec::<String>::new());
+            let streamed = chat.complete_streaming(&req, &|d| pieces.lock().push(d.to_string())).await.unwrap();
+            let pieces = pieces.into_inner();
+            assert!(pieces.len() > 3, "token by token, not at once: {pieces:?}");
+            assert!(pieces.iter().all(|p| !p.is_empty()));
+            assert_eq!(pieces.concat(), whole.text);
+            assert_eq!(streamed.text, whole.text);
+            assert_eq!(
+                (streamed.completion_tokens, streamed.finish_reason),
+                (whole.completion_tokens, whole.finish_reason)
+            );
+        }
     }
 
     /// Token ids as llama.cpp (llama-cpp-python 0.3.36, `Llama.tokenize`) gives them for the

@@ -79,6 +79,9 @@ pub struct Completion {
     pub finish_reason: FinishReason,
 }
 
+/// Receives a streamed answer's text, piece by piece.
+pub type OnDelta<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
 /// A chat model. Implementations are cheap to share; a call may run for seconds.
 #[async_trait::async_trait]
 pub trait ChatModel: Send + Sync {
@@ -87,6 +90,15 @@ pub trait ChatModel: Send + Sync {
     /// The provider's name (`local`, `openai`, `azure`, `vertex`).
     fn provider(&self) -> &'static str;
     async fn complete(&self, request: &ChatRequest) -> ApiResult<Completion>;
+    /// [`Self::complete`], handing each piece of text to `on_delta` as the model produces it; the
+    /// completion's text is the pieces joined. A stream that ends before the provider says it is
+    /// finished is an error, never a shorter answer. A model that cannot stream hands over its
+    /// whole text at once.
+    async fn complete_streaming(&self, request: &ChatRequest, on_delta: OnDelta<'_>) -> ApiResult<Completion> {
+        let completion = self.complete(request).await?;
+        on_delta(&completion.text);
+        Ok(completion)
+    }
     /// Checks the model can answer without generating much.
     async fn probe(&self) -> ApiResult<()>;
     /// Whether the model can be called now, without calling it (health checks, which run every

@@ -23,7 +23,7 @@
 //! Secrets: the key only leaves in one header; errors name the variable, never the value.
 
 use super::breaker::{Breaker, BreakerState};
-use super::{ChatModel, ChatRequest, Completion, FinishReason};
+use super::{ChatModel, ChatRequest, Completion, FinishReason, OnDelta};
 use crate::engine::cache::conversation::Role;
 use crate::engine::embed::provider::{ProviderKey, ProviderKind, DEFAULT_AZURE_API_VERSION, DEFAULT_OPENAI_URL};
 use crate::engine::provider_http::{backoff, chain, is_loopback, provider_message, retry_after};
@@ -248,6 +248,29 @@ impl LlmConfig {
         Ok(url)
     }
 
+    /// Where a streamed answer is asked for: the same URL with `"stream": true` in the body for
+    /// OpenAI and Azure, `:streamGenerateContent?alt=sse` for Vertex.
+    fn stream_endpoint(&self) -> ApiResult<Url> {
+        let mut url = self.endpoint()?;
+        if self.kind == ProviderKind::Vertex {
+            let path = url.path().replace(":generateContent", ":streamGenerateContent");
+            url.set_path(&path);
+            url.query_pairs_mut().append_pair("alt", "sse");
+        }
+        Ok(url)
+    }
+
+    /// [`Self::body`] asking for a stream (with the usage in the last chunk, where OpenAI and
+    /// Azure would otherwise leave it out).
+    fn stream_body(&self, request: &ChatRequest) -> Value {
+        let mut b = self.body(request);
+        if self.kind != ProviderKind::Vertex {
+            b["stream"] = json!(true);
+            b["stream_options"] = json!({ "include_usage": true });
+        }
+        b
+    }
+
     /// The request body in the provider's official shape.
     fn body(&self, request: &ChatRequest) -> Value {
         let s = &request.settings;
@@ -380,10 +403,29 @@ fn finish_reason(raw: Option<&str>) -> FinishReason {
 
 // ---- the client -----------------------------------------------------------------------------
 
+/// What a stream has brought so far.
+#[derive(Default)]
+struct Streamed {
+    text: String,
+    model: Option<String>,
+    prompt_tokens: u32,
+    completion_tokens: u32,
+    finish: Option<FinishReason>,
+    /// OpenAI's and Azure's `data: [DONE]` came.
+    done: bool,
+}
+
+/// A successful answer: read whole, or its response still streaming.
+enum Sent {
+    Whole(Vec<u8>),
+    Stream(reqwest::Response),
+}
+
 /// A chat provider behind [`ChatModel`].
 pub struct RemoteChat {
     config: LlmConfig,
     endpoint: Url,
+    stream_endpoint: Url,
     /// The endpoint as errors show it.
     shown: String,
     http: reqwest::Client,
@@ -412,7 +454,8 @@ impl RemoteChat {
         }
         let http =
             http.build().map_err(|e| ApiError::internal(format!("could not set up the HTTP client: {}", chain(&e))))?;
-        Ok(Self { config, endpoint, shown, http, breaker: Breaker::default() })
+        let stream_endpoint = config.stream_endpoint()?;
+        Ok(Self { config, endpoint, stream_endpoint, shown, http, breaker: Breaker::default() })
     }
 
     pub fn with_breaker(mut self, breaker: Breaker) -> Self {
@@ -440,8 +483,20 @@ impl RemoteChat {
         }
     }
 
-    /// One request with retries; the breaker counts the outcome.
+    /// One request with retries, its answer read whole; the breaker counts the outcome.
     async fn call(&self, body: &Value) -> ApiResult<Vec<u8>> {
+        self.guarded(async {
+            match self.send_with_retries(&self.endpoint, body, true).await? {
+                Sent::Whole(bytes) => Ok(bytes),
+                // Never handed back when the whole answer is asked for; read it all the same.
+                Sent::Stream(resp) => resp.bytes().await.map(|b| b.to_vec()).map_err(|e| self.transport_error(e, 0)),
+            }
+        })
+        .await
+    }
+
+    /// Runs `attempt` unless the circuit is open, and counts its outcome.
+    async fn guarded<T>(&self, attempt: impl std::future::Future<Output = ApiResult<T>>) -> ApiResult<T> {
         if let Err(wait) = self.breaker.allow() {
             return Err(ApiError::new(
                 ErrorCode::Unreachable,
@@ -453,7 +508,7 @@ impl RemoteChat {
                 ),
             ));
         }
-        let result = self.send_with_retries(body).await;
+        let result = attempt.await;
         match &result {
             Ok(_) => self.breaker.success(),
             // Only failures of the provider open the circuit, not a refused prompt or key.
@@ -463,11 +518,14 @@ impl RemoteChat {
         result
     }
 
-    async fn send_with_retries(&self, body: &Value) -> ApiResult<Vec<u8>> {
+    /// Sends until an answer comes or the retries are spent. With `whole` the answer's body is
+    /// read here (a timeout while reading is retried too); else the response is handed back as
+    /// soon as its status says success, for its body to be read as a stream.
+    async fn send_with_retries(&self, url: &Url, body: &Value, whole: bool) -> ApiResult<Sent> {
         let key = self.key().await?;
         let mut retries = 0u32;
         loop {
-            let mut req = self.http.post(self.endpoint.clone()).json(body);
+            let mut req = self.http.post(url.clone()).json(body);
             if !key.is_empty() {
                 req = match self.config.kind {
                     ProviderKind::Azure => {
@@ -481,11 +539,12 @@ impl RemoteChat {
                 };
             }
             let asked = match req.send().await {
+                Ok(resp) if !whole && resp.status().is_success() => return Ok(Sent::Stream(resp)),
                 Ok(resp) => {
                     let status = resp.status();
                     let asked = retry_after(resp.headers());
                     match resp.bytes().await {
-                        Ok(bytes) if status.is_success() => return Ok(bytes.to_vec()),
+                        Ok(bytes) if status.is_success() => return Ok(Sent::Whole(bytes.to_vec())),
                         Ok(bytes) => {
                             let transient = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
                             if !transient || retries >= self.config.max_retries {
@@ -566,6 +625,180 @@ impl RemoteChat {
         ApiError::new(ErrorCode::Unreachable, message)
     }
 
+    /// Reads an answer sent as Server-Sent Events: events end with a blank line, and each
+    /// `data:` line is a piece of the event's data. OpenAI and Azure send `chat.completion.chunk`
+    /// objects (`choices[0].delta.content`; `finish_reason` on the last choice; `usage` in a last
+    /// chunk of its own) and end with `data: [DONE]`; Vertex sends GenerateContentResponse objects
+    /// (`finishReason` and `usageMetadata` on the last) and ends with the connection. A stream
+    /// that ends before that is cut: an error, whatever text came.
+    async fn read_stream(&self, mut resp: reqwest::Response, on_delta: OnDelta<'_>) -> ApiResult<Completion> {
+        let key = self.key().await?;
+        let mut state = Streamed::default();
+        let mut pending: Vec<u8> = Vec::new();
+        let mut data = String::new();
+        let mut ended = false;
+        while !state.done {
+            let chunk = match resp.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => {
+                    ended = true;
+                    break;
+                }
+                Err(e) => return Err(self.cut(&state, Some(e))),
+            };
+            pending.extend_from_slice(&chunk);
+            while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                let line = String::from_utf8_lossy(&line);
+                self.sse_line(line.trim_end_matches(['\n', '\r']), &mut data, &mut state, on_delta, key.expose())?;
+            }
+        }
+        if ended {
+            // The last event may end with the connection rather than a blank line; half an event
+            // is a cut stream, not an answer.
+            let rest = String::from_utf8_lossy(&pending).into_owned();
+            let last = if rest.is_empty() {
+                Ok(())
+            } else {
+                self.sse_line(&rest, &mut data, &mut state, on_delta, key.expose())
+            };
+            let flushed = last.and_then(|_| self.sse_line("", &mut data, &mut state, on_delta, key.expose()));
+            if flushed.is_err() {
+                return Err(self.cut(&state, None));
+            }
+        }
+        let complete = match self.config.kind {
+            ProviderKind::OpenAi | ProviderKind::Azure => state.done,
+            ProviderKind::Vertex => state.finish.is_some(),
+        };
+        if !complete {
+            return Err(self.cut(&state, None));
+        }
+        let finish = state.finish.unwrap_or(FinishReason::Stop);
+        if state.text.trim().is_empty() && finish != FinishReason::Filtered {
+            return Err(ApiError::internal(format!(
+                "{} at {} streamed something that is not a chat answer (an empty message)",
+                self.label(),
+                self.shown
+            )));
+        }
+        Ok(Completion {
+            text: state.text,
+            model: state.model.unwrap_or_else(|| self.config.model.clone()),
+            prompt_tokens: state.prompt_tokens,
+            completion_tokens: state.completion_tokens,
+            finish_reason: finish,
+        })
+    }
+
+    /// One line of an event stream; a blank line hands the gathered data on as one event.
+    fn sse_line(
+        &self,
+        line: &str,
+        data: &mut String,
+        state: &mut Streamed,
+        on_delta: OnDelta<'_>,
+        key: &str,
+    ) -> ApiResult<()> {
+        if line.is_empty() {
+            if !data.is_empty() {
+                let event = std::mem::take(data);
+                self.stream_event(&event, state, on_delta, key)?;
+            }
+        } else if let Some(piece) = line.strip_prefix("data:") {
+            if !data.is_empty() {
+                data.push('\n');
+            }
+            data.push_str(piece.strip_prefix(' ').unwrap_or(piece));
+        }
+        // Other fields (`event:`, `id:`, `retry:`) and `:` comments carry nothing for an answer.
+        Ok(())
+    }
+
+    fn stream_event(&self, data: &str, state: &mut Streamed, on_delta: OnDelta<'_>, key: &str) -> ApiResult<()> {
+        if data.trim() == "[DONE]" {
+            state.done = true;
+            return Ok(());
+        }
+        let v: Value = serde_json::from_str(data).map_err(|e| {
+            ApiError::internal(format!(
+                "{} at {} streamed something that is not a chat answer ({e})",
+                self.label(),
+                self.shown
+            ))
+        })?;
+        if v.get("error").is_some_and(|e| !e.is_null()) {
+            let said = provider_message(data.as_bytes(), key).unwrap_or_else(|| "no message".into());
+            return Err(ApiError::new(
+                ErrorCode::Unreachable,
+                format!("{} at {} failed in the middle of its answer (it said: {said})", self.label(), self.shown),
+            ));
+        }
+        let mut delta = |text: &str| {
+            if !text.is_empty() {
+                on_delta(text);
+                state.text.push_str(text);
+            }
+        };
+        match self.config.kind {
+            ProviderKind::OpenAi | ProviderKind::Azure => {
+                if let Some(choice) = v["choices"].get(0) {
+                    if let Some(text) = choice["delta"]["content"].as_str() {
+                        delta(text);
+                    }
+                    if let Some(reason) = choice["finish_reason"].as_str() {
+                        state.finish = Some(finish_reason(Some(reason)));
+                    }
+                }
+                if let Some(usage) = v.get("usage").filter(|u| !u.is_null()) {
+                    state.prompt_tokens = usage["prompt_tokens"].as_u64().unwrap_or(0) as u32;
+                    state.completion_tokens = usage["completion_tokens"].as_u64().unwrap_or(0) as u32;
+                }
+                if let Some(model) = v["model"].as_str() {
+                    state.model = Some(model.to_string());
+                }
+            }
+            ProviderKind::Vertex => {
+                let candidate = &v["candidates"][0];
+                if candidate.is_null() {
+                    if let Some(reason) = v["promptFeedback"]["blockReason"].as_str() {
+                        return Err(ApiError::invalid(format!("Vertex AI blocked the prompt ({reason})")));
+                    }
+                }
+                for part in candidate["content"]["parts"].as_array().into_iter().flatten() {
+                    if let Some(text) = part["text"].as_str() {
+                        delta(text);
+                    }
+                }
+                if let Some(reason) = candidate["finishReason"].as_str() {
+                    state.finish = Some(finish_reason(Some(reason)));
+                }
+                if let Some(usage) = v.get("usageMetadata") {
+                    state.prompt_tokens = usage["promptTokenCount"].as_u64().unwrap_or(0) as u32;
+                    state.completion_tokens = usage["candidatesTokenCount"].as_u64().unwrap_or(0) as u32;
+                }
+                if let Some(model) = v["modelVersion"].as_str() {
+                    state.model = Some(model.to_string());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A stream that stopped before the provider said the answer was complete.
+    fn cut(&self, state: &Streamed, cause: Option<reqwest::Error>) -> ApiError {
+        let why = cause.map(|e| format!(" ({})", chain(&e.without_url()))).unwrap_or_default();
+        ApiError::new(
+            ErrorCode::Unreachable,
+            format!(
+                "{} at {} stopped streaming before the end of its answer, after {} characters{why}; the partial answer is not used: try again",
+                self.label(),
+                self.shown,
+                state.text.chars().count()
+            ),
+        )
+    }
+
     /// Reads the provider's answer; anything that is not one is an error, never an empty answer.
     fn parse(&self, bytes: &[u8]) -> ApiResult<Completion> {
         let garbage = |why: String| {
@@ -638,6 +871,21 @@ impl ChatModel for RemoteChat {
         let bytes = self.call(&self.config.body(request)).await?;
         self.parse(&bytes)
     }
+    async fn complete_streaming(&self, request: &ChatRequest, on_delta: OnDelta<'_>) -> ApiResult<Completion> {
+        request.settings.validate().map_err(ApiError::invalid)?;
+        if request.messages.is_empty() {
+            return Err(ApiError::invalid("the conversation has no messages"));
+        }
+        let body = self.config.stream_body(request);
+        self.guarded(async {
+            match self.send_with_retries(&self.stream_endpoint, &body, false).await? {
+                Sent::Stream(resp) => self.read_stream(resp, on_delta).await,
+                // Never asked for; read as a whole answer all the same.
+                Sent::Whole(bytes) => self.parse(&bytes),
+            }
+        })
+        .await
+    }
     async fn probe(&self) -> ApiResult<()> {
         let request = ChatRequest {
             messages: vec![crate::engine::cache::conversation::Message::user("ping")],
@@ -688,6 +936,10 @@ mod tests {
         assert_eq!(
             c.endpoint().unwrap().as_str(),
             "https://europe-west4-aiplatform.googleapis.com/v1/projects/p/locations/europe-west4/publishers/google/models/gemini-2.0-flash:generateContent"
+        );
+        assert_eq!(
+            c.stream_endpoint().unwrap().as_str(),
+            "https://europe-west4-aiplatform.googleapis.com/v1/projects/p/locations/europe-west4/publishers/google/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
         );
         let plain = LlmConfig::openai("http://example.com", "m", Secret::new("k"));
         assert!(RemoteChat::connect(plain).is_err(), "plain http off this machine carries the key in clear");

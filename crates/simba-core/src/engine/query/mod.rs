@@ -156,6 +156,18 @@ pub struct QueryStats {
     pub schemas: results::LevelStats,
 }
 
+/// A piece of a streamed answer ([`QueryEngine::ask_streaming`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEvent<'a> {
+    Text(&'a str),
+    /// The text so far is void and the answer starts again: the model call was run again after
+    /// its worker died, or the model failed and the session cache's stale answer follows.
+    Restart,
+}
+
+/// Receives a streamed answer.
+pub type OnStream<'a> = &'a mut (dyn FnMut(StreamEvent<'_>) + Send);
+
 /// The engine's query path: the caches around a chat model.
 pub struct QueryEngine {
     model: Arc<dyn ChatModel>,
@@ -225,7 +237,32 @@ impl QueryEngine {
     /// Answers one query with `engine`'s semantic cache (see the module note for the order of the
     /// levels). The cache is asked for on every query, so a store that comes back is used again.
     pub async fn ask(&self, engine: &Engine, req: QueryRequest) -> ApiResult<QueryAnswer> {
-        self.answer(engine, req, None).await
+        self.answer(engine, req, None, None).await
+    }
+
+    /// [`Self::ask`], handing the answer's text to `on` as the model streams it (a cache's
+    /// answer comes as one piece). The answer returned is the same as `ask`'s; a stream that was
+    /// cut is an error and nothing of it is cached.
+    pub async fn ask_streaming(&self, engine: &Engine, req: QueryRequest, on: OnStream<'_>) -> ApiResult<QueryAnswer> {
+        let mut streamed = false;
+        let mut relay = |event: StreamEvent<'_>| {
+            streamed |= matches!(event, StreamEvent::Text(_));
+            on(event)
+        };
+        let answered = self.answer(engine, req, None, Some(&mut relay)).await;
+        if let Ok(a) = &answered {
+            match a.source {
+                AnswerSource::Model => {}
+                AnswerSource::StaleSessionCache => {
+                    if streamed {
+                        on(StreamEvent::Restart);
+                    }
+                    on(StreamEvent::Text(&a.answer));
+                }
+                AnswerSource::SessionCache | AnswerSource::SemanticCache => on(StreamEvent::Text(&a.answer)),
+            }
+        }
+        answered
     }
 
     /// Answered queries' latency: (count at or below each bound in µs, count, sum µs).
@@ -236,11 +273,17 @@ impl QueryEngine {
     /// [`Self::ask`] with `stand_in` as the model's answer on a miss (replays that measure the
     /// caches alone). Its tokens are estimated from the texts.
     pub async fn ask_with_answer(&self, engine: &Engine, req: QueryRequest, stand_in: &str) -> ApiResult<QueryAnswer> {
-        self.answer(engine, req, Some(stand_in)).await
+        self.answer(engine, req, Some(stand_in), None).await
     }
 
-    async fn answer(&self, engine: &Engine, req: QueryRequest, stand_in: Option<&str>) -> ApiResult<QueryAnswer> {
-        let answered = self.answer_untimed(engine, req, stand_in).await;
+    async fn answer(
+        &self,
+        engine: &Engine,
+        req: QueryRequest,
+        stand_in: Option<&str>,
+        stream: Option<OnStream<'_>>,
+    ) -> ApiResult<QueryAnswer> {
+        let answered = self.answer_untimed(engine, req, stand_in, stream).await;
         if let Ok(a) = &answered {
             self.latency.lock().record(a.timings.total_ms * 1000.0);
         }
@@ -252,6 +295,7 @@ impl QueryEngine {
         engine: &Engine,
         req: QueryRequest,
         stand_in: Option<&str>,
+        stream: Option<OnStream<'_>>,
     ) -> ApiResult<QueryAnswer> {
         let started = Instant::now();
         let (question, scope) = question_in_scope(req.query.clone(), req.messages.clone(), req.scope.clone())?;
@@ -331,7 +375,7 @@ impl QueryEngine {
                 completion_tokens: prices::estimate_tokens(text.len()),
                 finish_reason: FinishReason::Stop,
             }),
-            None => self.call_model(engine, ChatRequest { messages, settings: settings.clone() }).await,
+            None => self.call_model(engine, ChatRequest { messages, settings: settings.clone() }, stream).await,
         };
         let completion = match called {
             Ok(c) => c,
@@ -409,18 +453,60 @@ impl QueryEngine {
 
     /// The model call as a job on `llm_queue`, so its worker and prefetch limits bound how many
     /// model calls run at once. The providers' clients retry on their own; a call whose worker
-    /// died is run again.
-    async fn call_model(&self, engine: &Engine, request: ChatRequest) -> ApiResult<Completion> {
+    /// died is run again (streamed, with a [`StreamEvent::Restart`] before its new text).
+    async fn call_model(
+        &self,
+        engine: &Engine,
+        request: ChatRequest,
+        stream: Option<OnStream<'_>>,
+    ) -> ApiResult<Completion> {
         let model = self.model.clone();
         let request = Arc::new(request);
         let options = JobOptions { no_error_retries: true, ..Default::default() };
-        engine
-            .work()?
-            .run(TaskKind::Llm, "llm.complete", options, move |_| {
-                let (model, request) = (model.clone(), request.clone());
-                async move { model.complete(&request).await }
-            })
-            .await
+        let queues = engine.work()?;
+        let Some(on) = stream else {
+            return queues
+                .run(TaskKind::Llm, "llm.complete", options, move |_| {
+                    let (model, request) = (model.clone(), request.clone());
+                    async move { model.complete(&request).await }
+                })
+                .await;
+        };
+        // The job runs on a worker: its text comes back over a channel, tagged by run so a
+        // redelivered call's text is told from the first's.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u32, String)>();
+        let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let handle = queues.submit(TaskKind::Llm, "llm.complete_streaming", options, move |_| {
+            let (model, request, tx) = (model.clone(), request.clone(), tx.clone());
+            let run = runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                let send = move |text: &str| {
+                    let _ = tx.send((run, text.to_string()));
+                };
+                model.complete_streaming(&request, &send).await
+            }
+        });
+        let mut current = None;
+        let mut forward = |(run, text): (u32, String)| {
+            if current.is_some_and(|c| c != run) {
+                on(StreamEvent::Restart);
+            }
+            current = Some(run);
+            on(StreamEvent::Text(&text));
+        };
+        let wait = handle.wait();
+        tokio::pin!(wait);
+        let finished = loop {
+            tokio::select! {
+                Some(piece) = rx.recv() => forward(piece),
+                finished = &mut wait => break finished,
+            }
+        };
+        // Pieces sent before the job ended and not yet read.
+        while let Ok(piece) = rx.try_recv() {
+            forward(piece);
+        }
+        finished
     }
 
     /// A cache level's answer, counted in the stats with what it saved.
