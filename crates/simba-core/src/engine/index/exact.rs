@@ -4,8 +4,8 @@
 //!
 //! The int8 score is off by at most a bound computed per query (see [`ExactIndex::search`]); every
 //! vector whose int8 score comes within that bound of the k-th exact score is rescored too, so
-//! results always equal the plain f32 scan. Kernels use AVX2(+FMA) when the CPU has them (checked
-//! at run time) and portable loops otherwise.
+//! results always equal the plain f32 scan. Kernels use AVX-512 VNNI or AVX2(+FMA) when the CPU
+//! has them (checked at run time; `SIMBA_KERNELS=avx2` keeps to AVX2) and portable loops otherwise.
 
 use super::{check_vector, IndexError, Ranked};
 use std::cmp::Reverse;
@@ -79,6 +79,10 @@ pub fn dot_u8i8_one(row: &[u8], q: &[i8], q_sum: i32) -> i32 {
     let scalar = |r: &[u8], x: &[i8]| r.iter().zip(x).map(|(c, x)| *c as i32 * *x as i32).sum::<i32>();
     #[cfg(target_arch = "x86_64")]
     {
+        if avx512_vnni() {
+            // SAFETY: the CPU has AVX-512F/BW and VNNI (checked just above); equal lengths.
+            return unsafe { dot_u8i8_one_vnni(row, q) } - 128 * q_sum;
+        }
         if avx2_fma() {
             // Whole 32-byte blocks in AVX2, the rest (if dims is not a multiple of 32) in scalar.
             let body = row.len() / 32 * 32;
@@ -89,6 +93,52 @@ pub fn dot_u8i8_one(row: &[u8], q: &[i8], q_sum: i32) -> i32 {
         }
     }
     scalar(row, q) - 128 * q_sum
+}
+
+/// AVX-512 VNNI: one `vpdpbusd` multiplies 64 code pairs and adds them in fours into 32-bit sums
+/// (no 16-bit step to saturate); the tail is a masked load.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn dot_u8i8_one_vnni(row: &[u8], q: &[i8]) -> i32 {
+    use std::arch::x86_64::*;
+    let n = row.len().min(q.len());
+    let (pc, pq) = (row.as_ptr(), q.as_ptr());
+    let (mut a, mut b) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+    let mut i = 0;
+    while i + 128 <= n {
+        a = _mm512_dpbusd_epi32(
+            a,
+            _mm512_loadu_si512(pc.add(i) as *const _),
+            _mm512_loadu_si512(pq.add(i) as *const _),
+        );
+        b = _mm512_dpbusd_epi32(
+            b,
+            _mm512_loadu_si512(pc.add(i + 64) as *const _),
+            _mm512_loadu_si512(pq.add(i + 64) as *const _),
+        );
+        i += 128;
+    }
+    while i < n {
+        let left = (n - i).min(64);
+        let mask: __mmask64 = if left == 64 { u64::MAX } else { (1u64 << left) - 1 };
+        let x = _mm512_maskz_loadu_epi8(mask, pc.add(i) as *const i8);
+        let y = _mm512_maskz_loadu_epi8(mask, pq.add(i));
+        a = _mm512_dpbusd_epi32(a, x, y);
+        i += left;
+    }
+    _mm512_reduce_add_epi32(_mm512_add_epi32(a, b))
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx512_vnni() -> bool {
+    use std::sync::OnceLock;
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| {
+        is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vnni")
+            && std::env::var("SIMBA_KERNELS").map_or(true, |k| k.trim().eq_ignore_ascii_case("avx512"))
+    })
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -465,6 +515,19 @@ mod tests {
                 let (a, b) = (&codes[..dims], &codes[r * dims..(r + 1) * dims]);
                 let want: i32 = signed[0].iter().zip(&signed[r]).map(|(x, y)| *x as i32 * *y as i32).sum();
                 assert_eq!(dot_codes(a, b), want, "codes, dims {dims}");
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if avx512_vnni() {
+            // The VNNI kernel beside the AVX2 one, when the default path is VNNI.
+            for dims in [1usize, 63, 64, 65, 127, 128, 384, 389] {
+                let row: Vec<u8> = (0..dims).map(|i| ((i * 91) % 256) as u8).collect();
+                let q: Vec<i8> = (0..dims).map(|i| ((i * 53) % 127) as i32 - 63).map(|x| x as i8).collect();
+                let want: i32 = row.iter().zip(&q).map(|(c, x)| *c as i32 * *x as i32).sum();
+                assert_eq!(unsafe { dot_u8i8_one_vnni(&row, &q) }, want, "vnni, dims {dims}");
+                let body = dims / 32 * 32;
+                let tail: i32 = row[body..].iter().zip(&q[body..]).map(|(c, x)| *c as i32 * *x as i32).sum();
+                assert_eq!(unsafe { dot_u8i8_one_avx2(&row[..body], &q[..body]) } + tail, want, "avx2, dims {dims}");
             }
         }
         let extremes = [0u8, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255];
