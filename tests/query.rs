@@ -54,6 +54,45 @@ fn query_answers_with_its_trace_and_the_cache_serves_a_rewording() {
     assert_eq!(err["error"]["code"], "invalid_input");
 }
 
+/// Without a profile, `task` runs on the in-process queues.
+#[test]
+fn tasks_without_a_profile_run_on_the_in_process_queues() {
+    let cli = Cli::new();
+    let embedded = cli.json(&[
+        "task",
+        "embed",
+        "--kind",
+        "vector",
+        "--args",
+        r#"["orders shipped", "the capital of France"]"#,
+        "--json",
+    ]);
+    assert_eq!(embedded["status"], "SUCCESS", "{embedded}");
+    assert_eq!(embedded["result"]["dims"], 384);
+    let vectors = embedded["result"]["vectors"].as_array().unwrap();
+    assert_eq!(vectors.len(), 2);
+    assert_eq!(vectors[0].as_array().unwrap().len(), 384);
+
+    let completed =
+        cli.json(&["task", "complete", "--kind", "llm", "--args", r#"["What is the capital of France?"]"#, "--json"]);
+    assert_eq!(completed["status"], "SUCCESS", "{completed}");
+    assert_eq!(completed["result"]["model"], "SmolLM2-135M-Instruct");
+    assert!(!completed["result"]["text"].as_str().unwrap().trim().is_empty());
+
+    // Bad input: named, exit code 2, nothing run.
+    for (args, says) in [
+        (vec!["task", "nope", "--kind", "data"], "no in-process task 'nope'"),
+        (vec!["task", "embed", "--kind", "llm", "--args", r#"["x"]"#], "runs on vector_queue"),
+        (vec!["task", "embed", "--kind", "vector", "--args", "[1, 2]"], "array of strings"),
+        (vec!["task", "complete", "--kind", "llm", "--args", r#"["  "]"#], "question"),
+    ] {
+        let out = cli.run(&[args.as_slice(), &["--json"]].concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(err["error"]["message"].as_str().unwrap().contains(says), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn replay_reports_hits_false_hits_and_bad_rows_by_line() {
     let cli = Cli::new();

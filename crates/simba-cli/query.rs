@@ -325,8 +325,10 @@ pub struct TaskArgs {
     #[arg(long, default_value = "{}")]
     kwargs: String,
     /// The profile whose Celery broker (or Redis) takes the job; it must not be read-only.
+    /// Without one the job runs on the in-process queues: `embed` (--kind vector, the texts as
+    /// --args) or `complete` (--kind llm, the question as --args).
     #[arg(long)]
-    profile: String,
+    profile: Option<String>,
     /// Seconds to wait for the result.
     #[arg(long, default_value_t = 30)]
     wait: u32,

@@ -3,9 +3,10 @@ import type { TaskKind } from "./TaskKind";
 import type { JsonValue } from "./serde_json/JsonValue";
 
 /**
- * One job for the platform's Celery workers, sent through a profile's broker.
+ * One job: for the platform's Celery workers through a profile's broker, or, with no profile,
+ * for the in-process queues (the tasks `embed` and `complete`).
  */
-export type TaskSendRequest = { profile: string, 
+export type TaskSendRequest = { profile?: string, 
 /**
  * The task's registered name (`platform.tasks.embed_document`).
  */

@@ -41,11 +41,14 @@ pub struct DataSchemaRequest {
     pub refresh: bool,
 }
 
-/// One job for the platform's Celery workers, sent through a profile's broker.
+/// One job: for the platform's Celery workers through a profile's broker, or, with no profile,
+/// for the in-process queues (the tasks `embed` and `complete`).
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct TaskSendRequest {
-    pub profile: String,
+    #[serde(default)]
+    #[ts(optional)]
+    pub profile: Option<String>,
     /// The task's registered name (`platform.tasks.embed_document`).
     pub task: String,
     pub kind: crate::engine::work::TaskKind,
@@ -84,7 +87,8 @@ impl Service {
     /// Sends a job to the profile's Celery broker (Redis) on its kind's queue, then waits up to
     /// `wait_seconds` for its result in the Redis result backend.
     pub async fn task_send(&self, req: TaskSendRequest) -> ApiResult<crate::engine::work::TaskResult> {
-        let profile = self.resolve_profile(&req.profile)?;
+        let Some(profile) = &req.profile else { return self.task_run_here(req).await };
+        let profile = self.resolve_profile(profile)?;
         // Sending a job writes to the broker: never through a read-only profile.
         self.ensure_writable(&profile)?;
         let endpoint =
@@ -95,6 +99,76 @@ impl Service {
         let id = client.send(&req.task, req.kind, &req.args, &req.kwargs).await?;
         let wait = std::time::Duration::from_secs(req.wait_seconds.min(600) as u64);
         client.result(&id, wait).await
+    }
+
+    /// Runs one of the in-process tasks on its queue: `embed` (vector: the arguments are the
+    /// texts; the result their vectors) or `complete` (llm: the argument is the question; the
+    /// result the model's completion). Waits up to `wait_seconds`; a job still running then is
+    /// reported PENDING and finishes on its own.
+    async fn task_run_here(&self, req: TaskSendRequest) -> ApiResult<crate::engine::work::TaskResult> {
+        use crate::engine::llm::{ChatRequest, GenerationSettings};
+        use crate::engine::work::{TaskKind, TaskResult};
+        let texts = || -> ApiResult<Vec<String>> {
+            req.args
+                .iter()
+                .map(|a| a.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    ApiError::invalid(format!("task {}: give the texts as a JSON array of strings", req.task))
+                })
+        };
+        let expect = |kind: TaskKind| {
+            if req.kind == kind {
+                Ok(())
+            } else {
+                Err(ApiError::invalid(format!("task {} runs on {}, not {}", req.task, kind.queue(), req.kind.queue())))
+            }
+        };
+        let engine = self.engine().clone();
+        let job: futures::future::BoxFuture<'static, ApiResult<serde_json::Value>> = match req.task.as_str() {
+            "embed" => {
+                expect(TaskKind::Vector)?;
+                let texts = texts()?;
+                if texts.len() > 4096 {
+                    return Err(ApiError::invalid("task embed takes at most 4096 texts; split the batch"));
+                }
+                Box::pin(async move {
+                    let vectors = engine.embed_batch(texts).await?;
+                    Ok(serde_json::json!({ "dims": vectors.first().map_or(0, Vec::len), "vectors": vectors }))
+                })
+            }
+            "complete" => {
+                expect(TaskKind::Llm)?;
+                let mut texts = texts()?;
+                if texts.len() != 1 {
+                    return Err(ApiError::invalid("task complete takes one argument, the question"));
+                }
+                let question = texts.remove(0);
+                crate::engine::cache::validate_text("question", &question)?;
+                Box::pin(async move {
+                    let request = ChatRequest {
+                        messages: vec![crate::engine::cache::conversation::Message::user(question)],
+                        settings: GenerationSettings::default(),
+                    };
+                    let completion = engine.query_engine().await?.call_model(&engine, request, None).await?;
+                    serde_json::to_value(completion).map_err(|e| ApiError::internal(e.to_string()))
+                })
+            }
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "there is no in-process task '{other}' (they are `embed` on vector_queue and `complete` on llm_queue); name a profile to send it to the platform's Celery workers"
+                )))
+            }
+        };
+        let task_id = format!("local-{}", rand::random::<u64>());
+        let running = tokio::spawn(job);
+        let wait = std::time::Duration::from_secs(req.wait_seconds.min(600) as u64);
+        match tokio::time::timeout(wait, running).await {
+            Ok(Ok(done)) => Ok(TaskResult { task_id, status: "SUCCESS".into(), result: Some(done?), traceback: None }),
+            Ok(Err(e)) => Err(ApiError::internal(format!("task {} stopped: {e}", req.task))),
+            Err(_) => Ok(TaskResult { task_id, status: "PENDING".into(), result: None, traceback: None }),
+        }
     }
 
     /// A profile's PostgreSQL tables and columns, through the metadata cache.

@@ -454,7 +454,7 @@ impl QueryEngine {
     /// The model call as a job on `llm_queue`, so its worker and prefetch limits bound how many
     /// model calls run at once. The providers' clients retry on their own; a call whose worker
     /// died is run again (streamed, with a [`StreamEvent::Restart`] before its new text).
-    async fn call_model(
+    pub async fn call_model(
         &self,
         engine: &Engine,
         request: ChatRequest,
