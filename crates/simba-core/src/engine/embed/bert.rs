@@ -6,7 +6,7 @@
 //! weights at load. Same weights, same maths as sentence-transformers: the agreement test (cosine
 //! ≥ 0.9999, on every instruction set the machine has) covers it.
 
-use super::kernels::{add_layer_norm, dot, gelu, softmax, Isa, Linear};
+use super::kernels::{add_layer_norm, dot, gelu, softmax, Isa, Linear, Precision};
 use candle_core::{bail, DType, Result, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::Config;
@@ -54,22 +54,18 @@ fn values(t: &Tensor) -> Result<Vec<f32>> {
 
 impl MiniLmBert {
     /// Loads `embeddings.*` and `encoder.layer.N.*` (or the same under `<model_type>.`, as some
-    /// exports prefix them), for the widest kernels this CPU runs.
-    pub fn load(vb: VarBuilder, config: &Config) -> Result<Self> {
-        Self::load_for(vb, config, Isa::best())
-    }
-
-    pub fn load_for(vb: VarBuilder, config: &Config, isa: Isa) -> Result<Self> {
-        match Self::load_at(vb.clone(), config, isa) {
+    /// exports prefix them), for the kernels of `isa` (the widest this CPU runs: [`Isa::best`]).
+    pub fn load(vb: VarBuilder, config: &Config, isa: Isa, precision: Precision) -> Result<Self> {
+        match Self::load_at(vb.clone(), config, isa, precision) {
             Ok(m) => Ok(m),
             Err(e) => match &config.model_type {
-                Some(prefix) => Self::load_at(vb.pp(prefix), config, isa).map_err(|_| e),
+                Some(prefix) => Self::load_at(vb.pp(prefix), config, isa, precision).map_err(|_| e),
                 None => Err(e),
             },
         }
     }
 
-    fn load_at(vb: VarBuilder, config: &Config, isa: Isa) -> Result<Self> {
+    fn load_at(vb: VarBuilder, config: &Config, isa: Isa, precision: Precision) -> Result<Self> {
         let hidden = config.hidden_size;
         let heads = config.num_attention_heads;
         let head_size = hidden / heads;
@@ -78,7 +74,7 @@ impl MiniLmBert {
         let linear = |vb: VarBuilder, outputs: usize, inputs: usize| -> Result<Linear> {
             let w = values(&vb.get((outputs, inputs), "weight")?)?;
             let b = values(&vb.get(outputs, "bias")?)?;
-            Linear::new(isa, &w, &b, outputs, inputs).map_err(candle_core::Error::msg)
+            Linear::new(isa, precision, &w, &b, outputs, inputs).map_err(candle_core::Error::msg)
         };
         let norm = |vb: VarBuilder| -> Result<Norm> {
             Ok(Norm { gamma: values(&vb.get(hidden, "weight")?)?, beta: values(&vb.get(hidden, "bias")?)?, eps })
@@ -100,7 +96,7 @@ impl MiniLmBert {
                     b.extend(values(&p.get(hidden, "bias")?)?.into_iter().map(|v| v * s));
                 }
                 Ok(Layer {
-                    qkv: Linear::new(isa, &w, &b, 3 * hidden, hidden).map_err(candle_core::Error::msg)?,
+                    qkv: Linear::new(isa, precision, &w, &b, 3 * hidden, hidden).map_err(candle_core::Error::msg)?,
                     attention_out: linear(a.pp("output").pp("dense"), hidden, hidden)?,
                     attention_norm: norm(a.pp("output").pp("LayerNorm"))?,
                     up: linear(l.pp("intermediate").pp("dense"), inner, hidden)?,

@@ -2,7 +2,7 @@
 //! exactly what sentence-transformers does for this model (its 1_Pooling config says mean tokens).
 
 use super::bert::{MiniLmBert, Text};
-use super::kernels::Isa;
+use super::kernels::{Isa, Precision};
 use super::{check_text, normalise, EmbedError, Embedder, Overflow};
 use candle_core::Device;
 use candle_nn::VarBuilder;
@@ -62,7 +62,7 @@ impl MiniLmEmbedder {
         tokenizer.with_padding(None);
         // SAFETY: the file is memory-mapped read-only and not modified while the model lives.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DTYPE, &Device::Cpu).map_err(backend)? };
-        let model = MiniLmBert::load_for(vb, &config, isa).map_err(backend)?;
+        let model = MiniLmBert::load(vb, &config, isa, Precision::Full).map_err(backend)?;
         Ok(Self { model, tokenizer, counter, max_seq, dims: config.hidden_size })
     }
 

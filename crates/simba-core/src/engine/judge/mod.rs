@@ -12,6 +12,7 @@
 pub mod train;
 
 use super::embed::bert::{MiniLmBert, Text};
+use super::embed::kernels::{Isa, Precision};
 use super::embed::{model_file, MODEL_HINT};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -186,7 +187,7 @@ impl Judge {
             )));
         }
         let vb = VarBuilder::from_tensors(merged, DType::F32, &Device::Cpu);
-        let model = MiniLmBert::load(vb, &base.config).map_err(load_err)?;
+        let model = MiniLmBert::load(vb, &base.config, Isa::best(), Precision::Bf16).map_err(load_err)?;
         let head_w = head_w.flatten_all().and_then(|t| t.to_vec1()).map_err(load_err)?;
         let head_b = head_b.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(load_err)?[0];
         Ok(Self { model, head_w, head_b, base })
