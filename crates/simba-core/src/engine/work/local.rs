@@ -133,7 +133,10 @@ pub struct WorkStats {
     pub queues: Vec<QueueStats>,
 }
 
-type Run = Arc<dyn Fn(u32) -> BoxFuture<'static, ApiResult<()>> + Send + Sync>;
+type Run = Arc<dyn Fn(u32) -> BoxFuture<'static, ApiResult<Deliver>> + Send + Sync>;
+/// Hands a finished job's value to the waiter: called once the job is acked, so whoever sees
+/// the value sees the queue's figures count it.
+type Deliver = Box<dyn FnOnce() + Send>;
 type Fail = Arc<dyn Fn(ApiError) + Send + Sync>;
 
 struct Job {
@@ -142,7 +145,7 @@ struct Job {
     failures: u32,
     max_retries: u32,
     retry_errors: bool,
-    /// Runs one attempt (1-based); on success it has already handed its value to the waiter.
+    /// Runs one attempt (1-based).
     run: Run,
     /// Hands the final error to the waiter.
     fail: Fail,
@@ -326,29 +329,22 @@ async fn supervise(queue: Arc<Queue>) {
     }
 }
 
-/// One worker: reserves up to `prefetch` jobs, runs them one at a time, acks each when it ends.
+/// One worker: runs its reserved jobs one at a time, acking each when it ends, and keeps
+/// reserving more while it runs until it holds `prefetch` (as a Celery worker prefetches).
 async fn work(queue: Arc<Queue>, held: Arc<Mutex<Held>>) {
     let prefetch = queue.config.prefetch as usize;
-    let take = |job: Job, held: &Mutex<Held>| {
+    // No await between receiving a job and holding it: an abort cannot lose it.
+    let take = |job: Job| {
         dec(&queue.counters.depth);
         inc(&queue.counters.reserved);
         held.lock().reserved.push_back(job);
     };
+    let receive = || async { queue.rx.lock().await.recv().await };
     loop {
         if held.lock().count() == 0 {
-            let next = queue.rx.lock().await.recv().await;
-            // No await between receiving and holding: an abort cannot lose the job.
-            match next {
-                Some(job) => take(job, &held),
+            match receive().await {
+                Some(job) => take(job),
                 None => return,
-            }
-        }
-        if let Ok(mut rx) = queue.rx.try_lock() {
-            while held.lock().count() < prefetch {
-                match rx.try_recv() {
-                    Ok(job) => take(job, &held),
-                    Err(_) => break,
-                }
             }
         }
         let (run, attempt) = {
@@ -360,11 +356,27 @@ async fn work(queue: Arc<Queue>, held: Arc<Mutex<Held>>) {
             h.running = Some(job);
             started
         };
-        let outcome = run(attempt).await;
+        let mut running = run(attempt);
+        let outcome = loop {
+            if held.lock().count() >= prefetch {
+                break running.await;
+            }
+            // Both sides are cancel-safe: a receive cut short by the job's end takes nothing.
+            tokio::select! {
+                outcome = &mut running => break outcome,
+                next = receive() => match next {
+                    Some(job) => take(job),
+                    None => break running.await,
+                },
+            }
+        };
         let Some(job) = held.lock().running.take() else { continue };
         dec(&queue.counters.running);
         match outcome {
-            Ok(()) => inc(&queue.counters.done),
+            Ok(deliver) => {
+                inc(&queue.counters.done);
+                deliver();
+            }
             Err(e) => queue.failed_attempt(job, e, false),
         }
     }
@@ -458,11 +470,13 @@ impl LocalQueues {
             let (f, waiter) = (f.clone(), on_success.clone());
             Box::pin(async move {
                 let value = f(attempt).await?;
-                if let Some(tx) = waiter.lock().take() {
-                    // The waiter may have gone (the caller gave up): the job is done all the same.
-                    let _ = tx.send(Ok(value));
-                }
-                Ok(())
+                let deliver: Deliver = Box::new(move || {
+                    if let Some(tx) = waiter.lock().take() {
+                        // The waiter may have gone (the caller gave up): the job is done all the same.
+                        let _ = tx.send(Ok(value));
+                    }
+                });
+                Ok(deliver)
             })
         });
         let fail: Fail = Arc::new(move |e| {
