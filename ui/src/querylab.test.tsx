@@ -23,6 +23,8 @@ import {
   sessionHit,
   statsAfter,
   statsBefore,
+  workAfter,
+  workBefore,
 } from "./fixtures/querylab";
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
@@ -31,6 +33,7 @@ const { $, $$, byId, text } = dom(document.body);
 
 const page = pageHarness(() => ({
   query_stats: () => statsBefore,
+  work_stats: () => workBefore,
   cache_stats: () => ({ defaults: cacheDefaults }),
   query: () => semanticHit,
   replay: () => [reportA],
@@ -204,6 +207,32 @@ describe("Query Lab: one query", () => {
     expect(disabled("ql-run")).toBe(false);
     expect(byId("ql-busy")).toBeNull();
     expect(text("ql-outcome")).toBe("HIT");
+  });
+});
+
+describe("Query Lab: work queues", () => {
+  it("shows each in-process queue's limits and figures, asked again after a query", async () => {
+    await render();
+    expect(callsOf("work_stats")).toHaveLength(1);
+    const llm = () => Array.from(byId("ql-work-llm_queue")!.querySelectorAll("td")).map((td) => td.textContent);
+    expect(llm()).toEqual(["llm_queue", "2 × 1", "0", "0", "0", "0", "0", "0", "0", "0", "0"]);
+    expect(byId("ql-work-data_queue")).not.toBeNull();
+
+    handlers.work_stats = () => workAfter;
+    await type(byId("ql-question"), "What's the capital of France?");
+    await click(byId("ql-run"));
+    expect(callsOf("work_stats")).toHaveLength(2);
+    expect(llm()).toEqual(["llm_queue", "2 × 1", "0", "0", "0", "0", "3", "0", "1", "0", "1"]);
+    expect(byId("ql-work-vector_queue")!.className).toBe("warn");
+  });
+
+  it("shows the core's error when the queues cannot be read, and the rest of the page still works", async () => {
+    handlers.work_stats = () => {
+      throw new CallError({ code: "internal", message: "the queues are not running" });
+    };
+    await render();
+    expect(text("ql-work")).toContain("the queues are not running");
+    expect(text("ql-stat-queries")).toContain("3");
   });
 });
 
