@@ -99,6 +99,7 @@ pub fn dot_u8i8_one(row: &[u8], q: &[i8], q_sum: i32) -> i32 {
 /// (no 16-bit step to saturate); the tail is a masked load.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+#[inline]
 unsafe fn dot_u8i8_one_vnni(row: &[u8], q: &[i8]) -> i32 {
     use std::arch::x86_64::*;
     let n = row.len().min(q.len());
@@ -127,6 +128,15 @@ unsafe fn dot_u8i8_one_vnni(row: &[u8], q: &[i8]) -> i32 {
         i += left;
     }
     _mm512_reduce_add_epi32(_mm512_add_epi32(a, b))
+}
+
+/// The VNNI kernel over every row in one function: no per-row dispatch or call.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn dot_u8i8_rows_vnni(codes: &[u8], dims: usize, q: &[i8], out: &mut [i32]) {
+    for (row, o) in codes.chunks_exact(dims).zip(out.iter_mut()) {
+        *o = dot_u8i8_one_vnni(row, q);
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -218,6 +228,13 @@ unsafe fn dot_codes_avx2(a: &[u8], b: &[u8]) -> i32 {
 /// was slower, 221 µs against 180 µs for 10k rows).
 fn dot_u8i8_rows(codes: &[u8], dims: usize, q: &[i8], out: &mut [i32]) {
     let q_sum: i32 = q.iter().map(|x| *x as i32).sum();
+    #[cfg(target_arch = "x86_64")]
+    if avx512_vnni() {
+        // SAFETY: the CPU has AVX-512F/BW and VNNI (checked); `codes` holds `out.len()` rows.
+        unsafe { dot_u8i8_rows_vnni(codes, dims, q, out) };
+        out.iter_mut().for_each(|o| *o -= 128 * q_sum);
+        return;
+    }
     for (row, o) in codes.chunks_exact(dims).zip(out.iter_mut()) {
         *o = dot_u8i8_one(row, q, q_sum);
     }
