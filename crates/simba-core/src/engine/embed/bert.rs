@@ -6,7 +6,8 @@
 //! weights at load. Same weights, same maths as sentence-transformers: the agreement test (cosine
 //! ≥ 0.9999, on every instruction set the machine has) covers it.
 
-use super::kernels::{add_layer_norm, dot, gelu, softmax, Isa, Linear, Precision};
+use super::kernels::{add_layer_norm, gelu, softmax, Isa, Linear, Precision};
+use crate::engine::index::dot;
 use candle_core::{bail, DType, Result, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::Config;

@@ -174,10 +174,6 @@ impl Linear {
         Ok(Self { isa, inputs, outputs, panels, bias: padded })
     }
 
-    pub fn inputs(&self) -> usize {
-        self.inputs
-    }
-
     /// The address of panel `p`'s first value, for the tile of the panels' kind.
     fn panel(&self, p: usize) -> *const u8 {
         let nr = self.isa.panel_width();
@@ -559,20 +555,6 @@ pub fn softmax(row: &mut [f32]) {
     }
 }
 
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    // Eight partial sums: the compiler vectorises this (one sum would be a serial chain). Plain
-    // multiply-add, not `mul_add`: without FMA in the build target that is a libm call.
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for j in 0..8 {
-            acc[j] += x[j] * y[j];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 /// erf with absolute error below 1e-6 in f32 (Abramowitz & Stegun 7.1.26), branch-free so a loop
 /// of it vectorises.
 #[inline(always)]
@@ -687,6 +669,5 @@ mod tests {
         let mean: f32 = x.iter().sum::<f32>() / 4.0;
         assert!((mean - 0.5).abs() < 1e-6, "{x:?}");
         assert!((x[3] - x[0] - 2.0 * 3.0 / 5f32.sqrt()).abs() < 1e-5, "{x:?}");
-        assert!((dot(&[1.0; 19], &[2.0; 19]) - 38.0).abs() < 1e-6);
     }
 }

@@ -143,11 +143,11 @@ unsafe fn dot_u8i8_rows_vnni(codes: &[u8], dims: usize, q: &[i8], out: &mut [i32
 fn avx512_vnni() -> bool {
     use std::sync::OnceLock;
     static HAS: OnceLock<bool> = OnceLock::new();
+    // The encoder's choice (`SIMBA_KERNELS` read in one place) decides whether AVX-512 is used.
     *HAS.get_or_init(|| {
-        is_x86_feature_detected!("avx512f")
+        crate::engine::embed::kernels::Isa::best() == crate::engine::embed::kernels::Isa::Avx512
             && is_x86_feature_detected!("avx512bw")
             && is_x86_feature_detected!("avx512vnni")
-            && std::env::var("SIMBA_KERNELS").map_or(true, |k| k.trim().eq_ignore_ascii_case("avx512"))
     })
 }
 

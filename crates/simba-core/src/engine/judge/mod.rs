@@ -210,7 +210,7 @@ impl Judge {
             let pooled = self.model.pooled(&texts).map_err(run_err)?;
             out.extend(pooled.iter().zip(&enc).map(|(p, e)| {
                 let cut = !e.get_overflowing().is_empty();
-                let logit = crate::engine::embed::kernels::dot(p, &self.head_w) + self.head_b;
+                let logit = crate::engine::index::dot(p, &self.head_w) + self.head_b;
                 if cut {
                     0.0
                 } else {
