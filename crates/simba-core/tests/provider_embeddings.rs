@@ -15,7 +15,8 @@ use axum::Router;
 use serde_json::{json, Value};
 use simba_core::engine::cache::types::{Lookup, Scope};
 use simba_core::engine::embed::{
-    CachedEmbedder, EmbedError, Embedder, MiniLmEmbedder, ProviderConfig, ProviderEmbedder, MINILM_MODEL_ID,
+    CachedEmbedder, EmbedError, Embedder, MiniLmEmbedder, ProviderConfig, ProviderEmbedder, ProviderEndpoint,
+    MINILM_MODEL_ID,
 };
 use simba_core::engine::{Backend, Engine, MODEL_DIR_NAME};
 use simba_core::secret::Secret;
@@ -255,17 +256,17 @@ fn serve(minilm: Option<Arc<dyn Embedder>>) -> (Arc<Fake>, String) {
     (fake, url)
 }
 
-fn quick(c: ProviderConfig) -> ProviderConfig {
-    c.with_retries(2, Duration::from_millis(5)).with_timeout(Duration::from_secs(10))
+fn quick(e: ProviderEndpoint) -> ProviderConfig {
+    e.with_retries(2, Duration::from_millis(5)).with_timeout(Duration::from_secs(10)).into()
 }
 fn openai_config(url: &str) -> ProviderConfig {
-    quick(ProviderConfig::openai(url, "text-embedding-3-small", Secret::new(KEY)))
+    quick(ProviderEndpoint::openai(url, "text-embedding-3-small", Secret::new(KEY)))
 }
 fn azure_config(url: &str) -> ProviderConfig {
-    quick(ProviderConfig::azure(url, DEPLOYMENT, "2024-10-21", Secret::new(KEY)))
+    quick(ProviderEndpoint::azure(url, DEPLOYMENT, "2024-10-21", Secret::new(KEY)))
 }
 fn vertex_config(url: &str, model: &str) -> ProviderConfig {
-    quick(ProviderConfig::vertex(PROJECT, LOCATION, model, Secret::new(KEY)).with_url(url))
+    quick(ProviderEndpoint::vertex(PROJECT, LOCATION, model, Secret::new(KEY)).with_url(url))
 }
 
 fn texts(n: usize) -> Vec<String> {
@@ -324,7 +325,10 @@ fn openai_request_shape_order_and_normalisation() {
 #[test]
 fn azure_request_shape() {
     let (fake, url) = serve(None);
-    let e = ProviderEmbedder::connect(azure_config(&url).with_model("text-embedding-3-small")).unwrap();
+    let e = ProviderEmbedder::connect(quick(
+        ProviderEndpoint::azure(&url, DEPLOYMENT, "2024-10-21", Secret::new(KEY)).with_model("text-embedding-3-small"),
+    ))
+    .unwrap();
     assert_eq!(e.model_id(), "azure:text-embedding-3-small@8");
     fake.clear();
     let t = texts(3);
@@ -341,7 +345,7 @@ fn azure_request_shape() {
     // Without a model name the deployment names the namespace.
     assert_eq!(ProviderEmbedder::connect(azure_config(&url)).unwrap().model_id(), format!("azure:{DEPLOYMENT}@8"));
     // A deployment that does not exist says which variable to fix.
-    let wrong = ProviderConfig::azure(&url, "nope", "2024-10-21", Secret::new(KEY));
+    let wrong = ProviderEndpoint::azure(&url, "nope", "2024-10-21", Secret::new(KEY));
     let msg = err_text(ProviderEmbedder::connect(quick(wrong)));
     assert!(
         msg.contains("no deployment 'nope'") && msg.contains("SIMBA_EMBEDDINGS_DEPLOYMENT") && msg.contains("404"),
@@ -413,10 +417,10 @@ fn refused_key_is_actionable_and_never_shown() {
     let (fake, url) = serve(None);
     let wrong = "sk-wrong-5e9a1c3b7d2f4e6a";
     let cases = [
-        (ProviderConfig::openai(&url, "text-embedding-3-small", Secret::new(wrong)), "refused the API key"),
-        (ProviderConfig::azure(&url, DEPLOYMENT, "2024-10-21", Secret::new(wrong)), "refused the API key"),
+        (ProviderEndpoint::openai(&url, "text-embedding-3-small", Secret::new(wrong)), "refused the API key"),
+        (ProviderEndpoint::azure(&url, DEPLOYMENT, "2024-10-21", Secret::new(wrong)), "refused the API key"),
         (
-            ProviderConfig::vertex(PROJECT, LOCATION, "text-embedding-005", Secret::new(wrong)).with_url(&url),
+            ProviderEndpoint::vertex(PROJECT, LOCATION, "text-embedding-005", Secret::new(wrong)).with_url(&url),
             "refused the access token",
         ),
     ];
@@ -567,7 +571,7 @@ fn bad_answers_are_clear_errors() {
     assert!(err_text(e.embed_batch(&["a", "b"])).contains("repeated index"));
     // A model the provider does not have.
     let msg =
-        err_text(ProviderEmbedder::connect(quick(ProviderConfig::openai(&url, "missing-model", Secret::new(KEY)))));
+        err_text(ProviderEmbedder::connect(quick(ProviderEndpoint::openai(&url, "missing-model", Secret::new(KEY)))));
     assert!(
         msg.contains("no model 'missing-model'")
             && msg.contains("SIMBA_EMBEDDINGS_MODEL")

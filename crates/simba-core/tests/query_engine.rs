@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use simba_core::engine::cache::conversation::{Message, Role};
 use simba_core::engine::cache::types::{Lookup, Scope};
 use simba_core::engine::llm::local::{default_model_path, LocalChat};
-use simba_core::engine::llm::remote::{LlmConfig, RemoteChat};
+use simba_core::engine::llm::remote::{config_from_vars, LlmConfig, RemoteChat};
 use simba_core::engine::llm::{ChatModel, ChatRequest, Completion, FinishReason, GenerationSettings};
 use simba_core::engine::query::prices::PriceTable;
 use simba_core::engine::query::session::SessionCache;
@@ -304,41 +304,71 @@ fn vertex_sse(answer: &str) -> String {
         .collect()
 }
 
+/// Reads one whole HTTP request from `conn` (head and body), so the client sees what the
+/// answer does next.
+fn read_request(conn: &mut std::net::TcpStream) {
+    use std::io::Read;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    let complete = |got: &[u8]| {
+        let text = String::from_utf8_lossy(got);
+        let Some(end) = text.find("\r\n\r\n") else { return false };
+        let length = text[..end]
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap())
+            })
+            .unwrap_or(0);
+        got.len() >= end + 4 + length
+    };
+    while !complete(&got) {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+
 /// A server that answers any request with the start of an event stream (chunked), then closes
 /// the connection mid-answer.
 fn cut_off_server(events: String) -> String {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut conn) = conn else { continue };
-            // Read the whole request first, so the client sees the cut in the answer.
-            let mut got = Vec::new();
-            let mut buf = [0u8; 8192];
-            let complete = |got: &[u8]| {
-                let text = String::from_utf8_lossy(got);
-                let Some(end) = text.find("\r\n\r\n") else { return false };
-                let length = text[..end]
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse::<usize>().unwrap())
-                    })
-                    .unwrap_or(0);
-                got.len() >= end + 4 + length
-            };
-            while !complete(&got) {
-                match conn.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => got.extend_from_slice(&buf[..n]),
-                }
-            }
-            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
-            let _ = write!(conn, "{head}{:x}\r\n{events}\r\n", events.len());
+            read_request(&mut conn);
+            let _ = write!(conn, "{SSE_HEAD}{:x}\r\n{events}\r\n", events.len());
             let _ = conn.flush();
             // Dropped without the last chunk: the connection closes in the middle of the body.
+        }
+    });
+    url
+}
+
+/// A server whose event stream never ends: one piece of text every 200 ms, for as long as the
+/// client listens.
+fn dripping_server() -> String {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                read_request(&mut conn);
+                let _ = write!(conn, "{SSE_HEAD}");
+                let event = format!(
+                    "data: {}\n\n",
+                    json!({"choices": [{"index": 0, "delta": {"content": "more "}, "finish_reason": null}]})
+                );
+                while write!(conn, "{:x}\r\n{event}\r\n", event.len()).and_then(|_| conn.flush()).is_ok() {
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            });
         }
     });
     url
@@ -537,6 +567,23 @@ async fn azure_and_vertex_stream_in_their_official_shapes_and_a_cut_stream_is_an
     let denied = json!({"error": {"code": "401", "message": "Access denied due to invalid subscription key."}});
     fake.script.lock().unwrap().push((401, vec![], denied.to_string()));
     assert_eq!(streamed(&azure, &chat_of("x")).await.0.unwrap_err().code, ErrorCode::Refused);
+}
+
+#[tokio::test]
+async fn a_stream_that_never_ends_is_bounded_by_the_request_timeout() {
+    let url = dripping_server();
+    let config = LlmConfig::openai(&url, "gpt-4o-mini", Secret::new(KEY))
+        .with_retries(0, Duration::from_millis(5))
+        .with_timeout(Duration::from_secs(1));
+    let chat = RemoteChat::connect(config).unwrap();
+    let started = std::time::Instant::now();
+    let (e, pieces) = streamed(&chat, &chat_of("x")).await;
+    let e = e.unwrap_err();
+    assert_eq!(e.code, ErrorCode::Unreachable, "{e}");
+    assert!(e.message.contains("stopped streaming before the end"), "{e}");
+    assert!(!pieces.is_empty(), "the text that came was handed on before the timeout");
+    // Bounded: a second's timeout, not the minutes the server would go on for.
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
 }
 
 /// A chat model whose first streamed call dies (its worker panics) after sending some text.
@@ -981,7 +1028,7 @@ async fn vertex_with_a_service_account_key_gets_and_keeps_its_token() {
             _ => None,
         }
     };
-    let config = LlmConfig::from_vars(vars("SIMBA_LLM_KEY_FILE", key_file.clone())).unwrap().unwrap();
+    let config = config_from_vars(vars("SIMBA_LLM_KEY_FILE", key_file.clone())).unwrap().unwrap();
     let chat = RemoteChat::connect(quick(config)).unwrap();
     for question in ["What is a vector?", "And a tensor?"] {
         let a = chat.complete(&chat_of(question)).await.unwrap();
@@ -1010,12 +1057,12 @@ async fn vertex_with_a_service_account_key_gets_and_keeps_its_token() {
         _ => None,
     };
     let embed = simba_core::engine::embed::provider::ProviderConfig::from_vars(adc).unwrap().unwrap();
-    let token = embed.key.current("SIMBA_EMBEDDINGS").await.unwrap();
+    let token = embed.endpoint.key.current("SIMBA_EMBEDDINGS").await.unwrap();
     assert_eq!(token.expose(), "ya29.c.test-3");
 
     // A key the account does not have: Google's refusal, named, without key material.
     let wrong = service_account_file(dir.path(), "wrong.json", &other_key, &token_uri);
-    let config = LlmConfig::from_vars(vars("SIMBA_LLM_KEY_FILE", wrong.clone())).unwrap().unwrap();
+    let config = config_from_vars(vars("SIMBA_LLM_KEY_FILE", wrong.clone())).unwrap().unwrap();
     let e = RemoteChat::connect(quick(config)).unwrap().complete(&chat_of("x")).await.unwrap_err();
     assert!(e.message.contains("invalid_grant") && e.message.contains("Invalid JWT Signature"), "{e}");
     assert!(e.message.contains("wrong.json") && e.message.contains("clock"), "{e}");
@@ -1025,6 +1072,6 @@ async fn vertex_with_a_service_account_key_gets_and_keeps_its_token() {
     // A user's application-default file is not a service account: refused when read, clearly.
     let user = dir.path().join("user.json");
     std::fs::write(&user, r#"{"type": "authorized_user", "client_id": "x", "refresh_token": "y"}"#).unwrap();
-    let e = LlmConfig::from_vars(vars("GOOGLE_APPLICATION_CREDENTIALS", user)).unwrap_err();
+    let e = config_from_vars(vars("GOOGLE_APPLICATION_CREDENTIALS", user)).unwrap_err();
     assert!(e.message.contains("not a service-account key"), "{e}");
 }

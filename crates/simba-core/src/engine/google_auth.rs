@@ -8,7 +8,7 @@
 //! Secrets: the private key never leaves this module and is never shown; the access token is a
 //! [`Secret`]; errors name the key file and Google's own error code, never key material.
 
-use crate::engine::provider_http::{chain, is_loopback};
+use crate::engine::provider::http::{chain, is_loopback};
 use crate::secret::Secret;
 use base64::Engine as _;
 use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};

@@ -10,7 +10,7 @@ pub mod index;
 pub mod judge;
 pub mod lazy;
 pub mod llm;
-pub mod provider_http;
+pub mod provider;
 pub mod query;
 pub mod store;
 pub mod work;

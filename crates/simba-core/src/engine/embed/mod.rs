@@ -14,7 +14,7 @@ pub use cached::{CachedEmbedder, EmbedCacheStats};
 pub(crate) use minilm::unpadded;
 pub use minilm::{MiniLmEmbedder, MINILM_MODEL_ID};
 pub use on_demand::OnDemandMiniLm;
-pub use provider::{ProviderConfig, ProviderEmbedder, ProviderKey, ProviderKind};
+pub use provider::{ProviderConfig, ProviderEmbedder, ProviderEndpoint, ProviderKey, ProviderKind};
 
 use std::path::Path;
 use std::sync::Arc;

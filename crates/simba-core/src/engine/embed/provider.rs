@@ -35,226 +35,56 @@
 //! name the variable to fix, never the value, and a provider's own message is scrubbed of it.
 
 use super::{check_text, normalise, EmbedError, Embedder};
-use crate::engine::google_auth::{is_service_account_key, ServiceAccount};
-use crate::engine::provider_http::{chain, is_loopback, provider_message, retry_after};
+use crate::engine::provider::http::{chain, provider_message, retry_after};
+use crate::engine::provider::{whole_number, ProviderUse};
+pub use crate::engine::provider::{ProviderEndpoint, ProviderKey, ProviderKind};
 use crate::secret::Secret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::fmt;
-use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
 
-/// Which API a [`ProviderConfig`] talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProviderKind {
-    /// OpenAI or any server with the same `/v1/embeddings` API.
-    OpenAi,
-    Azure,
-    Vertex,
-}
+/// What sets the embeddings' endpoint apart: `SIMBA_EMBEDDINGS` and its companions.
+pub const EMBEDDINGS: ProviderUse = ProviderUse {
+    prefix: "SIMBA_EMBEDDINGS",
+    noun: "embedding",
+    openai_example: "text-embedding-3-small",
+    vertex_example: "text-embedding-005",
+    openai_key_optional: false,
+    timeout: Duration::from_secs(30),
+    max_retries: 3,
+};
 
-impl ProviderKind {
-    /// The name used in `SIMBA_EMBEDDINGS` and in model ids (`openai:…`).
-    pub fn name(self) -> &'static str {
-        match self {
-            ProviderKind::OpenAi => "openai",
-            ProviderKind::Azure => "azure",
-            ProviderKind::Vertex => "vertex",
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            ProviderKind::OpenAi => "the OpenAI-compatible embeddings API",
-            ProviderKind::Azure => "Azure OpenAI",
-            ProviderKind::Vertex => "Vertex AI",
-        }
-    }
-
-    fn credential(self) -> &'static str {
-        match self {
-            ProviderKind::Vertex => "access token",
-            _ => "API key",
-        }
+/// The name of the API, for messages.
+fn label(kind: ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::OpenAi => "the OpenAI-compatible embeddings API",
+        ProviderKind::Azure => "Azure OpenAI",
+        ProviderKind::Vertex => "Vertex AI",
     }
 }
 
-/// Where the key (OpenAI, Azure) or OAuth access token (Vertex) comes from.
-#[derive(Debug, Clone)]
-pub enum ProviderKey {
-    Value(Secret),
-    /// Read before every request, so a token refreshed in the file is picked up.
-    File(PathBuf),
-    /// Vertex only: a service-account key file, exchanged for access tokens as they expire.
-    ServiceAccount(std::sync::Arc<ServiceAccount>),
-}
-
-impl ProviderKey {
-    /// The key from the environment, for the variables starting with `prefix` (`SIMBA_LLM`,
-    /// `SIMBA_EMBEDDINGS`): `{prefix}_KEY`, else the file named by `{prefix}_KEY_FILE` (a key or
-    /// token; for Vertex also a service-account key file), else for Vertex Google's own
-    /// `GOOGLE_APPLICATION_CREDENTIALS` (a service-account key file). None when nothing is set; a
-    /// file that cannot be used is refused now, not at the first query.
-    pub fn from_vars(
-        prefix: &str,
-        kind: ProviderKind,
-        var: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Option<Self>, String> {
-        if let Some(k) = var(&format!("{prefix}_KEY")) {
-            return Ok(Some(Self::Value(Secret::new(k))));
-        }
-        let file_var = format!("{prefix}_KEY_FILE");
-        let adc = "GOOGLE_APPLICATION_CREDENTIALS";
-        let (path, named) = match (var(&file_var), kind) {
-            (Some(p), _) => (PathBuf::from(p), file_var.as_str()),
-            (None, ProviderKind::Vertex) => match var(adc) {
-                Some(p) => (PathBuf::from(p), adc),
-                None => return Ok(None),
-            },
-            (None, _) => return Ok(None),
-        };
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{named} {} could not be read: {e}", path.display()))?;
-        if kind == ProviderKind::Vertex && is_service_account_key(&text) {
-            return ServiceAccount::from_file(&path).map(|sa| Some(Self::ServiceAccount(std::sync::Arc::new(sa))));
-        }
-        if named == adc {
-            return Err(format!(
-                "{adc} names {}, which is not a service-account key (a user's `gcloud auth application-default` \
-                 file is not supported: create a service-account key, or put an access token in {prefix}_KEY_FILE)",
-                path.display()
-            ));
-        }
-        read_key_file(&path, named)?;
-        Ok(Some(Self::File(path)))
-    }
-
-    /// The key or token to send now (`prefix` as for [`Self::from_vars`], for messages).
-    pub async fn current(&self, prefix: &str) -> Result<Secret, String> {
-        match self {
-            Self::Value(s) if s.is_empty() => Err(format!("{prefix}_KEY is empty")),
-            Self::Value(s) => Ok(s.clone()),
-            Self::File(p) => read_key_file(p, &format!("{prefix}_KEY_FILE")),
-            Self::ServiceAccount(sa) => sa.token().await,
-        }
-    }
-}
-
-/// A key or token kept in a file (read anew each time: a refreshed token is picked up).
-pub fn read_key_file(path: &std::path::Path, named: &str) -> Result<Secret, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("{named} {} could not be read: {e}", path.display()))?;
-    let key = text.trim();
-    if key.is_empty() {
-        return Err(format!("{named} {} is empty", path.display()));
-    }
-    Ok(Secret::new(key))
-}
-
-/// One provider, its model and its limits. `Debug` never shows the key.
+/// One embeddings provider: its endpoint and the vectors asked of it. `Debug` never shows the key.
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
-    pub kind: ProviderKind,
-    /// OpenAI: the API base, with or without `/v1` (`https://api.openai.com`). Azure: the resource
-    /// endpoint (`https://RESOURCE.openai.azure.com`). Vertex: the API base
-    /// (`https://{location}-aiplatform.googleapis.com`).
-    pub url: String,
-    /// The model. For Azure, the model behind the deployment (it names the cache namespace; the
-    /// deployment name when not given).
-    pub model: String,
-    /// Azure only.
-    pub deployment: Option<String>,
-    /// Azure only.
-    pub api_version: Option<String>,
-    /// Vertex only.
-    pub project: Option<String>,
-    /// Vertex only.
-    pub location: Option<String>,
-    pub key: ProviderKey,
+    pub endpoint: ProviderEndpoint,
     /// Asked of the provider (`dimensions` / `outputDimensionality`) and expected of every answer.
     /// When `None`, one probe request at connect time learns it.
     pub dimensions: Option<usize>,
     /// Texts per request; `None` takes the provider's documented limit.
     pub max_batch: Option<usize>,
-    /// Per HTTP request.
-    pub timeout: Duration,
-    /// Retries after a 408, 429, 5xx or timeout; then the error is returned.
-    pub max_retries: u32,
-    /// First back-off; it doubles per retry (with jitter), unless the provider says `Retry-After`.
-    pub retry_base: Duration,
 }
 
-pub const DEFAULT_OPENAI_URL: &str = "https://api.openai.com";
-pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
-pub const DEFAULT_VERTEX_LOCATION: &str = "us-central1";
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-const DEFAULT_RETRIES: u32 = 3;
-const DEFAULT_RETRY_BASE: Duration = Duration::from_millis(500);
 const PROBE_TEXT: &str = "dimension probe";
 
+impl From<ProviderEndpoint> for ProviderConfig {
+    fn from(endpoint: ProviderEndpoint) -> Self {
+        Self { endpoint, dimensions: None, max_batch: None }
+    }
+}
+
 impl ProviderConfig {
-    fn base(kind: ProviderKind, url: String, model: String, key: ProviderKey) -> Self {
-        Self {
-            kind,
-            url,
-            model,
-            deployment: None,
-            api_version: None,
-            project: None,
-            location: None,
-            key,
-            dimensions: None,
-            max_batch: None,
-            timeout: DEFAULT_TIMEOUT,
-            max_retries: DEFAULT_RETRIES,
-            retry_base: DEFAULT_RETRY_BASE,
-        }
-    }
-
-    /// An OpenAI-compatible API at `base_url` (e.g. `https://api.openai.com`).
-    pub fn openai(base_url: impl Into<String>, model: impl Into<String>, key: Secret) -> Self {
-        Self::base(ProviderKind::OpenAi, base_url.into(), model.into(), ProviderKey::Value(key))
-    }
-
-    /// An Azure OpenAI deployment; the model id names the deployment until [`Self::with_model`].
-    pub fn azure(
-        endpoint: impl Into<String>,
-        deployment: impl Into<String>,
-        api_version: impl Into<String>,
-        key: Secret,
-    ) -> Self {
-        let deployment = deployment.into();
-        let mut c = Self::base(ProviderKind::Azure, endpoint.into(), deployment.clone(), ProviderKey::Value(key));
-        c.deployment = Some(deployment);
-        c.api_version = Some(api_version.into());
-        c
-    }
-
-    /// A Vertex AI publisher model; `token` is an OAuth access token.
-    pub fn vertex(
-        project: impl Into<String>,
-        location: impl Into<String>,
-        model: impl Into<String>,
-        token: Secret,
-    ) -> Self {
-        let location = location.into();
-        let url = format!("https://{location}-aiplatform.googleapis.com");
-        let mut c = Self::base(ProviderKind::Vertex, url, model.into(), ProviderKey::Value(token));
-        c.project = Some(project.into());
-        c.location = Some(location);
-        c
-    }
-
-    /// Another API base (a compatible server, a proxy, a test server).
-    pub fn with_url(mut self, url: impl Into<String>) -> Self {
-        self.url = url.into();
-        self
-    }
-    pub fn with_model(mut self, model: impl Into<String>) -> Self {
-        self.model = model.into();
-        self
-    }
     pub fn with_dimensions(mut self, dims: usize) -> Self {
         self.dimensions = Some(dims);
         self
@@ -263,170 +93,81 @@ impl ProviderConfig {
         self.max_batch = Some(n.max(1));
         self
     }
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-    pub fn with_retries(mut self, max_retries: u32, base: Duration) -> Self {
-        self.max_retries = max_retries;
-        self.retry_base = base;
-        self
-    }
-    pub fn with_key_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.key = ProviderKey::File(path.into());
-        self
-    }
 
     /// Reads the choice from the environment. `None` when `SIMBA_EMBEDDINGS` is unset or `local`.
     pub fn from_env() -> Result<Option<Self>, EmbedError> {
         Self::from_vars(|name| std::env::var(name).ok())
     }
 
-    /// [`Self::from_env`] over any variable source. Empty values count as unset.
+    /// [`Self::from_env`] over any variable source: the endpoint's variables
+    /// ([`ProviderEndpoint::from_vars`]) and `SIMBA_EMBEDDINGS_DIMENSIONS`, `_BATCH`. Empty values
+    /// count as unset.
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, EmbedError> {
         let var = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let required =
-            |name: &str, why: &str| var(name).ok_or_else(|| EmbedError::Config(format!("{name} is not set; {why}")));
-        let kind = match var("SIMBA_EMBEDDINGS").map(|v| v.to_ascii_lowercase()).as_deref() {
-            None | Some("local") | Some("minilm") => return Ok(None),
-            Some("openai") => ProviderKind::OpenAi,
-            Some("azure") => ProviderKind::Azure,
-            Some("vertex") => ProviderKind::Vertex,
-            Some(other) => {
-                return Err(EmbedError::Config(format!(
-                    "SIMBA_EMBEDDINGS is '{other}'; it must be local (the default), openai, azure or vertex"
-                )))
-            }
+        let Some(endpoint) = ProviderEndpoint::from_vars(&EMBEDDINGS, &var).map_err(EmbedError::Config)? else {
+            return Ok(None);
         };
-        let key = match ProviderKey::from_vars("SIMBA_EMBEDDINGS", kind, &var).map_err(EmbedError::Config)? {
-            Some(key) => key,
-            None => {
-                let what = if kind == ProviderKind::Vertex {
-                    "an OAuth access token (`gcloud auth print-access-token`) or a service-account key file"
-                } else {
-                    "the API key"
-                };
-                return Err(EmbedError::Config(format!(
-                    "SIMBA_EMBEDDINGS_KEY is not set; SIMBA_EMBEDDINGS={} needs {what} in SIMBA_EMBEDDINGS_KEY or in a file named by SIMBA_EMBEDDINGS_KEY_FILE",
-                    kind.name()
-                )));
-            }
-        };
-        let mut config = match kind {
-            ProviderKind::OpenAi => {
-                let model =
-                    required("SIMBA_EMBEDDINGS_MODEL", "name the embedding model, e.g. text-embedding-3-small")?;
-                let url = var("SIMBA_EMBEDDINGS_URL").unwrap_or_else(|| DEFAULT_OPENAI_URL.into());
-                Self::base(kind, url, model, key)
-            }
-            ProviderKind::Azure => {
-                let url = required(
-                    "SIMBA_EMBEDDINGS_URL",
-                    "set it to the Azure OpenAI endpoint, e.g. https://RESOURCE.openai.azure.com",
-                )?;
-                let deployment =
-                    required("SIMBA_EMBEDDINGS_DEPLOYMENT", "name the Azure OpenAI embeddings deployment")?;
-                let mut c =
-                    Self::base(kind, url, var("SIMBA_EMBEDDINGS_MODEL").unwrap_or_else(|| deployment.clone()), key);
-                c.deployment = Some(deployment);
-                c.api_version =
-                    Some(var("SIMBA_EMBEDDINGS_API_VERSION").unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.into()));
-                c
-            }
-            ProviderKind::Vertex => {
-                let project =
-                    required("SIMBA_EMBEDDINGS_PROJECT", "name the Google Cloud project that runs Vertex AI")?;
-                let model = required("SIMBA_EMBEDDINGS_MODEL", "name the embedding model, e.g. text-embedding-005")?;
-                let location = var("SIMBA_EMBEDDINGS_LOCATION").unwrap_or_else(|| DEFAULT_VERTEX_LOCATION.into());
-                let mut c = Self::vertex(project, location, model, Secret::default());
-                c.key = key;
-                if let Some(url) = var("SIMBA_EMBEDDINGS_URL") {
-                    c.url = url;
-                }
-                c
-            }
-        };
-        let number = |name: &str, max: u64| -> Result<Option<u64>, EmbedError> {
-            match var(name) {
-                None => Ok(None),
-                Some(v) => match v.parse::<u64>() {
-                    Ok(n) if (1..=max).contains(&n) => Ok(Some(n)),
-                    _ => Err(EmbedError::Config(format!("{name} is '{v}'; it must be a whole number from 1 to {max}"))),
-                },
-            }
-        };
-        config.dimensions = number("SIMBA_EMBEDDINGS_DIMENSIONS", 65_536)?.map(|n| n as usize);
-        config.max_batch = number("SIMBA_EMBEDDINGS_BATCH", 2048)?.map(|n| n as usize);
-        if let Some(secs) = number("SIMBA_EMBEDDINGS_TIMEOUT_SECS", 600)? {
-            config.timeout = Duration::from_secs(secs);
-        }
-        Ok(Some(config))
+        let number = |name: &str, max: u64| whole_number(&var, name, max).map_err(EmbedError::Config);
+        Ok(Some(Self {
+            endpoint,
+            dimensions: number("SIMBA_EMBEDDINGS_DIMENSIONS", 65_536)?.map(|n| n as usize),
+            max_batch: number("SIMBA_EMBEDDINGS_BATCH", 2048)?.map(|n| n as usize),
+        }))
     }
 
     /// The provider's documented limits: (texts, bytes of text) per request.
     fn limits(&self) -> (usize, usize) {
-        match self.kind {
+        match self.endpoint.kind {
             // 2048 inputs and 300k tokens per request; ~600 kB stays under the tokens.
             ProviderKind::OpenAi | ProviderKind::Azure => (2048, 600_000),
             // gemini-embedding models take one instance per request.
-            ProviderKind::Vertex if self.model.starts_with("gemini-embedding") => (1, usize::MAX),
+            ProviderKind::Vertex if self.endpoint.model.starts_with("gemini-embedding") => (1, usize::MAX),
             // 250 texts and 20k tokens per request.
             ProviderKind::Vertex => (250, 60_000),
         }
     }
 
     /// The full request URL, checked.
-    fn endpoint(&self) -> Result<Url, EmbedError> {
+    fn request_url(&self) -> Result<Url, EmbedError> {
         let bad = |why: String| EmbedError::Config(format!("SIMBA_EMBEDDINGS_URL {why}"));
-        let mut url = Url::parse(self.url.trim()).map_err(|e| {
-            bad(format!("'{}' is not a URL ({e}); give e.g. https://host", crate::profiles::redact_url(&self.url)))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(bad(format!(
-                "'{}' must be an http:// or https:// URL with a host",
-                crate::profiles::redact_url(&self.url)
-            )));
-        }
-        url.set_query(None);
-        url.set_fragment(None);
+        let mut url = self.endpoint.base_url(EMBEDDINGS.prefix).map_err(EmbedError::Config)?;
         let missing = |name: &str| EmbedError::Config(format!("{name} is not set"));
         {
             let mut path = url.path_segments_mut().map_err(|_| bad("cannot have a path".into()))?;
             path.pop_if_empty();
-            match self.kind {
+            match self.endpoint.kind {
                 // Completed below: the base may or may not end in /v1.
                 ProviderKind::OpenAi => {}
                 ProviderKind::Azure => {
                     let deployment =
-                        self.deployment.as_deref().ok_or_else(|| missing("SIMBA_EMBEDDINGS_DEPLOYMENT"))?;
+                        self.endpoint.deployment.as_deref().ok_or_else(|| missing("SIMBA_EMBEDDINGS_DEPLOYMENT"))?;
                     path.extend(["openai", "deployments", deployment, "embeddings"]);
                 }
                 ProviderKind::Vertex => {
-                    let project = self.project.as_deref().ok_or_else(|| missing("SIMBA_EMBEDDINGS_PROJECT"))?;
-                    let location = self.location.as_deref().ok_or_else(|| missing("SIMBA_EMBEDDINGS_LOCATION"))?;
+                    let project =
+                        self.endpoint.project.as_deref().ok_or_else(|| missing("SIMBA_EMBEDDINGS_PROJECT"))?;
+                    let location =
+                        self.endpoint.location.as_deref().ok_or_else(|| missing("SIMBA_EMBEDDINGS_LOCATION"))?;
                     path.extend(["v1", "projects", project, "locations", location, "publishers", "google", "models"]);
-                    path.push(&format!("{}:predict", self.model));
+                    path.push(&format!("{}:predict", self.endpoint.model));
                 }
             }
         }
-        if self.kind == ProviderKind::OpenAi {
+        if self.endpoint.kind == ProviderKind::OpenAi {
             // Both `https://api.openai.com` and the SDKs' `https://api.openai.com/v1` work.
             let path = url.path().trim_end_matches("/embeddings").trim_end_matches('/').to_string();
             let base = path.strip_suffix("/v1").unwrap_or(&path);
             url.set_path(&format!("{base}/v1/embeddings"));
         }
-        if self.kind == ProviderKind::Azure {
-            let version = self.api_version.as_deref().unwrap_or(DEFAULT_AZURE_API_VERSION);
-            url.query_pairs_mut().append_pair("api-version", version);
-        }
+        self.endpoint.add_api_version(&mut url);
         Ok(url)
     }
 
     /// The request body for these texts, in the provider's official shape.
     fn body(&self, texts: &[String]) -> Value {
-        match self.kind {
+        match self.endpoint.kind {
             ProviderKind::OpenAi => {
-                let mut b = json!({ "model": self.model, "input": texts });
+                let mut b = json!({ "model": self.endpoint.model, "input": texts });
                 if let Some(d) = self.dimensions {
                     b["dimensions"] = json!(d);
                 }
@@ -509,34 +250,16 @@ fn provider_error(message: String) -> EmbedError {
 
 impl Client {
     fn new(config: ProviderConfig) -> Result<Self, EmbedError> {
-        let endpoint = config.endpoint()?;
+        let endpoint = config.request_url()?;
         let shown = crate::profiles::redact_url(endpoint.as_str());
-        let mut http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            // A redirect would carry the key header to whatever host it names: never follow one.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("simba-tuner/", env!("CARGO_PKG_VERSION")));
-        let loopback = is_loopback(&endpoint);
-        if !loopback && endpoint.scheme() != "https" {
-            return Err(EmbedError::Config(format!(
-                "SIMBA_EMBEDDINGS_URL '{shown}' is plain http to another machine, which would send the key \
-                 unencrypted; use https:// (plain http is allowed only for 127.0.0.1, ::1 and localhost)"
-            )));
-        }
-        if loopback {
-            // A local server is never reached through a proxy from the environment.
-            http = http.no_proxy();
-        }
-        let http =
-            http.build().map_err(|e| provider_error(format!("could not set up the HTTP client: {}", chain(&e))))?;
+        let http = config.endpoint.http_client(&endpoint, EMBEDDINGS.prefix).map_err(EmbedError::Config)?;
         let (limit, max_bytes) = config.limits();
         let max_batch = config.max_batch.unwrap_or(limit).max(1);
         Ok(Self { config, endpoint, shown, http, max_batch, max_bytes })
     }
 
     async fn key(&self) -> Result<Secret, EmbedError> {
-        self.config.key.current("SIMBA_EMBEDDINGS").await.map_err(EmbedError::Config)
+        self.config.endpoint.key.current(EMBEDDINGS.prefix).await.map_err(EmbedError::Config)
     }
 
     /// Every text, in provider-sized requests one after the other; vectors in input order,
@@ -552,29 +275,18 @@ impl Client {
     async fn request(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let key = self.key().await?;
         let body = self.config.body(texts);
-        let kind = self.config.kind;
+        let kind = self.config.endpoint.kind;
         let mut retries = 0u32;
         loop {
-            let mut req = self.http.post(self.endpoint.clone()).json(&body);
-            req = match kind {
-                ProviderKind::Azure => {
-                    let mut value = reqwest::header::HeaderValue::from_str(key.expose()).map_err(|_| {
-                        EmbedError::Config(
-                            "the API key in SIMBA_EMBEDDINGS_KEY has characters an HTTP header cannot carry".into(),
-                        )
-                    })?;
-                    value.set_sensitive(true);
-                    req.header("api-key", value)
-                }
-                _ => req.bearer_auth(key.expose()),
-            };
+            let req = self.http.post(self.endpoint.clone()).json(&body);
+            let req = self.config.endpoint.authorize(req, &key, EMBEDDINGS.prefix).map_err(EmbedError::Config)?;
             let wait = match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
                     let retry_after = retry_after(resp.headers());
                     let bytes = match resp.bytes().await {
                         Ok(b) => b,
-                        Err(e) if e.is_timeout() && retries < self.config.max_retries => {
+                        Err(e) if e.is_timeout() && retries < self.config.endpoint.max_retries => {
                             retries += 1;
                             tokio::time::sleep(self.backoff(retries, None)).await;
                             continue;
@@ -585,7 +297,7 @@ impl Client {
                         return self.parse(&bytes, texts.len());
                     }
                     let transient = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
-                    if !transient || retries >= self.config.max_retries {
+                    if !transient || retries >= self.config.endpoint.max_retries {
                         return Err(self.status_error(status, &bytes, retries, key.expose()));
                     }
                     tracing::warn!(
@@ -593,13 +305,13 @@ impl Client {
                         "the embedding provider answered HTTP {}; retry {} of {}",
                         status.as_u16(),
                         retries + 1,
-                        self.config.max_retries
+                        self.config.endpoint.max_retries
                     );
                     retry_after
                 }
                 // Nothing listens, or the name does not resolve: retrying will not help.
                 Err(e) if e.is_connect() && !e.is_timeout() => return Err(self.transport_error(e, retries)),
-                Err(e) if (e.is_timeout() || e.is_request()) && retries < self.config.max_retries => {
+                Err(e) if (e.is_timeout() || e.is_request()) && retries < self.config.endpoint.max_retries => {
                     tracing::warn!(
                         provider = kind.name(),
                         "the embedding request failed ({}); retrying",
@@ -616,7 +328,7 @@ impl Client {
 
     /// Exponential with ±25% jitter, or what the provider asked for; both capped.
     fn backoff(&self, retry: u32, asked: Option<Duration>) -> Duration {
-        crate::engine::provider_http::backoff(self.config.retry_base, retry, asked)
+        crate::engine::provider::http::backoff(self.config.endpoint.retry_base, retry, asked)
     }
 
     fn parse(&self, bytes: &[u8], expected: usize) -> Result<Vec<Vec<f32>>, EmbedError> {
@@ -626,22 +338,22 @@ impl Client {
             if text.contains("NaN") || text.contains("Infinity") {
                 return provider_error(format!(
                     "{} at {} answered with NaN or infinite values; nothing was stored (the model or server is faulty)",
-                    self.config.kind.label(),
+                    label(self.config.endpoint.kind),
                     self.shown
                 ));
             }
-            let hint = match self.config.kind {
+            let hint = match self.config.endpoint.kind {
                 ProviderKind::OpenAi => "is SIMBA_EMBEDDINGS_URL an OpenAI-compatible API?",
                 ProviderKind::Azure => "is SIMBA_EMBEDDINGS_URL the Azure OpenAI endpoint?",
                 ProviderKind::Vertex => "is SIMBA_EMBEDDINGS_URL the Vertex AI API?",
             };
             provider_error(format!(
                 "{} at {} answered with JSON that is not an embeddings answer ({e}); {hint}",
-                self.config.kind.label(),
+                label(self.config.endpoint.kind),
                 self.shown
             ))
         };
-        let mut vectors: Vec<Vec<f32>> = match self.config.kind {
+        let mut vectors: Vec<Vec<f32>> = match self.config.endpoint.kind {
             ProviderKind::OpenAi | ProviderKind::Azure => {
                 let answer: OpenAiAnswer = serde_json::from_slice(bytes).map_err(malformed)?;
                 if answer.data.len() != expected {
@@ -654,7 +366,7 @@ impl Client {
                         _ => {
                             return Err(provider_error(format!(
                                 "{} at {} answered with a wrong or repeated index {} for {expected} texts",
-                                self.config.kind.label(),
+                                label(self.config.endpoint.kind),
                                 self.shown,
                                 item.index
                             )))
@@ -673,7 +385,7 @@ impl Client {
                     if p.embeddings.statistics.is_some_and(|s| s.truncated) {
                         return Err(EmbedError::InvalidInput(format!(
                             "the text is longer than {} takes; shorten it (a truncated text could share a vector with another)",
-                            self.config.model
+                            self.config.endpoint.model
                         )));
                     }
                     out.push(p.embeddings.values);
@@ -683,19 +395,22 @@ impl Client {
         };
         for v in &mut vectors {
             if v.is_empty() {
-                return Err(provider_error(format!("{} answered with an empty vector", self.config.kind.label())));
+                return Err(provider_error(format!(
+                    "{} answered with an empty vector",
+                    label(self.config.endpoint.kind)
+                )));
             }
             if v.iter().any(|x| !x.is_finite()) {
                 return Err(provider_error(format!(
                     "{} answered with a vector holding NaN or infinite values; nothing was stored",
-                    self.config.kind.label()
+                    label(self.config.endpoint.kind)
                 )));
             }
             // Finite by now, so only an all-zero vector fails here.
             normalise(v).map_err(|_| {
                 provider_error(format!(
                     "{} answered with an all-zero vector; nothing was stored",
-                    self.config.kind.label()
+                    label(self.config.endpoint.kind)
                 ))
             })?;
         }
@@ -705,14 +420,14 @@ impl Client {
     fn count_error(&self, got: usize, expected: usize) -> EmbedError {
         provider_error(format!(
             "{} at {} answered {got} vectors for {expected} texts; nothing was stored",
-            self.config.kind.label(),
+            label(self.config.endpoint.kind),
             self.shown
         ))
     }
 
     fn status_error(&self, status: reqwest::StatusCode, body: &[u8], retries: u32, key: &str) -> EmbedError {
         let c = &self.config;
-        let what = c.kind.label();
+        let what = label(c.endpoint.kind);
         let code = status.as_u16();
         let said = match provider_message(body, key) {
             Some(m) => format!(" (it said: {m})"),
@@ -721,28 +436,28 @@ impl Client {
         let url = &self.shown;
         let msg = match code {
             401 | 403 => {
-                let cred = c.kind.credential();
-                let extra = match c.kind {
+                let cred = c.endpoint.kind.credential();
+                let extra = match c.endpoint.kind {
                     ProviderKind::Vertex => " (tokens from `gcloud auth print-access-token` expire after an hour), and that the account may use Vertex AI in that project",
                     ProviderKind::Azure => " and that the key belongs to this Azure OpenAI resource",
                     ProviderKind::OpenAi => "",
                 };
                 format!("{what} at {url} refused the {cred} (HTTP {code}){said}: check SIMBA_EMBEDDINGS_KEY or SIMBA_EMBEDDINGS_KEY_FILE{extra}")
             }
-            404 => match c.kind {
+            404 => match c.endpoint.kind {
                 ProviderKind::OpenAi => format!(
                     "{what} at {url} has no model '{}' or no /v1/embeddings route (HTTP 404){said}: check SIMBA_EMBEDDINGS_MODEL and SIMBA_EMBEDDINGS_URL",
-                    c.model
+                    c.endpoint.model
                 ),
                 ProviderKind::Azure => format!(
                     "Azure OpenAI has no deployment '{}' at {url} (HTTP 404){said}: check SIMBA_EMBEDDINGS_DEPLOYMENT, SIMBA_EMBEDDINGS_URL (https://RESOURCE.openai.azure.com) and SIMBA_EMBEDDINGS_API_VERSION",
-                    c.deployment.as_deref().unwrap_or_default()
+                    c.endpoint.deployment.as_deref().unwrap_or_default()
                 ),
                 ProviderKind::Vertex => format!(
                     "Vertex AI has no model '{}' in project '{}' at location '{}' (HTTP 404){said}: check SIMBA_EMBEDDINGS_MODEL, SIMBA_EMBEDDINGS_PROJECT and SIMBA_EMBEDDINGS_LOCATION",
-                    c.model,
-                    c.project.as_deref().unwrap_or_default(),
-                    c.location.as_deref().unwrap_or_default()
+                    c.endpoint.model,
+                    c.endpoint.project.as_deref().unwrap_or_default(),
+                    c.endpoint.location.as_deref().unwrap_or_default()
                 ),
             },
             429 => format!(
@@ -765,7 +480,7 @@ impl Client {
     }
 
     fn transport_error(&self, e: reqwest::Error, retries: u32) -> EmbedError {
-        let what = self.config.kind.label();
+        let what = label(self.config.endpoint.kind);
         let url = &self.shown;
         let timeout = e.is_timeout();
         let connect = e.is_connect();
@@ -773,7 +488,7 @@ impl Client {
         provider_error(if timeout {
             format!(
                 "{what} at {url} did not answer within {}s ({} attempts): check the network, or raise SIMBA_EMBEDDINGS_TIMEOUT_SECS",
-                self.config.timeout.as_secs_f64(),
+                self.config.endpoint.timeout.as_secs_f64(),
                 retries + 1
             )
         } else if connect {
@@ -829,7 +544,7 @@ impl ProviderEmbedder {
     /// (so a wrong URL or key shows up here, not at the first query). Blocking.
     pub fn connect(config: ProviderConfig) -> Result<Self, EmbedError> {
         let dims = config.dimensions;
-        let (kind, model) = (config.kind, config.model.clone());
+        let (kind, model) = (config.endpoint.kind, config.endpoint.model.clone());
         let client = Client::new(config)?;
         let shown = client.shown.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -921,7 +636,13 @@ impl Embedder for ProviderEmbedder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::provider::DEFAULT_AZURE_API_VERSION;
     use std::collections::HashMap;
+
+    /// `c` at another base URL.
+    fn at(c: &ProviderConfig, url: &str) -> ProviderConfig {
+        ProviderConfig { endpoint: c.endpoint.clone().with_url(url), ..c.clone() }
+    }
 
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -993,7 +714,7 @@ mod tests {
         ]))
         .unwrap()
         .unwrap();
-        assert_eq!(c.endpoint().unwrap().as_str(), "https://api.openai.com/v1/embeddings");
+        assert_eq!(c.request_url().unwrap().as_str(), "https://api.openai.com/v1/embeddings");
         assert_eq!(c.dimensions, Some(512));
         assert_eq!(
             c.body(&["a".into()]),
@@ -1001,20 +722,11 @@ mod tests {
         );
         assert!(!format!("{c:?}").contains("sk-secret"), "Debug must not show the key");
         for base in ["https://x.test/v1", "https://x.test/v1/", "https://x.test", "https://x.test/"] {
-            assert_eq!(c.clone().with_url(base).endpoint().unwrap().as_str(), "https://x.test/v1/embeddings", "{base}");
+            assert_eq!(at(&c, base).request_url().unwrap().as_str(), "https://x.test/v1/embeddings", "{base}");
         }
-        assert_eq!(
-            c.clone().with_url("http://h:8000/proxy").endpoint().unwrap().as_str(),
-            "http://h:8000/proxy/v1/embeddings"
-        );
-        assert!(c
-            .clone()
-            .with_url("api.openai.com")
-            .endpoint()
-            .unwrap_err()
-            .to_string()
-            .contains("SIMBA_EMBEDDINGS_URL"));
-        assert!(c.clone().with_url("ftp://x.test").endpoint().unwrap_err().to_string().contains("http"));
+        assert_eq!(at(&c, "http://h:8000/proxy").request_url().unwrap().as_str(), "http://h:8000/proxy/v1/embeddings");
+        assert!(at(&c, "api.openai.com").request_url().unwrap_err().to_string().contains("SIMBA_EMBEDDINGS_URL"));
+        assert!(at(&c, "ftp://x.test").request_url().unwrap_err().to_string().contains("http"));
 
         let a = ProviderConfig::from_vars(vars(&[
             ("SIMBA_EMBEDDINGS", "azure"),
@@ -1025,10 +737,10 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(
-            a.endpoint().unwrap().as_str(),
+            a.request_url().unwrap().as_str(),
             format!("https://res.openai.azure.com/openai/deployments/emb/embeddings?api-version={DEFAULT_AZURE_API_VERSION}")
         );
-        assert_eq!(a.model, "emb");
+        assert_eq!(a.endpoint.model, "emb");
         assert_eq!(a.body(&["a".into()]), json!({"input": ["a"]}));
 
         let v = ProviderConfig::from_vars(vars(&[
@@ -1042,7 +754,7 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(
-            v.endpoint().unwrap().as_str(),
+            v.request_url().unwrap().as_str(),
             "https://europe-west4-aiplatform.googleapis.com/v1/projects/proj/locations/europe-west4/publishers/google/models/text-embedding-005:predict"
         );
         assert_eq!(
@@ -1050,7 +762,8 @@ mod tests {
             json!({"instances": [{"content": "a"}], "parameters": {"autoTruncate": false, "outputDimensionality": 256}})
         );
         assert_eq!(v.limits().0, 250);
-        assert_eq!(v.with_model("gemini-embedding-001").limits().0, 1);
+        let gemini = ProviderConfig { endpoint: v.endpoint.clone().with_model("gemini-embedding-001"), ..v };
+        assert_eq!(gemini.limits().0, 1);
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub trait ChatModel: Send + Sync {
 
 /// The chat model `SIMBA_LLM` and its companion variables name, or the local SmolLM2.
 pub fn configured_model() -> ApiResult<std::sync::Arc<dyn ChatModel>> {
-    Ok(match remote::LlmConfig::from_vars(|name| std::env::var(name).ok())? {
+    Ok(match remote::config_from_vars(|name| std::env::var(name).ok())? {
         Some(config) => std::sync::Arc::new(remote::RemoteChat::connect(config)?),
         None => std::sync::Arc::new(local::LocalChat::new(local::default_model_path())),
     })

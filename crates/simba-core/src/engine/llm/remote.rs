@@ -1,6 +1,6 @@
 //! Online chat providers: any OpenAI-compatible `/v1/chat/completions` server (OpenAI, Ollama,
 //! vLLM, llama.cpp's server), Azure OpenAI and Vertex AI Gemini. Chosen with `SIMBA_LLM` (see
-//! [`LlmConfig::from_vars`]); the local SmolLM2 stays the default.
+//! [`config_from_vars`]); the local SmolLM2 stays the default.
 //!
 //! Wire shapes, as the official references give them:
 //! - OpenAI: `POST {base}/v1/chat/completions`, `Authorization: Bearer KEY`, body `{"model",
@@ -25,8 +25,8 @@
 use super::breaker::{Breaker, BreakerState};
 use super::{ChatModel, ChatRequest, Completion, FinishReason, OnDelta};
 use crate::engine::cache::conversation::Role;
-use crate::engine::embed::provider::{ProviderKey, ProviderKind, DEFAULT_AZURE_API_VERSION, DEFAULT_OPENAI_URL};
-use crate::engine::provider_http::{backoff, chain, is_loopback, provider_message, retry_after};
+use crate::engine::provider::http::{backoff, chain, provider_message, retry_after};
+use crate::engine::provider::{ProviderEndpoint, ProviderKey, ProviderKind, ProviderUse};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -34,290 +34,127 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use url::Url;
 
-pub const DEFAULT_VERTEX_LOCATION: &str = "us-central1";
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// What sets the chat models' endpoint apart: `SIMBA_LLM` and its companions.
+pub const CHAT: ProviderUse = ProviderUse {
+    prefix: "SIMBA_LLM",
+    noun: "chat",
+    openai_example: "gpt-4o-mini",
+    vertex_example: "gemini-2.0-flash",
+    openai_key_optional: true,
+    timeout: Duration::from_secs(60),
+    max_retries: 2,
+};
 
-/// One chat provider and its model. `Debug` never shows the key.
-#[derive(Debug, Clone)]
-pub struct LlmConfig {
-    pub kind: ProviderKind,
-    /// OpenAI: the API base, with or without `/v1`. Azure: the resource endpoint. Vertex: the API
-    /// base (`https://{location}-aiplatform.googleapis.com` unless given).
-    pub url: String,
-    pub model: String,
-    /// Azure only.
-    pub deployment: Option<String>,
-    /// Azure only: a setting, since Azure retires versions.
-    pub api_version: Option<String>,
-    /// Vertex only.
-    pub project: Option<String>,
-    pub location: Option<String>,
-    pub key: ProviderKey,
-    pub timeout: Duration,
-    /// Retries after a 408, 429, 5xx or a timeout, then the error is returned.
-    pub max_retries: u32,
-    pub retry_base: Duration,
-}
+/// A chat provider's endpoint; [`CHAT`] names its variables.
+pub type LlmConfig = ProviderEndpoint;
 
 fn config_error(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::BadConfig, message)
 }
 
-impl LlmConfig {
-    pub fn openai(url: impl Into<String>, model: impl Into<String>, key: Secret) -> Self {
-        Self {
-            kind: ProviderKind::OpenAi,
-            url: url.into(),
-            model: model.into(),
-            deployment: None,
-            api_version: None,
-            project: None,
-            location: None,
-            key: ProviderKey::Value(key),
-            timeout: DEFAULT_TIMEOUT,
-            max_retries: 2,
-            retry_base: Duration::from_millis(500),
+/// Reads `SIMBA_LLM` and its companions ([`ProviderEndpoint::from_vars`]); `None` means the local
+/// model.
+pub fn config_from_vars(get: impl Fn(&str) -> Option<String>) -> ApiResult<Option<LlmConfig>> {
+    ProviderEndpoint::from_vars(&CHAT, &get).map_err(config_error)
+}
+
+/// The full request URL, checked.
+fn endpoint(config: &LlmConfig) -> ApiResult<Url> {
+    let mut url = config.base_url(CHAT.prefix).map_err(config_error)?;
+    let base = url.path().trim_end_matches('/').to_string();
+    let missing = |name: &str| config_error(format!("{name} is not set"));
+    let path = match config.kind {
+        ProviderKind::OpenAi => {
+            let base = base.trim_end_matches("/chat/completions");
+            format!("{}/v1/chat/completions", base.strip_suffix("/v1").unwrap_or(base))
         }
-    }
-
-    pub fn azure(
-        url: impl Into<String>,
-        deployment: impl Into<String>,
-        api_version: impl Into<String>,
-        key: Secret,
-    ) -> Self {
-        let deployment = deployment.into();
-        Self {
-            kind: ProviderKind::Azure,
-            deployment: Some(deployment.clone()),
-            api_version: Some(api_version.into()),
-            ..Self::openai(url, deployment, key)
+        ProviderKind::Azure => {
+            let deployment = config.deployment.as_deref().ok_or_else(|| missing("SIMBA_LLM_DEPLOYMENT"))?;
+            format!("{base}/openai/deployments/{deployment}/chat/completions")
         }
-    }
-
-    pub fn vertex(
-        project: impl Into<String>,
-        location: impl Into<String>,
-        model: impl Into<String>,
-        token: Secret,
-    ) -> Self {
-        let location = location.into();
-        Self {
-            kind: ProviderKind::Vertex,
-            project: Some(project.into()),
-            url: format!("https://{location}-aiplatform.googleapis.com"),
-            location: Some(location),
-            ..Self::openai("", model, token)
+        ProviderKind::Vertex => {
+            let project = config.project.as_deref().ok_or_else(|| missing("SIMBA_LLM_PROJECT"))?;
+            let location = config.location.as_deref().ok_or_else(|| missing("SIMBA_LLM_LOCATION"))?;
+            format!(
+                "{base}/v1/projects/{project}/locations/{location}/publishers/google/models/{}:generateContent",
+                config.model
+            )
         }
-    }
+    };
+    url.set_path(&path);
+    config.add_api_version(&mut url);
+    Ok(url)
+}
 
-    pub fn with_url(mut self, url: impl Into<String>) -> Self {
-        self.url = url.into();
-        self
-    }
-
-    pub fn with_retries(mut self, max_retries: u32, base: Duration) -> Self {
-        self.max_retries = max_retries;
-        self.retry_base = base;
-        self
-    }
-
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Reads `SIMBA_LLM` (`local`, the default, `openai`, `azure` or `vertex`) and its companions
-    /// `SIMBA_LLM_URL`, `_MODEL`, `_KEY` or `_KEY_FILE`, `_DEPLOYMENT`, `_API_VERSION`, `_PROJECT`,
-    /// `_LOCATION`, `_TIMEOUT_SECS`. `None` means the local model. Empty values count as unset.
-    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> ApiResult<Option<Self>> {
-        let var = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let required =
-            |name: &str, why: &str| var(name).ok_or_else(|| config_error(format!("{name} is not set; {why}")));
-        let kind = match var("SIMBA_LLM").map(|v| v.to_ascii_lowercase()).as_deref() {
-            None | Some("local") | Some("smollm2") => return Ok(None),
-            Some("openai") => ProviderKind::OpenAi,
-            Some("azure") => ProviderKind::Azure,
-            Some("vertex") => ProviderKind::Vertex,
-            Some(other) => {
-                return Err(config_error(format!(
-                    "SIMBA_LLM is '{other}'; it must be local (the default), openai, azure or vertex"
-                )))
-            }
-        };
-        let key = match ProviderKey::from_vars("SIMBA_LLM", kind, &var).map_err(config_error)? {
-            Some(key) => key,
-            // A local OpenAI-compatible server (Ollama) may want no key at all.
-            None if kind == ProviderKind::OpenAi => ProviderKey::Value(Secret::default()),
-            None => {
-                let what = if kind == ProviderKind::Vertex {
-                    "an OAuth access token or a service-account key file"
-                } else {
-                    "the API key"
-                };
-                return Err(config_error(format!(
-                    "SIMBA_LLM_KEY is not set; SIMBA_LLM={} needs {what} in SIMBA_LLM_KEY or in a file named by SIMBA_LLM_KEY_FILE",
-                    kind.name()
-                )));
-            }
-        };
-        let mut config = match kind {
-            ProviderKind::OpenAi => {
-                let model = required("SIMBA_LLM_MODEL", "name the chat model, e.g. gpt-4o-mini")?;
-                Self::openai(
-                    var("SIMBA_LLM_URL").unwrap_or_else(|| DEFAULT_OPENAI_URL.into()),
-                    model,
-                    Secret::default(),
-                )
-            }
-            ProviderKind::Azure => {
-                let url = required(
-                    "SIMBA_LLM_URL",
-                    "set it to the Azure OpenAI endpoint, https://RESOURCE.openai.azure.com",
-                )?;
-                let deployment = required("SIMBA_LLM_DEPLOYMENT", "name the Azure OpenAI chat deployment")?;
-                let version = var("SIMBA_LLM_API_VERSION").unwrap_or_else(|| DEFAULT_AZURE_API_VERSION.into());
-                let mut c = Self::azure(url, deployment, version, Secret::default());
-                if let Some(model) = var("SIMBA_LLM_MODEL") {
-                    c.model = model;
-                }
-                c
-            }
-            ProviderKind::Vertex => {
-                let project = required("SIMBA_LLM_PROJECT", "name the Google Cloud project that runs Vertex AI")?;
-                let model = required("SIMBA_LLM_MODEL", "name the Gemini model, e.g. gemini-2.0-flash")?;
-                let location = var("SIMBA_LLM_LOCATION").unwrap_or_else(|| DEFAULT_VERTEX_LOCATION.into());
-                let mut c = Self::vertex(project, location, model, Secret::default());
-                if let Some(url) = var("SIMBA_LLM_URL") {
-                    c.url = url;
-                }
-                c
-            }
-        };
-        config.key = key;
-        if let Some(v) = var("SIMBA_LLM_TIMEOUT_SECS") {
-            match v.parse::<u64>() {
-                Ok(n) if (1..=600).contains(&n) => config.timeout = Duration::from_secs(n),
-                _ => {
-                    return Err(config_error(format!(
-                        "SIMBA_LLM_TIMEOUT_SECS is '{v}'; give whole seconds from 1 to 600"
-                    )))
-                }
-            }
-        }
-        Ok(Some(config))
-    }
-
-    /// The full request URL, checked.
-    fn endpoint(&self) -> ApiResult<Url> {
-        let shown = crate::profiles::redact_url(&self.url);
-        let mut url = Url::parse(self.url.trim())
-            .map_err(|e| config_error(format!("SIMBA_LLM_URL '{shown}' is not a URL ({e}); give e.g. https://host")))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(config_error(format!(
-                "SIMBA_LLM_URL '{shown}' must be an http:// or https:// URL with a host"
-            )));
-        }
-        url.set_query(None);
-        url.set_fragment(None);
-        let base = url.path().trim_end_matches('/').to_string();
-        let missing = |name: &str| config_error(format!("{name} is not set"));
-        let path = match self.kind {
-            ProviderKind::OpenAi => {
-                let base = base.trim_end_matches("/chat/completions");
-                format!("{}/v1/chat/completions", base.strip_suffix("/v1").unwrap_or(base))
-            }
-            ProviderKind::Azure => {
-                let deployment = self.deployment.as_deref().ok_or_else(|| missing("SIMBA_LLM_DEPLOYMENT"))?;
-                format!("{base}/openai/deployments/{deployment}/chat/completions")
-            }
-            ProviderKind::Vertex => {
-                let project = self.project.as_deref().ok_or_else(|| missing("SIMBA_LLM_PROJECT"))?;
-                let location = self.location.as_deref().ok_or_else(|| missing("SIMBA_LLM_LOCATION"))?;
-                format!(
-                    "{base}/v1/projects/{project}/locations/{location}/publishers/google/models/{}:generateContent",
-                    self.model
-                )
-            }
-        };
+/// Where a streamed answer is asked for: the same URL with `"stream": true` in the body for
+/// OpenAI and Azure, `:streamGenerateContent?alt=sse` for Vertex.
+fn stream_endpoint(config: &LlmConfig) -> ApiResult<Url> {
+    let mut url = endpoint(config)?;
+    if config.kind == ProviderKind::Vertex {
+        let path = url.path().replace(":generateContent", ":streamGenerateContent");
         url.set_path(&path);
-        if self.kind == ProviderKind::Azure {
-            let version = self.api_version.as_deref().unwrap_or(DEFAULT_AZURE_API_VERSION);
-            url.query_pairs_mut().append_pair("api-version", version);
-        }
-        Ok(url)
+        url.query_pairs_mut().append_pair("alt", "sse");
     }
+    Ok(url)
+}
 
-    /// Where a streamed answer is asked for: the same URL with `"stream": true` in the body for
-    /// OpenAI and Azure, `:streamGenerateContent?alt=sse` for Vertex.
-    fn stream_endpoint(&self) -> ApiResult<Url> {
-        let mut url = self.endpoint()?;
-        if self.kind == ProviderKind::Vertex {
-            let path = url.path().replace(":generateContent", ":streamGenerateContent");
-            url.set_path(&path);
-            url.query_pairs_mut().append_pair("alt", "sse");
-        }
-        Ok(url)
+/// [`body`] asking for a stream (with the usage in the last chunk, where OpenAI and
+/// Azure would otherwise leave it out).
+fn stream_body(config: &LlmConfig, request: &ChatRequest) -> Value {
+    let mut b = body(config, request);
+    if config.kind != ProviderKind::Vertex {
+        b["stream"] = json!(true);
+        b["stream_options"] = json!({ "include_usage": true });
     }
+    b
+}
 
-    /// [`Self::body`] asking for a stream (with the usage in the last chunk, where OpenAI and
-    /// Azure would otherwise leave it out).
-    fn stream_body(&self, request: &ChatRequest) -> Value {
-        let mut b = self.body(request);
-        if self.kind != ProviderKind::Vertex {
-            b["stream"] = json!(true);
-            b["stream_options"] = json!({ "include_usage": true });
+/// The request body in the provider's official shape.
+fn body(config: &LlmConfig, request: &ChatRequest) -> Value {
+    let s = &request.settings;
+    match config.kind {
+        ProviderKind::OpenAi | ProviderKind::Azure => {
+            let messages: Vec<Value> =
+                request.messages.iter().map(|m| json!({ "role": m.role, "content": m.content })).collect();
+            let mut b = json!({
+                "messages": messages,
+                "temperature": s.temperature,
+                "max_tokens": s.max_tokens,
+                "seed": s.seed,
+            });
+            if config.kind == ProviderKind::OpenAi {
+                b["model"] = json!(config.model);
+            }
+            b
         }
-        b
-    }
-
-    /// The request body in the provider's official shape.
-    fn body(&self, request: &ChatRequest) -> Value {
-        let s = &request.settings;
-        match self.kind {
-            ProviderKind::OpenAi | ProviderKind::Azure => {
-                let messages: Vec<Value> =
-                    request.messages.iter().map(|m| json!({ "role": m.role, "content": m.content })).collect();
-                let mut b = json!({
-                    "messages": messages,
+        ProviderKind::Vertex => {
+            let system: Vec<Value> = request
+                .messages
+                .iter()
+                .filter(|m| m.role == Role::System)
+                .map(|m| json!({ "text": m.content }))
+                .collect();
+            let contents: Vec<Value> = request
+                .messages
+                .iter()
+                .filter(|m| m.role != Role::System)
+                .map(|m| {
+                    let role = if m.role == Role::Assistant { "model" } else { "user" };
+                    json!({ "role": role, "parts": [{ "text": m.content }] })
+                })
+                .collect();
+            let mut b = json!({
+                "contents": contents,
+                "generationConfig": {
                     "temperature": s.temperature,
-                    "max_tokens": s.max_tokens,
+                    "maxOutputTokens": s.max_tokens,
                     "seed": s.seed,
-                });
-                if self.kind == ProviderKind::OpenAi {
-                    b["model"] = json!(self.model);
-                }
-                b
+                },
+            });
+            if !system.is_empty() {
+                b["systemInstruction"] = json!({ "parts": system });
             }
-            ProviderKind::Vertex => {
-                let system: Vec<Value> = request
-                    .messages
-                    .iter()
-                    .filter(|m| m.role == Role::System)
-                    .map(|m| json!({ "text": m.content }))
-                    .collect();
-                let contents: Vec<Value> = request
-                    .messages
-                    .iter()
-                    .filter(|m| m.role != Role::System)
-                    .map(|m| {
-                        let role = if m.role == Role::Assistant { "model" } else { "user" };
-                        json!({ "role": role, "parts": [{ "text": m.content }] })
-                    })
-                    .collect();
-                let mut b = json!({
-                    "contents": contents,
-                    "generationConfig": {
-                        "temperature": s.temperature,
-                        "maxOutputTokens": s.max_tokens,
-                        "seed": s.seed,
-                    },
-                });
-                if !system.is_empty() {
-                    b["systemInstruction"] = json!({ "parts": system });
-                }
-                b
-            }
+            b
         }
     }
 }
@@ -434,27 +271,10 @@ pub struct RemoteChat {
 
 impl RemoteChat {
     pub fn connect(config: LlmConfig) -> ApiResult<Self> {
-        let endpoint = config.endpoint()?;
+        let endpoint = endpoint(&config)?;
         let shown = crate::profiles::redact_url(endpoint.as_str());
-        let loopback = is_loopback(&endpoint);
-        if !loopback && endpoint.scheme() != "https" {
-            return Err(config_error(format!(
-                "SIMBA_LLM_URL '{shown}' is plain http to another machine, which would send the key unencrypted; \
-                 use https:// (plain http is allowed only for 127.0.0.1, ::1 and localhost)"
-            )));
-        }
-        let mut http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            // A redirect would carry the key to whatever host it names: never follow one.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("simba-tuner/", env!("CARGO_PKG_VERSION")));
-        if loopback {
-            http = http.no_proxy();
-        }
-        let http =
-            http.build().map_err(|e| ApiError::internal(format!("could not set up the HTTP client: {}", chain(&e))))?;
-        let stream_endpoint = config.stream_endpoint()?;
+        let http = config.http_client(&endpoint, CHAT.prefix).map_err(config_error)?;
+        let stream_endpoint = stream_endpoint(&config)?;
         Ok(Self { config, endpoint, stream_endpoint, shown, http, breaker: Breaker::default() })
     }
 
@@ -479,7 +299,7 @@ impl RemoteChat {
         match &self.config.key {
             // An empty key is allowed here: a local OpenAI-compatible server may want none.
             ProviderKey::Value(s) => Ok(s.clone()),
-            other => other.current("SIMBA_LLM").await.map_err(config_error),
+            other => other.current(CHAT.prefix).await.map_err(config_error),
         }
     }
 
@@ -525,19 +345,8 @@ impl RemoteChat {
         let key = self.key().await?;
         let mut retries = 0u32;
         loop {
-            let mut req = self.http.post(url.clone()).json(body);
-            if !key.is_empty() {
-                req = match self.config.kind {
-                    ProviderKind::Azure => {
-                        let mut value = reqwest::header::HeaderValue::from_str(key.expose()).map_err(|_| {
-                            config_error("the API key in SIMBA_LLM_KEY has characters an HTTP header cannot carry")
-                        })?;
-                        value.set_sensitive(true);
-                        req.header("api-key", value)
-                    }
-                    _ => req.bearer_auth(key.expose()),
-                };
-            }
+            let req = self.http.post(url.clone()).json(body);
+            let req = self.config.authorize(req, &key, CHAT.prefix).map_err(config_error)?;
             let asked = match req.send().await {
                 Ok(resp) if !whole && resp.status().is_success() => return Ok(Sent::Stream(resp)),
                 Ok(resp) => {
@@ -868,7 +677,7 @@ impl ChatModel for RemoteChat {
         if request.messages.is_empty() {
             return Err(ApiError::invalid("the conversation has no messages"));
         }
-        let bytes = self.call(&self.config.body(request)).await?;
+        let bytes = self.call(&body(&self.config, request)).await?;
         self.parse(&bytes)
     }
     async fn complete_streaming(&self, request: &ChatRequest, on_delta: OnDelta<'_>) -> ApiResult<Completion> {
@@ -876,7 +685,7 @@ impl ChatModel for RemoteChat {
         if request.messages.is_empty() {
             return Err(ApiError::invalid("the conversation has no messages"));
         }
-        let body = self.config.stream_body(request);
+        let body = stream_body(&self.config, request);
         self.guarded(async {
             match self.send_with_retries(&self.stream_endpoint, &body, false).await? {
                 Sent::Stream(resp) => self.read_stream(resp, on_delta).await,
@@ -913,32 +722,32 @@ mod tests {
 
     #[test]
     fn local_is_the_default_and_bad_choices_are_named() {
-        assert!(LlmConfig::from_vars(vars(&[])).unwrap().is_none());
-        assert!(LlmConfig::from_vars(vars(&[("SIMBA_LLM", "local")])).unwrap().is_none());
-        let e = LlmConfig::from_vars(vars(&[("SIMBA_LLM", "gpt")])).unwrap_err();
+        assert!(config_from_vars(vars(&[])).unwrap().is_none());
+        assert!(config_from_vars(vars(&[("SIMBA_LLM", "local")])).unwrap().is_none());
+        let e = config_from_vars(vars(&[("SIMBA_LLM", "gpt")])).unwrap_err();
         assert!(e.message.contains("openai, azure or vertex"), "{e}");
-        let e = LlmConfig::from_vars(vars(&[("SIMBA_LLM", "azure"), ("SIMBA_LLM_KEY", "k")])).unwrap_err();
+        let e = config_from_vars(vars(&[("SIMBA_LLM", "azure"), ("SIMBA_LLM_KEY", "k")])).unwrap_err();
         assert!(e.message.contains("SIMBA_LLM_URL"), "{e}");
-        let e = LlmConfig::from_vars(vars(&[("SIMBA_LLM", "openai")])).unwrap_err();
+        let e = config_from_vars(vars(&[("SIMBA_LLM", "openai")])).unwrap_err();
         assert!(e.message.contains("SIMBA_LLM_MODEL"), "{e}");
     }
 
     #[test]
     fn endpoints_follow_each_provider() {
         let c = LlmConfig::openai("http://127.0.0.1:8080/v1", "m", Secret::default());
-        assert_eq!(c.endpoint().unwrap().as_str(), "http://127.0.0.1:8080/v1/chat/completions");
+        assert_eq!(endpoint(&c).unwrap().as_str(), "http://127.0.0.1:8080/v1/chat/completions");
         let c = LlmConfig::azure("https://r.openai.azure.com/", "chat", "2024-10-21", Secret::new("k"));
         assert_eq!(
-            c.endpoint().unwrap().as_str(),
+            endpoint(&c).unwrap().as_str(),
             "https://r.openai.azure.com/openai/deployments/chat/chat/completions?api-version=2024-10-21"
         );
         let c = LlmConfig::vertex("p", "europe-west4", "gemini-2.0-flash", Secret::new("t"));
         assert_eq!(
-            c.endpoint().unwrap().as_str(),
+            endpoint(&c).unwrap().as_str(),
             "https://europe-west4-aiplatform.googleapis.com/v1/projects/p/locations/europe-west4/publishers/google/models/gemini-2.0-flash:generateContent"
         );
         assert_eq!(
-            c.stream_endpoint().unwrap().as_str(),
+            stream_endpoint(&c).unwrap().as_str(),
             "https://europe-west4-aiplatform.googleapis.com/v1/projects/p/locations/europe-west4/publishers/google/models/gemini-2.0-flash:streamGenerateContent?alt=sse"
         );
         let plain = LlmConfig::openai("http://example.com", "m", Secret::new("k"));

@@ -1,5 +1,6 @@
-//! What every online provider client shares (embeddings and chat alike): reading `Retry-After`,
-//! back-off, error chains in one line, and a provider's own error message scrubbed of the key.
+//! What every online provider's requests share (embeddings and chat alike): reading
+//! `Retry-After`, back-off, error chains in one line, and a provider's own error message scrubbed
+//! of the key.
 
 use serde_json::Value;
 use std::time::Duration;
