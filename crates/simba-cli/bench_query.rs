@@ -4,7 +4,7 @@
 
 use clap::Args;
 use simba_core::engine::llm::local::default_model_path;
-use simba_core::engine::query::bench::{cached_answer_bench, model_bench, replay_bench, STORY_PROMPT};
+use simba_core::engine::query::bench::{cached_answer_bench, model_bench, replay_bench, write_workloads, STORY_PROMPT};
 use simba_core::Service;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +27,10 @@ pub struct QueryBenchArgs {
     /// The venv with llama-cpp-python, for the peer measurement (skipped when missing).
     #[arg(long, env = "SIMBA_LLAMA_VENV")]
     llama_venv: Option<PathBuf>,
+    /// Also write the cached-answer and replay workloads as JSON lines into this folder, for the
+    /// Python peer (.ci/tools/peer_query_bench.py) to run the same ones.
+    #[arg(long)]
+    workload_out: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -47,6 +51,11 @@ print(json.dumps({"weights": "Q4_1 (llama.cpp, llama-cpp-python 0.3.36)", "load_
 
 pub async fn run(service: &Service, args: QueryBenchArgs) -> anyhow::Result<ExitCode> {
     let mut report = serde_json::Map::new();
+    if let Some(dir) = &args.workload_out {
+        if let Err(e) = write_workloads(dir, args.entries, args.probes, args.replay_rows, args.replay_distinct) {
+            return Ok(crate::report(&e, args.json));
+        }
+    }
     if args.tokens > 0 {
         let path = default_model_path();
         let mut rows = Vec::new();

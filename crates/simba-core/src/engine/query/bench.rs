@@ -66,24 +66,35 @@ pub struct CachedAnswerBench {
     pub judge_asked: usize,
 }
 
-/// Fills a temporary store with `entries` questions, then asks `probes` rewordings of stored ones
-/// (lower case, no question mark, a polite prefix) through the whole query path: the session
-/// cache misses, the semantic cache answers (embedding, search, checks, judge when needed).
+/// The cached-answer workload: `entries` stored questions with their answers, and `probes`
+/// rewordings of stored ones (lower case, no question mark, a polite prefix).
+pub fn cached_answer_workload(entries: usize, probes: usize) -> (Vec<(String, String)>, Vec<String>) {
+    let questions = sample_questions(entries);
+    let pairs: Vec<(String, String)> =
+        questions.iter().enumerate().map(|(i, q)| (q.clone(), format!("answer {i}"))).collect();
+    let step = (entries / probes.max(1)).max(1);
+    let asked = (0..entries)
+        .step_by(step)
+        .take(probes)
+        .map(|i| format!("please tell me: {}", questions[i].trim_end_matches('?').to_lowercase()))
+        .collect();
+    (pairs, asked)
+}
+
+/// Fills a temporary store with the [`cached_answer_workload`], then asks its probes through the
+/// whole query path: the session cache misses, the semantic cache answers (embedding, search,
+/// checks, judge when needed).
 pub async fn cached_answer_bench(model_dir: &Path, entries: usize, probes: usize) -> ApiResult<CachedAnswerBench> {
     let dir = tempfile::tempdir().map_err(|e| ApiError::internal(e.to_string()))?;
     let engine = Engine::new(model_dir.to_path_buf(), Backend::Embedded { path: dir.path().join("bench.db") });
     let cache = engine.cache().await?;
-    let questions = sample_questions(entries);
-    let pairs: Vec<(String, String)> =
-        questions.iter().enumerate().map(|(i, q)| (q.clone(), format!("answer {i}"))).collect();
+    let (pairs, asked) = cached_answer_workload(entries, probes);
     let scope = Scope::user("bench");
     cache.update_many(&pairs, &scope, |_| {}).await?;
     let query = QueryEngine::new(Arc::new(LocalChat::new(model_dir.join("unused"))), PriceTable::default());
-    let step = (entries / probes.max(1)).max(1);
     let (mut hits, mut misses) = (Vec::new(), Vec::new());
     let mut judge_asked = 0;
-    for i in (0..entries).step_by(step).take(probes) {
-        let probe = format!("please tell me: {}", questions[i].trim_end_matches('?').to_lowercase());
+    for probe in asked {
         let req = QueryRequest { scope: scope.clone(), query: probe, ..Default::default() };
         let a = query.ask_with_answer(&engine, req, "stand-in").await?;
         if a.timings.judge_ms > 0.0 {
@@ -122,12 +133,12 @@ pub struct ReplayBench {
     pub p99_ms: Option<f64>,
 }
 
-/// Replays `rows` queries drawn from `distinct` questions (the most asked first, as real logs
-/// are skewed), misses answered from the log.
-pub async fn replay_bench(model_dir: &Path, rows: usize, distinct: usize) -> ApiResult<ReplayBench> {
+/// A log of `rows` queries drawn from `distinct` questions (the most asked first, as real logs
+/// are skewed) by 50 users, each with its answer.
+pub fn replay_workload(rows: usize, distinct: usize) -> Vec<LogRow> {
     let questions = sample_questions(distinct.max(1));
     let mut x: u64 = 0x9E3779B97F4A7C15;
-    let log: Vec<LogRow> = (0..rows)
+    (0..rows)
         .map(|i| {
             x ^= x << 13;
             x ^= x >> 7;
@@ -144,7 +155,12 @@ pub async fn replay_bench(model_dir: &Path, rows: usize, distinct: usize) -> Api
                 expected_answer: Some(format!("answer {k}")),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Replays the [`replay_workload`], misses answered from the log.
+pub async fn replay_bench(model_dir: &Path, rows: usize, distinct: usize) -> ApiResult<ReplayBench> {
+    let log = replay_workload(rows, distinct);
     let dir = tempfile::tempdir().map_err(|e| ApiError::internal(e.to_string()))?;
     let engine = Engine::new(model_dir.to_path_buf(), Backend::Embedded { path: dir.path().join("replay.db") });
     let query = QueryEngine::new(Arc::new(LocalChat::new(model_dir.join("unused"))), PriceTable::default());
@@ -159,4 +175,25 @@ pub async fn replay_bench(model_dir: &Path, rows: usize, distinct: usize) -> Api
         p50_ms: report.latency_all.p50_ms,
         p99_ms: report.latency_all.p99_ms,
     })
+}
+
+/// Writes both workloads as JSON lines into `dir` (`entries.jsonl`: `{question, answer}`;
+/// `probes.jsonl`: `{query}`; `replay.jsonl`: log rows), for a peer to run the same ones.
+pub fn write_workloads(dir: &Path, entries: usize, probes: usize, rows: usize, distinct: usize) -> ApiResult<()> {
+    use std::io::Write;
+    let write = |name: &str, lines: Vec<serde_json::Value>| -> ApiResult<()> {
+        let path = dir.join(name);
+        let failed = |e: std::io::Error| ApiError::internal(format!("could not write {}: {e}", path.display()));
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(failed)?);
+        for line in lines {
+            writeln!(out, "{line}").map_err(failed)?;
+        }
+        out.flush().map_err(failed)
+    };
+    std::fs::create_dir_all(dir).map_err(|e| ApiError::internal(format!("could not create {}: {e}", dir.display())))?;
+    let (pairs, asked) = cached_answer_workload(entries, probes);
+    write("entries.jsonl", pairs.into_iter().map(|(q, a)| serde_json::json!({"question": q, "answer": a})).collect())?;
+    write("probes.jsonl", asked.into_iter().map(|q| serde_json::json!({"query": q})).collect())?;
+    let log = replay_workload(rows, distinct);
+    write("replay.jsonl", log.into_iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect())
 }
