@@ -419,21 +419,19 @@ fn unauthorized() -> Response {
     )
 }
 
-/// A command's JSON arguments (none for an empty body), or the 400 answer.
-fn json_args(body: &[u8]) -> Result<serde_json::Value, Response> {
+/// A command's JSON arguments (none for an empty body).
+fn json_args(body: &[u8]) -> Result<serde_json::Value, ApiError> {
     if body.is_empty() {
         return Ok(serde_json::Value::Null);
     }
-    serde_json::from_slice(body).map_err(|e| {
-        error_response(StatusCode::BAD_REQUEST, ApiError::invalid(format!("the request body is not JSON: {e}")))
-    })
+    serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("the request body is not JSON: {e}")))
 }
 
 /// The token, host and body limits were checked by [`guard_request`].
 async fn call(State(state): State<AppState>, Path(command): Path<String>, body: axum::body::Bytes) -> Response {
     let args = match json_args(&body) {
         Ok(args) => args,
-        Err(refused) => return refused,
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, e),
     };
     match simba_core::api::dispatch(&state.service, &command, args).await {
         Ok(value) => Json(value).into_response(),
@@ -447,7 +445,7 @@ async fn call(State(state): State<AppState>, Path(command): Path<String>, body: 
 async fn stream(State(state): State<AppState>, Path(command): Path<String>, body: axum::body::Bytes) -> Response {
     let args = match json_args(&body) {
         Ok(args) => args,
-        Err(refused) => return refused,
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, e),
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let service = state.service.clone();

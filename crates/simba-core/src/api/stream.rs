@@ -23,7 +23,7 @@ pub enum QueryStreamEvent {
     /// model failed and the session cache's stale answer follows).
     Restart,
     /// The whole answer with its trace, as the command answers without streaming.
-    Answer { answer: QueryAnswer },
+    Answer { answer: Box<QueryAnswer> },
     /// The command failed, before or after some text, as it fails without streaming.
     Error { error: ApiError },
 }
@@ -42,7 +42,7 @@ pub async fn dispatch_streaming(
 ) -> ApiResult<QueryAnswer> {
     let outcome = run(service, command, args, on_event).await;
     on_event(match &outcome {
-        Ok(answer) => QueryStreamEvent::Answer { answer: answer.clone() },
+        Ok(answer) => QueryStreamEvent::Answer { answer: Box::new(answer.clone()) },
         Err(error) => QueryStreamEvent::Error { error: error.clone() },
     });
     outcome
