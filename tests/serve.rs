@@ -308,7 +308,165 @@ async fn a_read_only_server_refuses_every_write() {
     assert!(body["message"].as_str().unwrap().contains("--read-only"), "{body}");
     let refused = call("cache_invalidate", serde_json::json!({"all": true})).await.unwrap();
     assert_eq!(refused.status(), 403);
+    // A streamed query may write the cache: refused the same way, before any event.
+    let refused = http
+        .post(format!("{}/api/stream/query", served.base))
+        .bearer_auth(&served.token)
+        .json(&serde_json::json!({"scope": {"user": "alice"}, "query": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(refused.json::<serde_json::Value>().await.unwrap()["code"], "read_only");
     // Reads still work, and nothing was saved.
     let profiles: serde_json::Value = call("list_profiles", serde_json::json!({})).await.unwrap().json().await.unwrap();
     assert!(profiles.as_array().unwrap().iter().all(|p| p["name"] != "x"), "{profiles}");
+}
+
+/// The events of a server-sent-events body: each one's name and its data parsed as JSON
+/// (keep-alive comments carry no data and are left out).
+fn sse_events(body: &str) -> Vec<(String, serde_json::Value)> {
+    body.split("\n\n")
+        .filter_map(|block| {
+            let mut name = String::new();
+            let mut data = Vec::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim().to_string();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push(v.strip_prefix(' ').unwrap_or(v));
+                }
+            }
+            (!data.is_empty()).then(|| {
+                let json = data.join("\n");
+                (name, serde_json::from_str(&json).unwrap_or_else(|e| panic!("event data is not JSON ({e}): {json}")))
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_query_streams_as_server_sent_events_and_refusals_answer_as_call_does() {
+    let cli = Cli::new();
+    let served = serve(&cli);
+    let http = reqwest::Client::new();
+    let post = |route: &str, command: &str, body: String| {
+        http.post(format!("{}/api/{route}/{command}", served.base))
+            .bearer_auth(&served.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let ask = |question: &str| {
+        serde_json::json!({
+            "scope": {"user": "alice"},
+            "query": question,
+            "settings": {"temperature": 0.0, "max_tokens": 48, "seed": 42},
+        })
+        .to_string()
+    };
+    let question = "What is the capital of France?";
+
+    // Without the token: refused before anything runs, as /api/call refuses it.
+    let denied = http.post(format!("{}/api/stream/query", served.base)).body(ask(question)).send().await.unwrap();
+    assert_eq!(denied.status(), 401);
+    assert!(denied.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert_eq!(denied.json::<serde_json::Value>().await.unwrap()["code"], "refused");
+
+    let streamed = post("stream", "query", ask(question)).await.unwrap();
+    assert_eq!(streamed.status(), 200);
+    assert!(streamed.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let events = sse_events(&streamed.text().await.unwrap());
+    let (last_name, last) = events.last().expect("no events");
+    assert_eq!(last_name, "answer", "{events:?}");
+    let answer = &last["answer"];
+    assert_eq!((answer["outcome"].as_str(), answer["source"].as_str()), (Some("miss"), Some("model")), "{answer}");
+    assert_eq!(answer["cached"], true, "{answer}");
+    let mut text = String::new();
+    let mut pieces = 0;
+    for (name, event) in &events {
+        assert_eq!(event["kind"], name.as_str(), "the event's name is its kind");
+        match name.as_str() {
+            "text" => {
+                text.push_str(event["text"].as_str().unwrap());
+                pieces += 1;
+            }
+            "restart" => text.clear(),
+            "answer" => {}
+            other => panic!("unexpected event {other}: {events:?}"),
+        }
+    }
+    assert!(pieces > 1, "the model's answer should come in pieces: {events:?}");
+    assert_eq!(text, answer["answer"].as_str().unwrap(), "the pieces join to exactly the answer");
+    // Cached whole: /api/call now answers it from the cache with the same text.
+    let called: serde_json::Value = post("call", "query", ask(question)).await.unwrap().json().await.unwrap();
+    assert_eq!(called["outcome"], "hit", "{called}");
+    assert_eq!(called["answer"], answer["answer"]);
+
+    // Refused before any text: the status and JSON error /api/call gives.
+    for (command, body, status) in [
+        ("no_such_command", "{}".to_string(), 404),
+        ("query", r#"{"scope": 5}"#.to_string(), 400),
+        ("query", ask("   "), 400),
+        ("query", "{nope".to_string(), 400),
+    ] {
+        let refused = post("stream", command, body.clone()).await.unwrap();
+        assert_eq!(refused.status(), status, "{command} {body}");
+        let refused: serde_json::Value = refused.json().await.unwrap();
+        let called: serde_json::Value = post("call", command, body.clone()).await.unwrap().json().await.unwrap();
+        assert_eq!(refused, called, "{command} {body}");
+    }
+    let not_streamed = post("stream", "list_profiles", "{}".into()).await.unwrap();
+    assert_eq!(not_streamed.status(), 400);
+    let err: serde_json::Value = not_streamed.json().await.unwrap();
+    assert_eq!(err["code"], "invalid_input");
+    assert!(err["message"].as_str().unwrap().contains("the commands that do: query"), "{err}");
+    let listed: serde_json::Value = http
+        .get(format!("{}/api/commands", served.base))
+        .bearer_auth(&served.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let streams: Vec<_> =
+        listed.as_array().unwrap().iter().filter(|c| c["streams"] == true).map(|c| &c["name"]).collect();
+    assert_eq!(streams, ["query"]);
+
+    // A client that goes away mid-answer: the query still finishes, whole, and the server goes on.
+    let answered = |http: &reqwest::Client| {
+        let req = http.get(format!("{}/metrics", served.base)).bearer_auth(&served.token);
+        async move {
+            let text = req.send().await.unwrap().text().await.unwrap();
+            let count = text.lines().find_map(|l| l.strip_prefix("simba_query_latency_seconds_count "));
+            count.map_or(0.0, |n| n.trim().parse::<f64>().unwrap())
+        }
+    };
+    let before = answered(&http).await;
+    let other = "Name three primary colours.";
+    let body = ask(other);
+    let mut stream = served.connect();
+    stream
+        .write_all(
+            format!(
+                "POST /api/stream/query HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                served.authority(),
+                served.token,
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let head = read_some(&mut stream, Some("event: text"));
+    assert!(status_line(&head).contains(" 200 "), "{head:?}");
+    drop(stream);
+    // Answered queries are counted once whole (and cached).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while answered(&http).await <= before {
+        assert!(Instant::now() < deadline, "the abandoned query never finished");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let again: serde_json::Value = post("call", "query", ask(other)).await.unwrap().json().await.unwrap();
+    assert_eq!(again["outcome"], "hit", "the abandoned answer was cached whole: {again}");
 }

@@ -1,7 +1,10 @@
 //! Simba Tuner's desktop shell. No logic lives here: one Tauri command, [`call`], forwards a command
 //! name and JSON arguments to the core's facade ([`simba_core::api::dispatch`]), which is the same
-//! route `simba-tuner serve` takes over HTTP.
+//! route `simba-tuner serve` takes over HTTP; [`call_stream`] does the same for the commands that
+//! stream their answer ([`simba_core::api::dispatch_streaming`]).
 
+use simba_core::api::QueryStreamEvent;
+use simba_core::engine::query::QueryAnswer;
 use simba_core::{ApiError, Service};
 
 /// The facade, or the error it failed to open with: the window still opens then, and every
@@ -27,6 +30,23 @@ async fn call(
 ) -> Result<serde_json::Value, ApiError> {
     let service = state.0.as_ref().map_err(Clone::clone)?;
     simba_core::api::dispatch(service, &command, args).await
+}
+
+/// A streamed command: `invoke("call_stream", { command, args, onEvent: new Channel(...) })`. The
+/// events go over the channel, the last being the outcome, which is also what the call returns.
+#[tauri::command]
+async fn call_stream(
+    state: tauri::State<'_, AppState>,
+    command: String,
+    args: serde_json::Value,
+    on_event: tauri::ipc::Channel<QueryStreamEvent>,
+) -> Result<QueryAnswer, ApiError> {
+    let service = state.0.as_ref().map_err(Clone::clone)?;
+    // A window closed meanwhile only loses the events; the command still finishes.
+    simba_core::api::dispatch_streaming(service, &command, args, &mut |event| {
+        let _ = on_event.send(event);
+    })
+    .await
 }
 
 /// Logs to stderr; `RUST_LOG` filters (default: info for Simba Tuner, warn for the rest).
@@ -67,7 +87,7 @@ pub fn run() {
             }
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![call])
+        .invoke_handler(tauri::generate_handler![call, call_stream])
         // The config lives at the repository's top level (see build.rs).
         .run(tauri::generate_context!("../tauri.conf.json"))
         .unwrap_or_else(|e| {

@@ -2,8 +2,9 @@
 //! WebKitWebDriver driving the `simba-tuner-app` that `cargo test` just built, its front end
 //! embedded from ui/dist): the Query Lab runs a question through the app's own engine. The first
 //! time it is a miss answered by the local SmolLM2 (the model loads on first use: a few seconds,
-//! up to two minutes on a slow machine) with the semantic cache's reason and the timings; asked
-//! again, the session or semantic cache answers it. The engine's figures follow.
+//! up to two minutes on a slow machine), its text shown growing as the model writes it
+//! (`call_stream`), then the semantic cache's reason and the timings; asked again, the session or
+//! semantic cache answers it. The engine's figures follow.
 //!
 //! Runs on throwaway data and config folders (nothing of the user's cache or profiles is read or
 //! written); only the model files come from the real models folder. Needs Xvfb (without a display),
@@ -126,13 +127,15 @@ async fn query_lab(client: &Client) -> Result<(), String> {
     wait_until(client, "ql-stat-queries", Duration::from_secs(20), "the engine's figures", |t| t.contains("Queries"))
         .await?;
 
-    // First time: nothing cached, the local model answers.
+    // First time: nothing cached, the local model answers, its text shown as it streams.
     type_into(client, "ql-question", QUESTION).await?;
     type_into(client, "ql-max-tokens", "48").await?;
+    record_streamed_text(client).await?;
     click(client, "ql-run").await?;
     let started = Instant::now();
     wait_answer(client, FIRST_ANSWER, "the first query", |o| o == "MISS" || o == "HIT").await?;
     eprintln!("first answer after {:.1} s", started.elapsed().as_secs_f64());
+    check_streamed_text(client).await?;
     let first = texts(
         client,
         &["ql-outcome", "ql-source", "ql-model", "ql-answer", "ql-lookup", "timing-legend", "ql-cost", "ql-cached"],
@@ -207,6 +210,43 @@ async fn query_lab(client: &Client) -> Result<(), String> {
             return Err(format!("the figures should read 3 queries and {want_calls}: {queries:?}, {calls:?}"));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Ok(())
+}
+
+/// Keeps, in the page, every text the streaming answer shows (each change, as the DOM changes):
+/// polling could miss a stream that ends within a poll.
+async fn record_streamed_text(client: &Client) -> Result<(), String> {
+    let script = r#"
+        const seen = (window.__qlStreamed = []);
+        new MutationObserver(() => {
+            const el = document.querySelector('[data-testid="ql-streaming"]');
+            if (el && seen[seen.length - 1] !== el.textContent) seen.push(el.textContent);
+        }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    "#;
+    client.execute(script, vec![]).await.map(|_| ()).map_err(|e| format!("cannot watch the streamed text: {e}"))
+}
+
+/// The model's answer was shown growing, and the trace's answer is what it grew to.
+async fn check_streamed_text(client: &Client) -> Result<(), String> {
+    let script = r#"
+        const answer = document.querySelector('[data-testid="ql-answer"]');
+        return { seen: window.__qlStreamed || [], answer: answer ? answer.textContent : null };
+    "#;
+    let got = client.execute(script, vec![]).await.map_err(|e| format!("cannot read the streamed text: {e}"))?;
+    let seen: Vec<String> =
+        got["seen"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).map(String::from).collect();
+    let answer = got["answer"].as_str().unwrap_or_default();
+    eprintln!("the answer was shown in {} steps before the trace", seen.len());
+    let shown: Vec<&String> = seen.iter().filter(|s| !s.is_empty()).collect();
+    if shown.len() < 2 {
+        return Err(format!("the model's answer should be shown growing as it streams: {seen:?}, answer {answer:?}"));
+    }
+    if let Some(step) = shown.iter().find(|s| !answer.starts_with(s.as_str())) {
+        return Err(format!("a streamed text is not the start of the answer: {step:?} vs {answer:?}"));
+    }
+    if !shown.windows(2).all(|w| w[1].len() > w[0].len()) {
+        return Err(format!("the streamed text should only grow (no restart expected): {seen:?}"));
     }
     Ok(())
 }

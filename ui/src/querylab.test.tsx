@@ -1,12 +1,12 @@
-import { describe, expect, it, vi } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { act } from "react";
 
 vi.mock("./platform", async (importOriginal) => {
   const real = await importOriginal<typeof import("./platform")>();
-  return { ...real, call: vi.fn() };
+  return { ...real, call: vi.fn(), callStreaming: vi.fn() };
 });
 
-import { CallError } from "./platform";
+import { call, callStreaming, CallError, type StreamPiece } from "./platform";
 import { QueryLabPage } from "./pages/QueryLabPage";
 import { usd } from "./pages/querylab/util";
 import { verdict } from "./pages/querylab/ReportView";
@@ -40,6 +40,14 @@ const page = pageHarness(() => ({
 }));
 const { handlers } = page;
 const render = () => page.render(<QueryLabPage />);
+
+// A streamed query answers, unless a test streams pieces, as a core without streaming does: through
+// `call` (so the handlers above answer it), with no pieces.
+const streamMock = vi.mocked(callStreaming);
+beforeEach(() => {
+  streamMock.mockReset();
+  streamMock.mockImplementation((name, args) => call(name, args));
+});
 
 /** A promise the test settles when it wants (a query or replay still running). */
 function deferred<T>() {
@@ -207,6 +215,76 @@ describe("Query Lab: one query", () => {
     expect(disabled("ql-run")).toBe(false);
     expect(byId("ql-busy")).toBeNull();
     expect(text("ql-outcome")).toBe("HIT");
+  });
+});
+
+describe("Query Lab: a streamed answer", () => {
+  /** Lets the test hand out pieces, then the outcome, of the query the page starts. */
+  function streamed() {
+    let onPiece: (p: StreamPiece) => void = () => {};
+    const outcome = deferred<typeof missFirst>();
+    streamMock.mockImplementation((_name, _args, on) => {
+      onPiece = on;
+      return outcome.promise;
+    });
+    const piece = async (p: StreamPiece) => {
+      act(() => onPiece(p));
+      await flush();
+    };
+    return { piece, outcome };
+  }
+
+  it("shows the answer growing as it streams, a restart clearing it, then the whole trace", async () => {
+    handlers.query = () => sessionHit;
+    await render();
+    // An earlier answer, then a new query that streams.
+    await type(byId("ql-question"), "What is the capital of France?");
+    await click(byId("ql-run"));
+    expect(text("ql-outcome")).toBe("HIT");
+
+    const { piece, outcome } = streamed();
+    await type(byId("ql-max-tokens"), "48");
+    await click(byId("ql-run"));
+    const [name, args] = last(streamMock.mock.calls);
+    expect(name).toBe("query");
+    expect(args).toMatchObject({ query: "What is the capital of France?", settings: { max_tokens: 48 } });
+    expect(text("ql-run")).toBe("Running…");
+    await piece({ kind: "text", text: "L'Étoile: " });
+    // The text replaces the earlier answer's trace while it streams.
+    expect(text("ql-streaming")).toBe("L'Étoile: ");
+    expect(byId("ql-result")).toBeNull();
+    await piece({ kind: "text", text: "Pa" });
+    expect(text("ql-streaming")).toBe("L'Étoile: Pa");
+    await piece({ kind: "restart" });
+    expect(byId("ql-streaming")).toBeNull();
+    await piece({ kind: "text", text: "L'Étoile: Paris, la Ciampère de l'Amour" });
+    await piece({ kind: "text", text: " (The City of Love) in French." });
+    expect(text("ql-streaming")).toBe(missFirst.answer);
+    expect(byId("ql-busy")).not.toBeNull();
+
+    await act(async () => outcome.resolve(missFirst));
+    await flush();
+    expect(byId("ql-streaming")).toBeNull();
+    expect(text("ql-answer")).toBe(missFirst.answer);
+    expect(text("ql-outcome")).toBe("MISS");
+    expect(text("ql-miss-reason")).toBe("no entries in this namespace");
+    expect(disabled("ql-run")).toBe(false);
+    expect(callsOf("query_stats")).toHaveLength(3);
+  });
+
+  it("drops the streamed text when the query fails after it, and shows the error", async () => {
+    await render();
+    const { piece, outcome } = streamed();
+    await type(byId("ql-question"), "What is the capital of France?");
+    await click(byId("ql-run"));
+    await piece({ kind: "text", text: "L'Étoile" });
+    expect(text("ql-streaming")).toBe("L'Étoile");
+    await act(async () => outcome.reject(new CallError({ code: "unreachable", message: "the model stopped streaming before the end" })));
+    await flush();
+    expect(byId("ql-streaming")).toBeNull();
+    expect(byId("ql-result")).toBeNull();
+    expect(text("ql-error")).toContain("the model stopped streaming before the end");
+    expect(disabled("ql-run")).toBe(false);
   });
 });
 

@@ -1,14 +1,17 @@
 //! `simba-tuner serve`: the desktop app's API over HTTP on loopback, plus the built UI, so the
 //! app can be used in a browser and on a headless server. Same facade, same commands:
-//! `POST /api/call/{command}` with the JSON arguments and `Authorization: Bearer <token>`.
+//! `POST /api/call/{command}` with the JSON arguments and `Authorization: Bearer <token>`, and
+//! `POST /api/stream/{command}` for an answer as server-sent events while it is made.
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use simba_core::api::QueryStreamEvent;
 use simba_core::{ApiError, ErrorCode, Service};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -165,6 +168,7 @@ fn router(service: Service, token: String, ui_dir: Option<PathBuf>, hosts: HostP
         Arc::new(Guard { token, hosts, body_timeout: limits.body_timeout, max_body_bytes: limits.max_body_bytes });
     let api = Router::new()
         .route("/api/call/{command}", post(call))
+        .route("/api/stream/{command}", post(stream))
         .route("/api/commands", get(commands))
         .route(HEALTHZ, get(healthz))
         .route(READY, get(ready))
@@ -415,25 +419,74 @@ fn unauthorized() -> Response {
     )
 }
 
+/// A command's JSON arguments (none for an empty body).
+fn json_args(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    if body.is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("the request body is not JSON: {e}")))
+}
+
 /// The token, host and body limits were checked by [`guard_request`].
 async fn call(State(state): State<AppState>, Path(command): Path<String>, body: axum::body::Bytes) -> Response {
-    let args = if body.is_empty() {
-        serde_json::Value::Null
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => {
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    ApiError::invalid(format!("the request body is not JSON: {e}")),
-                )
-            }
-        }
+    let args = match json_args(&body) {
+        Ok(args) => args,
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, e),
     };
     match simba_core::api::dispatch(&state.service, &command, args).await {
         Ok(value) => Json(value).into_response(),
         Err(e) => error_response(status_of(e.code), e),
     }
+}
+
+/// A streamed command as server-sent events, one per event (`text`, `restart`, then `answer` or
+/// `error`; the data is the event as JSON). A failure before any text is answered as `/api/call`
+/// answers it (status and JSON error), so a refusal is told from a stream by its status.
+async fn stream(State(state): State<AppState>, Path(command): Path<String>, body: axum::body::Bytes) -> Response {
+    let args = match json_args(&body) {
+        Ok(args) => args,
+        Err(e) => return error_response(StatusCode::BAD_REQUEST, e),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let service = state.service.clone();
+    // Its own task: a client that goes away only loses the events; the command finishes (an
+    // answer is cached whole or not at all).
+    tokio::spawn(async move {
+        let mut send = |event| {
+            let _ = tx.send(event);
+        };
+        let _ = simba_core::api::dispatch_streaming(&service, &command, args, &mut send).await;
+    });
+    let first = match rx.recv().await {
+        Some(QueryStreamEvent::Error { error }) => return error_response(status_of(error.code), error),
+        Some(event) => event,
+        None => {
+            return error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ApiError::internal("the command stopped before its outcome (see the server's log)"),
+            )
+        }
+    };
+    let events = futures_util::stream::unfold((Some(first), rx), |(first, mut rx)| async move {
+        let event = match first {
+            Some(event) => event,
+            None => rx.recv().await?,
+        };
+        Some((sse_event(&event), (None, rx)))
+    });
+    // Proxies (nginx) would otherwise hold the events back until the answer is whole.
+    ([(header::HeaderName::from_static("x-accel-buffering"), "no")], Sse::new(events).keep_alive(KeepAlive::default()))
+        .into_response()
+}
+
+fn sse_event(event: &QueryStreamEvent) -> Result<Event, axum::Error> {
+    let kind = match event {
+        QueryStreamEvent::Text { .. } => "text",
+        QueryStreamEvent::Restart => "restart",
+        QueryStreamEvent::Answer { .. } => "answer",
+        QueryStreamEvent::Error { .. } => "error",
+    };
+    Event::default().event(kind).json_data(event)
 }
 
 /// Liveness and readiness, as Kubernetes probes call them (no token).
@@ -462,7 +515,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
 async fn commands() -> Response {
     let list: Vec<_> = simba_core::api::COMMANDS
         .iter()
-        .map(|c| serde_json::json!({"name": c.name, "request": c.request, "response": c.response, "writes": c.writes}))
+        .map(|c| {
+            let streams = simba_core::api::STREAMING_COMMANDS.contains(&c.name);
+            serde_json::json!({"name": c.name, "request": c.request, "response": c.response, "writes": c.writes, "streams": streams})
+        })
         .collect();
     Json(list).into_response()
 }

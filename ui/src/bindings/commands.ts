@@ -131,3 +131,6 @@ export interface Commands {
 }
 
 export type CommandName = keyof Commands;
+
+/** The commands that can stream their answer (`call_stream`, `POST /api/stream/<command>`). */
+export type StreamingCommandName = "query";

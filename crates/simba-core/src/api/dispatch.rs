@@ -102,6 +102,18 @@ fn parse_args<T: DeserializeOwned>(command: &str, args: serde_json::Value) -> Ap
     serde_json::from_value(args).map_err(|e| ApiError::invalid(format!("bad arguments for '{command}': {e}")))
 }
 
+/// What every command passes before it runs, streamed or not: the write check for its target,
+/// then its arguments parsed.
+pub(super) fn checked_args<T: DeserializeOwned>(
+    service: &Service,
+    target: WriteTarget,
+    command: &str,
+    args: serde_json::Value,
+) -> ApiResult<T> {
+    service.ensure_may_write(target, &args)?;
+    parse_args(command, args)
+}
+
 fn to_json<T: Serialize>(value: T) -> ApiResult<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| ApiError::internal(format!("cannot encode the answer: {e}")))
 }
@@ -126,9 +138,8 @@ macro_rules! commands {
         pub async fn dispatch(service: &Service, command: &str, args: serde_json::Value) -> ApiResult<serde_json::Value> {
             match command {
                 $( $name => {
-                    service.ensure_may_write(commands!(@w $($w)?), &args)?;
                     #[allow(unused_variables)]
-                    let $arg: $req = parse_args($name, args)?;
+                    let $arg: $req = checked_args(service, commands!(@w $($w)?), $name, args)?;
                     let $svc = service;
                     let out: $res = $body;
                     to_json(out)
@@ -229,6 +240,11 @@ pub fn command_map_ts() -> String {
         ));
     }
     out.push_str("}\n\nexport type CommandName = keyof Commands;\n");
+    let streaming: Vec<String> = super::stream::STREAMING_COMMANDS.iter().map(|c| format!("\"{c}\"")).collect();
+    out.push_str(&format!(
+        "\n/** The commands that can stream their answer (`call_stream`, `POST /api/stream/<command>`). */\nexport type StreamingCommandName = {};\n",
+        streaming.join(" | ")
+    ));
     out
 }
 

@@ -11,9 +11,11 @@ pub mod history;
 pub mod monitor;
 pub mod query;
 mod status;
+mod stream;
 
 pub use dispatch::{command_map_ts, dispatch, CommandSig, ProfileRef, WriteTarget, COMMANDS};
 pub use status::{EngineSnapshot, StatusReport, StatusRequest};
+pub use stream::{dispatch_streaming, OnQueryEvent, QueryStreamEvent, STREAMING_COMMANDS};
 
 use crate::error::{ApiError, ApiResult};
 use crate::profiles::{ProfileInput, ProfileStore, ProfileView, ResolvedProfile};

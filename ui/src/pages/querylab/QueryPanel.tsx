@@ -3,7 +3,7 @@ import type { ApiError } from "../../bindings/ApiError";
 import type { GenerationSettings } from "../../bindings/GenerationSettings";
 import type { QueryAnswer } from "../../bindings/QueryAnswer";
 import type { QueryRequest } from "../../bindings/QueryRequest";
-import { call } from "../../platform";
+import { callStreaming } from "../../platform";
 import { ErrorBox } from "../Overview";
 import { asError } from "../cache/util";
 import { parseTurns } from "../cache/LookupCard";
@@ -22,7 +22,8 @@ function generation(maxTokens: string, temperature: string, seed: string): { set
 
 /**
  * Runs one query through the engine (session cache, semantic cache, model, update) and shows
- * the answer with its trace. One query at a time: the button is disabled while one runs.
+ * the answer as it is written, then with its trace. One query at a time: the button is disabled
+ * while one runs.
  */
 export function QueryPanel({ onAnswered, busyElsewhere = false }: { onAnswered: () => void; busyElsewhere?: boolean }) {
   const [tenant, setTenant] = useState("default");
@@ -38,6 +39,8 @@ export function QueryPanel({ onAnswered, busyElsewhere = false }: { onAnswered: 
   const [answer, setAnswer] = useState<QueryAnswer | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  /** The answer's text so far while a query runs. */
+  const [streamed, setStreamed] = useState("");
   const running = useRef(false);
 
   const chat = parseTurns(turns);
@@ -56,12 +59,14 @@ export function QueryPanel({ onAnswered, busyElsewhere = false }: { onAnswered: 
       bypass_cache: bypass,
       allow_stale: allowStale,
     };
-    call("query", req)
+    setStreamed("");
+    callStreaming("query", req, (piece) => setStreamed((text) => (piece.kind === "text" ? text + piece.text : "")))
       .then((a) => (setAnswer(a), setError(null)))
       .catch((e) => (setError(asError(e)), setAnswer(null)))
       .finally(() => {
         running.current = false;
         setBusy(false);
+        setStreamed("");
         onAnswered();
       });
   };
@@ -134,7 +139,13 @@ export function QueryPanel({ onAnswered, busyElsewhere = false }: { onAnswered: 
           <ErrorBox error={error} />
         </div>
       )}
-      {answer && !error && <Trace a={answer} />}
+      {busy && streamed !== "" ? (
+        <div data-testid="ql-streaming-card">
+          <pre data-testid="ql-streaming">{streamed}</pre>
+        </div>
+      ) : (
+        answer && !error && <Trace a={answer} />
+      )}
     </section>
   );
 }
