@@ -62,7 +62,10 @@ impl MiniLmEmbedder {
         tokenizer.with_padding(None);
         // SAFETY: the file is memory-mapped read-only and not modified while the model lives.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[weights], DTYPE, &Device::Cpu).map_err(backend)? };
-        let model = MiniLmBert::load(vb, &config, isa, Precision::Full).map_err(backend)?;
+        // bfloat16 products where the CPU multiplies them (AVX512_BF16): twice the products per
+        // instruction, and vectors still within cosine 0.9999 of sentence-transformers (the
+        // agreement test runs this path); other paths multiply in f32.
+        let model = MiniLmBert::load(vb, &config, isa, Precision::Bf16).map_err(backend)?;
         Ok(Self { model, tokenizer, counter, max_seq, dims: config.hidden_size })
     }
 
