@@ -96,13 +96,13 @@ impl Isa {
 /// How a linear layer rounds what it multiplies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precision {
-    /// f32 inputs; weights as half floats on the vector paths. The embedder: its vectors stay
-    /// within cosine 0.9999 of sentence-transformers.
+    /// f32 inputs; weights as half floats on the vector paths.
     Full,
     /// Inputs and weights as bfloat16, sums in f32, where the CPU multiplies bfloat16 pairs in
     /// one instruction (AVX512_BF16: twice the products of an f32 multiply-add); `Full`
-    /// elsewhere. The judge: its scores move by about 0.01 in logit and its decisions on every
-    /// labelled set were unchanged (docs/NOTES.md, session 16).
+    /// elsewhere. Both models use it: the judge's scores move by about 0.01 in logit, the
+    /// embedder's vectors stay within cosine 0.9999 of sentence-transformers (worst 0.99997),
+    /// and decisions on the labelled sets were unchanged (docs/NOTES.md, sessions 16 and 17).
     Bf16,
 }
 
