@@ -106,7 +106,7 @@ def cached_answer(model, folder, workload, cosine):
 def replay(model, folder, workload, cosine):
     rows = read_jsonl(os.path.join(workload, "replay.jsonl"))
     caches = Caches(model, folder, cosine)
-    latencies, hits = [], 0
+    latencies, hits, false_hits = [], 0, 0
     started = time.perf_counter()
     for row in rows:
         cache = caches.of(row["user"])
@@ -116,12 +116,15 @@ def replay(model, folder, workload, cosine):
             put(row["query"], row.get("expected_answer") or "", cache_obj=cache)
         else:
             hits += 1
+            false_hits += answer != row.get("expected_answer")
         latencies.append((time.perf_counter() - t) * 1000.0)
     seconds = time.perf_counter() - started
     latencies.sort()
     return {
         "rows": len(rows),
         "hit_rate": hits / len(rows) if rows else None,
+        # Hits whose answer was not the log's answer for that question, of the hits.
+        "false_hit_rate": false_hits / hits if hits else None,
         "seconds": seconds,
         "queries_per_second": len(rows) / seconds if seconds > 0 else None,
         "p50_ms": quantile(latencies, 0.5),

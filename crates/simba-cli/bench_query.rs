@@ -118,12 +118,13 @@ pub async fn run(service: &Service, args: QueryBenchArgs) -> anyhow::Result<Exit
             Ok(r) => {
                 if !args.json {
                     println!(
-                        "replay {} rows ({} distinct questions, misses answered from the log): {:.1} s, {:.0} queries/s, hit rate {:.1}%, p50 {:.2} ms p99 {:.2} ms",
+                        "replay {} rows ({} distinct questions, misses answered from the log): {:.1} s, {:.0} queries/s, hit rate {:.1}% ({:.1}% of hits false), p50 {:.2} ms p99 {:.2} ms",
                         r.rows,
                         r.distinct_questions,
                         r.seconds,
                         r.queries_per_second,
                         r.hit_rate.unwrap_or(0.0) * 100.0,
+                        r.false_hit_rate.unwrap_or(0.0) * 100.0,
                         r.p50_ms.unwrap_or(0.0),
                         r.p99_ms.unwrap_or(0.0)
                     );

@@ -346,12 +346,48 @@ pub fn sample_questions(n: usize) -> Vec<String> {
         .collect()
 }
 
+/// `n` different questions: [`sample_questions`]' 800 (which repeat past that), then the same
+/// ones asked of a team, a channel or a segment, so a store of 10,000 holds 10,000 entries and
+/// a question served for another is a false hit, not a repeat.
+pub fn distinct_questions(n: usize) -> Vec<String> {
+    const SCOPES: &[&str] = &[
+        "the EMEA team",
+        "the APAC team",
+        "the US team",
+        "partners",
+        "the mobile app",
+        "the web shop",
+        "wholesale",
+        "the loyalty program",
+        "new customers",
+        "returning customers",
+        "the outlet stores",
+        "the flagship stores",
+        "the marketplace",
+    ];
+    let base = sample_questions(n.min(800));
+    (0..n)
+        .map(|i| match i / 800 {
+            0 => base[i].clone(),
+            c => format!("{} for {}?", base[i % 800].trim_end_matches('?'), SCOPES[(c - 1) % SCOPES.len()]),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn cos(a: &[f32], b: &[f32]) -> f32 {
         a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn distinct_questions_never_repeat() {
+        let qs = distinct_questions(11_200);
+        let unique: std::collections::HashSet<&String> = qs.iter().collect();
+        assert_eq!(unique.len(), qs.len());
+        assert_eq!(qs[..800], sample_questions(800)[..]);
     }
 
     /// The generator matches what was measured on real MiniLM embeddings of questions (see
@@ -441,7 +477,7 @@ pub async fn chat_bench(
 ) -> crate::error::ApiResult<ChatBench> {
     use super::cache::conversation::Message;
     use super::cache::types::Scope;
-    let questions = sample_questions(entries.max(lookups));
+    let questions = distinct_questions(entries.max(lookups));
     // Earlier turns on topics of their own, the last of them the one the follow-up leans on.
     let chat = |i: usize| -> Vec<Message> {
         (0..turns.saturating_sub(1))

@@ -4,7 +4,7 @@
 
 use super::replay::{self, quantile, LogRow, MissAnswers, ReplaySetup};
 use super::{prices::PriceTable, AnswerSource, QueryEngine, QueryRequest};
-use crate::engine::bench::sample_questions;
+use crate::engine::bench::distinct_questions;
 use crate::engine::cache::types::Scope;
 use crate::engine::llm::local::{LocalChat, LocalModel};
 use crate::engine::llm::{ChatRequest, GenerationSettings};
@@ -69,7 +69,7 @@ pub struct CachedAnswerBench {
 /// The cached-answer workload: `entries` stored questions with their answers, and `probes`
 /// rewordings of stored ones (lower case, no question mark, a polite prefix).
 pub fn cached_answer_workload(entries: usize, probes: usize) -> (Vec<(String, String)>, Vec<String>) {
-    let questions = sample_questions(entries);
+    let questions = distinct_questions(entries);
     let pairs: Vec<(String, String)> =
         questions.iter().enumerate().map(|(i, q)| (q.clone(), format!("answer {i}"))).collect();
     let step = (entries / probes.max(1)).max(1);
@@ -127,6 +127,8 @@ pub struct ReplayBench {
     pub rows: usize,
     pub distinct_questions: usize,
     pub hit_rate: Option<f64>,
+    /// Hits whose answer was not the log's answer for that question, of the hits.
+    pub false_hit_rate: Option<f64>,
     pub seconds: f64,
     pub queries_per_second: f64,
     pub p50_ms: Option<f64>,
@@ -136,7 +138,7 @@ pub struct ReplayBench {
 /// A log of `rows` queries drawn from `distinct` questions (the most asked first, as real logs
 /// are skewed) by 50 users, each with its answer.
 pub fn replay_workload(rows: usize, distinct: usize) -> Vec<LogRow> {
-    let questions = sample_questions(distinct.max(1));
+    let questions = distinct_questions(distinct.max(1));
     let mut x: u64 = 0x9E3779B97F4A7C15;
     (0..rows)
         .map(|i| {
@@ -170,6 +172,7 @@ pub async fn replay_bench(model_dir: &Path, rows: usize, distinct: usize) -> Api
         rows,
         distinct_questions: distinct,
         hit_rate: report.hit_rate,
+        false_hit_rate: report.false_hit_rate,
         seconds: report.duration_s,
         queries_per_second: report.queries_per_second,
         p50_ms: report.latency_all.p50_ms,
