@@ -162,6 +162,8 @@ pub struct ProviderEndpoint {
 }
 
 impl ProviderEndpoint {
+    /// Built in code, an endpoint has the embeddings' timeout and retries (30 s, 3); read with
+    /// [`Self::from_vars`] it has its [`ProviderUse`]'s (the chat's are 60 s, 2).
     fn base(kind: ProviderKind, url: String, model: String, key: ProviderKey) -> Self {
         Self {
             kind,
