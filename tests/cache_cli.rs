@@ -241,3 +241,28 @@ fn cache_settings_tuned_from_findings_and_rolled_back() {
     assert_eq!(err["error"]["code"], "invalid_input", "{err}");
     assert!(err["error"]["message"].as_str().unwrap().contains("does not hold this app's semantic cache"), "{err}");
 }
+
+/// `cache explain` shows what the checks read: tokens, typed facts, the words left unmatched and
+/// the rule that fired, for a person and as JSON.
+#[test]
+fn explain_shows_tokens_facts_unmatched_words_and_the_rule() {
+    let cli = Cli::new();
+    let swapped =
+        cli.json(&["cache", "explain", "Flights from Paris to London", "Flights from London to Paris", "--json"]);
+    assert_eq!(swapped["checks"]["rule"], "roles", "{swapped}");
+    assert_eq!(swapped["pair"]["served"], false, "{swapped}");
+    assert!(swapped["checks"]["query_tokens"].as_array().is_some_and(|t| t.len() >= 4), "{swapped}");
+
+    let numbers = cli.json(&["cache", "explain", "Orders over $500 last week", "Orders over $50 last week", "--json"]);
+    assert_eq!(numbers["checks"]["rule"], "numbers", "{numbers}");
+    assert!(numbers["checks"]["query_facts"].as_str().unwrap().contains("Number(\"50\")"), "{numbers}");
+
+    let added =
+        cli.json(&["cache", "explain", "How many users do we have?", "How many paying users do we have?", "--json"]);
+    assert_eq!(added["checks"]["query_unmatched"], json!(["paying"]), "{added}");
+    assert_eq!(added["checks"]["candidate_unmatched"], json!([]), "{added}");
+
+    let out = cli.run(&["cache", "explain", "How many users do we have?", "How many paying users do we have?"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("unmatched B: paying") && text.contains("rule added_word"), "{text}");
+}

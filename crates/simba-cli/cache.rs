@@ -216,6 +216,9 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
                 println!("tokens B: {}", term(&checks.query_tokens.join(" ")));
                 println!("facts A:  {}", term(&checks.candidate_facts));
                 println!("facts B:  {}", term(&checks.query_facts));
+                let words = |w: &[String]| if w.is_empty() { "none".to_string() } else { w.join(", ") };
+                println!("unmatched A: {}", term(&words(&checks.candidate_unmatched)));
+                println!("unmatched B: {}", term(&words(&checks.query_unmatched)));
                 match (&d.rule, &d.objection) {
                     (Some(rule), Some(why)) => println!(
                         "rule {rule}: {}{}",

@@ -346,9 +346,9 @@ pub fn evaluate(
             same_answer: p.same_answer,
             category: p.category.clone(),
             similarity,
-            objection_about_wording: objection.as_ref().is_some_and(|o| o.about_wording),
+            objection_about_wording: objection.as_ref().is_some_and(verify::Objection::judge_may_overrule),
             rule: objection.as_ref().map(|o| o.rule.to_string()),
-            objection: objection.map(|o| o.reason),
+            objection: objection.map(|o| o.detail),
             judge: None,
             served: false,
         });

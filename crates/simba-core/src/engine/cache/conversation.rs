@@ -222,7 +222,7 @@ pub fn compare_turns(a: &[Message], b: &[Message]) -> Result<Vec<(String, String
             continue;
         }
         match super::verify::objection(&x, &y).or_else(|| super::verify::objection(&y, &x)) {
-            Some(o) if !o.about_wording => return Err(o.reason),
+            Some(o) if !o.judge_may_overrule() => return Err(o.detail),
             _ => reworded.push((x, y)),
         }
         // Each reworded turn is one more pass of the judge, and one more chance to miss a change.

@@ -62,7 +62,7 @@ pub enum Checks {
 
 impl Checks {
     pub fn of(objection: Option<&Objection>) -> Self {
-        Self::from_kind(objection.map(|o| o.about_wording))
+        Self::from_kind(objection.map(Objection::judge_may_overrule))
     }
 
     /// From whether there was an objection and, if so, whether it was about wording.

@@ -2,16 +2,98 @@
 //! the kind of figure asked for (total, average, top …), comparison direction, scope words,
 //! quantifiers and determiners, "and" / "or", states ("in" / "out of") and opposite words.
 
-use super::lexicon::{self as lex, lookup};
-use super::text::{Kind, Tok};
+use crate::dates::month_of;
+use crate::lexicon::{self as lex, is_unit, lookup};
+use crate::token::{fmt, Kind, Tok};
+use crate::Knowledge;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{self, Display};
+
+/// An amount a text names, in the form two texts are compared in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Amount {
+    /// A number, canonical ("5", "0.2" for 20%, "1500" for "1.5k").
+    Number(String),
+    /// A length of time, in hours ("168" for a week or seven days).
+    Duration(String),
+    /// A time of day ("9am").
+    Clock(String),
+}
+
+impl Amount {
+    /// The amount a number token holds (see `analyse`: "dur:168", "9am", "0.2").
+    fn of_token(w: &str) -> Amount {
+        if let Some(h) = w.strip_prefix("dur:") {
+            Amount::Duration(h.to_string())
+        } else if w.ends_with("am") || w.ends_with("pm") {
+            Amount::Clock(w.to_string())
+        } else {
+            Amount::Number(w.to_string())
+        }
+    }
+
+    fn hours(hours: f64) -> Amount {
+        Amount::Duration(fmt(hours))
+    }
+}
+
+impl Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Amount::Number(n) | Amount::Clock(n) => f.write_str(n),
+            Amount::Duration(h) => write!(f, "{h} h"),
+        }
+    }
+}
+
+/// A date or period a text names.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Period {
+    Year(String),
+    /// A month, by its first three letters ("nov").
+    Month(String),
+    /// A day of a month ("nov-1").
+    Day(String),
+    /// A decade by its first year ("1980").
+    Decade(String),
+    /// A day of the week, or weekends / weekdays ("sunday").
+    Weekday(String),
+    /// A calendar word that names one period by itself ("today", "q3", "h1", "ytd", "night").
+    Calendar(String),
+    /// Grouping by a unit of time ("per week", "daily").
+    Per(String),
+    /// A period counted from now ("last", "this", "next" before a unit or a named period).
+    Relative(&'static str),
+}
+
+impl Period {
+    /// The period a date token holds (see `dates`: "date:nov-1", "decade:1980").
+    fn of_token(w: &str) -> Option<Period> {
+        w.strip_prefix("date:")
+            .map(|d| Period::Day(d.to_string()))
+            .or_else(|| w.strip_prefix("decade:").map(|d| Period::Decade(d.to_string())))
+    }
+}
+
+impl Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Period::Year(x) | Period::Month(x) | Period::Day(x) | Period::Weekday(x) | Period::Calendar(x) => {
+                f.write_str(x)
+            }
+            Period::Decade(d) => write!(f, "the {d}s"),
+            Period::Per(u) => write!(f, "per {u}"),
+            Period::Relative(r) => write!(f, "{r} (period)"),
+        }
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Facts {
-    pub numbers: BTreeSet<String>,
+    pub numbers: BTreeSet<Amount>,
     /// Numbers written only as "one", "once" or "single", which are often no quantity at all.
-    pub soft_numbers: BTreeSet<String>,
-    pub dates: BTreeSet<String>,
+    pub soft_numbers: BTreeSet<Amount>,
+    pub dates: BTreeSet<Period>,
     pub negations: usize,
     pub aggregations: BTreeSet<&'static str>,
     /// Words that may carry a figure the text does not name: a rate ("churn rate" is a share), a
@@ -34,41 +116,11 @@ pub struct Facts {
     pub concepts: BTreeSet<String>,
     /// A unit of time named without a number ("the first week", "within a day"), in hours: one
     /// of it, as the other text may write in figures ("the first seven days").
-    pub bare_units: BTreeSet<String>,
+    pub bare_units: BTreeSet<Amount>,
     /// Weekdays named with "this" ("this Sunday": one day) and in the plural or with "every"
     /// ("on Sundays": every one). A bare "Sunday" may be either, so it meets both.
     pub this_weekday: bool,
     pub every_weekday: bool,
-}
-
-pub fn month_of(t: &Tok, prev: Option<&Tok>, next: Option<&Tok>) -> Option<String> {
-    let r = t.raw.as_str();
-    if r == "may" {
-        // "may" is a month after "in/of/since …" or before a day number, otherwise a verb.
-        // Capitalised inside a sentence it is the month too ("following May's price rise").
-        let by_prep = prev.is_some_and(|p| {
-            matches!(
-                p.raw.as_str(),
-                "in" | "of"
-                    | "during"
-                    | "since"
-                    | "until"
-                    | "before"
-                    | "after"
-                    | "following"
-                    | "by"
-                    | "from"
-                    | "to"
-                    | "through"
-            )
-        });
-        return (by_prep || t.name || next.is_some_and(|n| n.kind == Kind::Num)).then(|| "month:may".into());
-    }
-    lex::MONTHS.iter().chain(lex::MONTH_ABBR).find(|m| **m == r).map(|m| format!("month:{}", lex::month_key(m)))
-}
-
-pub fn is_unit(raw: &str) -> Option<f64> {
-    lookup(lex::UNITS, raw)
 }
 
 fn unit_name(raw: &str) -> String {
@@ -105,7 +157,7 @@ pub fn is_fact_word(t: &Tok) -> bool {
 }
 
 impl Facts {
-    pub fn of(toks: &[Tok]) -> Facts {
+    pub fn of(k: &Knowledge, toks: &[Tok]) -> Facts {
         let mut f = Facts::default();
         for (i, t) in toks.iter().enumerate() {
             let prev = i.checked_sub(1).and_then(|p| toks.get(p));
@@ -116,18 +168,18 @@ impl Facts {
                 Kind::Ident => continue,
                 Kind::Num => {
                     // Days of a month and decades (see `dates`).
-                    if t.w.starts_with("date:") || t.w.starts_with("decade:") {
-                        f.dates.insert(t.w.clone());
+                    if let Some(period) = Period::of_token(&t.w) {
+                        f.dates.insert(period);
                         continue;
                     }
                     let is_year =
                         t.w.len() == 4 && t.w.parse::<u32>().is_ok_and(|y| (1900..=2100).contains(&y)) && !t.soft;
                     if is_year {
-                        f.dates.insert(format!("year:{}", t.w));
+                        f.dates.insert(Period::Year(t.w.clone()));
                     } else if t.soft {
-                        f.soft_numbers.insert(t.w.clone());
+                        f.soft_numbers.insert(Amount::of_token(&t.w));
                     } else {
-                        f.numbers.insert(t.w.clone());
+                        f.numbers.insert(Amount::of_token(&t.w));
                     }
                     continue;
                 }
@@ -142,27 +194,27 @@ impl Facts {
             }
             // Dates and periods.
             if let Some(m) = month_of(t, prev, next) {
-                f.dates.insert(m);
+                f.dates.insert(Period::Month(m.to_string()));
             }
             let day = r.trim_end_matches('s');
             if lex::WEEKDAYS.contains(&day) {
-                f.dates.insert(format!("day:{day}"));
+                f.dates.insert(Period::Weekday(day.to_string()));
                 f.every_weekday |= day != r || prev.is_some_and(|p| matches!(p.raw.as_str(), "every" | "each"));
             }
             if lex::CALENDAR.contains(&r) {
                 match r {
                     "tonight" => {
-                        f.dates.insert("today".into());
-                        f.dates.insert("night".into());
+                        f.dates.insert(Period::Calendar("today".into()));
+                        f.dates.insert(Period::Calendar("night".into()));
                     }
                     r if lookup(lex::PER_UNIT, r).is_some() => {}
                     r => {
-                        f.dates.insert(r.to_string());
+                        f.dates.insert(Period::Calendar(r.to_string()));
                     }
                 }
             }
             if let Some(u) = lookup(lex::PER_UNIT, r) {
-                f.dates.insert(format!("per:{u}"));
+                f.dates.insert(Period::Per(u.to_string()));
             }
             // "per week", "each month", "by day", "every year": grouping by a period.
             if matches!(r, "per" | "each" | "every" | "by" | "a") {
@@ -174,7 +226,7 @@ impl Facts {
                 if let Some(n) =
                     next.into_iter().chain(after).find(|n| n.kind == Kind::Word && is_unit(&n.raw).is_some())
                 {
-                    f.dates.insert(format!("per:{}", unit_name(&n.raw)));
+                    f.dates.insert(Period::Per(unit_name(&n.raw)));
                 }
             }
             // "last week", "past 7 days", "this quarter", "next Monday".
@@ -192,13 +244,13 @@ impl Facts {
                         || lex::MONTHS.contains(&n.raw.as_str())
                 });
                 if unit.is_some() || dur || named {
-                    f.dates.insert(format!("rel:{rel}"));
+                    f.dates.insert(Period::Relative(rel));
                 } else if r != "this" {
                     f.relative.insert(rel);
                 }
                 if let (Some(u), false) = (unit, dur) {
                     if let Some(h) = is_unit(&u.raw) {
-                        f.numbers.insert(format!("dur:{}", super::text::fmt(h)));
+                        f.numbers.insert(Amount::hours(h));
                     }
                 }
             }
@@ -215,12 +267,10 @@ impl Facts {
             {
                 // "how many hours/dollars" asks for an amount, not a count of things.
                 // So does "the calorie count".
-                let unit = |n: &Tok| {
-                    n.kind == Kind::Word && (is_unit(&n.raw).is_some() || super::wordnet::get().measure_unit(&n.raw))
-                };
+                let unit = |n: &Tok| n.kind == Kind::Word && (is_unit(&n.raw).is_some() || k.wn.measure_unit(&n.raw));
                 let amount = a == "count" && (next.is_some_and(unit) || prev.is_some_and(unit));
                 // "total incidents" asks how many incidents; "total revenue" stays an amount.
-                let counted = r == "total" && counted_head(toks, i);
+                let counted = r == "total" && counted_head(k, toks, i);
                 f.aggregations.insert(if amount {
                     "total"
                 } else if counted {
@@ -230,12 +280,12 @@ impl Facts {
                 });
             }
             if let Some(h) = is_unit(r).filter(|_| t.kind == Kind::Word) {
-                f.bare_units.insert(format!("dur:{}", super::text::fmt(h)));
+                f.bare_units.insert(Amount::hours(h));
             }
             if r == "rate" || r == "rates" {
                 f.implied.insert("share");
             }
-            if r.ends_with("est") && !lex::is_filler(r) && super::wordnet::get().superlative(r) {
+            if r.ends_with("est") && !lex::is_filler(r) && k.wn.superlative(r) {
                 f.implied.extend(["max", "min"]);
             }
             // Comparison direction, when it bounds a quantity or a date.
@@ -291,7 +341,7 @@ impl Facts {
 
 /// "between January and June", "from July to September", "January through March": a range of
 /// months that is a half or a quarter reads as that period ("the first half", "Q3").
-fn calendar_ranges(toks: &[Tok], dates: &mut BTreeSet<String>) {
+fn calendar_ranges(toks: &[Tok], dates: &mut BTreeSet<Period>) {
     const PERIODS: [(&str, &str, &str); 6] = [
         ("jan", "mar", "q1"),
         ("apr", "jun", "q2"),
@@ -300,7 +350,11 @@ fn calendar_ranges(toks: &[Tok], dates: &mut BTreeSet<String>) {
         ("jan", "jun", "h1"),
         ("jul", "dec", "h2"),
     ];
-    let month = |i: usize| toks.get(i).and_then(|t| month_of(t, i.checked_sub(1).map(|p| &toks[p]), toks.get(i + 1)));
+    let month = |i: usize| {
+        toks.get(i)
+            .and_then(|t| month_of(t, i.checked_sub(1).map(|p| &toks[p]), toks.get(i + 1)))
+            .map(|m| Period::Month(m.to_string()))
+    };
     for i in 0..toks.len() {
         let (Some(a), Some(b)) = (month(i), month(i + 2)) else { continue };
         let between = i.checked_sub(1).is_some_and(|p| toks[p].raw == "between");
@@ -310,14 +364,14 @@ fn calendar_ranges(toks: &[Tok], dates: &mut BTreeSet<String>) {
             _ => false,
         };
         let Some((_, _, period)) =
-            PERIODS.iter().find(|(x, y, _)| a == format!("month:{x}") && b == format!("month:{y}"))
+            PERIODS.iter().find(|(x, y, _)| a == Period::Month(x.to_string()) && b == Period::Month(y.to_string()))
         else {
             continue;
         };
         if joined {
             dates.remove(&a);
             dates.remove(&b);
-            dates.insert(period.to_string());
+            dates.insert(Period::Calendar(period.to_string()));
         }
     }
 }
@@ -329,14 +383,13 @@ fn after(toks: &[Tok], i: usize, n: usize) -> &[Tok] {
 
 /// Whether the words after "total" at `i` name a plural noun of things one counts ("total
 /// reported incidents"), not of money, measures or substances ("total costs", "total hours").
-fn counted_head(toks: &[Tok], i: usize) -> bool {
+fn counted_head(k: &Knowledge, toks: &[Tok], i: usize) -> bool {
     let phrase: Vec<&Tok> =
         after(toks, i, 3).iter().take_while(|n| n.kind == Kind::Word && !lex::is_filler(&n.raw)).collect();
     // The first plural is the head ("total reported incidents", "total sales orders").
-    let wn = super::wordnet::get();
     phrase
         .iter()
-        .find_map(|h| wn.counted_plural(&h.raw))
+        .find_map(|h| k.wn.counted_plural(&h.raw))
         .is_some_and(|counted| counted && phrase.iter().all(|h| is_unit(&h.raw).is_none()))
 }
 
@@ -366,12 +419,12 @@ fn bounds_a_quantity(toks: &[Tok], i: usize) -> bool {
 /// Numbers that agree though written apart: months and years are not whole numbers of days ("12
 /// months", 360 days as read, is "a year": durations within 2%), and a fraction that does not end
 /// ("a third", 0.333333) is its rounded percentage ("33%": within half a percent).
-fn same_amounts(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
-    let close = |x: &str, y: &str| match (x.strip_prefix("dur:"), y.strip_prefix("dur:")) {
-        (Some(h), Some(g)) => {
+fn same_amounts(a: &BTreeSet<Amount>, b: &BTreeSet<Amount>) -> bool {
+    let close = |x: &Amount, y: &Amount| match (x, y) {
+        (Amount::Duration(h), Amount::Duration(g)) => {
             h.parse::<f64>().ok().zip(g.parse::<f64>().ok()).is_some_and(|(h, g)| (h - g).abs() <= 0.02 * h.max(g))
         }
-        (None, None) => {
+        (Amount::Number(x), Amount::Number(y)) => {
             let endless = |n: &str| n.split_once('.').is_some_and(|(_, d)| d.len() >= 4);
             let shares = x
                 .parse::<f64>()
@@ -382,15 +435,15 @@ fn same_amounts(a: &BTreeSet<String>, b: &BTreeSet<String>) -> bool {
         }
         _ => false,
     };
-    let (x, y): (Vec<&String>, Vec<&String>) = (a.difference(b).collect(), b.difference(a).collect());
+    let (x, y): (Vec<&Amount>, Vec<&Amount>) = (a.difference(b).collect(), b.difference(a).collect());
     x.len() == y.len() && x.iter().all(|h| y.iter().any(|g| close(h, g)))
 }
 
-fn show<T: AsRef<str>>(s: &BTreeSet<T>) -> String {
+fn show<T: Display>(s: &BTreeSet<T>) -> String {
     if s.is_empty() {
         "none".into()
     } else {
-        s.iter().map(|x| x.as_ref().to_string()).collect::<Vec<_>>().join(", ")
+        s.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -421,9 +474,9 @@ pub fn implicit_figure(q: &Facts, c: &Facts) -> Option<(&'static str, String)> {
     None
 }
 
-pub fn compare(q: &Facts, c: &Facts) -> Option<(&'static str, String)> {
+pub fn compare(k: &Knowledge, q: &Facts, c: &Facts) -> Option<(&'static str, String)> {
     // Soft numbers count only when the other side names that number too, or names none at all.
-    let with_soft = |a: &Facts, b: &Facts| -> BTreeSet<String> {
+    let with_soft = |a: &Facts, b: &Facts| -> BTreeSet<Amount> {
         let mut n = a.numbers.clone();
         for s in &a.soft_numbers {
             if b.numbers.contains(s) || b.soft_numbers.contains(s) {
@@ -433,9 +486,9 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<(&'static str, String)> {
         n
     };
     // A duration one side writes in figures and the other as a bare unit ("7 days" / "a week").
-    let in_words = |n: BTreeSet<String>, other: &Facts| -> BTreeSet<String> {
+    let in_words = |n: BTreeSet<Amount>, other: &Facts| -> BTreeSet<Amount> {
         n.into_iter()
-            .filter(|d| !d.starts_with("dur:") || other.numbers.contains(d) || !other.bare_units.contains(d))
+            .filter(|d| !matches!(d, Amount::Duration(_)) || other.numbers.contains(d) || !other.bare_units.contains(d))
             .collect()
     };
     let (qn, cn) = (in_words(with_soft(q, c), c), in_words(with_soft(c, q), q));
@@ -510,7 +563,7 @@ pub fn compare(q: &Facts, c: &Facts) -> Option<(&'static str, String)> {
         if c.concepts.contains(a) {
             continue;
         }
-        if let Some(b) = lex::antonyms(a).iter().find(|b| c.concepts.contains(*b) && !q.concepts.contains(*b)) {
+        if let Some(b) = k.antonyms(a).iter().find(|b| c.concepts.contains(*b) && !q.concepts.contains(*b)) {
             return Some(("opposite_words", format!("opposite words ({a} vs {b})")));
         }
     }

@@ -1,8 +1,10 @@
 //! Roles, for two texts made of the same content words: "from A to B" vs "from B to A",
 //! "A sued B" vs "B sued A", "who referred X" vs "whom did X refer", "promoted by X" vs "promoted X".
 
-use super::lexicon::{self as lex, lookup};
-use super::text::{Kind, Tok};
+use crate::lexicon::{self as lex, lookup};
+use crate::token::{Kind, Tok};
+use crate::wordnet::WordNet;
+use crate::Knowledge;
 
 /// Words that may stand between a role preposition and the word it marks.
 const NP_INNER: &[&str] = &[
@@ -15,7 +17,7 @@ fn is_content_at(content: &[usize], i: usize) -> bool {
     content.binary_search(&i).is_ok()
 }
 
-fn role_of(toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
+fn role_of(wn: &WordNet, toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
     let mut k = i;
     for _ in 0..4 {
         let Some(p) = k.checked_sub(1) else { return "none" };
@@ -31,7 +33,7 @@ fn role_of(toks: &[Tok], i: usize, content: &[usize]) -> &'static str {
                 // "sent by X" marks the doer; "revenue by region" groups.
                 let participle = k.checked_sub(1).map(|p| &toks[p]).is_some_and(|v| {
                     v.kind == Kind::Word
-                        && (v.raw.ends_with("ed") || v.raw.ends_with("en") || lex::irregular_verb(&v.raw))
+                        && (v.raw.ends_with("ed") || v.raw.ends_with("en") || wn.irregular_verb(&v.raw))
                 });
                 // Grouping or ordering ("top customers by sales" = "customers with the highest sales")
                 // is no role of its own.
@@ -87,7 +89,13 @@ fn time_role(t: &Tok, role: &'static str) -> &'static str {
 }
 
 /// (word, role) for the role-bearing words whose concept is on both sides.
-fn roles(toks: &[Tok], content: &[usize], other: &[Tok], other_content: &[usize]) -> Vec<(String, &'static str)> {
+fn roles(
+    wn: &WordNet,
+    toks: &[Tok],
+    content: &[usize],
+    other: &[Tok],
+    other_content: &[usize],
+) -> Vec<(String, &'static str)> {
     // The concepts the other text has as content words or calendar names.
     let shared: std::collections::HashSet<&str> = other
         .iter()
@@ -99,7 +107,7 @@ fn roles(toks: &[Tok], content: &[usize], other: &[Tok], other_content: &[usize]
         // Durations are left out: "30 days overdue" and "overdue by 30 days" say the same.
         .filter(|&i| (is_content_at(content, i) && !toks[i].w.starts_with("dur:")) || is_calendar_name(&toks[i]))
         .filter(|&i| shared.contains(toks[i].w.as_str()))
-        .map(|i| (toks[i].w.clone(), time_role(&toks[i], role_of(toks, i, content))))
+        .map(|i| (toks[i].w.clone(), time_role(&toks[i], role_of(wn, toks, i, content))))
         .collect();
     v.sort();
     v
@@ -135,16 +143,17 @@ fn question_role(toks: &[Tok], content: &[usize]) -> Option<&'static str> {
 
 const SUBJECT_PRONOUNS: &[(&str, &str)] = &[("i", "me"), ("we", "us"), ("they", "them"), ("he", "him"), ("she", "her")];
 
-pub fn compare(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Option<String> {
-    let (rq, rc) = (roles(q, qc, c, cc), roles(c, cc, q, qc));
+pub fn compare(k: &Knowledge, q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Option<String> {
+    let wn = &k.wn;
+    let (rq, rc) = (roles(wn, q, qc, c, cc), roles(wn, c, cc, q, qc));
     // Every marked word must keep its role ("from A to B" vs "from B to A", "promoted by X" vs
     // "promoted X"). One rewording is let through: the doer of a passive ("signed by the coach")
     // standing before the same verb in the other text ("did the coach sign").
     if rq != rc {
         // The passive doer on one side, "none" for the same word on the other.
         let active = |w: &str| {
-            (rq.contains(&(w.to_string(), "agent")) && subject_elsewhere(q, c, w))
-                || (rc.contains(&(w.to_string(), "agent")) && subject_elsewhere(c, q, w))
+            (rq.contains(&(w.to_string(), "agent")) && subject_elsewhere(wn, q, c, w))
+                || (rc.contains(&(w.to_string(), "agent")) && subject_elsewhere(wn, c, q, w))
         };
         let diff: Vec<&(String, &'static str)> =
             rq.iter().filter(|x| !rc.contains(x)).chain(rc.iter().filter(|x| !rq.contains(x))).collect();
@@ -164,7 +173,7 @@ pub fn compare(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Option<Strin
             return Some(format!("\"{s}\" and \"{o}\" swap who acts"));
         }
     }
-    swapped_around_anchor(q, c, qc, cc).or_else(|| swapped_parts(q, c))
+    swapped_around_anchor(wn, q, c, qc, cc).or_else(|| swapped_parts(q, c))
 }
 
 /// Words that join two parts without ranking them: "wheat and barley" is "barley and wheat".
@@ -231,11 +240,10 @@ fn swapped_parts(q: &[Tok], c: &[Tok]) -> Option<String> {
 
 /// "books loaned by the library" against "books the library lent": the doer stands before the same
 /// (or a synonymous) verb in the other text, so it is its subject there.
-fn subject_elsewhere(a: &[Tok], b: &[Tok], w: &str) -> bool {
+fn subject_elsewhere(wn: &WordNet, a: &[Tok], b: &[Tok], w: &str) -> bool {
     let Some(i) = a.iter().position(|t| t.w == w) else { return false };
     let Some(by) = a[..i].iter().rposition(|t| t.raw == "by") else { return false };
     let Some(verb) = by.checked_sub(1).map(|p| &a[p]) else { return false };
-    let wn = super::wordnet::get();
     let lv = wn.lemmas(&verb.raw);
     let Some(j) = b.iter().position(|t| t.w == w) else { return false };
     let v = b.iter().position(|t| {
@@ -249,7 +257,7 @@ fn punct_between(toks: &[Tok], a: usize, b: usize) -> bool {
 }
 
 /// "A pays B" vs "B pays A": two words trade places around a word that stays between them.
-fn swapped_around_anchor(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Option<String> {
+fn swapped_around_anchor(wn: &WordNet, q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Option<String> {
     let once = |toks: &[Tok], idx: &[usize], w: &str| -> Option<usize> {
         let mut it = idx.iter().enumerate().filter(|(_, &i)| toks[i].w == w);
         let first = it.next()?.0;
@@ -259,7 +267,6 @@ fn swapped_around_anchor(q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) -> Op
     let pos: Vec<Option<(usize, usize)>> = words.iter().map(|w| Some((once(q, qc, w)?, once(c, cc, w)?))).collect();
     // The word between must be the action ("A pays B"), not a noun a reordering moved; or two
     // numbers keep their order around any word ("2 to the power of 5"). Looked up once per word.
-    let wn = super::wordnet::get();
     let action: Vec<bool> = qc.iter().zip(&pos).map(|(&i, p)| p.is_some() && wn.can_be_verb(&q[i].raw)).collect();
     let between = |a: usize, b: usize, m: usize| a.min(b) < m && m < a.max(b);
     for x in 0..words.len() {

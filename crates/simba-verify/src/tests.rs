@@ -1,10 +1,24 @@
 //! Pass/refuse examples written for these checks (none come from the eval files).
 
-use super::objection;
+use super::{Knowledge, Objection, WordNet};
+use std::sync::LazyLock;
+
+/// What the tests read: WordNet from `SIMBA_WORDNET_DIR` (else /usr/share/wordnet), or none.
+pub(crate) fn knowledge() -> &'static Knowledge {
+    static K: LazyLock<Knowledge> = LazyLock::new(|| {
+        let dir = std::env::var_os("SIMBA_WORDNET_DIR").unwrap_or_else(|| "/usr/share/wordnet".into());
+        Knowledge::load(std::path::Path::new(&dir)).unwrap_or_else(|_| Knowledge::without_wordnet())
+    });
+    &K
+}
+
+fn objection(query: &str, candidate: &str) -> Option<Objection> {
+    super::objection(knowledge(), query, candidate)
+}
 
 /// Why the checks refuse `candidate` for `query`, or None.
 fn disagreement(query: &str, candidate: &str) -> Option<String> {
-    objection(query, candidate).map(|o| o.reason)
+    objection(query, candidate).map(|o| o.detail)
 }
 
 /// Every pair passes the checks (the failures listed with their reasons).
@@ -166,7 +180,7 @@ fn cost_per_candidate_is_small() {
 /// cluster's head, two verbs for one action, typos of short or function words.
 #[test]
 fn wordnet_rewordings_pass() {
-    if super::wordnet::get().is_empty() {
+    if knowledge().wordnet().is_empty() {
         eprintln!("WordNet missing: skipped");
         return;
     }
@@ -191,7 +205,7 @@ fn wordnet_rewordings_pass() {
 /// and its wider class (another scope), wherever they stand in the sentence.
 #[test]
 fn wordnet_swaps_are_refused() {
-    if super::wordnet::get().is_empty() {
+    if knowledge().wordnet().is_empty() {
         eprintln!("WordNet missing: skipped");
         return;
     }
@@ -234,7 +248,7 @@ fn wordnet_swaps_are_refused() {
 /// words, chat spellings, a role noun for its kind of person, a noun restating the question word.
 #[test]
 fn rewordings_are_served() {
-    if super::wordnet::get().is_empty() {
+    if knowledge().wordnet().is_empty() {
         eprintln!("WordNet missing: skipped");
         return;
     }
@@ -300,8 +314,8 @@ fn parts_trading_places_are_refused() {
 #[test]
 fn missing_wordnet_is_not_fatal() {
     let dir = std::env::temp_dir().join("simba-no-wordnet-here");
-    assert!(super::wordnet::WordNet::load(&dir).is_err());
-    let empty = super::wordnet::WordNet::default();
+    assert!(WordNet::load(&dir).is_err());
+    let empty = WordNet::default();
     assert!(empty.is_empty() && empty.lemmas("cars").is_empty() && !empty.synonyms(&[], &[]));
 }
 
@@ -314,7 +328,7 @@ fn wordnet_load_cost() {
         return;
     }
     let t = std::time::Instant::now();
-    let db = super::wordnet::WordNet::load(dir).unwrap();
+    let db = WordNet::load(dir).unwrap();
     eprintln!("WordNet load: {:?}, about {} MB (debug build)", t.elapsed(), db.approx_bytes() / 1_000_000);
     assert!(!db.is_empty());
     assert!(db.irregular("sold") == Some("sell"));
@@ -360,7 +374,7 @@ fn connectives_determiners_and_states_are_refused() {
 /// few hours apart.
 #[test]
 fn same_place_and_figure_rewordings_pass() {
-    if super::wordnet::get().is_empty() {
+    if knowledge().wordnet().is_empty() {
         eprintln!("WordNet missing: skipped");
         return;
     }
@@ -394,7 +408,7 @@ fn same_place_and_figure_rewordings_pass() {
 /// bare unit of time, "total" before a plural of things counted, codes in the plural.
 #[test]
 fn shorthand_and_derived_forms_pass() {
-    if super::wordnet::get().is_empty() {
+    if knowledge().wordnet().is_empty() {
         eprintln!("WordNet missing: skipped");
         return;
     }
@@ -734,7 +748,7 @@ impl Rng {
 
 /// Random strings from the closed word lists, digits, punctuation and non-ASCII letters.
 fn random_strings(n: usize, seed: u64) -> Vec<String> {
-    use super::lexicon as lex;
+    use crate::lexicon as lex;
     let mut words: Vec<&str> = Vec::new();
     words.extend(lex::FILLERS);
     words.extend(lex::keywords());
@@ -864,7 +878,7 @@ fn long_reordered_words_stay_fast() {
             .skip(skip)
             .filter_map(|l| l.split(' ').next())
             .filter(|w| {
-                (4..=8).contains(&w.len()) && w.chars().all(|c| c.is_ascii_lowercase()) && !super::lexicon::is_filler(w)
+                (4..=8).contains(&w.len()) && w.chars().all(|c| c.is_ascii_lowercase()) && !crate::lexicon::is_filler(w)
             })
             .filter(|w| std::ptr::eq(index, verbs.as_str()) || !verb_set.contains(w))
             .step_by(7)
@@ -909,7 +923,7 @@ fn long_reordered_words_stay_fast() {
 /// `typo_apart` is the one-edit case of `edit_distance`, written as a single pass.
 #[test]
 fn typo_is_edit_distance_one() {
-    use super::text::{edit_distance, typo_apart};
+    use crate::token::{edit_distance, typo_apart};
     let mut rng = Rng(42);
     let letters = ['a', 'b', 'c', 'é'];
     let word = |rng: &mut Rng| -> String { (0..rng.below(6)).map(|_| *rng.pick(&letters[..])).collect() };
@@ -923,7 +937,40 @@ fn typo_is_edit_distance_one() {
 fn long_texts_that_differ_past_the_read_limit_are_refused() {
     let head = "total revenue by region for the last quarter ".repeat(100);
     let (a, b) = (format!("{head} in euros"), format!("{head} in dollars"));
-    assert!(a.chars().count() > super::text::MAX_CHARS);
+    assert!(a.chars().count() > crate::token::MAX_CHARS);
     assert!(disagreement(&a, &b).is_some());
     assert_eq!(disagreement(&a, &a), None, "the same text is the same question");
+}
+
+/// The WordNet is the caller's: a small one written here (two synonyms, one pair of opposites)
+/// serves a rewording that no WordNet refuses, and refuses the opposites.
+#[test]
+fn a_small_wordnet_passed_in_is_the_one_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    // data.POS: offset, lexicographer file, type, word count (hex), words with their lex ids,
+    // pointer count, pointers; index.POS: lemma, pos, synset count, pointer count, sense count,
+    // tagged sense count, offsets. Offsets only name synsets here.
+    write("data.noun", "00000001 18 n 02 physician 0 doctor 0 000 | a licensed medical practitioner\n");
+    write("index.noun", "physician n 1 0 1 1 00000001\ndoctor n 1 0 1 1 00000001\n");
+    write("data.verb", "");
+    write("index.verb", "");
+    write(
+        "data.adj",
+        "00000002 00 a 01 open 0 001 ! 00000003 a 0101 | not closed\n00000003 00 a 01 shut 0 001 ! 00000002 a 0101 | closed\n",
+    );
+    write("index.adj", "open a 1 1 ! 1 1 00000002\nshut a 1 1 ! 1 1 00000003\n");
+    write("data.adv", "");
+    write("index.adv", "");
+    let small = Knowledge::load(dir.path()).unwrap();
+    let none = Knowledge::without_wordnet();
+    let (a, b) = ("Which physicians work at the clinic?", "Which doctors work at the clinic?");
+    assert_eq!(super::objection(&small, a, b), None);
+    assert!(super::objection(&none, a, b).is_some(), "without WordNet the two words are two details");
+    let without = super::objection(&none, "Which gates are open?", "Which gates are shut?").map(|o| o.rule);
+    assert_ne!(without, Some("opposite_words"), "only a WordNet knows these two are opposites");
+    let o = super::objection(&small, "Which gates are open?", "Which gates are shut?").expect("opposites refused");
+    assert_eq!(o.rule, "opposite_words", "{o:?}");
+    // Facts need no WordNet at all.
+    assert_eq!(super::objection(&none, "Orders over $500", "Orders over $50").map(|o| o.rule), Some("numbers"));
 }

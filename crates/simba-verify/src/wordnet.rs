@@ -1,5 +1,5 @@
 //! WordNet 3.0 (Princeton; Debian's `wordnet-base` puts its plain data files in /usr/share/wordnet),
-//! read once on first use: the general English knowledge the checks rely on instead of word lists.
+//! read by [`crate::Knowledge::load`]: the general English knowledge the checks rely on instead of word lists.
 //! - lemmas: WordNet's own morphology (`*.exc` irregular forms, then its suffix rules) to base forms
 //!   found in the index ("sold" -> sell, "cities" -> city, "cheapest" -> cheap);
 //! - synonyms: two words in one synset, taken from a word's common senses (those seen in the sense-
@@ -10,13 +10,12 @@
 //! - co-hyponyms (two kinds of one thing: two beverages, two colours) and hypernyms (a kind and the
 //!   wider class), on common noun senses: another entity, or a wider or narrower scope.
 //!
-//! Only the files' words and the pointers above are kept (no glosses). Missing files leave an empty
-//! database (one warning in the log): the checks then fall back to stems and exact words.
+//! Only the files' words and the pointers above are kept (no glosses). Missing files are an error
+//! of `load`; the caller may go on with an empty database (`WordNet::default()`), and the checks
+//! then fall back to stems and exact words.
 
-use crate::engine::lazy::Lazy;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock};
+use std::path::Path;
 
 /// Parts of speech, as the files name them.
 const POS: [&str; 4] = ["noun", "verb", "adj", "adv"];
@@ -85,39 +84,6 @@ pub struct WordNet {
     synsets: Vec<Synset>,
     /// Irregular forms to their bases, per part of speech.
     exceptions: [HashMap<Box<str>, Vec<Box<str>>>; 4],
-}
-
-/// The database, or an empty one when the files are missing. Read on first use and dropped
-/// after going unused, like the models it works beside (see `engine::lazy`): it is tens of MB.
-pub fn get() -> Arc<WordNet> {
-    static DB: LazyLock<Lazy<WordNet>> =
-        LazyLock::new(|| Lazy::new("WordNet", crate::engine::lazy::configured_idle(), || Ok(Arc::new(read()))));
-    DB.get().unwrap_or_else(|never: String| unreachable!("reading WordNet cannot fail: {never}"))
-}
-
-/// The database from `SIMBA_WORDNET_DIR` (else /usr/share/wordnet), or an empty one.
-fn read() -> WordNet {
-    let dir =
-        std::env::var_os("SIMBA_WORDNET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/share/wordnet"));
-    let started = std::time::Instant::now();
-    match WordNet::load(&dir) {
-        Ok(db) => {
-            tracing::debug!(
-                "WordNet loaded from {} in {:?} ({} synsets)",
-                dir.display(),
-                started.elapsed(),
-                db.synsets.len()
-            );
-            db
-        }
-        Err(e) => {
-            tracing::warn!(
-                "WordNet not available ({}: {e}); cache hit checks fall back to stems and exact words (install Debian's wordnet-base)",
-                dir.display()
-            );
-            WordNet::default()
-        }
-    }
 }
 
 fn pos_of(c: &str) -> Option<u8> {

@@ -3,9 +3,7 @@
 //! abbreviations, number and calendar words. Content words (synonyms, opposites, kinds of things,
 //! irregular forms) come from WordNet (`wordnet.rs`), not from lists here.
 
-use super::text::stem;
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 /// Words that never change an answer on their own: function words, pronouns, politeness and the
 /// verbs people use to ask for something ("show me", "can you tell me").
@@ -949,17 +947,19 @@ pub fn is_filler(w: &str) -> bool {
     FILLERS.contains(&w) || LIGHT_VERBS.contains(&w)
 }
 
-struct Tables {
-    antonyms: HashMap<String, Vec<String>>,
-    directions: HashMap<String, &'static str>,
-    phrases: Vec<(Vec<String>, Vec<String>)>,
+/// The tables whose keys are stems: built by [`crate::Knowledge`] with its stemmer (irregular
+/// forms come from WordNet, so the keys depend on the WordNet in use).
+pub(crate) struct Tables {
+    pub antonyms: HashMap<String, Vec<String>>,
+    pub directions: HashMap<String, &'static str>,
+    /// Multi-word expressions (stems) and the tokens they become, longest first.
+    pub phrases: Vec<(Vec<String>, Vec<String>)>,
 }
 
-fn tables() -> &'static Tables {
-    static T: OnceLock<Tables> = OnceLock::new();
-    T.get_or_init(|| {
+impl Tables {
+    pub fn new(stem: impl Fn(&str) -> String) -> Tables {
         let directions: HashMap<String, &'static str> = CHANGE_DIRECTIONS.iter().map(|(w, d)| (stem(w), *d)).collect();
-        // Keyed by concept (see `concept`), which a word of change is its direction.
+        // Keyed by concept (see `Knowledge::concept`), which a word of change is its direction.
         let concept = |w: &str| directions.get(&stem(w)).map_or_else(|| stem(w), |d| d.to_string());
         let mut antonyms: HashMap<String, Vec<String>> = HashMap::new();
         for (a, b) in ANTONYMS {
@@ -969,37 +969,17 @@ fn tables() -> &'static Tables {
         }
         let mut phrases: Vec<(Vec<String>, Vec<String>)> = PHRASES
             .iter()
-            .map(|(p, r)| (p.split(' ').map(stem).collect(), r.split(' ').map(String::from).collect()))
+            .map(|(p, r)| (p.split(' ').map(&stem).collect(), r.split(' ').map(String::from).collect()))
             .collect();
         // Longest first, so "total number of" wins over "number of".
         phrases.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
         Tables { antonyms, directions, phrases }
-    })
+    }
 }
 
-/// The form two words are compared in exactly: their stem (WordNet relates the others), or the
-/// direction a word of change names.
-pub fn concept(word: &str) -> String {
-    let s = stem(word);
-    tables().directions.get(&s).map_or(s, |d| d.to_string())
-}
-
-/// The base of an irregular form ("sold" -> "sell", "children" -> "child"), from WordNet.
-pub fn irregular(word: &str) -> Option<String> {
-    super::wordnet::get().irregular(word).map(str::to_string)
-}
-
-/// Whether `word` is an irregular verb form ("sold", "met", "written").
-pub fn irregular_verb(word: &str) -> bool {
-    super::wordnet::get().irregular_verb(word)
-}
-
-pub fn antonyms(concept: &str) -> &'static [String] {
-    tables().antonyms.get(concept).map(Vec::as_slice).unwrap_or(&[])
-}
-
-pub fn phrases() -> &'static [(Vec<String>, Vec<String>)] {
-    &tables().phrases
+/// A unit of time's length in hours ("week" is 168).
+pub fn is_unit(raw: &str) -> Option<f64> {
+    lookup(UNITS, raw)
 }
 
 pub fn lookup<'a, T: Copy>(table: &'a [(&'a str, T)], w: &str) -> Option<T> {

@@ -2,9 +2,8 @@
 //! quarter of" is 0.25 ("25%"), "two thirds of" 0.666667, "one in four" and "1 out of every 4"
 //! 0.25. `facts` lets a fraction that does not end (a third) meet its rounded percentage ("33%").
 
-use super::facts::is_unit;
-use super::lexicon::{self as lex, lookup};
-use super::text::{fmt, rewrite_runs, Kind, Tok};
+use crate::lexicon::{self as lex, is_unit, lookup};
+use crate::token::{fmt, rewrite_runs, Kind, Tok};
 
 pub fn read(words: Vec<Tok>) -> Vec<Tok> {
     rewrite_runs(words, |words, i| {

@@ -7,17 +7,19 @@
 //!   vs "onboarding team", "active users" vs "users");
 //! - when both sides use the same words, their roles must agree (who did what to whom).
 
-use super::facts::{self, Facts};
-use super::lexicon as lex;
-use super::text::{one_typo_apart, typo_apart, Kind, Tok};
-use super::wordnet;
-use super::Objection;
+use crate::facts::{self, Facts};
+use crate::lexicon as lex;
+use crate::rules::Objection;
+use crate::token::{one_typo_apart, typo_apart, Kind, Tok};
+use crate::wordnet::WordNet;
+use crate::{roles, Knowledge};
 use std::collections::HashSet;
 
 /// Longest run of unmatched words still read as one changed detail rather than a rewording.
 const MAX_SLOT: usize = 2;
 
 struct Side<'a> {
+    k: &'a Knowledge,
     toks: &'a [Tok],
     /// Indexes of the content tokens in `toks`.
     content: Vec<usize>,
@@ -28,20 +30,19 @@ struct Side<'a> {
     lemmas: Vec<Vec<u32>>,
 }
 
-fn is_content(t: &Tok) -> bool {
+fn is_content(wn: &WordNet, t: &Tok) -> bool {
     match t.kind {
         Kind::Punct => false,
         Kind::Num => !t.soft,
         Kind::Ident => true,
         Kind::Word => {
-            !lex::is_filler(&t.raw) && !lex::is_filler(&t.w) && !facts::is_fact_word(t) && !misspelt_filler(t)
+            !lex::is_filler(&t.raw) && !lex::is_filler(&t.w) && !facts::is_fact_word(t) && !misspelt_filler(wn, t)
         }
     }
 }
 
 /// A word no dictionary knows, one typo from a function word: "teh", "wich", "waht".
-fn misspelt_filler(t: &Tok) -> bool {
-    let wn = wordnet::get();
+fn misspelt_filler(wn: &WordNet, t: &Tok) -> bool {
     !t.name
         && (3..=7).contains(&t.raw.len())
         && !wn.is_empty()
@@ -50,34 +51,32 @@ fn misspelt_filler(t: &Tok) -> bool {
 }
 
 /// A typo: one edit apart, for longer words; for shorter ones, only when one of them is no word at all.
-fn typo(a: &Tok, b: &Tok) -> bool {
+fn typo(wn: &WordNet, a: &Tok, b: &Tok) -> bool {
     if one_typo_apart(&a.raw, &b.raw) || one_typo_apart(&a.w, &b.w) {
         return true;
     }
-    let wn = wordnet::get();
     typo_apart(&a.raw, &b.raw, 4) && !wn.is_empty() && (!wn.knows(&a.raw) || !wn.knows(&b.raw))
 }
 
 /// A name written in lower case one typo from a name WordNet knows, and no word itself: a
 /// misspelling ("farenheit" / "Fahrenheit"). Two capitalised names one letter apart are two
 /// people ("Maria" / "Mario", and "maria" is a word too).
-fn misspelt_name(a: &Tok, b: &Tok) -> bool {
-    let wn = wordnet::get();
+fn misspelt_name(wn: &WordNet, a: &Tok, b: &Tok) -> bool {
     let one_way = |x: &Tok, y: &Tok| !x.name && y.name && !wn.knows(&x.raw) && wn.knows(&y.raw);
     one_typo_apart(&a.raw, &b.raw) && !wn.is_empty() && (one_way(a, b) || one_way(b, a))
 }
 
 impl<'a> Side<'a> {
-    fn new(toks: &'a [Tok]) -> Self {
-        let content: Vec<usize> = (0..toks.len()).filter(|&i| is_content(&toks[i])).collect();
+    fn new(k: &'a Knowledge, toks: &'a [Tok]) -> Self {
+        let wn = &k.wn;
+        let content: Vec<usize> = (0..toks.len()).filter(|&i| is_content(wn, &toks[i])).collect();
         // Numbers were compared as sets already; here they only anchor the word order.
         let matched = content.iter().map(|&i| toks[i].kind == Kind::Num).collect();
-        let wn = wordnet::get();
         let lemmas = content
             .iter()
             .map(|&i| if is_plain_word(&toks[i]) { wn.lemmas(&toks[i].raw) } else { Vec::new() })
             .collect();
-        Side { toks, content, matched, prefix_negations: 0, lemmas }
+        Side { k, toks, content, matched, prefix_negations: 0, lemmas }
     }
     fn tok(&self, k: usize) -> &Tok {
         &self.toks[self.content[k]]
@@ -159,7 +158,8 @@ fn pair_up_toks(
 /// A name and the word derived from it, which WordNet links as a pertainym or a derived form
 /// ("Brazilian" / "Brazil", "Parisians" / "Paris"): the same place or people, said two ways.
 fn derived_names(a: &mut Side, b: &mut Side) {
-    let wn = wordnet::get();
+    let k = a.k;
+    let wn = &k.wn;
     // Base forms of every word of `b`, names included (`Side::lemmas` leaves names out), looked up once.
     let lb: Vec<Vec<u32>> = (0..b.content.len())
         .map(|j| if b.tok(j).kind == Kind::Word { wn.lemmas(&b.tok(j).raw) } else { Vec::new() })
@@ -190,8 +190,10 @@ fn lessened(t: (&[Tok], usize)) -> bool {
 /// The same word, written so that only one side reads it as content ("SIM" / "sim", which looks
 /// like a typo of "him" in lower case).
 fn same_word_as_light_word(a: &mut Side, b: &Side) {
+    let k = a.k;
+    let wn = &k.wn;
     for i in 0..a.content.len() {
-        if !a.matched[i] && b.toks.iter().any(|t| t.kind == Kind::Word && t.w == a.tok(i).w && !is_content(t)) {
+        if !a.matched[i] && b.toks.iter().any(|t| t.kind == Kind::Word && t.w == a.tok(i).w && !is_content(wn, t)) {
             a.matched[i] = true;
         }
     }
@@ -208,7 +210,8 @@ fn align(a: &mut Side, b: &mut Side) {
     same_word_as_light_word(a, b);
     same_word_as_light_word(b, a);
     // WordNet: synonyms, derived forms and base forms ("physician" / "doctor", "renewal" / "renew").
-    let wn = wordnet::get();
+    let k = a.k;
+    let wn = &k.wn;
     if !wn.is_empty() {
         pair_up(a, b, |_, la, _, lb| wn.synonyms(la, lb));
         derived_names(a, b);
@@ -262,7 +265,7 @@ fn align(a: &mut Side, b: &mut Side) {
             if b.matched[j] || tb.kind != Kind::Word || refused.contains(&key(tb)) {
                 return false;
             }
-            let ok = (!ta.name && !tb.name && typo(ta, tb)) || misspelt_name(ta, tb);
+            let ok = (!ta.name && !tb.name && typo(wn, ta, tb)) || misspelt_name(wn, ta, tb);
             if !ok {
                 refused.insert(key(tb));
             }
@@ -294,7 +297,8 @@ fn align(a: &mut Side, b: &mut Side) {
 /// One word against one word in the same place (same neighbours), sharing a meaning in some
 /// sense WordNet lists ("output" / "production"): the rest of the question says which sense.
 fn same_place_rewording(a: &mut Side, b: &mut Side) {
-    let wn = wordnet::get();
+    let k = a.k;
+    let wn = &k.wn;
     let rb = runs(b);
     for (l, ks, r) in runs(a) {
         let [i] = ks[..] else { continue };
@@ -328,8 +332,7 @@ fn restated_question(a: &mut Side, b: &Side) {
         // "Which drivers …" asks "who …": a kind of person right after the question word.
         let t = a.tok(i);
         let asked = a.content[i].checked_sub(1).is_some_and(|p| matches!(a.toks[p].raw.as_str(), "which" | "what"));
-        if asked && is_plain_word(t) && has(b.toks, "who") && !has(a.toks, "who") && wordnet::get().person_noun(&t.raw)
-        {
+        if asked && is_plain_word(t) && has(b.toks, "who") && !has(a.toks, "who") && a.k.wn.person_noun(&t.raw) {
             a.matched[i] = true;
         }
     }
@@ -338,6 +341,7 @@ fn restated_question(a: &mut Side, b: &Side) {
 /// "unverified" against "verified", "non-members" against "members", "cashless" against "cash":
 /// the same word, negated.
 fn prefix_negation(a: &mut Side, b: &mut Side) {
+    let k = a.k;
     for i in 0..a.content.len() {
         if a.matched[i] || a.tok(i).kind != Kind::Word {
             continue;
@@ -350,7 +354,7 @@ fn prefix_negation(a: &mut Side, b: &mut Side) {
             .chain(lex::NEGATIVE_SUFFIXES.iter().filter_map(|s| raw.strip_suffix(s)));
         for base in bases {
             let Some(base) = Some(base).filter(|b| b.chars().count() >= 3) else { continue };
-            let base = lex::concept(base);
+            let base = k.concept(base);
             if let Some(j) = (0..b.content.len()).find(|&j| b.tok(j).w == base) {
                 a.matched[i] = true;
                 b.matched[j] = true;
@@ -398,15 +402,15 @@ fn only_verb_forms(s: &Side, ks: &[usize]) -> bool {
     // common noun follows: "per paying user", not "moons orbiting Jupiter" or "medium sized".
     let before_noun = ks.first().zip(ks.last()).is_some_and(|(&first, &last)| {
         let (start, end) = (s.content[first], s.content[last]);
-        let opens = start.checked_sub(1).is_none_or(|p| !is_content(&s.toks[p]));
-        opens && s.toks.get(end + 1).is_some_and(|n| n.kind == Kind::Word && !n.name && is_content(n))
+        let opens = start.checked_sub(1).is_none_or(|p| !is_content(&s.k.wn, &s.toks[p]));
+        opens && s.toks.get(end + 1).is_some_and(|n| n.kind == Kind::Word && !n.name && is_content(&s.k.wn, n))
     });
     !before_noun
         && ks.iter().all(|&k| {
             let t = s.tok(k);
             !t.name
                 && t.kind == Kind::Word
-                && (t.raw.ends_with("ed") || t.raw.ends_with("ing") || lex::irregular_verb(&t.raw))
+                && (t.raw.ends_with("ed") || t.raw.ends_with("ing") || s.k.wn.irregular_verb(&t.raw))
         })
 }
 
@@ -414,8 +418,17 @@ fn words(s: &Side, ks: &[usize]) -> String {
     ks.iter().map(|&k| s.tok(k).raw.as_str()).collect::<Vec<_>>().join(" ")
 }
 
-pub fn compare(q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &Facts) -> Option<Objection> {
-    let (mut q, mut c) = (Side::new(q_toks), Side::new(c_toks));
+/// The content words of each side that found no match on the other, after the alignment: what
+/// `compare` decides on (for `explain`).
+pub fn unmatched(k: &Knowledge, q_toks: &[Tok], c_toks: &[Tok]) -> (Vec<String>, Vec<String>) {
+    let (mut q, mut c) = (Side::new(k, q_toks), Side::new(k, c_toks));
+    align(&mut q, &mut c);
+    let raw = |s: &Side| s.unmatched().iter().map(|t| t.raw.clone()).collect();
+    (raw(&q), raw(&c))
+}
+
+pub fn compare(k: &Knowledge, q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &Facts) -> Option<Objection> {
+    let (mut q, mut c) = (Side::new(k, q_toks), Side::new(k, c_toks));
     align(&mut q, &mut c);
     if (qf.negations + q.prefix_negations) % 2 != (cf.negations + c.prefix_negations) % 2 {
         return Some(Objection::new("negation", "one is negated and the other is not".into()));
@@ -440,7 +453,7 @@ pub fn compare(q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &Facts) -> Option
         return Some(Objection::new(rule, why));
     }
     if uq.is_empty() && uc.is_empty() {
-        return super::roles::compare(q_toks, c_toks, &q.content, &c.content).map(|why| Objection::new("roles", why));
+        return roles::compare(k, q_toks, c_toks, &q.content, &c.content).map(|why| Objection::new("roles", why));
     }
     None
 }
@@ -449,7 +462,8 @@ pub fn compare(q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &Facts) -> Option
 /// one thing (another entity). Two kinds of one thing is a matter of wording WordNet cannot settle
 /// ("tickets" / "cases" are two kinds of record there): the judge may overrule it; opposites not.
 fn related_swap(q: &Side, c: &Side) -> Option<Objection> {
-    let wn = wordnet::get();
+    let k = q.k;
+    let wn = &k.wn;
     if wn.is_empty() {
         return None;
     }

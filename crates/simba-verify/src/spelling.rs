@@ -7,8 +7,9 @@
 //! Works on the pair, not on one text: an acronym is only expanded when the other text spells it
 //! out, so no list of acronyms is needed and none is guessed.
 
-use super::lexicon as lex;
-use super::text::{Kind, Tok};
+use crate::lexicon as lex;
+use crate::token::{Kind, Tok};
+use crate::wordnet::WordNet;
 use std::collections::HashSet;
 
 /// Longest acronym read as initials.
@@ -17,15 +18,15 @@ const MAX_ACRONYM: usize = 6;
 const LINKERS: &[&str] = &["of", "and", "the", "for", "to", "&", "in", "on", "than"];
 
 /// Rewrites each text where it spells out or splits a token the other one has whole.
-pub fn harmonise(a: &mut Vec<Tok>, b: &mut Vec<Tok>) {
+pub fn harmonise(wn: &WordNet, a: &mut Vec<Tok>, b: &mut Vec<Tok>) {
     // One pass each way is enough: what is spliced into one side is a copy of a token the other
     // side already has, so a second pass finds nothing new.
-    expand_into(a, b);
-    expand_into(b, a);
+    expand_into(wn, a, b);
+    expand_into(wn, b, a);
 }
 
 /// Replaces in `other` the runs that spell out an acronym or a joined word of `from`.
-fn expand_into(from: &[Tok], other: &mut Vec<Tok>) {
+fn expand_into(wn: &WordNet, from: &[Tok], other: &mut Vec<Tok>) {
     // A token that found nothing finds nothing when it comes again until `other` changes (which
     // then holds it, so it is skipped anyway): each distinct token is tried once.
     let mut tried: HashSet<(&str, &str, bool)> = HashSet::new();
@@ -39,9 +40,9 @@ fn expand_into(from: &[Tok], other: &mut Vec<Tok>) {
         {
             continue;
         }
-        let found = acronym_run(t, other)
+        let found = acronym_run(wn, t, other)
             .or_else(|| joined_run(t, other))
-            .or_else(|| lemma_run(t, runs.get_or_insert_with(|| lemma_runs(other))));
+            .or_else(|| lemma_run(wn, t, runs.get_or_insert_with(|| lemma_runs(wn, other))));
         if let Some((start, end)) = found {
             let mut whole = t.clone();
             whole.name |= other[start..end].iter().any(|o| o.name);
@@ -53,17 +54,17 @@ fn expand_into(from: &[Tok], other: &mut Vec<Tok>) {
 
 /// An acronym written in capitals ("ER", "DOB", "ATMs") or unknown as a word, whose letters are the
 /// initials of consecutive words of `other`.
-fn acronym_run(t: &Tok, other: &[Tok]) -> Option<(usize, usize)> {
-    let looks_like_acronym = t.name || !super::wordnet::get().knows(&t.raw);
+fn acronym_run(wn: &WordNet, t: &Tok, other: &[Tok]) -> Option<(usize, usize)> {
+    let looks_like_acronym = t.name || !wn.knows(&t.raw);
     if !looks_like_acronym || lex::is_filler(&t.raw) {
         return None;
     }
     // "ATMs": the plural s is no initial (tried after the whole word, for "GPS").
     let plural = t.raw.strip_suffix('s').filter(|s| s.len() >= 2);
-    std::iter::once(t.raw.as_str()).chain(plural).find_map(|letters| initials_run(letters, other))
+    std::iter::once(t.raw.as_str()).chain(plural).find_map(|letters| initials_run(wn, letters, other))
 }
 
-fn initials_run(letters: &str, other: &[Tok]) -> Option<(usize, usize)> {
+fn initials_run(wn: &WordNet, letters: &str, other: &[Tok]) -> Option<(usize, usize)> {
     let initials: Vec<char> = letters.chars().collect();
     let n = initials.len();
     if !(2..=MAX_ACRONYM).contains(&n) || !initials.iter().all(|c| c.is_ascii_alphabetic()) {
@@ -71,7 +72,7 @@ fn initials_run(letters: &str, other: &[Tok]) -> Option<(usize, usize)> {
     }
     (0..other.len()).find_map(|start| {
         // Every initial found, and the words are more than function words.
-        let end = spell_initials(&initials, other, start, false)?;
+        let end = spell_initials(wn, &initials, other, start, false)?;
         other[start..end].iter().any(|w| !lex::is_filler(&w.raw)).then_some((start, end))
     })
 }
@@ -79,23 +80,25 @@ fn initials_run(letters: &str, other: &[Tok]) -> Option<(usize, usize)> {
 /// Where the words from `at` on spell out all of `initials`: each word gives its initial, or a
 /// closed compound the initials of both parts ("truckload" the T and L of "LTL"), and a linker
 /// inside (`started`) may give none. Tries each reading (acronyms are at most `MAX_ACRONYM` letters).
-fn spell_initials(initials: &[char], other: &[Tok], at: usize, started: bool) -> Option<usize> {
+fn spell_initials(wn: &WordNet, initials: &[char], other: &[Tok], at: usize, started: bool) -> Option<usize> {
     let Some((&first, rest)) = initials.split_first() else { return Some(at) };
     let w = other.get(at).filter(|w| w.kind == Kind::Word)?;
-    let compound = compound_initials(&w.raw).filter(|&(a, b)| a == first && rest.first() == Some(&b));
-    let two = compound.and_then(|_| spell_initials(&rest[1..], other, at + 1, true));
-    let one =
-        || (w.raw.starts_with(first) && w.raw.len() > 1).then(|| spell_initials(rest, other, at + 1, true)).flatten();
+    let compound = compound_initials(wn, &w.raw).filter(|&(a, b)| a == first && rest.first() == Some(&b));
+    let two = compound.and_then(|_| spell_initials(wn, &rest[1..], other, at + 1, true));
+    let one = || {
+        (w.raw.starts_with(first) && w.raw.len() > 1).then(|| spell_initials(wn, rest, other, at + 1, true)).flatten()
+    };
     let linker = || {
-        (started && LINKERS.contains(&w.raw.as_str())).then(|| spell_initials(initials, other, at + 1, true)).flatten()
+        (started && LINKERS.contains(&w.raw.as_str()))
+            .then(|| spell_initials(wn, initials, other, at + 1, true))
+            .flatten()
     };
     two.or_else(one).or_else(linker)
 }
 
 /// The initials of a closed compound of two dictionary words ("truckload" -> t, l; "kilowatt" ->
 /// k, w), which acronyms often take one letter from each part of.
-fn compound_initials(w: &str) -> Option<(char, char)> {
-    let wn = super::wordnet::get();
+fn compound_initials(wn: &WordNet, w: &str) -> Option<(char, char)> {
     if w.len() < 6 || !w.is_ascii() {
         return None;
     }
@@ -109,8 +112,7 @@ fn compound_initials(w: &str) -> Option<(char, char)> {
 type LemmaRun = (usize, usize, Vec<u32>);
 
 /// The runs of two, then three, words of `other` that WordNet knows as one lemma, in order.
-fn lemma_runs(other: &[Tok]) -> Vec<LemmaRun> {
-    let wn = super::wordnet::get();
+fn lemma_runs(wn: &WordNet, other: &[Tok]) -> Vec<LemmaRun> {
     let mut out = Vec::new();
     if wn.is_empty() {
         return out;
@@ -134,8 +136,7 @@ fn lemma_runs(other: &[Tok]) -> Vec<LemmaRun> {
 /// Two or three words of `other` (its `runs`, from `lemma_runs`) that WordNet lists as one lemma
 /// with the meaning of `t` ("cash machines" for "ATMs", "real estate" for "property"): read as
 /// that one word.
-fn lemma_run(t: &Tok, runs: &[LemmaRun]) -> Option<(usize, usize)> {
-    let wn = super::wordnet::get();
+fn lemma_run(wn: &WordNet, t: &Tok, runs: &[LemmaRun]) -> Option<(usize, usize)> {
     if t.kind != Kind::Word || lex::is_filler(&t.raw) || wn.is_empty() {
         return None;
     }
@@ -162,16 +163,18 @@ fn joined_run(t: &Tok, other: &[Tok]) -> Option<(usize, usize)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::text::analyse;
     use super::*;
+    use crate::analyse::analyse;
+    use crate::tests::knowledge;
 
     fn words(t: &[Tok]) -> Vec<String> {
         t.iter().filter(|t| t.kind != Kind::Punct).map(|t| t.raw.clone()).collect()
     }
 
     fn both(a: &str, b: &str) -> (Vec<String>, Vec<String>) {
-        let (mut x, mut y) = (analyse(a), analyse(b));
-        harmonise(&mut x, &mut y);
+        let k = knowledge();
+        let (mut x, mut y) = (analyse(k, a), analyse(k, b));
+        harmonise(&k.wn, &mut x, &mut y);
         (words(&x), words(&y))
     }
 

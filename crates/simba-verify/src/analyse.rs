@@ -2,58 +2,25 @@
 //! multi-word expressions resolved, numbers (digits or spelled, with %, currency and time units)
 //! made canonical, and every word reduced to a stem. Works on any input without panicking.
 
-use super::lexicon::{self as lex, lookup};
+use crate::lexicon::{self as lex, lookup};
+use crate::token::{edit_distance, fmt, rewrite_runs, Kind, Tok, MAX_CHARS};
+use crate::wordnet::WordNet;
+use crate::{aside, dates, fractions, Knowledge};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// An ordinary word (already stemmed and mapped to its synonym group).
-    Word,
-    /// A canonical number: "5", "0.2" (from 20%), "dur:168" (a week, in hours), "9am".
-    Num,
-    /// A code or identifier such as "a-1029" or "order_items": compared literally.
-    Ident,
-    /// A sentence or clause boundary.
-    Punct,
-}
-
-#[derive(Debug, Clone)]
-pub struct Tok {
-    pub w: String,
-    pub kind: Kind,
-    /// Written like a name: capitalised inside a sentence, or an acronym.
-    pub name: bool,
-    /// A number only by a soft word ("one", "once", "single") that often is no quantity at all.
-    pub soft: bool,
-    /// The lower-cased word before stemming (for the word lists).
-    pub raw: String,
-}
-
-impl Tok {
-    pub fn new(w: impl Into<String>, kind: Kind, name: bool) -> Self {
-        let w = w.into();
-        Tok { raw: w.clone(), w, kind, name, soft: false }
-    }
-}
-
-/// Longest text looked at: beyond this a question is no longer a question (and cost stays bounded).
-/// Two texts that differ and are not both within it are refused unread (`objection`), so a
-/// difference past the limit can never be served as a rewording.
-pub const MAX_CHARS: usize = 4000;
-
-pub fn analyse(text: &str) -> Vec<Tok> {
-    let raw = super::aside::drop_asides(scan(&super::aside::without_emoticons(text)));
-    let words = open_words(raw);
+pub fn analyse(k: &Knowledge, text: &str) -> Vec<Tok> {
+    let raw = aside::drop_asides(scan(&aside::without_emoticons(text)));
+    let words = open_words(&k.wn, raw);
     let words = roman_numerals(words);
-    let words = apply_phrases(words);
-    let words = super::fractions::read(words);
+    let words = apply_phrases(k, words);
+    let words = fractions::read(words);
     let words = merge_numbers(words);
-    let words = super::dates::read(words);
+    let words = dates::read(words);
     words
         .into_iter()
         .map(|mut t| {
             if t.kind == Kind::Word {
                 t.raw = t.w.clone();
-                t.w = lex::concept(&t.w);
+                t.w = k.concept(&t.w);
             }
             t
         })
@@ -146,7 +113,7 @@ fn is_number_like(w: &str) -> bool {
 }
 
 /// Lower-cases, opens contractions and hyphenated words, and reads digit tokens.
-fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
+fn open_words(wn: &WordNet, raw: Vec<Tok>) -> Vec<Tok> {
     let mut out = Vec::with_capacity(raw.len() + 4);
     for t in raw {
         if t.kind != Kind::Word {
@@ -182,8 +149,8 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
         if base.is_empty() {
             continue;
         }
-        let base = squeeze(base);
-        let base = if t.name { base } else { keyword_spelling(base) };
+        let base = squeeze(wn, base);
+        let base = if t.name { base } else { keyword_spelling(wn, base) };
         // Abbreviations are spelled out; one that is also an ordinary word ("us") only when written
         // in capitals. Chat spellings ("r", "pls") only in lower case ("R" is a language).
         let abbreviation = lookup(lex::ABBREVIATIONS, &base)
@@ -202,7 +169,7 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
         }
         let has_digit = base.chars().any(|c| c.is_ascii_digit());
         let has_alpha = base.chars().any(char::is_alphabetic);
-        if let Some((n, w)) = counted_word(&base) {
+        if let Some((n, w)) = counted_word(wn, &base) {
             // "2-bedroom", "30-day": a number and the word it counts, as "two bedroom" reads.
             out.push(word_or_number(n.to_string(), false));
             out.push(word_or_number(w.to_string(), t.name));
@@ -245,9 +212,8 @@ fn open_words(raw: Vec<Tok>) -> Vec<Tok> {
 /// figure or period it names is read: one edit for words of 5 letters or more, two for 8 or more,
 /// and only when the word is no dictionary word itself. Typos keep the first letter, so the keyword
 /// must too, and no other word may be one edit away with it ("acount" is "account", not "count").
-fn keyword_spelling(w: String) -> String {
+fn keyword_spelling(wn: &WordNet, w: String) -> String {
     let n = w.chars().count();
-    let wn = super::wordnet::get();
     if n < 5 || lex::is_filler(&w) || wn.is_empty() || wn.knows(&w) || !w.chars().all(|c| c.is_ascii_lowercase()) {
         return w;
     }
@@ -259,15 +225,14 @@ fn keyword_spelling(w: String) -> String {
         .filter(|(d, _)| *d <= most)
         .min_by_key(|(d, _)| *d);
     match best {
-        Some((_, k)) if !near_other_word(&w, k) => k.to_string(),
+        Some((_, k)) if !near_other_word(wn, &w, k) => k.to_string(),
         _ => w,
     }
 }
 
 /// Whether one edit after the first letter turns `w` into a dictionary word other than `keyword`
 /// (a lemma as written, or its plural: WordNet's suffix rules would find a base for most strings).
-fn near_other_word(w: &str, keyword: &str) -> bool {
-    let wn = super::wordnet::get();
+fn near_other_word(wn: &WordNet, w: &str, keyword: &str) -> bool {
     let chars: Vec<char> = w.chars().collect();
     let known = |c: Vec<char>| {
         let s: String = c.into_iter().collect();
@@ -341,11 +306,11 @@ fn to_roman(mut v: u32) -> String {
 
 /// "2-bedroom" -> ("2", "bedroom"): digits, a hyphen and a word the dictionary knows (codes such
 /// as "A-1029" or "4-B" stay whole).
-fn counted_word(w: &str) -> Option<(&str, &str)> {
+fn counted_word<'w>(wn: &WordNet, w: &'w str) -> Option<(&'w str, &'w str)> {
     let (n, word) = w.split_once('-')?;
     let known = word.len() >= 3
         && word.chars().all(|c| c.is_ascii_alphabetic())
-        && (lookup(lex::UNITS, word).is_some() || super::wordnet::get().knows(word));
+        && (lookup(lex::UNITS, word).is_some() || wn.knows(word));
     (!n.is_empty() && n.chars().all(|c| c.is_ascii_digit()) && known).then_some((n, word))
 }
 
@@ -361,7 +326,7 @@ fn fiscal_year(w: &str) -> Option<String> {
 
 /// "sooo" -> "so", "pleeease" -> "please": letters held for emphasis (three or more in a row)
 /// once, or twice where once makes no word ("coool" -> "cool").
-fn squeeze(w: String) -> String {
+fn squeeze(wn: &WordNet, w: String) -> String {
     let chars: Vec<char> = w.chars().collect();
     // Runs of one letter: (letter, length).
     let mut runs: Vec<(char, usize)> = Vec::new();
@@ -380,7 +345,7 @@ fn squeeze(w: String) -> String {
         runs.iter().flat_map(|&(c, n)| std::iter::repeat_n(c, if n >= 3 { most } else { n })).collect()
     };
     let once = keep(1);
-    if lex::is_filler(&once) || super::wordnet::get().knows(&once) {
+    if lex::is_filler(&once) || wn.knows(&once) {
         once
     } else {
         keep(2)
@@ -425,16 +390,6 @@ fn read_number(w: &str) -> Option<String> {
         _ => return None,
     };
     Some(fmt(scaled))
-}
-
-pub fn fmt(v: f64) -> String {
-    if !v.is_finite() {
-        return "nan".into();
-    }
-    // Six decimals; beyond 1e15 there are none to round (and `v * 1e6` would overflow to
-    // infinity from 1.8e302 on, making every larger number one).
-    let r = if v.abs() < 1e15 { (v * 1e6).round() / 1e6 } else { v };
-    format!("{r}")
 }
 
 /// Spelled numbers ("one thousand", "a dozen"), percent and currency words after a number, and
@@ -566,126 +521,17 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
 }
 
 /// Multi-word expressions to one token, matched on stems (so "signed up" is "sign up").
-fn apply_phrases(words: Vec<Tok>) -> Vec<Tok> {
+fn apply_phrases(k: &Knowledge, words: Vec<Tok>) -> Vec<Tok> {
     let stems: Vec<String> =
-        words.iter().map(|t| if t.kind == Kind::Word { stem(&t.w) } else { String::new() }).collect();
+        words.iter().map(|t| if t.kind == Kind::Word { k.stem(&t.w) } else { String::new() }).collect();
     rewrite_runs(words, |words, i| {
-        lex::phrases().iter().find_map(|(pat, rep)| {
+        k.phrases().iter().find_map(|(pat, rep)| {
             let end = i + pat.len();
-            let here = end <= words.len() && (i..end).all(|k| words[k].kind == Kind::Word && stems[k] == pat[k - i]);
+            let here = end <= words.len() && (i..end).all(|n| words[n].kind == Kind::Word && stems[n] == pat[n - i]);
             here.then(|| {
                 let name = words[i..end].iter().any(|t| t.name);
                 (rep.iter().map(|r| Tok::new(r.clone(), Kind::Word, name)).collect(), pat.len())
             })
         })
     })
-}
-
-/// Rewrites `words` left to right: where `run_at(words, i)` finds a run of tokens starting at `i`
-/// (its replacement and its length), the replacement goes out instead of the run; every other
-/// token passes unchanged.
-pub fn rewrite_runs(words: Vec<Tok>, run_at: impl Fn(&[Tok], usize) -> Option<(Vec<Tok>, usize)>) -> Vec<Tok> {
-    let mut out = Vec::with_capacity(words.len());
-    let mut i = 0;
-    while i < words.len() {
-        match run_at(&words, i) {
-            Some((replacement, len)) => {
-                out.extend(replacement);
-                i += len.max(1);
-            }
-            None => {
-                out.push(words[i].clone());
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-/// A light suffix-stripping stemmer: enough for "orders"/"order", "shipped"/"ship", "closing"/"close".
-pub fn stem(w: &str) -> String {
-    if let Some(base) = lex::irregular(w) {
-        return stem_regular(&base);
-    }
-    stem_regular(w)
-}
-
-fn stem_regular(w: &str) -> String {
-    if !w.is_ascii() || w.len() <= 3 || !w.chars().all(|c| c.is_ascii_alphabetic()) {
-        return w.to_string();
-    }
-    let mut s = w.to_string();
-    if s.ends_with("ies") && s.len() > 4 {
-        s.truncate(s.len() - 3);
-        s.push('y');
-    } else if s.ends_with("sses") {
-        s.truncate(s.len() - 2);
-    } else if s.ends_with('s') && !s.ends_with("ss") && !s.ends_with("us") && !s.ends_with("is") {
-        s.pop();
-    }
-    let mut stripped = false;
-    if s.ends_with("ied") && s.len() > 4 {
-        s.truncate(s.len() - 3);
-        s.push('y');
-    } else if s.ends_with("ed") && s.len() >= 4 {
-        s.truncate(s.len() - 2);
-        stripped = true;
-    } else if s.ends_with("ing") && s.len() > 5 {
-        s.truncate(s.len() - 3);
-        stripped = true;
-    }
-    let b = s.as_bytes();
-    if stripped && b.len() >= 3 && b[b.len() - 1] == b[b.len() - 2] && !b"aeioulsz".contains(&b[b.len() - 1]) {
-        s.pop();
-    }
-    if s.len() > 2 && s.ends_with('e') {
-        s.pop();
-    }
-    s
-}
-
-/// Edits (insert, delete, replace, swap of neighbours) from `a` to `b`.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    d[a.len()][b.len()]
-}
-
-/// True when `a` and `b` differ by one edit or one swap of neighbours: a typo, for longer words.
-pub fn one_typo_apart(a: &str, b: &str) -> bool {
-    typo_apart(a, b, 5)
-}
-
-/// One edit or one swap of neighbours apart, both words at least `min_len` long: the same as
-/// `edit_distance(a, b) == 1` (the `typo_is_edit_distance_one` test), in one pass without a table,
-/// as the alignment asks it for every pair of unmatched words.
-pub fn typo_apart(a: &str, b: &str, min_len: usize) -> bool {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a.len().min(b.len()) < min_len || a.len().abs_diff(b.len()) > 1 || a == b {
-        return false;
-    }
-    let p = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    let (ra, rb) = (&a[p..], &b[p..]);
-    if ra.len() == rb.len() {
-        ra[1..] == rb[1..] || (ra.len() >= 2 && ra[0] == rb[1] && ra[1] == rb[0] && ra[2..] == rb[2..])
-    } else if ra.len() > rb.len() {
-        ra[1..] == *rb
-    } else {
-        rb[1..] == *ra
-    }
 }

@@ -3,9 +3,8 @@
 //! "11/25/2023" when the day is above 12 so the order is unambiguous) reads "date:nov-1"; a
 //! decade ("the 80s", "'80s", "the eighties", "1980s") reads "decade:1980".
 
-use super::facts::month_of;
-use super::lexicon::{self as lex, lookup};
-use super::text::{rewrite_runs, Kind, Tok};
+use crate::lexicon::{self as lex, lookup};
+use crate::token::{rewrite_runs, Kind, Tok};
 
 pub fn read(words: Vec<Tok>) -> Vec<Tok> {
     let mut words = words;
@@ -40,8 +39,7 @@ fn decade(t: &Tok) -> Option<u32> {
 /// The month named at `i` ("nov"), read as `facts` reads months ("may" only where it is one).
 fn month_at(words: &[Tok], i: usize) -> Option<String> {
     let t = words.get(i).filter(|t| t.kind == Kind::Word)?;
-    let m = month_of(t, i.checked_sub(1).map(|p| &words[p]), words.get(i + 1))?;
-    m.strip_prefix("month:").map(String::from)
+    month_of(t, i.checked_sub(1).map(|p| &words[p]), words.get(i + 1)).map(str::to_string)
 }
 
 /// A whole number from `lo` to `hi`, written in digits.
@@ -98,4 +96,32 @@ fn date_at(words: &[Tok], i: usize) -> Option<(String, usize)> {
         }
     }
     None
+}
+
+/// The month a token names, by its first three letters ("nov"), reading "may" as a month only
+/// where it is one.
+pub fn month_of(t: &Tok, prev: Option<&Tok>, next: Option<&Tok>) -> Option<&'static str> {
+    let r = t.raw.as_str();
+    if r == "may" {
+        // "may" is a month after "in/of/since …" or before a day number, otherwise a verb.
+        // Capitalised inside a sentence it is the month too ("following May's price rise").
+        let by_prep = prev.is_some_and(|p| {
+            matches!(
+                p.raw.as_str(),
+                "in" | "of"
+                    | "during"
+                    | "since"
+                    | "until"
+                    | "before"
+                    | "after"
+                    | "following"
+                    | "by"
+                    | "from"
+                    | "to"
+                    | "through"
+            )
+        });
+        return (by_prep || t.name || next.is_some_and(|n| n.kind == Kind::Num)).then_some("may");
+    }
+    lex::MONTHS.iter().chain(lex::MONTH_ABBR).find(|m| **m == r).map(|m| lex::month_key(m))
 }

@@ -6,7 +6,7 @@
 //! Only whole clauses made of the closed lists below are dropped: a clause that adds a condition
 //! on the data ("Only for enterprise customers.", ", excluding refunds") has other words and stays.
 
-use super::text::{Kind, Tok};
+use crate::token::{Kind, Tok};
 
 /// The asker.
 const ASKER: &[&str] =

@@ -4,7 +4,7 @@
 //! answer-changing details disagree with the query, and let rewordings through.
 //!
 //! Text and WordNet only (no model), in three steps, each in its own file:
-//! - `text`: tokens (after `aside` drops what is about the asker, not the question: "I need it
+//! - `analyse`: tokens (after `aside` drops what is about the asker, not the question: "I need it
 //!   for a report.", "thanks!", "Hey team,", emoticons) — stems (irregular forms from WordNet), abbreviations (general, chat, units),
 //!   misspelt keywords of the facts ("avrage"), numbers with units, Roman numerals after a counting
 //!   noun ("phase II"), multi-word expressions of function words ("at least", "how many"), "A-to-B"
@@ -26,56 +26,40 @@
 //!   unmatched name, or one short detail changed in place or added before a noun ("paying users"),
 //!   refuses; with the same words, roles must agree.
 //!
-//! `lexicon` holds only general function-word knowledge; `wordnet` reads WordNet 3.0 (Debian's
-//! `wordnet-base`, /usr/share/wordnet or `$SIMBA_WORDNET_DIR`) once, on first use: about 0.55 s in a
-//! debug build and about 30 MB (the `wordnet_load_cost` test). Without the files the checks still run on stems
-//! and exact words (one warning in the log) and refuse more rewordings.
+//! Layers, each using only those before it (no module reaches up or back):
+//! 1. `token` (tokens and helpers on them alone) and `rules` (the table every `Objection` names);
+//! 2. `lexicon` (general function-word lists) and `wordnet` (WordNet 3.0 read from its plain data
+//!    files); `Knowledge` holds a WordNet and the lexicon's tables stemmed with it;
+//! 3. the analysis: `aside`, `fractions`, `dates`, then `analyse`, which runs them;
+//! 4. the comparisons, in this order: `facts`, `spelling`, `roles`, `align` (which reads the
+//!    facts and asks `roles` last);
+//! 5. this file: `objection` and `explain`.
+//!
+//! The caller passes the `Knowledge` in: where WordNet is read from and how long it stays in
+//! memory are the caller's (the engine loads it on first use and drops it when idle). Reading
+//! WordNet takes about 0.55 s in a debug build and about 30 MB (the `wordnet_load_cost` test).
+//! Without it the checks still run on stems and exact words and refuse more rewordings.
 //!
 //! Cost: tens of microseconds per checked candidate in a debug build (see the `cost` test), far
 //! below an embedding.
 
 mod align;
+mod analyse;
 mod aside;
 mod dates;
-mod facts;
+pub mod facts;
 mod fractions;
+mod knowledge;
 mod lexicon;
 mod roles;
 pub mod rules;
 mod spelling;
-mod text;
-mod wordnet;
+pub mod token;
+pub mod wordnet;
 
-/// Loads what the checks read (WordNet) now rather than on the first lookup.
-pub fn warm_up() {
-    wordnet::get();
-}
-
-/// Why a candidate must not answer a query.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Objection {
-    /// The rule that objects (an id of [`rules::RULES`]).
-    pub rule: &'static str,
-    pub reason: String,
-    /// The objection is about wording, not a fact: a content word one side changes in place or
-    /// adds, or two kinds of one thing in WordNet. Whether "staff" / "employees" or "tickets" /
-    /// "cases" mean the same is lexical knowledge these checks lack, so the judge, reading both
-    /// texts, may overrule it. Numbers, dates, negation, names, opposites, roles: never.
-    pub about_wording: bool,
-}
-
-impl Objection {
-    /// An objection of `rule`; whether the judge may overrule it is the rule's (see `rules`).
-    pub fn new(rule: &'static str, reason: String) -> Self {
-        Self { rule, about_wording: rules::judge_may_overrule(rule), reason }
-    }
-}
-
-impl std::fmt::Display for Objection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.reason)
-    }
-}
+pub use knowledge::Knowledge;
+pub use rules::{Objection, Rule, RULES};
+pub use wordnet::WordNet;
 
 /// What the checks read in a pair and what they say: for `cache explain`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -86,45 +70,57 @@ pub struct Explanation {
     /// Each side's facts (numbers, dates, figures, scope, negations…), as the checks hold them.
     pub query_facts: String,
     pub candidate_facts: String,
+    /// Each side's content words that found no match on the other (same stem, WordNet synonym or
+    /// derived form, typo, negative prefix …): what the word checks decide on.
+    pub query_unmatched: Vec<String>,
+    pub candidate_unmatched: Vec<String>,
     pub rule: Option<&'static str>,
     pub objection: Option<String>,
     pub judge_may_overrule: bool,
 }
 
-pub fn explain(query: &str, candidate: &str) -> Explanation {
-    let (mut q, mut c) = (text::analyse(query), text::analyse(candidate));
-    spelling::harmonise(&mut q, &mut c);
-    let show = |toks: &[text::Tok]| -> Vec<String> {
+pub fn explain(k: &Knowledge, query: &str, candidate: &str) -> Explanation {
+    let (q, c) = analysed_pair(k, query, candidate);
+    let show = |toks: &[token::Tok]| -> Vec<String> {
         toks.iter().map(|t| format!("{}/{:?}{}", t.w, t.kind, if t.name { "*" } else { "" })).collect()
     };
-    let o = objection(query, candidate);
+    let o = objection(k, query, candidate);
+    let (query_unmatched, candidate_unmatched) = align::unmatched(k, &q, &c);
     Explanation {
         query_tokens: show(&q),
         candidate_tokens: show(&c),
-        query_facts: format!("{:?}", facts::Facts::of(&q)),
-        candidate_facts: format!("{:?}", facts::Facts::of(&c)),
+        query_facts: format!("{:?}", facts::Facts::of(k, &q)),
+        candidate_facts: format!("{:?}", facts::Facts::of(k, &c)),
+        query_unmatched,
+        candidate_unmatched,
         rule: o.as_ref().map(|o| o.rule),
-        judge_may_overrule: o.as_ref().is_some_and(|o| o.about_wording),
-        objection: o.map(|o| o.reason),
+        judge_may_overrule: o.as_ref().is_some_and(Objection::judge_may_overrule),
+        objection: o.map(|o| o.detail),
     }
 }
 
+/// Both texts analysed, then written alike where one abbreviates or joins what the other spells out.
+fn analysed_pair(k: &Knowledge, query: &str, candidate: &str) -> (Vec<token::Tok>, Vec<token::Tok>) {
+    let (mut q, mut c) = (analyse::analyse(k, query), analyse::analyse(k, candidate));
+    spelling::harmonise(&k.wn, &mut q, &mut c);
+    (q, c)
+}
+
 /// Why `candidate` must not answer `query`, or None when no check disagrees.
-pub fn objection(query: &str, candidate: &str) -> Option<Objection> {
-    let too_long = |t: &str| t.chars().nth(text::MAX_CHARS).is_some();
+pub fn objection(k: &Knowledge, query: &str, candidate: &str) -> Option<Objection> {
+    let too_long = |t: &str| t.chars().nth(token::MAX_CHARS).is_some();
     if (too_long(query) || too_long(candidate)) && query != candidate {
         return Some(Objection::new(
             "too_long",
-            format!("longer than the {} characters the checks read", text::MAX_CHARS),
+            format!("longer than the {} characters the checks read", token::MAX_CHARS),
         ));
     }
-    let (mut q, mut c) = (text::analyse(query), text::analyse(candidate));
-    spelling::harmonise(&mut q, &mut c);
-    let (qf, cf) = (facts::Facts::of(&q), facts::Facts::of(&c));
-    let by_rule = |(rule, reason)| Objection::new(rule, reason);
-    facts::compare(&qf, &cf)
+    let (q, c) = analysed_pair(k, query, candidate);
+    let (qf, cf) = (facts::Facts::of(k, &q), facts::Facts::of(k, &c));
+    let by_rule = |(rule, detail)| Objection::new(rule, detail);
+    facts::compare(k, &qf, &cf)
         .map(by_rule)
-        .or_else(|| align::compare(&q, &c, &qf, &cf))
+        .or_else(|| align::compare(k, &q, &c, &qf, &cf))
         .or_else(|| facts::implicit_figure(&qf, &cf).map(by_rule))
 }
 
