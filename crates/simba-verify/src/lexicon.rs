@@ -621,7 +621,12 @@ pub const COMPARATORS: &[(&str, &str)] = &[
     ("more", "above"),
     ("over", "above"),
     ("above", "above"),
+    // The verb in every form: the table is read by the raw word and by its stem, and the stem of
+    // "exceeds" ("exc") is neither.
     ("exceed", "above"),
+    ("exceeds", "above"),
+    ("exceeded", "above"),
+    ("exceeding", "above"),
     ("greater", "above"),
     ("higher", "above"),
     ("larger", "above"),

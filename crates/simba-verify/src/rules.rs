@@ -191,9 +191,12 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "comparison_named_once",
         judge_may_overrule: true,
-        why: "a comparison only one side names (\"longer than\" / \"exceeds\") may be in the other's words",
-        refuses: &[("Employees with more than ten years of tenure", "Employees whose tenure exceeds ten years")],
-        serves: &[("Employees with more than ten years of tenure", "Employees with over ten years of tenure")],
+        why: "a comparison only one side names (\"more than ten years\" / \"a tenure past ten years\") may be in the other's words",
+        refuses: &[("Flights that took longer than five hours", "Flights that took five hours")],
+        serves: &[
+            ("Employees with more than ten years of tenure", "Employees with over ten years of tenure"),
+            ("Employees with more than ten years of tenure", "Employees whose tenure exceeds ten years"),
+        ],
     },
     Rule {
         id: "earlier_turns",
