@@ -974,3 +974,57 @@ fn a_small_wordnet_passed_in_is_the_one_read() {
     // Facts need no WordNet at all.
     assert_eq!(super::objection(&none, "Orders over $500", "Orders over $50").map(|o| o.rule), Some("numbers"));
 }
+
+/// The layers lib.rs names hold: outside its tests, a module refers only to modules before it in
+/// this order (a name re-exported at the top counts as its module's).
+#[test]
+fn modules_use_only_those_before_them() {
+    const ORDER: &[&str] = &[
+        "token",
+        "rules",
+        "lexicon",
+        "wordnet",
+        "knowledge",
+        "aside",
+        "fractions",
+        "dates",
+        "analyse",
+        "facts",
+        "spelling",
+        "roles",
+        "align",
+        "lib",
+    ];
+    let module_of = |name: &str| -> Option<&str> {
+        match name {
+            "Knowledge" => Some("knowledge"),
+            "WordNet" => Some("wordnet"),
+            "Objection" | "Rule" | "RULES" => Some("rules"),
+            "objection" | "explain" | "Explanation" => Some("lib"),
+            other => ORDER.iter().copied().find(|m| *m == other),
+        }
+    };
+    let mut wrong = Vec::new();
+    for (at, module) in ORDER.iter().enumerate() {
+        let source = std::fs::read_to_string(format!("{}/src/{module}.rs", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+            for (i, prefix) in line.match_indices("crate::") {
+                let rest = &line[i + prefix.len()..];
+                // `crate::x`, or each name of `crate::{x, y}`.
+                let names: Vec<&str> = match rest.strip_prefix('{') {
+                    Some(group) => group.split('}').next().unwrap_or_default().split(',').collect(),
+                    None => vec![rest],
+                };
+                for name in names {
+                    let name: String = name.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    let used = module_of(&name).unwrap_or_else(|| panic!("{module}.rs: unknown crate::{name}"));
+                    if ORDER.iter().position(|m| *m == used).is_some_and(|u| u >= at) && used != *module {
+                        wrong.push(format!("{module}.rs uses {used} (crate::{name})"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
