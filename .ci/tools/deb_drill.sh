@@ -22,7 +22,11 @@ fi
 (cd ui && npm run build)
 
 conf=src-tauri/tauri.conf.json
-cleanup() { rm -f "$conf"; }
+# The tauri CLI also rewrites src-tauri/Cargo.toml (it adds `features = []` to tauri-build): the
+# drill puts the committed manifest back.
+manifest_copy="$(mktemp)"
+cp src-tauri/Cargo.toml "$manifest_copy"
+cleanup() { rm -f "$conf"; cp "$manifest_copy" src-tauri/Cargo.toml; }
 trap cleanup EXIT
 python3 - "$conf" <<'PY'
 import json, sys

@@ -37,9 +37,9 @@ fn decade(t: &Tok) -> Option<u32> {
 }
 
 /// The month named at `i` ("nov"), read as `facts` reads months ("may" only where it is one).
-fn month_at(words: &[Tok], i: usize) -> Option<String> {
+fn month_at(words: &[Tok], i: usize) -> Option<&'static str> {
     let t = words.get(i).filter(|t| t.kind == Kind::Word)?;
-    month_of(t, i.checked_sub(1).map(|p| &words[p]), words.get(i + 1)).map(str::to_string)
+    month_of(t, i.checked_sub(1).map(|p| &words[p]), words.get(i + 1))
 }
 
 /// A whole number from `lo` to `hi`, written in digits.

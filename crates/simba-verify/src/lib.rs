@@ -81,22 +81,39 @@ pub struct Explanation {
 
 pub fn explain(k: &Knowledge, query: &str, candidate: &str) -> Explanation {
     let (q, c) = analysed_pair(k, query, candidate);
+    let (qf, cf) = (facts::Facts::of(k, &q), facts::Facts::of(k, &c));
     let show = |toks: &[token::Tok]| -> Vec<String> {
         toks.iter().map(|t| format!("{}/{:?}{}", t.w, t.kind, if t.name { "*" } else { "" })).collect()
     };
-    let o = objection(k, query, candidate);
+    let o = too_long(query, candidate).or_else(|| compare(k, &q, &c, &qf, &cf));
     let (query_unmatched, candidate_unmatched) = align::unmatched(k, &q, &c);
     Explanation {
         query_tokens: show(&q),
         candidate_tokens: show(&c),
-        query_facts: format!("{:?}", facts::Facts::of(k, &q)),
-        candidate_facts: format!("{:?}", facts::Facts::of(k, &c)),
+        query_facts: format!("{qf:?}"),
+        candidate_facts: format!("{cf:?}"),
         query_unmatched,
         candidate_unmatched,
         rule: o.as_ref().map(|o| o.rule),
         judge_may_overrule: o.as_ref().is_some_and(Objection::judge_may_overrule),
         objection: o.map(|o| o.detail),
     }
+}
+
+/// Why `candidate` must not answer `query`, or None when no check disagrees.
+pub fn objection(k: &Knowledge, query: &str, candidate: &str) -> Option<Objection> {
+    too_long(query, candidate).or_else(|| {
+        let (q, c) = analysed_pair(k, query, candidate);
+        let (qf, cf) = (facts::Facts::of(k, &q), facts::Facts::of(k, &c));
+        compare(k, &q, &c, &qf, &cf)
+    })
+}
+
+/// Two texts that differ and are not both within the length the checks read are refused unread.
+fn too_long(query: &str, candidate: &str) -> Option<Objection> {
+    let long = |t: &str| t.chars().nth(token::MAX_CHARS).is_some();
+    ((long(query) || long(candidate)) && query != candidate)
+        .then(|| Objection::new("too_long", format!("longer than the {} characters the checks read", token::MAX_CHARS)))
 }
 
 /// Both texts analysed, then written alike where one abbreviates or joins what the other spells out.
@@ -106,22 +123,20 @@ fn analysed_pair(k: &Knowledge, query: &str, candidate: &str) -> (Vec<token::Tok
     (q, c)
 }
 
-/// Why `candidate` must not answer `query`, or None when no check disagrees.
-pub fn objection(k: &Knowledge, query: &str, candidate: &str) -> Option<Objection> {
-    let too_long = |t: &str| t.chars().nth(token::MAX_CHARS).is_some();
-    if (too_long(query) || too_long(candidate)) && query != candidate {
-        return Some(Objection::new(
-            "too_long",
-            format!("longer than the {} characters the checks read", token::MAX_CHARS),
-        ));
-    }
-    let (q, c) = analysed_pair(k, query, candidate);
-    let (qf, cf) = (facts::Facts::of(k, &q), facts::Facts::of(k, &c));
+/// The checks in their order on an analysed pair: facts, then the word alignment (and roles),
+/// then a figure or comparison only one side names.
+fn compare(
+    k: &Knowledge,
+    q: &[token::Tok],
+    c: &[token::Tok],
+    qf: &facts::Facts,
+    cf: &facts::Facts,
+) -> Option<Objection> {
     let by_rule = |(rule, detail)| Objection::new(rule, detail);
-    facts::compare(k, &qf, &cf)
+    facts::compare(k, qf, cf)
         .map(by_rule)
-        .or_else(|| align::compare(k, &q, &c, &qf, &cf))
-        .or_else(|| facts::implicit_figure(&qf, &cf).map(by_rule))
+        .or_else(|| align::compare(k, q, c, qf, cf))
+        .or_else(|| facts::implicit_figure(qf, cf).map(by_rule))
 }
 
 #[cfg(test)]
