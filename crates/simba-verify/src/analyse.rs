@@ -3,7 +3,7 @@
 //! made canonical, and every word reduced to a stem. Works on any input without panicking.
 
 use crate::lexicon::{self as lex, lookup};
-use crate::token::{edit_distance, fmt, rewrite_runs, Kind, Tok, MAX_CHARS};
+use crate::token::{duration, edit_distance, fmt, rewrite_runs, Kind, Tok, MAX_CHARS};
 use crate::wordnet::WordNet;
 use crate::{aside, dates, fractions, Knowledge};
 
@@ -14,7 +14,7 @@ pub fn analyse(k: &Knowledge, text: &str) -> Vec<Tok> {
     let words = apply_phrases(k, words);
     let words = fractions::read(words);
     let words = merge_numbers(words);
-    let words = dates::read(words);
+    let words = ranges_to(dates::read(words));
     words
         .into_iter()
         .map(|mut t| {
@@ -25,6 +25,20 @@ pub fn analyse(k: &Knowledge, text: &str) -> Vec<Tok> {
             t
         })
         .collect()
+}
+
+/// "from 2019 through 2021", "from March until May": the end of a range, as "to" writes it.
+fn ranges_to(mut words: Vec<Tok>) -> Vec<Tok> {
+    for i in 2..words.len() {
+        let bound = |t: &Tok| t.kind == Kind::Num || lex::is_month_name(&t.w) || lex::is_weekday(&t.w);
+        if matches!(words[i].w.as_str(), "through" | "thru" | "until" | "till")
+            && words[i - 2].w == "from"
+            && bound(&words[i - 1])
+        {
+            words[i] = Tok::new("to", Kind::Word, false);
+        }
+    }
+    words
 }
 
 /// Splits into words and boundaries, noting which words look like names.
@@ -70,6 +84,33 @@ fn scan(text: &str) -> Vec<Tok> {
             if chars.get(i) == Some(&'%') {
                 word.push('%');
                 i += 1;
+            }
+            // "18:00", "6:30": a time of day, kept whole for `read_number`.
+            let all_digits = word.chars().all(|c| c.is_ascii_digit());
+            if all_digits && word.len() <= 2 && chars.get(i) == Some(&':') {
+                let minutes: String = chars[i + 1..].iter().take_while(|c| c.is_ascii_digit()).collect();
+                if minutes.len() == 2 {
+                    word.push(':');
+                    word.push_str(&minutes);
+                    i += 3;
+                    // "6:30pm" written together.
+                    let half: String = chars[i..].iter().take(2).collect::<String>().to_lowercase();
+                    if matches!(half.as_str(), "am" | "pm") && !chars.get(i + 2).is_some_and(|c| c.is_alphanumeric()) {
+                        word.push_str(&half);
+                        i += 2;
+                    }
+                }
+            }
+            // "25+", "2k+": the number or more, as "25 or more" reads ("C++" is a name).
+            let plus =
+                chars.get(i) == Some(&'+') && !chars.get(i + 1).is_some_and(|c| c.is_alphanumeric() || *c == '+');
+            if plus && is_number_like(&word) {
+                i += 1;
+                out.push(Tok::new(word, Kind::Word, false));
+                out.push(Tok::new("or", Kind::Word, false));
+                out.push(Tok::new("more", Kind::Word, false));
+                sentence_start = false;
+                continue;
             }
             let letters: Vec<char> = word.chars().filter(|c| c.is_alphabetic()).collect();
             let acronym = letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase());
@@ -153,7 +194,11 @@ fn open_words(wn: &WordNet, raw: Vec<Tok>) -> Vec<Tok> {
         let base = if t.name { base } else { keyword_spelling(wn, base) };
         // Abbreviations are spelled out; one that is also an ordinary word ("us") only when written
         // in capitals. Chat spellings ("r", "pls") only in lower case ("R" is a language).
-        let abbreviation = lookup(lex::ABBREVIATIONS, &base)
+        // After a number, a unit first: "250 ml" is millilitres, not machine learning.
+        let after_number = out.last().is_some_and(|p: &Tok| p.kind == Kind::Num);
+        let unit = after_number.then(|| lookup(lex::NUMBER_SUFFIXES, &base)).flatten();
+        let abbreviation = unit
+            .or_else(|| lookup(lex::ABBREVIATIONS, &base))
             .or_else(|| base.strip_suffix('s').filter(|b| b.len() >= 3).and_then(|b| lookup(lex::ABBREVIATIONS, b)))
             .or_else(|| lookup(lex::CLOCK_WORDS, &base))
             .or_else(|| lookup(lex::UNIT_ABBREVIATIONS, &base))
@@ -191,6 +236,10 @@ fn open_words(wn: &WordNet, raw: Vec<Tok>) -> Vec<Tok> {
                     out.push(word_or_number(p.to_string(), t.name));
                 }
             }
+        } else if let Some((n, unit)) = number_and_unit(&base) {
+            // "24h", "2GB": the number, then its unit spelled out ("24 hours").
+            out.push(word_or_number(n.to_string(), false));
+            out.push(Tok::new(unit, Kind::Word, false));
         } else if let Some(year) = fiscal_year(&base) {
             // "FY2022", "fy22": the fiscal year, as "fiscal year 2022" reads.
             out.extend([
@@ -352,6 +401,16 @@ fn squeeze(wn: &WordNet, w: String) -> String {
     }
 }
 
+/// A number with a unit written onto it ("24h", "1.5GB") as the number and the unit's word.
+fn number_and_unit(w: &str) -> Option<(&str, &'static str)> {
+    if !is_number_like(w) || read_number(w).is_some() {
+        return None;
+    }
+    let end = w.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))?;
+    let (n, unit) = w.split_at(end);
+    lookup(lex::NUMBER_SUFFIXES, unit).map(|u| (n, u))
+}
+
 fn word_or_number(w: String, name: bool) -> Tok {
     if let Some(n) = read_number(&w) {
         return Tok::new(n, Kind::Num, false);
@@ -371,10 +430,14 @@ fn word_or_number(w: String, name: bool) -> Tok {
     Tok::new(w, Kind::Word, name)
 }
 
-/// "1,000" -> 1000, "2.50" -> 2.5, "20%" -> 0.2, "1st" -> 1, "5k" -> 5000, "9am" stays "9am".
+/// "1,000" -> 1000, "2.50" -> 2.5, "20%" -> 0.2, "1st" -> 1, "5k" -> 5000, "9am" stays "9am",
+/// "18:00" -> "6pm".
 fn read_number(w: &str) -> Option<String> {
     if !is_number_like(w) {
         return None;
+    }
+    if let Some((h, rest)) = w.split_once(':') {
+        return clock(h, rest.get(..2)?, rest.get(2..)?);
     }
     let digits_end = w.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ',')).unwrap_or(w.len());
     let (num, rest) = w.split_at(digits_end);
@@ -392,6 +455,27 @@ fn read_number(w: &str) -> Option<String> {
     Some(fmt(scaled))
 }
 
+/// A time of day in the form "9am" and "6:30pm": "18:00" is "6pm", "09:00" and "9:00 am" are
+/// "9am". A morning hour written without a zero, "am" or "pm" ("9:00") may be either and stays
+/// as written.
+pub(crate) fn clock(hour_text: &str, minute_text: &str, half: &str) -> Option<String> {
+    let (hour, minute): (u32, u32) = (hour_text.parse().ok()?, minute_text.parse().ok()?);
+    if hour > 24 || minute > 59 || minute_text.len() != 2 {
+        return None;
+    }
+    let minutes = if minute == 0 { String::new() } else { format!(":{minute:02}") };
+    let (h12, half) = match (hour, half) {
+        (1..=12, "am" | "pm") => (hour, half),
+        (_, "am" | "pm") => return None,
+        (0 | 24, _) => (12, "am"),
+        (12, _) => (12, "pm"),
+        (13..=23, _) => (hour - 12, "pm"),
+        _ if hour_text.starts_with('0') => (hour, "am"),
+        _ => return Some(format!("{hour}:{minute_text}")),
+    };
+    Some(format!("{h12}{minutes}{half}"))
+}
+
 /// Spelled numbers ("one thousand", "a dozen"), percent and currency words after a number, and
 /// "N units of time" as one duration.
 fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
@@ -399,6 +483,25 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
     let mut i = 0;
     while i < words.len() {
         let t = &words[i];
+        // "9:00 am" is "9am".
+        let half = words.get(i + 1).map(|n| n.w.as_str()).filter(|w| matches!(*w, "am" | "pm"));
+        if let (Some(half), Some((h, m))) = (half, t.w.split_once(':').filter(|_| t.kind == Kind::Num)) {
+            if let Some(time) = clock(h, m, half) {
+                out.push(Tok::new(time, Kind::Num, false));
+                i += 2;
+                continue;
+            }
+        }
+        // "an hour and a half" is 1.5 hours.
+        let is_word = |k: usize, w: &str| words.get(k).is_some_and(|n| n.w == w);
+        let and_a_half = |k: usize| is_word(k, "and") && is_word(k + 1, "a") && is_word(k + 2, "half");
+        if matches!(t.w.as_str(), "a" | "an") && and_a_half(i + 2) {
+            if let Some(h) = words.get(i + 1).and_then(|n| lookup(lex::UNITS, &n.w)) {
+                out.push(Tok::new(duration(1.5 * h), Kind::Num, false));
+                i += 5;
+                continue;
+            }
+        }
         // A run of spelled number words, optionally starting with a digit number ("2 million").
         let mut value: Option<f64> = None;
         let (mut total, mut current) = (0.0f64, 0.0f64);
@@ -478,7 +581,12 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
         tok.soft = soft;
         // "half an hour", "half a day".
         let unit_after = |k: usize| words.get(k).is_some_and(|n| lookup(lex::UNITS, &n.w).is_some());
-        if v == 0.5 && words.get(j).is_some_and(|n| matches!(n.w.as_str(), "a" | "an")) && unit_after(j + 1) {
+        // "half a percent".
+        let percent_after = |k: usize| words.get(k).is_some_and(|n| matches!(n.w.as_str(), "percent" | "pct"));
+        if v == 0.5
+            && words.get(j).is_some_and(|n| matches!(n.w.as_str(), "a" | "an"))
+            && (unit_after(j + 1) || percent_after(j + 1))
+        {
             j += 1;
         }
         // "three consecutive months": the months are the duration, "consecutive" stays a word.
@@ -506,9 +614,22 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
             }
             Some(u) => {
                 if let Some(h) = lookup(lex::UNITS, u) {
-                    tok.w = format!("dur:{}", fmt(v * h));
+                    // "two hours and a half".
+                    let half = if and_a_half(j + 1) { 0.5 } else { 0.0 };
+                    tok.w = duration((v + half) * h);
+                    tok.soft = false;
+                    j += if half > 0.0 { 4 } else { 1 };
+                } else if let Some((base, factor)) = lex::measure(u) {
+                    tok.w = format!("{}{base}", fmt(v * factor));
                     tok.soft = false;
                     j += 1;
+                } else if let Some(cents) = minor_units(&words, j) {
+                    // "twelve pounds fifty" is 12.50 pounds.
+                    tok.w = fmt(v + cents);
+                    out.push(tok);
+                    out.push(words[j].clone());
+                    i = j + 2;
+                    continue;
                 }
             }
             None => {}
@@ -518,6 +639,24 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
         i = j.max(i + 1);
     }
     out
+}
+
+/// The hundredths after a currency word at `j` ("pounds fifty", "dollars 99"): a whole number
+/// under 100 that ends the phrase (not "dollars 50 times", "euros 20 orders").
+fn minor_units(words: &[Tok], j: usize) -> Option<f64> {
+    if !matches!(words[j].w.as_str(), "dollar" | "dollars" | "pound" | "pounds" | "euro" | "euros" | "quid" | "bucks") {
+        return None;
+    }
+    let n = words.get(j + 1).filter(|n| matches!(n.kind, Kind::Num | Kind::Word))?;
+    let cents: f64 = match n.kind {
+        Kind::Num => n.w.parse().ok()?,
+        _ => lookup(lex::SPELLED, &n.w).filter(|v| *v >= 1.0 && v.fract() == 0.0)?,
+    };
+    let ends = words.get(j + 2).is_none_or(|t| {
+        t.kind == Kind::Punct
+            || matches!(t.w.as_str(), "or" | "and" | "in" | "on" | "for" | "per" | "a" | "each" | "last" | "this")
+    });
+    (ends && (1.0..100.0).contains(&cents) && cents.fract() == 0.0).then_some(cents / 100.0)
 }
 
 /// Multi-word expressions to one token, matched on stems (so "signed up" is "sign up").

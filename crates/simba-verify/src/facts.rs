@@ -4,7 +4,7 @@
 
 use crate::dates::month_of;
 use crate::lexicon::{self as lex, is_unit, lookup};
-use crate::token::{fmt, Kind, Tok};
+use crate::token::{fmt_hours, Kind, Tok};
 use crate::Knowledge;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Display};
@@ -33,7 +33,7 @@ impl Amount {
     }
 
     fn hours(hours: f64) -> Amount {
-        Amount::Duration(fmt(hours))
+        Amount::Duration(fmt_hours(hours))
     }
 }
 
@@ -217,7 +217,34 @@ impl Facts {
                 f.dates.insert(Period::Per(u.to_string()));
             }
             // "per week", "each month", "by day", "every year": grouping by a period.
-            if matches!(r, "per" | "each" | "every" | "by" | "a") {
+            // "under a minute", "older than a decade": one unit's length, not "per minute".
+            let one_unit = r == "a"
+                && prev.is_some_and(|p| {
+                    matches!(
+                        p.raw.as_str(),
+                        "under"
+                            | "over"
+                            | "than"
+                            | "within"
+                            | "for"
+                            | "about"
+                            | "around"
+                            | "nearly"
+                            | "almost"
+                            | "least"
+                            | "most"
+                            | "past"
+                            | "last"
+                            | "took"
+                            | "take"
+                            | "takes"
+                            | "lasted"
+                            | "lasting"
+                            | "only"
+                            | "just"
+                    )
+                });
+            if matches!(r, "per" | "each" | "every" | "by" | "a") && !one_unit {
                 // "per flight hour", "each business day": one word may name the kind of unit.
                 let after = toks.get(i + 2).filter(|_| {
                     matches!(r, "per" | "each" | "every")
@@ -495,7 +522,17 @@ pub fn compare(k: &Knowledge, q: &Facts, c: &Facts) -> Option<(&'static str, Str
     if qn != cn && !same_amounts(&qn, &cn) {
         return Some(("numbers", format!("numbers differ ({} vs {})", show(&qn), show(&cn))));
     }
-    if q.dates != c.dates {
+    // "a year" is "per year" after an amount ("$10 a year") and one year's length after "for" or
+    // "go": the reading of "a" may differ between two texts that mean the same, so "per year" on
+    // one side meets a bare "year" on the other.
+    let grouping_or_length = |a: &Facts, b: &Facts| -> BTreeSet<Period> {
+        let length_there = |u: &str| {
+            is_unit(u).is_some_and(|h| b.bare_units.contains(&Amount::hours(h)))
+                && !b.dates.contains(&Period::Per(u.to_string()))
+        };
+        a.dates.iter().filter(|d| !matches!(d, Period::Per(u) if length_there(u))).cloned().collect()
+    };
+    if q.dates != c.dates && grouping_or_length(q, c) != grouping_or_length(c, q) {
         return Some(("dates", format!("dates or periods differ ({} vs {})", show(&q.dates), show(&c.dates))));
     }
     if (q.this_weekday && c.every_weekday) || (q.every_weekday && c.this_weekday) {

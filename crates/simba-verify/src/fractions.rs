@@ -3,12 +3,10 @@
 //! 0.25. `facts` lets a fraction that does not end (a third) meet its rounded percentage ("33%").
 
 use crate::lexicon::{self as lex, is_unit, lookup};
-use crate::token::{fmt, rewrite_runs, Kind, Tok};
+use crate::token::{duration, fmt, rewrite_runs, Kind, Tok};
 
 pub fn read(words: Vec<Tok>) -> Vec<Tok> {
-    rewrite_runs(words, |words, i| {
-        fraction_at(words, i).map(|(v, len)| (vec![Tok::new(fmt(v), Kind::Num, false)], len))
-    })
+    rewrite_runs(words, |words, i| fraction_at(words, i).map(|(v, len)| (vec![Tok::new(v, Kind::Num, false)], len)))
 }
 
 /// A whole number in digits or one spelled word ("four"; not "once", "half", "dozen").
@@ -28,14 +26,18 @@ fn word(words: &[Tok], k: usize) -> &str {
     words.get(k).filter(|t| t.kind == Kind::Word).map_or("", |t| t.w.as_str())
 }
 
-/// The value of a fraction at `i` and the tokens it takes ("of" after it stays).
-fn fraction_at(words: &[Tok], i: usize) -> Option<(f64, usize)> {
+/// The number token of a fraction at `i` and the tokens it takes ("of" after it stays; "a
+/// quarter of an hour" is a duration and takes them all).
+fn fraction_at(words: &[Tok], i: usize) -> Option<(String, usize)> {
     let n = if matches!(word(words, i), "a" | "an") { Some(1.0) } else { whole(words.get(i)) }?;
     // "a quarter of", "two thirds of"; "a quarter of an hour" is a duration.
     if let Some(d) = lookup(lex::FRACTIONS, word(words, i + 1)).map(f64::from) {
         let k = i + 3 + usize::from(matches!(word(words, i + 3), "a" | "an"));
-        let of_a_unit = is_unit(word(words, k)).is_some();
-        return (word(words, i + 2) == "of" && !of_a_unit && n < d).then_some((n / d, 2));
+        let of = word(words, i + 2) == "of" && n < d;
+        return match is_unit(word(words, k)) {
+            Some(hours) => of.then(|| (duration(n / d * hours), k + 1 - i)),
+            None => of.then(|| (fmt(n / d), 2)),
+        };
     }
     // "one in four", "1 out of 4", "one in every ten" — not "3 in 5 days".
     let mut k = match (word(words, i + 1), word(words, i + 2)) {
@@ -49,5 +51,5 @@ fn fraction_at(words: &[Tok], i: usize) -> Option<(f64, usize)> {
     let m = whole(words.get(k)).filter(|_| word(words, i) != "a")?;
     let then = word(words, k + 1);
     let more = lookup(lex::SPELLED, then).is_some() || lookup(lex::SCALES, then).is_some() || is_unit(then).is_some();
-    (n < m && !more).then_some((n / m, k + 1 - i))
+    (n < m && !more).then(|| (fmt(n / m), k + 1 - i))
 }

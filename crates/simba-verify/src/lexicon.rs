@@ -434,6 +434,12 @@ pub const UNIT_ABBREVIATIONS: &[(&str, &str)] = &[
     ("kwh", "kilowatt hour"),
     ("mw", "megawatt"),
     ("mwh", "megawatt hour"),
+    ("ml", "milliliter"),
+    ("kb", "kilobyte"),
+    ("mb", "megabyte"),
+    ("gb", "gigabyte"),
+    ("tb", "terabyte"),
+    ("ms", "millisecond"),
     // ISO currency codes.
     ("usd", "dollar"),
     ("eur", "euro"),
@@ -790,6 +796,8 @@ pub const RELATIVE: &[(&str, &str)] = &[
 ];
 /// Period units in hours, so "24 hours" and "a day", "two weeks" and "a fortnight" agree.
 pub const UNITS: &[(&str, f64)] = &[
+    ("millisecond", 1.0 / 3_600_000.0),
+    ("milliseconds", 1.0 / 3_600_000.0),
     ("second", 1.0 / 3600.0),
     ("seconds", 1.0 / 3600.0),
     ("sec", 1.0 / 3600.0),
@@ -818,6 +826,75 @@ pub const UNITS: &[(&str, f64)] = &[
     ("yrs", 8760.0),
     ("decade", 87600.0),
 ];
+/// Units written onto a number ("24h", "30d", "2GB", "5km") and the word each stands for; a
+/// number with one of these reads as the number and the unit apart. Not "m" (million in "5m"),
+/// "s" ("the 90s") or "g" ("5G").
+pub const NUMBER_SUFFIXES: &[(&str, &str)] = &[
+    ("h", "hour"),
+    ("hr", "hour"),
+    ("hrs", "hour"),
+    ("min", "minute"),
+    ("mins", "minute"),
+    ("sec", "second"),
+    ("secs", "second"),
+    ("ms", "millisecond"),
+    ("d", "day"),
+    ("wk", "week"),
+    ("wks", "week"),
+    ("mo", "month"),
+    ("mos", "month"),
+    ("yr", "year"),
+    ("yrs", "year"),
+    ("km", "kilometer"),
+    ("cm", "centimeter"),
+    ("kg", "kilogram"),
+    ("kgs", "kilogram"),
+    ("mg", "milligram"),
+    ("ml", "milliliter"),
+    ("l", "liter"),
+    ("kb", "kilobyte"),
+    ("mb", "megabyte"),
+    ("gb", "gigabyte"),
+    ("tb", "terabyte"),
+    ("lb", "pound"),
+    ("lbs", "pound"),
+];
+
+/// Units of measure with one base per kind (kilograms, litres, metres, gigabytes), so "2 tonnes"
+/// meets "2000 kg" and "250 ml" "0.25 litres". Imperial units stay as words: converting them
+/// would make near amounts equal ("5 miles" / "8 km").
+pub const MEASURES: &[(&str, &str, f64)] = &[
+    ("milligram", "kg", 1e-6),
+    ("gram", "kg", 1e-3),
+    ("kilogram", "kg", 1.0),
+    ("kilo", "kg", 1.0),
+    ("l", "l", 1.0),
+    ("tonne", "kg", 1e3),
+    ("milliliter", "l", 1e-3),
+    ("millilitre", "l", 1e-3),
+    ("liter", "l", 1.0),
+    ("litre", "l", 1.0),
+    ("millimeter", "m", 1e-3),
+    ("millimetre", "m", 1e-3),
+    ("centimeter", "m", 1e-2),
+    ("centimetre", "m", 1e-2),
+    ("meter", "m", 1.0),
+    ("metre", "m", 1.0),
+    ("kilometer", "m", 1e3),
+    ("kilometre", "m", 1e3),
+    ("kilobyte", "gb", 1e-6),
+    ("megabyte", "gb", 1e-3),
+    ("gigabyte", "gb", 1.0),
+    ("terabyte", "gb", 1e3),
+    ("petabyte", "gb", 1e6),
+];
+
+/// A unit of measure ("kilograms") as its base and how many of the base one is.
+pub fn measure(raw: &str) -> Option<(&'static str, f64)> {
+    let find = |w: &str| MEASURES.iter().find(|(k, _, _)| *k == w).map(|(_, base, f)| (*base, *f));
+    find(raw).or_else(|| raw.strip_suffix('s').and_then(find))
+}
+
 /// Adjectives of frequency to the unit they group by.
 pub const PER_UNIT: &[(&str, &str)] = &[
     ("hourly", "hour"),

@@ -550,6 +550,50 @@ fn dates_fractions_and_changes_are_refused() {
     }
 }
 
+#[test]
+fn amounts_written_other_ways_pass() {
+    assert_served(&[
+        ("orders over twelve pounds fifty", "orders over £12.50"),
+        ("tickets under 5 dollars 99", "tickets under $5.99"),
+        ("shipments heavier than two tonnes", "shipments heavier than 2000 kg"),
+        ("batches of 250 ml bottles", "batches of 0.25 l bottles"),
+        ("rides under 5 km", "rides under five kilometres"),
+        ("devices with more than 2GB of memory", "devices with more than 2 GB of memory"),
+        ("sessions longer than 90 minutes", "sessions longer than an hour and a half"),
+        ("sessions longer than 2.5 hours", "sessions longer than two hours and a half"),
+        ("delays of more than a quarter of an hour", "delays of more than 15 minutes"),
+        ("flights delayed by 2h", "flights delayed by 2 hours"),
+        ("churn in the last 30d", "churn in the last 30 days"),
+        ("p99 latency above 200ms", "p99 latency above 0.2 seconds"),
+        ("orders placed after 6pm", "orders placed after 18:00"),
+        ("shifts starting at 09:00", "shifts starting at 9am"),
+        ("shifts starting at 9:30 pm", "shifts starting at 21:30"),
+        ("growth of 0.5%", "growth of half a percent"),
+        ("customers spending 2k+ per year", "customers spending 2000 or more per year"),
+        ("vehicles older than a decade", "vehicles older than 10 years"),
+        ("users who have not logged in for a year", "users who went a year without logging in"),
+        ("orders from 2019 to 2021", "orders from 2019 through 2021"),
+    ]);
+}
+
+#[test]
+fn amounts_written_other_ways_still_differ() {
+    for (a, b) in [
+        ("p99 latency above 10ms", "p99 latency above 12 ms"),
+        ("shipments over 20 kg", "shipments over 20 lb"),
+        ("trucks that drove 600 miles", "trucks that drove 600 km"),
+        ("shifts starting at 9:00", "shifts starting at 21:00"),
+        ("shifts starting at 18:00", "shifts starting at 8pm"),
+        ("orders over twelve pounds fifty", "orders over £12"),
+        ("clients with 25+ seats", "clients with 25 seats"),
+        ("batches of 250 ml", "batches of 250 l"),
+        ("plans with 2GB", "plans with 2TB"),
+        ("sessions longer than an hour and a half", "sessions longer than an hour"),
+    ] {
+        assert!(disagreement(a, b).is_some(), "{a} / {b} passed");
+    }
+}
+
 /// Strings a user may type that no question looks like: each runs both ways against every other
 /// and against a normal question, and must not panic.
 fn hostile_strings() -> Vec<String> {

@@ -47,6 +47,21 @@ pub fn fmt(v: f64) -> String {
     format!("{r}")
 }
 
+/// A length of time in hours as durations are written ("dur:" tokens, `Amount::Duration`): to
+/// nine decimals, so milliseconds stay apart (six would make 10 ms and 12 ms one).
+pub fn fmt_hours(hours: f64) -> String {
+    if !hours.is_finite() {
+        return "nan".into();
+    }
+    let r = if hours.abs() < 1e9 { (hours * 1e9).round() / 1e9 } else { hours };
+    format!("{r}")
+}
+
+/// The token of a length of time, in hours ("dur:168" for a week).
+pub fn duration(hours: f64) -> String {
+    format!("dur:{}", fmt_hours(hours))
+}
+
 /// Rewrites `words` left to right: where `run_at(words, i)` finds a run of tokens starting at `i`
 /// (its replacement and its length), the replacement goes out instead of the run; every other
 /// token passes unchanged.
