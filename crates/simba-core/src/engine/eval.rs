@@ -290,7 +290,7 @@ impl PairResult {
         match decide::first_step(self.similarity, threshold, self.checks(), policy) {
             Step::Serve => true,
             Step::Refuse => false,
-            Step::AskJudge => policy.zip(self.judge).is_some_and(|(p, s)| p.vouches(s)),
+            Step::AskJudge => policy.zip(self.judge).is_some_and(|(p, s)| p.vouches(s, self.checks())),
         }
     }
 }

@@ -224,7 +224,7 @@ impl SemanticCache {
     /// wrong hit.
     async fn judge_refusals(
         &self,
-        asked: Vec<(usize, Vec<(String, String)>)>,
+        asked: Vec<(usize, Checks, Vec<(String, String)>)>,
         n: usize,
         judge: Option<Arc<Judge>>,
         policy: Option<JudgePolicy>,
@@ -234,8 +234,12 @@ impl SemanticCache {
             out.fill(Some("the judge is off".into()));
             return out;
         };
-        let owners: Vec<usize> = asked.iter().flat_map(|(i, pairs)| pairs.iter().map(move |_| *i)).collect();
-        let texts: Vec<(String, String)> = asked.into_iter().flat_map(|(_, pairs)| pairs).collect();
+        let mut checks = vec![Checks::Agree; n];
+        for (i, c, _) in &asked {
+            checks[*i] = *c;
+        }
+        let owners: Vec<usize> = asked.iter().flat_map(|(i, _, pairs)| pairs.iter().map(move |_| *i)).collect();
+        let texts: Vec<(String, String)> = asked.into_iter().flat_map(|(_, _, pairs)| pairs).collect();
         let scored = tokio::task::spawn_blocking(move || {
             let pairs: Vec<(&str, &str)> = texts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
             judge.score(&pairs).map_err(|e| e.to_string())
@@ -250,8 +254,8 @@ impl SemanticCache {
                 }
                 for (i, score) in lowest.into_iter().enumerate() {
                     if let Some(s) = score {
-                        out[i] = (!policy.vouches(s))
-                            .then(|| format!("the judge gives {s:.3} (needs {:.3})", policy.min_score));
+                        out[i] = (!policy.vouches(s, checks[i]))
+                            .then(|| format!("the judge gives {s:.3} (needs {:.3})", policy.bar(checks[i])));
                     }
                 }
             }
@@ -474,7 +478,7 @@ impl SemanticCache {
                             .iter()
                             .enumerate()
                             .filter(|(_, c)| c.step == Step::AskJudge)
-                            .map(|(j, c)| (j, c.judge_pairs.clone()))
+                            .map(|(j, c)| (j, Checks::of(c.objection.as_ref()), c.judge_pairs.clone()))
                             .collect();
                         let step_started = Instant::now();
                         judged = Some(self.judge_refusals(asked, considered.len(), judge.clone(), judge_policy).await);
