@@ -214,7 +214,14 @@ pub fn compare_turns(a: &[Message], b: &[Message]) -> Result<Vec<(String, String
         |ctx: &[Message]| ctx.iter().filter(|m| m.role == Role::User).map(|m| m.content.clone()).collect::<Vec<_>>();
     let (ta, tb) = (turns(a), turns(b));
     if ta.len() != tb.len() {
-        return Err(format!("{} turns against {}", ta.len(), tb.len()));
+        // The same things said in more or fewer turns ("leeds to manchester, two bedroom flat" /
+        // "moving a 2-bed flat." "From Leeds to Manchester."): read as one text each, a fact
+        // that differs refuses; otherwise the judge reads them.
+        let (x, y) = (ta.join(" "), tb.join(" "));
+        return match super::verify::objection(&x, &y).or_else(|| super::verify::objection(&y, &x)) {
+            Some(o) if !o.judge_may_overrule() => Err(format!("{} turns against {}: {}", ta.len(), tb.len(), o.detail)),
+            _ => Ok(vec![(x, y)]),
+        };
     }
     let mut reworded = Vec::new();
     for (x, y) in ta.into_iter().zip(tb) {
@@ -451,9 +458,19 @@ fn sentences(text: &str) -> impl Iterator<Item = &str> {
     out.into_iter().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// A turn without its small-talk sentences ("Perfect, thanks! And in March?" is "And in March?").
+/// A turn without its small-talk sentences ("Perfect, thanks! And in March?" is "And in March?")
+/// and without a greeting that opens a sentence ("Good morning, I'd like to book a spay" is "I'd
+/// like to book a spay": "morning" is not when it asks about).
 fn without_small_talk(text: &str) -> String {
-    sentences(text).filter(|s| !is_small_talk_sentence(s)).collect::<Vec<_>>().join(" ")
+    let without_greeting = |s: &str| -> String {
+        match s.split_once(',') {
+            Some((head, rest)) if !rest.trim().is_empty() && word_count(head) <= 4 && is_small_talk_sentence(head) => {
+                rest.trim().to_string()
+            }
+            _ => s.to_string(),
+        }
+    };
+    sentences(text).filter(|s| !is_small_talk_sentence(s)).map(without_greeting).collect::<Vec<_>>().join(" ")
 }
 
 /// A question that names what it asks about: long enough, no word pointing back, and an anchor
@@ -700,9 +717,16 @@ mod tests {
         let a = chat(&[("u", "we have two support teams, Tier 1 and Tier 2."), ("u", "Tier 1 is the frontline.")]);
         let b = chat(&[("u", "we have two support teams, Tier 1 and Tier 2."), ("u", "Tier 2 handles escalations.")]);
         assert!(compare_turns(&a, &b).is_err() || !compare_turns(&a, &b).unwrap().is_empty());
-        let c = chat(&[("u", "we have two support teams, Tier 1 and Tier 2.")]);
-        assert_eq!(compare_turns(&a, &c).unwrap_err(), "2 turns against 1");
         assert_eq!(compare_turns(&a, &a).unwrap(), vec![]);
+        // The same things in fewer turns: one text each, for the judge; a fact that differs
+        // across them refuses.
+        let split = chat(&[("u", "moving a 2-bed flat on 14 March"), ("u", "from Leeds to Manchester")]);
+        let whole = chat(&[("u", "moving a 2-bed flat from Leeds to Manchester on 14 March")]);
+        let pairs = compare_turns(&split, &whole).unwrap();
+        assert_eq!(pairs.len(), 1, "{pairs:?}");
+        let other_day = chat(&[("u", "moving a 2-bed flat from Leeds to Manchester on 15 March")]);
+        let err = compare_turns(&split, &other_day).unwrap_err();
+        assert!(err.starts_with("2 turns against 1: "), "{err}");
     }
 
     #[test]
@@ -764,6 +788,8 @@ mod tests {
             without_small_talk("thanks! the certificate for api.corvid.io expires soon right?"),
             "the certificate for api.corvid.io expires soon right?"
         );
+        assert_eq!(without_small_talk("Good morning, I'd like to book a spay."), "I'd like to book a spay.");
+        assert_eq!(without_small_talk("no, the blue one"), "no, the blue one");
     }
 
     #[test]
