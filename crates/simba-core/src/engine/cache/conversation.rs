@@ -214,14 +214,9 @@ pub fn compare_turns(a: &[Message], b: &[Message]) -> Result<Vec<(String, String
         |ctx: &[Message]| ctx.iter().filter(|m| m.role == Role::User).map(|m| m.content.clone()).collect::<Vec<_>>();
     let (ta, tb) = (turns(a), turns(b));
     if ta.len() != tb.len() {
-        // The same things said in more or fewer turns ("leeds to manchester, two bedroom flat" /
-        // "moving a 2-bed flat." "From Leeds to Manchester."): read as one text each, a fact
-        // that differs refuses; otherwise the judge reads them.
-        let (x, y) = (ta.join(" "), tb.join(" "));
-        return match super::verify::objection(&x, &y).or_else(|| super::verify::objection(&y, &x)) {
-            Some(o) if !o.judge_may_overrule() => Err(format!("{} turns against {}: {}", ta.len(), tb.len(), o.detail)),
-            _ => Ok(vec![(x, y)]),
-        };
+        // Read as one text each, the same things said in more or fewer turns would pass to the
+        // judge: tried, it served more rewordings and more traps (session 19 notes).
+        return Err(format!("{} turns against {}", ta.len(), tb.len()));
     }
     let mut reworded = Vec::new();
     for (x, y) in ta.into_iter().zip(tb) {
@@ -718,15 +713,8 @@ mod tests {
         let b = chat(&[("u", "we have two support teams, Tier 1 and Tier 2."), ("u", "Tier 2 handles escalations.")]);
         assert!(compare_turns(&a, &b).is_err() || !compare_turns(&a, &b).unwrap().is_empty());
         assert_eq!(compare_turns(&a, &a).unwrap(), vec![]);
-        // The same things in fewer turns: one text each, for the judge; a fact that differs
-        // across them refuses.
-        let split = chat(&[("u", "moving a 2-bed flat on 14 March"), ("u", "from Leeds to Manchester")]);
-        let whole = chat(&[("u", "moving a 2-bed flat from Leeds to Manchester on 14 March")]);
-        let pairs = compare_turns(&split, &whole).unwrap();
-        assert_eq!(pairs.len(), 1, "{pairs:?}");
-        let other_day = chat(&[("u", "moving a 2-bed flat from Leeds to Manchester on 15 March")]);
-        let err = compare_turns(&split, &other_day).unwrap_err();
-        assert!(err.starts_with("2 turns against 1: "), "{err}");
+        let c = chat(&[("u", "we have two support teams, Tier 1 and Tier 2.")]);
+        assert_eq!(compare_turns(&a, &c).unwrap_err(), "2 turns against 1");
     }
 
     #[test]
