@@ -224,7 +224,7 @@ impl SemanticCache {
     /// wrong hit.
     async fn judge_refusals(
         &self,
-        asked: Vec<(usize, Checks, Vec<(String, String)>)>,
+        asked: Vec<JudgeAsked>,
         n: usize,
         judge: Option<Arc<Judge>>,
         policy: Option<JudgePolicy>,
@@ -809,6 +809,10 @@ struct Found {
     /// The same question as the lookup's, after unrelated turns (`conversation`).
     unrelated_chats: bool,
 }
+
+/// A candidate the judge must read: its index, what the checks said of it (which sets the bar),
+/// and the pairs of texts to score (the asked texts, then any reworded earlier turns).
+type JudgeAsked = (usize, Checks, Vec<(String, String)>);
 
 /// A found entry as the decision sees it.
 struct Considered<'a> {
