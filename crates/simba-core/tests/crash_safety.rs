@@ -28,6 +28,7 @@ fn entry(id: u64) -> CacheEntry {
             },
         },
         context: vec![],
+        background: vec![],
         query: format!("q{id}"),
         response: format!("r{id}"),
         embedding,

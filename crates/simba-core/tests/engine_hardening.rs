@@ -111,6 +111,7 @@ fn entry(id: u64, p: &Partition, dims: usize) -> CacheEntry {
         id,
         partition: p.clone(),
         context: vec![],
+        background: vec![],
         query: format!("query {id}"),
         response: format!("response {id}"),
         embedding: unit(7, dims),

@@ -46,6 +46,7 @@ fn entry(id: u64, p: &Partition, embedding: Vec<f32>, now: i64) -> CacheEntry {
         id,
         partition: p.clone(),
         context: vec![],
+        background: vec![],
         query: format!("query {id}"),
         response: format!("response {id}"),
         embedding,

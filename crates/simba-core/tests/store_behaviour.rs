@@ -39,6 +39,7 @@ fn entry(id: u64, p: &Partition, seed: u64, now: i64) -> CacheEntry {
         id,
         partition: p.clone(),
         context: vec![],
+        background: vec![],
         query: format!("query {id}"),
         response: format!("response {id}"),
         embedding: unit(seed),
@@ -78,6 +79,14 @@ async fn behaviour(store: Arc<dyn CacheStore>, many: u64) {
     assert_eq!((found[0].0.response.as_str(), &found[0].0.context), ("response 1", &context));
     let stored = store.get(1).await.unwrap().unwrap();
     assert_eq!((stored.query.as_str(), &stored.context), ("query 1", &context));
+    // The earlier turns the question did not reach are kept with it too.
+    let background = vec![Message::user("I'm on the Family 4 plan")];
+    let with_background =
+        CacheEntry { context: context.clone(), background: background.clone(), ..entry(3, &item, 3, now) };
+    store.insert(with_background).await.unwrap();
+    let stored = store.get(3).await.unwrap().unwrap();
+    assert_eq!((&stored.context, &stored.background), (&context, &background), "{}", store.kind());
+    assert_eq!(store.invalidate(&Invalidation::Entry { id: 3 }).await.unwrap(), 1);
 
     // Expiry: an expired entry is never returned, and purge removes it.
     let mut old = entry(2, &b, 42, now - 10_000);

@@ -502,6 +502,18 @@ pub fn implicit_figure(q: &Facts, c: &Facts) -> Option<(&'static str, String)> {
 }
 
 pub fn compare(k: &Knowledge, q: &Facts, c: &Facts) -> Option<(&'static str, String)> {
+    if let Some(differ) = amounts_and_dates(q, c) {
+        return Some(differ);
+    }
+    if (q.this_weekday && c.every_weekday) || (q.every_weekday && c.this_weekday) {
+        return Some(("one_day_or_every", "one asks about this one day, the other about every such day".into()));
+    }
+    the_rest(k, q, c)
+}
+
+/// The amounts, then the dates and periods, of two texts, where they differ ("numbers" or
+/// "dates").
+pub fn amounts_and_dates(q: &Facts, c: &Facts) -> Option<(&'static str, String)> {
     // Soft numbers count only when the other side names that number too, or names none at all.
     let with_soft = |a: &Facts, b: &Facts| -> BTreeSet<Amount> {
         let mut n = a.numbers.clone();
@@ -535,9 +547,11 @@ pub fn compare(k: &Knowledge, q: &Facts, c: &Facts) -> Option<(&'static str, Str
     if q.dates != c.dates && grouping_or_length(q, c) != grouping_or_length(c, q) {
         return Some(("dates", format!("dates or periods differ ({} vs {})", show(&q.dates), show(&c.dates))));
     }
-    if (q.this_weekday && c.every_weekday) || (q.every_weekday && c.this_weekday) {
-        return Some(("one_day_or_every", "one asks about this one day, the other about every such day".into()));
-    }
+    None
+}
+
+/// The facts after amounts, dates and "this Sunday" / "Sundays", in their order.
+fn the_rest(k: &Knowledge, q: &Facts, c: &Facts) -> Option<(&'static str, String)> {
     // "total" is the default reading of an amount: it only conflicts with another kind of figure.
     let strip = |s: &BTreeSet<&'static str>| -> BTreeSet<&'static str> {
         s.iter().copied().filter(|a| *a != "total").collect()

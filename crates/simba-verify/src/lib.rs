@@ -109,6 +109,33 @@ pub fn objection(k: &Knowledge, query: &str, candidate: &str) -> Option<Objectio
     })
 }
 
+/// Where two texts name different details, whatever their wording: amounts, dates and periods,
+/// names and codes (a name counts as missing only when the other text never uses the word, in
+/// any case). For the earlier turns of two chats that a question leans on without saying so
+/// ("can I cap his line?" some turns after "I'm on the Family 4 plan"): reworded, they must still
+/// name the same plan, amount and day. The objection is `earlier_details`.
+pub fn details_differ(k: &Knowledge, a: &str, b: &str) -> Option<Objection> {
+    let differ = |why: String| Some(Objection::new("earlier_details", why));
+    if let Some(o) = too_long(a, b) {
+        return differ(o.detail);
+    }
+    let (x, y) = analysed_pair(k, a, b);
+    let (xf, yf) = (facts::Facts::of(k, &x), facts::Facts::of(k, &y));
+    if let Some((_, why)) = facts::amounts_and_dates(&xf, &yf) {
+        return differ(why);
+    }
+    let names = |toks: &[token::Tok], other: &[token::Tok]| -> Vec<String> {
+        let named = |t: &&token::Tok| t.name || t.kind == token::Kind::Ident;
+        toks.iter().filter(named).filter(|t| !other.iter().any(|o| o.w == t.w)).map(|t| t.raw.clone()).collect()
+    };
+    let (nx, ny) = (names(&x, &y), names(&y, &x));
+    if nx.is_empty() && ny.is_empty() {
+        return None;
+    }
+    let show = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    differ(format!("names differ ({} vs {})", show(&nx), show(&ny)))
+}
+
 /// Two texts that differ and are not both within the length the checks read are refused unread.
 fn too_long(query: &str, candidate: &str) -> Option<Objection> {
     let long = |t: &str| t.chars().nth(token::MAX_CHARS).is_some();

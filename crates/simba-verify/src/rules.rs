@@ -206,6 +206,13 @@ pub const RULES: &[Rule] = &[
         serves: &[],
     },
     Rule {
+        id: "earlier_details",
+        judge_may_overrule: false,
+        why: "in two chats, earlier turns the question leans on without saying so that name another amount, date or name",
+        refuses: &[],
+        serves: &[],
+    },
+    Rule {
         id: "reworded_turns",
         judge_may_overrule: true,
         why: "earlier turns only reworded: the judge reads each",

@@ -47,7 +47,7 @@ impl PairSide {
     /// What the side asks, as a lookup or a store would read it.
     pub fn asked(&self) -> Result<Asked, String> {
         match self {
-            PairSide::Question(q) => Ok(Asked::stored(q, vec![])),
+            PairSide::Question(q) => Ok(Asked::stored(q, vec![], vec![])),
             PairSide::Chat(messages) => {
                 let (earlier, question) = conversation::split_chat(messages)?;
                 Ok(conversation::asked(earlier, question))
@@ -334,7 +334,7 @@ pub fn evaluate(
         } else if unrelated_chats {
             None
         } else if verify_candidates {
-            let checks = decide::checks_for(&b.text, &b.context, &a.text, &a.context);
+            let checks = decide::checks_for(b, a);
             reworded_turns = checks.reworded_turns;
             checks.objection
         } else {

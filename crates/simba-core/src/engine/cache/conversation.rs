@@ -98,14 +98,18 @@ pub struct Asked {
     pub text: String,
     /// The question depends on turns older than the decision reads: never served.
     pub beyond_reach: bool,
+    /// The user's earlier turns in the window that the walk did not reach (small talk left out):
+    /// the question may still lean on a detail there without saying so, so two chats' must name
+    /// the same details (`compare_background`).
+    pub background: Vec<Message>,
 }
 
 impl Asked {
     /// What a question asks with the turns it was found to depend on (an entry as stored, or a
     /// question asked on its own).
-    pub fn stored(question: &str, context: Vec<Message>) -> Self {
+    pub fn stored(question: &str, context: Vec<Message>, background: Vec<Message>) -> Self {
         let text = asked_text(&context, question);
-        Self { question: question.to_string(), context, text, beyond_reach: false }
+        Self { question: question.to_string(), context, text, beyond_reach: false, background }
     }
 }
 
@@ -117,6 +121,8 @@ pub fn asked(earlier: &[Message], question: &str) -> Asked {
     let mut current = question.to_string();
     let mut i = window.len();
     let mut beyond_reach = false;
+    // The window's messages before this index were not read into the context.
+    let mut unread = 0;
     loop {
         // The user's previous turn (skipping small talk and system messages) and the assistant's
         // messages after it, which the current turn may answer or refer to.
@@ -156,6 +162,7 @@ pub fn asked(earlier: &[Message], question: &str) -> Asked {
             between.iter().any(|a| shares_content_word(&current, &a.content)) || depends_on(&current, &previous.content)
         };
         if replied_to.is_none() && !leans_back {
+            unread = i + 1;
             break;
         }
         if let Some(a) = replied_to {
@@ -167,12 +174,31 @@ pub fn asked(earlier: &[Message], question: &str) -> Asked {
         if context.iter().filter(|m| m.role == Role::User).count() >= MAX_CONTEXT_TURNS {
             // The chain goes on past what the decision reads, if the last turn read leans back.
             beyond_reach = depends_on_anything(&current) && (i > 0 || start > 0);
+            unread = i;
             break;
         }
     }
     context.reverse();
     let text = asked_text(&context, question);
-    Asked { question: question.to_string(), context, text, beyond_reach }
+    let background = window[..unread]
+        .iter()
+        .filter(|m| m.role == Role::User && !is_small_talk(&m.content))
+        .map(|m| Message { role: Role::User, content: without_small_talk(&m.content) })
+        .collect();
+    Asked { question: question.to_string(), context, text, beyond_reach, background }
+}
+
+/// Two chats' earlier turns that their questions do not reach, where both have some: reworded or
+/// not, they must name the same amounts, dates and names. A long chat where one early detail
+/// changed ("Family 4 plan" / "Family 2 plan") would otherwise be served, the question and the
+/// turns it visibly leans on being the same words.
+pub fn compare_background(a: &[Message], b: &[Message]) -> Option<super::verify::Objection> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let joined = |m: &[Message]| m.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join(" ");
+    super::verify::details_differ(&joined(a), &joined(b))
+        .map(|o| super::verify::Objection::new(o.rule, format!("the earlier turns name other details: {}", o.detail)))
 }
 
 /// The messages a question depends on and the question, as one text (an entry's is rebuilt from
@@ -715,6 +741,41 @@ mod tests {
         assert_eq!(compare_turns(&a, &a).unwrap(), vec![]);
         let c = chat(&[("u", "we have two support teams, Tier 1 and Tier 2.")]);
         assert_eq!(compare_turns(&a, &c).unwrap_err(), "2 turns against 1");
+    }
+
+    #[test]
+    fn turns_the_walk_does_not_reach_must_name_the_same_details() {
+        let chat_on = |plan: &str, hello: &str| {
+            chat(&[
+                ("u", &format!("{hello} I'm on the {plan} plan with four lines")),
+                ("a", "Got it. How can I help?"),
+                ("u", "Our household streams a lot of video every evening, mostly sports and series."),
+                ("a", "Understood."),
+                ("u", "my son's line used a lot of data this month"),
+                ("a", "I see 38 GB used."),
+            ])
+        };
+        let question = "can I put a data cap on his line only?";
+        let family4 = asked(&chat_on("Family 4", "hi,"), question);
+        assert!(!family4.context.is_empty(), "the question leans on the chat: {family4:?}");
+        assert_eq!(family4.background, vec![Message::user("I'm on the Family 4 plan with four lines")], "{family4:?}");
+        let family2 = asked(&chat_on("Family 2", "hello there,"), question);
+        assert_eq!(family4.context, family2.context, "the turns read are the same words");
+        let o = compare_background(&family4.background, &family2.background).expect("another plan refuses");
+        assert_eq!(o.rule, "earlier_details");
+        // The same details, reworded, and a chat with no earlier turns to compare, pass.
+        let reworded = vec![
+            Message::user("Family 4 plan here, four lines total"),
+            Message::user("we stream loads of sports and series in the evenings"),
+        ];
+        assert_eq!(compare_background(&family4.background, &reworded), None);
+        assert_eq!(compare_background(&family4.background, &[]), None);
+        // Whole: the lookup's checks refuse the changed plan and pass the same chat.
+        assert_eq!(
+            super::super::decide::checks_for(&family2, &family4).objection.map(|o| o.rule),
+            Some("earlier_details")
+        );
+        assert_eq!(super::super::decide::checks_for(&family4, &family4).objection, None);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //!   both texts together and tells them from traps, which cosine cannot.
 //! - Numbers, dates, negation, names, opposites and roles are never the judge's to overrule.
 
-use super::conversation::{self, Message};
+use super::conversation::{self, Asked};
 use super::types::CacheSettings;
 use super::verify::{self, Objection};
 
@@ -127,8 +127,18 @@ pub struct ChatChecks {
 /// item or intent there is a fact about what the question means, never the judge's to overrule
 /// (read as one long text, it calls two chats "nearly the same" when only a detail changed); a
 /// turn merely reworded goes to the judge, read on its own.
-pub fn checks_for(query: &str, query_context: &[Message], cached: &str, cached_context: &[Message]) -> ChatChecks {
+///
+/// Where both questions lean on their chats, the turns neither reaches must also name the same
+/// details (`conversation::compare_background`).
+pub fn checks_for(incoming: &Asked, cached: &Asked) -> ChatChecks {
+    let (query, query_context) = (incoming.text.as_str(), incoming.context.as_slice());
+    let (cached_text, cached_context) = (cached.text.as_str(), cached.context.as_slice());
     let mut reworded_turns = Vec::new();
+    if !query_context.is_empty() || !cached_context.is_empty() {
+        if let Some(o) = conversation::compare_background(&incoming.background, &cached.background) {
+            return ChatChecks { objection: Some(o), reworded_turns };
+        }
+    }
     if !query_context.is_empty() && !cached_context.is_empty() {
         match conversation::compare_turns(query_context, cached_context) {
             Err(why) => {
@@ -138,7 +148,7 @@ pub fn checks_for(query: &str, query_context: &[Message], cached: &str, cached_c
             Ok(pairs) => reworded_turns = pairs,
         }
     }
-    let objection = verify::objection(query, cached).or_else(|| {
+    let objection = verify::objection(query, cached_text).or_else(|| {
         (!reworded_turns.is_empty())
             .then(|| Objection::new("reworded_turns", format!("{} earlier turn(s) reworded", reworded_turns.len())))
     });

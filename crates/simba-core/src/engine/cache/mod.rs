@@ -446,7 +446,7 @@ impl SemanticCache {
                 let checks = if !settings.verify_candidates || *unrelated_chats {
                     decide::ChatChecks::default()
                 } else {
-                    decide::checks_for(query, &asked.context, &theirs.text, &theirs.context)
+                    decide::checks_for(&asked, theirs)
                 };
                 let step = decide::first_step(
                     *similarity,
@@ -555,7 +555,7 @@ impl SemanticCache {
         let mut out: Vec<Found> = found
             .into_iter()
             .map(|(entry, similarity)| {
-                let theirs = conversation::Asked::stored(&entry.query, entry.context.clone());
+                let theirs = conversation::Asked::stored(&entry.query, entry.context.clone(), entry.background.clone());
                 let unrelated_chats = conversation::same_question_in_unrelated_chats(&theirs, asked);
                 Found { entry, theirs, similarity, unrelated_chats }
             })
@@ -603,7 +603,7 @@ impl SemanticCache {
         let asked = self.asked_storable(query, scope)?;
         // Found by its question; decided on what it asks (see `check_get_cache`).
         let vector = self.embed(query)?;
-        self.insert_embedded(query, asked.context, response, scope, vector, ttl_seconds).await
+        self.insert_embedded(query, asked, response, scope, vector, ttl_seconds).await
     }
 
     /// What `query` asks in `scope`'s chat, refused when it could never be served safely.
@@ -623,7 +623,7 @@ impl SemanticCache {
     async fn insert_embedded(
         &self,
         query: &str,
-        context: Vec<conversation::Message>,
+        asked: conversation::Asked,
         response: &str,
         scope: &Scope,
         embedding: Vec<f32>,
@@ -639,7 +639,8 @@ impl SemanticCache {
         let entry = CacheEntry {
             id: new_id(),
             partition,
-            context,
+            context: asked.context,
+            background: asked.background,
             query: query.to_string(),
             response: response.to_string(),
             embedding,
@@ -682,7 +683,7 @@ impl SemanticCache {
             let texts: Vec<&str> = chunk.iter().map(|(q, _)| q.as_str()).collect();
             let vectors = self.embedder.embed_batch(&texts).map_err(embed_error)?;
             for (((q, r), a), v) in chunk.iter().zip(asked).zip(vectors) {
-                self.insert_embedded(q, a.context, r, scope, v, None).await?;
+                self.insert_embedded(q, a, r, scope, v, None).await?;
                 stored += 1;
             }
             progress(stored);

@@ -145,22 +145,38 @@ impl Partition {
 }
 
 /// How an entry's context is kept in a store's text column: empty for a stand-alone question,
-/// else the messages as JSON.
-pub fn context_to_text(context: &[Message]) -> String {
-    if context.is_empty() {
+/// else the messages as JSON; with earlier turns the question did not reach, an object of both
+/// (`{"turns": […], "background": […]}`), so columns written before stay readable.
+pub fn context_to_text(context: &[Message], background: &[Message]) -> String {
+    if context.is_empty() && background.is_empty() {
         return String::new();
     }
-    serde_json::to_string(context).unwrap_or_default()
+    if background.is_empty() {
+        return serde_json::to_string(context).unwrap_or_default();
+    }
+    serde_json::to_string(&StoredChat { turns: context.to_vec(), background: background.to_vec() }).unwrap_or_default()
 }
 
-/// Reads [`context_to_text`]'s text back. Entries of versions that kept a hash of the turns there
-/// read as a context no chat has, so they are never served to one.
-pub fn context_from_text(text: &str) -> Vec<Message> {
+#[derive(Serialize, Deserialize)]
+struct StoredChat {
+    turns: Vec<Message>,
+    background: Vec<Message>,
+}
+
+/// Reads [`context_to_text`]'s text back: the turns the question depends on, and the earlier ones
+/// it did not reach. Entries of versions that kept a hash of the turns there read as a context no
+/// chat has, so they are never served to one.
+pub fn context_from_text(text: &str) -> (Vec<Message>, Vec<Message>) {
     if text.is_empty() {
-        return vec![];
+        return (vec![], vec![]);
     }
-    serde_json::from_str(text)
-        .unwrap_or_else(|_| vec![Message::user(format!("(earlier turns kept by an older version as the hash {text})"))])
+    if let Ok(chat) = serde_json::from_str::<StoredChat>(text) {
+        return (chat.turns, chat.background);
+    }
+    let turns = serde_json::from_str(text).unwrap_or_else(|_| {
+        vec![Message::user(format!("(earlier turns kept by an older version as the hash {text})"))]
+    });
+    (turns, vec![])
 }
 
 /// One stored answer.
@@ -170,6 +186,8 @@ pub struct CacheEntry {
     pub partition: Partition,
     /// The earlier messages of its chat the query depends on (see `conversation::asked`).
     pub context: Vec<Message>,
+    /// The user's earlier turns the query did not reach (`conversation::Asked::background`).
+    pub background: Vec<Message>,
     pub query: String,
     pub response: String,
     pub embedding: Vec<f32>,
@@ -182,7 +200,7 @@ pub struct CacheEntry {
 
 impl CacheEntry {
     pub fn bytes(&self) -> u64 {
-        let context: usize = self.context.iter().map(|m| m.content.len() + 16).sum();
+        let context: usize = self.context.iter().chain(&self.background).map(|m| m.content.len() + 16).sum();
         (self.query.len() + context + self.response.len() + self.embedding.len() * 4 + 96) as u64
     }
     pub fn expired_at(&self, now_ms: i64) -> bool {

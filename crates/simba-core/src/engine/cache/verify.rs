@@ -50,3 +50,9 @@ pub fn objection(query: &str, candidate: &str) -> Option<Objection> {
 pub fn explain(query: &str, candidate: &str) -> Explanation {
     simba_verify::explain(&knowledge(), query, candidate)
 }
+
+/// Where two chats' earlier turns name different details (amounts, dates, names): see
+/// `simba_verify::details_differ`.
+pub fn details_differ(a: &str, b: &str) -> Option<Objection> {
+    simba_verify::details_differ(&knowledge(), a, b)
+}

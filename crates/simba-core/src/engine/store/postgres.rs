@@ -77,6 +77,7 @@ const SETTINGS_TABLE: &str = "simba_semantic_cache_settings";
 const COLUMNS: &str = "id, tenant, user_id, item, model, template_version, context, query, response, created_at_ms, expires_at_ms, last_hit_at_ms, hits";
 
 fn entry_of(r: &PgRow) -> CacheEntry {
+    let (context, background) = context_from_text(&r.get::<String, _>(6));
     CacheEntry {
         id: r.get::<i64, _>(0) as u64,
         partition: Partition {
@@ -88,7 +89,8 @@ fn entry_of(r: &PgRow) -> CacheEntry {
                 template_version: r.get(5),
             },
         },
-        context: context_from_text(&r.get::<String, _>(6)),
+        context,
+        background,
         query: r.get(7),
         response: r.get(8),
         embedding: Vec::new(),
@@ -183,7 +185,7 @@ impl CacheStore for PostgresStore {
             .bind(&ns.item)
             .bind(&ns.model)
             .bind(&ns.template_version)
-            .bind(context_to_text(&e.context))
+            .bind(context_to_text(&e.context, &e.background))
             .bind(&e.query)
             .bind(&e.response)
             .bind(e.created_at_ms)

@@ -281,6 +281,7 @@ pub(super) fn decode(map: &HashMap<String, Vec<u8>>) -> Option<CacheEntry> {
         // Written before `has_item`: an empty item then meant none.
         None => text(map, "item").filter(|s| !s.is_empty()),
     };
+    let (context, background) = context_from_text(&text(map, "context")?);
     Some(CacheEntry {
         id: text(map, "id")?.parse().ok()?,
         partition: Partition {
@@ -292,7 +293,8 @@ pub(super) fn decode(map: &HashMap<String, Vec<u8>>) -> Option<CacheEntry> {
                 template_version: text(map, "template_version")?,
             },
         },
-        context: context_from_text(&text(map, "context")?),
+        context,
+        background,
         query: text(map, "query")?,
         response: text(map, "response")?,
         embedding: blob_to_vector(field(map, "embedding")?),
@@ -368,7 +370,7 @@ impl Persistence for RedisPersistence {
                     has_item,
                     ("model", ns.model.clone().into_bytes()),
                     ("template_version", ns.template_version.clone().into_bytes()),
-                    ("context", context_to_text(&e.context).into_bytes()),
+                    ("context", context_to_text(&e.context, &e.background).into_bytes()),
                     ("query", e.query.clone().into_bytes()),
                     ("response", e.response.clone().into_bytes()),
                     ("embedding", vector_to_blob(&e.embedding)),

@@ -81,25 +81,29 @@ impl Persistence for SqlitePersistence {
         .map_err(unavailable)?;
         Ok(rows
             .into_iter()
-            .map(|r| CacheEntry {
-                id: r.get::<i64, _>(0) as u64,
-                partition: Partition {
-                    namespace: Namespace {
-                        tenant: r.get(1),
-                        user: r.get(2),
-                        item: r.get(3),
-                        model: r.get(4),
-                        template_version: r.get(5),
+            .map(|r| {
+                let (context, background) = context_from_text(&r.get::<String, _>(6));
+                CacheEntry {
+                    id: r.get::<i64, _>(0) as u64,
+                    partition: Partition {
+                        namespace: Namespace {
+                            tenant: r.get(1),
+                            user: r.get(2),
+                            item: r.get(3),
+                            model: r.get(4),
+                            template_version: r.get(5),
+                        },
                     },
-                },
-                context: context_from_text(&r.get::<String, _>(6)),
-                query: r.get(7),
-                response: r.get(8),
-                embedding: blob_to_vector(&r.get::<Vec<u8>, _>(9)),
-                created_at_ms: r.get(10),
-                expires_at_ms: r.get(11),
-                last_hit_at_ms: r.get(12),
-                hits: r.get::<i64, _>(13) as u64,
+                    context,
+                    background,
+                    query: r.get(7),
+                    response: r.get(8),
+                    embedding: blob_to_vector(&r.get::<Vec<u8>, _>(9)),
+                    created_at_ms: r.get(10),
+                    expires_at_ms: r.get(11),
+                    last_hit_at_ms: r.get(12),
+                    hits: r.get::<i64, _>(13) as u64,
+                }
             })
             .collect())
     }
@@ -117,7 +121,7 @@ impl Persistence for SqlitePersistence {
         .bind(&ns.item)
         .bind(&ns.model)
         .bind(&ns.template_version)
-        .bind(context_to_text(&e.context))
+        .bind(context_to_text(&e.context, &e.background))
         .bind(&e.query)
         .bind(&e.response)
         .bind(vector_to_blob(&e.embedding))
