@@ -13,7 +13,7 @@ pub fn analyse(k: &Knowledge, text: &str) -> Vec<Tok> {
     let words = roman_numerals(words);
     let words = apply_phrases(k, words);
     let words = fractions::read(words);
-    let words = merge_numbers(words);
+    let words = sum_durations(merge_numbers(words));
     let words = ranges_to(dates::read(words));
     words
         .into_iter()
@@ -502,11 +502,21 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
                 continue;
             }
         }
+        // "half a million" is 500000.
+        let scale_at = |k: usize| words.get(k).and_then(|n| lookup(lex::SCALES, &n.w));
+        if t.w == "half" && words.get(i + 1).is_some_and(|n| matches!(n.w.as_str(), "a" | "an")) {
+            if let Some(s) = scale_at(i + 2) {
+                out.push(Tok::new(fmt(0.5 * s), Kind::Num, false));
+                i += 3;
+                continue;
+            }
+        }
         // A run of spelled number words, optionally starting with a digit number ("2 million").
         let mut value: Option<f64> = None;
         let (mut total, mut current) = (0.0f64, 0.0f64);
         let mut j = i;
         let mut soft = true;
+        let mut scaled = false;
         while j < words.len() {
             let w = &words[j];
             if w.kind == Kind::Num && j == i {
@@ -526,9 +536,23 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
                     value = Some(total + current);
                     continue;
                 }
+                // "a hundred and fifty".
+                let spelled_next = words.get(j + 1).and_then(|n| lookup(lex::SPELLED, &n.w)).is_some_and(|v| v >= 1.0);
+                if w.w == "and" && scaled && current % 100.0 == 0.0 && spelled_next {
+                    j += 1;
+                    continue;
+                }
                 if let Some(v) = lookup(lex::SPELLED, &w.w) {
                     if v == 0.5 && value.is_some() {
                         break;
+                    }
+                    // A year said in pairs: "nineteen ninety-nine", "twenty twenty-four".
+                    if !scaled && total == 0.0 && (current == 19.0 || current == 20.0) && (10.0..100.0).contains(&v) {
+                        current = current * 100.0 + v;
+                        value = Some(current);
+                        soft = false;
+                        j += 1;
+                        continue;
                     }
                     current += v;
                     soft &= matches!(w.w.as_str(), "one" | "once" | "single");
@@ -537,6 +561,7 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
                         break;
                     }
                     current = current.max(1.0) * s;
+                    scaled = true;
                     if s >= 1000.0 {
                         total += current;
                         current = 0.0;
@@ -637,6 +662,29 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
         out.push(tok);
         out.extend(in_a_row);
         i = j.max(i + 1);
+    }
+    out
+}
+
+/// "2 hours 30 minutes", "3 days and 12 hours": one duration, the sum (not after "between" or
+/// "from", where two durations bound a range).
+fn sum_durations(words: Vec<Tok>) -> Vec<Tok> {
+    let hours = |t: &Tok| t.w.strip_prefix("dur:").and_then(|h| h.parse::<f64>().ok()).filter(|_| t.kind == Kind::Num);
+    let mut out: Vec<Tok> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let t = &words[i];
+        let ranged = out.last().is_some_and(|p| matches!(p.w.as_str(), "between" | "from"));
+        if let (Some(first), false) = (hours(t), ranged) {
+            let and = usize::from(words.get(i + 1).is_some_and(|n| n.w == "and"));
+            if let Some(second) = words.get(i + 1 + and).and_then(hours).filter(|s| *s < first) {
+                out.push(Tok::new(duration(first + second), Kind::Num, false));
+                i += 2 + and;
+                continue;
+            }
+        }
+        out.push(t.clone());
+        i += 1;
     }
     out
 }

@@ -995,7 +995,17 @@ pub const DECADES: &[(&str, u32)] = &[
 ];
 /// Possessives that make "80s" an age ("in their 80s"), not a decade.
 pub const POSSESSIVES: &[&str] = &["my", "your", "his", "her", "its", "our", "their"];
-pub const SCALES: &[(&str, f64)] = &[("hundred", 100.0), ("thousand", 1e3), ("million", 1e6), ("billion", 1e9)];
+pub const SCALES: &[(&str, f64)] = &[
+    ("hundred", 100.0),
+    ("thousand", 1e3),
+    ("grand", 1e3),
+    ("million", 1e6),
+    ("mln", 1e6),
+    ("mn", 1e6),
+    ("billion", 1e9),
+    ("bn", 1e9),
+    ("bln", 1e9),
+];
 
 /// Currency symbols become the word for the currency, so "$50" meets "fifty dollars".
 pub const CURRENCY: &[(char, &str)] = &[('$', "dollar"), ('€', "euro"), ('£', "pound"), ('¥', "yen")];

@@ -573,6 +573,15 @@ fn amounts_written_other_ways_pass() {
         ("vehicles older than a decade", "vehicles older than 10 years"),
         ("users who have not logged in for a year", "users who went a year without logging in"),
         ("orders from 2019 to 2021", "orders from 2019 through 2021"),
+        ("orders in twenty twenty-four", "orders in 2024"),
+        ("sales in nineteen ninety-nine", "sales in 1999"),
+        ("jobs that ran 2 hours 30 minutes", "jobs that ran 2.5 hours"),
+        ("jobs that ran 2 hrs and 30 mins", "jobs that ran 150 minutes"),
+        ("deals worth 5 grand", "deals worth 5000"),
+        ("revenue of 2.3 bn", "revenue of 2.3 billion"),
+        ("revenue of 4 mln euros", "revenue of 4 million euros"),
+        ("orders of a hundred and fifty units", "orders of 150 units"),
+        ("half a million users", "500,000 users"),
     ]);
 }
 
@@ -589,6 +598,10 @@ fn amounts_written_other_ways_still_differ() {
         ("batches of 250 ml", "batches of 250 l"),
         ("plans with 2GB", "plans with 2TB"),
         ("sessions longer than an hour and a half", "sessions longer than an hour"),
+        ("orders in twenty twenty-four", "orders in 2023"),
+        ("jobs that ran between 2 hours and 30 minutes", "jobs that ran 2.5 hours"),
+        ("orders of a hundred and fifty units", "orders of 100 units"),
+        ("twenty-five orders", "twenty orders"),
     ] {
         assert!(disagreement(a, b).is_some(), "{a} / {b} passed");
     }
