@@ -90,6 +90,7 @@ function entry(id: string, query: string, response: string, over: Partial<EntryV
     namespace: alice.id,
     conversation: false,
     context: [],
+    background: [],
     query,
     response,
     created_at_ms: NOW - 3_600_000,
@@ -527,6 +528,21 @@ describe("lookup in a chat", () => {
     await selectAlice();
     await click($('[data-testid="entry-row"][data-id="104"]'));
     expect(byId("entry-detail-context")!.textContent).toBe("user: I'm on the Pro plan");
+    expect(byId("entry-detail-background")).toBeNull();
+  });
+
+  it("shows the earlier turns whose details a chat must share", async () => {
+    handlers.cache_entries = () => [
+      entry("105", "can I cap his line?", "Yes, in the app.", {
+        conversation: true,
+        context: [{ role: "user", content: "my son's line used a lot of data" }],
+        background: [{ role: "user", content: "I'm on the Family 4 plan" }],
+      }),
+    ];
+    await render();
+    await selectAlice();
+    await click($('[data-testid="entry-row"][data-id="105"]'));
+    expect(byId("entry-detail-background")!.textContent).toBe("user: I'm on the Family 4 plan");
   });
 });
 

@@ -8,7 +8,12 @@ export type EntryView = { id: string, namespace: string, conversation: boolean,
 /**
  * The earlier messages of its chat the query depends on.
  */
-context: Array<Message>, query: string, response: string, created_at_ms: number, expires_at_ms: number | null, last_hit_at_ms: number, hits: number, bytes: number, 
+context: Array<Message>, 
+/**
+ * The user's earlier turns it does not depend on by its words: a chat served from this entry
+ * must name the same amounts, dates and names there.
+ */
+background: Array<Message>, query: string, response: string, created_at_ms: number, expires_at_ms: number | null, last_hit_at_ms: number, hits: number, bytes: number, 
 /**
  * Similarity to the searched text, when listed by a search.
  */

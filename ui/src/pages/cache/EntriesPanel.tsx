@@ -105,6 +105,11 @@ function EntryDetail({ entry, now, onClose }: { entry: EntryView; now: number; o
               <pre data-testid="entry-detail-context">{entry.context.map((m) => `${m.role}: ${m.content}`).join("\n")}</pre>
             ),
           )}
+          {entry.background.length > 0 &&
+            row(
+              "earlier turns (details must agree)",
+              <pre data-testid="entry-detail-background">{entry.background.map((m) => `${m.role}: ${m.content}`).join("\n")}</pre>,
+            )}
           {row("query", <pre>{entry.query}</pre>, "entry-detail-query")}
           {row("response", <pre>{entry.response}</pre>, "entry-detail-response")}
           {row("created", `${timestamp(entry.created_at_ms)} (${age(entry.created_at_ms, now)})`)}

@@ -219,6 +219,9 @@ pub struct EntryView {
     pub conversation: bool,
     /// The earlier messages of its chat the query depends on.
     pub context: Vec<Message>,
+    /// The user's earlier turns it does not depend on by its words: a chat served from this entry
+    /// must name the same amounts, dates and names there.
+    pub background: Vec<Message>,
     pub query: String,
     pub response: String,
     #[ts(type = "number")]
@@ -254,6 +257,7 @@ impl EntryView {
             namespace: e.partition.namespace.id(),
             conversation: !e.context.is_empty(),
             context: e.context.clone(),
+            background: e.background.clone(),
             query: e.query.clone(),
             response: e.response.clone(),
             created_at_ms: e.created_at_ms,
