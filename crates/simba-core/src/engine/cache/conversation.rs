@@ -659,6 +659,27 @@ const SMALL_TALK: &[&str] = &[
     "question",
     "quick",
     "me",
+    // Reactions and openers ("ahh ok, that makes sense", "hope you can help me", "oh and one more").
+    "ahh",
+    "aha",
+    "ooh",
+    "uh",
+    "um",
+    "hope",
+    "your",
+    "going",
+    "explaining",
+    "kind",
+    "more",
+    "and",
+    "haha",
+    "yay",
+    "phew",
+    "wonderful",
+    "fantastic",
+    "brilliant",
+    "clears",
+    "up",
 ];
 
 const STOP: &[&str] = &[
