@@ -98,9 +98,10 @@ pub struct Asked {
     pub text: String,
     /// The question depends on turns older than the decision reads: never served.
     pub beyond_reach: bool,
-    /// The user's earlier turns in the window that the walk did not reach (small talk left out):
-    /// the question may still lean on a detail there without saying so, so two chats' must name
-    /// the same details (`compare_background`).
+    /// The chat's system prompt, then the user's earlier turns in the window that the walk did
+    /// not reach (small talk left out): the question may still lean on a detail there without
+    /// saying so, so two chats' turns must name the same details (`compare_background`); and a
+    /// name the chat says there (often the brand its bot speaks for) is one it knows.
     pub background: Vec<Message>,
 }
 
@@ -180,12 +181,34 @@ pub fn asked(earlier: &[Message], question: &str) -> Asked {
     }
     context.reverse();
     let text = asked_text(&context, question);
-    let background = window[..unread]
+    let system = earlier.iter().filter(|m| m.role == Role::System && !m.content.trim().is_empty()).take(1).cloned();
+    let unread_turns = window[..unread]
         .iter()
         .filter(|m| m.role == Role::User && !is_small_talk(&m.content))
-        .map(|m| Message { role: Role::User, content: without_small_talk(&m.content) })
-        .collect();
+        .map(|m| Message { role: Role::User, content: without_small_talk(&m.content) });
+    let background = system.chain(unread_turns).collect();
     Asked { question: question.to_string(), context, text, beyond_reach, background }
+}
+
+/// A question asked outside any chat, without the names a chat says in its `background` (its
+/// system prompt, its earlier turns): "Can I take a Metro rental car into Canada?" meets "can I
+/// take the car there?" asked of Metro's bot. Only words written as names go ("Metro"), and only
+/// where the chat says them too, in any case.
+pub fn without_names_the_chat_knows(question: &str, background: &[Message]) -> String {
+    let known: std::collections::HashSet<String> = background.iter().flat_map(|m| words(&m.content)).collect();
+    let pieces: Vec<&str> = question.split_whitespace().collect();
+    let kept: Vec<&str> = pieces
+        .iter()
+        .enumerate()
+        .filter(|(i, piece)| {
+            let core = piece.trim_matches(|c: char| !c.is_alphanumeric());
+            let core = core.strip_suffix("'s").or_else(|| core.strip_suffix("’s")).unwrap_or(core);
+            let name = *i > 0 && core.chars().next().is_some_and(char::is_uppercase);
+            !(name && known.contains(&core.to_lowercase()))
+        })
+        .map(|(_, p)| *p)
+        .collect();
+    kept.join(" ")
 }
 
 /// Two chats' earlier turns that their questions do not reach, where both have some: reworded or
@@ -193,11 +216,14 @@ pub fn asked(earlier: &[Message], question: &str) -> Asked {
 /// changed ("Family 4 plan" / "Family 2 plan") would otherwise be served, the question and the
 /// turns it visibly leans on being the same words.
 pub fn compare_background(a: &[Message], b: &[Message]) -> Option<super::verify::Objection> {
+    let joined = |m: &[Message]| {
+        m.iter().filter(|m| m.role == Role::User).map(|m| m.content.as_str()).collect::<Vec<_>>().join(" ")
+    };
+    let (a, b) = (joined(a), joined(b));
     if a.is_empty() || b.is_empty() {
         return None;
     }
-    let joined = |m: &[Message]| m.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join(" ");
-    super::verify::details_differ(&joined(a), &joined(b))
+    super::verify::details_differ(&a, &b)
         .map(|o| super::verify::Objection::new(o.rule, format!("the earlier turns name other details: {}", o.detail)))
 }
 
@@ -797,6 +823,22 @@ mod tests {
             Some("earlier_details")
         );
         assert_eq!(super::super::decide::checks_for(&family4, &family4).objection, None);
+    }
+
+    #[test]
+    fn names_a_chat_says_elsewhere_are_known_to_it() {
+        let system = Message { role: Role::System, content: "You are Metro Car Rental's assistant.".into() };
+        let earlier =
+            vec![system.clone(), Message::user("renting from your Seattle branch"), Message::assistant("Sure.")];
+        let a = asked(&earlier, "can I take the car to Canada?");
+        assert_eq!(a.background.first(), Some(&system), "{a:?}");
+        let alone = "Can I take a Metro rental car to Canada?";
+        assert_eq!(without_names_the_chat_knows(alone, &a.background), "Can I take a rental car to Canada?");
+        // A name the chat never says stays, and so does a word written as an ordinary word.
+        assert_eq!(without_names_the_chat_knows("Can I take a Hertz car?", &a.background), "Can I take a Hertz car?");
+        assert_eq!(without_names_the_chat_knows("metro cars in Portland", &a.background), "metro cars in Portland");
+        // The system prompt is no earlier turn whose details two chats must share.
+        assert_eq!(compare_background(&[system.clone()], &[Message::user("I'm on the Pro plan")]), None);
     }
 
     #[test]

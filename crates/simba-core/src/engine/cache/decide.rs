@@ -148,7 +148,17 @@ pub fn checks_for(incoming: &Asked, cached: &Asked) -> ChatChecks {
             Ok(pairs) => reworded_turns = pairs,
         }
     }
-    let objection = verify::objection(query, cached_text).or_else(|| {
+    // A question asked outside any chat against one asked in a chat: the names that chat says
+    // elsewhere (its bot's brand in the system prompt) are known to it.
+    let outside = |a: &Asked| a.context.is_empty() && a.background.iter().all(|m| m.role != conversation::Role::User);
+    let (query, cached_text) = if outside(incoming) && !cached.context.is_empty() {
+        (conversation::without_names_the_chat_knows(query, &cached.background), cached_text.to_string())
+    } else if outside(cached) && !query_context.is_empty() {
+        (query.to_string(), conversation::without_names_the_chat_knows(cached_text, &incoming.background))
+    } else {
+        (query.to_string(), cached_text.to_string())
+    };
+    let objection = verify::objection(&query, &cached_text).or_else(|| {
         (!reworded_turns.is_empty())
             .then(|| Objection::new("reworded_turns", format!("{} earlier turn(s) reworded", reworded_turns.len())))
     });
