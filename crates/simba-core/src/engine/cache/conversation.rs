@@ -838,7 +838,7 @@ mod tests {
         assert_eq!(without_names_the_chat_knows("Can I take a Hertz car?", &a.background), "Can I take a Hertz car?");
         assert_eq!(without_names_the_chat_knows("metro cars in Portland", &a.background), "metro cars in Portland");
         // The system prompt is no earlier turn whose details two chats must share.
-        assert_eq!(compare_background(&[system.clone()], &[Message::user("I'm on the Pro plan")]), None);
+        assert_eq!(compare_background(&[system], &[Message::user("I'm on the Pro plan")]), None);
     }
 
     #[test]
