@@ -190,6 +190,23 @@ pub fn asked(earlier: &[Message], question: &str) -> Asked {
     Asked { question: question.to_string(), context, text, beyond_reach, background }
 }
 
+/// Whether two chats' earlier user turns are about the same things (at least
+/// `MIN_SHARED_CONVERSATION_WORDS` of their content words in common): one conversation with
+/// details that may differ, not two unrelated ones.
+pub fn one_conversation(a: &[Message], b: &[Message]) -> bool {
+    let words_of = |m: &[Message]| -> std::collections::BTreeSet<String> {
+        m.iter().filter(|m| m.role == Role::User).flat_map(|m| content_words(&m.content).collect::<Vec<_>>()).collect()
+    };
+    let (wa, wb) = (words_of(a), words_of(b));
+    if wa.is_empty() || wb.is_empty() {
+        return false;
+    }
+    wa.intersection(&wb).count() as f32 / wa.union(&wb).count() as f32 >= MIN_SHARED_CONVERSATION_WORDS
+}
+
+/// At least this share of content words in common: two chats' earlier turns are one conversation.
+const MIN_SHARED_CONVERSATION_WORDS: f32 = 0.3;
+
 /// A question asked outside any chat, without the names a chat says in its `background` (its
 /// system prompt, its earlier turns): "Can I take a Metro rental car into Canada?" meets "can I
 /// take the car there?" asked of Metro's bot. Only words written as names go ("Metro"), and only
@@ -299,15 +316,22 @@ pub fn same_question_in_unrelated_chats(a: &Asked, b: &Asked) -> bool {
     if depends_on_anything(&a.question) {
         return false;
     }
-    let words_of = |ctx: &[Message]| -> std::collections::BTreeSet<String> {
-        ctx.iter().flat_map(|m| content_words(&m.content).collect::<Vec<_>>()).collect()
-    };
-    let (wa, wb) = (words_of(&a.context), words_of(&b.context));
     let asked: std::collections::BTreeSet<String> = content_words(&a.question).collect();
-    let common = wa.intersection(&wb).count() as f32 / wa.union(&wb).count().max(1) as f32;
-    // Too few words to tell a topic ("I'm an undergraduate"): not known to be unrelated.
-    let enough = wa.len().min(wb.len()) >= MIN_TOPIC_WORDS;
-    enough && common <= MAX_SHARED_UNRELATED_WORDS && asked.is_disjoint(&wa) && asked.is_disjoint(&wb)
+    // The turns each question leans on, and the whole chat read (the user's turns before them
+    // too): "cancel MCR-61002" … "yes" and "cancel MCR-61002" … "actually, push the pickup to
+    // Tuesday" lean on unrelated turns but are one chat.
+    let words_of = |x: &Asked, whole: bool| -> std::collections::BTreeSet<String> {
+        let before = x.background.iter().filter(|m| whole && m.role == Role::User);
+        x.context.iter().chain(before).flat_map(|m| content_words(&m.content).collect::<Vec<_>>()).collect()
+    };
+    let unrelated = |whole: bool| {
+        let (wa, wb) = (words_of(a, whole), words_of(b, whole));
+        let common = wa.intersection(&wb).count() as f32 / wa.union(&wb).count().max(1) as f32;
+        // Too few words to tell a topic ("I'm an undergraduate"): not known to be unrelated.
+        let enough = wa.len().min(wb.len()) >= MIN_TOPIC_WORDS;
+        enough && common <= MAX_SHARED_UNRELATED_WORDS && asked.is_disjoint(&wa) && asked.is_disjoint(&wb)
+    };
+    unrelated(false) && unrelated(true)
 }
 
 /// Fewest content words earlier turns need before they can be called unrelated to others.
@@ -823,6 +847,22 @@ mod tests {
             Some("earlier_details")
         );
         assert_eq!(super::super::decide::checks_for(&family4, &family4).objection, None);
+    }
+
+    #[test]
+    fn one_chat_told_two_ways_is_not_two_unrelated_chats() {
+        let opening = [("u", "cancel my rental MCR-61002"), ("a", "I can cancel it for free. Proceed?")];
+        let yes = chat(&[opening[0], opening[1], ("u", "yes"), ("a", "MCR-61002 is cancelled.")]);
+        let moved = chat(&[
+            opening[0],
+            opening[1],
+            ("u", "actually no, just push the pickup to Tuesday"),
+            ("a", "Done, pickup is now Tuesday."),
+        ]);
+        let question = "will I get a confirmation email?";
+        let (a, b) = (asked(&yes, question), asked(&moved, question));
+        assert!(!same_question_in_unrelated_chats(&a, &b), "{a:?} / {b:?}");
+        assert!(super::super::decide::checks_for(&b, &a).objection.is_some());
     }
 
     #[test]

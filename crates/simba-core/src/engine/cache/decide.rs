@@ -134,7 +134,11 @@ pub fn checks_for(incoming: &Asked, cached: &Asked) -> ChatChecks {
     let (query, query_context) = (incoming.text.as_str(), incoming.context.as_slice());
     let (cached_text, cached_context) = (cached.text.as_str(), cached.context.as_slice());
     let mut reworded_turns = Vec::new();
-    if !query_context.is_empty() || !cached_context.is_empty() {
+    // Where neither question leans on its chat, earlier turns still matter when the two chats are
+    // one conversation told twice ("cancel MCR-61002" … "yes" / "actually, push the pickup to
+    // Tuesday"), not two unrelated ones.
+    let leans = !query_context.is_empty() || !cached_context.is_empty();
+    if leans || conversation::one_conversation(&incoming.background, &cached.background) {
         if let Some(o) = conversation::compare_background(&incoming.background, &cached.background) {
             return ChatChecks { objection: Some(o), reworded_turns };
         }
