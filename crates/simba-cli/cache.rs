@@ -5,7 +5,7 @@ use crate::report;
 use clap::{Args, Subcommand};
 use simba_core::api::cache::{CacheEvalRequest, CacheLookupRequest, CacheStoreRequest};
 use simba_core::engine::cache::conversation::Message;
-use simba_core::engine::cache::decide::{Checks, JudgePolicy};
+use simba_core::engine::cache::decide::JudgePolicy;
 use simba_core::engine::cache::types::{Lookup, Scope};
 use simba_core::engine::store::Invalidation;
 use simba_core::error::ApiError;
@@ -236,8 +236,7 @@ pub async fn run(service: &Service, cmd: CacheCommand) -> anyhow::Result<ExitCod
                     Some(s) => {
                         let policy = report_of.judge_min_score.zip(report_of.judge_floor);
                         let policy = policy.map(|(min_score, floor)| JudgePolicy { min_score, floor });
-                        let checks = Checks::from_kind(d.objection.as_ref().map(|_| d.objection_about_wording));
-                        println!("judge {s:.4} (needs {:.3})", policy.map_or(f32::NAN, |p| p.bar(checks)))
+                        println!("judge {s:.4} (needs {:.3})", policy.map_or(f32::NAN, |p| p.bar(d.checks())))
                     }
                     None => println!("judge not asked"),
                 }

@@ -434,17 +434,8 @@ pub fn compare(k: &Knowledge, q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &F
         return Some(Objection::new("negation", "one is negated and the other is not".into()));
     }
     let (uq, uc) = (q.unmatched(), c.unmatched());
-    // A name counts as missing only when the other side never mentions it.
-    let names = |u: &[&Tok], other: &[Tok]| {
-        u.iter()
-            .filter(|t| (t.name || t.kind == Kind::Ident) && !other.iter().any(|o| o.w == t.w))
-            .map(|t| t.raw.clone())
-            .collect::<Vec<_>>()
-    };
-    let (nq, nc) = (names(&uq, c_toks), names(&uc, q_toks));
-    if !nq.is_empty() || !nc.is_empty() {
-        let show = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
-        return Some(Objection::new("names", format!("names differ ({} vs {})", show(&nq), show(&nc))));
+    if let Some(why) = names_differ(&uq, c_toks, &uc, q_toks) {
+        return Some(Objection::new("names", why));
     }
     if let Some(why) = related_swap(&q, &c) {
         return Some(why);
@@ -456,6 +447,21 @@ pub fn compare(k: &Knowledge, q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &F
         return roles::compare(k, q_toks, c_toks, &q.content, &c.content).map(|why| Objection::new("roles", why));
     }
     None
+}
+
+/// Where names or codes among `q` (tokens of one text) are never mentioned in `c_toks` (the other
+/// text), or those among `c` in `q_toks`: the detail of a names objection. A name counts as
+/// missing only when the other side never uses the word, in any case.
+pub fn names_differ(q: &[&Tok], c_toks: &[Tok], c: &[&Tok], q_toks: &[Tok]) -> Option<String> {
+    let missing = |u: &[&Tok], other: &[Tok]| {
+        u.iter()
+            .filter(|t| (t.name || t.kind == Kind::Ident) && !other.iter().any(|o| o.w == t.w))
+            .map(|t| t.raw.clone())
+            .collect::<Vec<_>>()
+    };
+    let (nq, nc) = (missing(q, c_toks), missing(c, q_toks));
+    let show = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    (!nq.is_empty() || !nc.is_empty()).then(|| format!("names differ ({} vs {})", show(&nq), show(&nc)))
 }
 
 /// Unmatched words that WordNet relates without making them the same: opposites, or two kinds of

@@ -458,7 +458,7 @@ fn read_number(w: &str) -> Option<String> {
 /// A time of day in the form "9am" and "6:30pm": "18:00" is "6pm", "09:00" and "9:00 am" are
 /// "9am". A morning hour written without a zero, "am" or "pm" ("9:00") may be either and stays
 /// as written.
-pub(crate) fn clock(hour_text: &str, minute_text: &str, half: &str) -> Option<String> {
+fn clock(hour_text: &str, minute_text: &str, half: &str) -> Option<String> {
     let (hour, minute): (u32, u32) = (hour_text.parse().ok()?, minute_text.parse().ok()?);
     if hour > 24 || minute > 59 || minute_text.len() != 2 {
         return None;

@@ -218,32 +218,7 @@ impl Facts {
             }
             // "per week", "each month", "by day", "every year": grouping by a period.
             // "under a minute", "older than a decade": one unit's length, not "per minute".
-            let one_unit = r == "a"
-                && prev.is_some_and(|p| {
-                    matches!(
-                        p.raw.as_str(),
-                        "under"
-                            | "over"
-                            | "than"
-                            | "within"
-                            | "for"
-                            | "about"
-                            | "around"
-                            | "nearly"
-                            | "almost"
-                            | "least"
-                            | "most"
-                            | "past"
-                            | "last"
-                            | "took"
-                            | "take"
-                            | "takes"
-                            | "lasted"
-                            | "lasting"
-                            | "only"
-                            | "just"
-                    )
-                });
+            let one_unit = r == "a" && prev.is_some_and(|p| lex::BEFORE_A_LENGTH.contains(&p.raw.as_str()));
             if matches!(r, "per" | "each" | "every" | "by" | "a") && !one_unit {
                 // "per flight hour", "each business day": one word may name the kind of unit.
                 let after = toks.get(i + 2).filter(|_| {

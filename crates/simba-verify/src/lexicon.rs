@@ -479,6 +479,13 @@ pub const UNIT_ABBREVIATIONS: &[(&str, &str)] = &[
     ("inr", "rupee"),
 ];
 
+/// Words after which "a minute", "a year" is one unit's length ("under a minute", "older than a
+/// decade", "took a week"), not "per minute".
+pub const BEFORE_A_LENGTH: &[&str] = &[
+    "under", "over", "than", "within", "for", "about", "around", "nearly", "almost", "least", "most", "past", "last",
+    "took", "take", "takes", "lasted", "lasting", "only", "just",
+];
+
 /// Words between a number and its unit that do not change the duration ("three consecutive
 /// months" is three months in a row).
 pub const IN_A_ROW: &[&str] = &["consecutive", "straight", "successive", "full"];

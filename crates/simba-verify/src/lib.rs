@@ -124,16 +124,8 @@ pub fn details_differ(k: &Knowledge, a: &str, b: &str) -> Option<Objection> {
     if let Some((_, why)) = facts::amounts_and_dates(&xf, &yf) {
         return differ(why);
     }
-    let names = |toks: &[token::Tok], other: &[token::Tok]| -> Vec<String> {
-        let named = |t: &&token::Tok| t.name || t.kind == token::Kind::Ident;
-        toks.iter().filter(named).filter(|t| !other.iter().any(|o| o.w == t.w)).map(|t| t.raw.clone()).collect()
-    };
-    let (nx, ny) = (names(&x, &y), names(&y, &x));
-    if nx.is_empty() && ny.is_empty() {
-        return None;
-    }
-    let show = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
-    differ(format!("names differ ({} vs {})", show(&nx), show(&ny)))
+    let (xs, ys): (Vec<&token::Tok>, Vec<&token::Tok>) = (x.iter().collect(), y.iter().collect());
+    align::names_differ(&xs, &y, &ys, &x).and_then(differ)
 }
 
 /// Two texts that differ and are not both within the length the checks read are refused unread.

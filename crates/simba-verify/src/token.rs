@@ -37,23 +37,24 @@ impl Tok {
 /// difference past the limit can never be served as a rewording.
 pub const MAX_CHARS: usize = 4000;
 
+/// A number as the checks compare it: to six decimals (from 1e15 on there are none to round,
+/// and `v * 1e6` would overflow to infinity from 1.8e302 on, making every larger number one).
 pub fn fmt(v: f64) -> String {
-    if !v.is_finite() {
-        return "nan".into();
-    }
-    // Six decimals; beyond 1e15 there are none to round (and `v * 1e6` would overflow to
-    // infinity from 1.8e302 on, making every larger number one).
-    let r = if v.abs() < 1e15 { (v * 1e6).round() / 1e6 } else { v };
-    format!("{r}")
+    rounded(v, 1e6, 1e15)
 }
 
 /// A length of time in hours as durations are written ("dur:" tokens, `Amount::Duration`): to
 /// nine decimals, so milliseconds stay apart (six would make 10 ms and 12 ms one).
 pub fn fmt_hours(hours: f64) -> String {
-    if !hours.is_finite() {
+    rounded(hours, 1e9, 1e9)
+}
+
+/// `v` rounded to `1 / scale`, or as it is from `exact_from` on.
+fn rounded(v: f64, scale: f64, exact_from: f64) -> String {
+    if !v.is_finite() {
         return "nan".into();
     }
-    let r = if hours.abs() < 1e9 { (hours * 1e9).round() / 1e9 } else { hours };
+    let r = if v.abs() < exact_from { (v * scale).round() / scale } else { v };
     format!("{r}")
 }
 

@@ -281,7 +281,8 @@ pub struct PairResult {
 }
 
 impl PairResult {
-    fn checks(&self) -> Checks {
+    /// What the checks said of the pair, as the decision reads it.
+    pub fn checks(&self) -> Checks {
         Checks::from_kind(self.objection.as_ref().map(|_| self.objection_about_wording))
     }
 

@@ -106,6 +106,12 @@ pub struct Asked {
 }
 
 impl Asked {
+    /// Asked outside any chat: no turns it depends on and no earlier user turns (a system prompt
+    /// may stand alone).
+    pub fn outside_any_chat(&self) -> bool {
+        self.context.is_empty() && user_turns(&self.background).next().is_none()
+    }
+
     /// What a question asks with the turns it was found to depend on (an entry as stored, or a
     /// question asked on its own).
     pub fn stored(question: &str, context: Vec<Message>, background: Vec<Message>) -> Self {
@@ -194,14 +200,22 @@ pub fn asked(earlier: &[Message], question: &str) -> Asked {
 /// `MIN_SHARED_CONVERSATION_WORDS` of their content words in common): one conversation with
 /// details that may differ, not two unrelated ones.
 pub fn one_conversation(a: &[Message], b: &[Message]) -> bool {
-    let words_of = |m: &[Message]| -> std::collections::BTreeSet<String> {
-        m.iter().filter(|m| m.role == Role::User).flat_map(|m| content_words(&m.content).collect::<Vec<_>>()).collect()
-    };
-    let (wa, wb) = (words_of(a), words_of(b));
-    if wa.is_empty() || wb.is_empty() {
-        return false;
-    }
-    wa.intersection(&wb).count() as f32 / wa.union(&wb).count() as f32 >= MIN_SHARED_CONVERSATION_WORDS
+    let (wa, wb) = (content_words_of(user_turns(a)), content_words_of(user_turns(b)));
+    !wa.is_empty() && !wb.is_empty() && share_in_common(&wa, &wb) >= MIN_SHARED_CONVERSATION_WORDS
+}
+
+/// The user's messages among `messages`.
+fn user_turns(messages: &[Message]) -> impl Iterator<Item = &Message> {
+    messages.iter().filter(|m| m.role == Role::User)
+}
+
+fn content_words_of<'m>(messages: impl Iterator<Item = &'m Message>) -> std::collections::BTreeSet<String> {
+    messages.flat_map(|m| content_words(&m.content).collect::<Vec<_>>()).collect()
+}
+
+/// The share of two sets of words they have in common (0 when both are empty).
+fn share_in_common(a: &std::collections::BTreeSet<String>, b: &std::collections::BTreeSet<String>) -> f32 {
+    a.intersection(b).count() as f32 / a.union(b).count().max(1) as f32
 }
 
 /// At least this share of content words in common: two chats' earlier turns are one conversation.
@@ -233,9 +247,7 @@ pub fn without_names_the_chat_knows(question: &str, background: &[Message]) -> S
 /// changed ("Family 4 plan" / "Family 2 plan") would otherwise be served, the question and the
 /// turns it visibly leans on being the same words.
 pub fn compare_background(a: &[Message], b: &[Message]) -> Option<super::verify::Objection> {
-    let joined = |m: &[Message]| {
-        m.iter().filter(|m| m.role == Role::User).map(|m| m.content.as_str()).collect::<Vec<_>>().join(" ")
-    };
+    let joined = |m: &[Message]| user_turns(m).map(|m| m.content.as_str()).collect::<Vec<_>>().join(" ");
     let (a, b) = (joined(a), joined(b));
     if a.is_empty() || b.is_empty() {
         return None;
@@ -279,8 +291,7 @@ pub fn asked_text(context: &[Message], question: &str) -> String {
 /// escalations"), and one way only they forgive words one side adds about the asker, which is
 /// exactly where a user changes their mind ("keep the appeal going").
 pub fn compare_turns(a: &[Message], b: &[Message]) -> Result<Vec<(String, String)>, String> {
-    let turns =
-        |ctx: &[Message]| ctx.iter().filter(|m| m.role == Role::User).map(|m| m.content.clone()).collect::<Vec<_>>();
+    let turns = |ctx: &[Message]| user_turns(ctx).map(|m| m.content.clone()).collect::<Vec<_>>();
     let (ta, tb) = (turns(a), turns(b));
     if ta.len() != tb.len() {
         // Read as one text each, the same things said in more or fewer turns would pass to the
@@ -320,13 +331,11 @@ pub fn same_question_in_unrelated_chats(a: &Asked, b: &Asked) -> bool {
     // The turns each question leans on, and the whole chat read (the user's turns before them
     // too): "cancel MCR-61002" … "yes" and "cancel MCR-61002" … "actually, push the pickup to
     // Tuesday" lean on unrelated turns but are one chat.
-    let words_of = |x: &Asked, whole: bool| -> std::collections::BTreeSet<String> {
-        let before = x.background.iter().filter(|m| whole && m.role == Role::User);
-        x.context.iter().chain(before).flat_map(|m| content_words(&m.content).collect::<Vec<_>>()).collect()
-    };
+    let words_of =
+        |x: &Asked, whole: bool| content_words_of(x.context.iter().chain(user_turns(&x.background).filter(|_| whole)));
     let unrelated = |whole: bool| {
         let (wa, wb) = (words_of(a, whole), words_of(b, whole));
-        let common = wa.intersection(&wb).count() as f32 / wa.union(&wb).count().max(1) as f32;
+        let common = share_in_common(&wa, &wb);
         // Too few words to tell a topic ("I'm an undergraduate"): not known to be unrelated.
         let enough = wa.len().min(wb.len()) >= MIN_TOPIC_WORDS;
         enough && common <= MAX_SHARED_UNRELATED_WORDS && asked.is_disjoint(&wa) && asked.is_disjoint(&wb)

@@ -14,6 +14,7 @@
 use super::conversation::{self, Asked};
 use super::types::CacheSettings;
 use super::verify::{self, Objection};
+use std::borrow::Cow;
 
 /// What the similarity and the checks say before the judge is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,13 +155,12 @@ pub fn checks_for(incoming: &Asked, cached: &Asked) -> ChatChecks {
     }
     // A question asked outside any chat against one asked in a chat: the names that chat says
     // elsewhere (its bot's brand in the system prompt) are known to it.
-    let outside = |a: &Asked| a.context.is_empty() && a.background.iter().all(|m| m.role != conversation::Role::User);
-    let (query, cached_text) = if outside(incoming) && !cached.context.is_empty() {
-        (conversation::without_names_the_chat_knows(query, &cached.background), cached_text.to_string())
-    } else if outside(cached) && !query_context.is_empty() {
-        (query.to_string(), conversation::without_names_the_chat_knows(cached_text, &incoming.background))
+    let (query, cached_text): (Cow<str>, Cow<str>) = if incoming.outside_any_chat() && !cached.context.is_empty() {
+        (conversation::without_names_the_chat_knows(query, &cached.background).into(), cached_text.into())
+    } else if cached.outside_any_chat() && !query_context.is_empty() {
+        (query.into(), conversation::without_names_the_chat_knows(cached_text, &incoming.background).into())
     } else {
-        (query.to_string(), cached_text.to_string())
+        (query.into(), cached_text.into())
     };
     let objection = verify::objection(&query, &cached_text).or_else(|| {
         (!reworded_turns.is_empty())
