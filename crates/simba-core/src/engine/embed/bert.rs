@@ -6,8 +6,7 @@
 //! weights at load. Same weights, same maths as sentence-transformers: the agreement test (cosine
 //! ≥ 0.9999, on every instruction set the machine has) covers it.
 
-use super::kernels::{add_layer_norm, gelu, softmax, Isa, Linear, Precision};
-use crate::engine::index::dot;
+use super::kernels::{add_layer_norm, attend, gelu, Isa, Linear, Precision};
 use candle_core::{bail, DType, Result, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::Config;
@@ -46,7 +45,6 @@ pub struct MiniLmBert {
     layers: Vec<Layer>,
     hidden: usize,
     heads: usize,
-    head_size: usize,
 }
 
 fn values(t: &Tensor) -> Result<Vec<f32>> {
@@ -106,7 +104,7 @@ impl MiniLmBert {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { words, positions, segments, embedding_norm, layers, hidden, heads, head_size })
+        Ok(Self { words, positions, segments, embedding_norm, layers, hidden, heads })
     }
 
     /// The mean of each text's token states (what sentence-transformers' mean pooling gives the
@@ -179,7 +177,7 @@ impl MiniLmBert {
     /// Self-attention of each text over its own tokens: `qkv` is tokens × (query, key, value), the
     /// result tokens × hidden.
     fn attention(&self, qkv: &[f32], starts: &[usize]) -> Vec<f32> {
-        let (h, hs) = (self.hidden, self.head_size);
+        let h = self.hidden;
         let total = *starts.last().unwrap_or(&0);
         let mut context = vec![0f32; total * h];
         // Each text's rows of the result, apart, so texts can run side by side.
@@ -191,26 +189,7 @@ impl MiniLmBert {
             rest = others;
         }
         let one_text = |(start, len, out): (usize, usize, &mut [f32])| {
-            let mut scores = vec![0f32; len];
-            for head in 0..self.heads {
-                let at = |token: usize, part: usize| {
-                    let base = (start + token) * 3 * h + part * h + head * hs;
-                    &qkv[base..base + hs]
-                };
-                for i in 0..len {
-                    let q = at(i, 0);
-                    for (j, s) in scores.iter_mut().enumerate() {
-                        *s = dot(q, at(j, 1));
-                    }
-                    softmax(&mut scores);
-                    let dst = &mut out[i * h + head * hs..i * h + (head + 1) * hs];
-                    for (j, &w) in scores.iter().enumerate() {
-                        for (d, v) in dst.iter_mut().zip(at(j, 2)) {
-                            *d += w * v;
-                        }
-                    }
-                }
-            }
+            attend(&qkv[start * 3 * h..(start + len) * 3 * h], len, self.heads, out, &mut Vec::new());
         };
         if total >= 64 && parts.len() > 1 {
             use rayon::prelude::*;
