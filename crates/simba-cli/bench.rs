@@ -71,7 +71,7 @@ pub async fn run(service: &Service, args: BenchArgs) -> anyhow::Result<ExitCode>
         // Without the judge the figures above still stand; say why it was skipped.
         match service.engine().judge().await {
             Ok(judge) => {
-                let texts = sample_questions(args.texts.min(201));
+                let texts = sample_questions(args.texts.min(1001));
                 let r = tokio::task::spawn_blocking(move || judge_bench(&judge, &texts)).await??;
                 if !args.json {
                     println!(
