@@ -28,6 +28,9 @@ struct Side<'a> {
     prefix_negations: usize,
     /// WordNet base forms of each plain content word (empty for names, codes and numbers).
     lemmas: Vec<Vec<u32>>,
+    /// Pairs of words matched only as related (two verbs under one hypernym, a word sharing one
+    /// sense of many): (this side's word, the other's). Set on the first side aligned.
+    loose: Vec<(String, String)>,
 }
 
 fn is_content(wn: &WordNet, t: &Tok) -> bool {
@@ -76,7 +79,7 @@ impl<'a> Side<'a> {
             .iter()
             .map(|&i| if is_plain_word(&toks[i]) { wn.lemmas(&toks[i].raw) } else { Vec::new() })
             .collect();
-        Side { k, toks, content, matched, prefix_negations: 0, lemmas }
+        Side { k, toks, content, matched, prefix_negations: 0, lemmas, loose: Vec::new() }
     }
     fn tok(&self, k: usize) -> &Tok {
         &self.toks[self.content[k]]
@@ -97,13 +100,14 @@ fn is_plain_word(t: &Tok) -> bool {
 
 /// Marks as matched each unmatched plain word of `a` and the first unmatched plain word of `b`
 /// that `related(raw a, lemmas a, raw b, lemmas b)` accepts (words WordNet does not know are skipped).
-fn pair_up(a: &mut Side, b: &mut Side, related: impl Fn(&str, &[u32], &str, &[u32]) -> bool) {
+fn pair_up(a: &mut Side, b: &mut Side, related: impl Fn(&str, &[u32], &str, &[u32]) -> bool) -> Vec<(usize, usize)> {
     // `related` reads only the two words, so a word that found no partner finds none when it comes
     // again (the unmatched words of `b` only shrink), and a word of `b` refused once is refused
     // again for the same word of `a`: each pair of distinct words is asked once, which keeps a long
     // text of repeated words from asking WordNet the same question thousands of times.
     let (a_toks, b_toks) = (a.toks, b.toks);
     let mut lonely: HashSet<&str> = HashSet::new();
+    let mut paired = Vec::new();
     for i in 0..a.content.len() {
         let ra = a_toks[a.content[i]].raw.as_str();
         if a.matched[i] || !is_plain_word(a.tok(i)) || a.lemmas(i).is_empty() || lonely.contains(ra) {
@@ -125,12 +129,14 @@ fn pair_up(a: &mut Side, b: &mut Side, related: impl Fn(&str, &[u32], &str, &[u3
             Some(j) => {
                 a.matched[i] = true;
                 b.matched[j] = true;
+                paired.push((i, j));
             }
             None => {
                 lonely.insert(ra);
             }
         }
     }
+    paired
 }
 
 /// `pair_up`, with each word given by its place in its text: `related((toks, index), lemmas, …)`.
@@ -244,9 +250,13 @@ fn align(a: &mut Side, b: &mut Side) {
         // "customers"); kinds of things narrow ("sedans" / "cars") and stay unmatched.
         pair_up(a, b, |_, la, _, lb| (wn.person_kind_of(la, lb) || wn.person_kind_of(lb, la)) && !wn.antonyms(la, lb));
         // Two verbs for one action, unless they are opposites.
-        pair_up(a, b, |ra, la, rb, lb| {
+        let related = pair_up(a, b, |ra, la, rb, lb| {
             wn.mostly_verb(ra) && wn.mostly_verb(rb) && wn.verbs_related(la, lb) && !wn.antonyms(la, lb)
         });
+        for (i, j) in related {
+            let pair = (a.tok(i).raw.clone(), b.tok(j).raw.clone());
+            a.loose.push(pair);
+        }
     }
     // Typos in ordinary words, and a name misspelt in lower case ("farenheit" / "Fahrenheit");
     // names against names never ("Chen" is not "Cheng").
@@ -310,8 +320,10 @@ fn same_place_rewording(a: &mut Side, b: &mut Side) {
         let verbs = wn.mostly_verb(&ta.raw) && wn.mostly_verb(&tb.raw);
         if is_plain_word(ta) && is_plain_word(tb) && (wn.share_a_sense(la, lb) || (verbs && wn.verb_manner_of(la, lb)))
         {
+            let pair = (ta.raw.clone(), tb.raw.clone());
             a.matched[i] = true;
             b.matched[j] = true;
+            a.loose.push(pair);
         }
     }
 }
@@ -427,6 +439,9 @@ pub fn unmatched(k: &Knowledge, q_toks: &[Tok], c_toks: &[Tok]) -> (Vec<String>,
     (raw(&q), raw(&c))
 }
 
+/// The rule of words matched only as related (see [`crate::rules`]).
+pub const RELATED_WORDS: &str = "related_words";
+
 pub fn compare(k: &Knowledge, q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &Facts) -> Option<Objection> {
     let (mut q, mut c) = (Side::new(k, q_toks), Side::new(k, c_toks));
     align(&mut q, &mut c);
@@ -444,9 +459,14 @@ pub fn compare(k: &Knowledge, q_toks: &[Tok], c_toks: &[Tok], qf: &Facts, cf: &F
         return Some(Objection::new(rule, why));
     }
     if uq.is_empty() && uc.is_empty() {
-        return roles::compare(k, q_toks, c_toks, &q.content, &c.content).map(|why| Objection::new("roles", why));
+        if let Some(why) = roles::compare(k, q_toks, c_toks, &q.content, &c.content) {
+            return Some(Objection::new("roles", why));
+        }
     }
-    None
+    (!q.loose.is_empty()).then(|| {
+        let pairs: Vec<String> = q.loose.iter().map(|(a, b)| format!("\"{a}\" / \"{b}\"")).collect();
+        Objection::new(RELATED_WORDS, format!("only related, not the same: {}", pairs.join(", ")))
+    })
 }
 
 /// Where names or codes among `q` (tokens of one text) are never mentioned in `c_toks` (the other

@@ -128,6 +128,8 @@ fn unit_name(raw: &str) -> String {
     match s {
         "hr" => "hour".into(),
         "yr" => "year".into(),
+        "wk" => "week".into(),
+        "qtr" => "quarter".into(),
         "min" => "minute".into(),
         "sec" => "second".into(),
         s => s.into(),
@@ -521,6 +523,15 @@ pub fn amounts_and_dates(q: &Facts, c: &Facts) -> Option<(&'static str, String)>
     };
     if q.dates != c.dates && grouping_or_length(q, c) != grouping_or_length(c, q) {
         return Some(("dates", format!("dates or periods differ ({} vs {})", show(&q.dates), show(&c.dates))));
+    }
+    // A period named by its unit alone, replaced by another ("since the start of the quarter" /
+    // "… of the year"): each side names a length the other names in no form.
+    let lone_units = |a: &Facts, b: &Facts| -> BTreeSet<Amount> {
+        a.bare_units.iter().filter(|u| !b.bare_units.contains(u) && !b.numbers.contains(u)).cloned().collect()
+    };
+    let (qu, cu) = (lone_units(q, c), lone_units(c, q));
+    if !qu.is_empty() && !cu.is_empty() {
+        return Some(("dates", format!("periods differ ({} vs {})", show(&qu), show(&cu))));
     }
     None
 }

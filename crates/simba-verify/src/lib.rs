@@ -152,10 +152,11 @@ fn compare(
     cf: &facts::Facts,
 ) -> Option<Objection> {
     let by_rule = |(rule, detail)| Objection::new(rule, detail);
-    facts::compare(k, qf, cf)
-        .map(by_rule)
-        .or_else(|| align::compare(k, q, c, qf, cf))
-        .or_else(|| facts::implicit_figure(qf, cf).map(by_rule))
+    facts::compare(k, qf, cf).map(by_rule).or_else(|| match align::compare(k, q, c, qf, cf) {
+        // Words matched only loosely are the last doubt, after every other rule.
+        Some(o) if o.rule != align::RELATED_WORDS => Some(o),
+        loose => facts::implicit_figure(qf, cf).map(by_rule).or(loose),
+    })
 }
 
 #[cfg(test)]

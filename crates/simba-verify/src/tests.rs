@@ -16,9 +16,12 @@ fn objection(query: &str, candidate: &str) -> Option<Objection> {
     super::objection(knowledge(), query, candidate)
 }
 
-/// Why the checks refuse `candidate` for `query`, or None.
+/// Why the checks refuse `candidate` for `query`, or None: an objection only the judge's
+/// confirmation settles (words matched loosely) lets it pass the checks.
 fn disagreement(query: &str, candidate: &str) -> Option<String> {
-    objection(query, candidate).map(|o| o.detail)
+    objection(query, candidate)
+        .filter(|o| crate::rules::judge_role(o.rule) != crate::rules::JudgeRole::Confirms)
+        .map(|o| o.detail)
 }
 
 /// Every pair passes the checks (the failures listed with their reasons).

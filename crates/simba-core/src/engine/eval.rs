@@ -283,7 +283,7 @@ pub struct PairResult {
 impl PairResult {
     /// What the checks said of the pair, as the decision reads it.
     pub fn checks(&self) -> Checks {
-        Checks::from_kind(self.objection.as_ref().map(|_| self.objection_about_wording))
+        Checks::of_rule(self.rule.as_deref())
     }
 
     /// Whether a lookup would serve the pair at `threshold`: the same steps (`cache::decide`).

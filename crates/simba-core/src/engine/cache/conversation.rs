@@ -859,6 +859,19 @@ mod tests {
     }
 
     #[test]
+    fn reworded_turns_are_not_let_off_by_a_loosely_matched_question() {
+        let a = asked(&chat(&[("u", "I ordered the oak desk on Monday.")]), "when will it ship?");
+        let b = asked(&chat(&[("u", "On Monday I ordered the oak desk.")]), "when will it be dispatched?");
+        assert!(!a.context.is_empty() && !b.context.is_empty(), "{a:?} / {b:?}");
+        let question = super::super::verify::objection(&b.question, &a.question).map(|o| o.rule);
+        assert_eq!(question, Some("related_words"));
+        // The judge must be sure of the reworded turn, not only lean towards the question.
+        let checks = super::super::decide::checks_for(&b, &a);
+        assert_eq!(checks.objection.map(|o| o.rule), Some("reworded_turns"));
+        assert_eq!(checks.reworded_turns.len(), 1);
+    }
+
+    #[test]
     fn one_chat_told_two_ways_is_not_two_unrelated_chats() {
         let opening = [("u", "cancel my rental MCR-61002"), ("a", "I can cancel it for free. Proceed?")];
         let yes = chat(&[opening[0], opening[1], ("u", "yes"), ("a", "MCR-61002 is cancelled.")]);

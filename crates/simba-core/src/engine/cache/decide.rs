@@ -13,7 +13,7 @@
 
 use super::conversation::{self, Asked};
 use super::types::CacheSettings;
-use super::verify::{self, Objection};
+use super::verify::{self, rules::JudgeRole, Objection};
 use std::borrow::Cow;
 
 /// What the similarity and the checks say before the judge is asked.
@@ -42,8 +42,8 @@ impl JudgePolicy {
     /// The score the judge must give a candidate the checks said `checks` of.
     pub fn bar(&self, checks: Checks) -> f32 {
         match checks {
-            Checks::Agree => self.min_score.min(AGREED_MIN_SCORE),
-            _ => self.min_score,
+            Checks::Agree | Checks::Doubt => self.min_score.min(AGREED_MIN_SCORE),
+            Checks::Wording | Checks::Fact => self.min_score,
         }
     }
 
@@ -72,6 +72,9 @@ pub fn lowest_served(threshold: f32, judge: Option<JudgePolicy>) -> f32 {
 pub enum Checks {
     /// No objection (or the checks are off).
     Agree,
+    /// Every word matched, some only loosely: the judge confirms at the bar of `Agree`, at any
+    /// similarity (with the judge off, as `Agree`).
+    Doubt,
     /// The objection is about wording: the judge may overrule it.
     Wording,
     /// The objection is about a fact: never overruled.
@@ -80,15 +83,16 @@ pub enum Checks {
 
 impl Checks {
     pub fn of(objection: Option<&Objection>) -> Self {
-        Self::from_kind(objection.map(Objection::judge_may_overrule))
+        Self::of_rule(objection.map(|o| o.rule))
     }
 
-    /// From whether there was an objection and, if so, whether it was about wording.
-    pub fn from_kind(about_wording: Option<bool>) -> Self {
-        match about_wording {
+    /// From the rule that objected, if one did.
+    pub fn of_rule(rule: Option<&str>) -> Self {
+        match rule.map(verify::rules::judge_role) {
             None => Checks::Agree,
-            Some(true) => Checks::Wording,
-            Some(false) => Checks::Fact,
+            Some(JudgeRole::Confirms) => Checks::Doubt,
+            Some(JudgeRole::Overrules) => Checks::Wording,
+            Some(JudgeRole::Never) => Checks::Fact,
         }
     }
 }
@@ -99,6 +103,7 @@ pub fn first_step(similarity: f32, threshold: f32, checks: Checks, judge: Option
         return Step::Refuse;
     }
     match judge {
+        None if similarity >= threshold && checks == Checks::Doubt => Step::Serve,
         _ if similarity >= threshold && checks == Checks::Agree => Step::Serve,
         Some(j) if checks != Checks::Fact && similarity >= j.floor.min(threshold) => Step::AskJudge,
         _ => Step::Refuse,
@@ -162,10 +167,14 @@ pub fn checks_for(incoming: &Asked, cached: &Asked) -> ChatChecks {
     } else {
         (query.into(), cached_text.into())
     };
-    let objection = verify::objection(&query, &cached_text).or_else(|| {
-        (!reworded_turns.is_empty())
-            .then(|| Objection::new("reworded_turns", format!("{} earlier turn(s) reworded", reworded_turns.len())))
-    });
+    let reworded = (!reworded_turns.is_empty())
+        .then(|| Objection::new("reworded_turns", format!("{} earlier turn(s) reworded", reworded_turns.len())));
+    // The stricter objection stands: reworded turns need the judge sure, loosely matched words
+    // only leaning.
+    let objection = match verify::objection(&query, &cached_text) {
+        Some(o) if Checks::of(Some(&o)) == Checks::Doubt => reworded.or(Some(o)),
+        found => found.or(reworded),
+    };
     ChatChecks { objection, reworded_turns }
 }
 
@@ -210,6 +219,15 @@ mod tests {
         assert!(!policy.vouches(f32::NAN, Checks::Agree));
         let lenient = JudgePolicy { min_score: 0.3, floor: 0.6 };
         assert_eq!(lenient.bar(Checks::Agree), 0.3);
+        // Words matched only loosely: the judge confirms at the lower bar, above the threshold
+        // too; with the judge off they are served as before.
+        let loose = Checks::of(Some(&Objection::new("related_words", "\"tighten\" / \"widen\"".into())));
+        assert_eq!(loose, Checks::Doubt);
+        assert_eq!(first_step(0.9, 0.8, loose, j), Step::AskJudge);
+        assert_eq!(first_step(0.9, 0.8, loose, None), Step::Serve);
+        assert_eq!(first_step(0.7, 0.8, loose, j), Step::AskJudge);
+        assert_eq!(first_step(0.5, 0.8, loose, j), Step::Refuse);
+        assert!(policy.vouches(0.6, loose) && !policy.vouches(0.4, loose));
     }
 
     #[test]
