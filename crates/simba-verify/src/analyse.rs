@@ -12,7 +12,7 @@ pub fn analyse(k: &Knowledge, text: &str) -> Vec<Tok> {
     let words = open_words(&k.wn, raw);
     let words = roman_numerals(words);
     let words = apply_phrases(k, words);
-    let words = fractions::read(words);
+    let words = ordinal_words(fractions::read(words));
     let words = sum_durations(merge_numbers(words));
     let words = ranges_to(dates::read(words));
     words
@@ -25,6 +25,24 @@ pub fn analyse(k: &Knowledge, text: &str) -> Vec<Tok> {
             t
         })
         .collect()
+}
+
+/// "ninth" is "9th", which reads as 9: an ordinal word from "third" on is its number, unless a
+/// unit of time follows ("the third week" is no length of three weeks). "first" and "second" stay
+/// words: "first-time buyers", "a second opinion", "per second".
+fn ordinal_words(mut words: Vec<Tok>) -> Vec<Tok> {
+    for i in 0..words.len() {
+        let t = &words[i];
+        if t.kind != Kind::Word {
+            continue;
+        }
+        let Some(n) = lookup(lex::ORDINALS, &t.w).filter(|&n| n >= 3) else { continue };
+        if words.get(i + 1).is_some_and(|next| lookup(lex::UNITS, &next.w).is_some()) {
+            continue;
+        }
+        words[i] = Tok::new(n.to_string(), Kind::Num, false);
+    }
+    words
 }
 
 /// "from 2019 through 2021", "from March until May": the end of a range, as "to" writes it.
@@ -455,6 +473,59 @@ fn read_number(w: &str) -> Option<String> {
     Some(fmt(scaled))
 }
 
+/// A time of day said in words at `i`, and how many words it takes: "(a) quarter past one", "half
+/// past eight", "quarter to nine", and after a word of time ("at", "after", "before", "by",
+/// "until", "from") the British "half eight" (8:30); then "am" / "pm", "in the morning" or "in the
+/// afternoon / evening", or "at night" when they follow, as "9am" would be written.
+fn clock_idiom(words: &[Tok], i: usize) -> Option<(String, usize)> {
+    let word = |k: usize| words.get(k).map_or("", |t| t.w.as_str());
+    let hour_at = |k: usize| -> Option<u32> {
+        let t = words.get(k)?;
+        let h = match t.kind {
+            Kind::Num => t.w.parse::<u32>().ok()?,
+            _ => lookup(lex::SPELLED, &t.w).filter(|v| v.fract() == 0.0).map(|v| v as u32)?,
+        };
+        (1..=12).contains(&h).then_some(h)
+    };
+    let mut k = i + usize::from(word(i) == "a");
+    let (minutes, before) = match (word(k), word(k + 1)) {
+        ("quarter", "past" | "after") => (15, false),
+        ("quarter", "to" | "before") => (45, true),
+        ("half", "past") => (30, false),
+        ("half", _)
+            if k == i && matches!(word(i.wrapping_sub(1)), "at" | "after" | "before" | "by" | "until" | "from") =>
+        {
+            k -= 1; // "half eight": no word between.
+            (30, false)
+        }
+        _ => return None,
+    };
+    k += 2;
+    let hour = hour_at(k)?;
+    let hour = if before { (hour + 10) % 12 + 1 } else { hour };
+    k += 1;
+    let half = match (word(k), word(k + 1), word(k + 2)) {
+        ("am" | "pm", _, _) => {
+            k += 1;
+            word(k - 1)
+        }
+        ("in", "the", "morning") => {
+            k += 3;
+            "am"
+        }
+        ("in", "the", "afternoon" | "evening") => {
+            k += 3;
+            "pm"
+        }
+        ("at", "night", _) => {
+            k += 2;
+            "pm"
+        }
+        _ => "",
+    };
+    Some((format!("{hour}:{minutes:02}{half}"), k - i))
+}
+
 /// A time of day in the form "9am" and "6:30pm": "18:00" is "6pm", "09:00" and "9:00 am" are
 /// "9am". A morning hour written without a zero, "am" or "pm" ("9:00") may be either and stays
 /// as written.
@@ -491,6 +562,11 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
                 i += 2;
                 continue;
             }
+        }
+        if let Some((time, taken)) = clock_idiom(&words, i) {
+            out.push(Tok::new(time, Kind::Num, false));
+            i += taken;
+            continue;
         }
         // "an hour and a half" is 1.5 hours.
         let is_word = |k: usize, w: &str| words.get(k).is_some_and(|n| n.w == w);
@@ -648,12 +724,12 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
                     tok.w = format!("{}{base}", fmt(v * factor));
                     tok.soft = false;
                     j += 1;
-                } else if let Some(cents) = minor_units(&words, j) {
+                } else if let Some((cents, taken)) = minor_units(&words, j) {
                     // "twelve pounds fifty" is 12.50 pounds.
                     tok.w = fmt(v + cents);
                     out.push(tok);
                     out.push(words[j].clone());
-                    i = j + 2;
+                    i = j + taken;
                     continue;
                 }
             }
@@ -689,22 +765,28 @@ fn sum_durations(words: Vec<Tok>) -> Vec<Tok> {
     out
 }
 
-/// The hundredths after a currency word at `j` ("pounds fifty", "dollars 99"): a whole number
-/// under 100 that ends the phrase (not "dollars 50 times", "euros 20 orders").
-fn minor_units(words: &[Tok], j: usize) -> Option<f64> {
+/// The hundredths after a currency word at `j` ("pounds fifty", "dollars 99", "dollars and fifty
+/// cents") and how many words from `j` they take: a whole number under 100 that ends the phrase
+/// (not "dollars 50 times", "euros 20 orders").
+fn minor_units(words: &[Tok], j: usize) -> Option<(f64, usize)> {
     if !matches!(words[j].w.as_str(), "dollar" | "dollars" | "pound" | "pounds" | "euro" | "euros" | "quid" | "bucks") {
         return None;
     }
-    let n = words.get(j + 1).filter(|n| matches!(n.kind, Kind::Num | Kind::Word))?;
+    let spelled_out = words.get(j + 1).is_some_and(|t| t.w == "and")
+        && words.get(j + 3).is_some_and(|t| matches!(t.w.as_str(), "cent" | "cents" | "pence" | "p"));
+    let at = if spelled_out { j + 2 } else { j + 1 };
+    let n = words.get(at).filter(|n| matches!(n.kind, Kind::Num | Kind::Word))?;
     let cents: f64 = match n.kind {
         Kind::Num => n.w.parse().ok()?,
         _ => lookup(lex::SPELLED, &n.w).filter(|v| *v >= 1.0 && v.fract() == 0.0)?,
     };
-    let ends = words.get(j + 2).is_none_or(|t| {
-        t.kind == Kind::Punct
-            || matches!(t.w.as_str(), "or" | "and" | "in" | "on" | "for" | "per" | "a" | "each" | "last" | "this")
-    });
-    (ends && (1.0..100.0).contains(&cents) && cents.fract() == 0.0).then_some(cents / 100.0)
+    let ends = spelled_out
+        || words.get(j + 2).is_none_or(|t| {
+            t.kind == Kind::Punct
+                || matches!(t.w.as_str(), "or" | "and" | "in" | "on" | "for" | "per" | "a" | "each" | "last" | "this")
+        });
+    let taken = if spelled_out { 4 } else { 2 };
+    (ends && (1.0..100.0).contains(&cents) && cents.fract() == 0.0).then_some((cents / 100.0, taken))
 }
 
 /// Multi-word expressions to one token, matched on stems (so "signed up" is "sign up").
