@@ -47,6 +47,9 @@ fn paraphrases_pass() {
         ("How do I turn on dark mode?", "How do I enable dark mode?"),
         ("How many accounts are unverified?", "How many accounts are not verified?"),
         ("Quick question: how many invoices are overdue?", "how many invoices are overdue"),
+        ("Please indicate which depots ran out of diesel.", "Which depots ran out of diesel?"),
+        ("I would appreciate confirmation of how many lockers are free.", "How many lockers are free?"),
+        ("Kindly advise how many parcels are held at customs.", "yo how many parcels are held at customs"),
         ("How many seats are left on the 9am ferry?", "How many seats are left on the 9 am ferry?"),
         ("Any idea how many tickets were sold?", "How many tickets were sold? Thanks in advance."),
         (
