@@ -14,6 +14,9 @@ pub fn read(words: Vec<Tok>) -> Vec<Tok> {
         if let Some(y) = decade(&words[i]).filter(|_| !age) {
             words[i] = Tok::new(format!("decade:{y}"), Kind::Num, false);
         }
+        if let Some(y) = short_year_after_period(&words, i) {
+            words[i] = Tok::new(y.to_string(), Kind::Num, false);
+        }
     }
     rewrite_runs(words, |words, i| date_at(words, i).map(|(date, len)| (vec![Tok::new(date, Kind::Num, false)], len)))
 }
@@ -34,6 +37,17 @@ fn decade(t: &Tok) -> Option<u32> {
         }
         _ => None,
     }
+}
+
+/// A year in two digits right after a quarter or half ("Q4 23", "h1 24"): 2023, 2024.
+fn short_year_after_period(words: &[Tok], i: usize) -> Option<u32> {
+    let t = &words[i];
+    let period = i.checked_sub(1).map(|p| words[p].w.as_str()).is_some_and(|w| {
+        let b = w.as_bytes();
+        b.len() == 2 && matches!(b[0], b'q' | b'h') && (b'1'..=b'4').contains(&b[1])
+    });
+    let n = (period && t.kind == Kind::Num && !t.soft && t.w.len() == 2).then(|| t.w.parse::<u32>().ok()).flatten()?;
+    Some(2000 + n)
 }
 
 /// The month named at `i` ("nov"), read as `facts` reads months ("may" only where it is one).

@@ -286,6 +286,12 @@ const PHRASES: &[(&str, &str)] = &[
     // Calendar.
     ("first half", "h1"),
     ("second half", "h2"),
+    ("every single", "every"),
+    // "fall" is the autumn only before a word of the school or sales year.
+    ("fall term", "autumn term"),
+    ("fall semester", "autumn semester"),
+    ("fall season", "autumn season"),
+    ("fall collection", "autumn collection"),
     ("first quarter", "q1"),
     ("second quarter", "q2"),
     ("third quarter", "q3"),
