@@ -1,7 +1,8 @@
 //! Words about the asker rather than the question: a closing sentence or clause with the asker's
 //! purpose ("I need it for a report.", "Asking for the weekly standup :)") or thanks ("Thanks a
-//! lot!"), a closing "for my manager", a greeting before the question ("Hey team,", "Real quick:")
-//! and emoticons. They change no answer, so they are dropped before the checks read the text.
+//! lot!"), a closing "for my manager", greetings and pleasantries before the question ("Hey team,",
+//! "Real quick:", "Sorry to bother you so late,") and emoticons. They change no answer, so they
+//! are dropped before the checks read the text.
 //!
 //! Only whole clauses made of the closed lists below are dropped: a clause that adds a condition
 //! on the data ("Only for enterprise customers.", ", excluding refunds") has other words and stays.
@@ -177,6 +178,76 @@ const GREETING: &[&str] = &[
 ];
 const GREETING_WORDS: &[&str] = &["hey", "hi", "hello", "yo", "real", "quick", "quickly"];
 
+/// Pleasantries before the question ("hope you're having a good day", "sorry to bother you so
+/// late", "and apologies in advance if this is a silly question").
+const PLEASANTRY: &[&str] = &[
+    "hope",
+    "hoping",
+    "sorry",
+    "apologies",
+    "apologise",
+    "apologize",
+    "you",
+    "you're",
+    "youre",
+    "you've",
+    "are",
+    "is",
+    "all",
+    "everything",
+    "well",
+    "good",
+    "great",
+    "nice",
+    "lovely",
+    "fine",
+    "having",
+    "had",
+    "a",
+    "an",
+    "the",
+    "day",
+    "week",
+    "weekend",
+    "morning",
+    "afternoon",
+    "evening",
+    "doing",
+    "to",
+    "bother",
+    "bothering",
+    "disturb",
+    "trouble",
+    "so",
+    "late",
+    "early",
+    "again",
+    "and",
+    "in",
+    "advance",
+    "if",
+    "this",
+    "it",
+    "it's",
+    "silly",
+    "dumb",
+    "stupid",
+    "basic",
+    "obvious",
+    "question",
+    "i",
+    "i'm",
+    "im",
+    "there",
+    "hi",
+    "hello",
+    "hey",
+    "hiya",
+    "really",
+];
+/// Words that make a clause a pleasantry (the others in PLEASANTRY only go with one of these).
+const PLEASING: &[&str] = &["hope", "hoping", "sorry", "apologies", "apologise", "apologize"];
+
 /// The text with emoticons (":)", ":-D", ";P", "<3") read as the end of a sentence.
 pub fn without_emoticons(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
@@ -224,17 +295,18 @@ pub fn drop_asides(mut toks: Vec<Tok>) -> Vec<Tok> {
         toks.truncate(start);
     }
     closing_for_me(&mut toks);
-    // An opening greeting, when a question follows it.
-    if let Some(p) = toks.iter().position(|t| t.kind == Kind::Punct) {
+    // Opening greetings and pleasantries, one clause at a time, while a question follows.
+    while let Some(p) = toks.iter().position(|t| t.kind == Kind::Punct) {
         let words = lower(&toks[..p]);
         let question_after = toks[p..].iter().any(|t| t.kind != Kind::Punct);
-        if question_after
-            && !words.is_empty()
-            && words.iter().all(|w| GREETING.contains(&w.as_str()))
-            && words.iter().any(|w| GREETING_WORDS.contains(&w.as_str()))
-        {
-            toks.drain(..=p);
+        let all_in = |list: &[&str]| words.iter().all(|w| list.contains(&w.as_str()));
+        let any_of = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+        let greeting = (all_in(GREETING) || all_in(PLEASANTRY)) && any_of(GREETING_WORDS);
+        let pleasantry = all_in(PLEASANTRY) && any_of(PLEASING);
+        if !question_after || words.is_empty() || !(greeting || pleasantry) {
+            break;
         }
+        toks.drain(..=p);
     }
     toks
 }

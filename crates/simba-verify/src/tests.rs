@@ -47,6 +47,11 @@ fn paraphrases_pass() {
         ("How do I turn on dark mode?", "How do I enable dark mode?"),
         ("How many accounts are unverified?", "How many accounts are not verified?"),
         ("Quick question: how many invoices are overdue?", "how many invoices are overdue"),
+        (
+            "Sorry to bother you so late, and apologies in advance if this is a silly question, but how do I reset my PIN?",
+            "How do I reset my PIN?",
+        ),
+        ("Hi there, hope you're having a good week! How many lockers are free?", "How many lockers are free?"),
         ("Please indicate which depots ran out of diesel.", "Which depots ran out of diesel?"),
         ("I would appreciate confirmation of how many lockers are free.", "How many lockers are free?"),
         ("Kindly advise how many parcels are held at customs.", "yo how many parcels are held at customs"),
