@@ -167,13 +167,28 @@ pub fn compare(k: &Knowledge, q: &[Tok], c: &[Tok], qc: &[usize], cc: &[usize]) 
         }
     }
     for (s, o) in SUBJECT_PRONOUNS {
-        let has = |t: &[Tok], w: &str| t.iter().any(|x| x.raw == w);
+        // The asker of a request is no party to what is asked: "I need the parcels…" / "get me
+        // the parcels…".
+        let has = |t: &[Tok], w: &str| (0..t.len()).any(|i| t[i].raw == w && !asker_of_request(t, i));
         if (has(q, s) && !has(q, o) && has(c, o) && !has(c, s)) || (has(q, o) && !has(q, s) && has(c, s) && !has(c, o))
         {
             return Some(format!("\"{s}\" and \"{o}\" swap who acts"));
         }
     }
     swapped_around_anchor(wn, q, c, qc, cc).or_else(|| swapped_parts(q, c))
+}
+
+/// Whether the pronoun at `i` is the asker wrapping a request: "I need / want / would like …",
+/// "get / give / show / tell / send / find me …".
+fn asker_of_request(t: &[Tok], i: usize) -> bool {
+    let raw = |k: usize| t.get(k).map_or("", |x| x.raw.as_str());
+    match raw(i) {
+        "i" | "we" => matches!(raw(i + 1), "need" | "want" | "would" | "'d" | "d" | "wanna" | "require"),
+        "me" | "us" => i.checked_sub(1).is_some_and(|p| {
+            matches!(raw(p), "get" | "give" | "show" | "tell" | "send" | "find" | "pull" | "fetch" | "let")
+        }),
+        _ => false,
+    }
 }
 
 /// Words that join two parts without ranking them: "wheat and barley" is "barley and wheat".
