@@ -174,7 +174,11 @@ fn is_number_like(w: &str) -> bool {
 /// Lower-cases, opens contractions and hyphenated words, and reads digit tokens.
 fn open_words(wn: &WordNet, raw: Vec<Tok>) -> Vec<Tok> {
     let mut out = Vec::with_capacity(raw.len() + 4);
-    for t in raw {
+    // Which words come right before "ratio" ("patient-to-nurse ratio").
+    let before_ratio: Vec<bool> = (0..raw.len())
+        .map(|i| raw.get(i + 1).is_some_and(|n| matches!(n.w.to_lowercase().as_str(), "ratio" | "ratios")))
+        .collect();
+    for (t, before_ratio) in raw.into_iter().zip(before_ratio) {
         if t.kind != Kind::Word {
             out.push(t);
             continue;
@@ -241,6 +245,11 @@ fn open_words(wn: &WordNet, raw: Vec<Tok>) -> Vec<Tok> {
             // "un-resolved", "non-members": the prefix belongs to the word.
             if parts.len() == 2 && lex::NEGATIVE_PREFIXES.contains(&parts[0]) {
                 out.push(word_or_number(format!("{}{}", parts[0], parts[1]), t.name));
+            } else if parts.len() == 3 && parts[1] == "to" && before_ratio {
+                // "the patient-to-nurse ratio" is patients per nurse.
+                out.push(word_or_number(parts[0].to_string(), t.name));
+                out.push(Tok::new("per", Kind::Word, false));
+                out.push(word_or_number(parts[2].to_string(), t.name));
             } else if parts.len() == 3 && parts[1] == "to" {
                 // "trial-to-paid" is "from trial to paid".
                 out.push(Tok::new("from", Kind::Word, false));

@@ -121,6 +121,8 @@ pub struct Facts {
     /// ("on Sundays": every one). A bare "Sunday" may be either, so it meets both.
     pub this_weekday: bool,
     pub every_weekday: bool,
+    /// "per" before a thing, not a unit of time ("how many students per teacher").
+    pub per_thing: bool,
 }
 
 fn unit_name(raw: &str) -> String {
@@ -339,6 +341,9 @@ impl Facts {
             }
         }
         calendar_ranges(toks, &mut f.dates);
+        f.per_thing = toks.windows(2).any(|w| {
+            w[0].raw == "per" && w[1].kind == Kind::Word && is_unit(&w[1].raw).is_none() && !lex::is_filler(&w[1].raw)
+        });
         f
     }
 }
@@ -542,7 +547,16 @@ fn the_rest(k: &Knowledge, q: &Facts, c: &Facts) -> Option<(&'static str, String
     let strip = |s: &BTreeSet<&'static str>| -> BTreeSet<&'static str> {
         s.iter().copied().filter(|a| *a != "total").collect()
     };
+    // "How many students per teacher" asks for what the other calls the student-to-teacher ratio.
+    let as_ratio = |a: BTreeSet<&'static str>, f: &Facts, other: &BTreeSet<&'static str>| {
+        if f.per_thing && other.contains("ratio") && !other.contains("count") && a.contains("count") {
+            a.into_iter().map(|x| if x == "count" { "ratio" } else { x }).collect()
+        } else {
+            a
+        }
+    };
     let (qa, ca) = (strip(&q.aggregations), strip(&c.aggregations));
+    let (qa, ca) = (as_ratio(qa.clone(), q, &ca), as_ratio(ca, c, &qa));
     // A figure one side names and the other leaves to a word that may carry it ("churn rate" /
     // "what percentage", "tallest" / "highest"); a figure against another figure always counts.
     let unexplained = |a: &BTreeSet<&'static str>, other: &Facts, other_names: &BTreeSet<&'static str>| {

@@ -433,6 +433,7 @@ fn shorthand_and_derived_forms_pass() {
         ("Refunds issued in Q3 2024", "refunds issued q3 24"),
         ("Average class size in the fall semester", "Average class size in the autumn semester"),
         ("Which ferries leave late every single day?", "Which ferries leave late every day?"),
+        ("What is the patient-to-nurse ratio in each ward?", "For each ward, how many patients are there per nurse?"),
         (
             "I need the invoices from March that were paid late.",
             "can u get me the invoices from March that were paid late",
