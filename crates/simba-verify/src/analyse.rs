@@ -160,6 +160,10 @@ fn scan(text: &str) -> Vec<Tok> {
                 sentence_start = true;
             } else if matches!(c, ',' | '(' | ')' | '/' | '"' | '“' | '”') {
                 out.push(Tok::new(",", Kind::Punct, false));
+            } else if c == '%' {
+                // "what % of orders": a percent sign with no number before it is the word.
+                out.push(Tok::new("percent", Kind::Word, false));
+                sentence_start = false;
             }
             i += 1;
         }

@@ -434,6 +434,7 @@ fn shorthand_and_derived_forms_pass() {
         ("Average class size in the fall semester", "Average class size in the autumn semester"),
         ("Which ferries leave late every single day?", "Which ferries leave late every day?"),
         ("What is the patient-to-nurse ratio in each ward?", "For each ward, how many patients are there per nurse?"),
+        ("What percent of tickets close within 2 days?", "what % of tickets close within 2 days"),
         (
             "I need the invoices from March that were paid late.",
             "can u get me the invoices from March that were paid late",
