@@ -593,13 +593,7 @@ widest! {
     }
 }
 
-widest! {
-    /// Softmax of a row, in place.
-    fn softmax(row: &mut [f32]) {
-        softmax_in_place(row)
-    }
-}
-
+/// Softmax of a row, in place (inlined into `attend`, compiled as it is).
 #[inline(always)]
 fn softmax_in_place(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -790,10 +784,44 @@ mod tests {
         }
     }
 
+    /// Attention against a plain f64 reference, for a text on the fixed-size path (≤ 64 tokens)
+    /// and one past it, MiniLM's head width and another, on the instruction set this CPU picks.
+    #[test]
+    fn attention_agrees_with_the_plain_formula() {
+        let mut seed = 11u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        };
+        for (len, heads, hidden) in [(5, 12, 384), (64, 12, 384), (70, 12, 384), (9, 4, 64)] {
+            let head_size = hidden / heads;
+            let qkv: Vec<f32> = (0..len * 3 * hidden).map(|_| next()).collect();
+            let mut got = vec![0f32; len * hidden];
+            attend(&qkv, len, heads, &mut got, &mut Vec::new());
+            let at = |t: usize, part: usize, h: usize, d: usize| {
+                qkv[t * 3 * hidden + part * hidden + h * head_size + d] as f64
+            };
+            for h in 0..heads {
+                for i in 0..len {
+                    let scores: Vec<f64> =
+                        (0..len).map(|j| (0..head_size).map(|d| at(i, 0, h, d) * at(j, 1, h, d)).sum()).collect();
+                    let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    let e: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+                    let total: f64 = e.iter().sum();
+                    for d in 0..head_size {
+                        let want: f64 = (0..len).map(|j| e[j] / total * at(j, 2, h, d)).sum();
+                        let g = got[i * hidden + h * head_size + d] as f64;
+                        assert!((g - want).abs() < 1e-5, "len {len}, head {h}, token {i}, dim {d}: {g} vs {want}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn softmax_and_layer_norm() {
         let mut row = [1.0f32, 2.0, 3.0, -1e30];
-        softmax(&mut row);
+        softmax_in_place(&mut row);
         let e: Vec<f64> = [1.0f64, 2.0, 3.0].iter().map(|v| v.exp()).collect();
         let s: f64 = e.iter().sum();
         for (g, w) in row.iter().zip(&e) {
