@@ -178,11 +178,8 @@ fn is_number_like(w: &str) -> bool {
 /// Lower-cases, opens contractions and hyphenated words, and reads digit tokens.
 fn open_words(wn: &WordNet, raw: Vec<Tok>) -> Vec<Tok> {
     let mut out = Vec::with_capacity(raw.len() + 4);
-    // Which words come right before "ratio" ("patient-to-nurse ratio").
-    let before_ratio: Vec<bool> = (0..raw.len())
-        .map(|i| raw.get(i + 1).is_some_and(|n| matches!(n.w.to_lowercase().as_str(), "ratio" | "ratios")))
-        .collect();
-    for (t, before_ratio) in raw.into_iter().zip(before_ratio) {
+    let mut raw = raw.into_iter().peekable();
+    while let Some(t) = raw.next() {
         if t.kind != Kind::Word {
             out.push(t);
             continue;
@@ -249,7 +246,10 @@ fn open_words(wn: &WordNet, raw: Vec<Tok>) -> Vec<Tok> {
             // "un-resolved", "non-members": the prefix belongs to the word.
             if parts.len() == 2 && lex::NEGATIVE_PREFIXES.contains(&parts[0]) {
                 out.push(word_or_number(format!("{}{}", parts[0], parts[1]), t.name));
-            } else if parts.len() == 3 && parts[1] == "to" && before_ratio {
+            } else if parts.len() == 3
+                && parts[1] == "to"
+                && raw.peek().is_some_and(|n| n.w.eq_ignore_ascii_case("ratio") || n.w.eq_ignore_ascii_case("ratios"))
+            {
                 // "the patient-to-nurse ratio" is patients per nurse.
                 out.push(word_or_number(parts[0].to_string(), t.name));
                 out.push(Tok::new("per", Kind::Word, false));

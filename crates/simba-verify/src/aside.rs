@@ -299,10 +299,8 @@ pub fn drop_asides(mut toks: Vec<Tok>) -> Vec<Tok> {
     while let Some(p) = toks.iter().position(|t| t.kind == Kind::Punct) {
         let words = lower(&toks[..p]);
         let question_after = toks[p..].iter().any(|t| t.kind != Kind::Punct);
-        let all_in = |list: &[&str]| words.iter().all(|w| list.contains(&w.as_str()));
-        let any_of = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
-        let greeting = (all_in(GREETING) || all_in(PLEASANTRY)) && any_of(GREETING_WORDS);
-        let pleasantry = all_in(PLEASANTRY) && any_of(PLEASING);
+        let greeting = made_of(&words, &[GREETING], GREETING_WORDS) || made_of(&words, &[PLEASANTRY], GREETING_WORDS);
+        let pleasantry = made_of(&words, &[PLEASANTRY], PLEASING);
         if !question_after || words.is_empty() || !(greeting || pleasantry) {
             break;
         }
@@ -324,8 +322,14 @@ fn purpose(words: &[String]) -> bool {
 }
 
 fn thanks(words: &[String]) -> bool {
-    words.iter().all(|w| THANKS.contains(&w.as_str()) || ASKER.contains(&w.as_str()))
-        && words.iter().any(|w| THANKING.contains(&w.as_str()))
+    made_of(words, &[THANKS, ASKER], THANKING)
+}
+
+/// A clause of words each in one of `lists`, with at least one of `marks` (the words that make it
+/// that kind of clause).
+fn made_of(words: &[String], lists: &[&[&str]], marks: &[&str]) -> bool {
+    words.iter().all(|w| lists.iter().any(|l| l.contains(&w.as_str())))
+        && words.iter().any(|w| marks.contains(&w.as_str()))
 }
 
 /// A question closing on "for my/our <purpose or audience>" ("… in July for my manager"): the

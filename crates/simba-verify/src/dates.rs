@@ -42,12 +42,11 @@ fn decade(t: &Tok) -> Option<u32> {
 /// A year in two digits right after a quarter or half ("Q4 23", "h1 24"): 2023, 2024.
 fn short_year_after_period(words: &[Tok], i: usize) -> Option<u32> {
     let t = &words[i];
-    let period = i.checked_sub(1).map(|p| words[p].w.as_str()).is_some_and(|w| {
-        let b = w.as_bytes();
-        b.len() == 2 && matches!(b[0], b'q' | b'h') && (b'1'..=b'4').contains(&b[1])
-    });
-    let n = (period && t.kind == Kind::Num && !t.soft && t.w.len() == 2).then(|| t.w.parse::<u32>().ok()).flatten()?;
-    Some(2000 + n)
+    let after_period = i.checked_sub(1).is_some_and(|p| lex::is_quarter_or_half(&words[p].w));
+    if !after_period || t.kind != Kind::Num || t.soft || t.w.len() != 2 {
+        return None;
+    }
+    t.w.parse::<u32>().ok().map(|n| 2000 + n)
 }
 
 /// The month named at `i` ("nov"), read as `facts` reads months ("may" only where it is one).

@@ -1088,6 +1088,11 @@ pub fn following_is_preposition(prev: Option<&str>) -> bool {
     !prev.is_some_and(|p| matches!(p, "the" | "this" | "that"))
 }
 
+/// A quarter or half of a year by its short name ("q3", "h1").
+pub fn is_quarter_or_half(w: &str) -> bool {
+    matches!(w, "q1" | "q2" | "q3" | "q4" | "h1" | "h2")
+}
+
 pub fn is_filler(w: &str) -> bool {
     FILLERS.contains(&w) || LIGHT_VERBS.contains(&w)
 }

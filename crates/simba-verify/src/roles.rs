@@ -73,9 +73,7 @@ fn role_of(wn: &WordNet, toks: &[Tok], i: usize, content: &[usize]) -> &'static 
 /// Short calendar names (quarters, halves, months, weekdays) can trade roles too ("Q1 as a share of Q2").
 fn is_calendar_name(t: &Tok) -> bool {
     t.kind == Kind::Word
-        && (matches!(t.raw.as_str(), "q1" | "q2" | "q3" | "q4" | "h1" | "h2")
-            || lex::MONTHS.contains(&t.raw.as_str())
-            || lex::is_weekday(&t.raw))
+        && (lex::is_quarter_or_half(&t.raw) || lex::MONTHS.contains(&t.raw.as_str()) || lex::is_weekday(&t.raw))
 }
 
 /// "after March" against "before March" is a comparison the facts read; "following March's
