@@ -99,6 +99,12 @@ fn scan(text: &str) -> Vec<Tok> {
                 i += 1;
                 continue;
             }
+            if let Some((years, taken)) = two_year_span(&word, &chars[i..]) {
+                out.push(Tok::new(years, Kind::Num, false));
+                i += taken;
+                sentence_start = false;
+                continue;
+            }
             if chars.get(i) == Some(&'%') {
                 word.push('%');
                 i += 1;
@@ -169,6 +175,43 @@ fn scan(text: &str) -> Vec<Tok> {
         }
     }
     out
+}
+
+/// A school or fiscal year across two calendar years, however written: "2023-24", "2023-2024",
+/// "2023/24", "23/24", as "years:2023-24", and how many characters after `word` it took. Two
+/// digits on both sides only with a slash and from "12/13" on, where they cannot be a day and a
+/// month; years that do not follow each other stay a range.
+fn two_year_span(word: &str, rest: &[char]) -> Option<(String, usize)> {
+    let digits = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit());
+    let (first, second, taken) = match word.split_once('-') {
+        Some((a, b)) => (a.to_string(), b.to_string(), 0),
+        None if rest.first() == Some(&'/') => {
+            let b: String = rest[1..].iter().take_while(|c| c.is_ascii_digit()).collect();
+            let after = rest.get(1 + b.len());
+            if after.is_some_and(|c| c.is_alphanumeric() || *c == '/') {
+                return None;
+            }
+            let n = b.len();
+            (word.to_string(), b, 1 + n)
+        }
+        None => return None,
+    };
+    if !(digits(&first) && digits(&second)) {
+        return None;
+    }
+    let start: u32 = match (first.len(), taken > 0) {
+        (4, _) => first.parse().ok().filter(|y| (1950..=2100).contains(y))?,
+        (2, true) => 2000 + first.parse::<u32>().ok().filter(|y| (12..=98).contains(y))?,
+        _ => return None,
+    };
+    let end: u32 = match second.len() {
+        2 => start / 100 * 100 + second.parse::<u32>().ok()?,
+        4 => second.parse().ok()?,
+        _ => return None,
+    };
+    // "1999/00" ends in the next century.
+    let follows = end == start + 1 || (second.len() == 2 && end + 100 == start + 1);
+    follows.then(|| (format!("years:{start}-{:02}", (start + 1) % 100), taken))
 }
 
 fn is_number_like(w: &str) -> bool {
@@ -254,8 +297,8 @@ fn open_words(wn: &WordNet, raw: Vec<Tok>) -> Vec<Tok> {
                 out.push(word_or_number(parts[0].to_string(), t.name));
                 out.push(Tok::new("per", Kind::Word, false));
                 out.push(word_or_number(parts[2].to_string(), t.name));
-            } else if parts.len() == 3 && parts[1] == "to" {
-                // "trial-to-paid" is "from trial to paid".
+            } else if parts.len() == 3 && parts[1] == "to" && parts[2] != "date" {
+                // "trial-to-paid" is "from trial to paid" ("month-to-date" is no movement).
                 out.push(Tok::new("from", Kind::Word, false));
                 for p in parts {
                     out.push(word_or_number(p.to_string(), t.name));
@@ -697,9 +740,11 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
         let unit_after = |k: usize| words.get(k).is_some_and(|n| lookup(lex::UNITS, &n.w).is_some());
         // "half a percent".
         let percent_after = |k: usize| words.get(k).is_some_and(|n| matches!(n.w.as_str(), "percent" | "pct"));
+        // "half a kilo".
+        let measure_after = |k: usize| words.get(k).is_some_and(|n| lex::measure(&n.w).is_some());
         if v == 0.5
             && words.get(j).is_some_and(|n| matches!(n.w.as_str(), "a" | "an"))
-            && (unit_after(j + 1) || percent_after(j + 1))
+            && (unit_after(j + 1) || percent_after(j + 1) || measure_after(j + 1))
         {
             j += 1;
         }
@@ -733,10 +778,19 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
                     tok.w = duration((v + half) * h);
                     tok.soft = false;
                     j += if half > 0.0 { 4 } else { 1 };
-                } else if let Some((base, factor)) = lex::measure(u) {
+                } else if let Some((base, factor)) = lex::measure(u).or_else(|| grams_apart(&words, i, j)) {
                     tok.w = format!("{}{base}", fmt(v * factor));
                     tok.soft = false;
                     j += 1;
+                } else if let Some(h) = unit_after_a_noun(&words, j) {
+                    // "1,500 contact minutes" is 25 contact hours: the unit is the amount's, the
+                    // noun stays a word.
+                    tok.w = duration(v * h);
+                    tok.soft = false;
+                    out.push(tok);
+                    out.push(words[j].clone());
+                    i = j + 2;
+                    continue;
                 } else if let Some((cents, taken)) = minor_units(&words, j) {
                     // "twelve pounds fifty" is 12.50 pounds.
                     tok.w = fmt(v + cents);
@@ -748,11 +802,40 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
             }
             None => {}
         }
+        // "zero sales", "0 refunds" are "no sales", "no refunds" (a count of nothing, not an amount
+        // to compare).
+        let counted = words.get(j).is_some_and(|n| {
+            n.kind == Kind::Word
+                && n.w.chars().all(char::is_alphabetic)
+                && !lex::NOT_BEFORE_A_UNIT.contains(&n.w.as_str())
+        });
+        if tok.w == "0" && in_a_row.is_none() && counted {
+            tok = Tok::new("no", Kind::Word, false);
+        }
         out.push(tok);
         out.extend(in_a_row);
         i = j.max(i + 1);
     }
     out
+}
+
+/// "500 g": a "g" apart after digits is grams ("5G" written together is a network, and stays).
+fn grams_apart(words: &[Tok], i: usize, j: usize) -> Option<(&'static str, f64)> {
+    (words[j].w == "g" && words[i].kind == Kind::Num).then_some(("kg", 1e-3))
+}
+
+/// The hours of a unit of time one word after an amount ("1,500 contact minutes", "40 working
+/// hours"), where that word is a plain word and not one that makes the amount a rate or a count
+/// of something else ("2 per hour", "3 a day", "5 times an hour").
+fn unit_after_a_noun(words: &[Tok], j: usize) -> Option<f64> {
+    let between = &words[j];
+    let plain = between.kind == Kind::Word
+        && between.w.len() >= 3
+        && between.w.chars().all(|c| c.is_alphabetic())
+        && !lex::NOT_BEFORE_A_UNIT.contains(&between.w.as_str())
+        && lookup(lex::RELATIVE, &between.w).is_none()
+        && !lex::POSSESSIVES.contains(&between.w.as_str());
+    plain.then(|| words.get(j + 1).and_then(|u| lookup(lex::UNITS, &u.w))).flatten()
 }
 
 /// "2 hours 30 minutes", "3 days and 12 hours": one duration, the sum (not after "between" or

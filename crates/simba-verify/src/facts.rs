@@ -72,6 +72,7 @@ impl Period {
         w.strip_prefix("date:")
             .map(|d| Period::Day(d.to_string()))
             .or_else(|| w.strip_prefix("decade:").map(|d| Period::Decade(d.to_string())))
+            .or_else(|| w.strip_prefix("years:").map(|y| Period::Year(y.to_string())))
     }
 }
 

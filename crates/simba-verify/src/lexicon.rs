@@ -100,6 +100,7 @@ pub const FILLERS: &[&str] = &[
     "indicate",
     "confirm",
     "confirmation",
+    "quantify",
     "grateful",
     "obliged",
     "thanks",
@@ -302,9 +303,11 @@ const PHRASES: &[(&str, &str)] = &[
     ("month over month", "mom"),
     ("quarter over quarter", "qoq"),
     ("week over week", "wow"),
-    ("year to date", "ytd"),
-    ("month to date", "mtd"),
-    ("quarter to date", "qtd"),
+    // The period so far is the period as a question about it means it: "sales YTD", "sales
+    // this year".
+    ("year to date", "this year"),
+    ("month to date", "this month"),
+    ("quarter to date", "this quarter"),
     ("at the moment", "now"),
     ("right now", "now"),
     ("so far", "now"),
@@ -427,6 +430,8 @@ pub const ABBREVIATIONS: &[(&str, &str)] = &[
     ("acct", "account"),
     ("approx", "approximately"),
     ("intl", "international"),
+    ("perm", "permanent"),
+    ("perms", "permanent"),
 ];
 
 /// Chat spellings, read only when written in lower case.
@@ -879,6 +884,64 @@ pub const UNITS: &[(&str, f64)] = &[
     ("yrs", 8760.0),
     ("decade", 87600.0),
 ];
+/// Words that, between an amount and a unit of time, make the amount something other than that
+/// length of time: a rate ("2 per hour"), a count of other things ("3 times a day", "5 more
+/// shifts"), a range or list ("2 or 3 days", "4 to 6 weeks"), or a unit that counts only some
+/// of its hours ("10 working days" is no fortnight of hours).
+pub const NOT_BEFORE_A_UNIT: &[&str] = &[
+    "business",
+    "working",
+    "work",
+    "calendar",
+    "school",
+    "trading",
+    "banking",
+    "week",
+    "weekday",
+    "these",
+    "those",
+    "that",
+    "same",
+    "per",
+    "each",
+    "every",
+    "the",
+    "and",
+    "or",
+    "nor",
+    "of",
+    "for",
+    "to",
+    "in",
+    "on",
+    "at",
+    "by",
+    "from",
+    "times",
+    "than",
+    "out",
+    "off",
+    "with",
+    "into",
+    "over",
+    "under",
+    "within",
+    "after",
+    "before",
+    "later",
+    "ago",
+    "more",
+    "less",
+    "fewer",
+    "extra",
+    "additional",
+    "other",
+    "another",
+    "whole",
+    "full",
+    "such",
+];
+
 /// Units written onto a number ("24h", "30d", "2GB", "5km") and the word each stands for; a
 /// number with one of these reads as the number and the unit apart. Not "m" (million in "5m"),
 /// "s" ("the 90s") or "g" ("5G").
