@@ -263,8 +263,13 @@ fn open_words(wn: &WordNet, raw: Vec<Tok>) -> Vec<Tok> {
         // After a number, a unit first: "250 ml" is millilitres, not machine learning.
         let after_number = out.last().is_some_and(|p: &Tok| p.kind == Kind::Num);
         let unit = after_number.then(|| lookup(lex::NUMBER_SUFFIXES, &base)).flatten();
+        // "POs", "ATMs": capitals with a plural s are the acronym's plural, not the lower-case
+        // word they spell ("pos", point of sale); `spelling` reads them against the other side.
+        let plural_acronym =
+            t.w.len() >= 3 && t.w.ends_with('s') && t.w[..t.w.len() - 1].chars().all(|c| c.is_ascii_uppercase());
+        let whole = (!plural_acronym).then(|| lookup(lex::ABBREVIATIONS, &base)).flatten();
         let abbreviation = unit
-            .or_else(|| lookup(lex::ABBREVIATIONS, &base))
+            .or(whole)
             .or_else(|| base.strip_suffix('s').filter(|b| b.len() >= 3).and_then(|b| lookup(lex::ABBREVIATIONS, b)))
             .or_else(|| lookup(lex::CLOCK_WORDS, &base))
             .or_else(|| lookup(lex::UNIT_ABBREVIATIONS, &base))

@@ -311,6 +311,8 @@ const PHRASES: &[(&str, &str)] = &[
     ("at the moment", "now"),
     ("right now", "now"),
     ("so far", "now"),
+    // "did not pass QC" is "failed QC" (a fail is no negation: "fail to" is).
+    ("not pass", "fail"),
     ("as of today", "now"),
     // States and actions.
     ("log in to", "login"),

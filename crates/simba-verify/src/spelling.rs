@@ -82,9 +82,13 @@ fn initials_run(wn: &WordNet, letters: &str, other: &[Tok]) -> Option<(usize, us
 /// inside (`started`) may give none. Tries each reading (acronyms are at most `MAX_ACRONYM` letters).
 fn spell_initials(wn: &WordNet, initials: &[char], other: &[Tok], at: usize, started: bool) -> Option<usize> {
     let Some((&first, rest)) = initials.split_first() else { return Some(at) };
+    // "Europe, Middle East and Africa": a comma between the words of a list gives no initial.
+    if started && other.get(at).is_some_and(|w| w.kind == Kind::Punct && w.w == ",") {
+        return spell_initials(wn, initials, other, at + 1, true);
+    }
     let w = other.get(at).filter(|w| w.kind == Kind::Word)?;
-    let compound = compound_initials(wn, &w.raw).filter(|&(a, b)| a == first && rest.first() == Some(&b));
-    let two = compound.and_then(|_| spell_initials(wn, &rest[1..], other, at + 1, true));
+    let compound = compound_initials(wn, &w.raw).any(|(a, b)| a == first && rest.first() == Some(&b));
+    let two = compound.then(|| spell_initials(wn, &rest[1..], other, at + 1, true)).flatten();
     let one = || {
         (w.raw.starts_with(first) && w.raw.len() > 1).then(|| spell_initials(wn, rest, other, at + 1, true)).flatten()
     };
@@ -93,18 +97,19 @@ fn spell_initials(wn: &WordNet, initials: &[char], other: &[Tok], at: usize, sta
             .then(|| spell_initials(wn, initials, other, at + 1, true))
             .flatten()
     };
-    two.or_else(one).or_else(linker)
+    // A linker skipped first: "Middle East and Africa" gives EMEA's A from "Africa", not "and"
+    // (and "date of birth" still gives DOB's O from "of" when nothing else does).
+    two.or_else(linker).or_else(one)
 }
 
-/// The initials of a closed compound of two dictionary words ("truckload" -> t, l; "kilowatt" ->
-/// k, w), which acronyms often take one letter from each part of.
-fn compound_initials(wn: &WordNet, w: &str) -> Option<(char, char)> {
-    if w.len() < 6 || !w.is_ascii() {
-        return None;
-    }
-    (3..=w.len() - 3)
-        .find(|&p| wn.knows(&w[..p]) && wn.knows(&w[p..]))
-        .map(|p| (w.as_bytes()[0] as char, w.as_bytes()[p] as char))
+/// The initials of each reading of a closed compound as two dictionary words ("truckload" -> t,
+/// l; "database" -> d, b, though "dat" and "abase" are words too), which acronyms often take one
+/// letter from each part of.
+fn compound_initials<'w>(wn: &'w WordNet, w: &'w str) -> impl Iterator<Item = (char, char)> + 'w {
+    let splits = if w.len() < 6 || !w.is_ascii() { 0..0 } else { 3..w.len() - 2 };
+    splits
+        .filter(move |&p| wn.knows(&w[..p]) && wn.knows(&w[p..]))
+        .map(move |p| (w.as_bytes()[0] as char, w.as_bytes()[p] as char))
 }
 
 /// Two or three words in a row (`start`, `end`) that WordNet lists as one lemma ("cash machine",
@@ -150,7 +155,7 @@ fn lemma_run(wn: &WordNet, t: &Tok, runs: &[LemmaRun]) -> Option<(usize, usize)>
 /// A word written joined on one side and as two words on the other ("heatpump" / "heat pump",
 /// "co-operative" / "cooperative", "headcount" / "head count").
 fn joined_run(t: &Tok, other: &[Tok]) -> Option<(usize, usize)> {
-    if t.kind != Kind::Word || t.raw.chars().count() < 5 {
+    if t.kind != Kind::Word || t.raw.chars().count() < 4 {
         return None;
     }
     (0..other.len().saturating_sub(1)).find_map(|j| {
@@ -187,6 +192,15 @@ mod tests {
         let (a, b) = both("Where is the nearest ATMs?", "Where are the nearest automated teller machines?");
         assert!(b.contains(&"atms".to_string()), "{b:?}");
         assert!(a.contains(&"atms".to_string()));
+        // A compound read either way ("dat abase", "data base").
+        let (a, b) = both("Is the staging DB down?", "Is the staging database down?");
+        assert_eq!(a, b);
+        // A list with commas.
+        let (a, b) = both("deals closed by the EMEA team", "deals closed by the Europe, Middle East and Africa team");
+        assert_eq!(a, b);
+        // A plural acronym is not the lower-case word it spells ("POs" / "pos").
+        let (a, b) = both("List the POs approved in May", "List the purchase orders approved in May");
+        assert_eq!(a, b);
     }
 
     #[test]
@@ -205,6 +219,8 @@ mod tests {
         let (a, b) = both("how do i setup voicemail", "How do I set up voicemail?");
         assert_eq!(a, b);
         let (a, b) = both("average yield across the co-operative", "average yield across the cooperative");
+        assert_eq!(a, b);
+        let (a, b) = both("How do I connect to the office Wi-Fi?", "How do I connect to the office wifi");
         assert_eq!(a, b);
     }
 }
