@@ -29,9 +29,12 @@ pub const MAX_PAIR_TOKENS: usize = 256;
 
 /// The default score the judge must give (`judge_min_score`) and the lowest similarity it reads
 /// (`judge_floor`); see `cache::decide`. Chosen on four labelled sets the judge never trained on
-/// and checked on two more nobody read (docs/NOTES.md, session 8).
+/// and checked on two more nobody read (docs/NOTES.md, session 8). The floor went from 0.6 to 0.55
+/// in session 21: true rewordings in another register ("# new sellers NL q4 23?") sit at 0.55–0.6
+/// and the judge tells them from traps there as well as above (on the seven single sets read while
+/// tuning, +11 same-answer pairs, +1 trap).
 pub const MIN_SCORE: f32 = 0.99;
-pub const FLOOR: f32 = 0.6;
+pub const FLOOR: f32 = 0.55;
 
 /// Low-rank adapter size (training's default; a saved adapter carries its own) and the scale of
 /// its update (LoRA's α / r, with α = 2r).
