@@ -739,6 +739,25 @@ const SMALL_TALK: &[&str] = &[
     "brilliant",
     "clears",
     "up",
+    // Relief and praise ("omg thank you, I was panicking", "you're the best", "that worked").
+    "omg",
+    "ugh",
+    "gosh",
+    "yikes",
+    "oops",
+    "whoops",
+    "lifesaver",
+    "legend",
+    "best",
+    "panicking",
+    "panicked",
+    "stressed",
+    "relieved",
+    "worked",
+    "god",
+    "was",
+    "been",
+    "lmao",
 ];
 
 const STOP: &[&str] = &[
@@ -958,6 +977,9 @@ mod tests {
         assert!(is_small_talk("Hmm ok hold on, my manager is asking for this."));
         assert!(!is_small_talk("hold on, is that the Pro plan?"));
         assert!(!is_small_talk("yes"));
+        assert!(is_small_talk("omg thank you, I was panicking"));
+        assert!(is_small_talk("Perfect, that worked, thank you!"));
+        assert!(!is_small_talk("ugh, the Pro plan was cheaper"));
         assert_eq!(
             without_small_talk("thanks! the certificate for api.corvid.io expires soon right?"),
             "the certificate for api.corvid.io expires soon right?"
