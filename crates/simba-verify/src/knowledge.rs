@@ -38,10 +38,12 @@ impl Knowledge {
         stem_with(&self.wn, w)
     }
 
-    /// The form two words are compared in exactly: their stem (WordNet relates the others), or the
-    /// direction a word of change names.
+    /// The form two words are compared in exactly: their stem (WordNet relates the others), the
+    /// word a listed one names the same thing as ("vendor" is "supplier"), or the direction a word
+    /// of change names.
     pub fn concept(&self, word: &str) -> String {
         let s = self.stem(word);
+        let s = self.tables.same_thing.get(&s).cloned().unwrap_or(s);
         self.tables.directions.get(&s).map_or(s, |d| d.to_string())
     }
 

@@ -590,6 +590,32 @@ const ANTONYMS: &[(&str, &str)] = &[
 
 /// Words for a change in one direction, read as that direction ("rose", "grew", "climbed" are an
 /// increase; "fell", "dropped" a decrease). Up and down stay opposites (`ANTONYMS`).
+/// Words of business and public-service English that name the same thing in any context, where
+/// WordNet has them apart (a vendor is a kind of seller there, a lorry a kind of truck): each is
+/// read as the second. Only words with no other common sense in such questions ("principal" is
+/// also a loan's; "holiday" also a public one; "flat" also a fee): those stay the judge's.
+pub const SAME_THING: &[(&str, &str)] = &[
+    ("vendor", "supplier"),
+    ("staff", "employee"),
+    ("personnel", "employee"),
+    ("lorry", "truck"),
+    ("handset", "phone"),
+    ("basket", "cart"),
+    ("takings", "revenue"),
+    ("disbursement", "payout"),
+    ("headteacher", "principal"),
+    ("pupil", "student"),
+    ("streetcar", "tram"),
+    ("timetable", "schedule"),
+    ("parcel", "package"),
+    ("consignment", "shipment"),
+    ("client", "customer"),
+    ("fee", "charge"),
+    ("reservation", "booking"),
+    ("faulty", "defective"),
+    ("medication", "drug"),
+];
+
 const CHANGE_DIRECTIONS: &[(&str, &str)] = &[
     ("increase", "increase"),
     ("rise", "increase"),
@@ -1167,6 +1193,8 @@ pub fn is_filler(w: &str) -> bool {
 pub(crate) struct Tables {
     pub antonyms: HashMap<String, Vec<String>>,
     pub directions: HashMap<String, &'static str>,
+    /// Stems of `SAME_THING` to the stem they are read as.
+    pub same_thing: HashMap<String, String>,
     /// Multi-word expressions (stems) and the tokens they become, longest first.
     pub phrases: Vec<(Vec<String>, Vec<String>)>,
 }
@@ -1188,7 +1216,8 @@ impl Tables {
             .collect();
         // Longest first, so "total number of" wins over "number of".
         phrases.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
-        Tables { antonyms, directions, phrases }
+        let same_thing = SAME_THING.iter().map(|(w, as_)| (stem(w), stem(as_))).collect();
+        Tables { antonyms, directions, same_thing, phrases }
     }
 }
 
