@@ -1216,7 +1216,11 @@ impl Tables {
             .collect();
         // Longest first, so "total number of" wins over "number of".
         phrases.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
-        let same_thing = SAME_THING.iter().map(|(w, as_)| (stem(w), stem(as_))).collect();
+        // The plural too: its stem may differ from the singular's ("fees" / "fee").
+        let same_thing = SAME_THING
+            .iter()
+            .flat_map(|(w, as_)| [(stem(w), stem(as_)), (stem(&format!("{w}s")), stem(as_))])
+            .collect();
         Tables { antonyms, directions, same_thing, phrases }
     }
 }

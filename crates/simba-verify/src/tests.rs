@@ -452,6 +452,7 @@ fn shorthand_and_derived_forms_pass() {
         ("Is the staging DB down?", "Is the staging database down?"),
         ("Which vendors delivered late last month?", "Which suppliers delivered late last month?"),
         ("How many lorries are in our fleet?", "How many trucks are in our fleet?"),
+        ("Which clients paid their fees late?", "Which customers paid their charges late?"),
         ("Which batches failed quality control in 2021?", "Which batches did not pass quality control in 2021?"),
         ("Sales in the Garden category month-to-date", "Sales in the Garden category this month"),
         ("Pupils excluded in 23/24", "Pupils excluded in 2023-24"),
