@@ -10,7 +10,7 @@ use crate::{aside, dates, fractions, Knowledge};
 pub fn analyse(k: &Knowledge, text: &str) -> Vec<Tok> {
     let raw = aside::drop_asides(scan(&aside::without_emoticons(text)));
     let words = open_words(&k.wn, raw);
-    let words = roman_numerals(words);
+    let words = roman_numerals(&k.wn, words);
     let words = apply_phrases(k, words);
     let words = ordinal_words(fractions::read(words));
     let words = sum_durations(merge_numbers(words));
@@ -390,10 +390,23 @@ fn near_other_word(wn: &WordNet, w: &str, keyword: &str) -> bool {
 }
 
 /// Roman numerals after a noun that counts ("phase II" is "phase 2", "World War I" "world war 1").
-fn roman_numerals(mut words: Vec<Tok>) -> Vec<Tok> {
+fn roman_numerals(wn: &WordNet, mut words: Vec<Tok>) -> Vec<Tok> {
     for i in 1..words.len() {
-        let counting = words[i - 1].kind == Kind::Word && lex::COUNTING_NOUNS.contains(&words[i - 1].w.as_str());
-        if let Some(v) = roman_value(&words[i].w).filter(|_| counting && words[i].kind == Kind::Word) {
+        let before = &words[i - 1];
+        let counting = before.kind == Kind::Word && lex::COUNTING_NOUNS.contains(&before.w.as_str());
+        // After a name: "Algebra II", "Louis XIV", "Algebra I" (not the pronoun: "Hi Tom I need").
+        let named =
+            before.kind == Kind::Word && before.name && !lex::is_month_name(&before.w) && !lex::is_weekday(&before.w);
+        let Some(v) = roman_value(&words[i].w).filter(|_| words[i].kind == Kind::Word) else { continue };
+        let after_name = named
+            && if v == 1 {
+                words
+                    .get(i + 1)
+                    .is_none_or(|n| n.kind == Kind::Punct || (n.kind == Kind::Word && !wn.can_be_verb(&n.w)))
+            } else {
+                words[i].name
+            };
+        if counting || after_name {
             words[i] = Tok::new(v.to_string(), Kind::Num, false);
         }
     }
