@@ -179,8 +179,8 @@ fn scan(text: &str) -> Vec<Tok> {
 
 /// A school or fiscal year across two calendar years, however written: "2023-24", "2023-2024",
 /// "2023/24", "23/24", as "years:2023-24", and how many characters after `word` it took. Two
-/// digits on both sides only with a slash and from "12/13" on, where they cannot be a day and a
-/// month; years that do not follow each other stay a range.
+/// digits on both sides only with a slash and from "13/14" on, where neither order can be a month
+/// and a day ("12/13" is the 13th of December); years that do not follow each other stay a range.
 fn two_year_span(word: &str, rest: &[char]) -> Option<(String, usize)> {
     let digits = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit());
     let (first, second, taken) = match word.split_once('-') {
@@ -201,7 +201,7 @@ fn two_year_span(word: &str, rest: &[char]) -> Option<(String, usize)> {
     }
     let start: u32 = match (first.len(), taken > 0) {
         (4, _) => first.parse().ok().filter(|y| (1950..=2100).contains(y))?,
-        (2, true) => 2000 + first.parse::<u32>().ok().filter(|y| (12..=98).contains(y))?,
+        (2, true) => 2000 + first.parse::<u32>().ok().filter(|y| (13..=98).contains(y))?,
         _ => return None,
     };
     let end: u32 = match second.len() {
@@ -389,7 +389,8 @@ fn near_other_word(wn: &WordNet, w: &str, keyword: &str) -> bool {
     })
 }
 
-/// Roman numerals after a noun that counts ("phase II" is "phase 2", "World War I" "world war 1").
+/// Roman numerals after a noun that counts ("phase II" is "phase 2", "World War I" "world war 1")
+/// or after a name ("Algebra II").
 fn roman_numerals(wn: &WordNet, mut words: Vec<Tok>) -> Vec<Tok> {
     for i in 1..words.len() {
         let before = &words[i - 1];
@@ -821,7 +822,8 @@ fn merge_numbers(words: Vec<Tok>) -> Vec<Tok> {
             None => {}
         }
         // "zero sales", "0 refunds" are "no sales", "no refunds" (a count of nothing, not an amount
-        // to compare).
+        // to compare); not before a word that makes the zero a rate, a range or a unit ("0 to 60",
+        // "0 per cent", "0 business days": the same list as for a unit after a noun).
         let counted = words.get(j).is_some_and(|n| {
             n.kind == Kind::Word
                 && n.w.chars().all(char::is_alphabetic)
@@ -842,9 +844,9 @@ fn grams_apart(words: &[Tok], i: usize, j: usize) -> Option<(&'static str, f64)>
     (words[j].w == "g" && words[i].kind == Kind::Num).then_some(("kg", 1e-3))
 }
 
-/// The hours of a unit of time one word after an amount ("1,500 contact minutes", "40 working
-/// hours"), where that word is a plain word and not one that makes the amount a rate or a count
-/// of something else ("2 per hour", "3 a day", "5 times an hour").
+/// The hours of a unit of time one word after an amount ("1,500 contact minutes", "40 billable
+/// hours"), where that word is a plain word and not one that makes the amount a rate, a count of
+/// something else or a unit of its own ("2 per hour", "5 more shifts", "10 working days").
 fn unit_after_a_noun(words: &[Tok], j: usize) -> Option<f64> {
     let between = &words[j];
     let plain = between.kind == Kind::Word

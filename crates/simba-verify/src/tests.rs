@@ -78,6 +78,7 @@ fn traps_are_refused() {
         ("Show the top 5 customers", "Show the top 10 customers"),
         ("Which tenants on the fifth floor pay late?", "Which tenants on the 6th floor pay late?"),
         ("Pupils excluded in 2023-24", "Pupils excluded in 2022/23"),
+        ("Orders placed on 12/13", "Orders placed in 2012-13"),
         ("Enrolment in Algebra II classes", "Enrolment in Algebra 1 classes"),
         ("Which batches failed quality control in 2021?", "Which batches passed quality control in 2021?"),
         ("Requests answered within 3 business days", "Requests answered within 3 days"),
