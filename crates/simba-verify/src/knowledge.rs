@@ -42,9 +42,7 @@ impl Knowledge {
     /// word a listed one names the same thing as ("vendor" is "supplier"), or the direction a word
     /// of change names.
     pub fn concept(&self, word: &str) -> String {
-        let s = self.stem(word);
-        let s = self.tables.same_thing.get(&s).cloned().unwrap_or(s);
-        self.tables.directions.get(&s).map_or(s, |d| d.to_string())
+        self.tables.concept(self.stem(word))
     }
 
     /// The listed opposites of a concept (function words and directions; WordNet has the rest).

@@ -1202,26 +1202,32 @@ pub(crate) struct Tables {
 impl Tables {
     pub fn new(stem: impl Fn(&str) -> String) -> Tables {
         let directions: HashMap<String, &'static str> = CHANGE_DIRECTIONS.iter().map(|(w, d)| (stem(w), *d)).collect();
-        // Keyed by concept (see `Knowledge::concept`), which a word of change is its direction.
-        let concept = |w: &str| directions.get(&stem(w)).map_or_else(|| stem(w), |d| d.to_string());
-        let mut antonyms: HashMap<String, Vec<String>> = HashMap::new();
-        for (a, b) in ANTONYMS {
-            let (a, b) = (concept(a), concept(b));
-            antonyms.entry(a.clone()).or_default().push(b.clone());
-            antonyms.entry(b).or_default().push(a);
-        }
+        // The plural too: its stem may differ from the singular's ("fees" / "fee").
+        let same_thing = SAME_THING
+            .iter()
+            .flat_map(|(w, as_)| [(stem(w), stem(as_)), (stem(&format!("{w}s")), stem(as_))])
+            .collect();
         let mut phrases: Vec<(Vec<String>, Vec<String>)> = PHRASES
             .iter()
             .map(|(p, r)| (p.split(' ').map(&stem).collect(), r.split(' ').map(String::from).collect()))
             .collect();
         // Longest first, so "total number of" wins over "number of".
         phrases.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
-        // The plural too: its stem may differ from the singular's ("fees" / "fee").
-        let same_thing = SAME_THING
-            .iter()
-            .flat_map(|(w, as_)| [(stem(w), stem(as_)), (stem(&format!("{w}s")), stem(as_))])
-            .collect();
-        Tables { antonyms, directions, same_thing, phrases }
+        let mut tables = Tables { antonyms: HashMap::new(), directions, same_thing, phrases };
+        // Keyed by concept, as the words they are looked up for.
+        for (a, b) in ANTONYMS {
+            let (a, b) = (tables.concept(stem(a)), tables.concept(stem(b)));
+            tables.antonyms.entry(a.clone()).or_default().push(b.clone());
+            tables.antonyms.entry(b).or_default().push(a);
+        }
+        tables
+    }
+
+    /// The form a word's stem is compared in exactly (`Knowledge::concept`): the word a listed one
+    /// names the same thing as ("vendor" is "supplier"), or the direction a word of change names.
+    pub fn concept(&self, stem: String) -> String {
+        let s = self.same_thing.get(&stem).cloned().unwrap_or(stem);
+        self.directions.get(&s).map_or(s, |d| d.to_string())
     }
 }
 
